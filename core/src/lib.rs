@@ -1,0 +1,20 @@
+//! `journey-core`: the domain model of a child's journey through English children's social care, the
+//! durable, bitemporal, tamper-evident event log that records it, and the views built from it.
+//!
+//! Layering: this crate knows nothing of HTTP, WebAssembly or the command line. See
+//! `docs/ARCHITECTURE.md` for the map and the invariants.
+
+pub mod chain;
+pub mod codes;
+pub mod domain;
+pub mod encoding;
+pub mod envelope;
+pub mod error;
+pub mod ids;
+pub mod store;
+pub mod time;
+
+pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};
+pub use error::{Conflict, Error, FieldError, Problems, Result};
+pub use ids::{AgencyId, ChildId, CorrelationId, EventId, Position, PrincipalId, Source, SystemId, Version};
+pub use time::{Clock, Date, ManualClock, OccurredAt, SystemClock, Timestamp};

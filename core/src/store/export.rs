@@ -1,0 +1,108 @@
+//! Exporting one child's record so that anyone can verify it without the rest of the log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain;
+use crate::encoding;
+use crate::envelope::{ChainLink, RecordedEvent};
+use crate::error::{Error, Result};
+use crate::ids::{ChildId, Position, Version};
+use crate::store::LogHead;
+
+pub const EXPORT_FORMAT: &str = "journey-stream-export/v1";
+
+/// One child's records: the exact stored bytes of each, its hash links, and the decoded event for reading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamExport {
+    pub format: String,
+    pub child_id: ChildId,
+    pub records: Vec<ExportedRecord>,
+    /// The whole log's head when the export was taken: anchor it externally to prove later that nothing
+    /// before it changed.
+    pub log_head: LogHead,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRecord {
+    pub position: Position,
+    pub version: Version,
+    /// The record exactly as stored (hex): what the hashes cover.
+    #[serde(with = "hex_bytes")]
+    pub body: Vec<u8>,
+    /// The log hash of the record before this one in the whole log (another child's, usually): enough to
+    /// recompute this record's log hash without seeing that record.
+    #[serde(with = "crate::envelope::hex_32")]
+    pub previous_log_hash: [u8; 32],
+    pub chain: ChainLink,
+    /// The decoded record, for people. Verification checks that it says what `body` says.
+    pub event: RecordedEvent,
+}
+
+/// What a successful verification establishes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportVerification {
+    pub child_id: ChildId,
+    pub records: usize,
+    /// The child's last stream hash: equal to the live log's for this child if nothing has been altered.
+    #[serde(with = "crate::envelope::hex_32")]
+    pub stream_head: [u8; 32],
+}
+
+/// Verifies an export on its own: the child's chain from genesis, each record's link into the global chain,
+/// that every record belongs to this child with versions 1, 2, 3... and that the readable copy matches the bytes.
+pub fn verify_export(export: &StreamExport) -> Result<ExportVerification> {
+    let fail = |position: Position, reason: String| {
+        Err(Error::Invalid(crate::error::FieldError::new(format!("records[position={position}]"), reason).into()))
+    };
+    if export.format != EXPORT_FORMAT {
+        return Err(crate::error::FieldError::new("format", format!("must be {EXPORT_FORMAT:?}")).into());
+    }
+    let mut previous_stream_hash = chain::GENESIS;
+    let mut previous_position = Position(0);
+    for (i, record) in export.records.iter().enumerate() {
+        let (envelope, payload) = match encoding::decode_body(&record.body) {
+            Ok(decoded) => decoded,
+            Err(e) => return fail(record.position, format!("body does not decode: {e}")),
+        };
+        let expected_version = Version(i as u64 + 1);
+        if envelope.child_id != export.child_id {
+            return fail(record.position, format!("record belongs to child {}", envelope.child_id));
+        }
+        if envelope.version != expected_version || record.version != expected_version {
+            return fail(record.position, format!("expected version {expected_version}: a record is missing"));
+        }
+        if envelope.position != record.position || record.position <= previous_position {
+            return fail(record.position, "positions must match the body and increase".into());
+        }
+        let stream_hash = chain::stream_hash(&previous_stream_hash, &record.body);
+        if stream_hash != record.chain.stream_hash {
+            return fail(record.position, "stream hash does not match the bytes and the previous record".into());
+        }
+        if chain::log_hash(&record.previous_log_hash, &stream_hash) != record.chain.log_hash {
+            return fail(record.position, "log hash does not match its predecessor".into());
+        }
+        if record.event.envelope != envelope || record.event.payload != payload || record.event.chain != record.chain {
+            return fail(record.position, "the readable copy differs from the stored bytes".into());
+        }
+        previous_stream_hash = stream_hash;
+        previous_position = record.position;
+    }
+    Ok(ExportVerification {
+        child_id: export.child_id.clone(),
+        records: export.records.len(),
+        stream_head: previous_stream_hash,
+    })
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        hex::decode(s.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,210 @@
+//! An in-memory [`EventStore`] with exactly the promises of the durable ones except durability itself:
+//! for tests, examples and the contract test suite.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::future::{BoxFuture, FutureExt};
+
+use crate::domain::StreamState;
+use crate::envelope::RecordedEvent;
+use crate::error::Result;
+use crate::ids::{ChildId, EventId, Position, Version};
+use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
+use crate::store::verify::{Verifier, VerifyReport};
+use crate::store::{
+    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef, plan_append, seal,
+};
+use crate::time::{Clock, Timestamp};
+use crate::chain;
+
+#[derive(Debug, Default)]
+struct Stream {
+    positions: Vec<Position>,
+    state: StreamState,
+    last_stream_hash: [u8; 32],
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Record bodies and decoded records; index `i` holds position `i + 1`.
+    records: Vec<(Vec<u8>, RecordedEvent)>,
+    streams: HashMap<ChildId, Stream>,
+    ids: HashMap<EventId, StoredEventRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InMemoryStore {
+    inner: Arc<Mutex<Inner>>,
+    clock: Arc<dyn Clock>,
+    head_tx: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl InMemoryStore {
+    pub fn new(clock: Arc<dyn Clock>) -> InMemoryStore {
+        let (head_tx, _) = tokio::sync::watch::channel(0);
+        InMemoryStore { inner: Arc::default(), clock, head_tx: Arc::new(head_tx) }
+    }
+
+    /// Overwrites a stored record's bytes, as an attacker with disk access could: for tamper-evidence tests.
+    #[doc(hidden)]
+    pub fn tamper_with_body(&self, position: Position, edit: impl FnOnce(&mut Vec<u8>)) {
+        let mut inner = self.inner.lock().expect("store lock");
+        edit(&mut inner.records[position.0 as usize - 1].0);
+    }
+
+    fn append_now(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        let mut guard = self.inner.lock().expect("store lock");
+        let inner = &mut *guard;
+        let last = inner.records.last().map(|(_, r)| (r.envelope.recorded_at, r.chain.log_hash));
+        // Recorded time never goes backwards, even if the clock does.
+        let recorded_at = match last {
+            Some((previous, _)) => self.clock.now().max(previous),
+            None => self.clock.now(),
+        };
+        let stream = inner.streams.get(&request.child_id);
+        let actual = stream.and_then(|s| s.positions.len().checked_sub(1)).map(|n| Version(n as u64 + 1));
+        let default_state = StreamState::default();
+        let state = stream.map_or(&default_state, |s| &s.state);
+        let ids = &inner.ids;
+        let plan = plan_append(&request, actual, state, recorded_at, |id| Ok(ids.get(id).cloned()))?;
+        let next_state = match plan {
+            AppendPlan::AlreadyRecorded(outcome) => return Ok(outcome),
+            AppendPlan::Write { next_state } => next_state,
+        };
+
+        let mut previous_log_hash = last.map_or(chain::GENESIS, |(_, h)| h);
+        let stream = inner.streams.entry(request.child_id.clone()).or_default();
+        let mut version = actual.unwrap_or(Version(0));
+        let mut appended = Vec::with_capacity(request.events.len());
+        for event in &request.events {
+            version = version.next();
+            let position = Position(inner.records.len() as u64 + 1);
+            let previous_stream_hash = if version == Version::FIRST { chain::GENESIS } else { stream.last_stream_hash };
+            let sealed = seal(
+                event,
+                &request.child_id,
+                version,
+                position,
+                recorded_at,
+                &request.recorded_by,
+                &previous_stream_hash,
+                &previous_log_hash,
+            );
+            previous_log_hash = sealed.event.chain.log_hash;
+            stream.last_stream_hash = sealed.event.chain.stream_hash;
+            stream.positions.push(position);
+            inner.ids.insert(
+                event.event_id.clone(),
+                StoredEventRef {
+                    child_id: request.child_id.clone(),
+                    version,
+                    position,
+                    recorded_at,
+                    content_digest: event.content_digest(&request.child_id),
+                },
+            );
+            appended.push(AppendedEvent { event_id: event.event_id.clone(), version, position, recorded_at });
+            inner.records.push((sealed.body, sealed.event));
+        }
+        stream.state = next_state;
+        let head = inner.records.len() as u64;
+        drop(guard);
+        self.head_tx.send_replace(head);
+        Ok(AppendOutcome { child_id: request.child_id, events: appended, already_recorded: false })
+    }
+
+    fn read_stream_now(&self, child_id: &ChildId, from: Version, limit: usize) -> Vec<RecordedEvent> {
+        let inner = self.inner.lock().expect("store lock");
+        let Some(stream) = inner.streams.get(child_id) else { return Vec::new() };
+        let skip = from.0.saturating_sub(1) as usize;
+        stream.positions.iter().skip(skip).take(limit).map(|p| inner.records[p.0 as usize - 1].1.clone()).collect()
+    }
+}
+
+impl EventStore for InMemoryStore {
+    fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome>> {
+        let result = self.append_now(request);
+        async move { result }.boxed()
+    }
+
+    fn read_stream(&self, child_id: ChildId, from: Version, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+        let events = self.read_stream_now(&child_id, from, limit);
+        async move { Ok(events) }.boxed()
+    }
+
+    fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let version = inner.streams.get(&child_id).map(|s| Version(s.positions.len() as u64));
+        async move { Ok(version) }.boxed()
+    }
+
+    fn read_all(&self, from: Position, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let skip = from.0.saturating_sub(1) as usize;
+        let events: Vec<_> = inner.records.iter().skip(skip).take(limit).map(|(_, r)| r.clone()).collect();
+        async move { Ok(events) }.boxed()
+    }
+
+    fn head(&self) -> BoxFuture<'_, Result<LogHead>> {
+        let inner = self.inner.lock().expect("store lock");
+        let head = inner.records.last().map_or(LogHead::EMPTY, |(_, r)| LogHead {
+            position: Some(r.envelope.position),
+            log_hash: r.chain.log_hash,
+        });
+        async move { Ok(head) }.boxed()
+    }
+
+    fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.head_tx.subscribe()
+    }
+
+    fn export_stream(&self, child_id: ChildId) -> BoxFuture<'_, Result<StreamExport>> {
+        let inner = self.inner.lock().expect("store lock");
+        let records = inner
+            .streams
+            .get(&child_id)
+            .map(|s| {
+                s.positions
+                    .iter()
+                    .map(|p| {
+                        let i = p.0 as usize - 1;
+                        let (body, event) = &inner.records[i];
+                        let previous_log_hash = if i == 0 { chain::GENESIS } else { inner.records[i - 1].1.chain.log_hash };
+                        ExportedRecord {
+                            position: *p,
+                            version: event.envelope.version,
+                            body: body.clone(),
+                            previous_log_hash,
+                            chain: event.chain,
+                            event: event.clone(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let log_head = inner.records.last().map_or(LogHead::EMPTY, |(_, r)| LogHead {
+            position: Some(r.envelope.position),
+            log_hash: r.chain.log_hash,
+        });
+        let export = StreamExport { format: EXPORT_FORMAT.to_owned(), child_id, records, log_head };
+        async move { Ok(export) }.boxed()
+    }
+
+    fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
+        let inner = self.inner.lock().expect("store lock");
+        let mut verifier = Verifier::new();
+        for (body, record) in &inner.records {
+            if !verifier.push(body, &record.chain) {
+                break;
+            }
+        }
+        let report = verifier.finish();
+        async move { Ok(report) }.boxed()
+    }
+}
+
+/// The instant tests start their clocks at, unless they say otherwise.
+pub fn test_epoch() -> Timestamp {
+    "2024-01-01T09:00:00Z".parse().expect("valid instant")
+}

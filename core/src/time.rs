@@ -1,0 +1,432 @@
+//! The two time axes.
+//!
+//! * **Valid time** (`occurred_at`): when something happened in the world, as the agency records it: a civil
+//!   date, with a time of day where it matters (a contact, a missing episode). Civil time in England
+//!   (`Europe/London`), because that is how every English record is kept.
+//! * **Transaction time** (`recorded_at`): when Journey accepted the record, a UTC instant from the store's
+//!   injected [`Clock`], never from the sender.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{Decode, Encode};
+use jiff::civil;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+
+/// The time zone in which English children's social care records civil dates and times.
+pub fn england() -> TimeZone {
+    // Bundled tz data (jiff's `tzdb-bundle-always`), so a machine without /usr/share/zoneinfo still works.
+    TimeZone::get("Europe/London").expect("Europe/London is in the bundled tz database")
+}
+
+/// A calendar date (no time, no zone): a date of birth, the start of a placement, a review date.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(civil::Date);
+
+impl Date {
+    pub fn new(year: i16, month: i8, day: i8) -> Result<Date, FieldError> {
+        civil::Date::new(year, month, day)
+            .map(Date)
+            .map_err(|e| FieldError::new("date", format!("must be a real calendar date: {e}")))
+    }
+
+    /// Parses `YYYY-MM-DD`, naming `field` on failure.
+    pub fn parse_field(field: &str, s: &str) -> Result<Date, FieldError> {
+        parse_date(s).map_err(|rule| FieldError::new(field, format!("{rule} (got {s:?})")))
+    }
+
+    pub fn civil(self) -> civil::Date {
+        self.0
+    }
+
+    pub fn year(self) -> i16 {
+        self.0.year()
+    }
+    pub fn month(self) -> i8 {
+        self.0.month()
+    }
+    pub fn day(self) -> i8 {
+        self.0.day()
+    }
+
+    /// The date `days` days later (or earlier, if negative).
+    pub fn add_days(self, days: i32) -> Date {
+        Date(self.0.checked_add(jiff::Span::new().days(days)).expect("date within jiff's range"))
+    }
+
+    /// Whole days from `self` to `later` (negative if `later` is earlier).
+    pub fn days_until(self, later: Date) -> i32 {
+        (later.0 - self.0).get_days()
+    }
+
+    /// The date `years` calendar years later; 29 February becomes 28 February in a common year, which is
+    /// how English law and the DfE validators count birthdays.
+    pub fn add_years(self, years: i16) -> Date {
+        Date(self.0.checked_add(jiff::Span::new().years(years)).expect("date within jiff's range"))
+    }
+
+    /// Age in completed years on `on`.
+    pub fn age_on(self, on: Date) -> i32 {
+        let span = self.0.until((jiff::Unit::Year, on.0)).expect("dates within range");
+        span.get_years() as i32
+    }
+}
+
+impl From<civil::Date> for Date {
+    fn from(d: civil::Date) -> Date {
+        Date(d)
+    }
+}
+
+fn parse_date(s: &str) -> Result<Date, &'static str> {
+    // Exactly YYYY-MM-DD: reject the looser forms a general parser accepts, so exports and imports agree.
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err("must be a date written YYYY-MM-DD");
+    }
+    civil::Date::from_str(s).map(Date).map_err(|_| "must be a real calendar date written YYYY-MM-DD")
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
+    }
+}
+
+impl fmt::Debug for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Date({self})")
+    }
+}
+
+impl FromStr for Date {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Date, FieldError> {
+        Date::parse_field("date", s)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_date(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Encode for Date {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        (self.0.year(), self.0.month(), self.0.day()).encode(e)
+    }
+}
+
+impl<C> Decode<C> for Date {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Date, DecodeError> {
+        let (y, m, day): (i16, i8, i8) = Decode::decode(d)?;
+        civil::Date::new(y, m, day).map(Date).map_err(|e| DecodeError::OtherString(e.to_string()))
+    }
+}
+bincode::impl_borrow_decode!(Date);
+
+/// When something happened (valid time): a civil date in England, with a time of day where one is known.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OccurredAt {
+    date: Date,
+    time: Option<civil::Time>,
+}
+
+impl OccurredAt {
+    pub fn on(date: Date) -> OccurredAt {
+        OccurredAt { date, time: None }
+    }
+
+    pub fn at(date: Date, hour: i8, minute: i8) -> Result<OccurredAt, FieldError> {
+        let time = civil::Time::new(hour, minute, 0, 0)
+            .map_err(|e| FieldError::new("occurred_at", format!("must be a real time of day: {e}")))?;
+        Ok(OccurredAt { date, time: Some(time) })
+    }
+
+    pub fn date(&self) -> Date {
+        self.date
+    }
+
+    pub fn time(&self) -> Option<civil::Time> {
+        self.time
+    }
+
+    /// The instant this denotes in England (the start of the day when no time is known). Used for
+    /// hour-based timescales such as the 72-hour return interview.
+    pub fn to_timestamp(&self) -> Timestamp {
+        let dt = self.date.0.to_datetime(self.time.unwrap_or(civil::Time::midnight()));
+        let zoned = dt.to_zoned(england()).expect("civil datetime within range");
+        Timestamp(zoned.timestamp())
+    }
+
+    pub fn parse_field(field: &str, s: &str) -> Result<OccurredAt, FieldError> {
+        parse_occurred(s).map_err(|rule| FieldError::new(field, format!("{rule} (got {s:?})")))
+    }
+}
+
+fn parse_occurred(s: &str) -> Result<OccurredAt, &'static str> {
+    const RULE: &str =
+        "must be a date YYYY-MM-DD or a civil date-time YYYY-MM-DDTHH:MM[:SS] in England (no offset)";
+    if s.len() == 10 {
+        return parse_date(s).map(OccurredAt::on).map_err(|_| RULE);
+    }
+    let (date, time) = s.split_once('T').ok_or(RULE)?;
+    let date = parse_date(date).map_err(|_| RULE)?;
+    if !(time.len() == 5 || time.len() == 8) {
+        return Err(RULE);
+    }
+    let time = civil::Time::from_str(time).map_err(|_| RULE)?;
+    Ok(OccurredAt { date, time: Some(time.with().subsec_nanosecond(0).build().map_err(|_| RULE)?) })
+}
+
+impl fmt::Display for OccurredAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.time {
+            None => self.date.fmt(f),
+            Some(t) => write!(f, "{}T{:02}:{:02}:{:02}", self.date, t.hour(), t.minute(), t.second()),
+        }
+    }
+}
+
+impl fmt::Debug for OccurredAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OccurredAt({self})")
+    }
+}
+
+impl FromStr for OccurredAt {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<OccurredAt, FieldError> {
+        OccurredAt::parse_field("occurred_at", s)
+    }
+}
+
+impl Serialize for OccurredAt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for OccurredAt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OccurredAt, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_occurred(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Encode for OccurredAt {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.date.encode(e)?;
+        self.time.map(|t| (t.hour(), t.minute(), t.second())).encode(e)
+    }
+}
+
+impl<C> Decode<C> for OccurredAt {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<OccurredAt, DecodeError> {
+        let date = Date::decode(d)?;
+        let time: Option<(i8, i8, i8)> = Decode::decode(d)?;
+        let time = time
+            .map(|(h, m, s)| civil::Time::new(h, m, s, 0))
+            .transpose()
+            .map_err(|e| DecodeError::OtherString(e.to_string()))?;
+        Ok(OccurredAt { date, time })
+    }
+}
+bincode::impl_borrow_decode!(OccurredAt);
+
+/// An instant in UTC with microsecond precision: transaction time, and claims of when another system
+/// recorded something.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(jiff::Timestamp);
+
+impl Timestamp {
+    pub const UNIX_EPOCH: Timestamp = Timestamp(jiff::Timestamp::UNIX_EPOCH);
+
+    pub fn from_micros(micros: i64) -> Result<Timestamp, FieldError> {
+        jiff::Timestamp::from_microsecond(micros)
+            .map(Timestamp)
+            .map_err(|e| FieldError::new("timestamp", format!("must be within the supported range: {e}")))
+    }
+
+    pub fn as_micros(self) -> i64 {
+        self.0.as_microsecond()
+    }
+
+    pub fn jiff(self) -> jiff::Timestamp {
+        self.0
+    }
+
+    /// The civil date in England at this instant: what "today" meant to the people recording.
+    pub fn england_date(self) -> Date {
+        Date(self.0.to_zoned(england()).date())
+    }
+
+    pub fn parse_field(field: &str, s: &str) -> Result<Timestamp, FieldError> {
+        parse_timestamp(s).map_err(|rule| FieldError::new(field, format!("{rule} (got {s:?})")))
+    }
+
+    pub fn plus_micros(self, micros: i64) -> Timestamp {
+        Timestamp::from_micros(self.as_micros().saturating_add(micros)).unwrap_or(self)
+    }
+}
+
+fn parse_timestamp(s: &str) -> Result<Timestamp, &'static str> {
+    const RULE: &str = "must be an RFC 3339 instant with an offset, e.g. 2014-03-03T09:30:00Z";
+    let ts = jiff::Timestamp::from_str(s).map_err(|_| RULE)?;
+    // Truncate to microseconds: that is the stored precision, and a round trip must be exact.
+    Timestamp::from_micros(ts.as_microsecond()).map_err(|_| RULE)
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({})", self.0)
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Timestamp, FieldError> {
+        Timestamp::parse_field("timestamp", s)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse_timestamp(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Encode for Timestamp {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.as_micros().encode(e)
+    }
+}
+
+impl<C> Decode<C> for Timestamp {
+    fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Timestamp, DecodeError> {
+        Timestamp::from_micros(i64::decode(d)?).map_err(|e| DecodeError::OtherString(e.to_string()))
+    }
+}
+bincode::impl_borrow_decode!(Timestamp);
+
+/// The source of transaction time. Injected into every store so that tests control time and nothing in
+/// `core` reads the ambient clock.
+pub trait Clock: Send + Sync + fmt::Debug {
+    fn now(&self) -> Timestamp;
+}
+
+/// The machine's clock, for production.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The one sanctioned read of the ambient clock.
+    fn now(&self) -> Timestamp {
+        Timestamp::from_micros(jiff::Timestamp::now().as_microsecond()).expect("system clock within range")
+    }
+}
+
+/// A clock that only moves when told to: for tests, and for replaying history deterministically.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<Timestamp>>);
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> ManualClock {
+        ManualClock(Arc::new(Mutex::new(start)))
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        *self.0.lock().expect("clock lock") = to;
+    }
+
+    pub fn advance_micros(&self, micros: i64) {
+        let mut now = self.0.lock().expect("clock lock");
+        *now = now.plus_micros(micros);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_strictly() {
+        assert_eq!(Date::from_str("2014-02-28").unwrap().to_string(), "2014-02-28");
+        assert!(Date::from_str("2014-02-29").is_err());
+        assert!(Date::from_str("2014-2-28").is_err());
+        let err = Date::parse_field("date_of_birth", "31/01/2014").unwrap_err();
+        assert_eq!(err.field, "date_of_birth");
+    }
+
+    #[test]
+    fn birthdays_on_29_february() {
+        let dob = Date::from_str("2008-02-29").unwrap();
+        assert_eq!(dob.add_years(16).to_string(), "2024-02-29");
+        assert_eq!(dob.add_years(14).to_string(), "2022-02-28");
+        assert_eq!(dob.age_on(Date::from_str("2022-02-27").unwrap()), 13);
+        assert_eq!(dob.age_on(Date::from_str("2022-02-28").unwrap()), 14);
+    }
+
+    #[test]
+    fn occurred_at_accepts_dates_and_civil_times() {
+        let d: OccurredAt = "2014-03-01".parse().unwrap();
+        assert_eq!(d.time(), None);
+        let t: OccurredAt = "2014-03-01T14:30".parse().unwrap();
+        assert_eq!(t.to_string(), "2014-03-01T14:30:00");
+        assert!("2014-03-01T14:30:00Z".parse::<OccurredAt>().is_err());
+        // British Summer Time: 14:30 in London on 1 July is 13:30 UTC.
+        let summer: OccurredAt = "2014-07-01T14:30".parse().unwrap();
+        assert_eq!(summer.to_timestamp().to_string(), "2014-07-01T13:30:00Z");
+    }
+
+    #[test]
+    fn timestamps_round_trip_through_json_and_bincode() {
+        let ts: Timestamp = "2014-03-03T09:30:00.123456Z".parse().unwrap();
+        let json = serde_json::to_string(&ts).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), ts);
+        let bytes = bincode::encode_to_vec(ts, bincode::config::standard()).unwrap();
+        let (back, _): (Timestamp, _) = bincode::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        assert_eq!(back, ts);
+    }
+
+    #[test]
+    fn england_date_follows_local_midnight() {
+        // 23:30 UTC on 30 June is already 1 July in London (BST).
+        let ts: Timestamp = "2014-06-30T23:30:00Z".parse().unwrap();
+        assert_eq!(ts.england_date().to_string(), "2014-07-01");
+    }
+}
