@@ -1,71 +1,134 @@
 //! The stored form of a record, and how every released schema version is read back.
 //!
-//! A stored record body is `schema_version: u16 LE` followed by the bincode 2 encoding (standard
-//! configuration: little-endian, variable-length integers) of that version's body type. Decoding
-//! dispatches on the version and upcasts older bodies to the current types, so a record written by any
-//! released version of Journey is readable by every later one. The golden fixtures in
-//! `core/tests/fixtures/` hold records of every released version and a test decodes them.
+//! A stored record body (schema version 1) is three parts, back to back:
 //!
-//! Rules for changing the schema (see `docs/adr/0002-record-encoding.md`):
-//! * never reorder, remove or change the fields of an existing `EventPayload` variant or code list
-//!   entry in a released schema; add variants only at the end;
-//! * anything else means a new `SCHEMA_VERSION`, a frozen copy of the old body type, and an upcaster here.
+//! ```text
+//! schema_version: u16 LE | bincode(StoreFields) | bincode(NewEvent)
+//! ```
+//!
+//! `StoreFields` is what the store stamps (stream, version, position, recorded time and principal); the
+//! `NewEvent` part is exactly what the sender submitted. Keeping the sender's part a contiguous byte range
+//! means its digest (for idempotent retries) and its event id can be read from the stored bytes without
+//! re-encoding anything, which keeps index rebuilds fast.
+//!
+//! bincode 2 standard configuration: little-endian, variable-length integers, code lists as their code
+//! strings, enum variants by index. Decoding dispatches on the version and upcasts older bodies to the
+//! current types, so a record written by any released version of Journey is readable by every later one.
+//! The golden fixtures in `core/tests/fixtures/` hold records of every released version and a test decodes
+//! them. Rules for changing the schema are in `docs/adr/0002-record-encoding.md`.
 
 use bincode::config::{Configuration, Limit, LittleEndian, Varint};
+use sha2::{Digest, Sha256};
 
-use crate::domain::EventPayload;
-use crate::envelope::{Envelope, SCHEMA_VERSION};
+use crate::envelope::{Envelope, NewEvent, SCHEMA_VERSION};
 use crate::error::{Error, Result};
+use crate::ids::{ChildId, EventId, Position, PrincipalId, Version};
+use crate::time::Timestamp;
 
 /// bincode's standard configuration, with a decode limit so a corrupt length can never make us allocate
 /// without bound.
 pub const CONFIG: Configuration<LittleEndian, Varint, Limit<{ 16 * 1024 * 1024 }>> =
     bincode::config::standard().with_limit::<{ 16 * 1024 * 1024 }>();
 
-#[derive(bincode::Encode)]
-struct BodyRef<'a> {
-    envelope: &'a Envelope,
-    payload: &'a EventPayload,
+/// The fields the store stamps on a record. Frozen for schema version 1.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct StoreFields {
+    pub child_id: ChildId,
+    pub version: Version,
+    pub position: Position,
+    pub recorded_at: Timestamp,
+    pub recorded_by: PrincipalId,
 }
 
-/// Schema version 1 of a record body.
-#[derive(bincode::Decode)]
-struct BodyV1 {
-    envelope: Envelope,
-    payload: EventPayload,
+/// Encodes the sender's part of a record. Its bytes are what the content digest covers.
+pub fn encode_new_event(event: &NewEvent) -> Vec<u8> {
+    bincode::encode_to_vec(event, CONFIG).expect("encoding to memory cannot fail")
 }
 
-/// Encodes a record body in the current schema version.
-pub fn encode_body(envelope: &Envelope, payload: &EventPayload) -> Vec<u8> {
-    debug_assert_eq!(envelope.schema_version, SCHEMA_VERSION);
-    let mut out = Vec::with_capacity(256);
+/// The digest that decides whether a resubmitted `event_id` is the same event: the child and the
+/// sender's bytes, nothing the store stamped.
+pub fn content_digest(child_id: &ChildId, new_event_bytes: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"journey/content/v1\0");
+    hasher.update(child_id.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(new_event_bytes);
+    hasher.finalize().into()
+}
+
+/// Encodes a record body in the current schema version from the store's fields and the sender's bytes.
+pub fn encode_body(fields: &StoreFields, new_event_bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + new_event_bytes.len());
     out.extend_from_slice(&SCHEMA_VERSION.to_le_bytes());
-    bincode::encode_into_std_write(BodyRef { envelope, payload }, &mut out, CONFIG)
-        .expect("encoding to memory cannot fail");
+    bincode::encode_into_std_write(fields, &mut out, CONFIG).expect("encoding to memory cannot fail");
+    out.extend_from_slice(new_event_bytes);
     out
 }
 
-/// Decodes a record body of any released schema version into the current types.
-pub fn decode_body(bytes: &[u8]) -> Result<(Envelope, EventPayload)> {
+/// The parts of a body an index needs, read without decoding the payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexFields {
+    pub store: StoreFields,
+    pub event_id: EventId,
+    pub content_digest: [u8; 32],
+}
+
+fn split_version(bytes: &[u8]) -> Result<(u16, &[u8])> {
     let (version, rest) = bytes
         .split_first_chunk::<2>()
         .ok_or_else(|| Error::Decode("record shorter than its schema version".into()))?;
-    match u16::from_le_bytes(*version) {
+    Ok((u16::from_le_bytes(*version), rest))
+}
+
+fn unknown_version(version: u16) -> Error {
+    Error::Decode(format!("unknown schema version {version} (this build reads versions 1 to {SCHEMA_VERSION})"))
+}
+
+/// Decodes what the indexes need: the store's fields, the event id and the content digest.
+pub fn decode_index_fields(bytes: &[u8]) -> Result<IndexFields> {
+    let (version, rest) = split_version(bytes)?;
+    match version {
         1 => {
-            let (body, used): (BodyV1, usize) = bincode::decode_from_slice(rest, CONFIG)?;
-            if used != rest.len() {
+            let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
+            let sender = &rest[used..];
+            // `event_id` is the first field of `NewEvent`, so it decodes on its own.
+            let (event_id, _): (EventId, usize) = bincode::decode_from_slice(sender, CONFIG)?;
+            let content_digest = content_digest(&store.child_id, sender);
+            Ok(IndexFields { store, event_id, content_digest })
+        }
+        other => Err(unknown_version(other)),
+    }
+}
+
+/// Decodes a record body of any released schema version into the current types.
+pub fn decode_body(bytes: &[u8]) -> Result<(Envelope, crate::domain::EventPayload)> {
+    let (version, rest) = split_version(bytes)?;
+    match version {
+        1 => {
+            let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
+            let (event, used_event): (NewEvent, usize) = bincode::decode_from_slice(&rest[used..], CONFIG)?;
+            if used + used_event != rest.len() {
                 return Err(Error::Decode(format!(
                     "schema 1 record has {} trailing bytes",
-                    rest.len() - used
+                    rest.len() - used - used_event
                 )));
             }
-            if body.envelope.schema_version != 1 {
-                return Err(Error::Decode("schema 1 record claims another schema version".into()));
-            }
-            Ok((body.envelope, body.payload))
+            let envelope = Envelope {
+                event_id: event.event_id,
+                child_id: store.child_id,
+                version: store.version,
+                position: store.position,
+                occurred_at: event.occurred_at,
+                recorded_at: store.recorded_at,
+                recorded_by: store.recorded_by,
+                source: event.source,
+                correlation_id: event.correlation_id,
+                causation_id: event.causation_id,
+                source_recorded_at: event.source_recorded_at,
+                schema_version: 1,
+            };
+            Ok((envelope, event.payload))
         }
-        other => Err(Error::Decode(format!(
-            "unknown schema version {other} (this build reads versions 1 to {SCHEMA_VERSION})"
-        ))),
+        other => Err(unknown_version(other)),
     }
 }

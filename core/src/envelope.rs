@@ -5,7 +5,6 @@
 //! (`version`, `position`, `recorded_at`, `recorded_by`, the hashes) is the store's, and no sender can set it.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::domain::EventPayload;
 use crate::error::FieldError;
@@ -44,13 +43,7 @@ impl NewEvent {
     /// A digest of everything the sender chose for this event in this stream. Two submissions of the same
     /// `event_id` are "the same event" exactly when their digests match.
     pub fn content_digest(&self, child_id: &ChildId) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(b"journey/content/v1\0");
-        hasher.update(child_id.as_str().as_bytes());
-        hasher.update([0]);
-        let bytes = bincode::encode_to_vec(self, crate::encoding::CONFIG).expect("encoding to memory cannot fail");
-        hasher.update(&bytes);
-        hasher.finalize().into()
+        crate::encoding::content_digest(child_id, &crate::encoding::encode_new_event(self))
     }
 }
 

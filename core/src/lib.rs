@@ -12,6 +12,8 @@ pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod store;
+#[doc(hidden)]
+pub mod testkit;
 pub mod time;
 
 pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};

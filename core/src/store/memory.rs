@@ -17,6 +17,7 @@ use crate::store::{
 };
 use crate::time::{Clock, Timestamp};
 use crate::chain;
+use crate::encoding::StoreFields;
 
 #[derive(Debug, Default)]
 struct Stream {
@@ -62,16 +63,21 @@ impl InMemoryStore {
             Some((previous, _)) => self.clock.now().max(previous),
             None => self.clock.now(),
         };
-        let stream = inner.streams.get(&request.child_id);
-        let actual = stream.and_then(|s| s.positions.len().checked_sub(1)).map(|n| Version(n as u64 + 1));
-        let default_state = StreamState::default();
-        let state = stream.map_or(&default_state, |s| &s.state);
+        let stream = inner.streams.entry(request.child_id.clone()).or_default();
+        let actual = (!stream.positions.is_empty()).then(|| Version(stream.positions.len() as u64));
         let ids = &inner.ids;
-        let plan = plan_append(&request, actual, state, recorded_at, |id| Ok(ids.get(id).cloned()))?;
-        let next_state = match plan {
-            AppendPlan::AlreadyRecorded(outcome) => return Ok(outcome),
-            AppendPlan::Write { next_state } => next_state,
-        };
+        let plan = plan_append(&request, actual, &mut stream.state, recorded_at, |id| Ok(ids.get(id).cloned()));
+        match plan {
+            Ok(AppendPlan::Write) => {}
+            Ok(AppendPlan::AlreadyRecorded(outcome)) => return Ok(outcome),
+            Err(e) => {
+                if stream.positions.is_empty() {
+                    // Don't leave an empty stream behind for a child whose first append was refused.
+                    inner.streams.remove(&request.child_id);
+                }
+                return Err(e);
+            }
+        }
 
         let mut previous_log_hash = last.map_or(chain::GENESIS, |(_, h)| h);
         let stream = inner.streams.entry(request.child_id.clone()).or_default();
@@ -81,16 +87,14 @@ impl InMemoryStore {
             version = version.next();
             let position = Position(inner.records.len() as u64 + 1);
             let previous_stream_hash = if version == Version::FIRST { chain::GENESIS } else { stream.last_stream_hash };
-            let sealed = seal(
-                event,
-                &request.child_id,
+            let fields = StoreFields {
+                child_id: request.child_id.clone(),
                 version,
                 position,
                 recorded_at,
-                &request.recorded_by,
-                &previous_stream_hash,
-                &previous_log_hash,
-            );
+                recorded_by: request.recorded_by.clone(),
+            };
+            let sealed = seal(event, fields, &previous_stream_hash, &previous_log_hash);
             previous_log_hash = sealed.event.chain.log_hash;
             stream.last_stream_hash = sealed.event.chain.stream_hash;
             stream.positions.push(position);
@@ -101,13 +105,12 @@ impl InMemoryStore {
                     version,
                     position,
                     recorded_at,
-                    content_digest: event.content_digest(&request.child_id),
+                    content_digest: sealed.content_digest,
                 },
             );
             appended.push(AppendedEvent { event_id: event.event_id.clone(), version, position, recorded_at });
             inner.records.push((sealed.body, sealed.event));
         }
-        stream.state = next_state;
         let head = inner.records.len() as u64;
         drop(guard);
         self.head_tx.send_replace(head);

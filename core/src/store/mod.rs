@@ -19,24 +19,26 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use crate::chain;
 use crate::domain::StreamState;
-use crate::encoding;
+use crate::encoding::{self, StoreFields};
 use crate::envelope::{ChainLink, Envelope, NewEvent, RecordedEvent, SCHEMA_VERSION};
 use crate::error::{Conflict, Error, Problems, Result};
 use crate::ids::{ChildId, EventId, Position, PrincipalId, Version};
 use crate::time::Timestamp;
 
 pub mod export;
-pub(crate) mod log;
+pub mod embedded;
+mod index;
+pub mod log;
 pub mod memory;
 mod subscribe;
 mod verify;
 
 pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
+pub use embedded::{EmbeddedOptions, EmbeddedStore, OpenReport};
 pub use memory::InMemoryStore;
 pub use subscribe::subscribe;
 pub use verify::{BrokenLink, VerifyReport};
@@ -189,17 +191,18 @@ pub(crate) struct StoredEventRef {
 pub(crate) enum AppendPlan {
     /// Every event is already stored with the same content: answer with the original outcome.
     AlreadyRecorded(AppendOutcome),
-    /// New events, validated, with the stream state after applying them.
-    Write { next_state: StreamState },
+    /// New events, validated; the stream state has been advanced past them.
+    Write,
 }
 
 /// Checks an append against the stream: idempotency first (a retry after success must not fail the version
 /// check), then the expected version, then every rule, collecting all problems with their event index.
-/// `lookup` finds an already stored event by id. Pure: writes nothing.
+/// `lookup` finds an already stored event by id. Writes nothing; `state` is advanced only when the plan is
+/// `Write`, and is left exactly as it was otherwise.
 pub(crate) fn plan_append(
     request: &AppendRequest,
     actual: Option<Version>,
-    state: &StreamState,
+    state: &mut StreamState,
     recorded_at: Timestamp,
     mut lookup: impl FnMut(&EventId) -> Result<Option<StoredEventRef>>,
 ) -> Result<AppendPlan> {
@@ -256,65 +259,78 @@ pub(crate) fn plan_append(
     }
 
     let today = recorded_at.england_date();
+    if let [event] = request.events.as_slice() {
+        // The common case, one event: check against the state as it is, and advance it in place.
+        let problems = check_event(state, event, today);
+        if !problems.is_empty() {
+            return Err(Problems(problems.0.into_iter().map(|f| f.under("events[0]")).collect()).into());
+        }
+        state.apply(&event.event_id, event.occurred_at, &event.payload);
+        return Ok(AppendPlan::Write);
+    }
+    // Several events: each is checked against the state the earlier ones leave, on a copy, so that a
+    // rejected batch leaves the state untouched.
     let mut next_state = state.clone();
     let mut problems = Problems::new();
     for (i, e) in request.events.iter().enumerate() {
-        let prefix = format!("events[{i}]");
-        let mut p = e.payload.validate();
-        if p.is_empty() {
-            p = next_state.check(e, today);
-        } else {
-            // Payload problems are reported under `data`, as the sender wrote it.
-            p = Problems(p.0.into_iter().map(|f| f.under("data")).collect());
-        }
+        let p = check_event(&next_state, e, today);
         if p.is_empty() {
             next_state.apply(&e.event_id, e.occurred_at, &e.payload);
         } else {
-            problems.extend_under(&prefix, p);
+            problems.extend_under(&format!("events[{i}]"), p);
         }
     }
     problems.into_result()?;
-    Ok(AppendPlan::Write { next_state })
+    *state = next_state;
+    Ok(AppendPlan::Write)
+}
+
+/// Stateless rules first (reported under `data`, as the sender wrote it), then the rules that need history.
+fn check_event(state: &StreamState, event: &NewEvent, today: crate::time::Date) -> Problems {
+    let p = event.payload.validate();
+    if !p.is_empty() {
+        return Problems(p.0.into_iter().map(|f| f.under("data")).collect());
+    }
+    state.check(event, today)
 }
 
 /// A record sealed for storage: its exact bytes, its chain links, and the decoded form.
 #[derive(Debug)]
 pub(crate) struct SealedRecord {
     pub body: Vec<u8>,
+    pub content_digest: [u8; 32],
     pub event: RecordedEvent,
 }
 
-/// Stamps an event with the store's envelope fields, encodes it, and links it into both chains.
-#[allow(clippy::too_many_arguments)]
+/// Stamps an event with the store's fields, encodes it, and links it into both chains.
 pub(crate) fn seal(
     event: &NewEvent,
-    child_id: &ChildId,
-    version: Version,
-    position: Position,
-    recorded_at: Timestamp,
-    recorded_by: &PrincipalId,
+    fields: StoreFields,
     previous_stream_hash: &[u8; 32],
     previous_log_hash: &[u8; 32],
 ) -> SealedRecord {
+    let sender_bytes = encoding::encode_new_event(event);
+    let content_digest = encoding::content_digest(&fields.child_id, &sender_bytes);
+    let body = encoding::encode_body(&fields, &sender_bytes);
+    let stream_hash = chain::stream_hash(previous_stream_hash, &body);
+    let log_hash = chain::log_hash(previous_log_hash, &stream_hash);
     let envelope = Envelope {
         event_id: event.event_id.clone(),
-        child_id: child_id.clone(),
-        version,
-        position,
+        child_id: fields.child_id,
+        version: fields.version,
+        position: fields.position,
         occurred_at: event.occurred_at,
-        recorded_at,
-        recorded_by: recorded_by.clone(),
+        recorded_at: fields.recorded_at,
+        recorded_by: fields.recorded_by,
         source: event.source.clone(),
         correlation_id: event.correlation_id.clone(),
         causation_id: event.causation_id.clone(),
         source_recorded_at: event.source_recorded_at,
         schema_version: SCHEMA_VERSION,
     };
-    let body = encoding::encode_body(&envelope, &event.payload);
-    let stream_hash = chain::stream_hash(previous_stream_hash, &body);
-    let log_hash = chain::log_hash(previous_log_hash, &stream_hash);
     SealedRecord {
         body,
+        content_digest,
         event: RecordedEvent { envelope, payload: event.payload.clone(), chain: ChainLink { stream_hash, log_hash } },
     }
 }

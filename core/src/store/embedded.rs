@@ -1,0 +1,757 @@
+//! The embedded store: Journey's own segmented log as the source of truth, sled as derived indexes.
+//!
+//! ```text
+//!  append() ──► channel ──► writer thread ──► validate, seal ──► log.write_batch ──► fdatasync
+//!                           (one, owns the log)                                        │
+//!  future resolves ◄──────────────── index.apply (sled) ◄── head advances ◄───────────┘
+//! ```
+//!
+//! * **Group commit.** One writer thread drains every append waiting in the channel, validates them in
+//!   order against each child's state, writes all their records with one write and makes them durable with
+//!   one `fdatasync`. No append is acknowledged before that sync returns.
+//! * **Fail-stop.** If a write or sync fails, the writer answers every waiting append with the error and
+//!   refuses all later ones: after a failed `fsync` the kernel may have dropped the dirty pages, so the
+//!   only safe recovery is to reopen, which re-reads the log from disk.
+//! * **Derived index.** sled is updated after the sync. On open, the index is caught up from its
+//!   checkpoint by scanning the log; a missing, unreadable or inconsistent index is rebuilt from scratch.
+//! * **Reads** go through the index to exact log locations and `pread`, and never see a record before
+//!   it is durable and indexed.
+
+use std::fs::{self, File};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use futures::channel::oneshot;
+use futures::future::{BoxFuture, FutureExt};
+use serde::Serialize;
+
+use crate::chain;
+use crate::domain::StreamState;
+use crate::encoding::{self, StoreFields};
+use crate::envelope::{ChainLink, RecordedEvent};
+use crate::error::{Error, LogLocation, Result};
+use crate::ids::{ChildId, EventId, Position, Version};
+use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
+use crate::store::index::{Checkpoint, Index, IndexEntry, StreamEntry};
+use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
+use crate::store::verify::{Verifier, VerifyReport};
+use crate::store::{
+    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef, plan_append, seal,
+};
+use crate::time::{Clock, Timestamp};
+
+/// Tuning for the embedded store. The defaults suit one local authority on one machine.
+#[derive(Clone, Debug)]
+pub struct EmbeddedOptions {
+    pub log: LogOptions,
+    /// sled's page cache, in bytes.
+    pub index_cache_bytes: u64,
+    /// How many children's validation state the writer keeps in memory.
+    pub stream_cache_capacity: usize,
+    /// The most events one group commit takes, bounding the latency of the appends that wait behind it.
+    pub max_commit_events: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> EmbeddedOptions {
+        EmbeddedOptions {
+            log: LogOptions::default(),
+            index_cache_bytes: 64 * 1024 * 1024,
+            stream_cache_capacity: 20_000,
+            max_commit_events: 8_192,
+        }
+    }
+}
+
+/// What opening the store found and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenReport {
+    pub records: u64,
+    /// Bytes of an incomplete final write that were cut off the log (never acknowledged).
+    pub truncated_bytes: u64,
+    pub truncation_reason: Option<String>,
+    /// Why the index was rebuilt from scratch, if it was.
+    pub index_rebuilt: Option<String>,
+    /// Records the index was behind the log by, and caught up.
+    pub index_caught_up: u64,
+    pub open_millis: u64,
+}
+
+/// Counters for metrics: how well group commit is batching.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    pub commits: AtomicU64,
+    pub events: AtomicU64,
+    pub appends: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    reader: LogReader,
+    index: Index,
+    head: Mutex<HeadState>,
+    head_tx: tokio::sync::watch::Sender<u64>,
+    stats: CommitStats,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct HeadState {
+    head: LogHead,
+    /// Where the last record is in the log (meaningless while the log is empty).
+    last: EntryLocation,
+    recorded_at: Timestamp,
+}
+
+struct WriteRequest {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome>>,
+}
+
+/// The durable store on a local disk. Opening takes an exclusive lock on the data directory.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    shared: Arc<Shared>,
+    sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    _lock: File,
+    report: OpenReport,
+}
+
+const LOG_DIR: &str = "log";
+const INDEX_DIR: &str = "index";
+
+impl EmbeddedStore {
+    pub fn open(dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<EmbeddedStore> {
+        EmbeddedStore::open_with(dir, clock, EmbeddedOptions::default())
+    }
+
+    pub fn open_with(dir: impl AsRef<Path>, clock: Arc<dyn Clock>, options: EmbeddedOptions) -> Result<EmbeddedStore> {
+        let started = Instant::now();
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
+        let (writer, reader, recovery) = log::open(&dir.join(LOG_DIR), options.log.clone())?;
+        let (index, rebuilt, caught_up, head) = open_index(dir, &reader, &options)?;
+        let records = head.head.position.map_or(0, |p| p.0);
+        let report = OpenReport {
+            records,
+            truncated_bytes: recovery.truncated_bytes,
+            truncation_reason: recovery.reason.clone(),
+            index_rebuilt: rebuilt,
+            index_caught_up: caught_up,
+            open_millis: started.elapsed().as_millis() as u64,
+        };
+        log_recovery(&recovery, &report);
+        let (head_tx, _) = tokio::sync::watch::channel(records);
+        let shared = Arc::new(Shared { reader, index, head: Mutex::new(head), head_tx, stats: CommitStats::default() });
+        let (sender, receiver) = mpsc::channel();
+        let cache = lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
+        let mut state = WriterState { shared: shared.clone(), log: writer, clock, cache, options, failed: None };
+        let handle = std::thread::Builder::new()
+            .name("journey-log-writer".into())
+            .spawn(move || state.run(receiver))?;
+        Ok(EmbeddedStore {
+            shared,
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(handle)),
+            _lock: lock,
+            report,
+        })
+    }
+
+    /// Rebuilds the sled indexes from the log. The store must not be open elsewhere.
+    pub fn rebuild_index(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<OpenReport> {
+        let dir = dir.as_ref();
+        {
+            let _lock = lock_dir(dir)?;
+            remove_index(dir)?;
+        }
+        let store = EmbeddedStore::open_with(dir, Arc::new(crate::time::SystemClock), options)?;
+        let report = store.open_report().clone();
+        store.close()?;
+        Ok(report)
+    }
+
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    pub fn stats(&self) -> &CommitStats {
+        &self.shared.stats
+    }
+
+    /// Stops the writer after the appends already queued, and flushes the index.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        drop(self.sender.lock().expect("sender lock").take());
+        if let Some(handle) = self.writer.lock().expect("writer lock").take() {
+            handle.join().map_err(|_| Error::Closed("the writer thread panicked".into()))?;
+        }
+        self.shared.index.flush()
+    }
+
+    fn read_entries(&self, entries: &[(Version, StreamEntry)], child_id: &ChildId) -> Result<Vec<RecordedEvent>> {
+        let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
+        let raw = self.shared.reader.read_many(&locations)?;
+        raw.iter()
+            .zip(entries)
+            .map(|(bytes, (version, entry))| {
+                let event = decode_entry(bytes, entry.location)?;
+                if &event.envelope.child_id != child_id || event.envelope.version != *version {
+                    return Err(Error::Index(format!(
+                        "index entry for {child_id} version {version} points at another record: rebuild the index"
+                    )));
+                }
+                Ok(event)
+            })
+            .collect()
+    }
+
+    fn head_state(&self) -> HeadState {
+        *self.shared.head.lock().expect("head lock")
+    }
+}
+
+impl Drop for EmbeddedStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::error!(error = %e, "closing the embedded store");
+        }
+    }
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let file = File::options().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Closed(format!(
+            "{} is in use by another Journey process (LOCK is held)",
+            dir.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+fn remove_index(dir: &Path) -> Result<()> {
+    let path = dir.join(INDEX_DIR);
+    if path.exists() {
+        fs::remove_dir_all(&path)?;
+    }
+    Ok(())
+}
+
+fn log_recovery(recovery: &RecoveryReport, report: &OpenReport) {
+    if recovery.truncated_at.is_some() {
+        tracing::warn!(
+            bytes = recovery.truncated_bytes,
+            reason = recovery.reason.as_deref().unwrap_or(""),
+            "cut an incomplete final write off the log (it was never acknowledged)"
+        );
+    }
+    if let Some(why) = &report.index_rebuilt {
+        tracing::warn!(reason = %why, records = report.records, "rebuilt the index from the log");
+    }
+    tracing::info!(records = report.records, millis = report.open_millis, "opened the embedded store");
+}
+
+/// A segment's file name, as the log names it in its own errors.
+fn segment_name(segment: u32) -> String {
+    format!("{segment:010}.seg")
+}
+
+/// An entry in the log is `stream_hash ‖ log_hash ‖ body`.
+fn encode_entry(chain: &ChainLink, body: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(64 + body.len());
+    entry.extend_from_slice(&chain.stream_hash);
+    entry.extend_from_slice(&chain.log_hash);
+    entry.extend_from_slice(body);
+    entry
+}
+
+fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
+    if bytes.len() < 64 {
+        return Err(Error::Corrupt {
+            location: LogLocation { segment: segment_name(at.segment), offset: at.offset, position: None },
+            detail: "entry shorter than its hashes".into(),
+        });
+    }
+    let chain = ChainLink {
+        stream_hash: bytes[0..32].try_into().expect("32"),
+        log_hash: bytes[32..64].try_into().expect("32"),
+    };
+    Ok((chain, &bytes[64..]))
+}
+
+fn decode_entry(bytes: &[u8], at: EntryLocation) -> Result<RecordedEvent> {
+    let (chain, body) = split_entry(bytes, at)?;
+    let (envelope, payload) = encoding::decode_body(body)?;
+    Ok(RecordedEvent { envelope, payload, chain })
+}
+
+/// Opens the index and brings it level with the log: from its checkpoint if it has one that matches the
+/// log, from scratch otherwise.
+fn open_index(dir: &Path, reader: &LogReader, options: &EmbeddedOptions) -> Result<(Index, Option<String>, u64, HeadState)> {
+    let path = dir.join(INDEX_DIR);
+    let mut rebuilt = None;
+    let index = match Index::open(&path, options.index_cache_bytes) {
+        Ok(index) => match check_checkpoint(&index, reader) {
+            Ok(()) => index,
+            Err(why) => {
+                rebuilt = Some(why);
+                drop(index);
+                remove_index(dir)?;
+                Index::open(&path, options.index_cache_bytes)?
+            }
+        },
+        Err(e) => {
+            rebuilt = Some(format!("the index could not be opened: {e}"));
+            remove_index(dir)?;
+            Index::open(&path, options.index_cache_bytes)?
+        }
+    };
+    let had_checkpoint = index.checkpoint()?.is_some();
+    let (caught_up, head) = catch_up(&index, reader)?;
+    if rebuilt.is_none() && !had_checkpoint && caught_up > 0 {
+        // A fresh index over an existing log: that was a full rebuild, so say so.
+        rebuilt = Some("there was no index".into());
+    }
+    Ok((index, rebuilt, caught_up, head))
+}
+
+/// The checkpoint must name a record that is in the log, at the place it says, with the hash it says.
+fn check_checkpoint(index: &Index, reader: &LogReader) -> std::result::Result<(), String> {
+    let checkpoint = match index.checkpoint() {
+        Ok(Some(cp)) => cp,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let bytes = reader.read(checkpoint.location).map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
+    let (chain, body) = split_entry(&bytes, checkpoint.location).map_err(|e| e.to_string())?;
+    let fields = encoding::decode_index_fields(body).map_err(|e| e.to_string())?;
+    if chain.log_hash != checkpoint.log_hash || fields.store.position != checkpoint.position {
+        return Err("the index checkpoint does not match the log".into());
+    }
+    Ok(())
+}
+
+/// Indexes every record after the checkpoint. Returns how many, and the head.
+fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
+    let checkpoint = index.checkpoint()?;
+    let mut head = match checkpoint {
+        Some(cp) => HeadState {
+            head: LogHead { position: Some(cp.position), log_hash: cp.log_hash },
+            last: cp.location,
+            recorded_at: cp.recorded_at,
+        },
+        None => HeadState {
+            head: LogHead::EMPTY,
+            last: EntryLocation { segment: 0, offset: 0, len: 0 },
+            recorded_at: Timestamp::UNIX_EPOCH,
+        },
+    };
+    // Scan from the checkpointed record itself (already checked against the log) and skip it.
+    let from = checkpoint.map(|cp| (cp.location.segment, cp.location.offset));
+    let mut batch: Vec<IndexEntry> = Vec::with_capacity(8192);
+    let mut caught_up = 0u64;
+    for item in reader.scan(from).skip(usize::from(checkpoint.is_some())) {
+        let (at, bytes) = item?;
+        let (chain, body) = split_entry(&bytes, at)?;
+        let fields = encoding::decode_index_fields(body)?;
+        let expected = head.head.next_position();
+        if fields.store.position != expected {
+            return Err(Error::Corrupt {
+                location: LogLocation { segment: segment_name(at.segment), offset: at.offset, position: Some(expected) },
+                detail: format!("record claims position {}", fields.store.position),
+            });
+        }
+        batch.push(IndexEntry {
+            child_id: fields.store.child_id.clone(),
+            version: fields.store.version,
+            event_id: fields.event_id,
+            stored: StoredEventRef {
+                child_id: fields.store.child_id,
+                version: fields.store.version,
+                position: fields.store.position,
+                recorded_at: fields.store.recorded_at,
+                content_digest: fields.content_digest,
+            },
+            stream: StreamEntry { location: at, position: fields.store.position, previous_log_hash: head.head.log_hash },
+        });
+        head = HeadState {
+            head: LogHead { position: Some(fields.store.position), log_hash: chain.log_hash },
+            last: at,
+            recorded_at: fields.store.recorded_at,
+        };
+        caught_up += 1;
+        if batch.len() == batch.capacity() {
+            index.apply(&batch, checkpoint_of(&head))?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        index.apply(&batch, checkpoint_of(&head))?;
+    }
+    Ok((caught_up, head))
+}
+
+fn checkpoint_of(head: &HeadState) -> Checkpoint {
+    Checkpoint {
+        position: head.head.position.unwrap_or(Position(0)),
+        location: head.last,
+        log_hash: head.head.log_hash,
+        recorded_at: head.recorded_at,
+    }
+}
+
+/// What the writer knows about one child between appends.
+#[derive(Clone, Debug)]
+struct CachedStream {
+    version: Option<Version>,
+    last_stream_hash: [u8; 32],
+    state: StreamState,
+}
+
+struct WriterState {
+    shared: Arc<Shared>,
+    log: LogWriter,
+    clock: Arc<dyn Clock>,
+    cache: lru::LruCache<ChildId, CachedStream>,
+    options: EmbeddedOptions,
+    failed: Option<String>,
+}
+
+/// An append that passed validation in the current group, waiting for the sync.
+struct Pending {
+    reply: oneshot::Sender<Result<AppendOutcome>>,
+    outcome: AppendOutcome,
+}
+
+impl WriterState {
+    fn run(&mut self, receiver: mpsc::Receiver<WriteRequest>) {
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            let mut events = group[0].request.events.len();
+            while events < self.options.max_commit_events {
+                match receiver.try_recv() {
+                    Ok(next) => {
+                        events += next.request.events.len();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(group);
+        }
+    }
+
+    /// Validates, writes and syncs one group of appends, then answers each.
+    fn commit(&mut self, group: Vec<WriteRequest>) {
+        if let Some(why) = &self.failed {
+            for w in group {
+                let _ = w.reply.send(Err(Error::Closed(why.clone())));
+            }
+            return;
+        }
+        let start_head = *self.shared.head.lock().expect("head lock");
+        let mut head = start_head;
+        let mut entries: Vec<Vec<u8>> = Vec::new();
+        let mut index_entries: Vec<IndexEntry> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_ids: std::collections::HashMap<EventId, StoredEventRef> = std::collections::HashMap::new();
+        let mut touched: std::collections::HashMap<ChildId, CachedStream> = std::collections::HashMap::new();
+
+        for WriteRequest { request, reply } in group {
+            self.shared.stats.appends.fetch_add(1, Ordering::Relaxed);
+            // Recorded time never goes backwards, even if the clock does.
+            let recorded_at = self.clock.now().max(head.recorded_at);
+            let stream = match touched.remove(&request.child_id) {
+                Some(s) => s,
+                None => match self.load_stream(&request.child_id) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        continue;
+                    }
+                },
+            };
+            let index = &self.shared.index;
+            let mut stream = stream;
+            let plan =
+                plan_append(&request, stream.version, &mut stream.state, recorded_at, |id| match pending_ids.get(id) {
+                    Some(found) => Ok(Some(found.clone())),
+                    None => index.event(id),
+                });
+            match plan {
+                Err(e) => {
+                    touched.insert(request.child_id.clone(), stream);
+                    let _ = reply.send(Err(e));
+                }
+                Ok(AppendPlan::AlreadyRecorded(outcome)) => {
+                    touched.insert(request.child_id.clone(), stream);
+                    let _ = reply.send(Ok(outcome));
+                }
+                Ok(AppendPlan::Write) => {
+                    let mut appended = Vec::with_capacity(request.events.len());
+                    let mut version = stream.version.unwrap_or(Version(0));
+                    for event in &request.events {
+                        version = version.next();
+                        let position = head.head.next_position();
+                        let previous_stream_hash =
+                            if version == Version::FIRST { chain::GENESIS } else { stream.last_stream_hash };
+                        let fields = StoreFields {
+                            child_id: request.child_id.clone(),
+                            version,
+                            position,
+                            recorded_at,
+                            recorded_by: request.recorded_by.clone(),
+                        };
+                        let sealed = seal(event, fields, &previous_stream_hash, &head.head.log_hash);
+                        let stored = StoredEventRef {
+                            child_id: request.child_id.clone(),
+                            version,
+                            position,
+                            recorded_at,
+                            content_digest: sealed.content_digest,
+                        };
+                        pending_ids.insert(event.event_id.clone(), stored.clone());
+                        index_entries.push(IndexEntry {
+                            child_id: request.child_id.clone(),
+                            version,
+                            event_id: event.event_id.clone(),
+                            stored,
+                            // The location is filled in once the log has placed the entry.
+                            stream: StreamEntry {
+                                location: EntryLocation { segment: 0, offset: 0, len: 0 },
+                                position,
+                                previous_log_hash: head.head.log_hash,
+                            },
+                        });
+                        entries.push(encode_entry(&sealed.event.chain, &sealed.body));
+                        stream.last_stream_hash = sealed.event.chain.stream_hash;
+                        head.head = LogHead { position: Some(position), log_hash: sealed.event.chain.log_hash };
+                        head.recorded_at = recorded_at;
+                        appended.push(AppendedEvent { event_id: event.event_id.clone(), version, position, recorded_at });
+                    }
+                    stream.version = Some(version);
+                    touched.insert(request.child_id.clone(), stream);
+                    pending.push(Pending {
+                        reply,
+                        outcome: AppendOutcome { child_id: request.child_id, events: appended, already_recorded: false },
+                    });
+                }
+            }
+        }
+
+        if entries.is_empty() {
+            self.remember(touched);
+            return;
+        }
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let written = self.log.write_batch(&refs).and_then(|locations| {
+            self.log.sync()?;
+            Ok(locations)
+        });
+        let locations = match written {
+            Ok(locations) => locations,
+            Err(e) => {
+                let why = format!("a write to the log failed ({e}); reopen the store to recover");
+                tracing::error!(error = %e, "log write failed: refusing further appends until reopened");
+                for p in pending {
+                    let _ = p.reply.send(Err(Error::Closed(why.clone())));
+                }
+                self.failed = Some(why);
+                self.cache.clear();
+                return;
+            }
+        };
+        for (entry, location) in index_entries.iter_mut().zip(&locations) {
+            entry.stream.location = *location;
+        }
+        head.last = *locations.last().expect("at least one entry");
+        // The records are durable: from here on nothing may make an append fail. An index failure only means
+        // the index is behind, which the next open repairs from the log; reads would miss the records until
+        // then, so stop accepting writes too and say so loudly.
+        if let Err(e) = self.shared.index.apply(&index_entries, checkpoint_of(&head)) {
+            tracing::error!(error = %e, "index update failed after a durable write: reopen the store to repair it");
+            self.failed = Some(format!("the index could not be updated ({e}); reopen the store to repair it"));
+        }
+        *self.shared.head.lock().expect("head lock") = head;
+        self.shared.head_tx.send_replace(head.head.position.map_or(0, |p| p.0));
+        self.shared.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.events.fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.remember(touched);
+        for p in pending {
+            let _ = p.reply.send(Ok(p.outcome));
+        }
+    }
+
+    fn remember(&mut self, touched: std::collections::HashMap<ChildId, CachedStream>) {
+        for (child, stream) in touched {
+            self.cache.put(child, stream);
+        }
+    }
+
+    /// The child's version, last hash and validation state: from the cache, or by replaying the stream.
+    fn load_stream(&mut self, child_id: &ChildId) -> Result<CachedStream> {
+        // Taken out of the cache, not cloned: the commit puts it back when it is done with it.
+        if let Some(s) = self.cache.pop(child_id) {
+            return Ok(s);
+        }
+        let mut stream = CachedStream { version: None, last_stream_hash: chain::GENESIS, state: StreamState::default() };
+        let mut from = Version::FIRST;
+        loop {
+            let entries = self.shared.index.stream(child_id, from, 1024)?;
+            if entries.is_empty() {
+                break;
+            }
+            let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
+            for (bytes, (version, entry)) in self.shared.reader.read_many(&locations)?.iter().zip(&entries) {
+                let event = decode_entry(bytes, entry.location)?;
+                stream.state.apply(&event.envelope.event_id, event.envelope.occurred_at, &event.payload);
+                stream.version = Some(*version);
+                stream.last_stream_hash = event.chain.stream_hash;
+                from = version.next();
+            }
+        }
+        Ok(stream)
+    }
+}
+
+impl EventStore for EmbeddedStore {
+    fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.sender.lock().expect("sender lock").as_ref() {
+            Some(sender) => sender.send(WriteRequest { request, reply }).map_err(|_| ()),
+            None => Err(()),
+        };
+        async move {
+            sent.map_err(|()| Error::Closed("the store is closed".into()))?;
+            answer.await.map_err(|_| Error::Closed("the writer stopped".into()))?
+        }
+        .boxed()
+    }
+
+    fn read_stream(&self, child_id: ChildId, from: Version, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+        let result = self
+            .shared
+            .index
+            .stream(&child_id, from.max(Version::FIRST), limit)
+            .and_then(|entries| self.read_entries(&entries, &child_id));
+        async move { result }.boxed()
+    }
+
+    fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>> {
+        let result = self.shared.index.stream_version(&child_id);
+        async move { result }.boxed()
+    }
+
+    fn read_all(&self, from: Position, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+        let result = (|| {
+            let from = from.max(Position::FIRST);
+            let Some(last) = self.head_state().head.position else { return Ok(Vec::new()) };
+            if from > last || limit == 0 {
+                return Ok(Vec::new());
+            }
+            let (mut position, location) = self
+                .shared
+                .index
+                .seek(from)?
+                .ok_or_else(|| Error::Index("no position entry at or before the start: rebuild the index".into()))?;
+            let mut out = Vec::with_capacity(limit.min((last.0 - from.0 + 1) as usize));
+            for item in self.shared.reader.scan(Some((location.segment, location.offset))) {
+                if position > last || out.len() >= limit {
+                    break;
+                }
+                let (at, bytes) = item?;
+                if position >= from {
+                    let event = decode_entry(&bytes, at)?;
+                    if event.envelope.position != position {
+                        return Err(Error::Index("position index points at the wrong record: rebuild the index".into()));
+                    }
+                    out.push(event);
+                }
+                position = position.next();
+            }
+            Ok(out)
+        })();
+        async move { result }.boxed()
+    }
+
+    fn head(&self) -> BoxFuture<'_, Result<LogHead>> {
+        let head = self.head_state().head;
+        async move { Ok(head) }.boxed()
+    }
+
+    fn watch_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.head_tx.subscribe()
+    }
+
+    fn export_stream(&self, child_id: ChildId) -> BoxFuture<'_, Result<StreamExport>> {
+        let result = (|| {
+            let log_head = self.head_state().head;
+            let entries = self.shared.index.stream(&child_id, Version::FIRST, usize::MAX)?;
+            let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
+            let raw = self.shared.reader.read_many(&locations)?;
+            let mut records = Vec::with_capacity(entries.len());
+            for (bytes, (version, entry)) in raw.iter().zip(&entries) {
+                let (chain, body) = split_entry(bytes, entry.location)?;
+                let (envelope, payload) = encoding::decode_body(body)?;
+                records.push(ExportedRecord {
+                    position: entry.position,
+                    version: *version,
+                    body: body.to_vec(),
+                    previous_log_hash: entry.previous_log_hash,
+                    chain,
+                    event: RecordedEvent { envelope, payload, chain },
+                });
+            }
+            Ok(StreamExport { format: EXPORT_FORMAT.to_owned(), child_id, records, log_head })
+        })();
+        async move { result }.boxed()
+    }
+
+    fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
+        let result = (|| {
+            let mut verifier = Verifier::new();
+            for item in self.shared.reader.scan(None) {
+                match item {
+                    Ok((at, bytes)) => {
+                        let (chain, body) = match split_entry(&bytes, at) {
+                            Ok(parts) => parts,
+                            Err(e) => {
+                                verifier.fail(e.to_string());
+                                break;
+                            }
+                        };
+                        if !verifier.push(body, &chain) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        verifier.fail(e.to_string());
+                        break;
+                    }
+                }
+            }
+            Ok(verifier.finish())
+        })();
+        async move { result }.boxed()
+    }
+}
+
+/// The data directory layout, for tools that need to find things.
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(LOG_DIR)
+}
+
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(INDEX_DIR)
+}

@@ -1,0 +1,4 @@
+//! Integration tests of `journey-core`, in one binary to keep link times down.
+
+mod contract;
+mod embedded;
