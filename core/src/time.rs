@@ -66,16 +66,20 @@ impl Date {
         (later.0 - self.0).get_days()
     }
 
-    /// The date `years` calendar years later; 29 February becomes 28 February in a common year, which is
-    /// how English law and the DfE validators count birthdays.
+    /// The date `years` calendar years later; 29 February becomes 28 February in a common year. This is
+    /// how the DfE validators count birthdays (`DOB + N years`); policies that must follow the reading
+    /// that a 29 February birthday falls on 1 March can add a day themselves.
     pub fn add_years(self, years: i16) -> Date {
         Date(self.0.checked_add(jiff::Span::new().years(years)).expect("date within jiff's range"))
     }
 
-    /// Age in completed years on `on`.
+    /// Age in completed years on `on`: the largest `n` with `self.add_years(n) <= on`, so that age and
+    /// birthdays agree (see [`Date::add_years`]).
     pub fn age_on(self, on: Date) -> i32 {
         let span = self.0.until((jiff::Unit::Year, on.0)).expect("dates within range");
-        span.get_years() as i32
+        let years = span.get_years() as i16;
+        // jiff counts 29 February to 28 February as short of a year; step up when the clamped birthday has come.
+        if self.add_years(years + 1) <= on { i32::from(years) + 1 } else { i32::from(years) }
     }
 }
 
