@@ -71,7 +71,7 @@ impl TryFrom<NewEventWire> for NewEvent {
     type Error = FieldError;
 
     fn try_from(wire: NewEventWire) -> Result<NewEvent, FieldError> {
-        let payload = EventPayload::from_json_parts(&wire.kind, wire.data)?;
+        let payload = EventPayload::from_type_and_data(&wire.kind, wire.data)?;
         Ok(NewEvent {
             event_id: wire.event_id,
             occurred_at: wire.occurred_at,
@@ -80,19 +80,6 @@ impl TryFrom<NewEventWire> for NewEvent {
             causation_id: wire.causation_id,
             source_recorded_at: wire.source_recorded_at,
             payload,
-        })
-    }
-}
-
-impl EventPayload {
-    /// Decodes a payload from its JSON `type` and `data`, naming the exact field that is wrong
-    /// (`data.placement.place_type: unknown code ...`).
-    pub fn from_json_parts(kind: &str, data: serde_json::Value) -> Result<EventPayload, FieldError> {
-        let tagged = serde_json::json!({ "type": kind, "data": data });
-        serde_path_to_error::deserialize(tagged).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() { "type".to_owned() } else { path };
-            FieldError::new(field, e.into_inner().to_string())
         })
     }
 }
