@@ -1,0 +1,1223 @@
+//! The bitemporal views: worked examples with hand-computed answers, and the property that the incremental
+//! projection always equals a full replay.
+
+use std::sync::Arc;
+
+use futures::executor::block_on;
+use journey_core::codes::{
+    AbuseCategory, CategoryOfNeed, Ethnicity, LegalStatus, MissingKind, PlacementProvider, PlacementType,
+    PrimaryNeed, ReasonEpisodeCeased, ReasonPlaceChange, ReferralSource, ReviewParticipation, Sex,
+};
+use journey_core::domain::lists::{CpPlanEndReason, RetractionReason, VisitKind, WorkerRole};
+use journey_core::domain::{
+    BecameLookedAfter, CeasedToBeLookedAfter, ChildDetailsAmended, ChildInNeedEpisodeClosed,
+    ChildProtectionCategoryChanged, ChildProtectionPlanEnded, ChildProtectionPlanStarted, ChildRegistered,
+    ChildVisited, EventCorrected, EventKind, EventPayload, EventRetracted, LegalStatusChanged, LongText,
+    LookedAfterReviewHeld, MissingEpisodeEnded, MissingEpisodeStarted, Placement, PlacementChanged,
+    Professional, ReferralReceived, ShortText, WorkerAllocated, WorkerAllocationEnded, WorkerId,
+};
+use journey_core::store::{EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::testkit;
+use journey_core::view::{
+    AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, known_at,
+};
+use journey_core::{Date, ManualClock, NewEvent, OccurredAt, RecordedEvent, Timestamp, Version};
+
+// ---------------------------------------------------------------------------------------------------------
+// Building streams
+// ---------------------------------------------------------------------------------------------------------
+
+/// A child's stream in an in-memory store, recorded at instants the test chooses.
+struct Journey {
+    child: &'static str,
+    clock: Arc<ManualClock>,
+    store: InMemoryStore,
+}
+
+impl Journey {
+    fn new(child: &'static str) -> Journey {
+        let clock = testkit::clock();
+        let store = InMemoryStore::new(clock.clone());
+        Journey { child, clock, store }
+    }
+
+    fn try_record(&self, recorded_at: Timestamp, event: NewEvent) -> journey_core::Result<()> {
+        self.clock.set(recorded_at);
+        let request = testkit::append(self.child, ExpectedVersion::Any, vec![event]);
+        block_on(self.store.append(request)).map(|_| ())
+    }
+
+    /// Records `event` (`id`, occurred `occurred`) at `recorded_at`; panics if the rules refuse it.
+    fn record(&self, recorded_at: &str, id: &str, occurred: &str, payload: impl Into<EventPayload>) {
+        let event = testkit::event(id, occurred, payload.into());
+        if let Err(e) = self.try_record(ts(recorded_at), event) {
+            panic!("{id} refused: {e:?}");
+        }
+    }
+
+    fn events(&self) -> Vec<RecordedEvent> {
+        block_on(
+            self.store
+                .read_stream(testkit::child(self.child), Version::FIRST, usize::MAX),
+        )
+        .unwrap()
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn d(s: &str) -> Date {
+    testkit::date(s)
+}
+
+fn long(s: &str) -> LongText {
+    LongText::parse(s).unwrap()
+}
+
+fn registration(dob: &str, sex: Sex) -> ChildRegistered {
+    ChildRegistered {
+        given_name: None,
+        family_name: None,
+        preferred_name: None,
+        date_of_birth: Some(d(dob)),
+        expected_date_of_birth: None,
+        sex,
+        ethnicity: None,
+        upn: None,
+        former_upn: None,
+        upn_unknown_reason: None,
+        nhs_number: None,
+        disabilities: Vec::new(),
+        family_id: None,
+    }
+}
+
+fn placement(place_type: PlacementType, provider: Option<PlacementProvider>) -> Placement {
+    Placement {
+        place_type,
+        provider,
+        postcode: None,
+        urn: None,
+        location: None,
+        la_of_placement: None,
+        carers: Vec::new(),
+    }
+}
+
+fn became_looked_after(
+    legal_status: LegalStatus,
+    place_type: PlacementType,
+    provider: Option<PlacementProvider>,
+) -> BecameLookedAfter {
+    BecameLookedAfter {
+        legal_status,
+        category_of_need: CategoryOfNeed::N1,
+        placement: placement(place_type, provider),
+        home_postcode: None,
+    }
+}
+
+fn placement_changed(
+    place_type: PlacementType,
+    provider: Option<PlacementProvider>,
+    reason: Option<ReasonPlaceChange>,
+) -> PlacementChanged {
+    PlacementChanged {
+        placement: placement(place_type, provider),
+        reason,
+        same_carers: false,
+    }
+}
+
+fn visit(seen_alone: bool) -> ChildVisited {
+    ChildVisited {
+        kind: VisitKind::LookedAfter,
+        seen: true,
+        seen_alone: Some(seen_alone),
+        bedroom_seen: None,
+        visitor: None,
+    }
+}
+
+fn correction(
+    target: &str,
+    target_occurred_at: Option<&str>,
+    replacement: impl Into<EventPayload>,
+    reason: &str,
+) -> EventCorrected {
+    EventCorrected {
+        target_event_id: testkit::event_id(target),
+        target_occurred_at: target_occurred_at.map(|s| s.parse().unwrap()),
+        replacement: Box::new(replacement.into()),
+        reason: long(reason),
+    }
+}
+
+fn retraction(target: &str, reason: RetractionReason) -> EventRetracted {
+    let detail = (reason == RetractionReason::Other).then(|| long("Recorded in error."));
+    EventRetracted {
+        target_event_id: testkit::event_id(target),
+        reason,
+        detail,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The worked example
+// ---------------------------------------------------------------------------------------------------------
+
+const CORRECTION_REASON: &str =
+    "Long-term match agreed at the placement planning meeting; recorded as short-term in error.";
+
+/// Child W, born on 29 February 2000: looked after twice in 2014 (the second time under a series of short
+/// breaks, then a care order), and again from February 2016. A placement change is recorded three weeks
+/// late, corrected later; a visit recorded against the wrong child is retracted.
+fn worked_example() -> Journey {
+    use LegalStatus as LS;
+    use PlacementProvider as PR;
+    use PlacementType as PT;
+    let j = Journey::new("W-1");
+    j.record(
+        "2014-01-06T10:00:00Z",
+        "w-001",
+        "2014-01-06",
+        registration("2000-02-29", Sex::F),
+    );
+    j.record(
+        "2014-01-06T11:00:00Z",
+        "w-002",
+        "2014-01-06",
+        ReferralReceived {
+            source: ReferralSource::R2A,
+            primary_need: PrimaryNeed::N1,
+            no_further_action: false,
+            contact_event_id: None,
+            referrer: None,
+        },
+    );
+    j.record(
+        "2014-01-10T12:00:00Z",
+        "w-003",
+        "2014-01-10",
+        became_looked_after(LS::V2, PT::U6, Some(PR::PR1)),
+    );
+    j.record(
+        "2014-01-24T12:00:00Z",
+        "w-004",
+        "2014-01-24",
+        LegalStatusChanged { legal_status: LS::C1 },
+    );
+    j.record("2014-02-14T16:00:00Z", "w-005", "2014-02-14", visit(true));
+    // Recorded 21 days after it happened, and after the visit of 14 February.
+    let late = placement_changed(PT::U6, Some(PR::PR4), Some(ReasonPlaceChange::CARPL));
+    j.record("2014-02-24T15:00:00Z", "w-006", "2014-02-03", late);
+    j.record("2014-02-28T17:00:00Z", "w-007", "2014-02-28", visit(false));
+    j.record(
+        "2014-03-04T09:00:00Z",
+        "w-008",
+        "2014-03-04",
+        retraction("w-007", RetractionReason::WrongChild),
+    );
+    let corrected = placement_changed(PT::U4, Some(PR::PR4), Some(ReasonPlaceChange::CARPL));
+    j.record(
+        "2014-03-05T09:30:00Z",
+        "w-009",
+        "2014-03-05",
+        correction("w-006", None, corrected, CORRECTION_REASON),
+    );
+    j.record(
+        "2014-04-30T12:00:00Z",
+        "w-010",
+        "2014-04-30",
+        CeasedToBeLookedAfter {
+            reason: ReasonEpisodeCeased::E4A,
+        },
+    );
+    j.record(
+        "2014-06-02T10:00:00Z",
+        "w-011",
+        "2014-06-02",
+        became_looked_after(LS::V3, PT::U6, Some(PR::PR1)),
+    );
+    j.record(
+        "2014-07-01T10:00:00Z",
+        "w-012",
+        "2014-07-01",
+        LegalStatusChanged { legal_status: LS::C2 },
+    );
+    j.record(
+        "2014-08-01T10:00:00Z",
+        "w-013",
+        "2014-08-01",
+        CeasedToBeLookedAfter {
+            reason: ReasonEpisodeCeased::E4A,
+        },
+    );
+    j.record(
+        "2016-02-01T10:00:00Z",
+        "w-014",
+        "2016-02-01",
+        became_looked_after(LS::C2, PT::U4, Some(PR::PR1)),
+    );
+    j
+}
+
+fn as_of(on: &str, known_at: &str) -> AsOf {
+    AsOf::new(d(on), ts(known_at))
+}
+
+#[test]
+fn on_3_march_as_known_at_1_march_the_correction_is_not_yet_applied() {
+    let events = worked_example().events();
+    let s = ChildSummary::replay(&events, as_of("2014-03-03", "2014-03-01T23:59:59Z"));
+
+    assert_eq!(s.child_id, Some(testkit::child("W-1")));
+    assert_eq!(s.age, Some(14), "29 February birthday: 14 on 28 February 2014");
+    let lac = s.open.looked_after.as_ref().expect("looked after");
+    assert_eq!(lac.since, d("2014-01-10"));
+    assert_eq!(
+        (lac.legal_status.code, lac.legal_status.since),
+        (LegalStatus::C1, d("2014-01-24"))
+    );
+    // The late record is known by 1 March; its correction is not.
+    assert_eq!(lac.placement.place_type, PlacementType::U6);
+    assert_eq!(lac.placement.provider, Some(PlacementProvider::PR4));
+    assert_eq!(lac.placement.since, d("2014-02-03"));
+    assert_eq!(lac.placement.reason, Some(ReasonPlaceChange::CARPL));
+    assert_eq!(s.placements, 2);
+    // The mistaken visit is not yet retracted.
+    assert_eq!(s.last_visit.as_ref().map(|v| v.on), Some(d("2014-02-28")));
+    assert_eq!((s.corrections, s.retractions, s.records_known), (0, 0, 7));
+    assert_eq!(s.last_version, Some(Version(7)));
+    assert_eq!(s.events_in_view, 7);
+    assert!(s.inconsistencies.is_empty());
+    assert_eq!(
+        s.open.child_in_need.as_ref().map(|c| c.since),
+        Some(d("2014-01-06"))
+    );
+
+    let c = Chronology::build(
+        &events,
+        as_of("2014-03-03", "2014-03-01T23:59:59Z"),
+        ChronologyOptions::default(),
+    );
+    let late = c.entries.iter().find(|e| e.event_id.as_str() == "w-006").unwrap();
+    assert_eq!(late.status, EventStatus::Current);
+    assert_eq!(late.lag_days, 21);
+    assert!(late.recorded_late);
+    assert!(late.original_payload.is_none() && late.amendments.is_empty());
+    assert!(
+        late.summary
+            .starts_with("Placement changed to U6 (Foster placement with other foster carer"),
+        "{}",
+        late.summary
+    );
+    assert!(
+        late.summary
+            .ends_with("— reason CARPL (Change to/implementation of care plan)"),
+        "{}",
+        late.summary
+    );
+    let on_time = c.entries.iter().find(|e| e.event_id.as_str() == "w-005").unwrap();
+    assert_eq!((on_time.lag_days, on_time.recorded_late), (0, false));
+}
+
+#[test]
+fn known_later_the_correction_is_applied_and_shown() {
+    let events = worked_example().events();
+    let s = ChildSummary::replay(&events, as_of("2014-03-03", "2014-03-10T00:00:00Z"));
+    let lac = s.open.looked_after.as_ref().unwrap();
+    assert_eq!(
+        lac.placement.place_type,
+        PlacementType::U4,
+        "the correction is in force"
+    );
+    assert_eq!(lac.placement.since, d("2014-02-03"));
+    assert_eq!(
+        s.last_visit.as_ref().map(|v| v.on),
+        Some(d("2014-02-14")),
+        "the mistaken visit is retracted"
+    );
+    assert_eq!((s.corrections, s.retractions, s.records_known), (1, 1, 9));
+    assert_eq!(s.events_in_view, 6);
+
+    // The chronology, known and viewed on 10 March: both amendment records appear on their own dates.
+    let c = Chronology::build(
+        &events,
+        as_of("2014-03-10", "2014-03-10T00:00:00Z"),
+        ChronologyOptions::default(),
+    );
+    let order: Vec<&str> = c.entries.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "w-001", "w-002", "w-003", "w-004", "w-006", "w-005", "w-007", "w-008", "w-009"
+        ]
+    );
+    let corrected = &c.entries[4];
+    match &corrected.status {
+        EventStatus::Corrected {
+            corrections,
+            by_event_id,
+            corrected_at,
+            reason,
+            ..
+        } => {
+            assert_eq!(*corrections, 1);
+            assert_eq!(by_event_id.as_str(), "w-009");
+            assert_eq!(*corrected_at, ts("2014-03-05T09:30:00Z"));
+            assert_eq!(reason.as_str(), CORRECTION_REASON);
+        }
+        other => panic!("w-006 should be corrected, is {other:?}"),
+    }
+    assert!(
+        corrected.summary.starts_with("Placement changed to U4"),
+        "{}",
+        corrected.summary
+    );
+    match &corrected.original_payload {
+        Some(EventPayload::PlacementChanged(p)) => assert_eq!(p.placement.place_type, PlacementType::U6),
+        other => panic!("the original payload should be kept, got {other:?}"),
+    }
+    assert_eq!(corrected.amendments.len(), 1);
+    assert_eq!(corrected.lag_days, 21);
+    let retracted = &c.entries[6];
+    assert!(
+        matches!(&retracted.status, EventStatus::Retracted { reason: RetractionReason::WrongChild, by_event_id, .. } if by_event_id.as_str() == "w-008")
+    );
+    assert_eq!(
+        c.entries[7].target_event_id.as_ref().map(|t| t.as_str()),
+        Some("w-007")
+    );
+    assert_eq!(
+        c.entries[7].summary,
+        "Retraction of ChildVisited w-007: Recorded against the wrong child"
+    );
+    assert_eq!(c.entries[8].kind, EventKind::EventCorrected);
+    assert!(
+        c.entries[8]
+            .summary
+            .starts_with("Correction of PlacementChanged w-006"),
+        "{}",
+        c.entries[8].summary
+    );
+
+    // Without retracted events and amendment records.
+    let options = ChronologyOptions {
+        include_retracted: false,
+        include_amendments: false,
+        ..Default::default()
+    };
+    let c = Chronology::build(&events, as_of("2014-03-10", "2014-03-10T00:00:00Z"), options);
+    let order: Vec<&str> = c.entries.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(order, ["w-001", "w-002", "w-003", "w-004", "w-006", "w-005"]);
+
+    // The effective events of the same instant.
+    let effective = known_at(&events, ts("2014-03-10T00:00:00Z"));
+    assert_eq!(
+        effective.len(),
+        7,
+        "seven originals; the correction and retraction are on their targets"
+    );
+    assert!(effective[6].is_retracted());
+    assert_eq!(effective[5].kind(), EventKind::PlacementChanged);
+    assert_eq!(effective[5].envelope.occurred_at, effective[5].occurred_at);
+}
+
+#[test]
+fn on_3_march_what_the_record_said_about_1_february() {
+    let events = worked_example().events();
+    let s = ChildSummary::replay(&events, as_of("2014-02-01", "2014-03-03T23:59:59Z"));
+    let lac = s.open.looked_after.as_ref().unwrap();
+    assert_eq!(
+        (lac.legal_status.code, lac.legal_status.since),
+        (LegalStatus::C1, d("2014-01-24"))
+    );
+    assert_eq!(lac.placement.place_type, PlacementType::U6);
+    assert_eq!(
+        lac.placement.provider,
+        Some(PlacementProvider::PR1),
+        "the first placement: the change came on 3 February"
+    );
+    assert_eq!(lac.placement.since, d("2014-01-10"));
+    assert_eq!(s.placements, 1);
+    assert_eq!(s.looked_after_days, 22);
+    assert_eq!(s.age, Some(13));
+    assert!(s.last_visit.is_none());
+    assert_eq!(s.events_in_view, 4);
+    assert_eq!(
+        s.records_known, 7,
+        "everything recorded by 3 March, whatever its date"
+    );
+}
+
+#[test]
+fn a_late_record_lands_where_it_happened() {
+    let events = worked_example().events();
+    // Before the late record was made, the record said the child was still in the first placement.
+    let before = ChildSummary::replay(&events, as_of("2014-02-20", "2014-02-20T23:59:59Z"));
+    let lac = before.open.looked_after.as_ref().unwrap();
+    assert_eq!(
+        (lac.placement.since, lac.placement.provider),
+        (d("2014-01-10"), Some(PlacementProvider::PR1))
+    );
+    assert_eq!(before.placements, 1);
+    // Once recorded, the same date shows the new placement from 3 February, before the visit of 14 February.
+    let after = ChildSummary::replay(&events, as_of("2014-02-20", "2014-02-25T00:00:00Z"));
+    let lac = after.open.looked_after.as_ref().unwrap();
+    assert_eq!(
+        (lac.placement.since, lac.placement.provider),
+        (d("2014-02-03"), Some(PlacementProvider::PR4))
+    );
+    assert_eq!(after.placements, 2);
+    assert_eq!(after.last_visit.as_ref().map(|v| v.on), Some(d("2014-02-14")));
+}
+
+#[test]
+fn looked_after_days_across_two_periods_and_short_breaks() {
+    let events = worked_example().events();
+    let s = ChildSummary::replay(&events, as_of("2014-09-01", "2016-03-02T00:00:00Z"));
+    assert!(s.open.looked_after.is_none());
+    let periods: Vec<_> = s
+        .periods_of_care
+        .iter()
+        .map(|p| (p.start, p.end, p.days, p.placements))
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (d("2014-01-10"), Some(d("2014-04-30")), 110, 2),
+            (d("2014-06-02"), Some(d("2014-08-01")), 60, 1),
+        ]
+    );
+    assert_eq!(s.periods_of_care[0].reason_ceased, Some(ReasonEpisodeCeased::E4A));
+    assert_eq!(s.looked_after_days, 170);
+    assert_eq!(s.short_break_days, 29, "V3 from 2 June to 1 July");
+    assert_eq!((s.placements, s.placements_last_12_months), (3, 3));
+    let cl = s.care_leaver.unwrap();
+    assert_eq!(cl.fourteenth_birthday, d("2014-02-28"));
+    assert_eq!(cl.sixteenth_birthday, d("2016-02-29"));
+    // 61 days of C1 from the 14th birthday to 30 April, then 31 days of C2 in July; the V3 days don't count.
+    assert_eq!(cl.days_after_14th_birthday, 92);
+    assert_eq!(cl.days_after_16th_birthday, 0);
+    assert!(!cl.looked_after_after_16th_birthday);
+    assert!(!cl.thirteen_weeks_test_met);
+    assert!(s.inconsistencies.is_empty());
+}
+
+#[test]
+fn a_29_february_birthday_and_the_sixteenth() {
+    let events = worked_example().events();
+    let known = "2016-03-02T00:00:00Z";
+    let age = |on: &str| ChildSummary::replay(&events, as_of(on, known)).age;
+    assert_eq!(age("2014-02-27"), Some(13));
+    assert_eq!(age("2014-02-28"), Some(14));
+    assert_eq!(age("2016-02-28"), Some(15));
+    assert_eq!(age("2016-02-29"), Some(16));
+    assert_eq!(age("1999-12-31"), None, "not yet born");
+
+    // Looked after again from 1 February 2016: on the 16th birthday itself, no day after it has passed yet.
+    let on_birthday = ChildSummary::replay(&events, as_of("2016-02-29", known));
+    let cl = on_birthday.care_leaver.unwrap();
+    assert_eq!(
+        (cl.days_after_16th_birthday, cl.looked_after_after_16th_birthday),
+        (0, false)
+    );
+    assert_eq!(on_birthday.looked_after_days, 170 + 28);
+    let next_day = ChildSummary::replay(&events, as_of("2016-03-01", known));
+    let cl = next_day.care_leaver.unwrap();
+    assert_eq!(cl.days_after_16th_birthday, 1);
+    assert!(cl.looked_after_after_16th_birthday);
+    assert_eq!(cl.days_after_14th_birthday, 92 + 29);
+    assert!(cl.thirteen_weeks_test_met);
+    assert_eq!(next_day.looked_after_days, 199);
+    assert_eq!(next_day.placements_last_12_months, 1);
+    assert_eq!(
+        next_day.open.looked_after.as_ref().map(|l| l.legal_status.code),
+        Some(LegalStatus::C2)
+    );
+}
+
+#[test]
+fn the_worked_example_incrementally() {
+    let events = worked_example().events();
+    let mut p = SummaryProjection::new();
+    for (i, e) in events.iter().enumerate() {
+        p.apply(e);
+        for on in [
+            "2014-01-01",
+            "2014-02-01",
+            "2014-02-20",
+            "2014-03-03",
+            "2014-09-01",
+            "2016-03-01",
+        ] {
+            let as_of = AsOf::new(d(on), e.envelope.recorded_at);
+            assert_eq!(
+                p.summary(d(on)),
+                ChildSummary::replay(&events[..=i], as_of),
+                "after {i} events, on {on}"
+            );
+        }
+    }
+    assert_eq!(p.version(), Some(Version(14)));
+}
+
+#[test]
+fn corrections_move_dates_and_withdrawing_one_restores_the_one_before() {
+    use PlacementProvider as PR;
+    use PlacementType as PT;
+    let j = Journey::new("W-2");
+    j.record(
+        "2015-01-05T10:00:00Z",
+        "x-001",
+        "2015-01-05",
+        registration("2005-06-15", Sex::M),
+    );
+    j.record(
+        "2015-01-05T11:00:00Z",
+        "x-002",
+        "2015-01-05",
+        became_looked_after(LegalStatus::C1, PT::K2, Some(PR::PR4)),
+    );
+    j.record(
+        "2015-02-02T10:00:00Z",
+        "x-003",
+        "2015-02-02",
+        placement_changed(PT::U6, Some(PR::PR1), None),
+    );
+    // First correction: the type. Second: the date (and the same type). Then the second is withdrawn.
+    let first = placement_changed(PT::U4, Some(PR::PR1), Some(ReasonPlaceChange::CARPL));
+    j.record(
+        "2015-02-10T10:00:00Z",
+        "x-004",
+        "2015-02-10",
+        correction("x-003", None, first, "Long-term, not short-term."),
+    );
+    let second = placement_changed(PT::U4, Some(PR::PR1), Some(ReasonPlaceChange::CARPL));
+    j.record(
+        "2015-02-11T10:00:00Z",
+        "x-005",
+        "2015-02-11",
+        correction("x-003", Some("2015-01-20"), second, "The move was on 20 January."),
+    );
+    j.record(
+        "2015-02-12T10:00:00Z",
+        "x-006",
+        "2015-02-12",
+        retraction("x-005", RetractionReason::EnteredInError),
+    );
+    let events = j.events();
+
+    let placement_on = |on: &str, known: &str| {
+        let s = ChildSummary::replay(&events, as_of(on, known));
+        let p = &s.open.looked_after.as_ref().unwrap().placement;
+        (p.place_type, p.since)
+    };
+    assert_eq!(
+        placement_on("2015-01-25", "2015-02-10T12:00:00Z"),
+        (PT::K2, d("2015-01-05"))
+    );
+    assert_eq!(
+        placement_on("2015-02-05", "2015-02-10T12:00:00Z"),
+        (PT::U4, d("2015-02-02"))
+    );
+    assert_eq!(
+        placement_on("2015-01-25", "2015-02-11T12:00:00Z"),
+        (PT::U4, d("2015-01-20")),
+        "moved earlier"
+    );
+    assert_eq!(
+        placement_on("2015-01-25", "2015-02-12T12:00:00Z"),
+        (PT::K2, d("2015-01-05")),
+        "restored"
+    );
+    assert_eq!(
+        placement_on("2015-02-05", "2015-02-12T12:00:00Z"),
+        (PT::U4, d("2015-02-02"))
+    );
+
+    let at = |known: &str| {
+        known_at(&events, ts(known))
+            .into_iter()
+            .find(|e| e.event_id().as_str() == "x-003")
+            .unwrap()
+    };
+    let moved = at("2015-02-11T12:00:00Z");
+    assert_eq!(moved.occurred_at, "2015-01-20".parse::<OccurredAt>().unwrap());
+    assert!(
+        matches!(&moved.status, EventStatus::Corrected { corrections: 2, by_event_id, .. } if by_event_id.as_str() == "x-005")
+    );
+    let restored = at("2015-02-12T12:00:00Z");
+    assert_eq!(restored.occurred_at, "2015-02-02".parse::<OccurredAt>().unwrap());
+    assert!(
+        matches!(&restored.status, EventStatus::Corrected { corrections: 1, by_event_id, .. } if by_event_id.as_str() == "x-004")
+    );
+    assert_eq!(
+        restored.amendments.len(),
+        3,
+        "both corrections and the withdrawal stay visible"
+    );
+
+    let c = Chronology::build(
+        &events,
+        as_of("2015-02-11", "2015-02-11T12:00:00Z"),
+        ChronologyOptions::default(),
+    );
+    let moved = c.entries.iter().find(|e| e.event_id.as_str() == "x-003").unwrap();
+    assert_eq!(moved.originally_occurred_at, Some("2015-02-02".parse().unwrap()));
+    assert_eq!(
+        moved.lag_days, 13,
+        "from the corrected date, 20 January, to 2 February"
+    );
+    let c = Chronology::build(
+        &events,
+        as_of("2015-02-28", "2015-03-01T00:00:00Z"),
+        ChronologyOptions::default(),
+    );
+    let withdrawn = c.entries.iter().find(|e| e.event_id.as_str() == "x-005").unwrap();
+    assert!(
+        matches!(&withdrawn.status, EventStatus::Retracted { by_event_id, .. } if by_event_id.as_str() == "x-006")
+    );
+    let withdrawal = c.entries.iter().find(|e| e.event_id.as_str() == "x-006").unwrap();
+    assert_eq!(
+        withdrawal.summary,
+        "Withdrawal of correction x-005 of PlacementChanged x-003: Entered in error: it did not happen"
+    );
+
+    let mut p = SummaryProjection::new();
+    for (i, e) in events.iter().enumerate() {
+        p.apply(e);
+        for on in ["2015-01-10", "2015-01-25", "2015-02-05"] {
+            assert_eq!(
+                p.summary(d(on)),
+                ChildSummary::replay(&events[..=i], AsOf::new(d(on), e.envelope.recorded_at))
+            );
+        }
+    }
+}
+
+#[test]
+fn summaries_and_chronologies_serialise() {
+    let events = worked_example().events();
+    let as_of = as_of("2014-03-10", "2014-03-10T00:00:00Z");
+    let s = ChildSummary::replay(&events, as_of);
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["open"]["looked_after"]["placement"]["place_type"], "U4");
+    assert_eq!(json["as_of"]["on"], "2014-03-10");
+    assert_eq!(serde_json::from_value::<ChildSummary>(json).unwrap(), s);
+    let c = Chronology::build(&events, as_of, ChronologyOptions::default());
+    let json = serde_json::to_value(&c).unwrap();
+    assert_eq!(json["entries"][4]["status"]["status"], "corrected");
+    assert_eq!(json["entries"][4]["amendments"][0]["action"], "corrected");
+    assert_eq!(serde_json::from_value::<Chronology>(json).unwrap(), c);
+}
+
+#[test]
+fn the_domain_examples_fold_without_inconsistencies() {
+    for (child, stream) in journey_core::domain::example_streams() {
+        let clock = testkit::clock();
+        let store = InMemoryStore::new(clock.clone());
+        clock.set(ts("2030-01-01T09:00:00Z"));
+        for e in stream {
+            let request = journey_core::store::AppendRequest {
+                child_id: child.clone(),
+                expected: ExpectedVersion::Any,
+                recorded_by: testkit::principal(),
+                events: vec![e],
+            };
+            block_on(store.append(request)).unwrap();
+            clock.advance_micros(60_000_000);
+        }
+        let events = block_on(store.read_stream(child.clone(), Version::FIRST, usize::MAX)).unwrap();
+        let known = events.last().unwrap().envelope.recorded_at;
+        let projection = SummaryProjection::from_events(&events);
+        for on in [
+            "2008-01-01",
+            "2012-06-30",
+            "2020-01-01",
+            "2024-03-01",
+            "2025-06-01",
+            "2030-01-01",
+        ] {
+            let s = ChildSummary::replay(&events, AsOf::new(d(on), known));
+            assert!(
+                s.inconsistencies.is_empty(),
+                "{child} on {on}: {:?}",
+                s.inconsistencies
+            );
+            assert_eq!(projection.summary(d(on)), s);
+        }
+        let c = Chronology::build(
+            &events,
+            AsOf::new(d("2030-01-01"), known),
+            ChronologyOptions::default(),
+        );
+        assert_eq!(c.entries.len(), events.len());
+        assert!(c.entries.iter().all(|e| !e.summary.is_empty()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Generated journeys
+// ---------------------------------------------------------------------------------------------------------
+
+mod generated {
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// A new event in a lane chosen by `lane`, `variant` choosing its content; the story moves on `gap`
+        /// days, the event is dated `back` days before the story's date and recorded `lag` days after it.
+        Event {
+            lane: u8,
+            variant: u8,
+            gap: u8,
+            back: u8,
+            lag: u8,
+        },
+        /// A correction of an earlier event, perhaps moving it `shift` days.
+        Correct {
+            target: Index,
+            variant: u8,
+            shift: i8,
+        },
+        Retract {
+            target: Index,
+        },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            10 => (any::<u8>(), any::<u8>(), 0..25u8, prop_oneof![4 => Just(0u8), 1 => 0..40u8], prop_oneof![3 => 0..2u8, 1 => 0..45u8])
+                .prop_map(|(lane, variant, gap, back, lag)| Step::Event { lane, variant, gap, back, lag }),
+            2 => (any::<Index>(), any::<u8>(), prop_oneof![Just(0i8), -20..20i8])
+                .prop_map(|(target, variant, shift)| Step::Correct { target, variant, shift }),
+            1 => any::<Index>().prop_map(|target| Step::Retract { target }),
+        ]
+    }
+
+    const LEGAL_STATUSES: [LegalStatus; 6] = [
+        LegalStatus::V2,
+        LegalStatus::V3,
+        LegalStatus::V4,
+        LegalStatus::C1,
+        LegalStatus::C2,
+        LegalStatus::E1,
+    ];
+
+    fn any_placement(v: u8) -> (PlacementType, Option<PlacementProvider>) {
+        use PlacementProvider as PR;
+        use PlacementType as PT;
+        [
+            (PT::U4, Some(PR::PR1)),
+            (PT::U6, Some(PR::PR4)),
+            (PT::K2, Some(PR::PR4)),
+            (PT::T0, None),
+            (PT::P1, Some(PR::PR0)),
+            (PT::U1, Some(PR::PR1)),
+        ][usize::from(v) % 6]
+    }
+
+    fn worker(v: u8) -> WorkerAllocated {
+        WorkerAllocated {
+            role: [WorkerRole::SocialWorker, WorkerRole::IndependentReviewingOfficer][usize::from(v) % 2],
+            worker: Professional {
+                worker_id: WorkerId::parse(format!("SW-{}", v % 5)).unwrap(),
+                name: None,
+                role: None,
+                organisation: None,
+            },
+            team: Some(ShortText::parse(format!("Team {}", v % 3)).unwrap()),
+            change_reason: None,
+        }
+    }
+
+    /// What the generator believes is open, from the events accepted so far (a guide to make most events
+    /// valid; the store's rules decide).
+    #[derive(Default)]
+    struct Model {
+        looked_after: bool,
+        missing: bool,
+        child_in_need: bool,
+        plan: bool,
+        allocated: bool,
+    }
+
+    /// A payload for `lane`, given the model.
+    fn payload(lane: u8, v: u8, m: &Model) -> EventPayload {
+        match lane % 14 {
+            0..=3 if !m.looked_after => {
+                let (t, p) = any_placement(v / 7);
+                became_looked_after(LEGAL_STATUSES[usize::from(v) % 6], t, p).into()
+            }
+            0 | 1 => LegalStatusChanged {
+                legal_status: LEGAL_STATUSES[usize::from(v) % 6],
+            }
+            .into(),
+            2 => {
+                let (t, p) = any_placement(v);
+                let reason = (!t.is_temporary()).then_some(ReasonPlaceChange::ALL[usize::from(v) % 5]);
+                placement_changed(t, p, reason).into()
+            }
+            3 => CeasedToBeLookedAfter {
+                reason: [ReasonEpisodeCeased::E4A, ReasonEpisodeCeased::E8][usize::from(v) % 2],
+            }
+            .into(),
+            4 if m.missing => MissingEpisodeEnded {}.into(),
+            4 => MissingEpisodeStarted {
+                kind: [MissingKind::M, MissingKind::A][usize::from(v) % 2],
+                reported_to_police: None,
+            }
+            .into(),
+            5 if m.child_in_need => ChildInNeedEpisodeClosed {
+                reason: journey_core::codes::CinClosureReason::RC8,
+                detail: None,
+            }
+            .into(),
+            5 => ReferralReceived {
+                source: ReferralSource::R2A,
+                primary_need: PrimaryNeed::ALL[usize::from(v) % 5],
+                no_further_action: false,
+                contact_event_id: None,
+                referrer: None,
+            }
+            .into(),
+            6 if !m.plan => ChildProtectionPlanStarted {
+                category: AbuseCategory::ALL[usize::from(v) % 5],
+                conference_event_id: None,
+            }
+            .into(),
+            6 if v.is_multiple_of(2) => ChildProtectionCategoryChanged {
+                category: AbuseCategory::ALL[usize::from(v / 2) % 5],
+            }
+            .into(),
+            6 => ChildProtectionPlanEnded {
+                reason: CpPlanEndReason::NoFurtherAction,
+                detail: None,
+            }
+            .into(),
+            7 if m.allocated && v.is_multiple_of(3) => WorkerAllocationEnded {
+                role: WorkerRole::SocialWorker,
+                reason: None,
+            }
+            .into(),
+            7 => worker(v & !1).into(),
+            8 | 9 => visit(v.is_multiple_of(2)).into(),
+            10 => LookedAfterReviewHeld {
+                participation: ReviewParticipation::PN1,
+                chair: None,
+            }
+            .into(),
+            11 => ChildDetailsAmended {
+                ethnicity: Some(Ethnicity::ALL[usize::from(v) % 5]),
+                ..Default::default()
+            }
+            .into(),
+            _ => testkit::contact("unused", "2014-01-01").payload,
+        }
+    }
+
+    /// A replacement of the same kind as `original`, varied by `v`.
+    fn vary(original: &EventPayload, v: u8) -> EventPayload {
+        match original {
+            EventPayload::BecameLookedAfter(b) => {
+                let (t, p) = any_placement(v);
+                let legal_status = LEGAL_STATUSES[usize::from(v / 3) % 6];
+                BecameLookedAfter {
+                    category_of_need: b.category_of_need,
+                    ..became_looked_after(legal_status, t, p)
+                }
+                .into()
+            }
+            EventPayload::LegalStatusChanged(_) => LegalStatusChanged {
+                legal_status: LEGAL_STATUSES[usize::from(v) % 6],
+            }
+            .into(),
+            EventPayload::PlacementChanged(_) => {
+                let (t, p) = any_placement(v);
+                placement_changed(t, p, None).into()
+            }
+            EventPayload::ChildVisited(c) => visit(c.seen_alone != Some(true)).into(),
+            EventPayload::ChildProtectionPlanStarted(_) => ChildProtectionPlanStarted {
+                category: AbuseCategory::ALL[usize::from(v) % 5],
+                conference_event_id: None,
+            }
+            .into(),
+            EventPayload::WorkerAllocated(w) => WorkerAllocated {
+                role: w.role,
+                ..worker(v)
+            }
+            .into(),
+            other => other.clone(),
+        }
+    }
+
+    /// Appends the steps that the rules accept; returns the stream.
+    fn build(steps: &[Step]) -> Vec<RecordedEvent> {
+        let j = Journey::new("G-1");
+        let mut story = d("2013-09-02");
+        let mut clock = ts("2013-09-02T09:00:00Z");
+        j.record(
+            "2013-09-02T09:00:00Z",
+            "g-0",
+            "2013-09-02",
+            registration("2000-02-29", Sex::F),
+        );
+        // (id, payload, occurred) of every event accepted, originals and amendments alike.
+        let mut accepted: Vec<(String, EventPayload, OccurredAt)> = Vec::new();
+        let mut m = Model::default();
+        for (n, s) in steps.iter().enumerate() {
+            let id = format!("g-{}", n + 1);
+            let (occurred, payload, recorded_day) = match s {
+                Step::Event {
+                    lane,
+                    variant,
+                    gap,
+                    back,
+                    lag,
+                } => {
+                    story = story.add_days(i32::from(*gap));
+                    let occurred = story.add_days(-i32::from(*back)).max(d("2013-09-02"));
+                    (
+                        occurred,
+                        payload(*lane, *variant, &m),
+                        story.add_days(i32::from(*lag)),
+                    )
+                }
+                Step::Correct {
+                    target,
+                    variant,
+                    shift,
+                } => {
+                    let originals: Vec<_> = accepted
+                        .iter()
+                        .filter(|(_, p, _)| !p.kind().is_correction())
+                        .collect();
+                    if originals.is_empty() {
+                        continue;
+                    }
+                    let (target_id, original, at) = originals[target.index(originals.len())];
+                    let moved = (*shift != 0)
+                        .then(|| OccurredAt::on(at.date().add_days(i32::from(*shift)).max(d("2013-09-02"))));
+                    let replacement = vary(original, *variant);
+                    let c = EventCorrected {
+                        target_event_id: testkit::event_id(target_id),
+                        target_occurred_at: moved,
+                        replacement: Box::new(replacement),
+                        reason: long("Corrected after audit."),
+                    };
+                    (story, c.into(), story)
+                }
+                Step::Retract { target } => {
+                    if accepted.is_empty() {
+                        continue;
+                    }
+                    let (target_id, _, _) = &accepted[target.index(accepted.len())];
+                    (
+                        story,
+                        retraction(target_id, RetractionReason::EnteredInError).into(),
+                        story,
+                    )
+                }
+            };
+            // Recorded on `recorded_day` at noon, and always after the previous record.
+            let noon: Timestamp = format!("{recorded_day}T12:00:00Z").parse().unwrap();
+            clock = noon.max(clock.plus_micros(60_000_000));
+            let at = OccurredAt::on(occurred);
+            let event = testkit::event(&id, &occurred.to_string(), payload.clone());
+            if j.try_record(clock, event).is_ok() {
+                match &payload {
+                    EventPayload::BecameLookedAfter(_) => m.looked_after = true,
+                    EventPayload::CeasedToBeLookedAfter(_) => m.looked_after = false,
+                    EventPayload::MissingEpisodeStarted(_) => m.missing = true,
+                    EventPayload::MissingEpisodeEnded(_) => m.missing = false,
+                    EventPayload::ReferralReceived(_) => m.child_in_need = true,
+                    EventPayload::ChildInNeedEpisodeClosed(_) => m.child_in_need = false,
+                    EventPayload::ChildProtectionPlanStarted(_) => m.plan = true,
+                    EventPayload::ChildProtectionPlanEnded(_) => m.plan = false,
+                    EventPayload::WorkerAllocated(_) => m.allocated = true,
+                    EventPayload::WorkerAllocationEnded(_) => m.allocated = false,
+                    _ => {}
+                }
+                accepted.push((id, payload, at));
+            }
+        }
+        j.events()
+    }
+
+    /// The dates the properties look at: around every event, the birthdays, and far before and after.
+    fn dates(events: &[RecordedEvent]) -> Vec<Date> {
+        let mut dates = vec![
+            d("2013-01-01"),
+            d("2014-02-27"),
+            d("2014-02-28"),
+            d("2016-02-29"),
+            d("2016-03-01"),
+            d("2030-01-01"),
+        ];
+        for e in events.iter().step_by(5) {
+            let on = e.envelope.occurred_at.date();
+            dates.extend([on.add_days(-1), on, e.envelope.recorded_at.england_date()]);
+        }
+        dates.sort();
+        dates.dedup();
+        dates
+    }
+
+    /// No retractions, and the dates in force never go back along the stream: then the order the fold uses
+    /// (date, then version) is the stream order the domain rules were checked in.
+    fn in_order_without_retractions(events: &[RecordedEvent]) -> bool {
+        let retracted = events
+            .iter()
+            .any(|r| r.payload.kind() == EventKind::EventRetracted);
+        let last = events
+            .last()
+            .map_or(Timestamp::UNIX_EPOCH, |e| e.envelope.recorded_at);
+        let dates: Vec<Date> = known_at(events, last)
+            .iter()
+            .map(|e| e.occurred_at.date())
+            .collect();
+        !retracted && dates.windows(2).all(|w| w[0] <= w[1])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_projection_equals_a_full_replay_after_every_record(
+            steps in prop::collection::vec(step(), 5..70),
+            checkpoint_every in prop_oneof![Just(None), (1..6usize).prop_map(Some)],
+        ) {
+            let events = build(&steps);
+            let dates = dates(&events);
+            let mut p = checkpoint_every.map_or_else(SummaryProjection::new, SummaryProjection::with_checkpoint_every);
+            for (i, e) in events.iter().enumerate() {
+                p.apply(e);
+                let prefix = &events[..=i];
+                let clean = in_order_without_retractions(prefix);
+                for &on in &dates {
+                    let replayed = ChildSummary::replay(prefix, AsOf::new(on, e.envelope.recorded_at));
+                    prop_assert_eq!(&p.summary(on), &replayed, "after {} records, on {}", i + 1, on);
+                    // Where valid time and the stream agree on the order, and nothing is retracted, a stream the
+                    // rules accepted folds without a hitch on every date.
+                    if clean {
+                        prop_assert!(replayed.inconsistencies.is_empty(), "on {}: {:?}", on, replayed.inconsistencies);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn known_at_an_instant_is_the_view_of_the_records_made_by_then(steps in prop::collection::vec(step(), 5..70)) {
+            let events = build(&steps);
+            for (i, e) in events.iter().enumerate() {
+                let t = e.envelope.recorded_at;
+                prop_assert_eq!(known_at(&events, t), known_at(&events[..=i], t));
+                prop_assert_eq!(known_at(&events, t), known_at(&events[..=i], ts("2100-01-01T00:00:00Z")));
+                let on = e.envelope.occurred_at.date();
+                prop_assert_eq!(
+                    ChildSummary::replay(&events, AsOf::new(on, t)),
+                    ChildSummary::replay(&events[..=i], AsOf::new(on, t))
+                );
+            }
+        }
+
+        #[test]
+        fn a_chronology_of_a_prefix_agrees_with_the_full_one(steps in prop::collection::vec(step(), 5..70)) {
+            let events = build(&steps);
+            let last = events.last().unwrap().envelope.recorded_at;
+            let all = ChronologyOptions { include_after_on: true, ..ChronologyOptions::default() };
+            let full = Chronology::build(&events, AsOf::new(d("2030-01-01"), last), all);
+            prop_assert_eq!(full.entries.len(), events.len());
+            for (i, e) in events.iter().enumerate() {
+                let as_of = AsOf::new(e.envelope.occurred_at.date(), e.envelope.recorded_at);
+                let prefix = Chronology::build(&events[..=i], as_of, ChronologyOptions::default());
+                prop_assert_eq!(&prefix, &Chronology::build(&events, as_of, ChronologyOptions::default()));
+
+                // Every event of the prefix is in the full chronology, unchanged unless amended later.
+                let prefix = Chronology::build(&events[..=i], as_of.with_on(d("2030-01-01")), all);
+                for entry in &prefix.entries {
+                    let later = full.entries.iter().find(|f| f.event_id == entry.event_id);
+                    prop_assert!(later.is_some());
+                    let later = later.unwrap();
+                    prop_assert_eq!((later.version, later.recorded_at), (entry.version, entry.recorded_at));
+                    if entry.target_event_id.is_none() && later.amendments == entry.amendments {
+                        prop_assert_eq!(later, entry);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Journeys from the synthetic generator
+// ---------------------------------------------------------------------------------------------------------
+
+mod synthetic {
+    use journey_core::synth::{self, AuthorityProfile};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One synthetic child's stream, appended as the generator recorded it (batches included); also the
+    /// number of records after each accepted append.
+    fn load(seed: u64, index: usize) -> (Vec<RecordedEvent>, Vec<usize>) {
+        let profile = AuthorityProfile::deep_end();
+        let clock = testkit::clock();
+        let store = InMemoryStore::new(clock.clone());
+        let mut boundaries = Vec::new();
+        let mut count = 0;
+        let mut child = None;
+        for append in synth::generate_child(seed, index, &profile) {
+            clock.set(append.recorded_at);
+            let n = append.request.events.len();
+            child = Some(append.request.child_id.clone());
+            // The store's rules decide: an append they refuse is left out, and the stream stays valid.
+            if block_on(store.append(append.request)).is_ok() {
+                count += n;
+                boundaries.push(count);
+            }
+        }
+        let Some(child) = child else {
+            return (Vec::new(), boundaries);
+        };
+        (
+            block_on(store.read_stream(child, Version::FIRST, usize::MAX)).unwrap(),
+            boundaries,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+        #[test]
+        fn synthetic_journeys_project_as_they_replay(seed in any::<u64>(), index in 0..40usize) {
+            let (events, boundaries) = load(seed, index);
+            let mut dates: Vec<Date> = events.iter().step_by(7).map(|e| e.envelope.occurred_at.date()).collect();
+            dates.push(d("2100-01-01"));
+            let mut p = SummaryProjection::with_checkpoint_every(4);
+            let mut applied = 0;
+            for &end in &boundaries {
+                for e in &events[applied..end] {
+                    p.apply(e);
+                }
+                applied = end;
+                let prefix = &events[..end];
+                let known = prefix[end - 1].envelope.recorded_at;
+                // "As known at" an instant is exactly the records made by then (appends may share an instant).
+                let by_then = events.partition_point(|e| e.envelope.recorded_at <= known);
+                prop_assert_eq!(known_at(&events, known), known_at(&events[..by_then], known));
+                for &on in &dates {
+                    prop_assert_eq!(p.summary(on), ChildSummary::replay(prefix, AsOf::new(on, known)), "on {}", on);
+                }
+            }
+        }
+    }
+}
