@@ -77,7 +77,7 @@ impl Date {
     /// birthdays agree (see [`Date::add_years`]).
     pub fn age_on(self, on: Date) -> i32 {
         let span = self.0.until((jiff::Unit::Year, on.0)).expect("dates within range");
-        let years = span.get_years() as i16;
+        let years = span.get_years();
         // jiff counts 29 February to 28 February as short of a year; step up when the clamped birthday has come.
         if self.add_years(years + 1) <= on { i32::from(years) + 1 } else { i32::from(years) }
     }

@@ -41,7 +41,8 @@ use crate::store::index::{Checkpoint, Index, IndexEntry, StreamEntry};
 use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{
-    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef, plan_append, seal,
+    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef,
+    plan_append, seal,
 };
 use crate::time::{Clock, Timestamp};
 
@@ -130,7 +131,11 @@ impl EmbeddedStore {
         EmbeddedStore::open_with(dir, clock, EmbeddedOptions::default())
     }
 
-    pub fn open_with(dir: impl AsRef<Path>, clock: Arc<dyn Clock>, options: EmbeddedOptions) -> Result<EmbeddedStore> {
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+        options: EmbeddedOptions,
+    ) -> Result<EmbeddedStore> {
         let started = Instant::now();
         let dir = dir.as_ref();
         fs::create_dir_all(dir)?;
@@ -148,10 +153,24 @@ impl EmbeddedStore {
         };
         log_recovery(&recovery, &report);
         let (head_tx, _) = tokio::sync::watch::channel(records);
-        let shared = Arc::new(Shared { reader, index, head: Mutex::new(head), head_tx, stats: CommitStats::default() });
+        let shared = Arc::new(Shared {
+            reader,
+            index,
+            head: Mutex::new(head),
+            head_tx,
+            stats: CommitStats::default(),
+        });
         let (sender, receiver) = mpsc::channel();
-        let cache = lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
-        let mut state = WriterState { shared: shared.clone(), log: writer, clock, cache, options, failed: None };
+        let cache =
+            lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
+        let mut state = WriterState {
+            shared: shared.clone(),
+            log: writer,
+            clock,
+            cache,
+            options,
+            failed: None,
+        };
         let handle = std::thread::Builder::new()
             .name("journey-log-writer".into())
             .spawn(move || state.run(receiver))?;
@@ -193,12 +212,18 @@ impl EmbeddedStore {
     fn shutdown(&self) -> Result<()> {
         drop(self.sender.lock().expect("sender lock").take());
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
-            handle.join().map_err(|_| Error::Closed("the writer thread panicked".into()))?;
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the writer thread panicked".into()))?;
         }
         self.shared.index.flush()
     }
 
-    fn read_entries(&self, entries: &[(Version, StreamEntry)], child_id: &ChildId) -> Result<Vec<RecordedEvent>> {
+    fn read_entries(
+        &self,
+        entries: &[(Version, StreamEntry)],
+        child_id: &ChildId,
+    ) -> Result<Vec<RecordedEvent>> {
         let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
         let raw = self.shared.reader.read_many(&locations)?;
         raw.iter()
@@ -215,6 +240,92 @@ impl EmbeddedStore {
             .collect()
     }
 
+    fn read_all_now(&self, from: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let from = from.max(Position::FIRST);
+        let Some(last) = self.head_state().head.position else {
+            return Ok(Vec::new());
+        };
+        if from > last || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (mut position, location) = self.shared.index.seek(from)?.ok_or_else(|| {
+            Error::Index("no position entry at or before the start: rebuild the index".into())
+        })?;
+        let mut out = Vec::with_capacity(limit.min((last.0 - from.0 + 1) as usize));
+        for item in self.shared.reader.scan(Some((location.segment, location.offset))) {
+            if position > last || out.len() >= limit {
+                break;
+            }
+            let (at, bytes) = item?;
+            if position >= from {
+                let event = decode_entry(&bytes, at)?;
+                if event.envelope.position != position {
+                    return Err(Error::Index(
+                        "position index points at the wrong record: rebuild the index".into(),
+                    ));
+                }
+                out.push(event);
+            }
+            position = position.next();
+        }
+        Ok(out)
+    }
+
+    fn export_now(&self, child_id: ChildId) -> Result<StreamExport> {
+        let log_head = self.head_state().head;
+        let entries = self.shared.index.stream(&child_id, Version::FIRST, usize::MAX)?;
+        let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
+        let raw = self.shared.reader.read_many(&locations)?;
+        let mut records = Vec::with_capacity(entries.len());
+        for (bytes, (version, entry)) in raw.iter().zip(&entries) {
+            let (chain, body) = split_entry(bytes, entry.location)?;
+            let (envelope, payload) = encoding::decode_body(body)?;
+            records.push(ExportedRecord {
+                position: entry.position,
+                version: *version,
+                body: body.to_vec(),
+                previous_log_hash: entry.previous_log_hash,
+                chain,
+                event: RecordedEvent {
+                    envelope,
+                    payload,
+                    chain,
+                },
+            });
+        }
+        Ok(StreamExport {
+            format: EXPORT_FORMAT.to_owned(),
+            child_id,
+            records,
+            log_head,
+        })
+    }
+
+    fn verify_now(&self) -> Result<VerifyReport> {
+        let mut verifier = Verifier::new();
+        for item in self.shared.reader.scan(None) {
+            match item {
+                Ok((at, bytes)) => {
+                    let (chain, body) = match split_entry(&bytes, at) {
+                        Ok(parts) => parts,
+                        Err(e) => {
+                            verifier.fail(e.to_string());
+                            break;
+                        }
+                    };
+                    if !verifier.push(body, &chain) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    verifier.fail(e.to_string());
+                    break;
+                }
+            }
+        }
+        Ok(verifier.finish())
+    }
+
     fn head_state(&self) -> HeadState {
         *self.shared.head.lock().expect("head lock")
     }
@@ -229,7 +340,11 @@ impl Drop for EmbeddedStore {
 }
 
 fn lock_dir(dir: &Path) -> Result<File> {
-    let file = File::options().create(true).truncate(false).write(true).open(dir.join("LOCK"))?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::Closed(format!(
@@ -259,7 +374,11 @@ fn log_recovery(recovery: &RecoveryReport, report: &OpenReport) {
     if let Some(why) = &report.index_rebuilt {
         tracing::warn!(reason = %why, records = report.records, "rebuilt the index from the log");
     }
-    tracing::info!(records = report.records, millis = report.open_millis, "opened the embedded store");
+    tracing::info!(
+        records = report.records,
+        millis = report.open_millis,
+        "opened the embedded store"
+    );
 }
 
 /// A segment's file name, as the log names it in its own errors.
@@ -279,7 +398,11 @@ fn encode_entry(chain: &ChainLink, body: &[u8]) -> Vec<u8> {
 fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
     if bytes.len() < 64 {
         return Err(Error::Corrupt {
-            location: LogLocation { segment: segment_name(at.segment), offset: at.offset, position: None },
+            location: LogLocation {
+                segment: segment_name(at.segment),
+                offset: at.offset,
+                position: None,
+            },
             detail: "entry shorter than its hashes".into(),
         });
     }
@@ -293,12 +416,20 @@ fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
 fn decode_entry(bytes: &[u8], at: EntryLocation) -> Result<RecordedEvent> {
     let (chain, body) = split_entry(bytes, at)?;
     let (envelope, payload) = encoding::decode_body(body)?;
-    Ok(RecordedEvent { envelope, payload, chain })
+    Ok(RecordedEvent {
+        envelope,
+        payload,
+        chain,
+    })
 }
 
 /// Opens the index and brings it level with the log: from its checkpoint if it has one that matches the
 /// log, from scratch otherwise.
-fn open_index(dir: &Path, reader: &LogReader, options: &EmbeddedOptions) -> Result<(Index, Option<String>, u64, HeadState)> {
+fn open_index(
+    dir: &Path,
+    reader: &LogReader,
+    options: &EmbeddedOptions,
+) -> Result<(Index, Option<String>, u64, HeadState)> {
     let path = dir.join(INDEX_DIR);
     let mut rebuilt = None;
     let index = match Index::open(&path, options.index_cache_bytes) {
@@ -333,7 +464,9 @@ fn check_checkpoint(index: &Index, reader: &LogReader) -> std::result::Result<()
         Ok(None) => return Ok(()),
         Err(e) => return Err(e.to_string()),
     };
-    let bytes = reader.read(checkpoint.location).map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
+    let bytes = reader
+        .read(checkpoint.location)
+        .map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
     let (chain, body) = split_entry(&bytes, checkpoint.location).map_err(|e| e.to_string())?;
     let fields = encoding::decode_index_fields(body).map_err(|e| e.to_string())?;
     if chain.log_hash != checkpoint.log_hash || fields.store.position != checkpoint.position {
@@ -347,13 +480,20 @@ fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
     let checkpoint = index.checkpoint()?;
     let mut head = match checkpoint {
         Some(cp) => HeadState {
-            head: LogHead { position: Some(cp.position), log_hash: cp.log_hash },
+            head: LogHead {
+                position: Some(cp.position),
+                log_hash: cp.log_hash,
+            },
             last: cp.location,
             recorded_at: cp.recorded_at,
         },
         None => HeadState {
             head: LogHead::EMPTY,
-            last: EntryLocation { segment: 0, offset: 0, len: 0 },
+            last: EntryLocation {
+                segment: 0,
+                offset: 0,
+                len: 0,
+            },
             recorded_at: Timestamp::UNIX_EPOCH,
         },
     };
@@ -368,7 +508,11 @@ fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
         let expected = head.head.next_position();
         if fields.store.position != expected {
             return Err(Error::Corrupt {
-                location: LogLocation { segment: segment_name(at.segment), offset: at.offset, position: Some(expected) },
+                location: LogLocation {
+                    segment: segment_name(at.segment),
+                    offset: at.offset,
+                    position: Some(expected),
+                },
                 detail: format!("record claims position {}", fields.store.position),
             });
         }
@@ -383,10 +527,17 @@ fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
                 recorded_at: fields.store.recorded_at,
                 content_digest: fields.content_digest,
             },
-            stream: StreamEntry { location: at, position: fields.store.position, previous_log_hash: head.head.log_hash },
+            stream: StreamEntry {
+                location: at,
+                position: fields.store.position,
+                previous_log_hash: head.head.log_hash,
+            },
         });
         head = HeadState {
-            head: LogHead { position: Some(fields.store.position), log_hash: chain.log_hash },
+            head: LogHead {
+                position: Some(fields.store.position),
+                log_hash: chain.log_hash,
+            },
             last: at,
             recorded_at: fields.store.recorded_at,
         };
@@ -465,7 +616,8 @@ impl WriterState {
         let mut entries: Vec<Vec<u8>> = Vec::new();
         let mut index_entries: Vec<IndexEntry> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
-        let mut pending_ids: std::collections::HashMap<EventId, StoredEventRef> = std::collections::HashMap::new();
+        let mut pending_ids: std::collections::HashMap<EventId, StoredEventRef> =
+            std::collections::HashMap::new();
         let mut touched: std::collections::HashMap<ChildId, CachedStream> = std::collections::HashMap::new();
 
         for WriteRequest { request, reply } in group {
@@ -485,10 +637,16 @@ impl WriterState {
             let index = &self.shared.index;
             let mut stream = stream;
             let plan =
-                plan_append(&request, stream.version, &mut stream.state, recorded_at, |id| match pending_ids.get(id) {
-                    Some(found) => Ok(Some(found.clone())),
-                    None => index.event(id),
-                });
+                plan_append(
+                    &request,
+                    stream.version,
+                    &mut stream.state,
+                    recorded_at,
+                    |id| match pending_ids.get(id) {
+                        Some(found) => Ok(Some(found.clone())),
+                        None => index.event(id),
+                    },
+                );
             match plan {
                 Err(e) => {
                     touched.insert(request.child_id.clone(), stream);
@@ -504,8 +662,11 @@ impl WriterState {
                     for event in &request.events {
                         version = version.next();
                         let position = head.head.next_position();
-                        let previous_stream_hash =
-                            if version == Version::FIRST { chain::GENESIS } else { stream.last_stream_hash };
+                        let previous_stream_hash = if version == Version::FIRST {
+                            chain::GENESIS
+                        } else {
+                            stream.last_stream_hash
+                        };
                         let fields = StoreFields {
                             child_id: request.child_id.clone(),
                             version,
@@ -529,22 +690,38 @@ impl WriterState {
                             stored,
                             // The location is filled in once the log has placed the entry.
                             stream: StreamEntry {
-                                location: EntryLocation { segment: 0, offset: 0, len: 0 },
+                                location: EntryLocation {
+                                    segment: 0,
+                                    offset: 0,
+                                    len: 0,
+                                },
                                 position,
                                 previous_log_hash: head.head.log_hash,
                             },
                         });
                         entries.push(encode_entry(&sealed.event.chain, &sealed.body));
                         stream.last_stream_hash = sealed.event.chain.stream_hash;
-                        head.head = LogHead { position: Some(position), log_hash: sealed.event.chain.log_hash };
+                        head.head = LogHead {
+                            position: Some(position),
+                            log_hash: sealed.event.chain.log_hash,
+                        };
                         head.recorded_at = recorded_at;
-                        appended.push(AppendedEvent { event_id: event.event_id.clone(), version, position, recorded_at });
+                        appended.push(AppendedEvent {
+                            event_id: event.event_id.clone(),
+                            version,
+                            position,
+                            recorded_at,
+                        });
                     }
                     stream.version = Some(version);
                     touched.insert(request.child_id.clone(), stream);
                     pending.push(Pending {
                         reply,
-                        outcome: AppendOutcome { child_id: request.child_id, events: appended, already_recorded: false },
+                        outcome: AppendOutcome {
+                            child_id: request.child_id,
+                            events: appended,
+                            already_recorded: false,
+                        },
                     });
                 }
             }
@@ -581,12 +758,19 @@ impl WriterState {
         // then, so stop accepting writes too and say so loudly.
         if let Err(e) = self.shared.index.apply(&index_entries, checkpoint_of(&head)) {
             tracing::error!(error = %e, "index update failed after a durable write: reopen the store to repair it");
-            self.failed = Some(format!("the index could not be updated ({e}); reopen the store to repair it"));
+            self.failed = Some(format!(
+                "the index could not be updated ({e}); reopen the store to repair it"
+            ));
         }
         *self.shared.head.lock().expect("head lock") = head;
-        self.shared.head_tx.send_replace(head.head.position.map_or(0, |p| p.0));
+        self.shared
+            .head_tx
+            .send_replace(head.head.position.map_or(0, |p| p.0));
         self.shared.stats.commits.fetch_add(1, Ordering::Relaxed);
-        self.shared.stats.events.fetch_add(entries.len() as u64, Ordering::Relaxed);
+        self.shared
+            .stats
+            .events
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
         self.remember(touched);
         for p in pending {
             let _ = p.reply.send(Ok(p.outcome));
@@ -605,7 +789,11 @@ impl WriterState {
         if let Some(s) = self.cache.pop(child_id) {
             return Ok(s);
         }
-        let mut stream = CachedStream { version: None, last_stream_hash: chain::GENESIS, state: StreamState::default() };
+        let mut stream = CachedStream {
+            version: None,
+            last_stream_hash: chain::GENESIS,
+            state: StreamState::default(),
+        };
         let mut from = Version::FIRST;
         loop {
             let entries = self.shared.index.stream(child_id, from, 1024)?;
@@ -615,7 +803,11 @@ impl WriterState {
             let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
             for (bytes, (version, entry)) in self.shared.reader.read_many(&locations)?.iter().zip(&entries) {
                 let event = decode_entry(bytes, entry.location)?;
-                stream.state.apply(&event.envelope.event_id, event.envelope.occurred_at, &event.payload);
+                stream.state.apply(
+                    &event.envelope.event_id,
+                    event.envelope.occurred_at,
+                    &event.payload,
+                );
                 stream.version = Some(*version);
                 stream.last_stream_hash = event.chain.stream_hash;
                 from = version.next();
@@ -634,12 +826,19 @@ impl EventStore for EmbeddedStore {
         };
         async move {
             sent.map_err(|()| Error::Closed("the store is closed".into()))?;
-            answer.await.map_err(|_| Error::Closed("the writer stopped".into()))?
+            answer
+                .await
+                .map_err(|_| Error::Closed("the writer stopped".into()))?
         }
         .boxed()
     }
 
-    fn read_stream(&self, child_id: ChildId, from: Version, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+    fn read_stream(
+        &self,
+        child_id: ChildId,
+        from: Version,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
         let result = self
             .shared
             .index
@@ -654,34 +853,7 @@ impl EventStore for EmbeddedStore {
     }
 
     fn read_all(&self, from: Position, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
-        let result = (|| {
-            let from = from.max(Position::FIRST);
-            let Some(last) = self.head_state().head.position else { return Ok(Vec::new()) };
-            if from > last || limit == 0 {
-                return Ok(Vec::new());
-            }
-            let (mut position, location) = self
-                .shared
-                .index
-                .seek(from)?
-                .ok_or_else(|| Error::Index("no position entry at or before the start: rebuild the index".into()))?;
-            let mut out = Vec::with_capacity(limit.min((last.0 - from.0 + 1) as usize));
-            for item in self.shared.reader.scan(Some((location.segment, location.offset))) {
-                if position > last || out.len() >= limit {
-                    break;
-                }
-                let (at, bytes) = item?;
-                if position >= from {
-                    let event = decode_entry(&bytes, at)?;
-                    if event.envelope.position != position {
-                        return Err(Error::Index("position index points at the wrong record: rebuild the index".into()));
-                    }
-                    out.push(event);
-                }
-                position = position.next();
-            }
-            Ok(out)
-        })();
+        let result = self.read_all_now(from, limit);
         async move { result }.boxed()
     }
 
@@ -695,54 +867,12 @@ impl EventStore for EmbeddedStore {
     }
 
     fn export_stream(&self, child_id: ChildId) -> BoxFuture<'_, Result<StreamExport>> {
-        let result = (|| {
-            let log_head = self.head_state().head;
-            let entries = self.shared.index.stream(&child_id, Version::FIRST, usize::MAX)?;
-            let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
-            let raw = self.shared.reader.read_many(&locations)?;
-            let mut records = Vec::with_capacity(entries.len());
-            for (bytes, (version, entry)) in raw.iter().zip(&entries) {
-                let (chain, body) = split_entry(bytes, entry.location)?;
-                let (envelope, payload) = encoding::decode_body(body)?;
-                records.push(ExportedRecord {
-                    position: entry.position,
-                    version: *version,
-                    body: body.to_vec(),
-                    previous_log_hash: entry.previous_log_hash,
-                    chain,
-                    event: RecordedEvent { envelope, payload, chain },
-                });
-            }
-            Ok(StreamExport { format: EXPORT_FORMAT.to_owned(), child_id, records, log_head })
-        })();
+        let result = self.export_now(child_id);
         async move { result }.boxed()
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
-        let result = (|| {
-            let mut verifier = Verifier::new();
-            for item in self.shared.reader.scan(None) {
-                match item {
-                    Ok((at, bytes)) => {
-                        let (chain, body) = match split_entry(&bytes, at) {
-                            Ok(parts) => parts,
-                            Err(e) => {
-                                verifier.fail(e.to_string());
-                                break;
-                            }
-                        };
-                        if !verifier.push(body, &chain) {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        verifier.fail(e.to_string());
-                        break;
-                    }
-                }
-            }
-            Ok(verifier.finish())
-        })();
+        let result = self.verify_now();
         async move { result }.boxed()
     }
 }

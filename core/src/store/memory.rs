@@ -64,7 +64,7 @@ impl InMemoryStore {
             None => self.clock.now(),
         };
         let stream = inner.streams.entry(request.child_id.clone()).or_default();
-        let actual = (!stream.positions.is_empty()).then(|| Version(stream.positions.len() as u64));
+        let actual = (!stream.positions.is_empty()).then_some(Version(stream.positions.len() as u64));
         let ids = &inner.ids;
         let plan = plan_append(&request, actual, &mut stream.state, recorded_at, |id| Ok(ids.get(id).cloned()));
         match plan {

@@ -1,0 +1,92 @@
+//! Golden fixtures: stored records of every released schema version must decode forever.
+//!
+//! `core/tests/fixtures/v<N>/<Kind>.bin` is the exact stored body of one record per event kind, written once by
+//! the schema version that introduced it; `<Kind>.json` is what it must decode to. Fixtures are never
+//! rewritten. A new event kind gets its fixture with `JOURNEY_BLESS=1 cargo test -p journey-core golden`,
+//! which only ever adds missing files.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use journey_core::encoding::{self, StoreFields};
+use journey_core::envelope::SCHEMA_VERSION;
+use journey_core::testkit;
+use journey_core::{NewEvent, OccurredAt, Position, PrincipalId, Timestamp, Version};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The record a fixture holds for one example payload: fixed envelope values, so the bytes are reproducible.
+fn example_record(i: usize, payload: journey_core::domain::EventPayload) -> (StoreFields, NewEvent) {
+    let fields = StoreFields {
+        child_id: testkit::child("GOLDEN-1"),
+        version: Version(i as u64 + 1),
+        position: Position(1000 + i as u64),
+        recorded_at: "2024-03-05T10:15:30.123456Z".parse::<Timestamp>().unwrap(),
+        recorded_by: PrincipalId::parse("golden-fixture").unwrap(),
+    };
+    let event = NewEvent {
+        event_id: testkit::event_id(&format!("golden-{i}")),
+        occurred_at: OccurredAt::parse_field("occurred_at", "2024-02-01").unwrap(),
+        source: testkit::source(),
+        correlation_id: None,
+        causation_id: None,
+        source_recorded_at: Some("2024-02-02T08:00:00Z".parse().unwrap()),
+        payload,
+    };
+    (fields, event)
+}
+
+#[test]
+fn every_released_record_version_still_decodes_to_what_it_meant() {
+    let mut checked = 0;
+    for version_dir in fs::read_dir(fixtures()).unwrap() {
+        let version_dir = version_dir.unwrap().path();
+        for file in fs::read_dir(&version_dir).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_none_or(|e| e != "bin") {
+                continue;
+            }
+            let bytes = fs::read(&path).unwrap();
+            let (envelope, payload) = encoding::decode_body(&bytes)
+                .unwrap_or_else(|e| panic!("{} no longer decodes: {e}", path.display()));
+            let decoded = serde_json::json!({ "envelope": envelope, "payload": payload });
+            let expected: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(path.with_extension("json")).unwrap()).unwrap();
+            assert_eq!(decoded, expected, "{} decodes to something else", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no golden fixtures found");
+}
+
+#[test]
+fn every_event_kind_has_a_fixture_in_the_current_version() {
+    let dir = fixtures().join(format!("v{SCHEMA_VERSION}"));
+    let bless = std::env::var_os("JOURNEY_BLESS").is_some();
+    let mut missing = BTreeSet::new();
+    for (i, payload) in journey_core::domain::examples().into_iter().enumerate() {
+        let kind = payload.kind().as_str();
+        let bin = dir.join(format!("{kind}.bin"));
+        if bin.exists() {
+            continue;
+        }
+        if !bless {
+            missing.insert(kind);
+            continue;
+        }
+        fs::create_dir_all(&dir).unwrap();
+        let (fields, event) = example_record(i, payload);
+        let body = encoding::encode_body(&fields, &encoding::encode_new_event(&event));
+        let (envelope, payload) = encoding::decode_body(&body).unwrap();
+        fs::write(&bin, &body).unwrap();
+        let json = serde_json::json!({ "envelope": envelope, "payload": payload });
+        fs::write(bin.with_extension("json"), serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+    }
+    assert!(
+        missing.is_empty(),
+        "event kinds without a golden fixture: {missing:?}; add them with JOURNEY_BLESS=1 (never rewrite existing ones)"
+    );
+}
