@@ -14,7 +14,9 @@ pub mod ids;
 pub mod store;
 #[doc(hidden)]
 pub mod testkit;
+pub mod synth;
 pub mod time;
+pub mod view;
 
 pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};
 pub use error::{Conflict, Error, FieldError, Problems, Result};

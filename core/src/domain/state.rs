@@ -937,8 +937,10 @@ impl StreamState {
                 date: c.date,
                 data: part.data,
             });
-            marks.sort_by_key(|m| m.owner);
         }
+        // A correction's mark is pushed at the end of its lane but stands in for its target, so the lane is
+        // put back in the order of the original events every time, not only when a candidate is added.
+        marks.sort_by_key(|m| m.owner);
         marks
     }
 

@@ -425,6 +425,17 @@ fn an_unborn_child_has_only_pre_birth_work_until_the_birth_is_recorded() {
 }
 
 #[test]
+fn a_corrected_unborn_registration_still_sees_the_birth_recorded_after_it() {
+    // The correction's mark sits at the end of the identity lane but stands in for the registration; the
+    // birth recorded after the registration must still count (found by the synthetic generator).
+    let s = given(&[("2015-01-01", unborn("2015-05-01"))])
+        .and("2015-04-28", amended_dob("2015-04-27"))
+        .and("2015-05-02", correct("e1", unborn("2015-04-30"), None));
+    assert_eq!(s.state.date_of_birth(), Some(date("2015-04-27")));
+    s.when("2015-05-03", visit()).then_ok();
+}
+
+#[test]
 fn a_date_of_birth_must_not_follow_events_that_need_the_birth() {
     let s = given(&[("2015-01-01", born("2015-01-01")), ("2015-02-01", looked_after())]);
     s.when("2015-03-01", amended_dob("2015-02-02"))

@@ -2,3 +2,6 @@
 
 mod contract;
 mod embedded;
+mod golden;
+mod views;
+mod synth;
