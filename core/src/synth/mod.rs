@@ -225,6 +225,8 @@ impl Iterator for Generator {
 pub struct LoadReport {
     pub appends: usize,
     pub events: usize,
+    /// Appends that were already in the store (a load run again): recognised as retries, nothing written.
+    pub already_recorded: usize,
     /// Appends the store refused (broken rules or conflicts); infrastructure failures stop the load instead.
     pub rejected: Vec<Rejection>,
 }
@@ -251,6 +253,7 @@ pub async fn load(
         let event_ids: Vec<EventId> = a.request.events.iter().map(|e| e.event_id.clone()).collect();
         let child_id = a.request.child_id.clone();
         match store.append(a.request).await {
+            Ok(out) if out.already_recorded => report.already_recorded += 1,
             Ok(out) => {
                 report.appends += 1;
                 report.events += out.events.len();

@@ -77,7 +77,9 @@ pub struct ChronologyEntry {
     /// Calendar days from the date it happened to the date the source system says it recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_lag_days: Option<i32>,
-    /// `lag_days > options.late_after_days`.
+    /// Whether the agency recorded it late: `source_lag_days` when the record was imported with the source
+    /// system's recording time (Journey's own import date says nothing about practice), else `lag_days`,
+    /// compared with `options.late_after_days`.
     pub recorded_late: bool,
     /// One line: what happened (see [`describe`]).
     pub summary: String,
@@ -245,12 +247,13 @@ impl Lag {
     fn of(e: &Envelope, occurred_at: OccurredAt, options: &ChronologyOptions) -> Lag {
         let occurred = occurred_at.date();
         let days = occurred.days_until(e.recorded_at.england_date());
+        let source_days = e
+            .source_recorded_at
+            .map(|s| occurred.days_until(s.england_date()));
         Lag {
             days,
-            source_days: e
-                .source_recorded_at
-                .map(|s| occurred.days_until(s.england_date())),
-            late: days > options.late_after_days,
+            source_days,
+            late: source_days.unwrap_or(days) > options.late_after_days,
         }
     }
 }

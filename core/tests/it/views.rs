@@ -1221,3 +1221,45 @@ mod synthetic {
         }
     }
 }
+
+#[test]
+fn imported_history_is_judged_late_by_when_its_source_recorded_it() {
+    let j = Journey::new("IMPORTED");
+    j.record(
+        "2014-01-02T10:00:00Z",
+        "i1",
+        "2013-05-01",
+        registration("2013-05-01", Sex::F),
+    );
+    // Migrated in 2014 from a system that recorded the visit the day it happened...
+    let mut on_time = testkit::event("i2", "2013-06-03", visit(true).into());
+    on_time.source_recorded_at = Some(ts("2013-06-03T16:00:00Z"));
+    j.try_record(ts("2014-01-02T10:00:00Z"), on_time).unwrap();
+    // ...and a visit that system itself recorded three weeks late.
+    let mut late = testkit::event("i3", "2013-07-01", visit(true).into());
+    late.source_recorded_at = Some(ts("2013-07-22T16:00:00Z"));
+    j.try_record(ts("2014-01-02T10:00:00Z"), late).unwrap();
+
+    let chronology = Chronology::build(
+        &j.events(),
+        as_of("2014-01-02", "2014-01-03T00:00:00Z"),
+        Default::default(),
+    );
+    let entry = |id: &str| {
+        chronology
+            .entries
+            .iter()
+            .find(|e| e.event_id.as_str() == id)
+            .unwrap()
+    };
+    assert_eq!(
+        (entry("i2").lag_days, entry("i2").source_lag_days),
+        (213, Some(0))
+    );
+    assert!(
+        !entry("i2").recorded_late,
+        "imported on time: Journey's import date is not the agency's lateness"
+    );
+    assert_eq!(entry("i3").source_lag_days, Some(21));
+    assert!(entry("i3").recorded_late);
+}
