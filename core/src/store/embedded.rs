@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::chain;
 use crate::domain::StreamState;
-use crate::encoding::{self, StoreFields};
+use crate::encoding;
 use crate::envelope::{ChainLink, RecordedEvent};
 use crate::error::{Error, LogLocation, Result};
 use crate::ids::{ChildId, EventId, Position, Version};
@@ -41,8 +41,7 @@ use crate::store::index::{Checkpoint, Index, IndexEntry, StreamEntry};
 use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{
-    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef,
-    plan_append, seal,
+    AppendOutcome, AppendPlan, AppendRequest, EventStore, LogHead, StoredEventRef, plan_append, seal_append,
 };
 use crate::time::{Clock, Timestamp};
 
@@ -657,36 +656,21 @@ impl WriterState {
                     let _ = reply.send(Ok(outcome));
                 }
                 Ok(AppendPlan::Write) => {
-                    let mut appended = Vec::with_capacity(request.events.len());
-                    let mut version = stream.version.unwrap_or(Version(0));
-                    for event in &request.events {
-                        version = version.next();
-                        let position = head.head.next_position();
-                        let previous_stream_hash = if version == Version::FIRST {
-                            chain::GENESIS
-                        } else {
-                            stream.last_stream_hash
-                        };
-                        let fields = StoreFields {
-                            child_id: request.child_id.clone(),
-                            version,
-                            position,
-                            recorded_at,
-                            recorded_by: request.recorded_by.clone(),
-                        };
-                        let sealed = seal(event, fields, &previous_stream_hash, &head.head.log_hash);
-                        let stored = StoredEventRef {
-                            child_id: request.child_id.clone(),
-                            version,
-                            position,
-                            recorded_at,
-                            content_digest: sealed.content_digest,
-                        };
-                        pending_ids.insert(event.event_id.clone(), stored.clone());
+                    let sealed = seal_append(
+                        &request,
+                        recorded_at,
+                        (stream.version, stream.last_stream_hash),
+                        head.head,
+                    );
+                    let mut appended = Vec::with_capacity(sealed.len());
+                    for record in sealed {
+                        let envelope = &record.event.envelope;
+                        let stored = record.stored_ref();
+                        pending_ids.insert(envelope.event_id.clone(), stored.clone());
                         index_entries.push(IndexEntry {
-                            child_id: request.child_id.clone(),
-                            version,
-                            event_id: event.event_id.clone(),
+                            child_id: envelope.child_id.clone(),
+                            version: envelope.version,
+                            event_id: envelope.event_id.clone(),
                             stored,
                             // The location is filled in once the log has placed the entry.
                             stream: StreamEntry {
@@ -695,25 +679,20 @@ impl WriterState {
                                     offset: 0,
                                     len: 0,
                                 },
-                                position,
+                                position: envelope.position,
                                 previous_log_hash: head.head.log_hash,
                             },
                         });
-                        entries.push(encode_entry(&sealed.event.chain, &sealed.body));
-                        stream.last_stream_hash = sealed.event.chain.stream_hash;
+                        entries.push(encode_entry(&record.event.chain, &record.body));
+                        stream.version = Some(envelope.version);
+                        stream.last_stream_hash = record.event.chain.stream_hash;
                         head.head = LogHead {
-                            position: Some(position),
-                            log_hash: sealed.event.chain.log_hash,
+                            position: Some(envelope.position),
+                            log_hash: record.event.chain.log_hash,
                         };
                         head.recorded_at = recorded_at;
-                        appended.push(AppendedEvent {
-                            event_id: event.event_id.clone(),
-                            version,
-                            position,
-                            recorded_at,
-                        });
+                        appended.push(record.appended());
                     }
-                    stream.version = Some(version);
                     touched.insert(request.child_id.clone(), stream);
                     pending.push(Pending {
                         reply,

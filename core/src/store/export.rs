@@ -52,7 +52,9 @@ pub struct ExportVerification {
 /// that every record belongs to this child with versions 1, 2, 3... and that the readable copy matches the bytes.
 pub fn verify_export(export: &StreamExport) -> Result<ExportVerification> {
     let fail = |position: Position, reason: String| {
-        Err(Error::Invalid(crate::error::FieldError::new(format!("records[position={position}]"), reason).into()))
+        Err(Error::Invalid(
+            crate::error::FieldError::new(format!("records[position={position}]"), reason).into(),
+        ))
     };
     if export.format != EXPORT_FORMAT {
         return Err(crate::error::FieldError::new("format", format!("must be {EXPORT_FORMAT:?}")).into());
@@ -66,23 +68,41 @@ pub fn verify_export(export: &StreamExport) -> Result<ExportVerification> {
         };
         let expected_version = Version(i as u64 + 1);
         if envelope.child_id != export.child_id {
-            return fail(record.position, format!("record belongs to child {}", envelope.child_id));
+            return fail(
+                record.position,
+                format!("record belongs to child {}", envelope.child_id),
+            );
         }
         if envelope.version != expected_version || record.version != expected_version {
-            return fail(record.position, format!("expected version {expected_version}: a record is missing"));
+            return fail(
+                record.position,
+                format!("expected version {expected_version}: a record is missing"),
+            );
         }
         if envelope.position != record.position || record.position <= previous_position {
-            return fail(record.position, "positions must match the body and increase".into());
+            return fail(
+                record.position,
+                "positions must match the body and increase".into(),
+            );
         }
         let stream_hash = chain::stream_hash(&previous_stream_hash, &record.body);
         if stream_hash != record.chain.stream_hash {
-            return fail(record.position, "stream hash does not match the bytes and the previous record".into());
+            return fail(
+                record.position,
+                "stream hash does not match the bytes and the previous record".into(),
+            );
         }
         if chain::log_hash(&record.previous_log_hash, &stream_hash) != record.chain.log_hash {
             return fail(record.position, "log hash does not match its predecessor".into());
         }
-        if record.event.envelope != envelope || record.event.payload != payload || record.event.chain != record.chain {
-            return fail(record.position, "the readable copy differs from the stored bytes".into());
+        if record.event.envelope != envelope
+            || record.event.payload != payload
+            || record.event.chain != record.chain
+        {
+            return fail(
+                record.position,
+                "the readable copy differs from the stored bytes".into(),
+            );
         }
         previous_stream_hash = stream_hash;
         previous_position = record.position;

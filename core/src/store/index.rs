@@ -88,7 +88,9 @@ fn stream_key(child_id: &ChildId, version: Version) -> Vec<u8> {
 }
 
 fn bad(what: &str) -> Error {
-    Error::Index(format!("malformed {what} entry: rebuild the index (journey rebuild)"))
+    Error::Index(format!(
+        "malformed {what} entry: rebuild the index (journey rebuild)"
+    ))
 }
 
 impl Index {
@@ -113,7 +115,9 @@ impl Index {
     }
 
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>> {
-        let Some(v) = self.meta.get("checkpoint")? else { return Ok(None) };
+        let Some(v) = self.meta.get("checkpoint")? else {
+            return Ok(None);
+        };
         if v.len() != 8 + 16 + 32 + 8 {
             return Err(bad("checkpoint"));
         }
@@ -166,7 +170,9 @@ impl Index {
     }
 
     pub fn event(&self, event_id: &EventId) -> Result<Option<StoredEventRef>> {
-        let Some(v) = self.event_ids.get(event_id.as_str().as_bytes())? else { return Ok(None) };
+        let Some(v) = self.event_ids.get(event_id.as_str().as_bytes())? else {
+            return Ok(None);
+        };
         if v.len() < 56 {
             return Err(bad("event id"));
         }
@@ -182,7 +188,12 @@ impl Index {
     }
 
     /// Up to `limit` of a child's entries from version `from`, in version order.
-    pub fn stream(&self, child_id: &ChildId, from: Version, limit: usize) -> Result<Vec<(Version, StreamEntry)>> {
+    pub fn stream(
+        &self,
+        child_id: &ChildId,
+        from: Version,
+        limit: usize,
+    ) -> Result<Vec<(Version, StreamEntry)>> {
         let start = stream_key(child_id, from);
         let prefix = stream_prefix(child_id);
         let mut out = Vec::new();
@@ -216,7 +227,10 @@ impl Index {
             None => Ok(None),
             Some(item) => {
                 let (k, _) = item?;
-                let v = k.get(prefix.len()..).and_then(|b| b.try_into().ok()).ok_or_else(|| bad("stream"))?;
+                let v = k
+                    .get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| bad("stream"))?;
                 Ok(Some(Version(u64::from_be_bytes(v))))
             }
         }
@@ -231,7 +245,10 @@ impl Index {
                 if k.len() != 8 || v.len() != 16 {
                     return Err(bad("position"));
                 }
-                Ok(Some((Position(u64::from_be_bytes(k.as_ref().try_into().expect("8"))), read_location(&v))))
+                Ok(Some((
+                    Position(u64::from_be_bytes(k.as_ref().try_into().expect("8"))),
+                    read_location(&v),
+                )))
             }
         }
     }

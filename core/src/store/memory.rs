@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::{BoxFuture, FutureExt};
 
+use crate::chain;
 use crate::domain::StreamState;
 use crate::envelope::RecordedEvent;
 use crate::error::Result;
@@ -13,11 +14,9 @@ use crate::ids::{ChildId, EventId, Position, Version};
 use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{
-    AppendOutcome, AppendPlan, AppendRequest, AppendedEvent, EventStore, LogHead, StoredEventRef, plan_append, seal,
+    AppendOutcome, AppendPlan, AppendRequest, EventStore, LogHead, StoredEventRef, plan_append, seal_append,
 };
 use crate::time::{Clock, Timestamp};
-use crate::chain;
-use crate::encoding::StoreFields;
 
 #[derive(Debug, Default)]
 struct Stream {
@@ -44,7 +43,11 @@ pub struct InMemoryStore {
 impl InMemoryStore {
     pub fn new(clock: Arc<dyn Clock>) -> InMemoryStore {
         let (head_tx, _) = tokio::sync::watch::channel(0);
-        InMemoryStore { inner: Arc::default(), clock, head_tx: Arc::new(head_tx) }
+        InMemoryStore {
+            inner: Arc::default(),
+            clock,
+            head_tx: Arc::new(head_tx),
+        }
     }
 
     /// Overwrites a stored record's bytes, as an attacker with disk access could: for tamper-evidence tests.
@@ -57,7 +60,10 @@ impl InMemoryStore {
     fn append_now(&self, request: AppendRequest) -> Result<AppendOutcome> {
         let mut guard = self.inner.lock().expect("store lock");
         let inner = &mut *guard;
-        let last = inner.records.last().map(|(_, r)| (r.envelope.recorded_at, r.chain.log_hash));
+        let last = inner
+            .records
+            .last()
+            .map(|(_, r)| (r.envelope.recorded_at, r.chain.log_hash));
         // Recorded time never goes backwards, even if the clock does.
         let recorded_at = match last {
             Some((previous, _)) => self.clock.now().max(previous),
@@ -66,7 +72,9 @@ impl InMemoryStore {
         let stream = inner.streams.entry(request.child_id.clone()).or_default();
         let actual = (!stream.positions.is_empty()).then_some(Version(stream.positions.len() as u64));
         let ids = &inner.ids;
-        let plan = plan_append(&request, actual, &mut stream.state, recorded_at, |id| Ok(ids.get(id).cloned()));
+        let plan = plan_append(&request, actual, &mut stream.state, recorded_at, |id| {
+            Ok(ids.get(id).cloned())
+        });
         match plan {
             Ok(AppendPlan::Write) => {}
             Ok(AppendPlan::AlreadyRecorded(outcome)) => return Ok(outcome),
@@ -79,49 +87,45 @@ impl InMemoryStore {
             }
         }
 
-        let mut previous_log_hash = last.map_or(chain::GENESIS, |(_, h)| h);
         let stream = inner.streams.entry(request.child_id.clone()).or_default();
-        let mut version = actual.unwrap_or(Version(0));
-        let mut appended = Vec::with_capacity(request.events.len());
-        for event in &request.events {
-            version = version.next();
-            let position = Position(inner.records.len() as u64 + 1);
-            let previous_stream_hash = if version == Version::FIRST { chain::GENESIS } else { stream.last_stream_hash };
-            let fields = StoreFields {
-                child_id: request.child_id.clone(),
-                version,
-                position,
-                recorded_at,
-                recorded_by: request.recorded_by.clone(),
-            };
-            let sealed = seal(event, fields, &previous_stream_hash, &previous_log_hash);
-            previous_log_hash = sealed.event.chain.log_hash;
-            stream.last_stream_hash = sealed.event.chain.stream_hash;
-            stream.positions.push(position);
-            inner.ids.insert(
-                event.event_id.clone(),
-                StoredEventRef {
-                    child_id: request.child_id.clone(),
-                    version,
-                    position,
-                    recorded_at,
-                    content_digest: sealed.content_digest,
-                },
-            );
-            appended.push(AppendedEvent { event_id: event.event_id.clone(), version, position, recorded_at });
-            inner.records.push((sealed.body, sealed.event));
+        let log = last.map_or(LogHead::EMPTY, |(_, log_hash)| LogHead {
+            position: Some(Position(inner.records.len() as u64)),
+            log_hash,
+        });
+        let sealed = seal_append(&request, recorded_at, (actual, stream.last_stream_hash), log);
+        let mut appended = Vec::with_capacity(sealed.len());
+        for record in sealed {
+            stream.last_stream_hash = record.event.chain.stream_hash;
+            stream.positions.push(record.event.envelope.position);
+            inner
+                .ids
+                .insert(record.event.envelope.event_id.clone(), record.stored_ref());
+            appended.push(record.appended());
+            inner.records.push((record.body, record.event));
         }
         let head = inner.records.len() as u64;
         drop(guard);
         self.head_tx.send_replace(head);
-        Ok(AppendOutcome { child_id: request.child_id, events: appended, already_recorded: false })
+        Ok(AppendOutcome {
+            child_id: request.child_id,
+            events: appended,
+            already_recorded: false,
+        })
     }
 
     fn read_stream_now(&self, child_id: &ChildId, from: Version, limit: usize) -> Vec<RecordedEvent> {
         let inner = self.inner.lock().expect("store lock");
-        let Some(stream) = inner.streams.get(child_id) else { return Vec::new() };
+        let Some(stream) = inner.streams.get(child_id) else {
+            return Vec::new();
+        };
         let skip = from.0.saturating_sub(1) as usize;
-        stream.positions.iter().skip(skip).take(limit).map(|p| inner.records[p.0 as usize - 1].1.clone()).collect()
+        stream
+            .positions
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|p| inner.records[p.0 as usize - 1].1.clone())
+            .collect()
     }
 }
 
@@ -131,21 +135,35 @@ impl EventStore for InMemoryStore {
         async move { result }.boxed()
     }
 
-    fn read_stream(&self, child_id: ChildId, from: Version, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
+    fn read_stream(
+        &self,
+        child_id: ChildId,
+        from: Version,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
         let events = self.read_stream_now(&child_id, from, limit);
         async move { Ok(events) }.boxed()
     }
 
     fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>> {
         let inner = self.inner.lock().expect("store lock");
-        let version = inner.streams.get(&child_id).map(|s| Version(s.positions.len() as u64));
+        let version = inner
+            .streams
+            .get(&child_id)
+            .map(|s| Version(s.positions.len() as u64));
         async move { Ok(version) }.boxed()
     }
 
     fn read_all(&self, from: Position, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
         let inner = self.inner.lock().expect("store lock");
         let skip = from.0.saturating_sub(1) as usize;
-        let events: Vec<_> = inner.records.iter().skip(skip).take(limit).map(|(_, r)| r.clone()).collect();
+        let events: Vec<_> = inner
+            .records
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect();
         async move { Ok(events) }.boxed()
     }
 
@@ -173,7 +191,11 @@ impl EventStore for InMemoryStore {
                     .map(|p| {
                         let i = p.0 as usize - 1;
                         let (body, event) = &inner.records[i];
-                        let previous_log_hash = if i == 0 { chain::GENESIS } else { inner.records[i - 1].1.chain.log_hash };
+                        let previous_log_hash = if i == 0 {
+                            chain::GENESIS
+                        } else {
+                            inner.records[i - 1].1.chain.log_hash
+                        };
                         ExportedRecord {
                             position: *p,
                             version: event.envelope.version,
@@ -190,7 +212,12 @@ impl EventStore for InMemoryStore {
             position: Some(r.envelope.position),
             log_hash: r.chain.log_hash,
         });
-        let export = StreamExport { format: EXPORT_FORMAT.to_owned(), child_id, records, log_head };
+        let export = StreamExport {
+            format: EXPORT_FORMAT.to_owned(),
+            child_id,
+            records,
+            log_head,
+        };
         async move { Ok(export) }.boxed()
     }
 

@@ -29,16 +29,16 @@ use crate::error::{Conflict, Error, Problems, Result};
 use crate::ids::{ChildId, EventId, Position, PrincipalId, Version};
 use crate::time::Timestamp;
 
-pub mod export;
 pub mod embedded;
+pub mod export;
 mod index;
 pub mod log;
 pub mod memory;
 mod subscribe;
 mod verify;
 
-pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
 pub use embedded::{EmbeddedOptions, EmbeddedStore, OpenReport};
+pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
 pub use memory::InMemoryStore;
 pub use subscribe::subscribe;
 pub use verify::{BrokenLink, VerifyReport};
@@ -94,7 +94,8 @@ impl<'de> Deserialize<'de> for ExpectedVersion {
             Number(u64),
             Word(String),
         }
-        const RULE: &str = "expected_version must be \"any\", \"no_stream\" or a version number of at least 1";
+        const RULE: &str =
+            "expected_version must be \"any\", \"no_stream\" or a version number of at least 1";
         match Wire::deserialize(d).map_err(|_| serde::de::Error::custom(RULE))? {
             Wire::Number(0) => Err(serde::de::Error::custom(RULE)),
             Wire::Number(n) => Ok(ExpectedVersion::Exact(Version(n))),
@@ -142,7 +143,10 @@ pub struct LogHead {
 }
 
 impl LogHead {
-    pub const EMPTY: LogHead = LogHead { position: None, log_hash: chain::GENESIS };
+    pub const EMPTY: LogHead = LogHead {
+        position: None,
+        log_hash: chain::GENESIS,
+    };
 
     pub fn next_position(&self) -> Position {
         self.position.map_or(Position::FIRST, Position::next)
@@ -155,7 +159,12 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Up to `limit` events of one child's stream, from version `from` on, in version order.
     /// An unknown child gives an empty list.
-    fn read_stream(&self, child_id: ChildId, from: Version, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>>;
+    fn read_stream(
+        &self,
+        child_id: ChildId,
+        from: Version,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<RecordedEvent>>>;
 
     /// The child's current version, `None` if nothing has been recorded for the child.
     fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>>;
@@ -207,19 +216,25 @@ pub(crate) fn plan_append(
     mut lookup: impl FnMut(&EventId) -> Result<Option<StoredEventRef>>,
 ) -> Result<AppendPlan> {
     if request.events.is_empty() {
-        return Err(Error::Invalid(crate::error::FieldError::new("events", "must contain at least one event").into()));
+        return Err(Error::Invalid(
+            crate::error::FieldError::new("events", "must contain at least one event").into(),
+        ));
     }
     let mut seen = std::collections::HashSet::with_capacity(request.events.len());
     for e in &request.events {
         if !seen.insert(&e.event_id) {
-            return Err(Conflict::DuplicateInBatch { event_id: e.event_id.clone() }.into());
+            return Err(Conflict::DuplicateInBatch {
+                event_id: e.event_id.clone(),
+            }
+            .into());
         }
     }
 
     let mut stored = Vec::with_capacity(request.events.len());
     for e in &request.events {
         if let Some(existing) = lookup(&e.event_id)? {
-            if existing.child_id != request.child_id || existing.content_digest != e.content_digest(&request.child_id)
+            if existing.child_id != request.child_id
+                || existing.content_digest != e.content_digest(&request.child_id)
             {
                 return Err(Conflict::EventIdReused {
                     event_id: e.event_id.clone(),
@@ -235,7 +250,12 @@ pub(crate) fn plan_append(
         if stored.len() == request.events.len() {
             let events = stored
                 .into_iter()
-                .map(|(event_id, s)| AppendedEvent { event_id, version: s.version, position: s.position, recorded_at: s.recorded_at })
+                .map(|(event_id, s)| AppendedEvent {
+                    event_id,
+                    version: s.version,
+                    position: s.position,
+                    recorded_at: s.recorded_at,
+                })
                 .collect();
             return Ok(AppendPlan::AlreadyRecorded(AppendOutcome {
                 child_id: request.child_id.clone(),
@@ -246,7 +266,12 @@ pub(crate) fn plan_append(
         // Part of the batch is stored and part is not: this is not a retry of one append, and storing the rest
         // would break the batch's atomicity. Refuse, naming the first stored id.
         let (event_id, s) = stored.swap_remove(0);
-        return Err(Conflict::EventIdReused { event_id, existing_child_id: s.child_id, existing_version: s.version }.into());
+        return Err(Conflict::EventIdReused {
+            event_id,
+            existing_child_id: s.child_id,
+            existing_version: s.version,
+        }
+        .into());
     }
 
     if !request.expected.admits(actual) {
@@ -302,8 +327,66 @@ pub(crate) struct SealedRecord {
     pub event: RecordedEvent,
 }
 
+impl SealedRecord {
+    /// What the event-id index keeps about this record.
+    pub fn stored_ref(&self) -> StoredEventRef {
+        let e = &self.event.envelope;
+        StoredEventRef {
+            child_id: e.child_id.clone(),
+            version: e.version,
+            position: e.position,
+            recorded_at: e.recorded_at,
+            content_digest: self.content_digest,
+        }
+    }
+
+    /// What the appender is told about this record.
+    pub fn appended(&self) -> AppendedEvent {
+        let e = &self.event.envelope;
+        AppendedEvent {
+            event_id: e.event_id.clone(),
+            version: e.version,
+            position: e.position,
+            recorded_at: e.recorded_at,
+        }
+    }
+}
+
+/// Seals every event of an accepted append, in order: versions follow the stream's last version, positions
+/// follow the log's head, and each record is hash-linked to the one before it in its stream and in the log.
+/// `stream` is the child's last version and stream hash (`None` and genesis for a new child).
+pub(crate) fn seal_append(
+    request: &AppendRequest,
+    recorded_at: Timestamp,
+    stream: (Option<Version>, [u8; 32]),
+    log: LogHead,
+) -> Vec<SealedRecord> {
+    let (mut version, mut stream_hash) = (stream.0.unwrap_or(Version(0)), stream.1);
+    let (mut position, mut log_hash) = (log.next_position(), log.log_hash);
+    let mut sealed = Vec::with_capacity(request.events.len());
+    for event in &request.events {
+        version = version.next();
+        if version == Version::FIRST {
+            stream_hash = chain::GENESIS;
+        }
+        let fields = StoreFields {
+            child_id: request.child_id.clone(),
+            version,
+            position,
+            recorded_at,
+            recorded_by: request.recorded_by.clone(),
+        };
+        let record = seal(event, fields, &stream_hash, &log_hash);
+        stream_hash = record.event.chain.stream_hash;
+        log_hash = record.event.chain.log_hash;
+        position = position.next();
+        sealed.push(record);
+    }
+    sealed
+}
+
 /// Stamps an event with the store's fields, encodes it, and links it into both chains.
-pub(crate) fn seal(
+fn seal(
     event: &NewEvent,
     fields: StoreFields,
     previous_stream_hash: &[u8; 32],
@@ -331,7 +414,14 @@ pub(crate) fn seal(
     SealedRecord {
         body,
         content_digest,
-        event: RecordedEvent { envelope, payload: event.payload.clone(), chain: ChainLink { stream_hash, log_hash } },
+        event: RecordedEvent {
+            envelope,
+            payload: event.payload.clone(),
+            chain: ChainLink {
+                stream_hash,
+                log_hash,
+            },
+        },
     }
 }
 

@@ -70,7 +70,10 @@ impl Verifier {
                 true
             }
             Err(reason) => {
-                self.broken = Some(BrokenLink { position: self.next_position, reason });
+                self.broken = Some(BrokenLink {
+                    position: self.next_position,
+                    reason,
+                });
                 false
             }
         }
@@ -79,14 +82,20 @@ impl Verifier {
     /// Records that the log could not be read at the next position (an unreadable frame).
     pub fn fail(&mut self, reason: String) {
         if self.broken.is_none() {
-            self.broken = Some(BrokenLink { position: self.next_position, reason });
+            self.broken = Some(BrokenLink {
+                position: self.next_position,
+                reason,
+            });
         }
     }
 
     fn check(&mut self, body: &[u8], stored: &ChainLink) -> Result<(), String> {
         let (envelope, _payload) = encoding::decode_body(body).map_err(|e| e.to_string())?;
         if envelope.position != self.next_position {
-            return Err(format!("record claims position {}, expected {}", envelope.position, self.next_position));
+            return Err(format!(
+                "record claims position {}, expected {}",
+                envelope.position, self.next_position
+            ));
         }
         if envelope.recorded_at < self.last_recorded_at {
             return Err(format!(
@@ -94,8 +103,11 @@ impl Verifier {
                 envelope.recorded_at, self.last_recorded_at
             ));
         }
-        let (previous_version, previous_stream_hash) =
-            self.streams.get(&envelope.child_id).copied().unwrap_or((Version(0), chain::GENESIS));
+        let (previous_version, previous_stream_hash) = self
+            .streams
+            .get(&envelope.child_id)
+            .copied()
+            .unwrap_or((Version(0), chain::GENESIS));
         if envelope.version != previous_version.next() {
             return Err(format!(
                 "child {} record claims version {}, expected {}",
@@ -106,13 +118,16 @@ impl Verifier {
         }
         let stream_hash = chain::stream_hash(&previous_stream_hash, body);
         if stream_hash != stored.stream_hash {
-            return Err("stream hash does not match the record's bytes and its child's previous record".into());
+            return Err(
+                "stream hash does not match the record's bytes and its child's previous record".into(),
+            );
         }
         let log_hash = chain::log_hash(&self.previous_log_hash, &stream_hash);
         if log_hash != stored.log_hash {
             return Err("log hash does not match the previous record's log hash".into());
         }
-        self.streams.insert(envelope.child_id, (envelope.version, stream_hash));
+        self.streams
+            .insert(envelope.child_id, (envelope.version, stream_hash));
         self.previous_log_hash = log_hash;
         self.last_recorded_at = envelope.recorded_at;
         self.next_position = self.next_position.next();
@@ -123,8 +138,16 @@ impl Verifier {
         let head = if self.records == 0 {
             LogHead::EMPTY
         } else {
-            LogHead { position: Some(Position(self.records)), log_hash: self.previous_log_hash }
+            LogHead {
+                position: Some(Position(self.records)),
+                log_hash: self.previous_log_hash,
+            }
         };
-        VerifyReport { records: self.records, streams: self.streams.len() as u64, head, first_broken: self.broken }
+        VerifyReport {
+            records: self.records,
+            streams: self.streams.len() as u64,
+            head,
+            first_broken: self.broken,
+        }
     }
 }
