@@ -3,12 +3,7 @@
 
 use std::fmt;
 
-use bincode::de::Decoder;
-use bincode::enc::Encoder;
-use bincode::error::{DecodeError, EncodeError};
 use serde::{Deserialize, Serialize};
-
-use crate::error::FieldError;
 
 /// Defines a string newtype whose constructor enforces `$rule` (a human-readable description of the rule)
 /// with the predicate `$valid`. The field is private: the only ways in are `parse`, `FromStr` and serde,
@@ -16,7 +11,7 @@ use crate::error::FieldError;
 macro_rules! validated_string {
     ($(#[$meta:meta])* $name:ident, field = $field:literal, max = $max:literal, rule = $rule:literal, valid = $valid:expr) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -27,11 +22,11 @@ macro_rules! validated_string {
             pub const RULE: &'static str = $rule;
 
             /// Parses `value`, naming the field and the rule on failure.
-            pub fn parse(value: impl Into<String>) -> Result<Self, FieldError> {
+            pub fn parse(value: impl Into<String>) -> ::std::result::Result<Self, $crate::error::FieldError> {
                 let value: String = value.into();
                 let valid: fn(&str) -> bool = $valid;
                 if value.is_empty() || value.len() > $max || !valid(&value) {
-                    return Err(FieldError::new($field, format!("{} (got {:?})", $rule, truncate(&value))));
+                    return Err($crate::error::FieldError::new($field, format!("{} (got {:?})", $rule, $crate::ids::truncate(&value))));
                 }
                 Ok(Self(value))
             }
@@ -41,28 +36,28 @@ macro_rules! validated_string {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 write!(f, "{}({:?})", stringify!($name), self.0)
             }
         }
 
         impl std::str::FromStr for $name {
-            type Err = FieldError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
+            type Err = $crate::error::FieldError;
+            fn from_str(s: &str) -> ::std::result::Result<Self, Self::Err> {
                 Self::parse(s)
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = FieldError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
+            type Error = $crate::error::FieldError;
+            fn try_from(s: String) -> ::std::result::Result<Self, Self::Error> {
                 Self::parse(s)
             }
         }
@@ -79,32 +74,32 @@ macro_rules! validated_string {
             }
         }
 
-        impl bincode::Encode for $name {
-            fn encode<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
-                self.0.encode(encoder)
+        impl ::bincode::Encode for $name {
+            fn encode<E: ::bincode::enc::Encoder>(&self, encoder: &mut E) -> ::std::result::Result<(), ::bincode::error::EncodeError> {
+                ::bincode::Encode::encode(&self.0, encoder)
             }
         }
 
-        impl<C> bincode::Decode<C> for $name {
-            fn decode<D: Decoder<Context = C>>(decoder: &mut D) -> Result<Self, DecodeError> {
-                let s = String::decode(decoder)?;
-                Self::parse(s).map_err(|e| DecodeError::OtherString(e.to_string()))
+        impl<C> ::bincode::Decode<C> for $name {
+            fn decode<D: ::bincode::de::Decoder<Context = C>>(decoder: &mut D) -> ::std::result::Result<Self, ::bincode::error::DecodeError> {
+                let s = <String as ::bincode::Decode<C>>::decode(decoder)?;
+                Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
             }
         }
 
-        impl<'de, C> bincode::BorrowDecode<'de, C> for $name {
-            fn borrow_decode<D: bincode::de::BorrowDecoder<'de, Context = C>>(
+        impl<'de, C> ::bincode::BorrowDecode<'de, C> for $name {
+            fn borrow_decode<D: ::bincode::de::BorrowDecoder<'de, Context = C>>(
                 decoder: &mut D,
-            ) -> Result<Self, DecodeError> {
-                <Self as bincode::Decode<C>>::decode(decoder)
+            ) -> ::std::result::Result<Self, ::bincode::error::DecodeError> {
+                <Self as ::bincode::Decode<C>>::decode(decoder)
             }
         }
     };
 }
-#[allow(unused_imports)] // for the domain model's own validated strings
 pub(crate) use validated_string;
 
-fn truncate(s: &str) -> String {
+#[doc(hidden)]
+pub fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
@@ -186,7 +181,18 @@ pub struct Source {
 
 /// A child's stream version: the first event of a stream is version 1.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 #[serde(transparent)]
 pub struct Version(pub u64);
@@ -206,7 +212,18 @@ impl fmt::Display for Version {
 
 /// A record's place in the global log: the first record is position 1, and positions have no gaps.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, bincode::Encode, bincode::Decode,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 #[serde(transparent)]
 pub struct Position(pub u64);

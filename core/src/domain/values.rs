@@ -9,26 +9,16 @@
 //! Enums declared with `code_list!` (here and in `lists.rs`) are stored as their code strings, so their
 //! variant order does not matter.
 
-use std::fmt;
-
-// `validated_string!` names these unqualified.
-use bincode::de::Decoder;
-use bincode::enc::Encoder;
-use bincode::error::{DecodeError, EncodeError};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{PlacementProvider, PlacementType};
-use crate::error::{FieldError, Problems};
+use crate::error::Problems;
 use crate::ids::validated_string;
 use crate::time::Date;
 
 use super::lists::Relationship;
 use super::lists::{EntitlementKind, PartnerAgency, PlacementLocation};
 
-/// For `validated_string!`'s error messages: the start of the rejected value.
-fn truncate(s: &str) -> String {
-    s.chars().take(80).collect()
-}
 
 fn no_control_chars(s: &str) -> bool {
     !s.chars().any(char::is_control)
