@@ -1,1 +1,98 @@
-//! Black-box tests live in `tests/tests/`; this library holds what they share.
+//! Black-box tests live in `tests/tests/`; this library holds what they share with the helper binaries in
+//! `src/bin/`.
+
+pub mod crash {
+    //! The protocol between `journey-crash-writer` and `tests/crash.rs`.
+    //!
+    //! The writer prints one line per *acknowledged* append, after its future resolved `Ok`:
+    //!
+    //! ```text
+    //! ack <child_id> <event_id>,<event_id>,...
+    //! ```
+    //!
+    //! Every event id names its batch and its place in it, `<child_id>.b<batch>.<i>of<k>`, so that whoever
+    //! reads the log back can tell, for any event found, which other events must be there with it.
+
+    use journey_core::store::EmbeddedOptions;
+    use journey_core::store::log::{LogOptions, SyncMode};
+
+    /// Small segments, so that the log rotates every few hundred events and kills land during rotations too.
+    pub const SEGMENT_BYTES: u64 = 64 * 1024;
+
+    /// The options both the writer and the checker open the store with.
+    pub fn options() -> EmbeddedOptions {
+        EmbeddedOptions {
+            log: LogOptions {
+                segment_max_bytes: SEGMENT_BYTES,
+                sync: SyncMode::Data,
+            },
+            ..EmbeddedOptions::default()
+        }
+    }
+
+    /// Children that every appender writes to with `ExpectedVersion::Any`.
+    pub const SHARED_CHILDREN: usize = 4;
+
+    pub fn shared_child(k: usize) -> String {
+        format!("shared-{k}")
+    }
+
+    /// The id of event `i` (1-based) of `k` in the batch `batch` of `child`.
+    pub fn event_id(child: &str, batch: &str, i: usize, k: usize) -> String {
+        format!("{child}.b{batch}.{i}of{k}")
+    }
+
+    /// Which batch an event belongs to, and its place `(i, k)` in it. `None` if the id is not of this form.
+    pub fn parse_event_id(id: &str) -> Option<(&str, usize, usize)> {
+        let (batch, place) = id.rsplit_once('.')?;
+        let (i, k) = place.split_once("of")?;
+        let (i, k) = (i.parse().ok()?, k.parse().ok()?);
+        (1..=k).contains(&i).then_some((batch, i, k))
+    }
+
+    /// One acknowledged append, as printed by the writer.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Ack {
+        pub child: String,
+        pub event_ids: Vec<String>,
+    }
+
+    impl Ack {
+        pub fn line(&self) -> String {
+            format!("ack {} {}", self.child, self.event_ids.join(","))
+        }
+
+        pub fn parse(line: &str) -> Option<Ack> {
+            let mut words = line.split(' ');
+            if words.next()? != "ack" {
+                return None;
+            }
+            let child = words.next()?.to_owned();
+            let event_ids: Vec<String> = words.next()?.split(',').map(str::to_owned).collect();
+            if words.next().is_some() || event_ids.iter().any(String::is_empty) {
+                return None;
+            }
+            Some(Ack { child, event_ids })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn ids_and_lines_round_trip() {
+            let id = event_id("r1-t03-c7", "12", 2, 3);
+            assert_eq!(parse_event_id(&id), Some(("r1-t03-c7.b12", 2, 3)));
+            assert_eq!(parse_event_id("x.b1.4of3"), None);
+            assert_eq!(parse_event_id("x.b1.0of3"), None);
+            let ack = Ack {
+                child: "c".into(),
+                event_ids: vec!["a".into(), "b".into()],
+            };
+            assert_eq!(Ack::parse(&ack.line()), Some(ack));
+            assert_eq!(Ack::parse("ack c"), None);
+            assert_eq!(Ack::parse("ack c a,,b"), None);
+        }
+    }
+}

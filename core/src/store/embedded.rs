@@ -498,7 +498,8 @@ fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
     };
     // Scan from the checkpointed record itself (already checked against the log) and skip it.
     let from = checkpoint.map(|cp| (cp.location.segment, cp.location.offset));
-    let mut batch: Vec<IndexEntry> = Vec::with_capacity(8192);
+    // Moderate batches: the checkpoint moves every 1,024 records, so an interrupted rebuild resumes.
+    let mut batch: Vec<IndexEntry> = Vec::with_capacity(1024);
     let mut caught_up = 0u64;
     for item in reader.scan(from).skip(usize::from(checkpoint.is_some())) {
         let (at, bytes) = item?;

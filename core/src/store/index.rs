@@ -131,17 +131,20 @@ impl Index {
     }
 
     /// Indexes a run of consecutive records and moves the checkpoint past them, the checkpoint last.
+    /// Indexes a run of consecutive records and moves the checkpoint past them, the checkpoint last.
+    ///
+    /// Plain inserts, not `sled::Batch`: sled 0.34's `apply_batch` writes and waits for its own I/O buffer on
+    /// every call (doubling the cost of a group commit), and large batches hold one epoch pin so long that a
+    /// rebuild's memory grows without bound (`docs/performance.md`). Atomicity across keys adds nothing here:
+    /// the checkpoint goes last, and catching up from it re-applies identical values.
     pub fn apply(&self, entries: &[IndexEntry], checkpoint: Checkpoint) -> Result<()> {
-        let mut streams = sled::Batch::default();
-        let mut ids = sled::Batch::default();
-        let mut positions = sled::Batch::default();
         let mut buf = Vec::with_capacity(64);
         for e in entries {
             buf.clear();
             location_bytes(&e.stream.location, &mut buf);
             buf.extend_from_slice(&e.stream.position.0.to_be_bytes());
             buf.extend_from_slice(&e.stream.previous_log_hash);
-            streams.insert(stream_key(&e.child_id, e.version), buf.as_slice());
+            self.streams.insert(stream_key(&e.child_id, e.version), buf.as_slice())?;
 
             buf.clear();
             buf.extend_from_slice(&e.stored.position.0.to_be_bytes());
@@ -149,17 +152,14 @@ impl Index {
             buf.extend_from_slice(&e.stored.recorded_at.as_micros().to_be_bytes());
             buf.extend_from_slice(&e.stored.content_digest);
             buf.extend_from_slice(e.stored.child_id.as_str().as_bytes());
-            ids.insert(e.event_id.as_str().as_bytes(), buf.as_slice());
+            self.event_ids.insert(e.event_id.as_str().as_bytes(), buf.as_slice())?;
 
             if (e.stream.position.0 - 1) % SPARSE_EVERY == 0 {
                 buf.clear();
                 location_bytes(&e.stream.location, &mut buf);
-                positions.insert(&e.stream.position.0.to_be_bytes(), buf.as_slice());
+                self.positions.insert(e.stream.position.0.to_be_bytes(), buf.as_slice())?;
             }
         }
-        self.streams.apply_batch(streams)?;
-        self.event_ids.apply_batch(ids)?;
-        self.positions.apply_batch(positions)?;
         let mut cp = Vec::with_capacity(64);
         cp.extend_from_slice(&checkpoint.position.0.to_be_bytes());
         location_bytes(&checkpoint.location, &mut cp);

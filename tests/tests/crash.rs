@@ -1,0 +1,412 @@
+//! Crash recovery with a real crash: `journey-crash-writer` appends from many threads in a separate process
+//! and is killed with SIGKILL while appends are in flight. The store is then reopened here and must hold
+//! every acknowledged event, no part of any batch without the rest of it, gap-free positions and versions,
+//! an intact hash chain, and must go on accepting appends. Each scenario kills and recovers twice on the
+//! same directory (recovery after recovery), at different points.
+//!
+//! `JOURNEY_CRASH_SEED=<n>` replays the random kill moments of a failed run (the seed is printed).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures::executor::block_on;
+use journey_core::store::{EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::testkit::{append, contact, registered};
+use journey_core::{ChildId, Position, RecordedEvent, SystemClock, Version};
+use journey_tests::crash::{self, Ack};
+use rand::{Rng, SeedableRng};
+
+const WRITER: &str = env!("CARGO_BIN_EXE_journey-crash-writer");
+
+/// A writer that has not reached its kill point by then is stuck: fail rather than hang.
+const PATIENCE: Duration = Duration::from_secs(45);
+
+#[derive(Clone, Copy, Debug)]
+enum KillAt {
+    /// Once this many appends have been acknowledged.
+    Acks(usize),
+    /// This long after the writer was started, whatever it is doing (possibly still opening the store).
+    After(Duration),
+}
+
+#[test]
+fn killed_after_50_acknowledged_appends_then_after_300() {
+    scenario("k50", &[KillAt::Acks(50), KillAt::Acks(300)]);
+}
+
+#[test]
+fn killed_after_500_acknowledged_appends_then_after_20() {
+    scenario("k500", &[KillAt::Acks(500), KillAt::Acks(20)]);
+}
+
+#[test]
+fn killed_after_3000_acknowledged_appends_then_after_1000() {
+    scenario("k3000", &[KillAt::Acks(3000), KillAt::Acks(1000)]);
+}
+
+#[test]
+fn killed_at_random_moments() {
+    let seed = std::env::var("JOURNEY_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random::<u64>());
+    eprintln!("JOURNEY_CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let kills: Vec<KillAt> = (0..2)
+        .map(|_| KillAt::After(Duration::from_millis(rng.random_range(20..1500))))
+        .collect();
+    scenario("rand", &kills);
+}
+
+#[test]
+fn a_killed_writer_leaves_the_directory_lock_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = spawn(dir.path(), "lock");
+    // Once an append has been acknowledged the writer certainly holds the lock.
+    let first = writer
+        .lines
+        .recv_timeout(PATIENCE)
+        .expect("the writer acknowledges appends");
+    assert!(first.starts_with("ack "), "{first}");
+    let busy = EmbeddedStore::open_with(dir.path(), Arc::new(SystemClock), crash::options());
+    assert!(
+        busy.is_err(),
+        "the directory must be locked while the writer runs"
+    );
+    writer.kill();
+    let store = EmbeddedStore::open_with(dir.path(), Arc::new(SystemClock), crash::options())
+        .expect("the lock of a killed writer must not outlive it");
+    assert!(block_on(store.verify()).unwrap().is_intact());
+}
+
+/// Kills a writer at each point in turn on one directory, checking the store after each kill.
+fn scenario(name: &str, kills: &[KillAt]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut acked: Vec<Ack> = Vec::new();
+    for (cycle, &kill) in kills.iter().enumerate() {
+        let run = format!("{name}{cycle}").replace(|c: char| !c.is_ascii_alphanumeric(), "");
+        let (acks, after_kill) = run_until_killed(dir.path(), &run, kill);
+        eprintln!(
+            "{name} cycle {cycle}: killed at {kill:?} with {} acknowledged appends ({after_kill} read after the kill)",
+            acks.len()
+        );
+        acked.extend(acks);
+        let store = check(dir.path(), &acked, &format!("{name} cycle {cycle}"));
+        acked.extend(append_after_recovery(&store, &run, &acked));
+        store.close().unwrap();
+    }
+    // And once more, cleanly, after the last recovery: everything, including the appends made after it.
+    let store = check(dir.path(), &acked, &format!("{name} final"));
+    store.close().unwrap();
+}
+
+struct Writer {
+    process: std::process::Child,
+    /// Whole lines of the writer's stdout; disconnected once it is closed.
+    lines: mpsc::Receiver<String>,
+}
+
+impl Writer {
+    /// SIGKILL, then reap: once `wait` returns, the process and its open files (and so its lock) are gone.
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        let status = self.process.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "the writer must die by SIGKILL, not exit by itself: {status:?}"
+        );
+    }
+}
+
+fn spawn(dir: &Path, run: &str) -> Writer {
+    let mut process = Command::new(WRITER)
+        .arg(dir)
+        .arg(run)
+        .arg("60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start journey-crash-writer");
+    let mut stdout = BufReader::new(process.stdout.take().unwrap());
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match stdout.read_until(b'\n', &mut line) {
+                // A line without its newline was cut off by the kill: its append may not have been printed
+                // whole, so it proves nothing.
+                Ok(_) if line.last() == Some(&b'\n') => {
+                    line.pop();
+                    if tx
+                        .send(String::from_utf8(line.clone()).expect("utf-8 from the writer"))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
+    Writer { process, lines }
+}
+
+/// Runs a writer until its kill point and kills it. Returns every append it acknowledged, and how many of
+/// those were read only after the kill (printed before it, still in the pipe).
+fn run_until_killed(dir: &Path, run: &str, kill: KillAt) -> (Vec<Ack>, usize) {
+    let started = Instant::now();
+    let mut writer = spawn(dir, run);
+    let mut acks = Vec::new();
+    let take = |line: String, acks: &mut Vec<Ack>| {
+        if line.starts_with("fail ") {
+            panic!("the writer failed: {line}");
+        }
+        acks.push(Ack::parse(&line).unwrap_or_else(|| panic!("unexpected line from the writer: {line:?}")));
+    };
+    loop {
+        let due = match kill {
+            KillAt::Acks(n) => acks.len() >= n,
+            KillAt::After(d) => started.elapsed() >= d,
+        };
+        if due {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the writer did not reach {kill:?} in {PATIENCE:?}"
+        );
+        match writer.lines.recv_timeout(Duration::from_millis(5)) {
+            Ok(line) => take(line, &mut acks),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = writer.process.wait().unwrap();
+                panic!(
+                    "the writer stopped before {kill:?} ({status:?}) after {} acknowledgements",
+                    acks.len()
+                );
+            }
+        }
+    }
+    writer.kill();
+    let before = acks.len();
+    // Whatever is still in the pipe was printed, so acknowledged, before the kill.
+    while let Ok(line) = writer.lines.recv_timeout(PATIENCE) {
+        take(line, &mut acks);
+    }
+    let after = acks.len() - before;
+    (acks, after)
+}
+
+/// Reopens the store and checks everything the crash may not have broken. Returns the open store.
+fn check(dir: &Path, acked: &[Ack], label: &str) -> EmbeddedStore {
+    let store = EmbeddedStore::open_with(dir, Arc::new(SystemClock), crash::options())
+        .unwrap_or_else(|e| panic!("{label}: reopening after the crash failed: {e}"));
+    let report = store.open_report().clone();
+    eprintln!("{label}: reopened: {report:?}");
+
+    let all = block_on(store.read_all(Position(1), usize::MAX)).unwrap();
+    assert_eq!(
+        report.records,
+        all.len() as u64,
+        "{label}: the open report and the log disagree"
+    );
+
+    // One global order, gap-free.
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(
+            e.envelope.position,
+            Position(i as u64 + 1),
+            "{label}: positions must be gap-free"
+        );
+    }
+    let head = block_on(store.head()).unwrap();
+    assert_eq!(
+        head.position,
+        all.last().map(|e| e.envelope.position),
+        "{label}: head"
+    );
+
+    // Each child's versions gap-free from 1, in log order; and the index agrees with the log.
+    let mut streams: BTreeMap<&str, Vec<&RecordedEvent>> = BTreeMap::new();
+    for e in &all {
+        let stream = streams.entry(e.envelope.child_id.as_str()).or_default();
+        assert_eq!(
+            e.envelope.version,
+            Version(stream.len() as u64 + 1),
+            "{label}: versions of {} must be gap-free ({})",
+            e.envelope.child_id,
+            e.envelope.event_id
+        );
+        stream.push(e);
+    }
+    for (child, events) in &streams {
+        let child_id = ChildId::parse(*child).unwrap();
+        let read = block_on(store.read_stream(child_id.clone(), Version(1), usize::MAX)).unwrap();
+        let expected: Vec<&RecordedEvent> = events.clone();
+        assert!(
+            read.iter().eq(expected.into_iter()),
+            "{label}: read_stream({child}) disagrees with the log"
+        );
+        let version = block_on(store.stream_version(child_id)).unwrap();
+        assert_eq!(
+            version,
+            Some(Version(events.len() as u64)),
+            "{label}: stream_version({child})"
+        );
+    }
+
+    // Every event belongs to a batch; every batch found is whole, in order, contiguous.
+    let mut by_id: HashMap<&str, &RecordedEvent> = HashMap::with_capacity(all.len());
+    let mut batches: HashMap<&str, Vec<(usize, usize, &RecordedEvent)>> = HashMap::new();
+    for e in &all {
+        let id = e.envelope.event_id.as_str();
+        assert!(
+            by_id.insert(id, e).is_none(),
+            "{label}: event id {id} stored twice"
+        );
+        let (batch, i, k) = crash::parse_event_id(id)
+            .unwrap_or_else(|| panic!("{label}: an event id not written by the test: {id}"));
+        assert!(
+            batch.starts_with(&format!("{}.b", e.envelope.child_id)),
+            "{label}: {id} is in the stream of {}",
+            e.envelope.child_id
+        );
+        batches.entry(batch).or_default().push((i, k, e));
+    }
+    for (batch, members) in &batches {
+        let k = members[0].1;
+        let places: Vec<usize> = members.iter().map(|m| m.0).collect();
+        assert!(
+            members.iter().all(|m| m.1 == k) && places == (1..=k).collect::<Vec<_>>(),
+            "{label}: batch {batch} is only partly stored: events {places:?} of {k} (an append must be all or nothing)"
+        );
+        for pair in members.windows(2) {
+            let (a, b) = (&pair[0].2.envelope, &pair[1].2.envelope);
+            assert_eq!(
+                b.version,
+                a.version.next(),
+                "{label}: batch {batch} versions not contiguous"
+            );
+            assert_eq!(
+                b.position,
+                a.position.next(),
+                "{label}: batch {batch} positions not contiguous"
+            );
+        }
+    }
+
+    // Every acknowledged event is there, in the stream it was acknowledged for.
+    let mut missing = Vec::new();
+    for ack in acked {
+        for id in &ack.event_ids {
+            match by_id.get(id.as_str()) {
+                Some(e) => assert_eq!(
+                    e.envelope.child_id.as_str(),
+                    ack.child,
+                    "{label}: {id} in the wrong stream"
+                ),
+                None => missing.push(id.as_str()),
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{label}: {} acknowledged events are missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let acked_events = acked
+        .iter()
+        .flat_map(|a| &a.event_ids)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert_eq!(
+        acked_events,
+        acked.iter().map(|a| a.event_ids.len()).sum::<usize>(),
+        "{label}: an event id was acknowledged as new twice"
+    );
+    eprintln!(
+        "{label}: {} records in {} streams, {acked_events} acknowledged, {} stored but never acknowledged",
+        all.len(),
+        streams.len(),
+        all.len() - acked_events
+    );
+
+    let verified = block_on(store.verify()).unwrap();
+    assert!(
+        verified.is_intact(),
+        "{label}: the hash chain is broken: {:?}",
+        verified.first_broken
+    );
+    assert_eq!(
+        verified.records,
+        all.len() as u64,
+        "{label}: verify checked every record"
+    );
+    assert_eq!(
+        verified.streams,
+        streams.len() as u64,
+        "{label}: verify saw every stream"
+    );
+    assert_eq!(verified.head, head, "{label}: verify recomputes the head");
+    store
+}
+
+/// The recovered store takes new appends: a new child, more for a shared child, more for an acknowledged
+/// child of the writer's at its exact version. Returns them as acknowledgements.
+fn append_after_recovery(store: &EmbeddedStore, run: &str, acked: &[Ack]) -> Vec<Ack> {
+    let mut out = Vec::new();
+    let mut push = |child: &str, expected: ExpectedVersion, events: Vec<journey_core::NewEvent>| {
+        let ids = events.iter().map(|e| e.event_id.as_str().to_owned()).collect();
+        let outcome = block_on(store.append(append(child, expected, events)))
+            .unwrap_or_else(|e| panic!("the recovered store must accept an append to {child}: {e}"));
+        assert!(!outcome.already_recorded);
+        out.push(Ack {
+            child: child.to_owned(),
+            event_ids: ids,
+        });
+    };
+    let child = format!("after-{run}");
+    push(
+        &child,
+        ExpectedVersion::NoStream,
+        vec![
+            registered(&crash::event_id(&child, "1", 1, 2), "2015-06-01"),
+            contact(&crash::event_id(&child, "1", 2, 2), "2023-07-01"),
+        ],
+    );
+    let shared = crash::shared_child(0);
+    if acked.iter().any(|a| a.child == shared) {
+        push(
+            &shared,
+            ExpectedVersion::Any,
+            vec![contact(
+                &crash::event_id(&shared, &format!("after{run}"), 1, 1),
+                "2023-07-01",
+            )],
+        );
+    }
+    if let Some(own) = acked.iter().rev().find(|a| a.child.starts_with('r')) {
+        let version = block_on(store.stream_version(ChildId::parse(own.child.as_str()).unwrap()))
+            .unwrap()
+            .unwrap();
+        push(
+            &own.child,
+            ExpectedVersion::Exact(version),
+            vec![contact(
+                &crash::event_id(&own.child, &format!("after{run}"), 1, 1),
+                "2023-07-01",
+            )],
+        );
+    }
+    out
+}
