@@ -81,7 +81,9 @@ fn split_version(bytes: &[u8]) -> Result<(u16, &[u8])> {
 }
 
 fn unknown_version(version: u16) -> Error {
-    Error::Decode(format!("unknown schema version {version} (this build reads versions 1 to {SCHEMA_VERSION})"))
+    Error::Decode(format!(
+        "unknown schema version {version} (this build reads versions 1 to {SCHEMA_VERSION})"
+    ))
 }
 
 /// Decodes what the indexes need: the store's fields, the event id and the content digest.
@@ -94,7 +96,11 @@ pub fn decode_index_fields(bytes: &[u8]) -> Result<IndexFields> {
             // `event_id` is the first field of `NewEvent`, so it decodes on its own.
             let (event_id, _): (EventId, usize) = bincode::decode_from_slice(sender, CONFIG)?;
             let content_digest = content_digest(&store.child_id, sender);
-            Ok(IndexFields { store, event_id, content_digest })
+            Ok(IndexFields {
+                store,
+                event_id,
+                content_digest,
+            })
         }
         other => Err(unknown_version(other)),
     }

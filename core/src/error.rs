@@ -18,13 +18,20 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The same error, with its field path placed under `prefix` (`payload` + `legal_status` gives
     /// `payload.legal_status`).
     pub fn under(mut self, prefix: &str) -> FieldError {
-        self.field = if self.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.field) };
+        self.field = if self.field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{}", self.field)
+        };
         self
     }
 }
@@ -96,12 +103,20 @@ impl fmt::Display for Problems {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Conflict {
     #[error("stream {child_id}: expected version {expected}, but the stream is at {}", display_version(.actual))]
-    WrongExpectedVersion { child_id: ChildId, expected: ExpectedVersion, actual: Option<Version> },
+    WrongExpectedVersion {
+        child_id: ChildId,
+        expected: ExpectedVersion,
+        actual: Option<Version>,
+    },
     #[error(
         "event_id {event_id} was already recorded (child {existing_child_id}, version {existing_version}) \
          with different content"
     )]
-    EventIdReused { event_id: EventId, existing_child_id: ChildId, existing_version: Version },
+    EventIdReused {
+        event_id: EventId,
+        existing_child_id: ChildId,
+        existing_version: Version,
+    },
     #[error("event_id {event_id} appears more than once in the same append")]
     DuplicateInBatch { event_id: EventId },
 }

@@ -12,9 +12,9 @@ pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod store;
+pub mod synth;
 #[doc(hidden)]
 pub mod testkit;
-pub mod synth;
 pub mod time;
 pub mod view;
 

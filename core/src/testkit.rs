@@ -55,7 +55,11 @@ pub fn event(id: &str, occurred: &str, payload: EventPayload) -> NewEvent {
 
 /// The registration that must open every child's stream.
 pub fn registered(id: &str, date_of_birth: &str) -> NewEvent {
-    event(id, date_of_birth, crate::domain::testkit_registration(date(date_of_birth)))
+    event(
+        id,
+        date_of_birth,
+        crate::domain::testkit_registration(date(date_of_birth)),
+    )
 }
 
 /// A typical event of ordinary size: a contact about the child on `on`.
@@ -64,5 +68,10 @@ pub fn contact(id: &str, on: &str) -> NewEvent {
 }
 
 pub fn append(child_id: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
-    AppendRequest { child_id: child(child_id), expected, recorded_by: principal(), events }
+    AppendRequest {
+        child_id: child(child_id),
+        expected,
+        recorded_by: principal(),
+        events,
+    }
 }

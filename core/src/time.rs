@@ -58,7 +58,11 @@ impl Date {
 
     /// The date `days` days later (or earlier, if negative).
     pub fn add_days(self, days: i32) -> Date {
-        Date(self.0.checked_add(jiff::Span::new().days(days)).expect("date within jiff's range"))
+        Date(
+            self.0
+                .checked_add(jiff::Span::new().days(days))
+                .expect("date within jiff's range"),
+        )
     }
 
     /// Whole days from `self` to `later` (negative if `later` is earlier).
@@ -70,16 +74,27 @@ impl Date {
     /// how the DfE validators count birthdays (`DOB + N years`); policies that must follow the reading
     /// that a 29 February birthday falls on 1 March can add a day themselves.
     pub fn add_years(self, years: i16) -> Date {
-        Date(self.0.checked_add(jiff::Span::new().years(years)).expect("date within jiff's range"))
+        Date(
+            self.0
+                .checked_add(jiff::Span::new().years(years))
+                .expect("date within jiff's range"),
+        )
     }
 
     /// Age in completed years on `on`: the largest `n` with `self.add_years(n) <= on`, so that age and
     /// birthdays agree (see [`Date::add_years`]).
     pub fn age_on(self, on: Date) -> i32 {
-        let span = self.0.until((jiff::Unit::Year, on.0)).expect("dates within range");
+        let span = self
+            .0
+            .until((jiff::Unit::Year, on.0))
+            .expect("dates within range");
         let years = span.get_years();
         // jiff counts 29 February to 28 February as short of a year; step up when the clamped birthday has come.
-        if self.add_years(years + 1) <= on { i32::from(years) + 1 } else { i32::from(years) }
+        if self.add_years(years + 1) <= on {
+            i32::from(years) + 1
+        } else {
+            i32::from(years)
+        }
     }
 }
 
@@ -95,12 +110,20 @@ fn parse_date(s: &str) -> Result<Date, &'static str> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return Err("must be a date written YYYY-MM-DD");
     }
-    civil::Date::from_str(s).map(Date).map_err(|_| "must be a real calendar date written YYYY-MM-DD")
+    civil::Date::from_str(s)
+        .map(Date)
+        .map_err(|_| "must be a real calendar date written YYYY-MM-DD")
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.0.year(), self.0.month(), self.0.day())
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            self.0.month(),
+            self.0.day()
+        )
     }
 }
 
@@ -139,7 +162,9 @@ impl Encode for Date {
 impl<C> Decode<C> for Date {
     fn decode<D: Decoder<Context = C>>(d: &mut D) -> Result<Date, DecodeError> {
         let (y, m, day): (i16, i8, i8) = Decode::decode(d)?;
-        civil::Date::new(y, m, day).map(Date).map_err(|e| DecodeError::OtherString(e.to_string()))
+        civil::Date::new(y, m, day)
+            .map(Date)
+            .map_err(|e| DecodeError::OtherString(e.to_string()))
     }
 }
 bincode::impl_borrow_decode!(Date);
@@ -159,7 +184,10 @@ impl OccurredAt {
     pub fn at(date: Date, hour: i8, minute: i8) -> Result<OccurredAt, FieldError> {
         let time = civil::Time::new(hour, minute, 0, 0)
             .map_err(|e| FieldError::new("occurred_at", format!("must be a real time of day: {e}")))?;
-        Ok(OccurredAt { date, time: Some(time) })
+        Ok(OccurredAt {
+            date,
+            time: Some(time),
+        })
     }
 
     pub fn date(&self) -> Date {
@@ -173,7 +201,10 @@ impl OccurredAt {
     /// The instant this denotes in England (the start of the day when no time is known). Used for
     /// hour-based timescales such as the 72-hour return interview.
     pub fn to_timestamp(&self) -> Timestamp {
-        let dt = self.date.0.to_datetime(self.time.unwrap_or(civil::Time::midnight()));
+        let dt = self
+            .date
+            .0
+            .to_datetime(self.time.unwrap_or(civil::Time::midnight()));
         let zoned = dt.to_zoned(england()).expect("civil datetime within range");
         Timestamp(zoned.timestamp())
     }
@@ -195,14 +226,24 @@ fn parse_occurred(s: &str) -> Result<OccurredAt, &'static str> {
         return Err(RULE);
     }
     let time = civil::Time::from_str(time).map_err(|_| RULE)?;
-    Ok(OccurredAt { date, time: Some(time.with().subsec_nanosecond(0).build().map_err(|_| RULE)?) })
+    Ok(OccurredAt {
+        date,
+        time: Some(time.with().subsec_nanosecond(0).build().map_err(|_| RULE)?),
+    })
 }
 
 impl fmt::Display for OccurredAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.time {
             None => self.date.fmt(f),
-            Some(t) => write!(f, "{}T{:02}:{:02}:{:02}", self.date, t.hour(), t.minute(), t.second()),
+            Some(t) => write!(
+                f,
+                "{}T{:02}:{:02}:{:02}",
+                self.date,
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
         }
     }
 }
@@ -423,7 +464,8 @@ mod tests {
         let json = serde_json::to_string(&ts).unwrap();
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), ts);
         let bytes = bincode::encode_to_vec(ts, bincode::config::standard()).unwrap();
-        let (back, _): (Timestamp, _) = bincode::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        let (back, _): (Timestamp, _) =
+            bincode::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
         assert_eq!(back, ts);
     }
 

@@ -19,7 +19,6 @@ use crate::time::Date;
 use super::lists::Relationship;
 use super::lists::{EntitlementKind, PartnerAgency, PlacementLocation};
 
-
 fn no_control_chars(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }

@@ -144,7 +144,8 @@ impl Index {
             location_bytes(&e.stream.location, &mut buf);
             buf.extend_from_slice(&e.stream.position.0.to_be_bytes());
             buf.extend_from_slice(&e.stream.previous_log_hash);
-            self.streams.insert(stream_key(&e.child_id, e.version), buf.as_slice())?;
+            self.streams
+                .insert(stream_key(&e.child_id, e.version), buf.as_slice())?;
 
             buf.clear();
             buf.extend_from_slice(&e.stored.position.0.to_be_bytes());
@@ -152,12 +153,14 @@ impl Index {
             buf.extend_from_slice(&e.stored.recorded_at.as_micros().to_be_bytes());
             buf.extend_from_slice(&e.stored.content_digest);
             buf.extend_from_slice(e.stored.child_id.as_str().as_bytes());
-            self.event_ids.insert(e.event_id.as_str().as_bytes(), buf.as_slice())?;
+            self.event_ids
+                .insert(e.event_id.as_str().as_bytes(), buf.as_slice())?;
 
             if (e.stream.position.0 - 1) % SPARSE_EVERY == 0 {
                 buf.clear();
                 location_bytes(&e.stream.location, &mut buf);
-                self.positions.insert(e.stream.position.0.to_be_bytes(), buf.as_slice())?;
+                self.positions
+                    .insert(e.stream.position.0.to_be_bytes(), buf.as_slice())?;
             }
         }
         let mut cp = Vec::with_capacity(64);

@@ -41,8 +41,12 @@ impl Harness for Embedded {
 }
 
 fn registered_child(store: &dyn EventStore, child: &str) {
-    block_on(store.append(append(child, ExpectedVersion::NoStream, vec![registered(&format!("{child}-reg"), "2015-06-01")])))
-        .unwrap();
+    block_on(store.append(append(
+        child,
+        ExpectedVersion::NoStream,
+        vec![registered(&format!("{child}-reg"), "2015-06-01")],
+    )))
+    .unwrap();
 }
 
 pub fn appends_get_versions_and_gap_free_positions<H: Harness>(h: H) {
@@ -55,8 +59,14 @@ pub fn appends_get_versions_and_gap_free_positions<H: Harness>(h: H) {
         vec![contact("c1-e2", "2023-03-01"), contact("c1-e3", "2023-03-02")],
     )))
     .unwrap();
-    assert_eq!(out.events.iter().map(|e| e.version.0).collect::<Vec<_>>(), vec![2, 3]);
-    assert_eq!(out.events.iter().map(|e| e.position.0).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(
+        out.events.iter().map(|e| e.version.0).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    assert_eq!(
+        out.events.iter().map(|e| e.position.0).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
     assert!(!out.already_recorded);
 
     let events = block_on(store.read_stream(testkit::child("c1"), Version(1), 100)).unwrap();
@@ -65,14 +75,30 @@ pub fn appends_get_versions_and_gap_free_positions<H: Harness>(h: H) {
     let from2 = block_on(store.read_stream(testkit::child("c1"), Version(2), 1)).unwrap();
     assert_eq!(from2.len(), 1);
     assert_eq!(from2[0].envelope.version, Version(2));
-    assert_eq!(block_on(store.stream_version(testkit::child("c1"))).unwrap(), Some(Version(3)));
-    assert_eq!(block_on(store.stream_version(testkit::child("nobody"))).unwrap(), None);
-    assert!(block_on(store.read_stream(testkit::child("nobody"), Version(1), 10)).unwrap().is_empty());
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("c1"))).unwrap(),
+        Some(Version(3))
+    );
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("nobody"))).unwrap(),
+        None
+    );
+    assert!(
+        block_on(store.read_stream(testkit::child("nobody"), Version(1), 10))
+            .unwrap()
+            .is_empty()
+    );
 
     let all = block_on(store.read_all(Position(1), 100)).unwrap();
-    assert_eq!(all.iter().map(|e| e.envelope.position.0).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        all.iter().map(|e| e.envelope.position.0).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
     let page = block_on(store.read_all(Position(2), 2)).unwrap();
-    assert_eq!(page.iter().map(|e| e.envelope.position.0).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(
+        page.iter().map(|e| e.envelope.position.0).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
     assert!(block_on(store.read_all(Position(5), 10)).unwrap().is_empty());
     assert_eq!(block_on(store.head()).unwrap().position, Some(Position(4)));
 }
@@ -80,8 +106,12 @@ pub fn appends_get_versions_and_gap_free_positions<H: Harness>(h: H) {
 pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
     let store = h.store();
     registered_child(&*store, "c1");
-    let err = block_on(store.append(append("c1", ExpectedVersion::NoStream, vec![contact("x1", "2023-01-01")])))
-        .unwrap_err();
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::NoStream,
+        vec![contact("x1", "2023-01-01")],
+    )))
+    .unwrap_err();
     match err {
         Error::Conflict(Conflict::WrongExpectedVersion { expected, actual, .. }) => {
             assert_eq!(expected, ExpectedVersion::NoStream);
@@ -89,15 +119,30 @@ pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
         }
         other => panic!("expected a version conflict, got {other:?}"),
     }
-    let err = block_on(store.append(append("c1", ExpectedVersion::Exact(Version(5)), vec![contact("x2", "2023-01-01")])))
-        .unwrap_err();
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Exact(Version(5)),
+        vec![contact("x2", "2023-01-01")],
+    )))
+    .unwrap_err();
     assert!(matches!(
         err,
-        Error::Conflict(Conflict::WrongExpectedVersion { actual: Some(Version(1)), expected: ExpectedVersion::Exact(Version(5)), .. })
+        Error::Conflict(Conflict::WrongExpectedVersion {
+            actual: Some(Version(1)),
+            expected: ExpectedVersion::Exact(Version(5)),
+            ..
+        })
     ));
-    let err = block_on(store.append(append("new", ExpectedVersion::Exact(Version(1)), vec![registered("x3", "2015-01-01")])))
-        .unwrap_err();
-    assert!(matches!(err, Error::Conflict(Conflict::WrongExpectedVersion { actual: None, .. })));
+    let err = block_on(store.append(append(
+        "new",
+        ExpectedVersion::Exact(Version(1)),
+        vec![registered("x3", "2015-01-01")],
+    )))
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Conflict(Conflict::WrongExpectedVersion { actual: None, .. })
+    ));
     // Nothing was written by any of them.
     assert_eq!(block_on(store.head()).unwrap().position, Some(Position(1)));
 }
@@ -105,7 +150,11 @@ pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
 pub fn retries_are_idempotent_and_reused_ids_conflict<H: Harness>(h: H) {
     let store = h.store();
     registered_child(&*store, "c1");
-    let request = append("c1", ExpectedVersion::Exact(Version(1)), vec![contact("e2", "2023-01-01"), contact("e3", "2023-01-02")]);
+    let request = append(
+        "c1",
+        ExpectedVersion::Exact(Version(1)),
+        vec![contact("e2", "2023-01-01"), contact("e3", "2023-01-02")],
+    );
     let first = block_on(store.append(request.clone())).unwrap();
     // The retry would fail its expected-version check, but it is recognised first.
     let retry = block_on(store.append(request)).unwrap();
@@ -114,40 +163,97 @@ pub fn retries_are_idempotent_and_reused_ids_conflict<H: Harness>(h: H) {
     assert_eq!(block_on(store.head()).unwrap().position, Some(Position(3)));
 
     // Same id, different content.
-    let err = block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("e2", "2023-01-05")]))).unwrap_err();
-    assert!(matches!(err, Error::Conflict(Conflict::EventIdReused { .. })), "{err:?}");
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("e2", "2023-01-05")],
+    )))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
+        "{err:?}"
+    );
     // Same id and content, but for another child.
     registered_child(&*store, "c2");
-    let err = block_on(store.append(append("c2", ExpectedVersion::Any, vec![contact("e2", "2023-01-01")]))).unwrap_err();
-    assert!(matches!(err, Error::Conflict(Conflict::EventIdReused { .. })), "{err:?}");
+    let err = block_on(store.append(append(
+        "c2",
+        ExpectedVersion::Any,
+        vec![contact("e2", "2023-01-01")],
+    )))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
+        "{err:?}"
+    );
     // Part stored, part new: not a retry, and not half-applied.
-    let err = block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("e3", "2023-01-02"), contact("e4", "2023-01-03")])))
-        .unwrap_err();
-    assert!(matches!(err, Error::Conflict(Conflict::EventIdReused { .. })), "{err:?}");
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("e3", "2023-01-02"), contact("e4", "2023-01-03")],
+    )))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
+        "{err:?}"
+    );
     // The same id twice in one batch.
-    let err = block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("e9", "2023-01-02"), contact("e9", "2023-01-02")])))
-        .unwrap_err();
-    assert!(matches!(err, Error::Conflict(Conflict::DuplicateInBatch { .. })), "{err:?}");
-    assert_eq!(block_on(store.stream_version(testkit::child("c1"))).unwrap(), Some(Version(3)));
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("e9", "2023-01-02"), contact("e9", "2023-01-02")],
+    )))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Conflict(Conflict::DuplicateInBatch { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("c1"))).unwrap(),
+        Some(Version(3))
+    );
 }
 
 pub fn invalid_batches_write_nothing_and_name_the_field<H: Harness>(h: H) {
     let store = h.store();
     // Not registered yet.
-    let err = block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("e1", "2023-01-01")]))).unwrap_err();
-    let Error::Invalid(problems) = err else { panic!("expected invalid, got {err:?}") };
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("e1", "2023-01-01")],
+    )))
+    .unwrap_err();
+    let Error::Invalid(problems) = err else {
+        panic!("expected invalid, got {err:?}")
+    };
     assert_eq!(problems.0[0].field, "events[0].child_id", "{problems}");
 
     registered_child(&*store, "c1");
     // The second event is dated after "today" (the clock says 2024-01-01).
-    let err = block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("e2", "2023-06-01"), contact("e3", "2030-01-01")])))
-        .unwrap_err();
-    let Error::Invalid(problems) = err else { panic!("expected invalid, got {err:?}") };
-    assert!(problems.0.iter().any(|p| p.field == "events[1].occurred_at"), "{problems}");
-    assert_eq!(block_on(store.stream_version(testkit::child("c1"))).unwrap(), Some(Version(1)));
+    let err = block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("e2", "2023-06-01"), contact("e3", "2030-01-01")],
+    )))
+    .unwrap_err();
+    let Error::Invalid(problems) = err else {
+        panic!("expected invalid, got {err:?}")
+    };
+    assert!(
+        problems.0.iter().any(|p| p.field == "events[1].occurred_at"),
+        "{problems}"
+    );
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("c1"))).unwrap(),
+        Some(Version(1))
+    );
     assert_eq!(block_on(store.head()).unwrap().position, Some(Position(1)));
     // The valid event can then be appended on its own: the rejected batch left no state behind.
-    block_on(store.append(append("c1", ExpectedVersion::Exact(Version(1)), vec![contact("e2", "2023-06-01")]))).unwrap();
+    block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Exact(Version(1)),
+        vec![contact("e2", "2023-06-01")],
+    )))
+    .unwrap();
 }
 
 pub fn recorded_time_comes_from_the_clock_and_never_goes_back<H: Harness>(h: H, clock: Arc<ManualClock>) {
@@ -177,7 +283,9 @@ pub fn concurrent_appenders_on_one_stream_win_each_version_once<H: Harness>(h: H
                     let mut won = 0;
                     for r in 0..rounds {
                         loop {
-                            let version = block_on(store.stream_version(testkit::child("c1"))).unwrap().unwrap();
+                            let version = block_on(store.stream_version(testkit::child("c1")))
+                                .unwrap()
+                                .unwrap();
                             let request = append(
                                 "c1",
                                 ExpectedVersion::Exact(version),
@@ -238,8 +346,18 @@ pub fn verification_and_single_child_export<H: Harness>(h: H) {
     let store = h.store();
     registered_child(&*store, "c1");
     registered_child(&*store, "c2");
-    block_on(store.append(append("c1", ExpectedVersion::Any, vec![contact("c1-e2", "2023-01-01")]))).unwrap();
-    block_on(store.append(append("c2", ExpectedVersion::Any, vec![contact("c2-e2", "2023-01-01")]))).unwrap();
+    block_on(store.append(append(
+        "c1",
+        ExpectedVersion::Any,
+        vec![contact("c1-e2", "2023-01-01")],
+    )))
+    .unwrap();
+    block_on(store.append(append(
+        "c2",
+        ExpectedVersion::Any,
+        vec![contact("c2-e2", "2023-01-01")],
+    )))
+    .unwrap();
     let report = block_on(store.verify()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.records, 4);
@@ -248,7 +366,12 @@ pub fn verification_and_single_child_export<H: Harness>(h: H) {
 
     let export = block_on(store.export_stream(testkit::child("c1"))).unwrap();
     assert_eq!(export.records.len(), 2);
-    assert!(export.records.iter().all(|r| r.event.envelope.child_id.as_str() == "c1"));
+    assert!(
+        export
+            .records
+            .iter()
+            .all(|r| r.event.envelope.child_id.as_str() == "c1")
+    );
     let verified = verify_export(&export).unwrap();
     assert_eq!(verified.records, 2);
     // Through JSON, as an investigator would receive it.

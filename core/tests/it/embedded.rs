@@ -11,7 +11,13 @@ use journey_core::testkit::{self, append, contact, registered};
 use journey_core::{Error, Position, Version};
 
 fn small_segments() -> EmbeddedOptions {
-    EmbeddedOptions { log: LogOptions { segment_max_bytes: 4096, sync: SyncMode::Data }, ..EmbeddedOptions::default() }
+    EmbeddedOptions {
+        log: LogOptions {
+            segment_max_bytes: 4096,
+            sync: SyncMode::Data,
+        },
+        ..EmbeddedOptions::default()
+    }
 }
 
 fn open(dir: &Path) -> EmbeddedStore {
@@ -22,11 +28,19 @@ fn open(dir: &Path) -> EmbeddedStore {
 fn fill(store: &EmbeddedStore, children: usize, events: usize) {
     for c in 0..children {
         let child = format!("c{c}");
-        block_on(store.append(append(&child, ExpectedVersion::NoStream, vec![registered(&format!("{child}-0"), "2012-02-29")])))
-            .unwrap();
+        block_on(store.append(append(
+            &child,
+            ExpectedVersion::NoStream,
+            vec![registered(&format!("{child}-0"), "2012-02-29")],
+        )))
+        .unwrap();
         for e in 1..=events {
-            block_on(store.append(append(&child, ExpectedVersion::Any, vec![contact(&format!("{child}-{e}"), "2023-05-01")])))
-                .unwrap();
+            block_on(store.append(append(
+                &child,
+                ExpectedVersion::Any,
+                vec![contact(&format!("{child}-{e}"), "2023-05-01")],
+            )))
+            .unwrap();
         }
     }
 }
@@ -51,7 +65,10 @@ fn reopening_preserves_everything_and_appends_continue() {
     let before = {
         let store = open(dir.path());
         fill(&store, 10, 9);
-        assert!(segments(dir.path()).len() > 1, "small segments should have rotated");
+        assert!(
+            segments(dir.path()).len() > 1,
+            "small segments should have rotated"
+        );
         let all = everything(&store);
         store.close().unwrap();
         all
@@ -61,13 +78,24 @@ fn reopening_preserves_everything_and_appends_continue() {
     assert_eq!(store.open_report().index_rebuilt, None);
     assert_eq!(store.open_report().index_caught_up, 0);
     assert_eq!(everything(&store), before);
-    let out = block_on(store.append(append("c3", ExpectedVersion::Exact(Version(10)), vec![contact("c3-new", "2023-06-01")])))
-        .unwrap();
+    let out = block_on(store.append(append(
+        "c3",
+        ExpectedVersion::Exact(Version(10)),
+        vec![contact("c3-new", "2023-06-01")],
+    )))
+    .unwrap();
     assert_eq!(out.events[0].position, Position(101));
     // Appending to a child the writer has not seen since reopening: its state is rebuilt from the log.
-    let err = block_on(store.append(append("c4", ExpectedVersion::Any, vec![registered("c4-again", "2012-02-29")])))
-        .unwrap_err();
-    assert!(matches!(err, Error::Invalid(_)), "a second registration must be refused: {err:?}");
+    let err = block_on(store.append(append(
+        "c4",
+        ExpectedVersion::Any,
+        vec![registered("c4-again", "2012-02-29")],
+    )))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid(_)),
+        "a second registration must be refused: {err:?}"
+    );
     assert!(block_on(store.verify()).unwrap().is_intact());
 }
 
@@ -100,7 +128,11 @@ fn a_missing_or_damaged_index_is_rebuilt_from_the_log() {
     }
     {
         let store = open(dir.path());
-        assert!(store.open_report().index_rebuilt.is_some(), "{:?}", store.open_report());
+        assert!(
+            store.open_report().index_rebuilt.is_some(),
+            "{:?}",
+            store.open_report()
+        );
         assert_eq!(everything(&store), before);
     }
     // Explicit rebuild.
@@ -130,17 +162,30 @@ fn an_index_behind_the_log_is_caught_up() {
     fs::remove_dir_all(dir.path().join("index")).unwrap();
     copy_dir(stale_index.path(), &dir.path().join("index"));
     let store = open(dir.path());
-    assert_eq!(store.open_report().index_rebuilt, None, "{:?}", store.open_report());
+    assert_eq!(
+        store.open_report().index_rebuilt,
+        None,
+        "{:?}",
+        store.open_report()
+    );
     assert_eq!(store.open_report().index_caught_up, 4);
     assert_eq!(everything(&store), before);
-    assert_eq!(block_on(store.stream_version(testkit::child("late"))).unwrap(), Some(Version(4)));
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("late"))).unwrap(),
+        Some(Version(4))
+    );
 }
 
 fn fill_more(store: &EmbeddedStore) {
     block_on(store.append(append(
         "late",
         ExpectedVersion::NoStream,
-        vec![registered("late-0", "2010-01-01"), contact("late-1", "2023-01-01"), contact("late-2", "2023-01-02"), contact("late-3", "2023-01-03")],
+        vec![
+            registered("late-0", "2010-01-01"),
+            contact("late-1", "2023-01-01"),
+            contact("late-2", "2023-01-02"),
+            contact("late-3", "2023-01-03"),
+        ],
     )))
     .unwrap();
 }
@@ -175,10 +220,19 @@ fn a_torn_tail_is_cut_off_and_reported() {
     fs::write(&last, &bytes).unwrap();
 
     let store = open(dir.path());
-    assert!(store.open_report().truncated_bytes > 0, "{:?}", store.open_report());
+    assert!(
+        store.open_report().truncated_bytes > 0,
+        "{:?}",
+        store.open_report()
+    );
     assert!(store.open_report().truncation_reason.is_some());
     assert_eq!(everything(&store), before);
-    block_on(store.append(append("c0", ExpectedVersion::Exact(Version(5)), vec![contact("after", "2023-06-01")]))).unwrap();
+    block_on(store.append(append(
+        "c0",
+        ExpectedVersion::Exact(Version(5)),
+        vec![contact("after", "2023-06-01")],
+    )))
+    .unwrap();
     assert!(block_on(store.verify()).unwrap().is_intact());
 }
 

@@ -83,7 +83,11 @@ fn every_event_kind_has_a_fixture_in_the_current_version() {
         let (envelope, payload) = encoding::decode_body(&body).unwrap();
         fs::write(&bin, &body).unwrap();
         let json = serde_json::json!({ "envelope": envelope, "payload": payload });
-        fs::write(bin.with_extension("json"), serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+        fs::write(
+            bin.with_extension("json"),
+            serde_json::to_string_pretty(&json).unwrap() + "\n",
+        )
+        .unwrap();
     }
     assert!(
         missing.is_empty(),

@@ -3,5 +3,5 @@
 mod contract;
 mod embedded;
 mod golden;
-mod views;
 mod synth;
+mod views;
