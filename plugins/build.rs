@@ -1,0 +1,186 @@
+//! Builds every guest component in `plugins/guests/` (its own Cargo workspace) for `wasm32-wasip2`, into a
+//! target directory under OUT_DIR, and generates `OUT_DIR/guests.rs`: one constant per artifact with the
+//! path of its `.wasm` file, and a `foreach_guest!` macro naming them all (the pattern of wasmtime's
+//! `crates/test-programs/artifacts/build.rs`).
+//!
+//! Also records the exact wasmtime version from `Cargo.lock` for the engine-configuration hash.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    record_wasmtime_version(&manifest_dir);
+
+    let guests = manifest_dir.join("guests");
+    watch(&manifest_dir, &guests);
+    require_target();
+    let artifacts = build_guests(&guests, &out_dir.join("guests-target"));
+    fs::write(out_dir.join("guests.rs"), generate(&guests, &artifacts)).expect("write guests.rs");
+}
+
+/// Rebuild when a guest, the SDK or the contract changes (but not when a guest's own `target/` does).
+fn watch(manifest_dir: &Path, guests: &Path) {
+    let mut paths = vec![
+        manifest_dir.join("wit"),
+        manifest_dir.join("sdk/src"),
+        manifest_dir.join("sdk/Cargo.toml"),
+        manifest_dir.join("data"),
+        guests.join("Cargo.toml"),
+        guests.join("Cargo.lock"),
+    ];
+    for group in ["policies", "hostile", "probes"] {
+        let Ok(entries) = fs::read_dir(guests.join(group)) else {
+            continue;
+        };
+        paths.push(guests.join(group));
+        for crate_dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            for part in ["Cargo.toml", "src", "wit"] {
+                if crate_dir.join(part).exists() {
+                    paths.push(crate_dir.join(part));
+                }
+            }
+        }
+    }
+    for p in paths {
+        println!("cargo:rerun-if-changed={}", p.display());
+    }
+}
+
+/// Fails with instructions when the wasm32-wasip2 standard library is not installed.
+fn require_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let installed = sysroot.is_some_and(|s| {
+        Path::new(&s)
+            .join("lib/rustlib")
+            .join(TARGET)
+            .join("lib")
+            .is_dir()
+    });
+    if !installed {
+        panic!(
+            "\n\njourney-plugins builds its policy guests (plugins/guests/) for the `{TARGET}` target, which is \
+             not installed for this toolchain.\nInstall it once with:\n\n    rustup target add {TARGET}\n\n"
+        );
+    }
+}
+
+/// `(crate directory relative to guests/, target name, path of the .wasm)` for every guest built.
+type Artifact = (String, String, PathBuf);
+
+fn build_guests(guests: &Path, target_dir: &Path) -> Vec<Artifact> {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(guests)
+        .args(["build", "--release", "--workspace", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .arg("--message-format=json-render-diagnostics")
+        // The outer build's flags and wrappers are for the host target (and clippy), not for the guests.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_PRIMARY_PACKAGE")
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("run cargo to build the guest components");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut artifacts = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read cargo's output");
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let is_cdylib = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "cdylib"));
+        if !is_cdylib {
+            continue;
+        }
+        let name = msg["target"]["name"].as_str().expect("artifact name").to_string();
+        let manifest = PathBuf::from(msg["manifest_path"].as_str().expect("artifact manifest"));
+        let crate_dir = manifest.parent().expect("manifest in a directory");
+        let relative = crate_dir
+            .strip_prefix(guests)
+            .unwrap_or(crate_dir)
+            .display()
+            .to_string();
+        let wasm = msg["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .find(|f| f.ends_with(".wasm"))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("guest {name} produced no .wasm file"));
+        artifacts.push((relative, name, wasm));
+    }
+    let status = child.wait().expect("wait for cargo");
+    if !status.success() {
+        panic!(
+            "building the guest components in {} failed (see the errors above)",
+            guests.display()
+        );
+    }
+    artifacts.sort();
+    artifacts
+}
+
+fn generate(guests: &Path, artifacts: &[Artifact]) -> String {
+    let mut src = String::from("// Generated by plugins/build.rs. Do not edit.\n\n");
+    for (dir, name, wasm) in artifacts {
+        let _ = writeln!(
+            src,
+            "/// `plugins/guests/{dir}` ({}), built for {TARGET}.\npub const {}: &str = {:?};\n",
+            guests.join(dir).join("src/lib.rs").display(),
+            name.to_uppercase(),
+            wasm.display().to_string(),
+        );
+    }
+    src.push_str("/// Every guest: `(directory under plugins/guests, path of the .wasm)`.\npub const ALL: &[(&str, &str)] = &[\n");
+    for (dir, name, _) in artifacts {
+        let _ = writeln!(src, "    ({dir:?}, {}),", name.to_uppercase());
+    }
+    src.push_str("];\n\n");
+    src.push_str(
+        "/// Calls `$mac!(name)` for every guest (its crate name in snake case). Tests use it to insist that\n\
+         /// each guest has a test of the same name.\n#[macro_export]\nmacro_rules! foreach_guest {\n    ($mac:ident) => {\n",
+    );
+    for (_, name, _) in artifacts {
+        let _ = writeln!(src, "        $mac!({name});");
+    }
+    src.push_str("    };\n}\n");
+    src
+}
+
+/// Exposes the exact wasmtime version in `Cargo.lock` as `JOURNEY_WASMTIME_VERSION`.
+fn record_wasmtime_version(manifest_dir: &Path) {
+    let lock = manifest_dir.join("../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let text = fs::read_to_string(&lock).unwrap_or_default();
+    let version = text
+        .split("[[package]]")
+        .find(|p| p.lines().any(|l| l.trim() == "name = \"wasmtime\""))
+        .and_then(|p| p.lines().find_map(|l| l.trim().strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=JOURNEY_WASMTIME_VERSION={version}");
+}

@@ -1,0 +1,13 @@
+//! The guest components built in-tree (`plugins/guests/`, by `build.rs`, for `wasm32-wasip2`): one constant
+//! per artifact holding the path of its `.wasm` file, and [`foreach_guest!`](crate::foreach_guest), which
+//! names every guest so that a test can insist each one is tested.
+
+include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+
+/// The bytes of a guest component.
+///
+/// # Panics
+/// If the file built by `build.rs` is gone (a `cargo clean` racing a test).
+pub fn bytes(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("guest component {path}: {e}"))
+}

@@ -1,0 +1,215 @@
+//! The input of an evaluation, built from one child's stream through the bitemporal view, and its canonical
+//! encoding (whose SHA-256 is the evaluation's input hash).
+
+use journey_core::domain::{EventKind, Stage};
+use journey_core::view::{AsOf, ChildSummary, EffectiveEvent, EventStatus, known_at};
+use journey_core::{ChildId, Date, EventId, OccurredAt, RecordedEvent, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::wit;
+use crate::{Calendar, Digest, PluginError};
+
+/// Everything a policy sees (the contract's `evaluation-input`), on the host side.
+///
+/// The canonical encoding ([`PolicyInput::canonical_bytes`]) is compact JSON of this struct, fields in
+/// declaration order, event content and parameters included verbatim as strings. It is what the input hash
+/// covers, and what a recorded decision stores to be replayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyInput {
+    pub evaluation_date: Date,
+    pub known_at: Timestamp,
+    pub child: ChildFacts,
+    pub events: Vec<PolicyEvent>,
+    pub calendar: Calendar,
+    /// The policy's parameters, JSON text.
+    pub parameters: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildFacts {
+    pub child_id: ChildId,
+    pub date_of_birth: Option<Date>,
+    pub expected_date_of_birth: Option<Date>,
+    pub died_on: Option<Date>,
+    pub age: Option<u32>,
+    /// [`ChildSummary`] as JSON.
+    pub summary: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyEventStatus {
+    Current,
+    Corrected,
+    Retracted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEvent {
+    pub event_id: EventId,
+    pub version: u64,
+    pub kind: EventKind,
+    pub stage: Stage,
+    pub occurred_at: OccurredAt,
+    pub recorded_at: Timestamp,
+    pub status: PolicyEventStatus,
+    /// The `data` object of the content in force, JSON text.
+    pub content: String,
+    pub caused_by: Option<EventId>,
+    pub amended_by: Vec<EventId>,
+}
+
+impl PolicyInput {
+    /// The input for judging `as_of.on` as known at `as_of.known_at`, from one child's stream in version
+    /// order (as `EventStore::read_stream` returns it): the view's effective events that occurred on or
+    /// before the date, in the order they occurred (date, then version), and the child summary.
+    pub fn from_stream(
+        events: &[RecordedEvent],
+        as_of: AsOf,
+        calendar: &Calendar,
+        parameters: impl Into<String>,
+    ) -> Result<PolicyInput, PluginError> {
+        let summary = ChildSummary::replay(events, as_of);
+        let child_id = summary
+            .child_id
+            .clone()
+            .ok_or_else(|| PluginError::InvalidInput("the child's stream is empty".into()))?;
+        let mut effective: Vec<EffectiveEvent> = known_at(events, as_of.known_at)
+            .into_iter()
+            .filter(|e| e.occurred_at.date() <= as_of.on)
+            .collect();
+        // The order of the valid-time fold: by date, then by the order recorded. A stable sort on the date
+        // keeps version order among events of the same date.
+        effective.sort_by_key(|e| e.occurred_at.date());
+        let events = effective
+            .iter()
+            .map(policy_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        let summary_json = serde_json::to_string(&summary)
+            .map_err(|e| PluginError::InvalidInput(format!("child summary: {e}")))?;
+        Ok(PolicyInput {
+            evaluation_date: as_of.on,
+            known_at: as_of.known_at,
+            child: ChildFacts {
+                child_id,
+                date_of_birth: summary.date_of_birth,
+                expected_date_of_birth: summary.expected_date_of_birth,
+                died_on: summary.died_on,
+                age: summary.age.and_then(|a| u32::try_from(a).ok()),
+                summary: summary_json,
+            },
+            events,
+            calendar: calendar.clone(),
+            parameters: parameters.into(),
+        })
+    }
+
+    /// The canonical encoding: compact JSON, fields in declaration order.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a policy input always serialises")
+    }
+
+    /// SHA-256 of [`PolicyInput::canonical_bytes`].
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.canonical_bytes())
+    }
+
+    /// Every id a reason may cite: the events' own and those of their amendments.
+    pub(crate) fn citable_ids(&self) -> std::collections::HashSet<&str> {
+        self.events
+            .iter()
+            .flat_map(|e| std::iter::once(&e.event_id).chain(&e.amended_by))
+            .map(EventId::as_str)
+            .collect()
+    }
+
+    pub(crate) fn to_wit(&self) -> wit::EvaluationInput {
+        wit::EvaluationInput {
+            evaluation_date: wit_date(self.evaluation_date),
+            known_at: self.known_at.as_micros(),
+            child: wit::ChildFacts {
+                child_id: self.child.child_id.as_str().to_string(),
+                date_of_birth: self.child.date_of_birth.map(wit_date),
+                expected_date_of_birth: self.child.expected_date_of_birth.map(wit_date),
+                died_on: self.child.died_on.map(wit_date),
+                age: self.child.age,
+                summary: self.child.summary.clone(),
+            },
+            events: self.events.iter().map(PolicyEvent::to_wit).collect(),
+            calendar: wit::Calendar {
+                version: self.calendar.version.clone(),
+                covers_from: wit_date(self.calendar.covers_from),
+                covers_to: wit_date(self.calendar.covers_to),
+                bank_holidays: self
+                    .calendar
+                    .bank_holidays
+                    .iter()
+                    .copied()
+                    .map(wit_date)
+                    .collect(),
+            },
+            parameters: self.parameters.clone(),
+        }
+    }
+}
+
+impl PolicyEvent {
+    fn to_wit(&self) -> wit::JourneyEvent {
+        wit::JourneyEvent {
+            event_id: self.event_id.as_str().to_string(),
+            version: self.version,
+            kind: self.kind.as_str().to_string(),
+            stage: self.stage.as_str().to_string(),
+            occurred_on: wit_date(self.occurred_at.date()),
+            occurred_time: self.occurred_at.time().map(|t| wit::TimeOfDay {
+                hour: u8::try_from(t.hour()).unwrap_or(0),
+                minute: u8::try_from(t.minute()).unwrap_or(0),
+                second: u8::try_from(t.second()).unwrap_or(0),
+            }),
+            recorded_at: self.recorded_at.as_micros(),
+            status: match self.status {
+                PolicyEventStatus::Current => wit::EventStatus::Current,
+                PolicyEventStatus::Corrected => wit::EventStatus::Corrected,
+                PolicyEventStatus::Retracted => wit::EventStatus::Retracted,
+            },
+            content: self.content.clone(),
+            caused_by: self.caused_by.as_ref().map(|id| id.as_str().to_string()),
+            amended_by: self.amended_by.iter().map(|id| id.as_str().to_string()).collect(),
+        }
+    }
+}
+
+fn policy_event(e: &EffectiveEvent) -> Result<PolicyEvent, PluginError> {
+    // The payload serialises as {"type": ..., "data": {...}}; the policy gets the data.
+    let mut json = serde_json::to_value(&e.payload)
+        .map_err(|err| PluginError::InvalidInput(format!("event {}: {err}", e.event_id())))?;
+    let data = json
+        .get_mut("data")
+        .map(serde_json::Value::take)
+        .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+    let kind = e.kind();
+    Ok(PolicyEvent {
+        event_id: e.event_id().clone(),
+        version: e.version().0,
+        kind,
+        stage: kind.stage(),
+        occurred_at: e.occurred_at,
+        recorded_at: e.envelope.recorded_at,
+        status: match e.status {
+            EventStatus::Current => PolicyEventStatus::Current,
+            EventStatus::Corrected { .. } => PolicyEventStatus::Corrected,
+            EventStatus::Retracted { .. } => PolicyEventStatus::Retracted,
+        },
+        content: data.to_string(),
+        caused_by: e.envelope.causation_id.clone(),
+        amended_by: e.amendments.iter().map(|a| a.event_id.clone()).collect(),
+    })
+}
+
+pub(crate) fn wit_date(d: Date) -> wit::Date {
+    wit::Date {
+        year: i32::from(d.year()),
+        month: u8::try_from(d.month()).expect("month 1..=12"),
+        day: u8::try_from(d.day()).expect("day 1..=31"),
+    }
+}

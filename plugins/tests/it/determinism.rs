@@ -1,0 +1,103 @@
+//! The same policy bytes, engine configuration and input give byte-identical output, on fresh hosts; and
+//! what a guest can observe of time and chance is the same every run.
+
+use journey_plugins::guests::{SANDBOX_PROBE, STARTER_TIMESCALES};
+use journey_plugins::{Digest, Evaluation, Host, HostConfig, Limits, guests};
+
+use crate::support::{child_a, input_on, load, test_limits};
+
+fn fresh_host() -> Host {
+    Host::new(HostConfig {
+        limits: test_limits(),
+        ..HostConfig::default()
+    })
+    .unwrap()
+}
+
+fn evaluate_on_fresh_host(path: &str, on: &str) -> Evaluation {
+    let host = fresh_host();
+    let policy = load(&host, path);
+    host.evaluate(&policy, &input_on(&child_a(), on, "")).unwrap()
+}
+
+#[test]
+fn same_bytes_config_and_input_give_byte_identical_output() {
+    for on in ["2007-10-05", "2008-01-01", "2026-03-01"] {
+        let a = evaluate_on_fresh_host(STARTER_TIMESCALES, on);
+        let b = evaluate_on_fresh_host(STARTER_TIMESCALES, on);
+        assert_eq!(a.output, b.output, "{on}");
+        assert_eq!(a.output_hash, Digest::of(&a.output));
+        assert_eq!(
+            (
+                a.output_hash,
+                a.input_hash,
+                a.policy_hash,
+                a.engine_config_hash,
+                a.fuel_used
+            ),
+            (
+                b.output_hash,
+                b.input_hash,
+                b.policy_hash,
+                b.engine_config_hash,
+                b.fuel_used
+            ),
+            "{on}: the evidence agrees, fuel included"
+        );
+        assert_eq!(a.policy_hash, Digest::of(&guests::bytes(STARTER_TIMESCALES)));
+        assert!(a.fuel_used > 0);
+    }
+}
+
+#[test]
+fn clocks_and_random_numbers_are_the_same_every_run() {
+    let a = evaluate_on_fresh_host(SANDBOX_PROBE, "2008-01-01");
+    let b = evaluate_on_fresh_host(SANDBOX_PROBE, "2008-01-01");
+    assert_eq!(a.output, b.output);
+    // And within one host, run after run.
+    let host = fresh_host();
+    let policy = load(&host, SANDBOX_PROBE);
+    let input = input_on(&child_a(), "2008-01-01", "");
+    let first = host.evaluate(&policy, &input).unwrap();
+    for _ in 0..3 {
+        assert_eq!(host.evaluate(&policy, &input).unwrap().output, first.output);
+    }
+    assert_eq!(first.output, a.output);
+    let report: serde_json::Value = serde_json::from_str(&a.decisions.alerts[0].message).unwrap();
+    assert_ne!(
+        report["random_hash"], "0",
+        "random numbers are produced, just always the same"
+    );
+}
+
+#[test]
+fn the_engine_configuration_hash_covers_what_changes_results() {
+    let base = fresh_host();
+    assert_eq!(base.engine_config_hash(), fresh_host().engine_config_hash());
+    let more_fuel = Host::new(HostConfig {
+        limits: Limits {
+            fuel: test_limits().fuel + 1,
+            ..test_limits()
+        },
+        ..HostConfig::default()
+    })
+    .unwrap();
+    assert_ne!(base.engine_config_hash(), more_fuel.engine_config_hash());
+    // The deadline is a backstop only: it does not change what a finished evaluation returns.
+    let longer_deadline = Host::new(HostConfig {
+        limits: Limits {
+            deadline: test_limits().deadline * 2,
+            ..test_limits()
+        },
+        ..HostConfig::default()
+    })
+    .unwrap();
+    assert_eq!(base.engine_config_hash(), longer_deadline.engine_config_hash());
+    let settings = base.engine_settings();
+    assert!(settings.cranelift_nan_canonicalization && !settings.relaxed_simd && !settings.threads);
+    assert!(settings.wasmtime.starts_with("48."), "{}", settings.wasmtime);
+    assert_eq!(
+        base.engine_config_hash(),
+        Digest::of(&serde_json::to_vec(settings).unwrap())
+    );
+}

@@ -1,0 +1,86 @@
+//! The input a policy sees: the bitemporal view of the child's stream, in valid-time order.
+
+use journey_plugins::{Calendar, PolicyEventStatus};
+
+use crate::support::{child_a, input_as_of, input_on, ts};
+
+#[test]
+fn events_are_those_in_view_on_the_date_in_the_order_they_occurred() {
+    let events = child_a();
+    let input = input_on(&events, "2007-10-04", r#"{"counting": "exclusive"}"#);
+    let ids: Vec<&str> = input.events.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "a-001", "a-002", "a-003", "a-004", "a-005", "a-006", "a-007", "a-008", "a-009", "a-010"
+        ]
+    );
+    let contact = &input.events[1];
+    assert_eq!(contact.kind.as_str(), "ContactReceived");
+    assert_eq!(contact.stage.as_str(), "front_door");
+    assert_eq!(contact.occurred_at.to_string(), "2007-08-01T10:40:00");
+    assert_eq!(contact.status, PolicyEventStatus::Current);
+    let content: serde_json::Value = serde_json::from_str(&input.events[2].content).unwrap();
+    assert_eq!(
+        content["contact_event_id"], "a-002",
+        "the content is the event's data"
+    );
+    assert_eq!(input.parameters, r#"{"counting": "exclusive"}"#);
+    assert_eq!(input.child.child_id.as_str(), "EX-A");
+    assert_eq!(
+        input.child.date_of_birth, None,
+        "Child A is unborn in October 2007"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&input.child.summary).unwrap();
+    assert_eq!(summary["as_of"]["on"], "2007-10-04");
+    assert_eq!(&input.calendar, Calendar::england_and_wales());
+}
+
+#[test]
+fn the_known_at_instant_limits_what_is_seen() {
+    let events = child_a();
+    // Child A's records are made at 20:00 UTC 30 days after each event occurred: the events of 4 October
+    // 2007 were recorded on 3 November.
+    let before = input_as_of(&events, "2007-10-04", "2007-11-03T12:00:00Z", "");
+    let after = input_as_of(&events, "2007-10-04", "2007-11-03T23:59:59Z", "");
+    assert_eq!(
+        before.events.len() + 4,
+        after.events.len(),
+        "a-007 to a-010 occurred on 4 October"
+    );
+    assert!(
+        before
+            .events
+            .iter()
+            .all(|e| e.recorded_at < ts("2007-11-03T12:00:00Z"))
+    );
+    assert_ne!(before.digest(), after.digest(), "the input hash tells them apart");
+    assert_eq!(
+        after.digest(),
+        input_as_of(&events, "2007-10-04", "2007-11-03T23:59:59Z", "").digest()
+    );
+}
+
+#[test]
+fn the_shipped_calendar_is_england_and_wales() {
+    let c = Calendar::england_and_wales();
+    assert_eq!(c.version, "2026.1");
+    let has = |d: &str| c.bank_holidays.iter().any(|h| h.to_string() == d);
+    // Jubilees, a royal wedding, a state funeral, a coronation and a moved May Day are all there.
+    for d in [
+        "2002-06-03",
+        "2011-04-29",
+        "2012-06-05",
+        "2020-05-08",
+        "2022-09-19",
+        "2023-05-08",
+        "2024-03-29",
+    ] {
+        assert!(has(d), "{d}");
+    }
+    // Christmas on a Saturday: the substitute days are listed, not the weekend.
+    assert!(has("2021-12-27") && has("2021-12-28") && !has("2021-12-25"));
+    assert!(!has("2020-05-04"), "May Day 2020 moved to the 8th");
+    assert_eq!(c.covers_from.to_string(), "2000-01-01");
+    assert_eq!(c.covers_to.to_string(), "2028-12-31");
+}
