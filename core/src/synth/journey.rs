@@ -1072,6 +1072,24 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A strategy discussion on `s` that starts a section 47 enquiry the same day, the enquiry naming and
+    /// caused by it.
+    fn section_47_from_strategy_discussion(&mut self, s: Date) {
+        let sd = self.strategy_discussion(s, StrategyOutcome::Section47Enquiry);
+        let started = self.emit(
+            s,
+            Section47Started {
+                strategy_discussion_event_id: Some(self.id(sd)),
+            },
+            Src::La,
+        );
+        if let Some(dr) = self.last_mut(started) {
+            // Optional: left out if the strategy discussion is only typed up after the enquiry is recorded.
+            dr.optional_ref = Some(sd);
+            dr.causation = Some(sd);
+        }
+    }
+
     fn strategy_discussion(&mut self, d: Date, outcome: StrategyOutcome) -> u32 {
         let mut agencies = vec![AgencyAttendance {
             agency: PartnerAgency::ChildrensSocialCare,
@@ -1110,18 +1128,7 @@ impl<'a> Sim<'a> {
         let urgent = self.rng.chance(0.3);
         let lag = self.rng.int(1, 8);
         let s = if urgent { r } else { self.wd(r, lag) };
-        let sd = self.strategy_discussion(s, StrategyOutcome::Section47Enquiry);
-        let started = self.emit(
-            s,
-            Section47Started {
-                strategy_discussion_event_id: Some(self.id(sd)),
-            },
-            Src::La,
-        );
-        if let Some(dr) = self.last_mut(started) {
-            dr.optional_ref = Some(sd);
-            dr.causation = Some(sd);
-        }
+        self.section_47_from_strategy_discussion(s);
         let conference = depth != Depth::Section47;
         // The initial conference: within 15 working days of the strategy discussion, or late.
         let icpc_wd = if self.rng.chance(self.p.timeliness.icpc_within_15wd) {
@@ -1481,17 +1488,7 @@ impl<'a> Sim<'a> {
                 );
                 let la = self.become_looked_after(g, s, LegalStatus::L1, CategoryOfNeed::N1, care);
                 self.caused_by(la, pp);
-                let sd = self.strategy_discussion(s, StrategyOutcome::Section47Enquiry);
-                let started = self.emit(
-                    s,
-                    Section47Started {
-                        strategy_discussion_event_id: Some(self.id(sd)),
-                    },
-                    Src::La,
-                );
-                if let Some(dr) = self.last_mut(started) {
-                    dr.optional_ref = Some(sd);
-                }
+                self.section_47_from_strategy_discussion(s);
                 let n = self.rng.int(5, 12);
                 let done = self.wd(s, n);
                 self.emit(
