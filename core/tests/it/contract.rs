@@ -40,6 +40,12 @@ impl Harness for Embedded {
     }
 }
 
+/// Appends `request`, which the store must refuse, and returns why.
+#[track_caller]
+fn refused(store: &dyn EventStore, request: journey_core::store::AppendRequest) -> Error {
+    block_on(store.append(request)).expect_err("the store should have refused this append")
+}
+
 fn registered_child(store: &dyn EventStore, child: &str) {
     block_on(store.append(append(
         child,
@@ -106,12 +112,10 @@ pub fn appends_get_versions_and_gap_free_positions<H: Harness>(h: H) {
 pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
     let store = h.store();
     registered_child(&*store, "c1");
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::NoStream,
-        vec![contact("x1", "2023-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append("c1", ExpectedVersion::NoStream, vec![contact("x1", "2023-01-01")]),
+    );
     match err {
         Error::Conflict(Conflict::WrongExpectedVersion { expected, actual, .. }) => {
             assert_eq!(expected, ExpectedVersion::NoStream);
@@ -119,12 +123,14 @@ pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
         }
         other => panic!("expected a version conflict, got {other:?}"),
     }
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Exact(Version(5)),
-        vec![contact("x2", "2023-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append(
+            "c1",
+            ExpectedVersion::Exact(Version(5)),
+            vec![contact("x2", "2023-01-01")],
+        ),
+    );
     assert!(matches!(
         err,
         Error::Conflict(Conflict::WrongExpectedVersion {
@@ -133,12 +139,14 @@ pub fn expected_version_conflicts_carry_expected_and_actual<H: Harness>(h: H) {
             ..
         })
     ));
-    let err = block_on(store.append(append(
-        "new",
-        ExpectedVersion::Exact(Version(1)),
-        vec![registered("x3", "2015-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append(
+            "new",
+            ExpectedVersion::Exact(Version(1)),
+            vec![registered("x3", "2015-01-01")],
+        ),
+    );
     assert!(matches!(
         err,
         Error::Conflict(Conflict::WrongExpectedVersion { actual: None, .. })
@@ -163,46 +171,46 @@ pub fn retries_are_idempotent_and_reused_ids_conflict<H: Harness>(h: H) {
     assert_eq!(block_on(store.head()).unwrap().position, Some(Position(3)));
 
     // Same id, different content.
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Any,
-        vec![contact("e2", "2023-01-05")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append("c1", ExpectedVersion::Any, vec![contact("e2", "2023-01-05")]),
+    );
     assert!(
         matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
         "{err:?}"
     );
     // Same id and content, but for another child.
     registered_child(&*store, "c2");
-    let err = block_on(store.append(append(
-        "c2",
-        ExpectedVersion::Any,
-        vec![contact("e2", "2023-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append("c2", ExpectedVersion::Any, vec![contact("e2", "2023-01-01")]),
+    );
     assert!(
         matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
         "{err:?}"
     );
     // Part stored, part new: not a retry, and not half-applied.
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Any,
-        vec![contact("e3", "2023-01-02"), contact("e4", "2023-01-03")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append(
+            "c1",
+            ExpectedVersion::Any,
+            vec![contact("e3", "2023-01-02"), contact("e4", "2023-01-03")],
+        ),
+    );
     assert!(
         matches!(err, Error::Conflict(Conflict::EventIdReused { .. })),
         "{err:?}"
     );
     // The same id twice in one batch.
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Any,
-        vec![contact("e9", "2023-01-02"), contact("e9", "2023-01-02")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append(
+            "c1",
+            ExpectedVersion::Any,
+            vec![contact("e9", "2023-01-02"), contact("e9", "2023-01-02")],
+        ),
+    );
     assert!(
         matches!(err, Error::Conflict(Conflict::DuplicateInBatch { .. })),
         "{err:?}"
@@ -216,12 +224,10 @@ pub fn retries_are_idempotent_and_reused_ids_conflict<H: Harness>(h: H) {
 pub fn invalid_batches_write_nothing_and_name_the_field<H: Harness>(h: H) {
     let store = h.store();
     // Not registered yet.
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Any,
-        vec![contact("e1", "2023-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append("c1", ExpectedVersion::Any, vec![contact("e1", "2023-01-01")]),
+    );
     let Error::Invalid(problems) = err else {
         panic!("expected invalid, got {err:?}")
     };
@@ -229,12 +235,14 @@ pub fn invalid_batches_write_nothing_and_name_the_field<H: Harness>(h: H) {
 
     registered_child(&*store, "c1");
     // The second event is dated after "today" (the clock says 2024-01-01).
-    let err = block_on(store.append(append(
-        "c1",
-        ExpectedVersion::Any,
-        vec![contact("e2", "2023-06-01"), contact("e3", "2030-01-01")],
-    )))
-    .unwrap_err();
+    let err = refused(
+        &*store,
+        append(
+            "c1",
+            ExpectedVersion::Any,
+            vec![contact("e2", "2023-06-01"), contact("e3", "2030-01-01")],
+        ),
+    );
     let Error::Invalid(problems) = err else {
         panic!("expected invalid, got {err:?}")
     };
