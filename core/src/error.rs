@@ -119,6 +119,13 @@ pub enum Conflict {
     },
     #[error("event_id {event_id} appears more than once in the same append")]
     DuplicateInBatch { event_id: EventId },
+    /// A system-journal stream (`crate::journal`) was not at the version the appender expected.
+    #[error("journal stream {stream}: expected version {expected}, but the stream is at {actual}")]
+    WrongJournalVersion {
+        stream: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
 }
 
 fn display_version(v: &Option<Version>) -> String {

@@ -11,6 +11,7 @@ pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod ids;
+pub mod journal;
 pub mod store;
 pub mod synth;
 #[doc(hidden)]
