@@ -252,7 +252,7 @@ impl Sequencer {
         expected: ExpectedVersion,
         records: Vec<NewRecord>,
         now: Timestamp,
-    ) -> Result<(Vec<(JournalRecord, Vec<u8>)>, Rollback)> {
+    ) -> Result<(Vec<Planned>, Rollback)> {
         if records.is_empty() {
             return Err(FieldError::new("records", "an append needs at least one record").into());
         }
@@ -329,6 +329,9 @@ impl Sequencer {
         self.head = rollback.head;
     }
 }
+
+/// A record ready to store, with its stored bytes.
+pub(crate) type Planned = (JournalRecord, Vec<u8>);
 
 /// How to undo a [`Sequencer::plan`] whose records were not stored.
 #[derive(Debug)]
