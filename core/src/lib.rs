@@ -4,6 +4,7 @@
 //! Layering: this crate knows nothing of HTTP, WebAssembly or the command line. See
 //! `docs/ARCHITECTURE.md` for the map and the invariants.
 
+pub mod blobs;
 pub mod chain;
 pub mod codes;
 pub mod domain;
