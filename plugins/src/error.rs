@@ -85,6 +85,55 @@ pub enum PluginError {
     /// Anything else the engine reported (resource exhaustion of the host itself, for example).
     #[error("the policy host failed: {0}")]
     Host(String),
+
+    // ---- The registry ----
+    /// A request to the registry broke a rule.
+    #[error("{field}: {rule}")]
+    BadRequest { field: String, rule: String },
+
+    /// No such policy or version.
+    #[error("no policy version {0} is deployed")]
+    UnknownPolicy(String),
+
+    /// No active version of the policy covers the date being judged.
+    #[error("no active version of {policy} is in force on {on}")]
+    NotInForce { policy: String, on: journey_core::Date },
+
+    /// The child has no stream.
+    #[error("no child {0} is recorded")]
+    UnknownChild(String),
+
+    /// No recorded decision has this number.
+    #[error("no decision {0} is recorded")]
+    UnknownDecision(u64),
+
+    /// Versions are immutable: this name and version is deployed with other content.
+    #[error("{name} {version} is already deployed with different content ({detail}); deploy a new version")]
+    VersionConflict {
+        name: String,
+        version: String,
+        detail: String,
+    },
+
+    /// The version is not in a state that allows the request (activating a retired version).
+    #[error("{0}")]
+    InvalidState(String),
+
+    /// The version's example cases did not all pass, so it was not activated.
+    #[error(
+        "{name} {version} failed {} of its example cases: {}",
+        failures.len(),
+        failures.iter().map(|f| format!("{} at `{}`: {}", f.case, f.path, f.problem)).collect::<Vec<_>>().join("; ")
+    )]
+    ExamplesFailed {
+        name: String,
+        version: String,
+        failures: Vec<crate::registry::ExampleFailure>,
+    },
+
+    /// The journal, the blob store or the event store failed.
+    #[error(transparent)]
+    Store(#[from] journey_core::Error),
 }
 
 /// A policy's considered refusal to decide (the contract's `policy-error`).

@@ -26,6 +26,7 @@ pub mod guests;
 mod host;
 mod input;
 mod output;
+pub mod registry;
 mod sandbox;
 
 pub use calendar::Calendar;

@@ -3,5 +3,6 @@
 mod determinism;
 mod guests;
 mod input;
+mod registry;
 mod support;
 mod timescales;

@@ -1,0 +1,452 @@
+//! Evaluations through the registry: choosing the version, building the input from the child's stream,
+//! running it in the sandbox (on a blocking thread, behind the registry's semaphore), recording the decision
+//! as evidence, replaying a recorded decision, and dry-running a version over a cohort.
+//!
+//! A recorded decision ([`DecisionRecorded`], journal stream `decisions`) stores the hashes of the policy, the
+//! engine configuration and the input, the calendar version, the parameters, both time axes, the output and
+//! the fuel used. It does not copy the child's events: the log is append-only and the input is the
+//! bitemporal view as known at `known_at`, so a replay rebuilds exactly the same input from the store — and
+//! the input hash proves it did (or shows that it could not).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use journey_core::journal::NewRecord;
+use journey_core::store::{EventStore, ExpectedVersion};
+use journey_core::view::AsOf;
+use journey_core::{ChildId, Date, PrincipalId, Timestamp, Version};
+use serde::{Deserialize, Serialize};
+
+use super::{DECISIONS_STREAM, PolicyVersion, Registry, stream};
+use crate::host::Evaluation;
+use crate::{Decisions, Digest, PluginError, PolicyInput};
+
+/// Which version judges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSelector {
+    /// The active version in force on the date being judged.
+    InForce,
+    /// This version, whatever its status.
+    Pinned(String),
+}
+
+/// One evaluation for one child.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvaluateRequest {
+    pub policy: String,
+    pub child_id: ChildId,
+    pub as_of: AsOf,
+    pub version: VersionSelector,
+    /// Record the decision as evidence (journal stream `decisions`).
+    pub record: bool,
+}
+
+/// What an evaluation produced, and which version produced it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EvaluationOutcome {
+    pub policy: String,
+    pub version: String,
+    pub evaluation_date: Date,
+    pub known_at: Timestamp,
+    pub calendar_version: String,
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+    /// The decision's number in the `decisions` stream, when it was recorded.
+    pub decision: Option<u64>,
+}
+
+/// Journal record: a decision kept as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecorded {
+    pub child_id: ChildId,
+    pub policy: String,
+    pub version: String,
+    pub policy_hash: Digest,
+    pub engine_config_hash: Digest,
+    pub calendar_version: String,
+    pub parameters: serde_json::Value,
+    pub evaluation_date: Date,
+    pub known_at: Timestamp,
+    pub input_hash: Digest,
+    pub output_hash: Digest,
+    pub decisions: Decisions,
+    pub fuel_used: u64,
+}
+
+/// One difference between a recorded and a replayed output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub path: String,
+    pub recorded: Option<serde_json::Value>,
+    pub replayed: Option<serde_json::Value>,
+}
+
+/// What a replay found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplayReport {
+    pub decision: u64,
+    pub recorded: DecisionRecorded,
+    /// True when the output is byte-identical to the recorded one.
+    pub identical: bool,
+    pub input_identical: bool,
+    pub engine_identical: bool,
+    pub calendar_identical: bool,
+    pub replayed_output_hash: Digest,
+    pub replayed_input_hash: Digest,
+    /// Where the replayed decisions differ from the recorded ones (empty when identical).
+    pub differences: Vec<Field>,
+}
+
+/// A dry run's aggregate result. It names no child: a policy author sees how a version would decide across a
+/// cohort without seeing any child's record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DryRunReport {
+    pub policy: String,
+    pub version: String,
+    pub evaluation_date: Date,
+    pub known_at: Timestamp,
+    pub children: usize,
+    pub evaluated: usize,
+    /// Failed evaluations by kind of failure (`refused`, `out_of_fuel`, ...).
+    pub failures: BTreeMap<String, usize>,
+    /// Children by level of need.
+    pub levels: BTreeMap<u8, usize>,
+    /// Step recommendations by `current -> recommended`.
+    pub steps: BTreeMap<String, usize>,
+    /// Deadlines by name, then by status.
+    pub deadlines: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Entitlements by name.
+    pub entitlements: BTreeMap<String, usize>,
+    /// Alerts by code.
+    pub alerts: BTreeMap<String, usize>,
+    /// The version in force on the evaluation date, when there is one other than the dry-run version.
+    pub compared_with: Option<String>,
+    /// Children whose decisions under the dry-run version differ from those of `compared_with`.
+    pub differing_from_in_force: usize,
+    pub fuel_total: u64,
+    pub fuel_max: u64,
+}
+
+impl Registry {
+    /// Chooses the version for `selector` on `on`.
+    pub async fn select(
+        &self,
+        policy: &str,
+        selector: &VersionSelector,
+        on: Date,
+    ) -> Result<PolicyVersion, PluginError> {
+        match selector {
+            VersionSelector::Pinned(version) => self.get(policy, version).await,
+            VersionSelector::InForce => {
+                self.in_force(policy, on)
+                    .await?
+                    .ok_or_else(|| PluginError::NotInForce {
+                        policy: policy.to_string(),
+                        on,
+                    })
+            }
+        }
+    }
+
+    /// Evaluates one child: the version chosen by the request, the child's stream as the view shows it on the
+    /// date as known at the instant, in the sandbox. Records the decision when asked.
+    pub async fn evaluate(
+        &self,
+        store: &dyn EventStore,
+        request: &EvaluateRequest,
+        by: &PrincipalId,
+    ) -> Result<EvaluationOutcome, PluginError> {
+        let version = self
+            .select(&request.policy, &request.version, request.as_of.on)
+            .await?;
+        let events = store
+            .read_stream(request.child_id.clone(), Version::FIRST, usize::MAX)
+            .await?;
+        if events.is_empty() {
+            return Err(PluginError::UnknownChild(request.child_id.to_string()));
+        }
+        let input = PolicyInput::from_stream(
+            &events,
+            request.as_of,
+            self.calendar(),
+            version.deployed.parameters.to_string(),
+        )?;
+        let evaluation = self.evaluate_input(&version, input).await?;
+        let mut outcome = EvaluationOutcome {
+            policy: version.deployed.name.clone(),
+            version: version.deployed.version.clone(),
+            evaluation_date: request.as_of.on,
+            known_at: request.as_of.known_at,
+            calendar_version: self.calendar().version.clone(),
+            evaluation,
+            decision: None,
+        };
+        if request.record {
+            let body = DecisionRecorded {
+                child_id: request.child_id.clone(),
+                policy: outcome.policy.clone(),
+                version: outcome.version.clone(),
+                policy_hash: outcome.evaluation.policy_hash,
+                engine_config_hash: outcome.evaluation.engine_config_hash,
+                calendar_version: outcome.calendar_version.clone(),
+                parameters: version.deployed.parameters.clone(),
+                evaluation_date: request.as_of.on,
+                known_at: request.as_of.known_at,
+                input_hash: outcome.evaluation.input_hash,
+                output_hash: outcome.evaluation.output_hash,
+                decisions: outcome.evaluation.decisions.clone(),
+                fuel_used: outcome.evaluation.fuel_used,
+            };
+            let stored = self
+                .journal()
+                .append(
+                    &stream(DECISIONS_STREAM),
+                    ExpectedVersion::Any,
+                    vec![NewRecord::new("DecisionRecorded", by.clone(), &body)],
+                )
+                .await?;
+            outcome.decision = Some(stored[0].version);
+        }
+        Ok(outcome)
+    }
+
+    async fn evaluate_input(
+        &self,
+        version: &PolicyVersion,
+        input: PolicyInput,
+    ) -> Result<Evaluation, PluginError> {
+        let policy = self.loaded(version).await?;
+        self.run_blocking(move |host| host.evaluate(&policy, &input))
+            .await?
+    }
+
+    /// A recorded decision.
+    pub async fn decision(&self, decision: u64) -> Result<DecisionRecorded, PluginError> {
+        let records = self
+            .journal()
+            .read_stream(&stream(DECISIONS_STREAM), decision, 1)
+            .await?;
+        match records.first() {
+            Some(record) if record.version == decision => Ok(record.body_as()?),
+            _ => Err(PluginError::UnknownDecision(decision)),
+        }
+    }
+
+    /// Re-runs a recorded decision: the same version's bytes, the input rebuilt from the store as known at the
+    /// recorded instant, the recorded parameters; and compares.
+    pub async fn replay(&self, store: &dyn EventStore, decision: u64) -> Result<ReplayReport, PluginError> {
+        let recorded = self.decision(decision).await?;
+        let version = self.get(&recorded.policy, &recorded.version).await?;
+        if version.deployed.content_hash != recorded.policy_hash {
+            return Err(PluginError::Store(journey_core::Error::Decode(format!(
+                "decision {decision} was made by {} {} with bytes {}, but the registry holds {} for it",
+                recorded.policy, recorded.version, recorded.policy_hash, version.deployed.content_hash
+            ))));
+        }
+        let events = store
+            .read_stream(recorded.child_id.clone(), Version::FIRST, usize::MAX)
+            .await?;
+        let as_of = AsOf {
+            on: recorded.evaluation_date,
+            known_at: recorded.known_at,
+        };
+        let input =
+            PolicyInput::from_stream(&events, as_of, self.calendar(), recorded.parameters.to_string())?;
+        let replayed_input_hash = input.digest();
+        let evaluation = self.evaluate_input(&version, input).await?;
+        let recorded_json = serde_json::to_value(&recorded.decisions).expect("decisions serialise");
+        let replayed_json = serde_json::to_value(&evaluation.decisions).expect("decisions serialise");
+        let mut differences = Vec::new();
+        diff(&recorded_json, &replayed_json, String::new(), &mut differences);
+        Ok(ReplayReport {
+            decision,
+            identical: evaluation.output_hash == recorded.output_hash,
+            input_identical: replayed_input_hash == recorded.input_hash,
+            engine_identical: evaluation.engine_config_hash == recorded.engine_config_hash,
+            calendar_identical: self.calendar().version == recorded.calendar_version,
+            replayed_output_hash: evaluation.output_hash,
+            replayed_input_hash,
+            differences,
+            recorded,
+        })
+    }
+
+    /// Evaluates a version (active or not) for every child of `cohort` and reports aggregates only; compares
+    /// with the version in force on the date, if that is another version.
+    pub async fn dry_run(
+        &self,
+        store: &dyn EventStore,
+        policy: &str,
+        version: &str,
+        cohort: &[ChildId],
+        as_of: AsOf,
+    ) -> Result<DryRunReport, PluginError> {
+        let candidate = self.get(policy, version).await?;
+        let in_force = self
+            .in_force(policy, as_of.on)
+            .await?
+            .filter(|v| v.deployed.version != candidate.deployed.version);
+        let candidate_policy = self.loaded(&candidate).await?;
+        let in_force_policy = match &in_force {
+            Some(v) => Some(self.loaded(v).await?),
+            None => None,
+        };
+        let mut report = DryRunReport {
+            policy: policy.into(),
+            version: version.into(),
+            evaluation_date: as_of.on,
+            known_at: as_of.known_at,
+            children: cohort.len(),
+            evaluated: 0,
+            failures: BTreeMap::new(),
+            levels: BTreeMap::new(),
+            steps: BTreeMap::new(),
+            deadlines: BTreeMap::new(),
+            entitlements: BTreeMap::new(),
+            alerts: BTreeMap::new(),
+            compared_with: in_force.as_ref().map(|v| v.deployed.version.clone()),
+            differing_from_in_force: 0,
+            fuel_total: 0,
+            fuel_max: 0,
+        };
+        for child in cohort {
+            let events = store
+                .read_stream(child.clone(), Version::FIRST, usize::MAX)
+                .await?;
+            if events.is_empty() {
+                *report.failures.entry("unknown_child".into()).or_default() += 1;
+                continue;
+            }
+            let input = |v: &PolicyVersion| {
+                PolicyInput::from_stream(&events, as_of, self.calendar(), v.deployed.parameters.to_string())
+            };
+            let candidate_input = input(&candidate)?;
+            let in_force_input = match &in_force {
+                Some(v) => Some(input(v)?),
+                None => None,
+            };
+            let candidate_policy = Arc::clone(&candidate_policy);
+            let in_force_policy = in_force_policy.clone();
+            let (result, baseline) = self
+                .run_blocking(move |host| {
+                    let result = host.evaluate(&candidate_policy, &candidate_input);
+                    let baseline = in_force_policy
+                        .zip(in_force_input)
+                        .map(|(policy, input)| host.evaluate(&policy, &input));
+                    (result, baseline)
+                })
+                .await?;
+            match result {
+                Ok(evaluation) => {
+                    report.evaluated += 1;
+                    report.fuel_total += evaluation.fuel_used;
+                    report.fuel_max = report.fuel_max.max(evaluation.fuel_used);
+                    tally(&mut report, &evaluation.decisions);
+                    if let Some(Ok(baseline)) = &baseline
+                        && baseline.output != evaluation.output
+                    {
+                        report.differing_from_in_force += 1;
+                    }
+                }
+                Err(e) => *report.failures.entry(failure_kind(&e).into()).or_default() += 1,
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn tally(report: &mut DryRunReport, decisions: &Decisions) {
+    if let Some(level) = &decisions.level_of_need {
+        *report.levels.entry(level.level).or_default() += 1;
+    }
+    if let Some(step) = &decisions.step {
+        let key = format!("{} -> {}", json_name(&step.current), json_name(&step.recommended));
+        *report.steps.entry(key).or_default() += 1;
+    }
+    for deadline in &decisions.deadlines {
+        *report
+            .deadlines
+            .entry(deadline.name.clone())
+            .or_default()
+            .entry(json_name(&deadline.status))
+            .or_default() += 1;
+    }
+    for entitlement in &decisions.entitlements {
+        *report.entitlements.entry(entitlement.name.clone()).or_default() += 1;
+    }
+    for alert in &decisions.alerts {
+        *report.alerts.entry(alert.code.clone()).or_default() += 1;
+    }
+}
+
+/// The JSON name of a unit enum variant (`"child-in-need"`).
+fn json_name(value: &impl Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+/// A stable, child-free name for a failure, for aggregates.
+pub(crate) fn failure_kind(error: &PluginError) -> &'static str {
+    match error {
+        PluginError::OutOfFuel { .. } => "out_of_fuel",
+        PluginError::DeadlineExceeded { .. } => "deadline_exceeded",
+        PluginError::MemoryLimit { .. } => "memory_limit",
+        PluginError::Panic { .. } => "panic",
+        PluginError::Trap { .. } => "trap",
+        PluginError::Refused { .. } => "refused",
+        PluginError::MalformedOutput { .. } => "malformed_output",
+        PluginError::OutputTooLarge { .. } => "output_too_large",
+        PluginError::InvalidInput(_) => "invalid_input",
+        _ => "other",
+    }
+}
+
+/// Every path where `recorded` and `replayed` differ, descending into objects and into arrays of equal
+/// length.
+fn diff(recorded: &serde_json::Value, replayed: &serde_json::Value, path: String, out: &mut Vec<Field>) {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (recorded, replayed) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, left) in a {
+                match b.get(key) {
+                    Some(right) => diff(left, right, join(key), out),
+                    None => out.push(Field {
+                        path: join(key),
+                        recorded: Some(left.clone()),
+                        replayed: None,
+                    }),
+                }
+            }
+            for (key, right) in b {
+                if !a.contains_key(key) {
+                    out.push(Field {
+                        path: join(key),
+                        recorded: None,
+                        replayed: Some(right.clone()),
+                    });
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (left, right)) in a.iter().zip(b).enumerate() {
+                diff(left, right, format!("{path}[{i}]"), out);
+            }
+        }
+        _ if recorded == replayed => {}
+        _ => out.push(Field {
+            path,
+            recorded: Some(recorded.clone()),
+            replayed: Some(replayed.clone()),
+        }),
+    }
+}

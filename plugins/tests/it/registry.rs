@@ -1,0 +1,511 @@
+//! The policy registry end to end: deploy, the immutability of versions, activation gated on the shipped
+//! example cases, the version in force, recorded decisions and their replay, retirement, dry runs, and a
+//! registry reopened from a durable journal.
+
+use std::sync::Arc;
+
+use journey_core::blobs::{BlobStore, FileBlobStore, MemoryBlobStore};
+use journey_core::domain::lists::ContactOutcome;
+use journey_core::domain::{ContactDecided, EventCorrected, EventPayload, testkit_contact};
+use journey_core::journal::{FileJournal, Journal, MemoryJournal};
+use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::view::AsOf;
+use journey_core::{ChildId, Date, NewEvent, OccurredAt, PrincipalId, Timestamp, testkit};
+use journey_plugins::registry::{
+    DeployRequest, EvaluateRequest, ExampleCase, Registry, VersionSelector, VersionStatus,
+};
+use journey_plugins::{Calendar, DeadlineStatus, Host, HostConfig, PluginError, guests};
+use serde_json::json;
+
+use crate::support::test_limits;
+
+const POLICY: &str = "starter-timescales";
+
+fn date(s: &str) -> Date {
+    Date::parse_field("date", s).unwrap()
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn author() -> PrincipalId {
+    PrincipalId::parse("policy-team").unwrap()
+}
+
+fn contact(id: &str, at: &str) -> NewEvent {
+    let on = OccurredAt::parse_field("at", at).unwrap().date();
+    testkit::event(id, at, testkit_contact(on))
+}
+
+fn decided(id: &str, at: &str, contact: &str) -> NewEvent {
+    testkit::event(
+        id,
+        at,
+        EventPayload::ContactDecided(ContactDecided {
+            contact_event_id: testkit::event_id(contact),
+            outcome: ContactOutcome::ReferralToChildrensSocialCare,
+            level_of_need: None,
+            decided_by: None,
+            rationale: None,
+        }),
+    )
+}
+
+/// A contact on the Thursday before Easter 2024 decided on the Tuesday after: due the same day (inclusive
+/// counting), missed.
+fn easter_journey() -> Vec<NewEvent> {
+    vec![
+        testkit::registered("reg", "2015-06-01"),
+        contact("c-1", "2024-03-28T15:00"),
+        decided("d-1", "2024-04-02T11:00", "c-1"),
+    ]
+}
+
+fn easter_case(status: &str) -> ExampleCase {
+    ExampleCase {
+        name: format!("Easter contact, decision {status}"),
+        description: "A contact on Maundy Thursday decided after Easter Monday.".into(),
+        evaluation_date: date("2024-04-30"),
+        parameters: None,
+        events: easter_journey(),
+        expect: json!({"deadlines": [{"name": "contact-decision", "status": status}]}),
+    }
+}
+
+fn request(examples: Vec<ExampleCase>, parameters: serde_json::Value, from: &str) -> DeployRequest {
+    DeployRequest {
+        component: guests::bytes(guests::STARTER_TIMESCALES),
+        parameters,
+        effective_from: date(from),
+        effective_to: None,
+        author: "Exampleshire policy team".into(),
+        examples,
+    }
+}
+
+fn host() -> Arc<Host> {
+    Arc::new(
+        Host::new(HostConfig {
+            limits: test_limits(),
+            ..HostConfig::default()
+        })
+        .unwrap(),
+    )
+}
+
+async fn registry(journal: Arc<dyn Journal>, blobs: Arc<dyn BlobStore>) -> Registry {
+    Registry::open(journal, blobs, host(), Calendar::england_and_wales().clone(), 2)
+        .await
+        .unwrap()
+}
+
+async fn memory_registry() -> Registry {
+    registry(
+        Arc::new(MemoryJournal::new(testkit::clock())),
+        Arc::new(MemoryBlobStore::default()),
+    )
+    .await
+}
+
+/// Records `events` for `child`, each at 20:00 UTC on the day it occurred.
+async fn record(
+    store: &InMemoryStore,
+    clock: &journey_core::ManualClock,
+    child: &str,
+    events: Vec<NewEvent>,
+) {
+    for event in events {
+        clock.set(ts(&format!("{}T20:00:00Z", event.occurred_at.date())).max(clock_now(clock)));
+        store
+            .append(AppendRequest {
+                child_id: testkit::child(child),
+                expected: ExpectedVersion::Any,
+                recorded_by: testkit::principal(),
+                events: vec![event],
+            })
+            .await
+            .unwrap();
+    }
+}
+
+fn clock_now(clock: &journey_core::ManualClock) -> Timestamp {
+    use journey_core::Clock;
+    clock.now()
+}
+
+#[tokio::test]
+async fn a_version_is_deployed_then_activated_only_after_its_examples_pass() {
+    let registry = memory_registry().await;
+    let deployed = registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(deployed.deployed.name, POLICY);
+    assert_eq!(deployed.status, VersionStatus::Deployed);
+    assert_eq!(deployed.deployed.examples, 1);
+    // Deployed is not in force.
+    assert!(
+        registry
+            .in_force(POLICY, date("2024-01-01"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let (active, outcomes) = registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    assert_eq!(active.status, VersionStatus::Active);
+    assert!(outcomes.iter().all(|o| o.passed), "{outcomes:?}");
+    assert_eq!(
+        registry
+            .in_force(POLICY, date("2024-01-01"))
+            .await
+            .unwrap()
+            .unwrap()
+            .deployed
+            .version,
+        "0.1.0"
+    );
+    // Not before its effective date.
+    assert!(
+        registry
+            .in_force(POLICY, date("2020-03-31"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The same deployment again is a harmless retry; different content under the same version is refused.
+    let again = registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.status, VersionStatus::Active);
+    let err = registry
+        .deploy(
+            request(
+                vec![easter_case("missed")],
+                json!({"counting": "exclusive"}),
+                "2020-04-01",
+            ),
+            &author(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::VersionConflict { detail, .. } if detail.contains("parameters")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_example_blocks_activation_and_says_where() {
+    let registry = memory_registry().await;
+    registry
+        .deploy(
+            request(
+                vec![easter_case("missed"), easter_case("met")],
+                json!({}),
+                "2020-04-01",
+            ),
+            &author(),
+        )
+        .await
+        .unwrap();
+    let err = registry.activate(POLICY, "0.1.0", &author()).await.unwrap_err();
+    let PluginError::ExamplesFailed { failures, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].case, "Easter contact, decision met");
+    assert_eq!(failures[0].path, "deadlines[0].status");
+    assert!(
+        failures[0].problem.contains("\"missed\""),
+        "{}",
+        failures[0].problem
+    );
+    assert_eq!(
+        registry.get(POLICY, "0.1.0").await.unwrap().status,
+        VersionStatus::Deployed
+    );
+}
+
+#[tokio::test]
+async fn bad_deployments_name_the_field() {
+    let registry = memory_registry().await;
+    let mut bad = request(vec![], json!([1]), "2020-04-01");
+    let err = registry.deploy(bad.clone(), &author()).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::BadRequest { field, .. } if field == "parameters"),
+        "{err}"
+    );
+    bad.parameters = json!({});
+    bad.effective_to = Some(date("2019-01-01"));
+    let err = registry.deploy(bad.clone(), &author()).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::BadRequest { field, .. } if field == "effective_to"),
+        "{err}"
+    );
+    bad.effective_to = None;
+    bad.component = guests::bytes(guests::WRONG_INTERFACE);
+    let err = registry.deploy(bad, &author()).await.unwrap_err();
+    assert!(matches!(err, PluginError::WrongInterface { .. }), "{err}");
+    assert!(registry.list().await.unwrap().is_empty(), "nothing was recorded");
+}
+
+#[tokio::test]
+async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_later() {
+    let registry = memory_registry().await;
+    registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    record(&store, &clock, "C-1", easter_journey()).await;
+    let known_at = ts("2024-04-30T12:00:00Z");
+    let evaluate = EvaluateRequest {
+        policy: POLICY.into(),
+        child_id: testkit::child("C-1"),
+        as_of: AsOf {
+            on: date("2024-04-30"),
+            known_at,
+        },
+        version: VersionSelector::InForce,
+        record: true,
+    };
+    let outcome = registry
+        .evaluate(&store, &evaluate, &testkit::principal())
+        .await
+        .unwrap();
+    assert_eq!(outcome.decision, Some(1));
+    assert_eq!(
+        outcome.evaluation.decisions.deadlines[0].status,
+        DeadlineStatus::Missed
+    );
+
+    // A correction recorded afterwards moves the decision to the Thursday itself: today's answer changes, the
+    // recorded decision's does not, because it judged what was known at its instant.
+    clock.set(ts("2024-05-01T09:00:00Z"));
+    let corrected = EventCorrected {
+        target_event_id: testkit::event_id("d-1"),
+        target_occurred_at: Some(OccurredAt::parse_field("at", "2024-03-28T17:00").unwrap()),
+        replacement: Box::new(decided("d-1", "2024-03-28T17:00", "c-1").payload),
+        reason: journey_core::domain::LongText::parse("decision date keyed wrongly").unwrap(),
+    };
+    store
+        .append(AppendRequest {
+            child_id: testkit::child("C-1"),
+            expected: ExpectedVersion::Any,
+            recorded_by: testkit::principal(),
+            events: vec![testkit::event(
+                "fix-1",
+                "2024-05-01",
+                EventPayload::EventCorrected(corrected),
+            )],
+        })
+        .await
+        .unwrap();
+    let now = registry
+        .evaluate(
+            &store,
+            &EvaluateRequest {
+                as_of: AsOf {
+                    on: date("2024-05-01"),
+                    known_at: ts("2024-05-01T10:00:00Z"),
+                },
+                record: false,
+                ..evaluate.clone()
+            },
+            &testkit::principal(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(now.evaluation.decisions.deadlines[0].status, DeadlineStatus::Met);
+    assert_eq!(now.decision, None);
+
+    let replay = registry.replay(&store, 1).await.unwrap();
+    assert!(
+        replay.identical && replay.input_identical && replay.engine_identical,
+        "{replay:?}"
+    );
+    assert!(replay.differences.is_empty());
+    assert!(matches!(
+        registry.replay(&store, 2).await,
+        Err(PluginError::UnknownDecision(2))
+    ));
+}
+
+#[tokio::test]
+async fn retired_versions_leave_force_but_can_still_be_pinned() {
+    let registry = memory_registry().await;
+    registry
+        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+        .await
+        .unwrap();
+    registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    let err = registry
+        .retire(POLICY, "0.1.0", " ", &author())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::BadRequest { field, .. } if field == "reason"),
+        "{err}"
+    );
+    let retired = registry
+        .retire(
+            POLICY,
+            "0.1.0",
+            "superseded by the 2025 threshold document",
+            &author(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retired.status, VersionStatus::Retired);
+    assert!(
+        registry
+            .in_force(POLICY, date("2024-01-01"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        registry.activate(POLICY, "0.1.0", &author()).await,
+        Err(PluginError::InvalidState(_))
+    ));
+
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    record(&store, &clock, "C-1", easter_journey()).await;
+    let as_of = AsOf {
+        on: date("2024-04-30"),
+        known_at: ts("2024-04-30T12:00:00Z"),
+    };
+    let in_force = EvaluateRequest {
+        policy: POLICY.into(),
+        child_id: testkit::child("C-1"),
+        as_of,
+        version: VersionSelector::InForce,
+        record: false,
+    };
+    let err = registry
+        .evaluate(&store, &in_force, &testkit::principal())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PluginError::NotInForce { .. }), "{err}");
+    let pinned = EvaluateRequest {
+        version: VersionSelector::Pinned("0.1.0".into()),
+        ..in_force
+    };
+    assert!(
+        registry
+            .evaluate(&store, &pinned, &testkit::principal())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_aggregates_over_a_cohort() {
+    let registry = memory_registry().await;
+    registry
+        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+        .await
+        .unwrap();
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    record(&store, &clock, "C-1", easter_journey()).await;
+    record(
+        &store,
+        &clock,
+        "C-2",
+        vec![
+            testkit::registered("reg-2", "2016-02-29"),
+            contact("c-2", "2024-04-08T09:00"),
+            decided("d-2", "2024-04-08T15:00", "c-2"),
+        ],
+    )
+    .await;
+    let cohort = [
+        testkit::child("C-1"),
+        testkit::child("C-2"),
+        ChildId::parse("C-404").unwrap(),
+    ];
+    let as_of = AsOf {
+        on: date("2024-04-30"),
+        known_at: ts("2024-04-30T23:00:00Z"),
+    };
+    let report = registry
+        .dry_run(&store, POLICY, "0.1.0", &cohort, as_of)
+        .await
+        .unwrap();
+    assert_eq!((report.children, report.evaluated), (3, 2));
+    assert_eq!(report.failures.get("unknown_child"), Some(&1));
+    let decisions = &report.deadlines["contact-decision"];
+    assert_eq!(
+        (decisions.get("missed"), decisions.get("met")),
+        (Some(&1), Some(&1))
+    );
+    assert_eq!(report.compared_with, None, "nothing is in force to compare with");
+    // No child's identity appears in what a policy author sees.
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(!text.contains("C-1") && !text.contains("C-2"), "{text}");
+}
+
+#[tokio::test]
+async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || async {
+        let journal: Arc<dyn Journal> =
+            Arc::new(FileJournal::open(dir.path().join("journal"), testkit::clock()).unwrap());
+        let blobs: Arc<dyn BlobStore> = Arc::new(FileBlobStore::open(dir.path().join("blobs")).unwrap());
+        registry(journal, blobs).await
+    };
+    {
+        let registry = Arc::new(open().await);
+        // Two deployers race with different parameters for the same version: exactly one wins.
+        let a = tokio::spawn({
+            let registry = Arc::clone(&registry);
+            async move {
+                registry
+                    .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+                    .await
+            }
+        });
+        let b = tokio::spawn({
+            let registry = Arc::clone(&registry);
+            async move {
+                registry
+                    .deploy(
+                        request(vec![], json!({"counting": "exclusive"}), "2020-04-01"),
+                        &author(),
+                    )
+                    .await
+            }
+        });
+        let results = [a.await.unwrap(), b.await.unwrap()];
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(PluginError::VersionConflict { .. })))
+        );
+        registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    }
+    let registry = open().await;
+    let versions = registry.list().await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].status, VersionStatus::Active);
+    assert_eq!(registry.examples(&versions[0]).await.unwrap(), vec![]);
+}
