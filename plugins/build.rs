@@ -43,7 +43,7 @@ fn watch(manifest_dir: &Path, guests: &Path) {
         };
         paths.push(guests.join(group));
         for crate_dir in entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
-            for part in ["Cargo.toml", "src", "wit"] {
+            for part in ["Cargo.toml", "src", "wit", "parameters.json", "examples"] {
                 if crate_dir.join(part).exists() {
                     paths.push(crate_dir.join(part));
                 }
@@ -160,6 +160,7 @@ fn generate(guests: &Path, artifacts: &[Artifact]) -> String {
         let _ = writeln!(src, "    ({dir:?}, {}),", name.to_uppercase());
     }
     src.push_str("];\n\n");
+    generate_reference(&mut src, guests, artifacts);
     src.push_str(
         "/// Calls `$mac!(name)` for every guest (its crate name in snake case). Tests use it to insist that\n\
          /// each guest has a test of the same name.\n#[macro_export]\nmacro_rules! foreach_guest {\n    ($mac:ident) => {\n",
@@ -169,6 +170,53 @@ fn generate(guests: &Path, artifacts: &[Artifact]) -> String {
     }
     src.push_str("    };\n}\n");
     src
+}
+
+/// The reference policies (`policies/*` guests that ship a `parameters.json`), embedded in the library with
+/// their default parameters and example cases, so that a server binary can deploy them with nothing else on
+/// disk.
+fn generate_reference(src: &mut String, guests: &Path, artifacts: &[Artifact]) {
+    src.push_str(
+        "/// The reference policies, embedded: component bytes, default parameters, example cases.\n",
+    );
+    src.push_str("pub const REFERENCE_POLICIES: &[ReferencePolicy] = &[\n");
+    for (dir, _, wasm) in artifacts {
+        let crate_dir = guests.join(dir);
+        let parameters = crate_dir.join("parameters.json");
+        if !dir.starts_with("policies/") || !parameters.is_file() {
+            continue;
+        }
+        let mut examples: Vec<PathBuf> = fs::read_dir(crate_dir.join("examples"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        examples.sort();
+        let _ = writeln!(
+            src,
+            "    ReferencePolicy {{\n        dir: {dir:?},\n        component: include_bytes!({:?}),\n        \
+             parameters: include_str!({:?}),\n        examples: &[",
+            wasm.display().to_string(),
+            parameters.display().to_string()
+        );
+        for example in &examples {
+            let name = example
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let _ = writeln!(
+                src,
+                "            ({name:?}, include_str!({:?})),",
+                example.display().to_string()
+            );
+        }
+        src.push_str("        ],\n    },\n");
+    }
+    src.push_str("];\n\n");
 }
 
 /// Exposes the exact wasmtime version in `Cargo.lock` as `JOURNEY_WASMTIME_VERSION`.

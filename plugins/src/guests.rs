@@ -4,6 +4,18 @@
 
 include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 
+/// A reference policy as built in-tree: see [`REFERENCE_POLICIES`] and `journey_plugins::reference`.
+#[derive(Debug)]
+pub struct ReferencePolicy {
+    /// The crate's directory under `plugins/guests`.
+    pub dir: &'static str,
+    pub component: &'static [u8],
+    /// `parameters.json`: the default parameters.
+    pub parameters: &'static str,
+    /// `examples/*.json`: `(file name, contents)`, in file-name order.
+    pub examples: &'static [(&'static str, &'static str)],
+}
+
 /// The bytes of a guest component.
 ///
 /// # Panics

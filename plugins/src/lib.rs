@@ -26,6 +26,7 @@ pub mod guests;
 mod host;
 mod input;
 mod output;
+pub mod reference;
 pub mod registry;
 mod sandbox;
 

@@ -509,3 +509,39 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
     assert_eq!(versions[0].status, VersionStatus::Active);
     assert_eq!(registry.examples(&versions[0]).await.unwrap(), vec![]);
 }
+
+#[tokio::test]
+async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_is_a_retry() {
+    use journey_plugins::PolicyKind;
+    let registry = memory_registry().await;
+    let by = PrincipalId::parse("journey-serve").unwrap();
+    let outcomes = journey_plugins::reference::deploy_all(&registry, &by).await;
+    let mut kinds = Vec::new();
+    for (dir, outcome) in &outcomes {
+        let version = outcome.as_ref().unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert_eq!(version.status, VersionStatus::Active, "{dir}");
+        assert!(
+            version.deployed.examples >= 3,
+            "{dir} ships at least three example cases"
+        );
+        kinds.push(version.deployed.kind);
+    }
+    kinds.sort_by_key(|k| format!("{k:?}"));
+    assert_eq!(
+        kinds,
+        [
+            PolicyKind::CareLeaverEntitlements,
+            PolicyKind::LevelOfNeed,
+            PolicyKind::StatutoryTimescales,
+            PolicyKind::StepUpStepDown
+        ]
+    );
+    let journal_version = registry.list().await.unwrap().len();
+    let again = journey_plugins::reference::deploy_all(&registry, &by).await;
+    assert!(again.iter().all(|(_, o)| o.is_ok()));
+    assert_eq!(
+        registry.list().await.unwrap().len(),
+        journal_version,
+        "nothing new was deployed"
+    );
+}
