@@ -104,6 +104,15 @@ impl PolicyInput {
         })
     }
 
+    /// The same input with other parameters: what evaluating several policies on one child needs, without
+    /// building the view again for each.
+    pub fn with_parameters(&self, parameters: impl Into<String>) -> PolicyInput {
+        PolicyInput {
+            parameters: parameters.into(),
+            ..self.clone()
+        }
+    }
+
     /// The canonical encoding: compact JSON, fields in declaration order.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a policy input always serialises")
@@ -180,13 +189,6 @@ impl PolicyEvent {
 }
 
 fn policy_event(e: &EffectiveEvent) -> Result<PolicyEvent, PluginError> {
-    // The payload serialises as {"type": ..., "data": {...}}; the policy gets the data.
-    let mut json = serde_json::to_value(&e.payload)
-        .map_err(|err| PluginError::InvalidInput(format!("event {}: {err}", e.event_id())))?;
-    let data = json
-        .get_mut("data")
-        .map(serde_json::Value::take)
-        .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
     let kind = e.kind();
     Ok(PolicyEvent {
         event_id: e.event_id().clone(),
@@ -200,10 +202,31 @@ fn policy_event(e: &EffectiveEvent) -> Result<PolicyEvent, PluginError> {
             EventStatus::Corrected { .. } => PolicyEventStatus::Corrected,
             EventStatus::Retracted { .. } => PolicyEventStatus::Retracted,
         },
-        content: data.to_string(),
+        content: data_json(e)?,
         caused_by: e.envelope.causation_id.clone(),
         amended_by: e.amendments.iter().map(|a| a.event_id.clone()).collect(),
     })
+}
+
+/// The payload's `data` object as compact JSON. The payload serialises (adjacently tagged) as
+/// `{"type":"<Kind>","data":<data>}`, written straight to a string; the data is that string less its known
+/// prefix and final brace — without building a `serde_json::Value` tree for every event of every input.
+fn data_json(e: &EffectiveEvent) -> Result<String, PluginError> {
+    let whole = serde_json::to_string(&e.payload)
+        .map_err(|err| PluginError::InvalidInput(format!("event {}: {err}", e.event_id())))?;
+    let prefix = format!("{{\"type\":\"{}\",\"data\":", e.kind().as_str());
+    match whole
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix('}'))
+    {
+        Some(data) => Ok(data.to_owned()),
+        // A payload without data serialises as {"type":"<Kind>"}.
+        None if whole == format!("{{\"type\":\"{}\"}}", e.kind().as_str()) => Ok("{}".to_owned()),
+        None => Err(PluginError::InvalidInput(format!(
+            "event {}: unexpected payload encoding {whole:.80}",
+            e.event_id()
+        ))),
+    }
 }
 
 pub(crate) fn wit_date(d: Date) -> wit::Date {
