@@ -1,1 +1,161 @@
-//! The REST API (issue #4). Depends on `journey-core` and `journey-plugins`.
+//! `journey-api`: the REST API (issue #4).
+//!
+//! [`router`] builds the whole HTTP surface from an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and `journey serve` binds it to a socket. Every refusal is an RFC 9457
+//! problem ([`error`]); every route that reads a child's record writes to the access log first
+//! ([`access`]); keys and roles are in [`auth`]; the OpenAPI 3.1 document is generated from the handlers
+//! ([`openapi`]).
+//!
+//! Layering: depends on `journey-core` (and `journey-plugins` for the policy routes); nothing depends on it
+//! but the CLI.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use journey_core::journal::Journal;
+use journey_core::store::EventStore;
+use journey_core::time::Clock;
+use utoipa_axum::router::OpenApiRouter;
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+mod middleware;
+pub mod routes;
+pub mod schemas;
+pub mod timeline;
+
+pub use auth::{Action, KeyRing, NewKey, Principal, Role};
+pub use error::{ApiError, ApiResult, Problem};
+pub use metrics::{Metrics, StoreStats};
+
+/// Limits and timings of the server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The largest request body accepted, in bytes (413 above it).
+    pub body_limit: usize,
+    /// How long a request may take before it is answered 503 (the change feed's stream is not bounded).
+    pub request_timeout: Duration,
+    /// The most records one page of a read returns.
+    pub max_page: usize,
+    /// How often the change feed sends a keep-alive comment when nothing happens.
+    pub feed_keep_alive: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            body_limit: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_page: 1000,
+            feed_keep_alive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Everything the handlers share. A plain struct: add a field (and set it in [`AppState::new`]) for a new
+/// component.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<dyn EventStore>,
+    /// The system journal: the `keys` and `access` streams (and `policies`).
+    pub journal: Arc<dyn Journal>,
+    /// Transaction time for defaults ("known at now").
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    /// The API keys, as the journal's `keys` stream says.
+    pub keys: Arc<KeyRing>,
+    /// Flips to `true` when the server begins to shut down: readiness fails and change feeds end.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The policy registry (deploy, evaluate, replay); `None` for a server without a policy host, whose
+    /// policy routes answer 503.
+    pub registry: Option<Arc<journey_plugins::registry::Registry>>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        journal: Arc<dyn Journal>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> AppState {
+        AppState {
+            store,
+            journal,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            keys: Arc::new(KeyRing::new()),
+            shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+            registry: None,
+        }
+    }
+
+    /// The same state with a policy registry.
+    pub fn with_registry(mut self, registry: Arc<journey_plugins::registry::Registry>) -> AppState {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Starts shutting down: `/readyz` answers 503 and open change feeds end, so that a graceful shutdown
+    /// can finish.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// The routes with their OpenAPI descriptions, before state and middleware.
+fn api_routes() -> OpenApiRouter<AppState> {
+    routes::all()
+}
+
+/// The whole HTTP surface: `/v1`, health, metrics and `/openapi.json`, with problem details for every
+/// refusal, the request timeout, metrics and request logs.
+pub fn router(state: AppState) -> Router {
+    let (router, api) = api_routes().split_for_parts();
+    let document = Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let document = Arc::clone(&document);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(routes::ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::timeout,
+        ))
+        .layer(axum::middleware::from_fn(middleware::problem_details))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document, as served at `/openapi.json` and committed at `docs/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The OpenAPI document as committed: pretty JSON with a final newline.
+pub fn openapi_json() -> String {
+    let mut text = openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    text.push('\n');
+    text
+}

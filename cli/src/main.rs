@@ -14,6 +14,10 @@ use journey_core::synth::{self, AuthorityProfile};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus};
 use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
 
+mod keys;
+mod policy;
+mod serve;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "journey",
@@ -21,12 +25,31 @@ use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
     about = "Journey: a child's journey through children's social care, as a durable, verifiable record"
 )]
 struct Cli {
+    /// Log format on stderr: text, or json (one object per line).
+    #[arg(long, env = "JOURNEY_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the REST API on a data directory's embedded store.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API keys (on a data directory no server is using).
+    Keys(keys::KeysArgs),
+    /// Write, build and test a policy: from an empty folder to a component whose example cases pass in
+    /// Journey's sandbox. Deploy it with `POST /v1/policies`.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Generate a synthetic local authority into a data directory, verify it, and show one child.
     Demo {
         /// The data directory (created if missing).
@@ -51,14 +74,64 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Create a policy crate (a working re-referral alert, its parameters and example cases) in a new folder.
+    New {
+        /// The folder to create.
+        dir: PathBuf,
+        /// The policy's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The journey-policy-sdk to build against (default: the one in the repository this binary was
+        /// built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Build a policy crate into a WebAssembly component (`cargo build --release --target wasm32-wasip2`).
+    Build { dir: PathBuf },
+    /// Load a component in the sandbox and run its example cases; fails if any fails.
+    Test {
+        /// A policy crate folder (built first) or a `.wasm` component.
+        path: PathBuf,
+        /// Parameters (JSON) [default: <crate>/parameters.json, else {}].
+        #[arg(long)]
+        parameters: Option<PathBuf>,
+        /// A folder of example cases (*.json) [default: <crate>/examples].
+        #[arg(long)]
+        examples: Option<PathBuf>,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // The server logs its requests at info; the one-shot commands only what goes wrong.
+    let default_filter = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Keys(args) => keys::run(args),
+        Command::Policy { command } => match command {
+            PolicyCommand::New { dir, name, sdk } => policy::new(&dir, name, sdk),
+            PolicyCommand::Build { dir } => policy::build(&dir).map(|_| ()),
+            PolicyCommand::Test {
+                path,
+                parameters,
+                examples,
+            } => policy::test(&path, parameters.as_deref(), examples.as_deref()),
+        },
         Command::Demo { data, children, seed } => demo(data, children, seed),
         Command::Verify { data } => verify(data),
         Command::Rebuild { data } => {
@@ -71,36 +144,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
-    let profile = AuthorityProfile {
-        children,
-        ..AuthorityProfile::small()
-    };
     // Generated history carries its own recording times: the store's clock follows them.
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
     let store =
         EmbeddedStore::open(&data, clock.clone()).with_context(|| format!("opening {}", data.display()))?;
     let started = Instant::now();
-    let appends: Vec<_> = synth::generate(seed, &profile).collect();
-    // The child with the longest journey is the one worth showing.
-    let mut events_per_child: HashMap<ChildId, usize> = HashMap::new();
-    for a in &appends {
-        *events_per_child.entry(a.request.child_id.clone()).or_default() += a.request.events.len();
-    }
-    let showcase = events_per_child
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(c, _)| c);
-    let bar = indicatif::ProgressBar::new(appends.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} appends ({per_sec}, {eta} left)")
-            .expect("valid template"),
-    );
-    bar.set_message("recording");
-    let report = block_on(synth::load(
-        &store,
-        &clock,
-        appends.into_iter().inspect(|_| bar.inc(1)),
-    ))?;
-    bar.finish_and_clear();
+    let (report, showcase) = record_synthetic(&store, &clock, children, seed)?;
     println!(
         "recorded {} events in {} appends for {children} synthetic children in {:.1}s \
          ({} appends already recorded, {} refused)",
@@ -131,6 +180,38 @@ fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
     }
     println!("data directory: {}", data.display());
     Ok(())
+}
+
+/// Records a synthetic authority of `children` children (seeded) in `store`, whose clock follows the
+/// generated recording times; returns what was loaded and the child with the longest journey.
+pub(crate) fn record_synthetic(
+    store: &EmbeddedStore,
+    clock: &ManualClock,
+    children: usize,
+    seed: u64,
+) -> anyhow::Result<(synth::LoadReport, Option<ChildId>)> {
+    let profile = AuthorityProfile {
+        children,
+        ..AuthorityProfile::small()
+    };
+    let appends: Vec<_> = synth::generate(seed, &profile).collect();
+    // The child with the longest journey is the one worth showing.
+    let mut events_per_child: HashMap<ChildId, usize> = HashMap::new();
+    for a in &appends {
+        *events_per_child.entry(a.request.child_id.clone()).or_default() += a.request.events.len();
+    }
+    let showcase = events_per_child
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(c, _)| c);
+    let bar = indicatif::ProgressBar::new(appends.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} appends ({per_sec}, {eta} left)")
+            .expect("valid template"),
+    );
+    bar.set_message("recording");
+    let report = block_on(synth::load(store, clock, appends.into_iter().inspect(|_| bar.inc(1))))?;
+    bar.finish_and_clear();
+    Ok((report, showcase))
 }
 
 /// Prints a child's summary and chronology as known at the end of the generated history.

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Date, TimeOfDay};
+use crate::{Date, TimeOfDay, Timestamp};
 
 /// A day of the week.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -175,6 +175,74 @@ impl Date {
     }
 }
 
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// The instants (UTC microseconds) British Summer Time starts and ends in `year`: 01:00 UTC on the last
+/// Sunday of March and of October (the rule since 1996, applied to every year).
+fn summer_time(year: i32) -> (Timestamp, Timestamp) {
+    let last_sunday = |month: u8| {
+        let last = Date::ymd(year, month, 31);
+        let back = (last.weekday() as i64 + 1) % 7;
+        last.add_days(-back)
+    };
+    let at_one = |d: Date| d.days_since_epoch() * DAY_MICROS + HOUR_MICROS;
+    (at_one(last_sunday(3)), at_one(last_sunday(10)))
+}
+
+impl Date {
+    /// The instant a civil date and time in England names (UTC microseconds): GMT in winter, BST (UTC+1) in
+    /// summer. A time in the hour skipped in March reads as GMT; one in the hour repeated in October as
+    /// the first (BST) of the two. Midnight when `time` is `None`.
+    pub fn instant_in_england(&self, time: Option<TimeOfDay>) -> Timestamp {
+        let (h, m, s) = time.map_or((0, 0, 0), |t| (t.hour, t.minute, t.second));
+        let local = self.days_since_epoch() * DAY_MICROS
+            + (i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s)) * 1_000_000;
+        let (starts, ends) = summer_time(self.year);
+        let as_bst = local - HOUR_MICROS;
+        if as_bst >= starts && as_bst < ends {
+            as_bst
+        } else {
+            local
+        }
+    }
+
+    /// The civil date in England of an instant (the inverse of [`Date::instant_in_england`]).
+    pub fn in_england_at(instant: Timestamp) -> Date {
+        let utc = Date::from_days_since_epoch(instant.div_euclid(DAY_MICROS));
+        let (starts, ends) = summer_time(utc.year);
+        let local = if instant >= starts && instant < ends {
+            instant + HOUR_MICROS
+        } else {
+            instant
+        };
+        Date::from_days_since_epoch(local.div_euclid(DAY_MICROS))
+    }
+
+    /// Whole calendar months from `self` to `later` (counting as [`Date::add_months`] does: the largest
+    /// `n` with `self.add_months(n) <= later`); negative when `later` is earlier.
+    pub fn months_until(&self, later: &Date) -> i32 {
+        let mut n = (later.year - self.year) * 12 + i32::from(later.month) - i32::from(self.month);
+        while self.add_months(n) > *later {
+            n -= 1;
+        }
+        while self.add_months(n + 1) <= *later {
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A duration in calendar days for a reason's text: "45 days", "1 day".
+pub fn days(n: i64) -> String {
+    if n == 1 || n == -1 {
+        format!("{n} day")
+    } else {
+        format!("{n} days")
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -255,6 +323,56 @@ mod tests {
         let dob = Date::ymd(2010, 6, 15);
         assert_eq!(dob.age_on(&Date::ymd(2026, 6, 14)), Some(15));
         assert_eq!(dob.age_on(&Date::ymd(2026, 6, 15)), Some(16));
+    }
+
+    #[test]
+    fn instants_in_england_follow_summer_time() {
+        let t = |hour| {
+            Some(TimeOfDay {
+                hour,
+                minute: 0,
+                second: 0,
+            })
+        };
+        // 31 March 2024: BST from 01:00 UTC. 27 October 2024: back to GMT at 01:00 UTC.
+        let winter = Date::ymd(2024, 1, 15).instant_in_england(t(12));
+        assert_eq!(
+            winter,
+            (Date::ymd(2024, 1, 15).days_since_epoch() * 24 + 12) * 3_600_000_000
+        );
+        let summer = Date::ymd(2024, 7, 1).instant_in_england(t(12));
+        assert_eq!(
+            summer,
+            (Date::ymd(2024, 7, 1).days_since_epoch() * 24 + 11) * 3_600_000_000
+        );
+        assert_eq!(Date::in_england_at(summer), Date::ymd(2024, 7, 1));
+        // 23:30 BST on 1 July is 22:30 UTC; 00:30 BST on 2 July is 23:30 UTC on 1 July.
+        let late = Date::ymd(2024, 7, 2).instant_in_england(Some(TimeOfDay {
+            hour: 0,
+            minute: 30,
+            second: 0,
+        }));
+        assert_eq!(Date::in_england_at(late), Date::ymd(2024, 7, 2));
+        assert_eq!(
+            Date::from_days_since_epoch(late.div_euclid(86_400_000_000)),
+            Date::ymd(2024, 7, 1)
+        );
+        // 72 hours from 22:00 on Friday 29 March 2024 (GMT) is 23:00 BST on Monday 1 April.
+        let start = Date::ymd(2024, 3, 29).instant_in_england(t(22));
+        assert_eq!(
+            Date::in_england_at(start + 72 * 3_600_000_000),
+            Date::ymd(2024, 4, 1)
+        );
+    }
+
+    #[test]
+    fn whole_months_between_dates() {
+        assert_eq!(Date::ymd(2024, 1, 31).months_until(&Date::ymd(2024, 2, 29)), 1);
+        assert_eq!(Date::ymd(2024, 1, 31).months_until(&Date::ymd(2024, 2, 28)), 0);
+        assert_eq!(Date::ymd(2024, 3, 15).months_until(&Date::ymd(2025, 3, 14)), 11);
+        assert_eq!(Date::ymd(2024, 3, 15).months_until(&Date::ymd(2024, 1, 15)), -2);
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(45), "45 days");
     }
 
     #[test]

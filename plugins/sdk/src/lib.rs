@@ -39,6 +39,14 @@
 //!   event's JSON content into your own `serde` structs, reading only the fields you need.
 //! * [`Deadline::judged`], [`Reason::new`]: build decisions whose status and lateness are computed the same
 //!   way by every policy.
+//! * Reading a journey ([`EvaluationInput::periods`], [`EvaluationInput::care_periods`],
+//!   [`EvaluationInput::age_on`], [`EvaluationInput::disabilities`], [`JourneyEvent::assessment_factors`]):
+//!   spans of service between a start and an end event, periods of care with their legal statuses and
+//!   placements (short breaks recognisable), and the contents most policies read.
+//! * [`EvaluationInput::parameters_over`]: the parameters over the defaults the policy ships in its
+//!   `parameters.json`, refusing a wrong value with the field's name; [`PolicyError::check`] for ranges.
+//! * [`Date::instant_in_england`] and [`Date::in_england_at`]: civil times in England (GMT and BST) and
+//!   instants, for hour-based timescales; [`Date::months_until`] for durations in months.
 //!
 //! ## What a policy cannot do
 //! Everything a policy knows is in its input. The host gives it no files, no network and no environment;
@@ -56,11 +64,13 @@ extern crate self as journey_policy_sdk;
 mod calendar;
 mod date;
 mod input;
+mod journey;
 mod output;
 pub mod testing;
 
 pub use calendar::Counting;
-pub use date::Weekday;
+pub use date::{Weekday, days};
+pub use journey::{CarePeriod, LegalStatusSpan, Period};
 pub use output::Rule;
 
 /// The contract version this SDK implements: the version of the `journey:policy` WIT package.

@@ -1,6 +1,8 @@
 //! Building decisions.
 
-use crate::{Date, Deadline, DeadlineStatus, Decisions, Reason};
+use std::fmt;
+
+use crate::{Alert, Date, Deadline, DeadlineStatus, Decisions, PolicyError, Reason, Severity, Timestamp};
 
 impl Reason {
     /// A reason resting on the events with these ids.
@@ -20,6 +22,39 @@ impl Reason {
         Reason {
             text: text.into(),
             event_ids: Vec::new(),
+        }
+    }
+}
+
+impl PolicyError {
+    /// Refuses the parameters because of one field: `parameter `field`: problem`.
+    pub fn invalid_parameter(field: &str, problem: impl fmt::Display) -> PolicyError {
+        PolicyError::InvalidParameters(format!("parameter `{field}`: {problem}"))
+    }
+
+    /// `Ok` when `ok`, else [`PolicyError::invalid_parameter`]: `PolicyError::check(n >= 1, "days", "must
+    /// be at least 1")?`.
+    pub fn check(ok: bool, field: &str, problem: impl fmt::Display) -> Result<(), PolicyError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(PolicyError::invalid_parameter(field, problem))
+        }
+    }
+}
+
+impl Alert {
+    pub fn new(
+        code: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+        reasons: Vec<Reason>,
+    ) -> Alert {
+        Alert {
+            code: code.into(),
+            severity,
+            message: message.into(),
+            reasons,
         }
     }
 }
@@ -84,6 +119,14 @@ impl Deadline {
             completed_on,
             days_late,
             reasons,
+        }
+    }
+
+    /// The same deadline with its due instant, for an hour-based timescale (the 72-hour return interview).
+    pub fn with_due_at(self, due_at: Timestamp) -> Deadline {
+        Deadline {
+            due_at: Some(due_at),
+            ..self
         }
     }
 

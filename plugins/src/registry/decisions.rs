@@ -17,7 +17,7 @@ use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, PrincipalId, Timestamp, Version};
 use serde::{Deserialize, Serialize};
 
-use super::{DECISIONS_STREAM, PolicyVersion, Registry, stream};
+use super::{DECISIONS_STREAM, PolicyVersion, Registry, canonical_json, stream};
 use crate::host::Evaluation;
 use crate::{Decisions, Digest, PluginError, PolicyInput};
 
@@ -170,7 +170,7 @@ impl Registry {
             &events,
             request.as_of,
             self.calendar(),
-            version.deployed.parameters.to_string(),
+            canonical_json(&version.deployed.parameters),
         )?;
         let evaluation = self.evaluate_input(&version, input).await?;
         let mut outcome = EvaluationOutcome {
@@ -251,8 +251,12 @@ impl Registry {
             on: recorded.evaluation_date,
             known_at: recorded.known_at,
         };
-        let input =
-            PolicyInput::from_stream(&events, as_of, self.calendar(), recorded.parameters.to_string())?;
+        let input = PolicyInput::from_stream(
+            &events,
+            as_of,
+            self.calendar(),
+            canonical_json(&recorded.parameters),
+        )?;
         let replayed_input_hash = input.digest();
         let evaluation = self.evaluate_input(&version, input).await?;
         let recorded_json = serde_json::to_value(&recorded.decisions).expect("decisions serialise");
@@ -319,7 +323,12 @@ impl Registry {
                 continue;
             }
             let input = |v: &PolicyVersion| {
-                PolicyInput::from_stream(&events, as_of, self.calendar(), v.deployed.parameters.to_string())
+                PolicyInput::from_stream(
+                    &events,
+                    as_of,
+                    self.calendar(),
+                    canonical_json(&v.deployed.parameters),
+                )
             };
             let candidate_input = input(&candidate)?;
             let in_force_input = match &in_force {

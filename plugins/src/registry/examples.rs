@@ -99,7 +99,7 @@ pub fn run_example(
         Ok(events) => events,
         Err(e) => return fail("events".into(), e.to_string()),
     };
-    let parameters = case.parameters.as_ref().unwrap_or(parameters).to_string();
+    let parameters = super::canonical_json(case.parameters.as_ref().unwrap_or(parameters));
     let as_of = AsOf {
         on: case.evaluation_date,
         known_at,

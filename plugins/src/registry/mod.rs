@@ -602,6 +602,24 @@ fn choose_in_force<'a>(
         })
 }
 
+/// Parameters as the policy receives them: compact JSON with every object's keys sorted, whatever order they
+/// were sent in and whichever `serde_json` map the build uses (its `preserve_order` feature is switched on by
+/// other crates of the workspace). The input hash covers this text, so it must not depend on either.
+pub(crate) fn canonical_json(value: &serde_json::Value) -> String {
+    fn sorted(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
 fn expected_version(version: u64) -> ExpectedVersion {
     if version == 0 {
         ExpectedVersion::NoStream
@@ -686,6 +704,13 @@ mod tests {
             retired_at: None,
             retired_reason: None,
         }
+    }
+
+    #[test]
+    fn parameters_are_canonical_whatever_the_order_they_came_in() {
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": 2}}"#).unwrap();
+        assert_eq!(canonical_json(&a), r#"{"a":{"c":2,"d":[1,{"y":1,"z":0}]},"b":1}"#);
     }
 
     #[test]

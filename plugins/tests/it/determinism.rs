@@ -1,7 +1,7 @@
 //! The same policy bytes, engine configuration and input give byte-identical output, on fresh hosts; and
 //! what a guest can observe of time and chance is the same every run.
 
-use journey_plugins::guests::{SANDBOX_PROBE, STARTER_TIMESCALES};
+use journey_plugins::guests::{SANDBOX_PROBE, STATUTORY_TIMESCALES};
 use journey_plugins::{Digest, Evaluation, Host, HostConfig, Limits, guests};
 
 use crate::support::{child_a, input_on, load, test_limits};
@@ -23,8 +23,8 @@ fn evaluate_on_fresh_host(path: &str, on: &str) -> Evaluation {
 #[test]
 fn same_bytes_config_and_input_give_byte_identical_output() {
     for on in ["2007-10-05", "2008-01-01", "2026-03-01"] {
-        let a = evaluate_on_fresh_host(STARTER_TIMESCALES, on);
-        let b = evaluate_on_fresh_host(STARTER_TIMESCALES, on);
+        let a = evaluate_on_fresh_host(STATUTORY_TIMESCALES, on);
+        let b = evaluate_on_fresh_host(STATUTORY_TIMESCALES, on);
         assert_eq!(a.output, b.output, "{on}");
         assert_eq!(a.output_hash, Digest::of(&a.output));
         assert_eq!(
@@ -44,7 +44,7 @@ fn same_bytes_config_and_input_give_byte_identical_output() {
             ),
             "{on}: the evidence agrees, fuel included"
         );
-        assert_eq!(a.policy_hash, Digest::of(&guests::bytes(STARTER_TIMESCALES)));
+        assert_eq!(a.policy_hash, Digest::of(&guests::bytes(STATUTORY_TIMESCALES)));
         assert!(a.fuel_used > 0);
     }
 }

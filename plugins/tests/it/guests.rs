@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use journey_plugins::guests::{
-    GARBAGE_OUTPUT, INFINITE_LOOP, PANIC, SANDBOX_PROBE, STARTER_TIMESCALES, TRAP, UNBOUNDED_ALLOCATION,
-    WRONG_CONTRACT, WRONG_INTERFACE,
+    CARE_LEAVER_ENTITLEMENTS, GARBAGE_OUTPUT, INFINITE_LOOP, LEVELS_OF_NEED, PANIC, SANDBOX_PROBE,
+    STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP, UNBOUNDED_ALLOCATION, WRONG_CONTRACT, WRONG_INTERFACE,
 };
 use journey_plugins::{DeadlineStatus, Host, HostConfig, Limits, PluginError, PolicyKind, Refusal};
 
@@ -20,11 +20,16 @@ macro_rules! assert_test_exists {
 }
 journey_plugins::foreach_guest!(assert_test_exists);
 
+/// The statutory-timescales policy restricted to the front-door and conference timescales, whose answers
+/// for Child A on 1 January 2008 are fixed below.
+const THREE_RULES: &str =
+    r#"{"rules": ["contact-decision", "assessment", "initial-child-protection-conference"]}"#;
+
 /// The well-behaved policy evaluates correctly on `host`: run after every failure.
 fn still_serves(host: &Host) {
-    let policy = load(host, STARTER_TIMESCALES);
+    let policy = load(host, STATUTORY_TIMESCALES);
     let evaluation = host
-        .evaluate(&policy, &input_on(&child_a(), "2008-01-01", ""))
+        .evaluate(&policy, &input_on(&child_a(), "2008-01-01", THREE_RULES))
         .expect("the well-behaved policy still evaluates");
     let statuses: Vec<(&str, DeadlineStatus)> = evaluation
         .decisions
@@ -37,7 +42,8 @@ fn still_serves(host: &Host) {
         [
             ("contact-decision", DeadlineStatus::Missed),
             ("contact-decision", DeadlineStatus::Missed),
-            ("assessment", DeadlineStatus::Met),
+            // A 2007 referral: the initial assessment of Working Together 2010 (10 working days).
+            ("initial-assessment", DeadlineStatus::Missed),
             ("initial-child-protection-conference", DeadlineStatus::Missed),
         ]
     );
@@ -52,9 +58,9 @@ fn run_hostile(host: &Host, path: &str, parameters: &str) -> PluginError {
 }
 
 #[test]
-fn starter_timescales() {
+fn statutory_timescales() {
     let host = host();
-    let policy = load(host, STARTER_TIMESCALES);
+    let policy = load(host, STATUTORY_TIMESCALES);
     let info = policy.info();
     assert_eq!(
         (
@@ -64,15 +70,50 @@ fn starter_timescales() {
             info.contract_version.as_str()
         ),
         (
-            "starter-timescales",
+            "statutory-timescales",
             PolicyKind::StatutoryTimescales,
-            "0.1.0",
+            "1.0.0",
             "1.0.0"
         )
     );
     // Loading the same bytes again is a cache hit: the very same compiled policy.
-    assert!(std::sync::Arc::ptr_eq(&policy, &load(host, STARTER_TIMESCALES)));
+    assert!(std::sync::Arc::ptr_eq(&policy, &load(host, STATUTORY_TIMESCALES)));
     still_serves(host);
+}
+
+/// The identity of a reference policy, and that it evaluates Child A's whole stream without error (the
+/// worked journeys are in `reference_*.rs`).
+fn reference_policy(path: &str, name: &str, kind: PolicyKind) {
+    let host = host();
+    let policy = load(host, path);
+    let info = policy.info();
+    assert_eq!(
+        (info.name.as_str(), info.kind, info.version.as_str()),
+        (name, kind, "1.0.0")
+    );
+    for on in ["2007-10-05", "2008-01-01", "2026-03-01"] {
+        host.evaluate(&policy, &input_on(&child_a(), on, ""))
+            .unwrap_or_else(|e| panic!("{name} on {on}: {e}"));
+    }
+}
+
+#[test]
+fn levels_of_need() {
+    reference_policy(LEVELS_OF_NEED, "levels-of-need", PolicyKind::LevelOfNeed);
+}
+
+#[test]
+fn step_up_down() {
+    reference_policy(STEP_UP_DOWN, "step-up-down", PolicyKind::StepUpStepDown);
+}
+
+#[test]
+fn care_leaver_entitlements() {
+    reference_policy(
+        CARE_LEAVER_ENTITLEMENTS,
+        "care-leaver-entitlements",
+        PolicyKind::CareLeaverEntitlements,
+    );
 }
 
 #[test]
@@ -303,9 +344,9 @@ fn sandbox_probe() {
     assert_eq!(chatty.log.stdout.len(), test_limits().log_bytes);
     assert_eq!(chatty.decisions.alerts.len(), 1);
     // The deadlines of the well-behaved policy are unaffected.
-    let starter = load(host, STARTER_TIMESCALES);
+    let timescales = load(host, STATUTORY_TIMESCALES);
     let e = host
-        .evaluate(&starter, &input_on(&child_a(), "2008-01-01", ""))
+        .evaluate(&timescales, &input_on(&child_a(), "2008-01-01", THREE_RULES))
         .unwrap();
     assert!(
         e.decisions

@@ -3,6 +3,10 @@
 mod determinism;
 mod guests;
 mod input;
+mod reference_care_leaver_entitlements;
+mod reference_examples;
+mod reference_levels_of_need;
+mod reference_statutory_timescales;
+mod reference_step_up_down;
 mod registry;
 mod support;
-mod timescales;

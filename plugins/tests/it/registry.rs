@@ -19,7 +19,8 @@ use serde_json::json;
 
 use crate::support::test_limits;
 
-const POLICY: &str = "starter-timescales";
+const POLICY: &str = "statutory-timescales";
+const VERSION: &str = "1.0.0";
 
 fn date(s: &str) -> Date {
     Date::parse_field("date", s).unwrap()
@@ -75,7 +76,7 @@ fn easter_case(status: &str) -> ExampleCase {
 
 fn request(examples: Vec<ExampleCase>, parameters: serde_json::Value, from: &str) -> DeployRequest {
     DeployRequest {
-        component: guests::bytes(guests::STARTER_TIMESCALES),
+        component: guests::bytes(guests::STATUTORY_TIMESCALES),
         parameters,
         effective_from: date(from),
         effective_to: None,
@@ -156,7 +157,7 @@ async fn a_version_is_deployed_then_activated_only_after_its_examples_pass() {
             .is_none()
     );
 
-    let (active, outcomes) = registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    let (active, outcomes) = registry.activate(POLICY, VERSION, &author()).await.unwrap();
     assert_eq!(active.status, VersionStatus::Active);
     assert!(outcomes.iter().all(|o| o.passed), "{outcomes:?}");
     assert_eq!(
@@ -167,7 +168,7 @@ async fn a_version_is_deployed_then_activated_only_after_its_examples_pass() {
             .unwrap()
             .deployed
             .version,
-        "0.1.0"
+        VERSION
     );
     // Not before its effective date.
     assert!(
@@ -218,7 +219,7 @@ async fn a_failing_example_blocks_activation_and_says_where() {
         )
         .await
         .unwrap();
-    let err = registry.activate(POLICY, "0.1.0", &author()).await.unwrap_err();
+    let err = registry.activate(POLICY, VERSION, &author()).await.unwrap_err();
     let PluginError::ExamplesFailed { failures, .. } = &err else {
         panic!("{err}");
     };
@@ -231,7 +232,7 @@ async fn a_failing_example_blocks_activation_and_says_where() {
         failures[0].problem
     );
     assert_eq!(
-        registry.get(POLICY, "0.1.0").await.unwrap().status,
+        registry.get(POLICY, VERSION).await.unwrap().status,
         VersionStatus::Deployed
     );
 }
@@ -269,7 +270,7 @@ async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_lat
         )
         .await
         .unwrap();
-    registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    registry.activate(POLICY, VERSION, &author()).await.unwrap();
 
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
@@ -354,9 +355,9 @@ async fn retired_versions_leave_force_but_can_still_be_pinned() {
         .deploy(request(vec![], json!({}), "2020-04-01"), &author())
         .await
         .unwrap();
-    registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+    registry.activate(POLICY, VERSION, &author()).await.unwrap();
     let err = registry
-        .retire(POLICY, "0.1.0", " ", &author())
+        .retire(POLICY, VERSION, " ", &author())
         .await
         .unwrap_err();
     assert!(
@@ -366,7 +367,7 @@ async fn retired_versions_leave_force_but_can_still_be_pinned() {
     let retired = registry
         .retire(
             POLICY,
-            "0.1.0",
+            VERSION,
             "superseded by the 2025 threshold document",
             &author(),
         )
@@ -381,7 +382,7 @@ async fn retired_versions_leave_force_but_can_still_be_pinned() {
             .is_none()
     );
     assert!(matches!(
-        registry.activate(POLICY, "0.1.0", &author()).await,
+        registry.activate(POLICY, VERSION, &author()).await,
         Err(PluginError::InvalidState(_))
     ));
 
@@ -405,7 +406,7 @@ async fn retired_versions_leave_force_but_can_still_be_pinned() {
         .unwrap_err();
     assert!(matches!(err, PluginError::NotInForce { .. }), "{err}");
     let pinned = EvaluateRequest {
-        version: VersionSelector::Pinned("0.1.0".into()),
+        version: VersionSelector::Pinned(VERSION.into()),
         ..in_force
     };
     assert!(
@@ -447,7 +448,7 @@ async fn a_dry_run_reports_aggregates_over_a_cohort() {
         known_at: ts("2024-04-30T23:00:00Z"),
     };
     let report = registry
-        .dry_run(&store, POLICY, "0.1.0", &cohort, as_of)
+        .dry_run(&store, POLICY, VERSION, &cohort, as_of)
         .await
         .unwrap();
     assert_eq!((report.children, report.evaluated), (3, 2));
@@ -501,7 +502,7 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
                 .iter()
                 .any(|r| matches!(r, Err(PluginError::VersionConflict { .. })))
         );
-        registry.activate(POLICY, "0.1.0", &author()).await.unwrap();
+        registry.activate(POLICY, VERSION, &author()).await.unwrap();
     }
     let registry = open().await;
     let versions = registry.list().await.unwrap();

@@ -99,3 +99,65 @@ pub fn input_as_of(events: &[RecordedEvent], on: &str, known_at: &str, parameter
 pub fn input_on(events: &[RecordedEvent], on: &str, parameters: &str) -> PolicyInput {
     input_as_of(events, on, "2100-01-01T00:00:00Z", parameters)
 }
+
+/// An event from the JSON body the API accepts: `json_event("c-1", "2024-03-28T15:00", "ContactReceived",
+/// json!({"source": "2A"}))`. The reference policies' tests build journeys this way, as their example
+/// cases do.
+pub fn json_event(id: &str, at: &str, kind: &str, data: serde_json::Value) -> NewEvent {
+    let body = serde_json::json!({
+        "event_id": id,
+        "occurred_at": at,
+        "source": {"agency": "la.testshire", "system": "testkit"},
+        "type": kind,
+        "data": data,
+    });
+    serde_json::from_value(body).unwrap_or_else(|e| panic!("{id} ({kind}): {e}"))
+}
+
+/// The registration opening a stream: born on `date_of_birth`, with any other `data` (disabilities...).
+pub fn registration(date_of_birth: &str, mut data: serde_json::Value) -> NewEvent {
+    data["date_of_birth"] = date_of_birth.into();
+    data["sex"] = "F".into();
+    json_event("reg", date_of_birth, "ChildRegistered", data)
+}
+
+/// A correction of `target` (which occurred at `target_at`, or is moved there) to `kind` with `data`.
+pub fn correction(
+    id: &str,
+    on: &str,
+    target: &str,
+    target_at: &str,
+    kind: &str,
+    data: serde_json::Value,
+) -> NewEvent {
+    json_event(
+        id,
+        on,
+        "EventCorrected",
+        serde_json::json!({
+            "target_event_id": target,
+            "target_occurred_at": target_at,
+            "replacement": {"type": kind, "data": data},
+            "reason": "Recorded wrongly; corrected from the case file.",
+        }),
+    )
+}
+
+/// A retraction of `target`, entered in error.
+pub fn retraction(id: &str, on: &str, target: &str) -> NewEvent {
+    json_event(
+        id,
+        on,
+        "EventRetracted",
+        serde_json::json!({"target_event_id": target, "reason": "entered_in_error"}),
+    )
+}
+
+/// Evaluates `path` on `input`, panicking with the policy's error.
+pub fn decide(path: &str, input: &PolicyInput) -> journey_plugins::Decisions {
+    let host = host();
+    let policy = load(host, path);
+    host.evaluate(&policy, input)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .decisions
+}

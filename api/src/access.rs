@@ -1,0 +1,217 @@
+//! The access log: every read of a child's record is written to the journal's `access` stream, durably,
+//! *before* the data is returned. Append-only and hash-chained with the rest of the journal.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
+use journey_core::store::ExpectedVersion;
+use journey_core::{ChildId, FieldError, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+
+pub const ACCESS_STREAM: &str = "access";
+pub const RECORD_READ: &str = "RecordRead";
+/// The header in which a reader states why they are reading.
+pub const PURPOSE_HEADER: &str = "x-journey-purpose";
+const PURPOSE_MAX: usize = 500;
+
+pub fn access_stream() -> SystemStream {
+    SystemStream::parse(ACCESS_STREAM).expect("valid stream name")
+}
+
+/// The body of a `RecordRead` record. Who and when are the record's `recorded_by` and `recorded_at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRead {
+    pub key_id: String,
+    pub role: Role,
+    /// The child whose record was read; absent for reads of the whole log, which list `children`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<ChildId>,
+    /// The children whose records a read of the whole log returned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ChildId>,
+    /// `events`, `summary`, `chronology`, `export`, `log`, `feed`, `timeline`...
+    pub view: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// The parameters of the read (`on`, `known_at`, `from`...).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub parameters: serde_json::Value,
+}
+
+/// The stated purpose of a read, from the `X-Journey-Purpose` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purpose(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Purpose {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Purpose, ApiError> {
+        let Some(value) = parts.headers.get(PURPOSE_HEADER) else {
+            return Ok(Purpose(None));
+        };
+        let bad = |rule: &str| ApiError::BadRequest {
+            detail: format!("X-Journey-Purpose {rule}"),
+            errors: vec![FieldError::new("X-Journey-Purpose", rule)],
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| bad("must be visible ASCII text"))?
+            .trim();
+        if text.is_empty() {
+            return Ok(Purpose(None));
+        }
+        if text.len() > PURPOSE_MAX {
+            return Err(bad("must be at most 500 characters"));
+        }
+        Ok(Purpose(Some(text.to_owned())))
+    }
+}
+
+impl Purpose {
+    /// The purpose, which an investigator must state (400 naming the header otherwise).
+    pub fn required_for(&self, principal: &Principal) -> Result<Option<String>, ApiError> {
+        match (&self.0, principal.role) {
+            (None, Role::Investigator) => Err(ApiError::BadRequest {
+                detail:
+                    "an investigator must state the purpose of every read in the X-Journey-Purpose header"
+                        .to_owned(),
+                errors: vec![FieldError::new(
+                    "X-Journey-Purpose",
+                    "required: the purpose of this read (for example a case reference)",
+                )],
+            }),
+            (purpose, _) => Ok(purpose.clone()),
+        }
+    }
+}
+
+/// One read about to happen.
+#[derive(Debug)]
+pub struct Access<'a> {
+    pub principal: &'a Principal,
+    pub child_id: Option<&'a ChildId>,
+    pub children: Vec<ChildId>,
+    pub view: &'a str,
+    pub purpose: Option<String>,
+    pub parameters: serde_json::Value,
+}
+
+/// Writes the access record and waits until it is durable.
+pub async fn record(journal: &dyn Journal, access: Access<'_>) -> Result<JournalRecord, ApiError> {
+    let body = RecordRead {
+        key_id: access.principal.key_id.clone(),
+        role: access.principal.role,
+        child_id: access.child_id.cloned(),
+        children: access.children,
+        view: access.view.to_owned(),
+        purpose: access.purpose,
+        parameters: access.parameters,
+    };
+    let record = NewRecord::new(RECORD_READ, access.principal.name.clone(), &body);
+    let mut stored = journal
+        .append(&access_stream(), ExpectedVersion::Any, vec![record])
+        .await?;
+    stored
+        .pop()
+        .ok_or_else(|| ApiError::Internal("the journal stored no access record".into()))
+}
+
+/// One entry of the access log as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccessEntry {
+    /// The record's place in the `access` stream.
+    pub version: u64,
+    /// Its place in the whole journal (and hash chain).
+    pub sequence: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub recorded_at: Timestamp,
+    /// Who read (the key's name).
+    #[schema(value_type = String)]
+    pub principal: journey_core::PrincipalId,
+    pub key_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub child_id: Option<ChildId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub children: Vec<ChildId>,
+    pub view: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+}
+
+impl AccessEntry {
+    pub fn from_record(record: &JournalRecord) -> Result<AccessEntry, ApiError> {
+        let body: RecordRead = record.body_as()?;
+        Ok(AccessEntry {
+            version: record.version,
+            sequence: record.sequence,
+            recorded_at: record.recorded_at,
+            principal: record.recorded_by.clone(),
+            key_id: body.key_id,
+            role: body.role,
+            child_id: body.child_id,
+            children: body.children,
+            view: body.view,
+            purpose: body.purpose,
+            parameters: body.parameters,
+        })
+    }
+
+    fn concerns(&self, child: &ChildId) -> bool {
+        self.child_id.as_ref() == Some(child) || self.children.contains(child)
+    }
+}
+
+/// A filter over the access log.
+#[derive(Clone, Debug, Default)]
+pub struct AccessQuery {
+    pub child_id: Option<ChildId>,
+    pub principal: Option<String>,
+    /// The first `access` stream version to look at (1 is the first).
+    pub from: u64,
+    pub limit: usize,
+}
+
+/// Up to `limit` matching entries from version `from` on, and where to continue (`None` at the end).
+pub async fn query(
+    journal: &dyn Journal,
+    q: &AccessQuery,
+) -> Result<(Vec<AccessEntry>, Option<u64>), ApiError> {
+    const PAGE: usize = 1024;
+    let stream = access_stream();
+    let mut from = q.from.max(1);
+    let mut out = Vec::new();
+    loop {
+        let page = journal.read_stream(&stream, from, PAGE).await?;
+        let done = page.len() < PAGE;
+        for record in &page {
+            from = record.version + 1;
+            let entry = AccessEntry::from_record(record)?;
+            let child_ok = q.child_id.as_ref().is_none_or(|c| entry.concerns(c));
+            let principal_ok = q
+                .principal
+                .as_ref()
+                .is_none_or(|p| entry.principal.as_str() == p || &entry.key_id == p);
+            if child_ok && principal_ok {
+                out.push(entry);
+                if out.len() == q.limit {
+                    let more = journal.stream_version(&stream) >= from;
+                    return Ok((out, more.then_some(from)));
+                }
+            }
+        }
+        if done {
+            return Ok((out, None));
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! Principals, roles and API keys.
+//!
+//! A key is `jny_<key id>_<secret>`: the id (16 hex digits) names the key's record, the secret (64 hex digits,
+//! 256 bits from the operating system's CSPRNG) is shown once at creation and never stored. The journal's
+//! `keys` stream holds `ApiKeyCreated` records with the secret's SHA-256 and `ApiKeyRevoked` records; the
+//! [`KeyRing`] is the in-memory view of that stream, caught up before every authentication, and compares
+//! hashes in constant time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::RwLock;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
+use journey_core::store::ExpectedVersion;
+use journey_core::{AgencyId, FieldError, PrincipalId, Problems, Timestamp};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The journal stream of API keys.
+pub const KEYS_STREAM: &str = "keys";
+pub const KEY_CREATED: &str = "ApiKeyCreated";
+pub const KEY_REVOKED: &str = "ApiKeyRevoked";
+const TOKEN_PREFIX: &str = "jny_";
+
+pub fn keys_stream() -> SystemStream {
+    SystemStream::parse(KEYS_STREAM).expect("valid stream name")
+}
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Appends events for the agency named on its key; reads nothing.
+    Integrator,
+    /// Works with policies only; no access to children's records.
+    PolicyAuthor,
+    /// Reads children's records (timelines, summaries, exports) with a stated purpose; writes nothing.
+    Investigator,
+    /// Everything, including keys and the access log.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::Integrator,
+        Role::PolicyAuthor,
+        Role::Investigator,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Integrator => "integrator",
+            Role::PolicyAuthor => "policy-author",
+            Role::Investigator => "investigator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Role, FieldError> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            FieldError::new(
+                "role",
+                format!("must be one of integrator, policy-author, investigator, admin (got {s:?})"),
+            )
+        })
+    }
+}
+
+/// Something a request does, checked against the principal's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Append events to a child's stream.
+    AppendEvents,
+    /// Read one child's record (events, summary, chronology, export, timeline).
+    ReadChild,
+    /// Read the whole log or follow it.
+    ReadLog,
+    /// Verify the log's integrity (no child's data in the answer).
+    Verify,
+    /// Create, list and revoke keys.
+    ManageKeys,
+    /// Query the access log.
+    ReadAccessLog,
+    /// Deploy, test and manage policies.
+    ManagePolicies,
+    /// Evaluate a policy for one child (reads the child's record).
+    EvaluatePolicy,
+}
+
+impl Role {
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => true,
+            Role::Integrator => matches!(action, AppendEvents),
+            Role::PolicyAuthor => matches!(action, ManagePolicies),
+            Role::Investigator => matches!(action, ReadChild | Verify | EvaluatePolicy),
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub key_id: String,
+    /// The key's name: what `recorded_by` and the access log show.
+    pub name: PrincipalId,
+    pub role: Role,
+    /// The agency an integrator's key writes for.
+    pub agency: Option<AgencyId>,
+}
+
+impl Principal {
+    /// Refuses (403) unless the role allows `action`.
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if self.role.may(action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a key with role {} may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+/// The body of an `ApiKeyCreated` record. The secret itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCreated {
+    pub key_id: String,
+    pub name: PrincipalId,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<AgencyId>,
+    /// SHA-256 of the secret, hex.
+    pub secret_sha256: String,
+}
+
+/// The body of an `ApiKeyRevoked` record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevoked {
+    pub key_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What anyone may see about a key: never its secret or hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyInfo {
+    pub key_id: String,
+    #[schema(value_type = String)]
+    pub name: PrincipalId,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub agency: Option<AgencyId>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String)]
+    pub created_by: PrincipalId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub revoked_by: Option<PrincipalId>,
+}
+
+impl KeyInfo {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}
+
+/// A new key: its description and the token, shown this once.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedKey {
+    pub key: KeyInfo,
+    /// The bearer token. It is not stored anywhere: keep it now.
+    pub token: String,
+}
+
+/// A request for a new key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// Who or what the key is for; becomes `recorded_by` on what it writes.
+    #[schema(value_type = String, example = "mosaic-coventry")]
+    pub name: PrincipalId,
+    pub role: Role,
+    /// Required for integrators (the agency the key writes for); refused for other roles.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "la.coventry")]
+    pub agency: Option<AgencyId>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    info: KeyInfo,
+    hash: [u8; 32],
+}
+
+#[derive(Debug, Default)]
+struct RingState {
+    /// The `keys` stream version this view has caught up to.
+    version: u64,
+    keys: BTreeMap<String, Entry>,
+}
+
+/// The keys as the journal's `keys` stream says they are.
+#[derive(Debug, Default)]
+pub struct KeyRing {
+    state: RwLock<RingState>,
+}
+
+fn secret_hash(secret: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"journey/api-key/v1\0");
+    h.update(secret.as_bytes());
+    h.finalize().into()
+}
+
+/// Splits a token into key id and secret, if it has the right shape.
+fn parse_token(token: &str) -> Option<(&str, &str)> {
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex(id, 16) && hex(secret, 64)).then_some((id, secret))
+}
+
+impl KeyRing {
+    pub fn new() -> KeyRing {
+        KeyRing::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, RingState> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, RingState> {
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the records of the `keys` stream this view has not seen yet.
+    pub async fn refresh(&self, journal: &dyn Journal) -> Result<(), ApiError> {
+        let stream = keys_stream();
+        loop {
+            let seen = self.read().version;
+            if journal.stream_version(&stream) <= seen {
+                return Ok(());
+            }
+            let records = journal.read_stream(&stream, seen + 1, 1024).await?;
+            if records.is_empty() {
+                return Ok(());
+            }
+            let mut state = self.write();
+            for record in records {
+                if record.version != state.version + 1 {
+                    continue; // Another task applied it meanwhile.
+                }
+                apply(&mut state, &record)?;
+                state.version = record.version;
+            }
+        }
+    }
+
+    /// The principal holding `token`, if it is a live key.
+    pub fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+        let Some((key_id, secret)) = parse_token(token) else {
+            return Err(ApiError::Unauthenticated(
+                "the bearer token is not a Journey API key",
+            ));
+        };
+        let state = self.read();
+        let presented = secret_hash(secret);
+        // Compare against a dummy hash when the id is unknown, so timing does not tell ids apart.
+        let (stored, entry) = match state.keys.get(key_id) {
+            Some(entry) => (entry.hash, Some(entry)),
+            None => ([0u8; 32], None),
+        };
+        let matches: bool = presented.ct_eq(&stored).into();
+        match entry {
+            Some(entry) if matches => {
+                if !entry.info.is_active() {
+                    return Err(ApiError::Unauthenticated("this API key has been revoked"));
+                }
+                Ok(Principal {
+                    key_id: entry.info.key_id.clone(),
+                    name: entry.info.name.clone(),
+                    role: entry.info.role,
+                    agency: entry.info.agency.clone(),
+                })
+            }
+            _ => Err(ApiError::Unauthenticated("unknown API key")),
+        }
+    }
+
+    /// Every key, oldest first.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let mut keys: Vec<KeyInfo> = self.read().keys.values().map(|e| e.info.clone()).collect();
+        keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key_id.cmp(&b.key_id)));
+        keys
+    }
+
+    pub fn get(&self, key_id: &str) -> Option<KeyInfo> {
+        self.read().keys.get(key_id).map(|e| e.info.clone())
+    }
+
+    /// Creates a key: records its hash in the journal (only if nobody changed the keys meanwhile) and returns
+    /// the token, which exists nowhere else.
+    pub async fn create(
+        &self,
+        journal: &dyn Journal,
+        by: PrincipalId,
+        request: NewKey,
+    ) -> Result<CreatedKey, ApiError> {
+        let mut problems = Problems::new();
+        match (request.role, &request.agency) {
+            (Role::Integrator, None) => problems.push("agency", "an integrator's key must name its agency"),
+            (Role::Integrator, Some(_)) | (_, None) => {}
+            (_, Some(_)) => problems.push("agency", "only an integrator's key names an agency"),
+        }
+        problems.into_result()?;
+        self.refresh(journal).await?;
+        let version = {
+            let state = self.read();
+            if state
+                .keys
+                .values()
+                .any(|e| e.info.is_active() && e.info.name == request.name)
+            {
+                return Err(ApiError::ConflictDetail(format!(
+                    "an active key is already named {}",
+                    request.name
+                )));
+            }
+            state.version
+        };
+        let mut id = [0u8; 8];
+        let mut secret = [0u8; 32];
+        {
+            // ThreadRng is not Send: fill and drop it before any await.
+            let mut rng = rand::rng();
+            rng.fill_bytes(&mut id);
+            rng.fill_bytes(&mut secret);
+        }
+        let (key_id, secret) = (hex::encode(id), hex::encode(secret));
+        let body = KeyCreated {
+            key_id: key_id.clone(),
+            name: request.name,
+            role: request.role,
+            agency: request.agency,
+            secret_sha256: hex::encode(secret_hash(&secret)),
+        };
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(journey_core::Version(version))
+        };
+        journal
+            .append(
+                &keys_stream(),
+                expected,
+                vec![NewRecord::new(KEY_CREATED, by, &body)],
+            )
+            .await?;
+        self.refresh(journal).await?;
+        let key = self
+            .get(&key_id)
+            .ok_or_else(|| ApiError::Internal(format!("key {key_id} missing after creation")))?;
+        Ok(CreatedKey {
+            key,
+            token: format!("{TOKEN_PREFIX}{key_id}_{secret}"),
+        })
+    }
+
+    /// Revokes a key. Revoking a key already revoked changes nothing and answers as before.
+    pub async fn revoke(
+        &self,
+        journal: &dyn Journal,
+        by: PrincipalId,
+        key_id: &str,
+        reason: Option<String>,
+    ) -> Result<KeyInfo, ApiError> {
+        self.refresh(journal).await?;
+        let (info, version) = {
+            let state = self.read();
+            let info = state
+                .keys
+                .get(key_id)
+                .map(|e| e.info.clone())
+                .ok_or_else(|| ApiError::NotFound(format!("no API key {key_id}")))?;
+            (info, state.version)
+        };
+        if !info.is_active() {
+            return Ok(info);
+        }
+        let body = KeyRevoked {
+            key_id: key_id.to_owned(),
+            reason,
+        };
+        journal
+            .append(
+                &keys_stream(),
+                ExpectedVersion::Exact(journey_core::Version(version)),
+                vec![NewRecord::new(KEY_REVOKED, by, &body)],
+            )
+            .await?;
+        self.refresh(journal).await?;
+        self.get(key_id)
+            .ok_or_else(|| ApiError::Internal(format!("key {key_id} missing after revocation")))
+    }
+}
+
+fn apply(state: &mut RingState, record: &JournalRecord) -> Result<(), ApiError> {
+    match record.kind.as_str() {
+        KEY_CREATED => {
+            let body: KeyCreated = record.body_as()?;
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(&body.secret_sha256, &mut hash).map_err(|e| {
+                ApiError::Internal(format!("key record {}: bad secret_sha256: {e}", record.sequence))
+            })?;
+            state.keys.insert(
+                body.key_id.clone(),
+                Entry {
+                    info: KeyInfo {
+                        key_id: body.key_id,
+                        name: body.name,
+                        role: body.role,
+                        agency: body.agency,
+                        created_at: record.recorded_at,
+                        created_by: record.recorded_by.clone(),
+                        revoked_at: None,
+                        revoked_by: None,
+                    },
+                    hash,
+                },
+            );
+        }
+        KEY_REVOKED => {
+            let body: KeyRevoked = record.body_as()?;
+            if let Some(entry) = state.keys.get_mut(&body.key_id)
+                && entry.info.revoked_at.is_none()
+            {
+                entry.info.revoked_at = Some(record.recorded_at);
+                entry.info.revoked_by = Some(record.recorded_by.clone());
+            }
+        }
+        other => tracing::warn!(kind = other, "unknown record kind in the keys stream"),
+    }
+    Ok(())
+}
+
+/// The authenticated principal of a request: `Authorization: Bearer <key>`, checked against the key ring
+/// (caught up with the journal first, so a key revoked a moment ago is refused).
+#[derive(Clone, Debug)]
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthenticated(
+                "send an API key: Authorization: Bearer <key>",
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or(ApiError::Unauthenticated(
+                "the Authorization header must be: Bearer <key>",
+            ))?;
+        state.keys.refresh(state.journal.as_ref()).await?;
+        state.keys.authenticate(token).map(Auth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_have_one_shape() {
+        let id = "0123456789abcdef";
+        let secret = "a".repeat(64);
+        assert_eq!(
+            parse_token(&format!("jny_{id}_{secret}")),
+            Some((id, secret.as_str()))
+        );
+        assert_eq!(parse_token(&format!("jny_{id}_{}", "a".repeat(63))), None);
+        assert_eq!(parse_token(&format!("xyz_{id}_{secret}")), None);
+        assert_eq!(parse_token(""), None);
+    }
+
+    #[test]
+    fn roles_parse_and_print_alike() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! Extractors whose refusals are problem details naming the field: a strict JSON body (content type, size
+//! limit, syntax, unknown fields, every rule with its path), query parameters, and the child id in the path.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use journey_core::ChildId;
+use journey_core::error::FieldError;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A JSON request body, decoded strictly. Refusals: 415 for a content type other than JSON, 413 above the
+/// configured limit, 400 for malformed JSON, 422 for JSON that breaks a rule (unknown field, wrong type,
+/// invalid value), naming the exact field.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::UnsupportedMediaType(if content_type.is_empty() {
+                "the body must be JSON: send Content-Type: application/json".to_owned()
+            } else {
+                format!("the body must be JSON (application/json), not {content_type}")
+            }));
+        }
+        let limit = state.config.body_limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let bytes = match Limited::new(req.into_body(), limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => return Err(ApiError::PayloadTooLarge { limit }),
+            Err(e) => return Err(ApiError::bad_request(format!("could not read the body: {e}"))),
+        };
+        decode_json(&bytes).map(JsonBody)
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Decodes JSON, telling malformed JSON (400) from JSON that breaks a rule (422, with the field's path).
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result = serde_path_to_error::deserialize(&mut de);
+    if result.is_ok()
+        && let Err(e) = de.end()
+    {
+        return Err(ApiError::bad_request(format!("malformed JSON: {e}")));
+    }
+    result.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Invalid(field_error(&path, &inner.to_string()).into())
+            }
+            _ => ApiError::bad_request(format!("malformed JSON: {inner}")),
+        }
+    })
+}
+
+/// Turns a serde error at `path` into a field error. Journey's validated types put their own field path in
+/// front of the rule (`source.agency: must be ...`, or `data.placement.place_type: ...` for an event's
+/// payload decoded inside the event); that path is joined to where serde found the value, once.
+pub(crate) fn field_error(path: &str, message: &str) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    // serde_json appends " at line L column C" to data errors; the path says where.
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    };
+    if let Some((prefix, rule)) = message.split_once(": ")
+        && !prefix.is_empty()
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '='))
+    {
+        let field = if path.is_empty() {
+            prefix.to_owned()
+        } else if path == prefix || path.ends_with(&format!(".{prefix}")) {
+            path.to_owned()
+        } else {
+            format!("{path}.{prefix}")
+        };
+        return FieldError::new(field, rule);
+    }
+    FieldError::new(path, message)
+}
+
+/// Query parameters, decoded strictly: an unknown or malformed parameter is a 400 naming it.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let error = field_error(&path, &e.into_inner().to_string());
+                ApiError::BadRequest {
+                    detail: format!("query parameter {}: {}", error.field, error.message),
+                    errors: vec![error],
+                }
+            })
+    }
+}
+
+/// The child id from the path, validated.
+pub fn child_id(raw: &str) -> Result<ChildId, ApiError> {
+    ChildId::parse(raw).map_err(|e| ApiError::BadRequest {
+        detail: e.to_string(),
+        errors: vec![e],
+    })
+}

@@ -1,0 +1,395 @@
+//! One child's record: append, and the reads (events, summary, chronology, export), each written to the
+//! access log before it is answered.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use journey_core::envelope::NewEvent;
+use journey_core::error::FieldError;
+use journey_core::store::{AppendOutcome, AppendRequest, ExpectedVersion, StreamExport};
+use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
+use journey_core::{ChildId, Date, RecordedEvent, Timestamp, Version};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::access::{self, Access, Purpose};
+use crate::auth::{Action, Auth, Principal, Role};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::schemas;
+
+/// One atomic append of one or more events to a child's stream.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppendBody {
+    /// The events, in order; all are stored or none.
+    #[schema(value_type = Vec<schemas::NewEvent>, min_items = 1)]
+    pub events: Vec<NewEvent>,
+    /// The version the stream must be at for the append to go ahead (default `any`).
+    #[serde(default)]
+    #[schema(value_type = Option<schemas::ExpectedVersion>)]
+    pub expected_version: Option<ExpectedVersion>,
+}
+
+/// Appends events to a child's stream.
+///
+/// All or nothing. Retrying the same request is safe: when every event id is already stored with the same
+/// content, the original outcome is returned with `already_recorded: true` (200) and nothing is written.
+/// An integrator's key may only send events whose `source.agency` is the agency on the key.
+#[utoipa::path(
+    post,
+    path = "/v1/children/{child_id}/events",
+    tag = "children",
+    params(("child_id" = String, Path, description = "The local authority's identifier for the child")),
+    request_body(content = AppendBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored", body = schemas::AppendOutcome),
+        (status = 200, description = "A retry of an append already stored; nothing new was written", body = schemas::AppendOutcome),
+        (status = 400, description = "Malformed JSON or child id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key's role or agency does not allow this", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Wrong expected version, or an event id reused for other content", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body above the configured limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Broken rules, each with its field path", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn append_events(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    JsonBody(body): JsonBody<AppendBody>,
+) -> ApiResult<(StatusCode, Json<AppendOutcome>)> {
+    principal.require(Action::AppendEvents)?;
+    let child_id = child_id(&raw_child)?;
+    if principal.role == Role::Integrator {
+        check_agency(&principal, &body.events)?;
+    }
+    let events = body.events.len() as u64;
+    let request = AppendRequest {
+        child_id,
+        expected: body.expected_version.unwrap_or_default(),
+        recorded_by: principal.name.clone(),
+        events: body.events,
+    };
+    let result = state.store.append(request).await;
+    let outcome = match &result {
+        Ok(o) if o.already_recorded => "already_recorded",
+        Ok(_) => "written",
+        Err(journey_core::Error::Conflict(_)) => "conflict",
+        Err(journey_core::Error::Invalid(_)) => "invalid",
+        Err(_) => "error",
+    };
+    state.metrics.record_append(outcome, events);
+    let outcome = result?;
+    let status = if outcome.already_recorded {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(outcome)))
+}
+
+/// An integrator writes only for the agency on its key.
+fn check_agency(principal: &Principal, events: &[NewEvent]) -> ApiResult<()> {
+    let Some(agency) = &principal.agency else {
+        return Err(ApiError::forbidden("this integrator key names no agency"));
+    };
+    for (i, event) in events.iter().enumerate() {
+        if &event.source.agency != agency {
+            let field = FieldError::new(
+                format!("events[{i}].source.agency"),
+                format!(
+                    "this key writes for agency {agency} only (got {})",
+                    event.source.agency
+                ),
+            );
+            return Err(ApiError::Forbidden {
+                detail: field.to_string(),
+                field: Some(field),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Authorises a read of one child's record and writes it to the access log, durably, before any data is
+/// read or returned.
+pub async fn authorize_read(
+    state: &AppState,
+    principal: &Principal,
+    purpose: &Purpose,
+    child_id: &ChildId,
+    view: &str,
+    parameters: serde_json::Value,
+) -> ApiResult<()> {
+    principal.require(Action::ReadChild)?;
+    let purpose = purpose.required_for(principal)?;
+    access::record(
+        state.journal.as_ref(),
+        Access {
+            principal,
+            child_id: Some(child_id),
+            children: Vec::new(),
+            view,
+            purpose,
+            parameters,
+        },
+    )
+    .await?;
+    state.metrics.record_access();
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// The first version to return (default 1).
+    #[param(minimum = 1)]
+    pub from: Option<u64>,
+    /// At most this many events (default and maximum: the server's page size, 1000).
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+    /// Only the records known at this instant (`recorded_at <= known_at`).
+    #[param(value_type = Option<String>, format = DateTime)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_at: Option<Timestamp>,
+}
+
+/// A page of one child's events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    #[schema(value_type = String)]
+    pub child_id: ChildId,
+    #[schema(value_type = Vec<schemas::RecordedEvent>)]
+    pub events: Vec<RecordedEvent>,
+    /// The `from` of the next page, when there may be more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_version: Option<u64>,
+}
+
+fn page_limit(state: &AppState, limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        Some(0) => Err(ApiError::BadRequest {
+            detail: "limit must be at least 1".into(),
+            errors: vec![FieldError::new("limit", "must be at least 1")],
+        }),
+        Some(n) => Ok(n.min(state.config.max_page)),
+        None => Ok(state.config.max_page),
+    }
+}
+
+fn from_at_least_one(from: Option<u64>) -> ApiResult<u64> {
+    match from {
+        Some(0) => Err(ApiError::BadRequest {
+            detail: "from must be at least 1".into(),
+            errors: vec![FieldError::new("from", "must be at least 1")],
+        }),
+        Some(n) => Ok(n),
+        None => Ok(1),
+    }
+}
+
+/// Reads a child's events in version order.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/events",
+    tag = "children",
+    params(("child_id" = String, Path), EventsQuery, PurposeHeader),
+    responses(
+        (status = 200, body = EventsPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn read_events(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<EventsQuery>,
+) -> ApiResult<Json<EventsPage>> {
+    principal.require(Action::ReadChild)?;
+    let child_id = child_id(&raw_child)?;
+    let limit = page_limit(&state, query.limit)?;
+    let from = from_at_least_one(query.from)?;
+    let parameters = serde_json::to_value(&query).expect("query serialises");
+    authorize_read(&state, &principal, &purpose, &child_id, "events", parameters).await?;
+    let mut events = state
+        .store
+        .read_stream(child_id.clone(), Version(from), limit)
+        .await?;
+    let full = events.len() == limit;
+    let mut truncated = false;
+    if let Some(known_at) = query.known_at {
+        let before = events.len();
+        events.retain(|e| e.envelope.recorded_at <= known_at);
+        truncated = events.len() < before;
+    }
+    let next_version = (full && !truncated)
+        .then(|| events.last().map(|e| e.envelope.version.0 + 1))
+        .flatten();
+    Ok(Json(EventsPage {
+        child_id,
+        events,
+        next_version,
+    }))
+}
+
+/// The `X-Journey-Purpose` header, for the OpenAPI document.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct PurposeHeader {
+    /// Why the record is read (a case reference, an inquiry). Required for investigators; written to the
+    /// access log.
+    #[param(rename = "X-Journey-Purpose")]
+    x_journey_purpose: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfQuery {
+    /// The date described (valid time), e.g. `2024-03-01`. Default: today in England as at `known_at`.
+    #[param(value_type = Option<String>, format = Date)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<Date>,
+    /// The instant whose knowledge is shown (transaction time). Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_at: Option<Timestamp>,
+}
+
+impl AsOfQuery {
+    pub fn as_of(&self, state: &AppState) -> AsOf {
+        let known_at = self.known_at.unwrap_or_else(|| state.clock.now());
+        AsOf::new(self.on.unwrap_or_else(|| known_at.england_date()), known_at)
+    }
+}
+
+/// The whole stream, or 404 when nothing is recorded for the child.
+async fn whole_stream(state: &AppState, child_id: &ChildId) -> ApiResult<Vec<RecordedEvent>> {
+    let events = state
+        .store
+        .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
+        .await?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "nothing is recorded for child {child_id}"
+        )));
+    }
+    Ok(events)
+}
+
+/// The child's state on a date as known at an instant.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/summary",
+    tag = "children",
+    params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
+    responses(
+        (status = 200, body = schemas::ChildSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn summary(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<AsOfQuery>,
+) -> ApiResult<Json<ChildSummary>> {
+    principal.require(Action::ReadChild)?;
+    let child_id = child_id(&raw_child)?;
+    let as_of = query.as_of(&state);
+    let parameters = serde_json::to_value(as_of).expect("as_of serialises");
+    authorize_read(&state, &principal, &purpose, &child_id, "summary", parameters).await?;
+    let events = whole_stream(&state, &child_id).await?;
+    Ok(Json(ChildSummary::replay(&events, as_of)))
+}
+
+/// The child's timeline on a date as known at an instant.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/chronology",
+    tag = "children",
+    params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
+    responses(
+        (status = 200, body = schemas::Chronology),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn chronology(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<AsOfQuery>,
+) -> ApiResult<Json<Chronology>> {
+    principal.require(Action::ReadChild)?;
+    let child_id = child_id(&raw_child)?;
+    let as_of = query.as_of(&state);
+    let parameters = serde_json::to_value(as_of).expect("as_of serialises");
+    authorize_read(&state, &principal, &purpose, &child_id, "chronology", parameters).await?;
+    let events = whole_stream(&state, &child_id).await?;
+    Ok(Json(Chronology::build(
+        &events,
+        as_of,
+        ChronologyOptions::default(),
+    )))
+}
+
+/// One child's record with everything needed to verify it without the rest of the log.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/export",
+    tag = "children",
+    params(("child_id" = String, Path), PurposeHeader),
+    responses(
+        (status = 200, body = schemas::StreamExport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    purpose: Purpose,
+) -> ApiResult<Json<StreamExport>> {
+    principal.require(Action::ReadChild)?;
+    let child_id = child_id(&raw_child)?;
+    authorize_read(
+        &state,
+        &principal,
+        &purpose,
+        &child_id,
+        "export",
+        serde_json::Value::Null,
+    )
+    .await?;
+    let export = state.store.export_stream(child_id.clone()).await?;
+    if export.records.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "nothing is recorded for child {child_id}"
+        )));
+    }
+    Ok(Json(export))
+}

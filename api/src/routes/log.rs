@@ -1,0 +1,252 @@
+//! The whole log: pages from a position, the live change feed (Server-Sent Events), verification.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::stream::{Stream, StreamExt};
+use journey_core::error::FieldError;
+use journey_core::journal::JournalVerification;
+use journey_core::store::VerifyReport;
+use journey_core::{ChildId, Position, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::access::{self, Access, Purpose};
+use crate::auth::{Action, Auth, Principal};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::QueryParams;
+use crate::routes::children::PurposeHeader;
+use crate::schemas;
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// The first position to return (default 1).
+    #[param(minimum = 1)]
+    pub from: Option<u64>,
+    /// At most this many records (default and maximum: the server's page size, 1000).
+    #[param(minimum = 1)]
+    pub limit: Option<usize>,
+}
+
+/// A page of the global log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogPage {
+    #[schema(value_type = Vec<schemas::RecordedEvent>)]
+    pub events: Vec<RecordedEvent>,
+    /// The `from` of the next page: the position after the last record returned (or `from` when empty).
+    pub next_position: u64,
+}
+
+async fn log_access(
+    state: &AppState,
+    principal: &Principal,
+    purpose: Option<String>,
+    view: &str,
+    children: Vec<ChildId>,
+    parameters: serde_json::Value,
+) -> ApiResult<()> {
+    access::record(
+        state.journal.as_ref(),
+        Access {
+            principal,
+            child_id: None,
+            children,
+            view,
+            purpose,
+            parameters,
+        },
+    )
+    .await?;
+    state.metrics.record_access();
+    Ok(())
+}
+
+fn bad_param(field: &str, rule: &str) -> ApiError {
+    ApiError::BadRequest {
+        detail: format!("{field} {rule}"),
+        errors: vec![FieldError::new(field, rule)],
+    }
+}
+
+/// Reads the global log in position order (admins only: it holds every child's records). The children
+/// returned are written to the access log before the page is answered.
+#[utoipa::path(
+    get,
+    path = "/v1/log",
+    tag = "log",
+    params(LogQuery, PurposeHeader),
+    responses(
+        (status = 200, body = LogPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn read_log(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<LogQuery>,
+) -> ApiResult<Json<LogPage>> {
+    principal.require(Action::ReadLog)?;
+    let purpose = purpose.required_for(&principal)?;
+    let from = match query.from {
+        Some(0) => return Err(bad_param("from", "must be at least 1")),
+        Some(n) => n,
+        None => 1,
+    };
+    let limit = match query.limit {
+        Some(0) => return Err(bad_param("limit", "must be at least 1")),
+        Some(n) => n.min(state.config.max_page),
+        None => state.config.max_page,
+    };
+    let events = state.store.read_all(Position(from), limit).await?;
+    let children: BTreeSet<ChildId> = events.iter().map(|e| e.envelope.child_id.clone()).collect();
+    let next_position = events.last().map_or(from, |e| e.envelope.position.0 + 1);
+    if !events.is_empty() {
+        let parameters = serde_json::json!({ "from": from, "to": next_position - 1 });
+        log_access(
+            &state,
+            &principal,
+            purpose,
+            "log",
+            children.into_iter().collect(),
+            parameters,
+        )
+        .await?;
+    }
+    Ok(Json(LogPage {
+        events,
+        next_position,
+    }))
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// The first position to send (default: after `Last-Event-ID`, or 1).
+    #[param(minimum = 1)]
+    pub from: Option<u64>,
+}
+
+/// The live change feed (Server-Sent Events): every record from a position on, then each new record as it
+/// is appended. Each event's `id` is its position, so a client that reconnects with `Last-Event-ID`
+/// resumes after the last record it saw, exactly once. Admins only; the subscription is written to the
+/// access log.
+#[utoipa::path(
+    get,
+    path = "/v1/feed",
+    tag = "log",
+    params(
+        FeedQuery,
+        PurposeHeader,
+        ("Last-Event-ID" = Option<u64>, Header, description = "The last position seen: the feed resumes after it")
+    ),
+    responses(
+        (status = 200, description = "An event stream; each event is `event: record`, `id: <position>`, `data: <the recorded event as JSON>`", content_type = "text/event-stream", body = String),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn feed(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<FeedQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    principal.require(Action::ReadLog)?;
+    let purpose = purpose.required_for(&principal)?;
+    let last_seen = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| bad_param("Last-Event-ID", "must be a position (a whole number)"))?,
+        ),
+    };
+    let from = match (query.from, last_seen) {
+        (Some(0), _) => return Err(bad_param("from", "must be at least 1")),
+        (Some(n), _) => n,
+        (None, Some(seen)) => seen + 1,
+        (None, None) => 1,
+    };
+    log_access(
+        &state,
+        &principal,
+        purpose,
+        "feed",
+        Vec::new(),
+        serde_json::json!({ "from": from }),
+    )
+    .await?;
+    let mut shutdown = state.shutdown.subscribe();
+    let stopped = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    let stream = journey_core::store::subscribe(state.store.clone(), Position(from))
+        .take_until(stopped)
+        // The subscription ends after its first error.
+        .filter_map(|item| async move {
+            match item {
+                Ok(record) => {
+                    let data = serde_json::to_string(&record).expect("a recorded event serialises");
+                    Some(Ok(Event::default()
+                        .event("record")
+                        .id(record.envelope.position.0.to_string())
+                        .data(data)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "change feed stopped");
+                    None
+                }
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(state.config.feed_keep_alive)))
+}
+
+/// What verification found, for the log and the journal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    /// True when both the log and the journal verify.
+    pub intact: bool,
+    #[schema(value_type = schemas::VerifyReport)]
+    pub log: VerifyReport,
+    #[schema(value_type = schemas::JournalVerification)]
+    pub journal: JournalVerification,
+}
+
+/// Walks the whole log and the system journal, recomputing every hash link.
+#[utoipa::path(
+    get,
+    path = "/v1/verify",
+    tag = "log",
+    responses(
+        (status = 200, body = Verification),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn verify(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Json<Verification>> {
+    principal.require(Action::Verify)?;
+    let log = state.store.verify().await?;
+    let journal = state.journal.verify().await?;
+    Ok(Json(Verification {
+        intact: log.is_intact() && journal.is_intact(),
+        log,
+        journal,
+    }))
+}

@@ -1,0 +1,85 @@
+//! The handlers, grouped by what they serve, and the OpenAPI document's frame.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+pub mod admin;
+pub mod children;
+pub mod log;
+pub mod ops;
+pub mod policies;
+pub mod timeline;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Journey",
+        description = "A durable, bitemporal, tamper-evident record of each child's journey through children's \
+            social care. Every refusal is an RFC 9457 problem (`application/problem+json`). Authenticate with \
+            `Authorization: Bearer <API key>`; investigators state the purpose of every read in \
+            `X-Journey-Purpose`, and every read of a child's record is written to the access log before it \
+            is answered.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    // Referenced only from inside the hand-written schemas of `crate::schemas`.
+    components(schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead)),
+    tags(
+        (name = "children", description = "Appending to and reading one child's record"),
+        (name = "log", description = "The whole log: pages, the live feed, verification"),
+        (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
+        (name = "admin", description = "API keys and the access log"),
+        (name = "operations", description = "Health, readiness and metrics")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Journey API key: jny_<key id>_<secret>"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route with its description. The policy routes (and the timeline page) join here, e.g.
+/// `.merge(crate::policies::routes())`; a handler reading a child's record calls
+/// [`children::authorize_read`] before reading.
+pub fn all() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(children::append_events, children::read_events))
+        .routes(routes!(children::summary))
+        .routes(routes!(children::chronology))
+        .routes(routes!(children::export))
+        .routes(routes!(timeline::timeline))
+        .routes(routes!(policies::deploy, policies::list))
+        .routes(routes!(policies::get_version))
+        .routes(routes!(policies::activate))
+        .routes(routes!(policies::retire))
+        .routes(routes!(policies::test))
+        .routes(routes!(policies::dry_run))
+        .routes(routes!(policies::evaluate))
+        .routes(routes!(policies::replay))
+        .routes(routes!(log::read_log))
+        .routes(routes!(log::feed))
+        .routes(routes!(log::verify))
+        .routes(routes!(admin::create_key, admin::list_keys))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::access_log))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}

@@ -1,0 +1,132 @@
+//! The investigator's timeline page (HTML and SVG): see `crate::timeline` for what it shows. A read of the
+//! child's record like any other: an investigator's (or admin's) key, a stated purpose (the
+//! `X-Journey-Purpose` header, or the `purpose` parameter that the page's own links and form carry), and an
+//! access-log record written before anything is read.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
+use journey_core::{Date, Timestamp, Version};
+use journey_plugins::registry::{EvaluateRequest, VersionSelector};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::AppState;
+use crate::access::Purpose;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{QueryParams, child_id};
+use crate::routes::children::authorize_read;
+use crate::timeline::{TimelinePage, render};
+
+/// The statutory-timescales policy whose deadlines the page shows.
+const TIMESCALES_POLICY: &str = "statutory-timescales";
+
+/// The most known-at choices the page offers (the latest ones).
+const MAX_INSTANTS: usize = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    /// The date judged (valid time). Default: today in England as at `known_at`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub on: Option<Date>,
+    /// The instant whose knowledge is shown (transaction time). Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub known_at: Option<Timestamp>,
+    /// The purpose of the read, when the `X-Journey-Purpose` header is not sent (the page's links carry it).
+    pub purpose: Option<String>,
+}
+
+/// The investigator's timeline page for one child: lanes by stage, late records, corrections and
+/// retractions, statutory deadlines, a control to move the known-at instant, and a link to the verifiable
+/// export.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/timeline",
+    tag = "children",
+    params(("child_id" = String, Path), TimelineQuery,
+        ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators (or `purpose`)")),
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn timeline(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    header_purpose: Purpose,
+    Path(raw_child): Path<String>,
+    QueryParams(query): QueryParams<TimelineQuery>,
+) -> ApiResult<Html<String>> {
+    let child = child_id(&raw_child)?;
+    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
+    let as_of = AsOf::new(query.on.unwrap_or_else(|| known_at.england_date()), known_at);
+    let purpose = match header_purpose.0 {
+        Some(p) => Purpose(Some(p)),
+        None => Purpose(query.purpose.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty())),
+    };
+    authorize_read(
+        &state,
+        &principal,
+        &purpose,
+        &child,
+        "timeline",
+        serde_json::json!({"on": as_of.on, "known_at": as_of.known_at}),
+    )
+    .await?;
+    let events = state
+        .store
+        .read_stream(child.clone(), Version::FIRST, usize::MAX)
+        .await?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!("no child {child} is recorded")));
+    }
+    let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
+    let summary = ChildSummary::replay(&events, as_of);
+    let deadlines = match &state.registry {
+        None => Err("This server runs without a policy host, so no deadlines are shown.".to_owned()),
+        Some(registry) => {
+            let request = EvaluateRequest {
+                policy: TIMESCALES_POLICY.into(),
+                child_id: child.clone(),
+                as_of,
+                version: VersionSelector::InForce,
+                record: false,
+            };
+            match registry.evaluate(state.store.as_ref(), &request, &principal.name).await {
+                Ok(outcome) => {
+                    state
+                        .metrics
+                        .record_policy_evaluation(&outcome.policy, "ok", outcome.evaluation.fuel_used);
+                    Ok((
+                        format!("{} {}", outcome.policy, outcome.version),
+                        outcome.evaluation.decisions.deadlines,
+                    ))
+                }
+                Err(e) => Err(format!("No deadlines: {e}.")),
+            }
+        }
+    };
+    let mut instants: Vec<Timestamp> = events.iter().map(|e| e.envelope.recorded_at).collect();
+    instants.dedup();
+    if instants.len() > MAX_INSTANTS {
+        instants.drain(..instants.len() - MAX_INSTANTS);
+    }
+    let purpose_text = purpose.0.unwrap_or_default();
+    let page = TimelinePage {
+        chronology: &chronology,
+        summary: &summary,
+        deadlines,
+        recorded_instants: instants,
+        purpose: &purpose_text,
+        page_path: format!("/v1/children/{child}/timeline"),
+        export_path: format!("/v1/children/{child}/export"),
+    };
+    Ok(Html(render(&page)))
+}

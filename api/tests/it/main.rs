@@ -1,0 +1,14 @@
+//! The API's integration tests: one binary, driven through `journey_api::router` with
+//! `tower::ServiceExt::oneshot` (no sockets), on the in-memory store and journal.
+
+mod common;
+
+mod access_log;
+mod append;
+mod feed;
+mod keys;
+mod openapi;
+mod policies;
+mod problems;
+mod reads;
+mod roles;

@@ -1,0 +1,167 @@
+//! The policy routes and the timeline page, through the router: deploying (and what is refused), testing,
+//! evaluating as an investigator (logged, with a purpose), recording and replaying decisions, dry runs that
+//! name no child, retirement and pinning.
+
+use axum::http::Method;
+use journey_api::Role;
+use serde_json::json;
+
+use crate::common::{CHILD, Harness, deploy_body, request};
+
+const PURPOSE: [(&str, &str); 1] = [("x-journey-purpose", "policy route test")];
+
+#[tokio::test]
+async fn bad_deployments_are_refused_naming_the_field() {
+    let h = Harness::with_policies().await;
+    let author = h.token(Role::PolicyAuthor);
+    let mut body = deploy_body("policies/levels-of-need", false);
+    body["component_base64"] = json!("not base64!");
+    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), ["component_base64"]);
+
+    let mut body = deploy_body("policies/levels-of-need", false);
+    body["component_base64"] = json!("AGFzbQEAAAA="); // an empty core module: not a component
+    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    reply.problem(422);
+    assert_eq!(reply.fields(), ["component"]);
+
+    let mut body = deploy_body("policies/levels-of-need", false);
+    body["parameters"] = json!({"thresholds": "changed"});
+    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    let problem = reply.problem(409);
+    assert!(problem["detail"].as_str().unwrap().contains("parameters"), "{problem}");
+
+    let mut body = deploy_body("policies/levels-of-need", false);
+    body["surprise"] = json!(1);
+    h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await.problem(422);
+}
+
+#[tokio::test]
+async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
+    let h = Harness::with_policies().await;
+    let author = h.token(Role::PolicyAuthor);
+    let test = h
+        .call(Method::POST, "/v1/policies/statutory-timescales/versions/1.0.0/test", Some(author), None)
+        .await;
+    assert_eq!(test.status, 200, "{}", test.text);
+    assert!(test.body["passed"].as_u64().unwrap() >= 3);
+    assert_eq!(test.body["failed"], 0);
+
+    let list = h.call(Method::GET, "/v1/policies", Some(author), None).await;
+    let versions = list.body["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 4);
+    assert!(versions.iter().all(|v| v["status"] == "active"), "{}", list.text);
+
+    let path = format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=2024-01-31");
+    let reply = h
+        .send(request(Method::POST, &path, Some(h.token(Role::Investigator)), &PURPOSE, None))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["version"], "1.0.0");
+    assert_eq!(reply.body["evaluation_date"], "2024-01-31");
+    for evidence in ["policy_hash", "input_hash", "engine_config_hash", "output_hash", "fuel_used"] {
+        assert!(!reply.body[evidence].is_null(), "{evidence} missing: {}", reply.text);
+    }
+    assert!(reply.body["decisions"]["deadlines"].as_array().is_some_and(|d| !d.is_empty()));
+    // Logged as a read of the child, with its purpose.
+    let log = h
+        .call(Method::GET, &format!("/v1/access-log?child_id={CHILD}"), Some(h.token(Role::Admin)), None)
+        .await;
+    let entries = log.body["entries"].as_array().unwrap();
+    let entry = entries.iter().find(|e| e["view"] == "policy:statutory-timescales").expect("logged");
+    assert_eq!(entry["purpose"], "policy route test");
+
+    // Only an admin may record a decision.
+    let recorded = format!("{path}&record=true");
+    h.send(request(Method::POST, &recorded, Some(h.token(Role::Investigator)), &PURPOSE, None))
+        .await
+        .problem(403);
+    let reply = h.call(Method::POST, &recorded, Some(h.token(Role::Admin)), None).await;
+    assert_eq!(reply.body["decision"], 2, "{}", reply.text);
+    let replay = h
+        .send(request(Method::POST, "/v1/decisions/2/replay", Some(h.token(Role::Investigator)), &PURPOSE, None))
+        .await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.body["identical"], true);
+    assert_eq!(replay.body["input_identical"], true);
+    h.call(Method::POST, "/v1/decisions/99/replay", Some(h.token(Role::Admin)), None)
+        .await
+        .problem(404);
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_aggregates_and_names_no_child() {
+    let h = Harness::with_policies().await;
+    let reply = h
+        .call(
+            Method::POST,
+            "/v1/policies/levels-of-need/versions/1.0.0/dry-run",
+            Some(h.token(Role::PolicyAuthor)),
+            Some(json!({"on": "2024-01-31", "limit": 10})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["children"], 1);
+    assert_eq!(reply.body["evaluated"], 1);
+    assert!(!reply.text.contains(CHILD), "{}", reply.text);
+    h.call(
+        Method::POST,
+        "/v1/policies/levels-of-need/versions/1.0.0/dry-run",
+        Some(h.token(Role::PolicyAuthor)),
+        Some(json!({"limit": 0})),
+    )
+    .await
+    .problem(422);
+}
+
+#[tokio::test]
+async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
+    let h = Harness::with_policies().await;
+    let retire = h
+        .call(
+            Method::POST,
+            "/v1/policies/step-up-down/versions/1.0.0/retire",
+            Some(h.token(Role::PolicyAuthor)),
+            Some(json!({"reason": "superseded by the 2026 protocol"})),
+        )
+        .await;
+    assert_eq!(retire.body["version"]["status"], "retired", "{}", retire.text);
+    let path = format!("/v1/children/{CHILD}/policies/step-up-down/evaluate?on=2024-01-31");
+    h.call(Method::POST, &path, Some(h.token(Role::Admin)), None).await.problem(404);
+    let pinned = h
+        .call(Method::POST, &format!("{path}&version=1.0.0"), Some(h.token(Role::Admin)), None)
+        .await;
+    assert_eq!(pinned.status, 200, "{}", pinned.text);
+    h.call(
+        Method::POST,
+        "/v1/policies/step-up-down/versions/1.0.0/activate",
+        Some(h.token(Role::Admin)),
+        None,
+    )
+    .await
+    .problem(409);
+}
+
+#[tokio::test]
+async fn the_timeline_page_is_html_for_an_investigator_with_a_purpose() {
+    let h = Harness::with_policies().await;
+    let path = format!("/v1/children/{CHILD}/timeline");
+    h.call(Method::GET, &path, Some(h.token(Role::Investigator)), None).await.problem(400);
+    let reply = h
+        .call(
+            Method::GET,
+            &format!("{path}?purpose=case%20review&on=2024-01-31"),
+            Some(h.token(Role::Investigator)),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.content_type().starts_with("text/html"));
+    for needle in ["<svg", "data-testid=\"timeline-chart\"", "e-contact", "Statutory deadlines", "case review"] {
+        assert!(reply.text.contains(needle), "{needle} missing");
+    }
+    h.call(Method::GET, "/v1/children/nobody/timeline?purpose=x", Some(h.token(Role::Admin)), None)
+        .await
+        .problem(404);
+}

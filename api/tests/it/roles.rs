@@ -1,0 +1,302 @@
+//! Every route × every role, and no key, a malformed key, an unknown key and a revoked key: the exact
+//! status of each cell. To cover a new route, add a row to `routes()`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::Method;
+use journey_api::Role;
+use serde_json::{Value, json};
+
+use crate::common::{CHILD, Harness, contact_body, request};
+
+/// The roles in the order of `Row::by_role`.
+const ROLES: [Role; 4] = [
+    Role::Integrator,
+    Role::PolicyAuthor,
+    Role::Investigator,
+    Role::Admin,
+];
+
+struct Row {
+    method: Method,
+    /// `{spare}` is replaced by a key id that exists.
+    path: &'static str,
+    /// A valid body for the `n`th call (bodies must differ where the route refuses repeats).
+    body: fn(usize) -> Option<Value>,
+    /// Expected status for integrator, policy-author, investigator, admin.
+    by_role: [u16; 4],
+    /// Expected status with no key, a malformed key, an unknown key and a revoked key.
+    anonymous: u16,
+}
+
+fn none(_: usize) -> Option<Value> {
+    None
+}
+
+fn routes() -> Vec<Row> {
+    let row = |method, path, body, by_role, anonymous| Row {
+        method,
+        path,
+        body,
+        by_role,
+        anonymous,
+    };
+    let child_reads = ["events", "summary", "chronology", "export"].map(|view| {
+        let path: &'static str = Box::leak(format!("/v1/children/{CHILD}/{view}").into_boxed_str());
+        row(
+            Method::GET,
+            path,
+            none as fn(usize) -> Option<Value>,
+            [403, 403, 200, 200],
+            401,
+        )
+    });
+    let mut rows = vec![row(
+        Method::POST,
+        "/v1/children/child-1/events",
+        (|n| Some(contact_body(&format!("table-{n}")))) as fn(usize) -> Option<Value>,
+        [201, 403, 403, 201],
+        401,
+    )];
+    rows.extend(child_reads);
+    rows.extend([
+        row(Method::GET, "/v1/log", none, [403, 403, 403, 200], 401),
+        row(Method::GET, "/v1/feed", none, [403, 403, 403, 200], 401),
+        row(Method::GET, "/v1/verify", none, [403, 403, 200, 200], 401),
+        row(
+            Method::POST,
+            "/v1/keys",
+            |n| Some(json!({ "name": format!("table-key-{n}"), "role": "investigator" })),
+            [403, 403, 403, 201],
+            401,
+        ),
+        row(Method::GET, "/v1/keys", none, [403, 403, 403, 200], 401),
+        row(
+            Method::POST,
+            "/v1/keys/{spare}/revoke",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(Method::GET, "/v1/access-log", none, [403, 403, 403, 200], 401),
+        row(
+            Method::GET,
+            "/v1/children/child-1/timeline",
+            none,
+            [403, 403, 200, 200],
+            401,
+        ),
+        row(Method::GET, "/v1/policies", none, [403, 200, 200, 200], 401),
+        row(
+            Method::POST,
+            "/v1/policies",
+            |_| Some(crate::common::deploy_body("policies/statutory-timescales", true)),
+            [403, 200, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/policies/statutory-timescales/versions/1.0.0",
+            none,
+            [403, 200, 200, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/policies/statutory-timescales/versions/1.0.0/activate",
+            none,
+            [403, 200, 403, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/policies/statutory-timescales/versions/1.0.0/test",
+            none,
+            [403, 200, 403, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/policies/statutory-timescales/versions/1.0.0/dry-run",
+            |_| Some(json!({ "limit": 5 })),
+            [403, 200, 403, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/children/child-1/policies/statutory-timescales/evaluate",
+            none,
+            [403, 403, 200, 200],
+            401,
+        ),
+        row(Method::POST, "/v1/decisions/1/replay", none, [403, 403, 200, 200], 401),
+        // Last of the policy rows: it retires the version (again and again: retiring is idempotent).
+        row(
+            Method::POST,
+            "/v1/policies/levels-of-need/versions/1.0.0/retire",
+            |_| Some(json!({ "reason": "role table test" })),
+            [403, 200, 403, 200],
+            401,
+        ),
+        row(Method::GET, "/healthz", none, [200; 4], 200),
+        row(Method::GET, "/readyz", none, [200; 4], 200),
+        row(Method::GET, "/metrics", none, [200; 4], 200),
+        row(Method::GET, "/openapi.json", none, [200; 4], 200),
+    ]);
+    rows
+}
+
+#[tokio::test]
+async fn every_route_with_every_role_and_every_bad_credential() {
+    let h = Harness::with_policies().await;
+    let counter = AtomicUsize::new(0);
+    let unknown = format!("jny_0123456789abcdef_{}", "0".repeat(64));
+    let mut failures = Vec::new();
+    for row in routes() {
+        let path = row.path.replace("{spare}", &h.spare_key_id);
+        let mut cells: Vec<(String, Option<String>, u16)> = ROLES
+            .iter()
+            .zip(row.by_role)
+            .map(|(role, expected)| (role.to_string(), Some(h.token(*role).to_owned()), expected))
+            .collect();
+        cells.push(("no key".into(), None, row.anonymous));
+        cells.push(("malformed key".into(), Some("not-a-key".into()), row.anonymous));
+        cells.push(("unknown key".into(), Some(unknown.clone()), row.anonymous));
+        cells.push(("revoked key".into(), Some(h.revoked.clone()), row.anonymous));
+        for (who, token, expected) in cells {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            // Everyone states a purpose, so that the role alone decides.
+            let headers = [("x-journey-purpose", "role table test")];
+            let req = request(
+                row.method.clone(),
+                &path,
+                token.as_deref(),
+                &headers,
+                (row.body)(n),
+            );
+            let reply = h.send(req).await;
+            if reply.status.as_u16() != expected {
+                failures.push(format!(
+                    "{} {path} as {who}: expected {expected}, got {} {}",
+                    row.method, reply.status, reply.text
+                ));
+            } else if expected >= 400 {
+                reply.problem(expected);
+                if expected == 401 {
+                    assert!(reply.headers.contains_key("www-authenticate"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn an_investigator_must_state_a_purpose() {
+    let h = Harness::new().await;
+    let before = h
+        .state
+        .journal
+        .stream_version(&journey_api::access::access_stream());
+    for view in ["events", "summary", "chronology", "export"] {
+        let reply = h
+            .call(
+                Method::GET,
+                &format!("/v1/children/{CHILD}/{view}"),
+                Some(h.token(Role::Investigator)),
+                None,
+            )
+            .await;
+        reply.problem(400);
+        assert_eq!(reply.fields(), ["X-Journey-Purpose"]);
+    }
+    // Nothing was read, so nothing was logged.
+    let after = h
+        .state
+        .journal
+        .stream_version(&journey_api::access::access_stream());
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn a_key_revoked_over_http_stops_working_at_once() {
+    let h = Harness::new().await;
+    let admin = h.token(Role::Admin);
+    let created = h
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(admin),
+            Some(json!({ "name": "short-lived", "role": "admin" })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let token = created.body["token"].as_str().unwrap().to_owned();
+    let key_id = created.body["key"]["key_id"].as_str().unwrap().to_owned();
+    assert!(created.body["key"].get("secret_sha256").is_none());
+    assert_eq!(
+        h.call(Method::GET, "/v1/keys", Some(&token), None).await.status,
+        200
+    );
+    let revoked = h
+        .call(
+            Method::POST,
+            &format!("/v1/keys/{key_id}/revoke"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert!(revoked.body["revoked_at"].is_string());
+    let refused = h.call(Method::GET, "/v1/keys", Some(&token), None).await;
+    refused.problem(401);
+    assert!(refused.body["detail"].as_str().unwrap().contains("revoked"));
+    // The listing shows names, roles and states, never a secret or a hash.
+    let listed = h.call(Method::GET, "/v1/keys", Some(admin), None).await;
+    assert!(!listed.text.contains(&token[21..]));
+    assert!(!listed.text.contains("sha256"));
+}
+
+#[tokio::test]
+async fn key_rules_are_field_problems() {
+    let h = Harness::new().await;
+    let admin = h.token(Role::Admin);
+    let no_agency = h
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(admin),
+            Some(json!({ "name": "feed", "role": "integrator" })),
+        )
+        .await;
+    no_agency.problem(422);
+    assert_eq!(no_agency.fields(), ["agency"]);
+    let bad_role = h
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(admin),
+            Some(json!({ "name": "x", "role": "root" })),
+        )
+        .await;
+    bad_role.problem(422);
+    assert_eq!(bad_role.fields(), ["role"]);
+    let taken = h
+        .call(
+            Method::POST,
+            "/v1/keys",
+            Some(admin),
+            Some(json!({ "name": "the-admin", "role": "admin" })),
+        )
+        .await;
+    taken.problem(409);
+    let missing = h
+        .call(
+            Method::POST,
+            "/v1/keys/0000000000000000/revoke",
+            Some(admin),
+            None,
+        )
+        .await;
+    missing.problem(404);
+}

@@ -1,0 +1,373 @@
+//! `journey serve`: the REST API on the embedded store of a data directory.
+//!
+//! Settings come from flags, then the environment (`JOURNEY_DATA`, `JOURNEY_LISTEN`, ...), then a TOML
+//! config file (`--config`, `JOURNEY_CONFIG`), then the defaults (`./data`, `127.0.0.1:8080`). The data
+//! directory keeps one layout: the store's `LOCK`, `log/` and `index/` at its top (as `demo`, `verify` and
+//! `rebuild` use it) and the system journal in `journal/`.
+//!
+//! On SIGTERM or ctrl-c the server stops accepting, ends open change feeds, lets in-flight requests finish,
+//! then closes the store and the journal (every acknowledged write is already synced) and exits 0.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use journey_api::{AppState, Config, StoreStats};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+
+use journey_core::blobs::FileBlobStore;
+use journey_core::journal::FileJournal;
+use journey_core::store::{EmbeddedStore, EventStore as _};
+use journey_core::{ManualClock, PrincipalId, SystemClock, Timestamp};
+use journey_plugins::registry::Registry;
+use journey_plugins::{Calendar, Host, HostConfig};
+use serde::Deserialize;
+
+pub const DEFAULT_DATA: &str = "./data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The data directory [default: ./data].
+    #[arg(long, env = "JOURNEY_DATA")]
+    data: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "JOURNEY_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// A TOML file with any of: data, listen, body_limit, request_timeout_secs, max_page.
+    #[arg(long, env = "JOURNEY_CONFIG")]
+    config: Option<PathBuf>,
+    /// The largest request body accepted, in bytes [default: 4 MiB].
+    #[arg(long, env = "JOURNEY_BODY_LIMIT")]
+    body_limit: Option<usize>,
+    /// Seconds a request may take before it is answered 503 [default: 30].
+    #[arg(long, env = "JOURNEY_REQUEST_TIMEOUT_SECS")]
+    request_timeout_secs: Option<u64>,
+    /// When the store is empty, first record a synthetic local authority of this many children (seeded,
+    /// reproducible; all invented), so that there is something to look at.
+    #[arg(long, value_name = "CHILDREN")]
+    synthetic: Option<usize>,
+    /// When no API key exists yet, create an admin key and write its token (once, mode 0600) to
+    /// `<data>/bootstrap-admin.token`.
+    #[arg(long)]
+    bootstrap_admin: bool,
+    /// Run without the policy host (no policy routes, no reference policies).
+    #[arg(long)]
+    no_policies: bool,
+}
+
+/// The config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    body_limit: Option<usize>,
+    request_timeout_secs: Option<u64>,
+    max_page: Option<usize>,
+}
+
+/// Settings after flags, environment, config file and defaults.
+#[derive(Debug)]
+pub struct Settings {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub config: Config,
+    pub synthetic: Option<usize>,
+    pub bootstrap_admin: bool,
+    pub policies: bool,
+}
+
+impl Settings {
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("in the config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = Config::default();
+        let config = Config {
+            body_limit: args.body_limit.or(file.body_limit).unwrap_or(defaults.body_limit),
+            request_timeout: args
+                .request_timeout_secs
+                .or(file.request_timeout_secs)
+                .map_or(defaults.request_timeout, Duration::from_secs),
+            max_page: file.max_page.unwrap_or(defaults.max_page),
+            ..defaults
+        };
+        if config.body_limit == 0 || config.max_page == 0 || config.request_timeout.is_zero() {
+            bail!("body_limit, max_page and request_timeout_secs must be at least 1");
+        }
+        Ok(Settings {
+            data: args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
+            listen: match args.listen.or(file.listen) {
+                Some(listen) => listen,
+                None => DEFAULT_LISTEN.parse().expect("a valid default address"),
+            },
+            config,
+            synthetic: args.synthetic,
+            bootstrap_admin: args.bootstrap_admin,
+            policies: !args.no_policies,
+        })
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("journey-http")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+fn journal_dir(data: &Path) -> PathBuf {
+    crate::keys::journal_dir(data)
+}
+
+/// Records a synthetic authority when the store is empty (`--synthetic`), with the store's clock following the
+/// generated recording times; then closes the store for the server to reopen on the system clock.
+fn seed_synthetic(data: &Path, children: usize) -> anyhow::Result<()> {
+    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    let store = EmbeddedStore::open(data, clock.clone())
+        .with_context(|| format!("opening the store in {}", data.display()))?;
+    if futures::executor::block_on(store.head())?.position.is_none() {
+        eprintln!("journey: recording a synthetic authority of {children} children (all invented)");
+        let (report, _) = crate::record_synthetic(&store, &clock, children, 1)?;
+        eprintln!(
+            "journey: recorded {} events for {children} synthetic children ({} refused)",
+            report.events,
+            report.rejected.len()
+        );
+    }
+    store.close().context("closing the store")?;
+    Ok(())
+}
+
+/// Creates the first admin key when there is none (`--bootstrap-admin`), writing its token to a file only
+/// the server's user can read.
+async fn bootstrap_admin(state: &AppState, data: &Path) -> anyhow::Result<()> {
+    if state.journal.stream_version(&journey_api::auth::keys_stream()) > 0 {
+        return Ok(());
+    }
+    let created = state
+        .keys
+        .create(
+            state.journal.as_ref(),
+            PrincipalId::parse("journey-serve").expect("a valid id"),
+            journey_api::NewKey {
+                name: PrincipalId::parse("bootstrap-admin").expect("a valid id"),
+                role: journey_api::Role::Admin,
+                agency: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the bootstrap admin key: {e}"))?;
+    let path = data.join("bootstrap-admin.token");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "{}", created.token)?;
+    file.sync_all()?;
+    eprintln!(
+        "journey: created admin key {} (token in {}, shown nowhere else; create other keys with it and \
+         delete the file)",
+        created.key.key_id,
+        path.display()
+    );
+    Ok(())
+}
+
+/// The policy registry over the journal and `<data>/blobs`, with the reference policies deployed and
+/// activated (a retry on every start after the first).
+async fn policy_registry(
+    journal: Arc<dyn journey_core::journal::Journal>,
+    data: &Path,
+) -> anyhow::Result<Arc<Registry>> {
+    let blobs = Arc::new(
+        FileBlobStore::open(data.join("blobs"))
+            .with_context(|| format!("opening the blob store in {}", data.join("blobs").display()))?,
+    );
+    let host = Arc::new(Host::new(HostConfig::default()).context("starting the policy host")?);
+    let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
+    let registry = Registry::open(journal, blobs, host, Calendar::england_and_wales().clone(), concurrency)
+        .await
+        .context("opening the policy registry")?;
+    let by = PrincipalId::parse("journey-serve").expect("a valid id");
+    for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
+        match outcome {
+            Ok(version) => tracing::info!(
+                policy = %version.deployed.name,
+                version = %version.deployed.version,
+                status = ?version.status,
+                "reference policy ready"
+            ),
+            // A reference policy that cannot be deployed (changed without a new version) is reported and
+            // left out; the server still serves everything else.
+            Err(e) => tracing::error!(policy = dir, error = %e, "reference policy not deployed"),
+        }
+    }
+    Ok(Arc::new(registry))
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let data = &settings.data;
+    if let Some(children) = settings.synthetic {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || seed_synthetic(&data, children)).await??;
+    }
+    let clock = Arc::new(SystemClock);
+    let store = Arc::new(
+        EmbeddedStore::open(data, clock.clone())
+            .with_context(|| format!("opening the store in {}", data.display()))?,
+    );
+    let report = store.open_report();
+    tracing::info!(
+        records = report.records,
+        truncated_bytes = report.truncated_bytes,
+        index_rebuilt = report.index_rebuilt.as_deref(),
+        open_millis = report.open_millis,
+        "store opened"
+    );
+    let journal = Arc::new(
+        FileJournal::open(journal_dir(data), clock.clone())
+            .with_context(|| format!("opening the journal in {}", journal_dir(data).display()))?,
+    );
+    let mut state = AppState::new(store.clone(), journal.clone(), clock, settings.config);
+    if settings.policies {
+        state = state.with_registry(policy_registry(journal.clone(), data).await?);
+    }
+    if settings.bootstrap_admin {
+        bootstrap_admin(&state, data).await?;
+    }
+    let weak: Weak<EmbeddedStore> = Arc::downgrade(&store);
+    state.metrics.set_store_stats(move || {
+        weak.upgrade().map_or_else(StoreStats::default, |s| {
+            let stats = s.stats();
+            StoreStats {
+                commits: stats.commits.load(Ordering::Relaxed),
+                events: stats.events.load(Ordering::Relaxed),
+                appends: stats.appends.load(Ordering::Relaxed),
+            }
+        })
+    });
+    if !settings.bootstrap_admin && state.journal.stream_version(&journey_api::auth::keys_stream()) == 0 {
+        tracing::warn!(
+            "no API keys yet: stop the server and create the first admin key with \
+             `journey keys create --role admin --name <name> --data {}`",
+            data.display()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, data = %data.display(), "journey serving");
+    eprintln!(
+        "journey: serving {} on http://{}",
+        data.display(),
+        settings.listen
+    );
+    let app = journey_api::router(state.clone());
+    let stopping = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            stopping.begin_shutdown();
+        })
+        .await
+        .context("serving")?;
+    drop(state);
+    journal.close().context("closing the journal")?;
+    match Arc::try_unwrap(store) {
+        Ok(store) => store.close().context("closing the store")?,
+        // Something still holds the store (a detached task): dropping the last handle closes it.
+        Err(_) => tracing::warn!("the store is still referenced; it closes when the last handle goes"),
+    }
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flags_beat_the_config_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("journey.toml");
+        std::fs::write(
+            &file,
+            "data = \"/srv/journey\"\nlisten = \"0.0.0.0:9000\"\nbody_limit = 1024\n",
+        )
+        .unwrap();
+        let args = T::try_parse_from([
+            "t",
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:9999",
+        ])
+        .unwrap();
+        let s = Settings::resolve(args.serve).unwrap();
+        assert_eq!(s.data, PathBuf::from("/srv/journey"));
+        assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(s.config.body_limit, 1024);
+    }
+
+    #[test]
+    fn unknown_config_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("journey.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let args = T::try_parse_from(["t", "--config", file.to_str().unwrap()]).unwrap();
+        assert!(Settings::resolve(args.serve).is_err());
+    }
+}

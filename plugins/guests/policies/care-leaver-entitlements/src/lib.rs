@@ -1,0 +1,637 @@
+//! # care-leaver-entitlements: the care-leaver category, and what follows from it, with dates
+//!
+//! **Counting, as the law does** (Children Act 1989 Sch 2 para 19B(2); CPPCR 2010 reg 40): a child is
+//! *eligible* when aged 16 or 17, looked after, and looked after "for a period of 13 weeks, or periods
+//! amounting in all to 13 weeks, which began after he reached the age of 14 and ended after he reached the
+//! age of 16". Here:
+//! * a day counts when the child was looked after on it: from the day a period of care began up to, not
+//!   including, the day it ended; only days on or after the 14th birthday count; periods need not be
+//!   continuous; 13 weeks is 91 such days, so a child who came into care after 14 is eligible from the 91st
+//!   day (counting the first);
+//! * the counted periods must end after the 16th birthday: the child is looked after on a day from the 16th
+//!   birthday on (so a child in care since 14 is eligible on the 16th birthday itself);
+//! * days under a series of short breaks (legal status V3 or V4, CPPCR reg 48) do not count, and a child
+//!   only in short breaks is not eligible;
+//! * birthdays are `date_of_birth + N years`, a 29 February birthday falling on 28 February in a common
+//!   year (as the DfE validators count).
+//!
+//! Then on the evaluation date:
+//! * **eligible**: 16 or 17, looked after, counted as above;
+//! * **relevant** (s23A): 16 or 17, not looked after, eligible on the day before care last ended; no longer
+//!   relevant once home with a parent (`returned_home_reasons`) for `returned_home_months` (Care Leavers
+//!   (England) Regulations 2010 reg 3(3));
+//! * **former relevant** (s23C): 18 to 24, eligible or relevant on the day before the 18th birthday;
+//! * **qualifying** (s24): under 21 (16 to 20 for special guardianship), and looked after on a day after the
+//!   16th birthday but no longer (s24(1B)), or looked after immediately before a special guardianship order
+//!   (s24(1A), `special_guardianship_reasons`).
+//!
+//! **Entitlements**, each with its start and last day (`ends_on` is the day before the birthday it ends
+//! at): the needs assessment (and a deadline: within `needs_assessment_months` of becoming eligible, CPPCR
+//! reg 42), a pathway plan and a personal adviser to 21, a personal adviser on request from 21 to 25 (s23CZB,
+//! from 1 April 2018), accommodation and maintenance for a relevant child to 18 (s23B(8)), Staying Put to 21
+//! from a foster placement held on the day before the 18th birthday (s23CZA, from 13 May 2014), the higher
+//! education bursary (s23C(5A)), advice and assistance for a qualifying young person to 21 and help with
+//! education and training to 25 (s24A, s24B), and the local offer (`local_offer`: any item, for the
+//! categories and ages it names). Future entitlements are listed with their future start (Staying Put from
+//! 18 for an eligible child in foster care now).
+//!
+//! Not covered: the prescribed relevant-child category of a young person detained or in hospital on the
+//! 16th birthday, and the extension of duties to 25 for those in education (which depends on facts Journey
+//! does not hold).
+
+use journey_policy_sdk::*;
+use serde::Deserialize;
+
+struct CareLeaverEntitlements;
+
+const DEFAULTS: &str = include_str!("../parameters.json");
+/// Thirteen weeks, in days.
+const THIRTEEN_WEEKS: i64 = 91;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Parameters {
+    short_break_legal_statuses: Vec<String>,
+    returned_home_reasons: Vec<String>,
+    returned_home_months: i32,
+    special_guardianship_reasons: Vec<String>,
+    needs_assessment_months: i32,
+    personal_adviser_until_age: u32,
+    personal_adviser_on_request_until_age: u32,
+    personal_adviser_on_request_from: Date,
+    staying_put_from: Date,
+    staying_put_until_age: u32,
+    staying_put_placements: Vec<String>,
+    higher_education_bursary_from: Date,
+    higher_education_bursary_pence: u32,
+    education_support_until_age: u32,
+    local_offer: Vec<Offer>,
+}
+
+/// An item of the local offer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Offer {
+    name: String,
+    categories: Vec<String>,
+    from_age: u32,
+    until_age: u32,
+    detail: String,
+}
+
+const CATEGORIES: [&str; 4] = ["eligible", "relevant", "former-relevant", "qualifying"];
+
+impl Parameters {
+    fn validate(&self) -> Result<(), PolicyError> {
+        PolicyError::check(
+            self.returned_home_months >= 1,
+            "returned_home_months",
+            "must be at least 1",
+        )?;
+        PolicyError::check(
+            self.needs_assessment_months >= 1,
+            "needs_assessment_months",
+            "must be at least 1",
+        )?;
+        for (age, field) in [
+            (self.personal_adviser_until_age, "personal_adviser_until_age"),
+            (
+                self.personal_adviser_on_request_until_age,
+                "personal_adviser_on_request_until_age",
+            ),
+            (self.staying_put_until_age, "staying_put_until_age"),
+            (self.education_support_until_age, "education_support_until_age"),
+        ] {
+            PolicyError::check((18..=30).contains(&age), field, "must be an age from 18 to 30")?;
+        }
+        PolicyError::check(
+            self.personal_adviser_until_age <= self.personal_adviser_on_request_until_age,
+            "personal_adviser_on_request_until_age",
+            "must not be below personal_adviser_until_age",
+        )?;
+        for o in &self.local_offer {
+            let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+            PolicyError::check(
+                !o.name.is_empty() && o.name.chars().all(lower),
+                "local_offer",
+                format!("`{}`: a name is lower-case-with-hyphens", o.name),
+            )?;
+            PolicyError::check(
+                !o.categories.is_empty() && o.categories.iter().all(|c| CATEGORIES.contains(&c.as_str())),
+                "local_offer",
+                format!("`{}`: categories are from {}", o.name, CATEGORIES.join(", ")),
+            )?;
+            PolicyError::check(
+                o.from_age < o.until_age,
+                "local_offer",
+                format!("`{}`: from_age must be below until_age", o.name),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Category {
+    Eligible,
+    Relevant,
+    FormerRelevant,
+    Qualifying,
+}
+
+impl Category {
+    fn code(self) -> &'static str {
+        match self {
+            Category::Eligible => "eligible",
+            Category::Relevant => "relevant",
+            Category::FormerRelevant => "former-relevant",
+            Category::Qualifying => "qualifying",
+        }
+    }
+}
+
+/// The child's looked-after days, as the law counts them.
+struct Care<'a> {
+    dob: Date,
+    /// Legal-status spans that count (not short breaks).
+    counted: Vec<LegalStatusSpan<'a>>,
+    /// Periods of care other than a series of short breaks.
+    periods: Vec<CarePeriod<'a>>,
+}
+
+impl<'a> Care<'a> {
+    fn new(input: &'a EvaluationInput, dob: Date, p: &Parameters) -> Result<Care<'a>, PolicyError> {
+        // A series of short breaks is not care for any of the counting (CPPCR 2010 reg 48).
+        let mut periods = input.care_periods()?;
+        periods.retain(|c| !c.is_short_breaks(&p.short_break_legal_statuses));
+        let counted = periods
+            .iter()
+            .flat_map(|c| c.legal_statuses.iter())
+            .filter(|s| !p.short_break_legal_statuses.contains(&s.legal_status))
+            .cloned()
+            .collect();
+        Ok(Care {
+            dob,
+            counted,
+            periods,
+        })
+    }
+
+    fn looked_after_on(&self, d: Date) -> bool {
+        self.counted.iter().any(|s| s.days_within(d, d.add_days(1)) == 1)
+    }
+
+    /// Days looked after from the 14th birthday to `d`, inclusive.
+    fn days_since_14(&self, d: Date) -> i64 {
+        let from = self.dob.birthday(14);
+        self.counted
+            .iter()
+            .map(|s| s.days_within(from, d.add_days(1)))
+            .sum()
+    }
+
+    fn eligible_on(&self, d: Date) -> bool {
+        matches!(self.dob.age_on(&d), Some(16 | 17))
+            && self.looked_after_on(d)
+            && self.days_since_14(d) >= THIRTEEN_WEEKS
+    }
+
+    /// The first day from the 16th birthday to `until` (inclusive) on which the child was eligible.
+    fn first_eligible(&self, until: Date) -> Option<Date> {
+        let mut d = self.dob.birthday(16);
+        let last = until.min(self.dob.birthday(18).add_days(-1));
+        while d <= last {
+            if self.eligible_on(d) {
+                return Some(d);
+            }
+            d = d.add_days(1);
+        }
+        None
+    }
+
+    /// The last counted period of care that ended on or before `on`, with its end event.
+    fn last_left(&self, on: Date) -> Option<&CarePeriod<'a>> {
+        self.periods
+            .iter()
+            .rev()
+            .find(|c| c.period.ends_on().is_some_and(|e| e <= on))
+    }
+
+    /// The span the child was in on `d`, for citing.
+    fn span_on(&self, d: Date) -> Option<&LegalStatusSpan<'a>> {
+        self.counted.iter().find(|s| s.days_within(d, d.add_days(1)) == 1)
+    }
+}
+
+/// The category on a date, with the day it began to apply (for the relevant: the day care ended) and why.
+struct Status<'a> {
+    category: Category,
+    since: Date,
+    eligible_from: Option<Date>,
+    reasons: Vec<Reason>,
+    left: Option<&'a JourneyEvent>,
+}
+
+impl Policy for CareLeaverEntitlements {
+    fn about() -> PolicyInfo {
+        PolicyInfo::new(
+            "care-leaver-entitlements",
+            PolicyKind::CareLeaverEntitlements,
+            "1.0.0",
+            "The care-leaver category (eligible, relevant, former relevant, qualifying) counted from the \
+             looked-after history and date of birth as the Children Act 1989 counts it (13 weeks after 14, \
+             ending after 16, short breaks excluded), and the entitlements that follow with their start and \
+             end dates: needs assessment, pathway plan, personal adviser to 21 and on request to 25, Staying \
+             Put, the higher education bursary, and the local offer.",
+        )
+    }
+
+    fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
+        let p: Parameters = input.parameters_over(DEFAULTS)?;
+        p.validate()?;
+        let mut decisions = Decisions::default();
+        let Some(dob) = input.date_of_birth() else {
+            decisions.alerts.push(Alert::new(
+                "no-date-of-birth",
+                Severity::Info,
+                "No date of birth is recorded, so no care-leaver category can be counted.",
+                vec![Reason::because("The child's date of birth is not known")],
+            ));
+            return Ok(decisions);
+        };
+        let care = Care::new(input, dob, &p)?;
+        match status(input, &care, &p) {
+            Some(s) => entitlements(input, &care, &p, &s, &mut decisions),
+            None => {
+                let on = input.evaluation_date;
+                let counted = care.days_since_14(on);
+                decisions.alerts.push(Alert::new(
+                    "no-care-leaver-category",
+                    Severity::Info,
+                    format!(
+                        "No care-leaver category on {on}: aged {}, looked after {} since the 14th birthday \
+                         ({}), short breaks excluded.",
+                        dob.age_on(&on).map_or("unborn".into(), |a| a.to_string()),
+                        days(counted),
+                        dob.birthday(14)
+                    ),
+                    vec![Reason::because(format!("Date of birth {dob}"))],
+                ));
+            }
+        }
+        Ok(decisions)
+    }
+}
+
+fn born(dob: Date) -> Reason {
+    Reason::because(format!(
+        "Born {dob}: 14 on {}, 16 on {}, 18 on {}, 21 on {}",
+        dob.birthday(14),
+        dob.birthday(16),
+        dob.birthday(18),
+        dob.birthday(21)
+    ))
+}
+
+fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Option<Status<'a>> {
+    let on = input.evaluation_date;
+    let dob = care.dob;
+    let age = dob.age_on(&on)?;
+    let (b16, b18, b21) = (dob.birthday(16), dob.birthday(18), dob.birthday(21));
+    let counted = |d: Date| {
+        let mut ids: Vec<String> = care
+            .counted
+            .iter()
+            .filter(|s| s.days_within(dob.birthday(14), d.add_days(1)) > 0)
+            .map(|s| s.event.event_id.clone())
+            .collect();
+        ids.dedup();
+        Reason::new(
+            format!(
+                "Looked after {} from the 14th birthday to {d} (13 weeks is {THIRTEEN_WEEKS} days; short breaks \
+                 excluded), and on a day after the 16th birthday",
+                days(care.days_since_14(d))
+            ),
+            ids,
+        )
+    };
+    let found = |category, since, eligible_from, mut reasons: Vec<Reason>, left| {
+        reasons.insert(0, born(dob));
+        Some(Status {
+            category,
+            since,
+            eligible_from,
+            reasons,
+            left,
+        })
+    };
+    // Was the child, on the day before `d`, eligible, or relevant after leaving care?
+    let last_left = |by: Date| {
+        care.last_left(by)
+            .filter(|c| c.period.ends_on().is_some_and(|e| e > b16))
+    };
+    let relevant_on = |d: Date| -> Option<&CarePeriod<'a>> {
+        let left = last_left(d)?;
+        let end = left.period.ends_on()?;
+        if care.looked_after_on(d) || !care.eligible_on(end.add_days(-1)) {
+            return None;
+        }
+        let home = left
+            .end_reason()
+            .is_some_and(|r| p.returned_home_reasons.contains(&r));
+        (!(home && d >= end.add_months(p.returned_home_months))).then_some(left)
+    };
+    if !(16..25).contains(&age) {
+        return None;
+    }
+    let eligible_from = care.first_eligible(on.min(b18.add_days(-1)));
+    if age < 18 {
+        if care.eligible_on(on) {
+            let from = eligible_from.unwrap_or(on);
+            return found(Category::Eligible, from, Some(from), vec![counted(on)], None);
+        }
+        if let Some(left) = relevant_on(on) {
+            let end = left.period.end.expect("a period that ended");
+            let reasons = vec![
+                counted(end.occurred_on.add_days(-1)),
+                Reason::new(
+                    format!(
+                        "Eligible when care ended on {} ({})",
+                        end.occurred_on,
+                        left.end_reason().unwrap_or_default()
+                    ),
+                    [end.event_id.as_str()],
+                ),
+            ];
+            return found(
+                Category::Relevant,
+                end.occurred_on,
+                eligible_from,
+                reasons,
+                Some(end),
+            );
+        }
+    } else {
+        let eve = b18.add_days(-1);
+        if care.eligible_on(eve) || relevant_on(eve).is_some() {
+            let how = if care.eligible_on(eve) {
+                "Looked after and eligible on the day before the 18th birthday"
+            } else {
+                "A relevant child on the day before the 18th birthday"
+            };
+            // The count up to the last day looked after before 18.
+            let last_day = match care.last_left(eve).and_then(|c| c.period.ends_on()) {
+                Some(end) if !care.looked_after_on(eve) => end.add_days(-1),
+                _ => eve,
+            };
+            let mut reasons = vec![counted(last_day)];
+            let cite: Vec<String> = care
+                .span_on(eve)
+                .map(|s| s.event.event_id.clone())
+                .into_iter()
+                .collect();
+            reasons.push(Reason::new(how, cite));
+            let left = care.last_left(on).and_then(|c| c.period.end);
+            return found(Category::FormerRelevant, b18, eligible_from, reasons, left);
+        }
+    }
+    if age >= 21 {
+        return None;
+    }
+    // Qualifying: looked after after 16 (while a child) but no longer, or special guardianship from care.
+    let after_16 = care.periods.iter().rfind(|c| {
+        c.period.starts_on() < b18
+            && c.period.ends_on().is_some_and(|e| e > b16 && e <= on)
+            && !c.is_short_breaks(&p.short_break_legal_statuses)
+    });
+    if let Some(c) = after_16
+        && !care.looked_after_on(on)
+    {
+        let end = c.period.end.expect("a period that ended");
+        let reasons = vec![Reason::new(
+            format!(
+                "Looked after after the 16th birthday ({b16}) until {}",
+                end.occurred_on
+            ),
+            c.period.event_ids(),
+        )];
+        return found(
+            Category::Qualifying,
+            end.occurred_on.min(b21),
+            None,
+            reasons,
+            Some(end),
+        );
+    }
+    let sgo = care.periods.iter().rev().find(|c| {
+        c.end_reason()
+            .is_some_and(|r| p.special_guardianship_reasons.contains(&r))
+            && c.period.ends_on().is_some_and(|e| e <= on)
+    });
+    if let Some(c) = sgo
+        && !care.looked_after_on(on)
+    {
+        let end = c.period.end.expect("a period that ended");
+        let reasons = vec![Reason::new(
+            format!(
+                "Looked after immediately before a special guardianship order on {}",
+                end.occurred_on
+            ),
+            [end.event_id.as_str()],
+        )];
+        return found(
+            Category::Qualifying,
+            b16.max(end.occurred_on),
+            None,
+            reasons,
+            Some(end),
+        );
+    }
+    None
+}
+
+/// Everything that follows from the category.
+fn entitlements(
+    input: &EvaluationInput,
+    care: &Care<'_>,
+    p: &Parameters,
+    s: &Status<'_>,
+    out: &mut Decisions,
+) {
+    let dob = care.dob;
+    let birthday = |n: u32| dob.birthday(n);
+    let until = |n: u32| Some(birthday(n).add_days(-1));
+    let category = s.category.code();
+    let mut add = |name: &str, starts_on: Date, ends_on: Option<Date>, why: String| {
+        if ends_on.is_some_and(|e| e < starts_on) {
+            return;
+        }
+        let mut reasons = s.reasons.clone();
+        reasons.push(Reason::because(why));
+        out.entitlements.push(Entitlement {
+            name: name.to_string(),
+            category: Some(category.to_string()),
+            starts_on,
+            ends_on,
+            reasons,
+        });
+    };
+    let leaving_care = s.category != Category::Qualifying;
+    if leaving_care {
+        let from = s.eligible_from.unwrap_or(s.since);
+        let due = from.add_months(p.needs_assessment_months);
+        add(
+            "needs-assessment",
+            from,
+            Some(due),
+            format!(
+                "Assessment of needs within {} months of becoming eligible on {from} (CPPCR 2010 reg 42)",
+                p.needs_assessment_months
+            ),
+        );
+        let pa = p.personal_adviser_until_age;
+        add(
+            "pathway-plan",
+            from,
+            until(pa),
+            format!("Pathway plan, reviewed at least every 6 months, until {pa} (CA89 Sch 2 para 19B, s23C)"),
+        );
+        add(
+            "personal-adviser",
+            from,
+            until(pa),
+            format!("A personal adviser until {pa} (CA89 Sch 2 para 19C, s23B(2), s23C(3))"),
+        );
+        let on_request = p.personal_adviser_on_request_until_age;
+        add(
+            "personal-adviser-on-request",
+            birthday(pa).max(p.personal_adviser_on_request_from),
+            until(on_request),
+            format!(
+                "A personal adviser on request from {pa} to {on_request} (CA89 s23CZB, from {})",
+                p.personal_adviser_on_request_from
+            ),
+        );
+        if s.category == Category::Relevant {
+            add(
+                "accommodation-and-maintenance",
+                s.since,
+                until(18),
+                "Suitable accommodation and maintenance while a relevant child, to 18 (CA89 s23B(8))".into(),
+            );
+        }
+        let eve = birthday(18).add_days(-1);
+        let foster = care
+            .periods
+            .iter()
+            .find_map(|c| c.placement_on(eve.min(input.evaluation_date)))
+            .filter(|pl| p.staying_put_placements.iter().any(|x| x == pl));
+        if let Some(placement) = foster
+            && (s.category != Category::Relevant)
+        {
+            let sp = p.staying_put_until_age;
+            add(
+                "staying-put",
+                birthday(18).max(p.staying_put_from),
+                until(sp),
+                format!(
+                    "Staying Put with the foster carers of the placement ({placement}) held at 18, to {sp} (CA89 \
+                     s23CZA, from {})",
+                    p.staying_put_from
+                ),
+            );
+        }
+        let edu = p.education_support_until_age;
+        add(
+            "higher-education-bursary",
+            birthday(18).max(p.higher_education_bursary_from),
+            until(edu),
+            format!(
+                "Higher education bursary of £{}.{:02} for a course in the pathway plan (CA89 s23C(5A))",
+                p.higher_education_bursary_pence / 100,
+                p.higher_education_bursary_pence % 100
+            ),
+        );
+    } else {
+        add(
+            "advice-and-assistance",
+            s.since,
+            until(21),
+            "Advice and assistance for a qualifying young person, to 21 (CA89 s24A)".into(),
+        );
+        let edu = p.education_support_until_age;
+        add(
+            "education-and-training-assistance",
+            s.since,
+            until(edu),
+            format!("Help with education and training to {edu} (CA89 s24B)"),
+        );
+    }
+    for o in p
+        .local_offer
+        .iter()
+        .filter(|o| o.categories.iter().any(|c| c == category))
+    {
+        add(
+            &o.name,
+            birthday(o.from_age).max(s.since),
+            until(o.until_age),
+            format!("Local offer: {}", o.detail),
+        );
+    }
+    if leaving_care {
+        needs_assessment_deadline(input, p, s, dob, out);
+    }
+}
+
+fn needs_assessment_deadline(
+    input: &EvaluationInput,
+    p: &Parameters,
+    s: &Status<'_>,
+    dob: Date,
+    out: &mut Decisions,
+) {
+    let from = s.eligible_from.unwrap_or(s.since);
+    let due = from.add_months(p.needs_assessment_months);
+    let done = input
+        .between("LeavingCareNeedsAssessmentCompleted", dob.birthday(16), None)
+        .next();
+    let mut reasons = s.reasons.clone();
+    reasons.push(match done {
+        Some(d) => Reason::new(
+            format!("Needs assessment completed on {}", d.occurred_on),
+            [d.event_id.as_str()],
+        ),
+        None => Reason::because(format!(
+            "No needs assessment recorded by {}",
+            input.evaluation_date
+        )),
+    });
+    if let Some(left) = s.left {
+        reasons.push(Reason::new(
+            format!("Left care on {}", left.occurred_on),
+            [left.event_id.as_str()],
+        ));
+    }
+    let words = format!(
+        "Assess the eligible child's needs not more than {} months after the 16th birthday or becoming eligible",
+        p.needs_assessment_months
+    );
+    out.deadlines.push(Deadline::judged(
+        Rule {
+            name: "leaving-care-needs-assessment",
+            rule: &words,
+            source: "Care Planning, Placement and Case Review (England) Regulations 2010, regulation 42",
+        },
+        from,
+        due,
+        done.map(|d| d.occurred_on),
+        input.evaluation_date,
+        reasons,
+    ));
+}
+
+export_policy!(CareLeaverEntitlements);
+
+#[cfg(test)]
+mod tests;

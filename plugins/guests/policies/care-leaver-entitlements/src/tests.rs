@@ -1,0 +1,201 @@
+//! Worked journeys with hand-computed answers (the same law end to end in the sandbox is in
+//! `plugins/tests/it/reference_care_leaver_entitlements.rs`).
+
+use journey_policy_sdk::testing::{event, input};
+use journey_policy_sdk::*;
+use serde_json::json;
+
+use super::CareLeaverEntitlements;
+
+fn placed(id: &str, on: &str, legal_status: &str, place: &str) -> JourneyEvent {
+    event(
+        id,
+        "BecameLookedAfter",
+        on,
+        json!({"legal_status": legal_status, "category_of_need": "N1", "placement": {"place_type": place}}),
+    )
+}
+
+fn ceased(id: &str, on: &str, reason: &str) -> JourneyEvent {
+    event(id, "CeasedToBeLookedAfter", on, json!({"reason": reason}))
+}
+
+fn decide(dob: &str, on: &str, events: Vec<JourneyEvent>) -> Decisions {
+    let mut i = input(on, events);
+    i.child.date_of_birth = Date::parse(dob);
+    CareLeaverEntitlements::evaluate(&i).unwrap()
+}
+
+/// `(name, category, starts, ends)` of every entitlement.
+fn table(d: &Decisions) -> Vec<(String, String, String, String)> {
+    d.entitlements
+        .iter()
+        .map(|e| {
+            (
+                e.name.clone(),
+                e.category.clone().unwrap_or_default(),
+                e.starts_on.to_string(),
+                e.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn row(n: &str, c: &str, s: &str, e: &str) -> (String, String, String, String) {
+    (n.into(), c.into(), s.into(), e.into())
+}
+
+#[test]
+fn born_on_29_february_eligible_on_the_16th_birthday_with_exactly_13_weeks() {
+    // 1 December 2023 to 29 February 2024 inclusive: 31 + 31 + 29 = 91 days.
+    let events = vec![placed("la", "2023-12-01", "C2", "U4")];
+    let d = decide("2008-02-29", "2024-06-01", events);
+    assert_eq!(
+        table(&d),
+        [
+            row("needs-assessment", "eligible", "2024-02-29", "2024-05-29"),
+            row("pathway-plan", "eligible", "2024-02-29", "2029-02-27"),
+            row("personal-adviser", "eligible", "2024-02-29", "2029-02-27"),
+            // 21 on 28 February 2029 (a common year), 25 on 28 February 2033.
+            row(
+                "personal-adviser-on-request",
+                "eligible",
+                "2029-02-28",
+                "2033-02-27"
+            ),
+            // 18 on 28 February 2026; in a long-term foster placement (U4) now.
+            row("staying-put", "eligible", "2026-02-28", "2029-02-27"),
+            row("higher-education-bursary", "eligible", "2026-02-28", "2033-02-27"),
+            row("health-passport", "eligible", "2024-02-29", "2029-02-27"),
+        ]
+    );
+    let deadline = &d.deadlines[0];
+    assert_eq!(deadline.due_on, Some(Date::ymd(2024, 5, 29)));
+    assert_eq!(
+        (deadline.status, deadline.days_late),
+        (DeadlineStatus::Missed, Some(3))
+    );
+    // A day less in care: 90 days on the birthday, eligible the next day.
+    let d = decide(
+        "2008-02-29",
+        "2024-06-01",
+        vec![placed("la", "2023-12-02", "C2", "U4")],
+    );
+    assert_eq!(d.entitlements[0].starts_on, Date::ymd(2024, 3, 1));
+}
+
+#[test]
+fn periods_touching_the_14th_birthday_and_a_16th_birthday_on_a_sunday() {
+    // Born 15 June 2009: 14 on Thursday 15 June 2023, 16 on Sunday 15 June 2025.
+    let events = |first_end: &str| {
+        vec![
+            placed("la1", "2023-03-01", "V2", "U6"),
+            ceased("ce1", first_end, "E13"),
+            // 2 April to 15 June 2025 inclusive: 29 + 31 + 15 = 75 days.
+            placed("la2", "2025-04-02", "V2", "U6"),
+        ]
+    };
+    // The first period ends on the 14th birthday: none of it counts; 75 days is not 13 weeks.
+    let d = decide("2009-06-15", "2025-06-15", events("2023-06-15"));
+    assert!(d.entitlements.is_empty());
+    assert_eq!(d.alerts[0].code, "no-care-leaver-category");
+    assert!(
+        d.alerts[0].message.contains("looked after 75 days"),
+        "{}",
+        d.alerts[0].message
+    );
+    // Ending on 1 July 2023 it counts 15 June to 30 June: 16 days, 91 in all on the birthday itself.
+    let d = decide("2009-06-15", "2025-06-15", events("2023-07-01"));
+    assert_eq!(d.entitlements[0].starts_on, Date::ymd(2025, 6, 15));
+    assert_eq!(d.entitlements[0].category.as_deref(), Some("eligible"));
+    // The day before, at 15, no category.
+    assert!(
+        decide("2009-06-15", "2025-06-14", events("2023-07-01"))
+            .entitlements
+            .is_empty()
+    );
+}
+
+#[test]
+fn short_breaks_do_not_count() {
+    let mut events = vec![placed("sb", "2022-01-01", "V3", "U6")];
+    events.push(event(
+        "ls",
+        "LegalStatusChanged",
+        "2024-05-01",
+        json!({"legal_status": "V2"}),
+    ));
+    // Short breaks from 14, then a single period of accommodation from 1 May 2024: 91 days on 30 July.
+    let d = decide("2007-06-01", "2024-07-29", events.clone());
+    assert!(d.entitlements.is_empty(), "{:?}", table(&d));
+    let d = decide("2007-06-01", "2024-07-30", events);
+    assert_eq!(d.entitlements[0].starts_on, Date::ymd(2024, 7, 30));
+}
+
+#[test]
+fn relevant_then_former_relevant_and_a_return_home_that_lasts() {
+    let events = |reason: &str| {
+        vec![
+            placed("la", "2023-12-01", "C2", "U4"),
+            ceased("ce", "2024-09-01", reason),
+        ]
+    };
+    let d = decide("2008-02-29", "2024-10-01", events("E8"));
+    let t = table(&d);
+    assert_eq!(
+        t[0],
+        row("needs-assessment", "relevant", "2024-02-29", "2024-05-29")
+    );
+    assert!(t.contains(&row(
+        "accommodation-and-maintenance",
+        "relevant",
+        "2024-09-01",
+        "2026-02-27"
+    )));
+    assert!(t.contains(&row(
+        "setting-up-home-allowance",
+        "relevant",
+        "2024-09-01",
+        "2033-02-27"
+    )));
+    assert!(!t.iter().any(|r| r.0 == "staying-put"), "not in care at 18");
+    let d = decide("2008-02-29", "2026-02-28", events("E8"));
+    assert_eq!(d.entitlements[0].category.as_deref(), Some("former-relevant"));
+    // Home with a parent: relevant for 6 months, then qualifying (looked after after 16).
+    let d = decide("2008-02-29", "2025-02-28", events("E4A"));
+    assert_eq!(d.entitlements[0].category.as_deref(), Some("relevant"));
+    let d = decide("2008-02-29", "2025-03-01", events("E4A"));
+    assert_eq!(
+        table(&d)[..2],
+        [
+            row("advice-and-assistance", "qualifying", "2024-09-01", "2029-02-27"),
+            row(
+                "education-and-training-assistance",
+                "qualifying",
+                "2024-09-01",
+                "2033-02-27"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_local_offer_is_a_parameter() {
+    let mut i = input("2024-06-01", vec![placed("la", "2023-12-01", "C2", "U4")]);
+    i.child.date_of_birth = Some(Date::ymd(2008, 2, 29));
+    i.parameters = r#"{"local_offer": [{"name": "gym-pass", "categories": ["eligible"], "from_age": 17,
+        "until_age": 19, "detail": "Free gym membership"}]}"#
+        .into();
+    let d = CareLeaverEntitlements::evaluate(&i).unwrap();
+    assert_eq!(
+        table(&d).last().unwrap(),
+        &row("gym-pass", "eligible", "2025-02-28", "2027-02-27")
+    );
+    i.parameters = r#"{"local_offer": [{"name": "Gym", "categories": ["eligible"], "from_age": 17,
+        "until_age": 19, "detail": ""}]}"#
+        .into();
+    assert!(matches!(
+        CareLeaverEntitlements::evaluate(&i),
+        Err(PolicyError::InvalidParameters(m)) if m.starts_with("parameter `local_offer`")
+    ));
+}

@@ -1,0 +1,1184 @@
+//! # statutory-timescales: every deadline that applies to the child
+//!
+//! For each timescale, a deadline with the day its clock started, its due date, whether it was met, missed
+//! or is still open on the evaluation date, and how many calendar days late. Recurring timescales (review
+//! conferences, visits, reviews, health assessments) are a series: each one is due a fixed time after the
+//! previous one was actually done, and the series stops when the plan, placement or period of care ends.
+//!
+//! | deadline | clock starts | done when | default | source |
+//! |---|---|---|---|---|
+//! | `contact-decision` | `ContactReceived` | the `ContactDecided` naming it | 1 working day | WT |
+//! | `assessment` (`initial-assessment` before WT 2013) | `ReferralReceived` | next `AssessmentCompleted` | 45 (10) working days | WT |
+//! | `initial-child-protection-conference` | the strategy discussion that started the s47 enquiry | next initial conference | 15 working days | WT |
+//! | `core-group` | an initial conference that made a plan | next `CoreGroupMet` | 10 working days | WT |
+//! | `review-child-protection-conference` | the initial conference, then each review | review conference | 3, then 6 months | WT |
+//! | `child-protection-visit` | plan start, then each visit seen | `ChildVisited` (child protection, seen) | 10 working days (local) | local |
+//! | `child-in-need-visit` | child in need plan start, then each visit seen | `ChildVisited` (child in need, seen) | 20 working days (local) | local |
+//! | `looked-after-review` | becoming looked after, then each review | `LookedAfterReviewHeld` | 20 working days, 3 months, 6 months | CPPCR 2010 reg 33 |
+//! | `looked-after-review` (short breaks) | the first short break | review | 3 months, then 6 months | reg 48 |
+//! | `looked-after-visit` | each placement, then each visit | `ChildVisited` (looked after) | 1 week, then 6 weeks (3 months after a year in a long-term placement) | reg 28 |
+//! | `health-assessment` | becoming looked after, then each assessment | `HealthAssessmentCompleted` | 20 working days, then 6 months under 5, 12 from 5 | reg 7 |
+//! | `return-interview` | the end of a missing episode (its time, if recorded) | `ReturnInterviewOffered` / `Held` | 72 hours | DfE 2014 |
+//! | `adoption-a1` | entering care (the period of care with the adoption decision) | `PlacedForAdoption` | the scorecard's A1 days | scorecard |
+//! | `adoption-a2` | the placement order | `MatchedWithAdopters` (before the order counts as 0 days) | the scorecard's A2 days | scorecard |
+//!
+//! Which rules apply is the `rules` parameter; which edition of Working Together applies is chosen by the
+//! date the clock started, from `working_together` (each edition with its own numbers, so an authority can
+//! model its local variations and an investigator the rules of the day); the scorecard thresholds by the
+//! date of completion (or the evaluation date, while open) from `adoption_scorecard`. Every number is in
+//! `parameters.json`. Sources: `shared/domain/rules.md` sections 1-3.
+//!
+//! Judging: met when done on or before the due date (return interviews are judged by date; the due instant
+//! is reported as `due_at`). A series item never done is missed from the day after its due date until the
+//! evaluation date, or until the day its plan or placement ended.
+
+use journey_policy_sdk::*;
+use serde::Deserialize;
+
+struct StatutoryTimescales;
+
+const DEFAULTS: &str = include_str!("../parameters.json");
+
+const RULES: [&str; 13] = [
+    "contact-decision",
+    "assessment",
+    "initial-child-protection-conference",
+    "core-group",
+    "review-child-protection-conference",
+    "child-protection-visit",
+    "child-in-need-visit",
+    "looked-after-review",
+    "looked-after-visit",
+    "health-assessment",
+    "return-interview",
+    "adoption-a1",
+    "adoption-a2",
+];
+
+const CPPCR: &str = "Care Planning, Placement and Case Review (England) Regulations 2010";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Parameters {
+    counting: Counting,
+    rules: Vec<String>,
+    working_together: Vec<Edition>,
+    child_protection_visit_working_days: u32,
+    child_in_need_visit_working_days: u32,
+    looked_after_first_review_working_days: u32,
+    looked_after_second_review_months: i32,
+    looked_after_later_review_months: i32,
+    short_break_legal_statuses: Vec<String>,
+    short_break_first_review_months: i32,
+    looked_after_first_visit_days: i64,
+    looked_after_visit_weeks: i64,
+    long_term_placements: Vec<String>,
+    long_term_visit_months: i32,
+    initial_health_assessment_working_days: u32,
+    health_review_months_under_5: i32,
+    health_review_months_from_5: i32,
+    return_interview_hours: i64,
+    adoption_scorecard: Vec<Scorecard>,
+}
+
+/// One edition of Working Together, in force from a date, with its numbers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edition {
+    edition: String,
+    from: Date,
+    /// `assessment` (single assessment) or `initial-assessment` (before 2013).
+    assessment: String,
+    assessment_working_days: u32,
+    contact_decision_working_days: u32,
+    initial_conference_working_days: u32,
+    core_group_working_days: u32,
+    first_review_conference_months: i32,
+    review_conference_months: i32,
+}
+
+/// The adoption scorecard thresholds used from a date.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scorecard {
+    scorecard: String,
+    from: Date,
+    a1_days: i64,
+    a2_days: i64,
+}
+
+impl Parameters {
+    fn validate(&self) -> Result<(), PolicyError> {
+        for r in &self.rules {
+            PolicyError::check(
+                RULES.contains(&r.as_str()),
+                "rules",
+                format!("unknown rule `{r}` (known: {})", RULES.join(", ")),
+            )?;
+        }
+        let wt = "working_together";
+        PolicyError::check(
+            !self.working_together.is_empty(),
+            wt,
+            "must list at least one edition",
+        )?;
+        PolicyError::check(
+            self.working_together.windows(2).all(|w| w[0].from < w[1].from),
+            wt,
+            "editions must be in order of `from`",
+        )?;
+        for e in &self.working_together {
+            PolicyError::check(
+                matches!(e.assessment.as_str(), "assessment" | "initial-assessment"),
+                wt,
+                format!(
+                    "{}: assessment must be `assessment` or `initial-assessment`",
+                    e.edition
+                ),
+            )?;
+            for (n, what) in [
+                (e.assessment_working_days, "assessment_working_days"),
+                (e.contact_decision_working_days, "contact_decision_working_days"),
+                (
+                    e.initial_conference_working_days,
+                    "initial_conference_working_days",
+                ),
+                (e.core_group_working_days, "core_group_working_days"),
+            ] {
+                PolicyError::check(n >= 1, wt, format!("{}: {what} must be at least 1", e.edition))?;
+            }
+            PolicyError::check(
+                e.first_review_conference_months >= 1 && e.review_conference_months >= 1,
+                wt,
+                format!("{}: review conference months must be at least 1", e.edition),
+            )?;
+        }
+        for (n, field) in [
+            (
+                self.child_protection_visit_working_days,
+                "child_protection_visit_working_days",
+            ),
+            (
+                self.child_in_need_visit_working_days,
+                "child_in_need_visit_working_days",
+            ),
+            (
+                self.looked_after_first_review_working_days,
+                "looked_after_first_review_working_days",
+            ),
+            (
+                self.initial_health_assessment_working_days,
+                "initial_health_assessment_working_days",
+            ),
+        ] {
+            PolicyError::check(n >= 1, field, "must be at least 1")?;
+        }
+        for (n, field) in [
+            (
+                self.looked_after_second_review_months,
+                "looked_after_second_review_months",
+            ),
+            (
+                self.looked_after_later_review_months,
+                "looked_after_later_review_months",
+            ),
+            (
+                self.short_break_first_review_months,
+                "short_break_first_review_months",
+            ),
+            (self.long_term_visit_months, "long_term_visit_months"),
+            (self.health_review_months_under_5, "health_review_months_under_5"),
+            (self.health_review_months_from_5, "health_review_months_from_5"),
+        ] {
+            PolicyError::check(n >= 1, field, "must be at least 1 month")?;
+        }
+        PolicyError::check(
+            self.looked_after_first_visit_days >= 1,
+            "looked_after_first_visit_days",
+            "must be at least 1",
+        )?;
+        PolicyError::check(
+            self.looked_after_visit_weeks >= 1,
+            "looked_after_visit_weeks",
+            "must be at least 1",
+        )?;
+        PolicyError::check(
+            self.return_interview_hours >= 1,
+            "return_interview_hours",
+            "must be at least 1",
+        )?;
+        let sc = "adoption_scorecard";
+        PolicyError::check(
+            !self.adoption_scorecard.is_empty(),
+            sc,
+            "must list at least one scorecard",
+        )?;
+        PolicyError::check(
+            self.adoption_scorecard.windows(2).all(|w| w[0].from < w[1].from),
+            sc,
+            "scorecards must be in order of `from`",
+        )?;
+        PolicyError::check(
+            self.adoption_scorecard
+                .iter()
+                .all(|s| s.a1_days >= 1 && s.a2_days >= 1),
+            sc,
+            "thresholds must be at least 1 day",
+        )
+    }
+
+    fn applies(&self, rule: &str) -> bool {
+        self.rules.iter().any(|r| r == rule)
+    }
+
+    /// The edition in force on `on` (the earliest for dates before them all).
+    fn edition(&self, on: Date) -> &Edition {
+        self.working_together
+            .iter()
+            .rev()
+            .find(|e| e.from <= on)
+            .unwrap_or(&self.working_together[0])
+    }
+
+    fn scorecard(&self, on: Date) -> &Scorecard {
+        self.adoption_scorecard
+            .iter()
+            .rev()
+            .find(|s| s.from <= on)
+            .unwrap_or(&self.adoption_scorecard[0])
+    }
+}
+
+impl Policy for StatutoryTimescales {
+    fn about() -> PolicyInfo {
+        PolicyInfo::new(
+            "statutory-timescales",
+            PolicyKind::StatutoryTimescales,
+            "1.0.0",
+            "Every statutory timescale that applies to the child (front door, assessment, child protection \
+             conferences, core groups, visits, looked-after reviews, health assessments, return interviews, \
+             adoption scorecard A1/A2), with due dates, met/missed/open and days late. The rules and the \
+             edition of Working Together in force are parameters.",
+        )
+    }
+
+    fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
+        let p: Parameters = input.parameters_over(DEFAULTS)?;
+        p.validate()?;
+        let t = Timescales {
+            input,
+            p: &p,
+            on: input.evaluation_date,
+            care: care(input, &p)?,
+        };
+        let mut out = Vec::new();
+        let rules: [(&str, Judge<'_>); 13] = [
+            ("contact-decision", Timescales::contact_decisions),
+            ("assessment", Timescales::assessments),
+            (
+                "initial-child-protection-conference",
+                Timescales::initial_conferences,
+            ),
+            ("core-group", Timescales::core_groups),
+            (
+                "review-child-protection-conference",
+                Timescales::review_conferences,
+            ),
+            ("child-protection-visit", Timescales::protection_visits),
+            ("child-in-need-visit", Timescales::child_in_need_visits),
+            ("looked-after-review", Timescales::looked_after_reviews),
+            ("looked-after-visit", Timescales::looked_after_visits),
+            ("health-assessment", Timescales::health_assessments),
+            ("return-interview", Timescales::return_interviews),
+            ("adoption-a1", Timescales::adoption_a1),
+            ("adoption-a2", Timescales::adoption_a2),
+        ];
+        for (rule, judge) in rules {
+            if p.applies(rule) {
+                judge(&t, &mut out)?;
+            }
+        }
+        let mut decisions = Decisions {
+            deadlines: out,
+            ..Decisions::default()
+        };
+        calendar_alerts(input, &mut decisions);
+        Ok(decisions)
+    }
+}
+
+type Judge<'a> = fn(&Timescales<'a>, &mut Vec<Deadline>) -> Result<(), PolicyError>;
+
+/// A warning for each clock that starts outside the bank-holiday data.
+fn calendar_alerts(input: &EvaluationInput, decisions: &mut Decisions) {
+    let c = &input.calendar;
+    for d in &decisions.deadlines {
+        if let Some(start) = d.starts_on
+            && !c.covers(&start)
+        {
+            decisions.alerts.push(Alert::new(
+                "calendar-does-not-cover",
+                Severity::Warning,
+                format!(
+                    "Bank holidays are not known for {start} (calendar {} covers {} to {}): the {} due date \
+                     counts weekends only.",
+                    c.version, c.covers_from, c.covers_to, d.name
+                ),
+                d.reasons.iter().take(1).cloned().collect(),
+            ));
+        }
+    }
+}
+
+fn cite(text: String, e: &JourneyEvent) -> Reason {
+    Reason::new(text, [e.event_id.as_str()])
+}
+
+/// A recurring timescale: the first is due a set time after the clock starts, each next a set time after
+/// the previous was done, until the plan, placement or period of care it belongs to ends.
+struct Series<'a> {
+    name: &'a str,
+    source: String,
+    start: Date,
+    /// Why the clock started.
+    opened: Reason,
+    /// The due date and the rule in words of the `n`th (from 0), given when the previous one was done.
+    due: &'a dyn Fn(usize, Date) -> (Date, String),
+    /// What counts as done, in order (only those on or after the start are used).
+    done: Vec<&'a JourneyEvent>,
+    /// The event that ends the series, if it has ended.
+    end: Option<&'a JourneyEvent>,
+}
+
+struct Timescales<'a> {
+    input: &'a EvaluationInput,
+    p: &'a Parameters,
+    on: Date,
+    /// The periods of care (see [`care`]).
+    care: Vec<Care<'a>>,
+}
+
+/// A period of care (consecutive series of short breaks merged into one), whether it is short breaks, and
+/// its legal statuses and placements.
+type Care<'a> = (Period<'a>, bool, CarePeriod<'a>);
+
+/// The periods of care, with consecutive series of short breaks merged into one.
+fn care<'a>(input: &'a EvaluationInput, p: &Parameters) -> Result<Vec<Care<'a>>, PolicyError> {
+    let short = &p.short_break_legal_statuses;
+    let mut out: Vec<Care<'a>> = Vec::new();
+    for c in input.care_periods()? {
+        let is_short = c.is_short_breaks(short);
+        match out.last_mut() {
+            Some((period, true, _)) if is_short => period.end = c.period.end,
+            _ => out.push((c.period, is_short, c)),
+        }
+    }
+    Ok(out)
+}
+
+impl<'a> Timescales<'a> {
+    fn working_days(&self, start: Date, n: u32) -> Date {
+        self.input
+            .calendar
+            .due_within_working_days(start, n, self.p.counting)
+    }
+
+    fn counting(&self) -> &'static str {
+        match self.p.counting {
+            Counting::Inclusive => "the start day is day 1",
+            Counting::Exclusive => "the day after the start is day 1",
+        }
+    }
+
+    /// One deadline, done by `done` if it was. `what` says it was done ("Decided") or that it was not ("No
+    /// decision").
+    fn one(
+        &self,
+        rule: Rule<'_>,
+        start: Date,
+        due: Date,
+        done: Option<&JourneyEvent>,
+        mut reasons: Vec<Reason>,
+        (did, did_not): (&str, &str),
+    ) -> Deadline {
+        match done {
+            Some(d) => reasons.push(cite(format!("{did} on {}", d.when()), d)),
+            None => reasons.push(Reason::because(format!("{did_not} recorded by {}", self.on))),
+        }
+        Deadline::judged(rule, start, due, done.map(|d| d.occurred_on), self.on, reasons)
+    }
+
+    fn series(&self, s: Series<'_>, out: &mut Vec<Deadline>) {
+        let mut from = s.start;
+        let mut cause = s.opened;
+        let mut n = 0;
+        let (mut due, mut text) = (s.due)(0, from);
+        let rule =
+            |text: &str| -> (String, String, String) { (s.name.into(), text.to_string(), s.source.clone()) };
+        let end_on = s.end.map(|e| e.occurred_on);
+        for d in s.done.iter().filter(|d| d.occurred_on >= s.start) {
+            let (name, words, source) = rule(&text);
+            let r = Rule {
+                name: &name,
+                rule: &words,
+                source: &source,
+            };
+            let reasons = vec![cause, cite(format!("Done on {}", d.when()), d)];
+            out.push(Deadline::judged(
+                r,
+                from,
+                due,
+                Some(d.occurred_on),
+                self.on,
+                reasons,
+            ));
+            cause = cite(format!("The previous one was on {}", d.occurred_on), d);
+            from = d.occurred_on;
+            n += 1;
+            (due, text) = (s.due)(n, from);
+        }
+        if end_on.is_some_and(|end| end <= due) {
+            return;
+        }
+        let (name, words, source) = rule(&text);
+        let r = Rule {
+            name: &name,
+            rule: &words,
+            source: &source,
+        };
+        let mut reasons = vec![cause];
+        let judged_on = match s.end {
+            Some(end) => {
+                reasons.push(cite(
+                    format!("Not done before it ended on {} ({})", end.occurred_on, end.kind),
+                    end,
+                ));
+                end.occurred_on.min(self.on)
+            }
+            None => {
+                reasons.push(Reason::because(format!("Not done by {}", self.on)));
+                self.on
+            }
+        };
+        out.push(Deadline::judged(r, from, due, None, judged_on, reasons));
+    }
+
+    fn contact_decisions(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        // The first decision naming each contact (one pass over the decisions).
+        let mut decisions: std::collections::BTreeMap<String, &JourneyEvent> =
+            std::collections::BTreeMap::new();
+        for d in self.input.of_kind("ContactDecided") {
+            if let Some(contact) = d.names_event() {
+                decisions.entry(contact).or_insert(d);
+            }
+        }
+        for contact in self.input.of_kind("ContactReceived") {
+            let ed = self.p.edition(contact.occurred_on);
+            let n = ed.contact_decision_working_days;
+            let words = format!("Decide what happens to a contact within {n} working day(s) of receiving it");
+            let rule = Rule {
+                name: "contact-decision",
+                rule: &words,
+                source: &ed.edition,
+            };
+            let decision = decisions.get(&contact.event_id).copied();
+            let due = self.working_days(contact.occurred_on, n);
+            let reasons = vec![cite(
+                format!(
+                    "Contact received on {}; due {due} ({n} working day(s); {})",
+                    contact.when(),
+                    self.counting()
+                ),
+                contact,
+            )];
+            out.push(self.one(
+                rule,
+                contact.occurred_on,
+                due,
+                decision,
+                reasons,
+                ("Decided", "No decision"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn assessments(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let referrals: Vec<&JourneyEvent> = self.input.of_kind("ReferralReceived").collect();
+        for (i, referral) in referrals.iter().enumerate() {
+            let start = referral.occurred_on;
+            let until = referrals.get(i + 1).map(|r| r.occurred_on);
+            let ed = self.p.edition(start);
+            let n = ed.assessment_working_days;
+            let words = if ed.assessment == "initial-assessment" {
+                format!("Complete the initial assessment within {n} working days of the referral")
+            } else {
+                format!("Complete the single assessment within {n} working days of the referral")
+            };
+            let rule = Rule {
+                name: &ed.assessment,
+                rule: &words,
+                source: &ed.edition,
+            };
+            let referred = cite(format!("Referral received on {}", referral.when()), referral);
+            if referral.flag("no_further_action") == Some(true) {
+                let closed = cite("The referral was closed with no further action".into(), referral);
+                out.push(Deadline::not_applicable(
+                    rule,
+                    Some(start),
+                    vec![referred, closed],
+                ));
+                continue;
+            }
+            let started = self.input.between("AssessmentStarted", start, until).next();
+            let completed = self.input.between("AssessmentCompleted", start, until).next();
+            let closed = self
+                .input
+                .between("ChildInNeedEpisodeClosed", start, until)
+                .next();
+            if let (None, None, Some(closed)) = (started, completed, closed) {
+                let why = cite(
+                    format!(
+                        "The episode closed on {} without an assessment",
+                        closed.occurred_on
+                    ),
+                    closed,
+                );
+                out.push(Deadline::not_applicable(rule, Some(start), vec![referred, why]));
+                continue;
+            }
+            let due = self.working_days(start, n);
+            let mut reasons = vec![referred];
+            if let Some(s) = started {
+                reasons.push(cite(format!("Assessment started on {}", s.occurred_on), s));
+            }
+            out.push(self.one(
+                rule,
+                start,
+                due,
+                completed,
+                reasons,
+                ("Assessment completed", "No completed assessment"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn initial_conferences(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let enquiries: Vec<&JourneyEvent> = self.input.of_kind("Section47Started").collect();
+        for (i, enquiry) in enquiries.iter().enumerate() {
+            let until = enquiries.get(i + 1).map(|e| e.occurred_on);
+            // The strategy discussion the enquiry names, else the latest one held on or before it started.
+            let discussion = enquiry
+                .names_event()
+                .and_then(|id| self.input.event(&id))
+                .filter(|e| !e.is_retracted())
+                .or_else(|| {
+                    self.input
+                        .of_kind("StrategyDiscussionHeld")
+                        .filter(|s| s.occurred_on <= enquiry.occurred_on)
+                        .last()
+                });
+            let start = discussion.map_or(enquiry.occurred_on, |s| s.occurred_on);
+            let ed = self.p.edition(start);
+            let n = ed.initial_conference_working_days;
+            let words = format!(
+                "Hold the initial child protection conference within {n} working days of the strategy discussion"
+            );
+            let rule = Rule {
+                name: "initial-child-protection-conference",
+                rule: &words,
+                source: &ed.edition,
+            };
+            let mut reasons = vec![match discussion {
+                Some(s) => Reason::new(
+                    format!(
+                        "Strategy discussion on {}; section 47 enquiry started on {}",
+                        s.when(),
+                        enquiry.occurred_on
+                    ),
+                    [s.event_id.as_str(), enquiry.event_id.as_str()],
+                ),
+                None => cite(
+                    format!(
+                        "Section 47 enquiry started on {} (no strategy discussion recorded)",
+                        enquiry.occurred_on
+                    ),
+                    enquiry,
+                ),
+            }];
+            let conference = self
+                .input
+                .between("ChildProtectionConferenceHeld", start, until)
+                .find(|c| c.code("kind").as_deref() == Some("initial"));
+            let outcome = self
+                .input
+                .between("Section47Completed", enquiry.occurred_on, until)
+                .next();
+            if conference.is_none()
+                && let Some(o) = outcome
+                && let Some(concluded) = o.code("outcome").filter(|c| c != "conference_required")
+            {
+                reasons.push(cite(
+                    format!(
+                        "The enquiry concluded on {} ({concluded}): no conference needed",
+                        o.occurred_on
+                    ),
+                    o,
+                ));
+                out.push(Deadline::not_applicable(rule, Some(start), reasons));
+                continue;
+            }
+            let due = self.working_days(start, n);
+            out.push(self.one(
+                rule,
+                start,
+                due,
+                conference,
+                reasons,
+                ("Initial conference held", "No initial conference"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Initial conferences that made (or continued) a plan.
+    fn plan_conferences(&self) -> Vec<&'a JourneyEvent> {
+        self.input
+            .of_kind("ChildProtectionConferenceHeld")
+            .filter(|c| {
+                c.code("kind").as_deref() == Some("initial")
+                    && c.code("outcome").as_deref() == Some("plan_required")
+            })
+            .collect()
+    }
+
+    fn core_groups(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let conferences = self.plan_conferences();
+        for (i, icpc) in conferences.iter().enumerate() {
+            let start = icpc.occurred_on;
+            let until = conferences.get(i + 1).map(|c| c.occurred_on);
+            let ed = self.p.edition(start);
+            let n = ed.core_group_working_days;
+            let words = format!(
+                "Hold the first core group meeting within {n} working days of the initial conference"
+            );
+            let rule = Rule {
+                name: "core-group",
+                rule: &words,
+                source: &ed.edition,
+            };
+            let met = self.input.between("CoreGroupMet", start, until).next();
+            let reasons = vec![cite(
+                format!("Initial conference on {start} made a child protection plan"),
+                icpc,
+            )];
+            let due = self.working_days(start, n);
+            out.push(self.one(
+                rule,
+                start,
+                due,
+                met,
+                reasons,
+                ("Core group met", "No core group meeting"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Child protection plans, each with the conference that made it (the plan's start if none is named).
+    fn protection_plans(&self) -> Vec<(Period<'a>, &'a JourneyEvent)> {
+        self.input
+            .periods("ChildProtectionPlanStarted", "ChildProtectionPlanEnded")
+            .into_iter()
+            .map(|plan| {
+                let conference = plan
+                    .start
+                    .names_event()
+                    .and_then(|id| self.input.event(&id))
+                    .filter(|c| !c.is_retracted() && c.occurred_on <= plan.starts_on())
+                    .unwrap_or(plan.start);
+                (plan, conference)
+            })
+            .collect()
+    }
+
+    /// Events of `kind` during a period (from its start to the day it ended, inclusive), that `keep`.
+    fn during(
+        &self,
+        kind: &'a str,
+        period: &Period<'_>,
+        keep: impl Fn(&JourneyEvent) -> bool,
+    ) -> Vec<&'a JourneyEvent> {
+        let until = period.ends_on().map(|d| d.add_days(1));
+        self.input
+            .between(kind, period.starts_on(), until)
+            .filter(|e| keep(e))
+            .collect()
+    }
+
+    fn review_conferences(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        for (plan, conference) in self.protection_plans() {
+            let ed = self.p.edition(conference.occurred_on);
+            let (first, later) = (ed.first_review_conference_months, ed.review_conference_months);
+            let due = move |n: usize, from: Date| {
+                if n == 0 {
+                    (
+                        from.add_months(first),
+                        format!(
+                            "Hold the first review conference within {first} months of the initial conference"
+                        ),
+                    )
+                } else {
+                    (
+                        from.add_months(later),
+                        format!("Hold review conferences at intervals of not more than {later} months"),
+                    )
+                }
+            };
+            let reviews = self.during("ChildProtectionConferenceHeld", &plan, |c| {
+                c.code("kind").as_deref() == Some("review")
+            });
+            self.series(
+                Series {
+                    name: "review-child-protection-conference",
+                    source: ed.edition.clone(),
+                    start: conference.occurred_on,
+                    opened: cite(
+                        format!(
+                            "Child protection plan from the conference on {}",
+                            conference.occurred_on
+                        ),
+                        conference,
+                    ),
+                    due: &due,
+                    done: reviews,
+                    end: plan.end,
+                },
+                out,
+            );
+        }
+        Ok(())
+    }
+
+    fn protection_visits(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let plans = self
+            .protection_plans()
+            .into_iter()
+            .map(|(plan, _)| plan)
+            .collect();
+        let n = self.p.child_protection_visit_working_days;
+        self.plan_visits(
+            plans,
+            "child-protection-visit",
+            "child_protection",
+            "child protection",
+            n,
+            out,
+        );
+        Ok(())
+    }
+
+    fn child_in_need_visits(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let plans = self
+            .input
+            .periods("ChildInNeedPlanStarted", "ChildInNeedPlanEnded");
+        let n = self.p.child_in_need_visit_working_days;
+        self.plan_visits(
+            plans,
+            "child-in-need-visit",
+            "child_in_need",
+            "child in need",
+            n,
+            out,
+        );
+        Ok(())
+    }
+
+    /// Visits at least every `n` working days while a plan is open, counting visits of `kind` at which the
+    /// child was seen.
+    fn plan_visits(
+        &self,
+        plans: Vec<Period<'a>>,
+        name: &str,
+        kind: &str,
+        plan: &str,
+        n: u32,
+        out: &mut Vec<Deadline>,
+    ) {
+        for period in plans {
+            let due = |_: usize, from: Date| {
+                (
+                    self.working_days(from, n),
+                    format!("See the child at least every {n} working days while on a {plan} plan"),
+                )
+            };
+            let visits = self.during("ChildVisited", &period, |v| {
+                v.code("kind").as_deref() == Some(kind) && v.flag("seen") == Some(true)
+            });
+            self.series(
+                Series {
+                    name,
+                    source: "Local standard (no national frequency; Working Together leaves it to local procedures)"
+                        .into(),
+                    start: period.starts_on(),
+                    opened: cite(format!("The {plan} plan started on {}", period.starts_on()), period.start),
+                    due: &due,
+                    done: visits,
+                    end: period.end,
+                },
+                out,
+            );
+        }
+    }
+
+    fn looked_after_reviews(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let p = self.p;
+        for &(period, short_breaks, _) in &self.care {
+            let due = |n: usize, from: Date| match (short_breaks, n) {
+                (true, 0) => (
+                    from.add_months(p.short_break_first_review_months),
+                    format!(
+                        "Review a series of short breaks within {} months of the first",
+                        p.short_break_first_review_months
+                    ),
+                ),
+                (false, 0) => (
+                    self.working_days(from, p.looked_after_first_review_working_days),
+                    format!(
+                        "First review within {} working days of becoming looked after",
+                        p.looked_after_first_review_working_days
+                    ),
+                ),
+                (false, 1) => (
+                    from.add_months(p.looked_after_second_review_months),
+                    format!(
+                        "Second review not more than {} months after the first",
+                        p.looked_after_second_review_months
+                    ),
+                ),
+                _ => (
+                    from.add_months(p.looked_after_later_review_months),
+                    format!(
+                        "Later reviews at intervals of not more than {} months",
+                        p.looked_after_later_review_months
+                    ),
+                ),
+            };
+            let reviews = self.during("LookedAfterReviewHeld", &period, |_| true);
+            let source = if short_breaks {
+                format!("{CPPCR}, regulation 48")
+            } else {
+                format!("{CPPCR}, regulation 33")
+            };
+            let what = if short_breaks {
+                "First short break"
+            } else {
+                "Became looked after"
+            };
+            self.series(
+                Series {
+                    name: "looked-after-review",
+                    source,
+                    start: period.starts_on(),
+                    opened: cite(format!("{what} on {}", period.starts_on()), period.start),
+                    due: &due,
+                    done: reviews,
+                    end: period.end,
+                },
+                out,
+            );
+        }
+        Ok(())
+    }
+
+    fn looked_after_visits(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let p = self.p;
+        for &(_, short_breaks, ref care) in &self.care {
+            if short_breaks {
+                continue;
+            }
+            for (i, (placed, kind)) in care.placements.iter().enumerate() {
+                let end = care.placements.get(i + 1).map(|(e, _)| *e).or(care.period.end);
+                let placement = Period { start: placed, end };
+                let long_term = p.long_term_placements.contains(kind);
+                let placed_on = placed.occurred_on;
+                let due = |n: usize, from: Date| {
+                    if n == 0 {
+                        let d = p.looked_after_first_visit_days;
+                        (
+                            from.add_days(d),
+                            format!("Visit within {d} days of the start of a placement"),
+                        )
+                    } else if long_term && from >= placed_on.add_years(1) {
+                        let m = p.long_term_visit_months;
+                        (
+                            from.add_months(m),
+                            format!(
+                                "After the first year of a long-term placement, visit at least every {m} months"
+                            ),
+                        )
+                    } else {
+                        let w = p.looked_after_visit_weeks;
+                        (
+                            from.add_weeks(w),
+                            format!("Visit at intervals of not more than {w} weeks"),
+                        )
+                    }
+                };
+                let visits = self.during("ChildVisited", &placement, |v| {
+                    v.code("kind").as_deref() == Some("looked_after")
+                });
+                self.series(
+                    Series {
+                        name: "looked-after-visit",
+                        source: format!("{CPPCR}, regulation 28"),
+                        start: placed_on,
+                        opened: cite(format!("Placement ({kind}) from {placed_on}"), placed),
+                        due: &due,
+                        done: visits,
+                        end,
+                    },
+                    out,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn health_assessments(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let p = self.p;
+        for &(period, short_breaks, _) in &self.care {
+            if short_breaks {
+                continue;
+            }
+            let due = |n: usize, from: Date| {
+                if n == 0 {
+                    let wd = p.initial_health_assessment_working_days;
+                    return (
+                        self.working_days(from, wd),
+                        format!(
+                            "Initial health assessment within {wd} working days of becoming looked after"
+                        ),
+                    );
+                }
+                match self.input.age_on(from) {
+                    Some(age) if age < 5 => (
+                        from.add_months(p.health_review_months_under_5),
+                        format!(
+                            "Review health assessment within {} months (the child was under 5 at the last)",
+                            p.health_review_months_under_5
+                        ),
+                    ),
+                    _ => (
+                        from.add_months(p.health_review_months_from_5),
+                        format!(
+                            "Review health assessment within {} months (the child was 5 or over at the last)",
+                            p.health_review_months_from_5
+                        ),
+                    ),
+                }
+            };
+            let done = self.during("HealthAssessmentCompleted", &period, |_| true);
+            self.series(
+                Series {
+                    name: "health-assessment",
+                    source: format!(
+                        "{CPPCR}, regulation 7; Promoting the health and wellbeing of looked-after children (2015)"
+                    ),
+                    start: period.starts_on(),
+                    opened: cite(format!("Became looked after on {}", period.starts_on()), period.start),
+                    due: &due,
+                    done,
+                    end: period.end,
+                },
+                out,
+            );
+        }
+        Ok(())
+    }
+
+    fn return_interviews(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let hours = self.p.return_interview_hours;
+        let words = format!("Offer a return interview within {hours} hours of the child's return");
+        let rule = Rule {
+            name: "return-interview",
+            rule: &words,
+            source: "Children who run away or go missing from home or care (DfE statutory guidance, 2014)",
+        };
+        let episodes = self.input.periods("MissingEpisodeStarted", "MissingEpisodeEnded");
+        for (i, episode) in episodes.iter().enumerate() {
+            let Some(returned) = episode.end else {
+                continue;
+            };
+            let until = episodes.get(i + 1).map(|e| e.starts_on());
+            let due_at = returned
+                .occurred_on
+                .instant_in_england(returned.occurred_time)
+                .saturating_add(hours * 3_600_000_000);
+            // Without a time of return, the clock runs from the end of the day of return.
+            let due_at = match returned.occurred_time {
+                Some(_) => due_at,
+                None => due_at.saturating_add(86_400_000_000 - 1),
+            };
+            let due = Date::in_england_at(due_at);
+            let offered = self
+                .input
+                .of_kinds(&["ReturnInterviewOffered", "ReturnInterviewHeld"])
+                .find(|e| e.occurred_on >= returned.occurred_on && until.is_none_or(|u| e.occurred_on < u));
+            let reasons = vec![Reason::new(
+                format!(
+                    "Missing from {}, returned {}",
+                    episode.start.when(),
+                    returned.when()
+                ),
+                episode.event_ids(),
+            )];
+            let d = self.one(
+                rule,
+                returned.occurred_on,
+                due,
+                offered,
+                reasons,
+                ("Return interview offered", "No return interview offered or held"),
+            );
+            out.push(d.with_due_at(due_at));
+        }
+        Ok(())
+    }
+
+    /// The periods of care in which an adoption decision or placement order was made.
+    fn adoption_care(&self) -> Result<Vec<(&CarePeriod<'a>, &'a JourneyEvent)>, PolicyError> {
+        let decisions: Vec<&JourneyEvent> = self
+            .input
+            .of_kinds(&["AdoptionDecisionMade", "CourtOrderMade"])
+            .filter(|e| {
+                e.kind == "AdoptionDecisionMade" || e.code("order").as_deref() == Some("placement_order")
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (_, _, care) in &self.care {
+            if let Some(decision) = decisions.iter().find(|d| {
+                d.occurred_on >= care.period.starts_on()
+                    && care.period.ends_on().is_none_or(|e| d.occurred_on <= e)
+            }) {
+                out.push((care, *decision));
+            }
+        }
+        Ok(out)
+    }
+
+    fn adoption_a1(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        for (care, decision) in self.adoption_care()? {
+            let start = care.period.starts_on();
+            let placed = self
+                .input
+                .between(
+                    "PlacedForAdoption",
+                    start,
+                    care.period.ends_on().map(|e| e.add_days(1)),
+                )
+                .next();
+            let sc = self.p.scorecard(placed.map_or(self.on, |p| p.occurred_on));
+            let words = format!(
+                "Move in with the adoptive family within {} days of entering care (adoption scorecard A1, {})",
+                sc.a1_days, sc.scorecard
+            );
+            let source = format!("Adoption scorecard {} threshold (DfE)", sc.scorecard);
+            let rule = Rule {
+                name: "adoption-a1",
+                rule: &words,
+                source: &source,
+            };
+            let reasons = vec![
+                cite(format!("Entered care on {start}"), care.period.start),
+                cite(
+                    format!("Adoption decided on {} ({})", decision.occurred_on, decision.kind),
+                    decision,
+                ),
+            ];
+            if placed.is_none()
+                && let Some(reversed) = self
+                    .input
+                    .between("AdoptionDecisionReversed", decision.occurred_on, None)
+                    .next()
+            {
+                let mut reasons = reasons;
+                reasons.push(cite(
+                    format!("The adoption plan was reversed on {}", reversed.occurred_on),
+                    reversed,
+                ));
+                out.push(Deadline::not_applicable(rule, Some(start), reasons));
+                continue;
+            }
+            let due = start.add_days(sc.a1_days);
+            out.push(self.one(
+                rule,
+                start,
+                due,
+                placed,
+                reasons,
+                ("Placed for adoption", "No placement for adoption"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn adoption_a2(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
+        let orders = self
+            .input
+            .of_kind("CourtOrderMade")
+            .filter(|e| e.code("order").as_deref() == Some("placement_order"));
+        for order in orders {
+            let start = order.occurred_on;
+            // A match before the authority counts as made on the day of the order (zero days).
+            let earlier = self
+                .input
+                .of_kind("MatchedWithAdopters")
+                .find(|m| m.occurred_on <= start);
+            let matched = earlier.or_else(|| self.input.between("MatchedWithAdopters", start, None).next());
+            let sc = self
+                .p
+                .scorecard(matched.map_or(self.on, |m| m.occurred_on.max(start)));
+            let words = format!(
+                "Match with adopters within {} days of the placement order (adoption scorecard A2, {})",
+                sc.a2_days, sc.scorecard
+            );
+            let source = format!("Adoption scorecard {} threshold (DfE)", sc.scorecard);
+            let rule = Rule {
+                name: "adoption-a2",
+                rule: &words,
+                source: &source,
+            };
+            let due = start.add_days(sc.a2_days);
+            let mut reasons = vec![cite(format!("Placement order made on {start}"), order)];
+            let completed = match matched {
+                Some(m) if m.occurred_on <= start => {
+                    reasons.push(cite(
+                        format!(
+                            "Matched on {}, before the order: counts as zero days",
+                            m.occurred_on
+                        ),
+                        m,
+                    ));
+                    Some(start)
+                }
+                Some(m) => {
+                    reasons.push(cite(format!("Matched with adopters on {}", m.occurred_on), m));
+                    Some(m.occurred_on)
+                }
+                None => {
+                    reasons.push(Reason::because(format!("No match recorded by {}", self.on)));
+                    None
+                }
+            };
+            out.push(Deadline::judged(rule, start, due, completed, self.on, reasons));
+        }
+        Ok(())
+    }
+}
+
+export_policy!(StatutoryTimescales);
+
+#[cfg(test)]
+mod tests;

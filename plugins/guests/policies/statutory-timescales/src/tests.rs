@@ -1,0 +1,175 @@
+//! Native unit tests of the rules that are quickest to check by hand (the end-to-end tests in the sandbox
+//! are in `plugins/tests/it/reference_statutory_timescales.rs`).
+
+use journey_policy_sdk::testing::{event, input};
+use journey_policy_sdk::*;
+use serde_json::json;
+
+use super::StatutoryTimescales;
+
+fn deadlines(mut i: EvaluationInput, dob: &str) -> Vec<(String, String, DeadlineStatus, Option<u32>)> {
+    i.child.date_of_birth = Date::parse(dob);
+    StatutoryTimescales::evaluate(&i)
+        .unwrap()
+        .deadlines
+        .into_iter()
+        .map(|d| {
+            (
+                d.name,
+                d.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                d.status,
+                d.days_late,
+            )
+        })
+        .collect()
+}
+
+fn row(
+    name: &str,
+    due: &str,
+    status: DeadlineStatus,
+    late: Option<u32>,
+) -> (String, String, DeadlineStatus, Option<u32>) {
+    (name.to_string(), due.to_string(), status, late)
+}
+
+use DeadlineStatus::{Met, Missed, Open};
+
+#[test]
+fn looked_after_reviews_and_health_assessments_of_a_toddler() {
+    // Looked after from Monday 4 March 2024 (Easter and the May bank holiday inside the 20 working days).
+    let placed = json!({"legal_status": "C1", "placement": {"place_type": "U6"}});
+    let events = vec![
+        event("la", "BecameLookedAfter", "2024-03-04", placed),
+        event(
+            "ha1",
+            "HealthAssessmentCompleted",
+            "2024-03-28",
+            json!({"kind": "initial"}),
+        ),
+        event(
+            "r1",
+            "LookedAfterReviewHeld",
+            "2024-04-02",
+            json!({"participation": "PN0"}),
+        ),
+        event(
+            "r2",
+            "LookedAfterReviewHeld",
+            "2024-07-03",
+            json!({"participation": "PN0"}),
+        ),
+    ];
+    let mut i = input("2024-12-31", events);
+    i.parameters = r#"{"rules": ["looked-after-review", "health-assessment"]}"#.into();
+    assert_eq!(
+        deadlines(i, "2022-06-15"),
+        [
+            // 20 working days from 4 March, inclusive: 4-8, 11-15, 18-22, 25-28 March (Good Friday),
+            // 2 April (after Easter Monday) is the 20th.
+            row("looked-after-review", "2024-04-02", Met, None),
+            // Second within 3 months of 2 April: 2 July; held 3 July.
+            row("looked-after-review", "2024-07-02", Missed, Some(1)),
+            // Then 6 months after 3 July: 3 January 2025, open on 31 December.
+            row("looked-after-review", "2025-01-03", Open, None),
+            row("health-assessment", "2024-04-02", Met, None),
+            // Under 5 at the initial assessment: review within 6 months, 28 September; not done.
+            row("health-assessment", "2024-09-28", Missed, Some(94)),
+        ]
+    );
+}
+
+#[test]
+fn a_return_interview_within_72_hours_of_a_return_in_the_evening() {
+    let mut returned = event("m1e", "MissingEpisodeEnded", "2024-03-29", json!({}));
+    returned.occurred_time = Some(TimeOfDay {
+        hour: 22,
+        minute: 0,
+        second: 0,
+    });
+    let events = vec![
+        event("m1", "MissingEpisodeStarted", "2024-03-28", json!({"kind": "M"})),
+        returned,
+        event("ri", "ReturnInterviewOffered", "2024-04-01", json!({})),
+    ];
+    let mut i = input("2024-04-30", events);
+    i.parameters = r#"{"rules": ["return-interview"]}"#.into();
+    let d = StatutoryTimescales::evaluate(&i).unwrap().deadlines;
+    assert_eq!(d.len(), 1);
+    // 22:00 GMT on 29 March + 72 hours = 22:00 UTC on 1 April = 23:00 BST on Monday 1 April.
+    assert_eq!(d[0].due_on, Some(Date::ymd(2024, 4, 1)));
+    assert_eq!(
+        d[0].due_at,
+        Some(Date::ymd(2024, 4, 1).days_since_epoch() * 86_400_000_000 + 22 * 3_600_000_000)
+    );
+    assert_eq!(d[0].status, Met);
+}
+
+#[test]
+fn parameters_are_validated_and_name_the_field() {
+    let i = |p: &str| {
+        let mut i = input("2024-04-30", vec![]);
+        i.parameters = p.into();
+        StatutoryTimescales::evaluate(&i)
+    };
+    for (p, needle) in [
+        (
+            r#"{"counting": "sideways"}"#,
+            "parameter `counting`: unknown variant `sideways`",
+        ),
+        (
+            r#"{"rules": ["visits"]}"#,
+            "parameter `rules`: unknown rule `visits`",
+        ),
+        (
+            r#"{"return_interview_hours": 0}"#,
+            "parameter `return_interview_hours`: must be at least 1",
+        ),
+        (
+            r#"{"return_interview_hours": "72"}"#,
+            "parameter `return_interview_hours`: invalid type",
+        ),
+        (
+            r#"{"return_interview_hour": 72}"#,
+            "unknown field `return_interview_hour`",
+        ),
+        (r#"[]"#, "must be a JSON object"),
+    ] {
+        match i(p) {
+            Err(PolicyError::InvalidParameters(m)) => assert!(m.contains(needle), "{p}: {m}"),
+            other => panic!("{p}: {other:?}"),
+        }
+    }
+    assert!(i("").is_ok());
+    assert!(i(include_str!("../parameters.json")).is_ok());
+}
+
+#[test]
+fn child_in_need_visits_over_christmas() {
+    // A plan from Monday 2 December 2024: 20 working days inclusive, over Christmas and Boxing Day, end on
+    // 31 December. Seen on 20 December; the next visit, over New Year's Day, was due 21 January.
+    let events = vec![
+        event("cin", "ChildInNeedPlanStarted", "2024-12-02", json!({})),
+        event(
+            "v1",
+            "ChildVisited",
+            "2024-12-20",
+            json!({"kind": "child_in_need", "seen": true}),
+        ),
+        event(
+            "v2",
+            "ChildVisited",
+            "2025-01-10",
+            json!({"kind": "child_in_need", "seen": false}),
+        ),
+    ];
+    let mut i = input("2025-02-01", events);
+    i.parameters = r#"{"rules": ["child-in-need-visit"]}"#.into();
+    assert_eq!(
+        deadlines(i, "2016-01-01"),
+        [
+            row("child-in-need-visit", "2024-12-31", Met, None),
+            row("child-in-need-visit", "2025-01-21", Missed, Some(11)),
+        ]
+    );
+}
