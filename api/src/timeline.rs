@@ -14,7 +14,7 @@
 //! `routes` gathers the data, checks the key and writes the access log before rendering.
 
 use journey_core::domain::Stage;
-use journey_core::view::{Chronology, ChronologyEntry, ChildSummary, EventStatus};
+use journey_core::view::{ChildSummary, Chronology, ChronologyEntry, EventStatus};
 use journey_core::{Date, Timestamp};
 use journey_plugins::{Deadline, DeadlineStatus};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -320,10 +320,12 @@ fn event_mark(entry: &ChronologyEntry, scale: &Scale, y: f64) -> Markup {
         entry.lag_days,
         match &entry.status {
             EventStatus::Current => String::new(),
-            EventStatus::Corrected { reason, by_event_id, .. } =>
-                format!("\ncorrected by {by_event_id}: {reason}"),
-            EventStatus::Retracted { reason, by_event_id, .. } =>
-                format!("\nretracted by {by_event_id}: {}", reason.code()),
+            EventStatus::Corrected {
+                reason, by_event_id, ..
+            } => format!("\ncorrected by {by_event_id}: {reason}"),
+            EventStatus::Retracted {
+                reason, by_event_id, ..
+            } => format!("\nretracted by {by_event_id}: {}", reason.code()),
         },
         entry
             .originally_occurred_at

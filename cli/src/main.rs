@@ -209,7 +209,11 @@ pub(crate) fn record_synthetic(
             .expect("valid template"),
     );
     bar.set_message("recording");
-    let report = block_on(synth::load(store, clock, appends.into_iter().inspect(|_| bar.inc(1))))?;
+    let report = block_on(synth::load(
+        store,
+        clock,
+        appends.into_iter().inspect(|_| bar.inc(1)),
+    ))?;
     bar.finish_and_clear();
     Ok((report, showcase))
 }

@@ -34,10 +34,14 @@ fn default_sdk() -> PathBuf {
 fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-');
     if !valid {
-        bail!("name: must be 1 to 64 lower-case letters, digits and '-', starting with a letter (got {name:?})");
+        bail!(
+            "name: must be 1 to 64 lower-case letters, digits and '-', starting with a letter (got {name:?})"
+        );
     }
     Ok(())
 }
@@ -58,9 +62,12 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
         bail!("{} exists and is not empty: choose a new folder", dir.display());
     }
     let sdk = sdk.unwrap_or_else(default_sdk);
-    let sdk = sdk
-        .canonicalize()
-        .with_context(|| format!("the policy SDK at {} (pass --sdk <path to plugins/sdk>)", sdk.display()))?;
+    let sdk = sdk.canonicalize().with_context(|| {
+        format!(
+            "the policy SDK at {} (pass --sdk <path to plugins/sdk>)",
+            sdk.display()
+        )
+    })?;
     let fill = |text: &str| {
         text.replace("{{name}}", &name)
             .replace("{{sdk}}", &sdk.display().to_string())
@@ -74,15 +81,20 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
         std::fs::write(dir.join("examples").join(file), text)?;
     }
     println!("Created policy {name} in {}", dir.display());
-    println!("Next: journey policy build {0} && journey policy test {0}", dir.display());
+    println!(
+        "Next: journey policy build {0} && journey policy test {0}",
+        dir.display()
+    );
     Ok(())
 }
 
 /// `journey policy build <dir>`: `cargo build --release --target wasm32-wasip2`, returning the component.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let manifest = dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
-    let package: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let package: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", manifest.display()))?;
     let crate_name = package
         .get("package")
         .and_then(|p| p.get("name"))
@@ -118,11 +130,7 @@ pub struct Bundle {
     pub examples: Vec<ExampleCase>,
 }
 
-pub fn bundle(
-    path: &Path,
-    parameters: Option<&Path>,
-    examples: Option<&Path>,
-) -> anyhow::Result<Bundle> {
+pub fn bundle(path: &Path, parameters: Option<&Path>, examples: Option<&Path>) -> anyhow::Result<Bundle> {
     let (wasm, crate_dir) = if path.is_dir() {
         (build(path)?, Some(path.to_path_buf()))
     } else {
@@ -150,8 +158,8 @@ pub fn bundle(
         files.sort();
         for file in files {
             let text = std::fs::read_to_string(&file)?;
-            let case: ExampleCase =
-                serde_json::from_str(&text).with_context(|| format!("{}: not an example case", file.display()))?;
+            let case: ExampleCase = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not an example case", file.display()))?;
             cases.push(case);
         }
     }

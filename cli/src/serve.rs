@@ -203,9 +203,15 @@ async fn policy_registry(
     );
     let host = Arc::new(Host::new(HostConfig::default()).context("starting the policy host")?);
     let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
-    let registry = Registry::open(journal, blobs, host, Calendar::england_and_wales().clone(), concurrency)
-        .await
-        .context("opening the policy registry")?;
+    let registry = Registry::open(
+        journal,
+        blobs,
+        host,
+        Calendar::england_and_wales().clone(),
+        concurrency,
+    )
+    .await
+    .context("opening the policy registry")?;
     let by = PrincipalId::parse("journey-serve").expect("a valid id");
     for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
         match outcome {

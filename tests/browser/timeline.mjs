@@ -4,7 +4,7 @@
 //   JOURNEY_URL=http://127.0.0.1:8080/v1/children/C-1/timeline JOURNEY_KEY=jny_... \
 //   JOURNEY_PURPOSE="case review 2026/07" node tests/browser/timeline.mjs
 //
-// JOURNEY_SCREENSHOT=<path> also saves a full-page screenshot. CHROMIUM overrides /usr/bin/chromium.
+// JOURNEY_SCREENSHOT=<path> also saves a screenshot of the first screen. CHROMIUM overrides /usr/bin/chromium.
 import { chromium } from 'playwright-core';
 
 const url = process.env.JOURNEY_URL;
@@ -67,7 +67,8 @@ try {
   const result = { status: response.status(), content_type: response.headers()['content-type'] };
   result.now = await observe(page);
   if (process.env.JOURNEY_SCREENSHOT) {
-    await page.screenshot({ path: process.env.JOURNEY_SCREENSHOT, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.screenshot({ path: process.env.JOURNEY_SCREENSHOT, fullPage: false });
   }
   // Move the known-at instant back to the first record, as an investigator would, with the page's own link.
   if (result.now.has_first_known_link) {

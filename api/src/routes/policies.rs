@@ -17,8 +17,8 @@ use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, Timestamp, Version};
 use journey_plugins::PluginError;
 use journey_plugins::registry::{
-    DeployRequest, DryRunReport, EvaluateRequest, EvaluationOutcome, ExampleCase, ExampleOutcome, PolicyVersion,
-    Registry, ReplayReport, VersionSelector,
+    DeployRequest, DryRunReport, EvaluateRequest, EvaluationOutcome, ExampleCase, ExampleOutcome,
+    PolicyVersion, Registry, ReplayReport, VersionSelector,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -53,7 +53,10 @@ pub(crate) fn plugin_error(e: PluginError) -> ApiError {
         PluginError::ExamplesFailed { ref failures, .. } => {
             let mut problems = Problems::new();
             for f in failures {
-                problems.push(format!("examples[{}].expect.{}", f.case, f.path), f.problem.clone());
+                problems.push(
+                    format!("examples[{}].expect.{}", f.case, f.path),
+                    f.problem.clone(),
+                );
             }
             ApiError::Invalid(problems)
         }
@@ -177,13 +180,21 @@ pub async fn deploy(
     let created = registry.list().await.map_err(plugin_error)?.len() > before;
     let (version, examples) = if body.activate {
         registry
-            .activate(&deployed.deployed.name, &deployed.deployed.version, &principal.name)
+            .activate(
+                &deployed.deployed.name,
+                &deployed.deployed.version,
+                &principal.name,
+            )
             .await
             .map_err(plugin_error)?
     } else {
         (deployed, Vec::new())
     };
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(VersionResponse { version, examples })))
 }
 
@@ -233,7 +244,10 @@ pub async fn get_version(
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Json<VersionResponse>> {
     may_read_policies(&principal)?;
-    let version = registry(&state)?.get(&name, &version).await.map_err(plugin_error)?;
+    let version = registry(&state)?
+        .get(&name, &version)
+        .await
+        .map_err(plugin_error)?;
     Ok(Json(VersionResponse {
         version,
         examples: Vec::new(),
@@ -429,7 +443,9 @@ pub async fn evaluate(
         policy: name,
         child_id: child,
         as_of,
-        version: query.version.map_or(VersionSelector::InForce, VersionSelector::Pinned),
+        version: query
+            .version
+            .map_or(VersionSelector::InForce, VersionSelector::Pinned),
         record,
     };
     let outcome = registry

@@ -69,7 +69,12 @@ pub async fn timeline(
     let as_of = AsOf::new(query.on.unwrap_or_else(|| known_at.england_date()), known_at);
     let purpose = match header_purpose.0 {
         Some(p) => Purpose(Some(p)),
-        None => Purpose(query.purpose.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty())),
+        None => Purpose(
+            query
+                .purpose
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty()),
+        ),
     };
     authorize_read(
         &state,
@@ -99,11 +104,16 @@ pub async fn timeline(
                 version: VersionSelector::InForce,
                 record: false,
             };
-            match registry.evaluate(state.store.as_ref(), &request, &principal.name).await {
+            match registry
+                .evaluate(state.store.as_ref(), &request, &principal.name)
+                .await
+            {
                 Ok(outcome) => {
-                    state
-                        .metrics
-                        .record_policy_evaluation(&outcome.policy, "ok", outcome.evaluation.fuel_used);
+                    state.metrics.record_policy_evaluation(
+                        &outcome.policy,
+                        "ok",
+                        outcome.evaluation.fuel_used,
+                    );
                     Ok((
                         format!("{} {}", outcome.policy, outcome.version),
                         outcome.evaluation.decisions.deadlines,

@@ -16,25 +16,36 @@ async fn bad_deployments_are_refused_naming_the_field() {
     let author = h.token(Role::PolicyAuthor);
     let mut body = deploy_body("policies/levels-of-need", false);
     body["component_base64"] = json!("not base64!");
-    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    let reply = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await;
     reply.problem(422);
     assert_eq!(reply.fields(), ["component_base64"]);
 
     let mut body = deploy_body("policies/levels-of-need", false);
     body["component_base64"] = json!("AGFzbQEAAAA="); // an empty core module: not a component
-    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    let reply = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await;
     reply.problem(422);
     assert_eq!(reply.fields(), ["component"]);
 
     let mut body = deploy_body("policies/levels-of-need", false);
     body["parameters"] = json!({"thresholds": "changed"});
-    let reply = h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await;
+    let reply = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await;
     let problem = reply.problem(409);
-    assert!(problem["detail"].as_str().unwrap().contains("parameters"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("parameters"),
+        "{problem}"
+    );
 
     let mut body = deploy_body("policies/levels-of-need", false);
     body["surprise"] = json!(1);
-    h.call(Method::POST, "/v1/policies", Some(author), Some(body)).await.problem(422);
+    h.call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await
+        .problem(422);
 }
 
 #[tokio::test]
@@ -42,7 +53,12 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
     let h = Harness::with_policies().await;
     let author = h.token(Role::PolicyAuthor);
     let test = h
-        .call(Method::POST, "/v1/policies/statutory-timescales/versions/1.0.0/test", Some(author), None)
+        .call(
+            Method::POST,
+            "/v1/policies/statutory-timescales/versions/1.0.0/test",
+            Some(author),
+            None,
+        )
         .await;
     assert_eq!(test.status, 200, "{}", test.text);
     assert!(test.body["passed"].as_u64().unwrap() >= 3);
@@ -55,39 +71,86 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
 
     let path = format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=2024-01-31");
     let reply = h
-        .send(request(Method::POST, &path, Some(h.token(Role::Investigator)), &PURPOSE, None))
+        .send(request(
+            Method::POST,
+            &path,
+            Some(h.token(Role::Investigator)),
+            &PURPOSE,
+            None,
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["version"], "1.0.0");
     assert_eq!(reply.body["evaluation_date"], "2024-01-31");
-    for evidence in ["policy_hash", "input_hash", "engine_config_hash", "output_hash", "fuel_used"] {
-        assert!(!reply.body[evidence].is_null(), "{evidence} missing: {}", reply.text);
+    for evidence in [
+        "policy_hash",
+        "input_hash",
+        "engine_config_hash",
+        "output_hash",
+        "fuel_used",
+    ] {
+        assert!(
+            !reply.body[evidence].is_null(),
+            "{evidence} missing: {}",
+            reply.text
+        );
     }
-    assert!(reply.body["decisions"]["deadlines"].as_array().is_some_and(|d| !d.is_empty()));
+    assert!(
+        reply.body["decisions"]["deadlines"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    );
     // Logged as a read of the child, with its purpose.
     let log = h
-        .call(Method::GET, &format!("/v1/access-log?child_id={CHILD}"), Some(h.token(Role::Admin)), None)
+        .call(
+            Method::GET,
+            &format!("/v1/access-log?child_id={CHILD}"),
+            Some(h.token(Role::Admin)),
+            None,
+        )
         .await;
     let entries = log.body["entries"].as_array().unwrap();
-    let entry = entries.iter().find(|e| e["view"] == "policy:statutory-timescales").expect("logged");
+    let entry = entries
+        .iter()
+        .find(|e| e["view"] == "policy:statutory-timescales")
+        .expect("logged");
     assert_eq!(entry["purpose"], "policy route test");
 
     // Only an admin may record a decision.
     let recorded = format!("{path}&record=true");
-    h.send(request(Method::POST, &recorded, Some(h.token(Role::Investigator)), &PURPOSE, None))
-        .await
-        .problem(403);
-    let reply = h.call(Method::POST, &recorded, Some(h.token(Role::Admin)), None).await;
+    h.send(request(
+        Method::POST,
+        &recorded,
+        Some(h.token(Role::Investigator)),
+        &PURPOSE,
+        None,
+    ))
+    .await
+    .problem(403);
+    let reply = h
+        .call(Method::POST, &recorded, Some(h.token(Role::Admin)), None)
+        .await;
     assert_eq!(reply.body["decision"], 2, "{}", reply.text);
     let replay = h
-        .send(request(Method::POST, "/v1/decisions/2/replay", Some(h.token(Role::Investigator)), &PURPOSE, None))
+        .send(request(
+            Method::POST,
+            "/v1/decisions/2/replay",
+            Some(h.token(Role::Investigator)),
+            &PURPOSE,
+            None,
+        ))
         .await;
     assert_eq!(replay.status, 200, "{}", replay.text);
     assert_eq!(replay.body["identical"], true);
     assert_eq!(replay.body["input_identical"], true);
-    h.call(Method::POST, "/v1/decisions/99/replay", Some(h.token(Role::Admin)), None)
-        .await
-        .problem(404);
+    h.call(
+        Method::POST,
+        "/v1/decisions/99/replay",
+        Some(h.token(Role::Admin)),
+        None,
+    )
+    .await
+    .problem(404);
 }
 
 #[tokio::test]
@@ -128,9 +191,16 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
         .await;
     assert_eq!(retire.body["version"]["status"], "retired", "{}", retire.text);
     let path = format!("/v1/children/{CHILD}/policies/step-up-down/evaluate?on=2024-01-31");
-    h.call(Method::POST, &path, Some(h.token(Role::Admin)), None).await.problem(404);
+    h.call(Method::POST, &path, Some(h.token(Role::Admin)), None)
+        .await
+        .problem(404);
     let pinned = h
-        .call(Method::POST, &format!("{path}&version=1.0.0"), Some(h.token(Role::Admin)), None)
+        .call(
+            Method::POST,
+            &format!("{path}&version=1.0.0"),
+            Some(h.token(Role::Admin)),
+            None,
+        )
         .await;
     assert_eq!(pinned.status, 200, "{}", pinned.text);
     h.call(
@@ -147,7 +217,9 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
 async fn the_timeline_page_is_html_for_an_investigator_with_a_purpose() {
     let h = Harness::with_policies().await;
     let path = format!("/v1/children/{CHILD}/timeline");
-    h.call(Method::GET, &path, Some(h.token(Role::Investigator)), None).await.problem(400);
+    h.call(Method::GET, &path, Some(h.token(Role::Investigator)), None)
+        .await
+        .problem(400);
     let reply = h
         .call(
             Method::GET,
@@ -158,10 +230,21 @@ async fn the_timeline_page_is_html_for_an_investigator_with_a_purpose() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert!(reply.content_type().starts_with("text/html"));
-    for needle in ["<svg", "data-testid=\"timeline-chart\"", "e-contact", "Statutory deadlines", "case review"] {
+    for needle in [
+        "<svg",
+        "data-testid=\"timeline-chart\"",
+        "e-contact",
+        "Statutory deadlines",
+        "case review",
+    ] {
         assert!(reply.text.contains(needle), "{needle} missing");
     }
-    h.call(Method::GET, "/v1/children/nobody/timeline?purpose=x", Some(h.token(Role::Admin)), None)
-        .await
-        .problem(404);
+    h.call(
+        Method::GET,
+        "/v1/children/nobody/timeline?purpose=x",
+        Some(h.token(Role::Admin)),
+        None,
+    )
+    .await
+    .problem(404);
 }

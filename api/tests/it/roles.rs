@@ -129,7 +129,13 @@ fn routes() -> Vec<Row> {
             [403, 403, 200, 200],
             401,
         ),
-        row(Method::POST, "/v1/decisions/1/replay", none, [403, 403, 200, 200], 401),
+        row(
+            Method::POST,
+            "/v1/decisions/1/replay",
+            none,
+            [403, 403, 200, 200],
+            401,
+        ),
         // Last of the policy rows: it retires the version (again and again: retiring is idempotent).
         row(
             Method::POST,

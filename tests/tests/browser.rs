@@ -1,0 +1,262 @@
+//! The investigator's timeline page in a real browser: Debian's headless Chromium, driven by
+//! `tests/browser/timeline.mjs` (playwright-core), against the whole API served on a loopback port, with a
+//! synthetic child whose record has late entries, corrections and deadlines.
+//!
+//! Needs `/usr/bin/chromium` (apt `chromium`) and `tests/browser/node_modules` (`npm ci` there):
+//! `scripts/browser-setup` installs both, and `.ci/run` runs it and sets `JOURNEY_REQUIRE_BROWSER=1`. Where
+//! they are missing outside CI the test says so loudly and does nothing else.
+//!
+//! `JOURNEY_BLESS=1` also writes the screenshot committed at `docs/timeline.png`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use futures::executor::block_on;
+use journey_api::{AppState, Config, NewKey, Role};
+use journey_core::blobs::MemoryBlobStore;
+use journey_core::journal::{Journal, MemoryJournal};
+use journey_core::store::{EventStore, InMemoryStore};
+use journey_core::synth::{self, AuthorityProfile};
+use journey_core::view::{AsOf, Chronology, ChronologyOptions, EventStatus};
+use journey_core::{ChildId, ManualClock, PrincipalId, RecordedEvent, Timestamp, Version};
+use journey_plugins::registry::Registry;
+use journey_plugins::{Calendar, Host, HostConfig};
+use serde_json::Value;
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Why the browser cannot run here, if it cannot.
+fn missing_browser() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!(
+            "{chromium} is not installed (apt-get install -y chromium)"
+        ));
+    }
+    if !repository()
+        .join("tests/browser/node_modules/playwright-core")
+        .is_dir()
+    {
+        return Some("tests/browser/node_modules is missing (cd tests/browser && npm ci)".into());
+    }
+    None
+}
+
+/// Records one generated child with the authority's own recording times.
+fn record(store: &InMemoryStore, clock: &ManualClock, appends: Vec<synth::GeneratedAppend>) {
+    for append in appends {
+        clock.set(append.recorded_at);
+        block_on(store.append(append.request)).expect("a generated append is accepted");
+    }
+}
+
+/// A deep-end child whose record shows everything the page must: late records, a correction or retraction,
+/// and enough history to step through.
+fn pick_child(profile: &AuthorityProfile) -> (usize, Vec<synth::GeneratedAppend>) {
+    (0..profile.children)
+        .map(|i| (i, synth::generate_child(7, i, profile)))
+        .find(|(_, appends)| {
+            let events: Vec<_> = appends.iter().flat_map(|a| a.request.events.iter()).collect();
+            let amended = events
+                .iter()
+                .any(|e| matches!(e.payload.kind().as_str(), "EventCorrected" | "EventRetracted"));
+            amended && events.len() >= 25 && appends.len() >= 10
+        })
+        .expect("the deep-end profile has a child with corrections")
+}
+
+#[test]
+fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
+    if let Some(why) = missing_browser() {
+        // CI installs the browser (scripts/browser-setup) and sets JOURNEY_REQUIRE_BROWSER=1: there, a missing
+        // browser is a failure, never a silent pass.
+        assert!(
+            std::env::var_os("JOURNEY_REQUIRE_BROWSER").is_none(),
+            "the browser test cannot run: {why}"
+        );
+        eprintln!("\n*** SKIPPED the browser test: {why} (run scripts/browser-setup) ***\n");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let profile = AuthorityProfile::deep_end();
+        let (index, appends) = pick_child(&profile);
+        let child: ChildId = appends[0].request.child_id.clone();
+        let clock = Arc::new(ManualClock::new(appends[0].recorded_at));
+        let store = Arc::new(InMemoryStore::new(clock.clone()));
+        record(&store, &clock, appends);
+        let events: Vec<RecordedEvent> = store
+            .read_stream(child.clone(), Version::FIRST, usize::MAX)
+            .await
+            .unwrap();
+        let last_recorded = events.last().unwrap().envelope.recorded_at;
+        clock.set(last_recorded.plus_micros(3_600_000_000));
+
+        let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(clock.clone()));
+        let host = Arc::new(Host::new(HostConfig::default()).unwrap());
+        let registry = Registry::open(
+            journal.clone(),
+            Arc::new(MemoryBlobStore::default()),
+            host,
+            Calendar::england_and_wales().clone(),
+            2,
+        )
+        .await
+        .unwrap();
+        for (dir, outcome) in
+            journey_plugins::reference::deploy_all(&registry, &PrincipalId::parse("test").unwrap()).await
+        {
+            outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
+        }
+        let state = AppState::new(store.clone(), journal.clone(), clock.clone(), Config::default())
+            .with_registry(Arc::new(registry));
+        let investigator = state
+            .keys
+            .create(
+                journal.as_ref(),
+                PrincipalId::parse("test-admin").unwrap(),
+                NewKey {
+                    name: PrincipalId::parse("serious-case-review").unwrap(),
+                    role: Role::Investigator,
+                    agency: None,
+                },
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = journey_api::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let url = format!("http://{address}/v1/children/{child}/timeline");
+        let screenshot = std::env::var_os("JOURNEY_BLESS").map(|_| repository().join("docs/timeline.png"));
+        let output = tokio::task::spawn_blocking({
+            let token = investigator.token.clone();
+            let url = url.clone();
+            move || {
+                let mut command = Command::new("node");
+                command
+                    .arg(repository().join("tests/browser/timeline.mjs"))
+                    .env("JOURNEY_URL", &url)
+                    .env("JOURNEY_KEY", &token)
+                    .env("JOURNEY_PURPOSE", "serious case review SCR-2026-014");
+                if let Some(path) = &screenshot {
+                    command.env("JOURNEY_SCREENSHOT", path);
+                }
+                command.output().expect("node runs")
+            }
+        })
+        .await
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "the browser script failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        let now = &seen["now"];
+
+        // What the page must show, from the views themselves.
+        let as_of = AsOf::new(clock_now(&clock).england_date(), clock_now(&clock));
+        let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
+        let count = |f: &dyn Fn(&journey_core::view::ChronologyEntry) -> bool| {
+            chronology.entries.iter().filter(|e| f(e)).count() as u64
+        };
+        assert_eq!(seen["status"], 200, "{seen:#}");
+        assert!(seen["content_type"].as_str().unwrap().starts_with("text/html"));
+        assert!(
+            now["heading"].as_str().unwrap().contains(child.as_str()),
+            "child #{index}: {now:#}"
+        );
+        assert_eq!(now["chart_present"], true);
+        assert_eq!(now["events"].as_u64().unwrap(), chronology.entries.len() as u64);
+        assert_eq!(
+            now["entry_rows"].as_u64().unwrap(),
+            chronology.entries.len() as u64
+        );
+        assert_eq!(now["late_events"].as_u64().unwrap(), count(&|e| e.recorded_late));
+        assert_eq!(now["late_marks"].as_u64().unwrap(), count(&|e| e.recorded_late));
+        let by_status = |status: &str| now["events_by_status"][status].as_u64().unwrap_or(0);
+        assert_eq!(
+            by_status("corrected"),
+            count(&|e| matches!(e.status, EventStatus::Corrected { .. }))
+        );
+        assert_eq!(
+            by_status("retracted"),
+            count(&|e| matches!(e.status, EventStatus::Retracted { .. }))
+        );
+        assert!(
+            by_status("corrected") + by_status("retracted") > 0,
+            "the chosen child's corrections are visible: {now:#}"
+        );
+        assert!(
+            now["deadline_rows"].as_u64().unwrap() > 0,
+            "deadlines are shown: {now:#}"
+        );
+        assert!(now["deadlines_unavailable"].is_null(), "{now:#}");
+        // Every instant something was recorded, and the chosen "now" (an hour after the last record).
+        assert_eq!(
+            now["known_at_options"].as_u64().unwrap() as usize,
+            distinct_instants(&events) + 1
+        );
+        assert_eq!(
+            now["lanes"].as_array().unwrap().len(),
+            12,
+            "eleven stages and the deadlines"
+        );
+
+        // Moving the known-at instant back shows what the record said then: less.
+        let first = &seen["first_known"];
+        assert!(
+            first["events"].as_u64().unwrap() < now["events"].as_u64().unwrap(),
+            "{first:#}"
+        );
+        assert_eq!(
+            first["known_at"].as_str().unwrap(),
+            events[0].envelope.recorded_at.to_string()
+        );
+        let second = &seen["second_known"];
+        assert!(second["events"].as_u64().unwrap() >= first["events"].as_u64().unwrap());
+
+        // The export link works, and gives every record of the child.
+        assert_eq!(seen["export"]["status"], 200, "{seen:#}");
+        assert_eq!(seen["export"]["records"].as_u64().unwrap(), events.len() as u64);
+        // Without a key, nothing.
+        assert_eq!(seen["anonymous_status"], 401);
+
+        // Every view was logged with its purpose.
+        let reads = journal
+            .read_stream(&journey_api::access::access_stream(), 1, usize::MAX)
+            .await
+            .unwrap();
+        let timeline_reads: Vec<_> = reads
+            .iter()
+            .filter(|r| r.body["view"] == "timeline" && r.body["child_id"] == child.as_str())
+            .collect();
+        assert!(timeline_reads.len() >= 3, "{reads:#?}");
+        assert!(
+            timeline_reads
+                .iter()
+                .all(|r| r.body["purpose"] == "serious case review SCR-2026-014")
+        );
+    });
+}
+
+fn clock_now(clock: &ManualClock) -> Timestamp {
+    use journey_core::Clock;
+    clock.now()
+}
+
+fn distinct_instants(events: &[RecordedEvent]) -> usize {
+    let mut instants: Vec<Timestamp> = events.iter().map(|e| e.envelope.recorded_at).collect();
+    instants.dedup();
+    instants.len().min(500)
+}
