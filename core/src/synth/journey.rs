@@ -87,7 +87,7 @@ impl<'a> Sim<'a> {
             Sex::F
         };
         let district = rng.int(1, 24) as u32;
-        let home = people::postcode(&mut rng, district);
+        let home = people::postcode_in(p.postcodes, &mut rng, district);
         let family = people::family_name(&mut rng);
         let mother = ThirdParty {
             person_id: PersonId::parse(format!("{child}-p1")).expect("valid person id"),
@@ -97,7 +97,14 @@ impl<'a> Sim<'a> {
                 people::given_name(&mut rng, Sex::F)
             ))),
             date_of_birth: None,
-            contact_details: Some(text(&format!("{}, {}", rng.int(1, 199), home))),
+            contact_details: Some(text(&{
+                let number = rng.int(1, 199);
+                match p.postcodes {
+                    // A real postcode with an invented house number could be someone's address.
+                    super::PostcodeArea::Real => format!("{home}"),
+                    super::PostcodeArea::Fictional => format!("{number}, {home}"),
+                }
+            })),
         };
         let father = ThirdParty {
             person_id: PersonId::parse(format!("{child}-p2")).expect("valid person id"),
@@ -218,7 +225,10 @@ impl<'a> Sim<'a> {
         let n = self.rng.int(1, self.w.social_workers as i32) as u32;
         self.sw = Some(n);
         self.sw_since = d;
-        let change_reason = reason.filter(|r| valid_on(*r, d));
+        // The reason is a fact about the change whatever the year; the DfE asks for it (SW_REASON) for
+        // every social worker episode in the return from 2023/24, also those that began before. A first
+        // allocation, or one after the case was closed, is "first contact or re-referral".
+        let change_reason = Some(reason.unwrap_or(SocialWorkerChangeReason::FCONTA));
         let team_no = self.rng.int(1, 6);
         let payload = WorkerAllocated {
             role: WorkerRole::SocialWorker,
@@ -435,6 +445,23 @@ impl<'a> Sim<'a> {
             family_id: None,
         };
         self.emit(f, registered, Src::La);
+        // A child registered before school age without a UPN (UN1) is given one when they start school
+        // (SSDA903 rule 209: no UN1 for a child of school age).
+        if born && upn_unknown_reason == Some(UpnUnknownReason::UN1) {
+            let starts_school = self.dob.add_years(4).add_days(200).max(f.add_days(1));
+            if starts_school <= self.end {
+                let joined = starts_school.year();
+                let upn = people::upn(&mut self.rng, &self.p.la_code, joined);
+                self.emit(
+                    starts_school,
+                    ChildDetailsAmended {
+                        upn: Some(upn),
+                        ..ChildDetailsAmended::default()
+                    },
+                    Src::La,
+                );
+            }
+        }
     }
 
     /// Contacts, early help or an earlier short episode before the main referral.
@@ -1521,7 +1548,9 @@ impl<'a> Sim<'a> {
                     );
                     self.in_care(care, None, LegalStatus::V2);
                 } else {
-                    let mut ico_day = pp_end.add_days(self.rng.int(0, 7));
+                    // Police protection lasts at most 72 hours (SSDA903 rule 361): the interim care order
+                    // is made when it expires, unless an emergency protection order comes between.
+                    let mut ico_day = pp_end;
                     let g = self.group();
                     self.emit_in(
                         g,
@@ -1681,7 +1710,15 @@ impl<'a> Sim<'a> {
                         (T::U4, 0.2),
                         (T::U3, 0.15),
                         (T::U1, 0.05),
-                        (T::P1, 0.05),
+                        // Placement with parents needs a care order (SSDA903 rule 378: not under section 20).
+                        (
+                            T::P1,
+                            if care.route == Route::Protection {
+                                0.05
+                            } else {
+                                0.0
+                            },
+                        ),
                     ])
                 }
             }
@@ -1777,7 +1814,17 @@ impl<'a> Sim<'a> {
         } else {
             0.25
         });
-        let urn = matches!(place_type, T::K1 | T::K2 | T::K3 | T::R3)
+        // Own provision is inside the authority (SSDA903 rule 1015).
+        let provider = match provider {
+            Some(PlacementProvider::PR1) if outside => Some(PlacementProvider::PR2),
+            other => other,
+        };
+        // Every placement but those with parents, in employment, NHS, residential care homes, custody,
+        // temporary and "other" has the Ofsted URN of its setting or agency (SSDA903 rules 218 and 230).
+        let urn_exempt = matches!(place_type, T::P1 | T::P3 | T::R1 | T::R2 | T::R5)
+            || place_type.is_temporary()
+            || place_type.is_other();
+        let urn = (!urn_exempt)
             .then(|| Urn::parse(format!("SC{:06}", self.rng.int(100_000, 999_999))).expect("valid URN"));
         let carers = if place_type.is_foster() || place_type.is_placed_for_adoption() {
             let relationship = match place_type {
@@ -1803,10 +1850,21 @@ impl<'a> Sim<'a> {
         let postcode = if place_type == T::P1 {
             Some(self.home.clone())
         } else if outside {
-            None
+            match self.p.postcodes {
+                super::PostcodeArea::Real => Some(people::real_out_of_area(&mut self.rng)),
+                super::PostcodeArea::Fictional => None,
+            }
         } else {
-            let district = self.rng.int(1, 24) as u32;
-            Some(people::postcode(&mut self.rng, district))
+            // Not the child's home (SSDA903 rule 392d).
+            let mut pc = self.home.clone();
+            for _ in 0..8 {
+                let district = self.rng.int(1, 24) as u32;
+                pc = people::postcode_in(self.p.postcodes, &mut self.rng, district);
+                if pc != self.home {
+                    break;
+                }
+            }
+            Some(pc)
         };
         Placement {
             place_type,
@@ -1846,7 +1904,8 @@ impl<'a> Sim<'a> {
             legal_status: ls,
             category_of_need: need,
             placement,
-            home_postcode: Some(self.home.clone()),
+            // Unaccompanied asylum-seeking children have no home in England (SSDA903 rules 392b, 406).
+            home_postcode: (care.route != Route::Uasc).then(|| self.home.clone()),
         };
         self.emit_in(g, d, payload)
     }

@@ -1,7 +1,9 @@
 //! The synthetic journey generator: seeded, reproducible children for a whole local authority, for tests,
 //! benchmarks and demonstrations. No real person's data anywhere: names are drawn from short lists of
-//! common names, postcodes are in an area that does not exist (`QX`), NHS numbers are in the range the NHS
-//! reserves for tests (999...), UPNs carry a fictional authority code.
+//! common names, postcodes are in an area that does not exist (`QX`) unless the profile asks for real
+//! postcode units ([`PostcodeArea::Real`]: a few dozen public ONS postcodes, never with a house number, for
+//! returns that geocode postcodes), NHS numbers are in the range the NHS reserves for tests (999...), UPNs
+//! carry a fictional authority code.
 //!
 //! ```no_run
 //! use journey_core::synth::{self, AuthorityProfile};
@@ -63,7 +65,7 @@ mod skeleton;
 mod tally;
 mod world;
 
-pub use profile::{AuthorityProfile, LookedAfterProfile, Recording, StageShares, Timeliness};
+pub use profile::{AuthorityProfile, LookedAfterProfile, PostcodeArea, Recording, StageShares, Timeliness};
 pub use tally::{Proportions, Tally};
 
 use journey::Sim;

@@ -4,7 +4,7 @@
 //! real person.
 
 use crate::codes::Sex;
-use crate::domain::values::{NhsNumber, Postcode, Upn, nhs_check_digit, upn_check_letter};
+use crate::domain::values::{LaCode, NhsNumber, Postcode, Upn, nhs_check_digit, upn_check_letter};
 
 use super::rng::{Rng, mix};
 
@@ -245,6 +245,60 @@ pub(crate) fn postcode(rng: &mut Rng, district: u32) -> Postcode {
         char::from(rng.pick(INWARD))
     );
     Postcode::parse(s).expect("QX postcodes are well formed")
+}
+
+/// Real postcode units (ONS Postcode Directory, Open Government Licence v3.0): in Coventry (the authority
+/// the DfE validator is run as, ONS code E08000026) and, for placements out of area, in Warwickshire.
+/// Postcodes are not personal data; the DfE returns geocode them (placement authority, distance from
+/// home), which the fictional `QX` area cannot give. See [`super::PostcodeArea`].
+const REAL_IN_AREA: &[&str] = &[
+    "CV1 1AA", "CV1 1QR", "CV1 2JY", "CV1 2ZF", "CV1 3PF", "CV1 4JA", "CV1 5DS", "CV1 5SL", "CV2 1LN",
+    "CV2 2AL", "CV2 2PF", "CV2 3BZ", "CV2 3QN", "CV2 4JW", "CV2 5AY", "CV2 5PP", "CV3 1JU", "CV3 2GL",
+    "CV3 2WH", "CV3 3HF", "CV3 4UU", "CV3 5LJ", "CV3 6EU", "CV3 6XX", "CV3 9JS", "CV3 9ZA", "CV4 7DQ",
+    "CV4 8FT", "CV4 9BT", "CV4 9QG", "CV5 6AZ", "CV5 6PP", "CV5 7BZ", "CV5 7QW", "CV5 8JD", "CV5 9EZ",
+    "CV5 9YP", "CV6 1LT", "CV6 2FY", "CV6 3DD", "CV6 4DP", "CV6 4WR", "CV6 5LE", "CV6 5ZW", "CV6 6PH",
+    "CV6 7HZ", "CV6 9FD",
+];
+const REAL_OUT_OF_AREA: &[&str] = &[
+    "CV10 0AA", "CV10 7DD", "CV10 8PN", "CV11 4AW", "CV11 5ET", "CV11 6LJ", "CV11 9HZ", "CV12 2DW",
+    "CV12 9JW", "CV21 1PZ", "CV21 2TD", "CV21 3XP", "CV21 9JZ", "CV22 5RE", "CV22 7DT", "CV23 0FE",
+];
+
+/// A postcode in the authority's area: fictional (`QX`, by district) or real.
+pub(crate) fn postcode_in(area: super::PostcodeArea, rng: &mut Rng, district: u32) -> Postcode {
+    match area {
+        super::PostcodeArea::Fictional => postcode(rng, district),
+        super::PostcodeArea::Real => real(rng.pick(REAL_IN_AREA)),
+    }
+}
+
+/// A real postcode outside the authority's area (for placements out of area).
+pub(crate) fn real_out_of_area(rng: &mut Rng) -> Postcode {
+    real(rng.pick(REAL_OUT_OF_AREA))
+}
+
+fn real(s: &str) -> Postcode {
+    Postcode::parse(s).expect("the real postcodes listed are well formed")
+}
+
+/// The DfE's three-digit codes of English local authorities (as the SSDA903 validator lists them, rule 633).
+const LA_CODES: &[&str] = &[
+    "201", "202", "203", "204", "205", "206", "207", "208", "209", "210", "211", "212", "213", "301", "302",
+    "303", "304", "305", "306", "307", "308", "309", "310", "311", "312", "313", "314", "315", "316", "317",
+    "318", "319", "320", "330", "331", "332", "333", "334", "335", "336", "340", "341", "342", "343", "344",
+    "350", "351", "352", "353", "354", "355", "356", "357", "358", "359", "370", "371", "372", "373", "380",
+    "381", "382", "383", "384", "390", "391", "392", "393", "394", "420", "800", "801", "802", "803", "805",
+    "806", "807", "808", "810", "811", "812", "813", "815", "816", "821", "822", "823", "825", "826", "830",
+    "831", "835", "836", "837", "840", "841", "845", "846", "850", "851", "852", "855", "856", "857", "860",
+    "861", "865", "866", "867", "868", "869", "870", "871", "872", "873", "874", "876", "877", "878", "879",
+    "880", "881", "882", "883", "884", "885", "886", "887", "888", "889", "890", "891", "892", "893", "894",
+    "895", "896", "908", "909", "916", "919", "921", "925", "926", "928", "929", "931", "933", "935", "936",
+    "937", "938",
+];
+
+/// A real English local authority's DfE code.
+pub(crate) fn la_code(rng: &mut Rng) -> LaCode {
+    LaCode::parse(rng.pick(LA_CODES)).expect("the listed codes are three digits")
 }
 
 /// A UPN with a correct check letter: LA code, a school number, the year the pupil joined, a serial.

@@ -38,6 +38,24 @@ pub struct AuthorityProfile {
     pub looked_after: LookedAfterProfile,
     pub timeliness: Timeliness,
     pub recording: Recording,
+    /// Where addresses are: a fictional area (the default) or real postcode units, which statutory returns
+    /// that geocode postcodes need (the DfE SSDA903 validator derives the placement's authority and its
+    /// distance from home from them).
+    #[serde(default)]
+    pub postcodes: PostcodeArea,
+}
+
+/// Where the generated authority's postcodes are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostcodeArea {
+    /// The `QX` area, which does not exist: well-formed postcodes no gazetteer knows. Out-of-area
+    /// placements have no postcode.
+    #[default]
+    Fictional,
+    /// A few dozen real postcode units in Coventry, and in Warwickshire for out-of-area placements (public
+    /// ONS data): the placement authority and distance can be derived, as the SSDA903 return requires.
+    Real,
 }
 
 /// How far children's journeys go: shares of all children, nesting as documented on each field.
@@ -169,6 +187,7 @@ impl AuthorityProfile {
             looked_after: LookedAfterProfile::default(),
             timeliness: Timeliness::default(),
             recording: Recording::default(),
+            postcodes: PostcodeArea::Fictional,
         }
     }
 
@@ -236,6 +255,12 @@ impl AuthorityProfile {
     /// This profile with `n` children.
     pub fn with_children(mut self, n: usize) -> AuthorityProfile {
         self.children = n;
+        self
+    }
+
+    /// This profile with real postcodes (see [`PostcodeArea::Real`]).
+    pub fn with_real_postcodes(mut self) -> AuthorityProfile {
+        self.postcodes = PostcodeArea::Real;
         self
     }
 

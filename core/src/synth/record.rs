@@ -545,7 +545,7 @@ impl Recorder<'_> {
             EventPayload::PlacementChanged(PlacementChanged { placement, .. })
             | EventPayload::BecameLookedAfter(BecameLookedAfter { placement, .. }) => {
                 placement.postcode.as_ref()?;
-                placement.postcode = Some(super::people::postcode(&mut self.rng, 30));
+                placement.postcode = Some(super::people::postcode_in(self.p.postcodes, &mut self.rng, 30));
                 "Placement postcode corrected"
             }
             EventPayload::CareLeaverContactRecorded(c) => {

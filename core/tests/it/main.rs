@@ -3,5 +3,6 @@
 mod contract;
 mod embedded;
 mod golden;
+mod returns;
 mod synth;
 mod views;

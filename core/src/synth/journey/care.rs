@@ -171,8 +171,9 @@ impl Sim<'_> {
             self.emit(planned, PermanencePlanRecorded { plan }, Src::La);
         }
 
-        // Permanence before this period of care (SSDA903 PrevPerm), recorded for most children entering.
-        if self.rng.chance(0.6) {
+        // Permanence before this period of care (SSDA903 PrevPerm), recorded for every child entering (the
+        // return needs it for each period of care started in the year, validator rule 630).
+        {
             use PreviousPermanence as P;
             let previous = self.rng.weighted(&[
                 (P::Z1, 0.8),
@@ -181,17 +182,30 @@ impl Sim<'_> {
                 (P::P1, 0.03),
                 (P::P4, 0.07),
             ]);
-            let (local_authority, order_date) = if matches!(previous, P::Z1 | P::P4) {
+            // Only "no previous permanence" has no authority and date (rule 630); for P4 (an order of
+            // unknown kind) the authority and at least the year are known.
+            // An order is made before the child comes into care (validator rule 632): a baby coming into
+            // care in its first two months has had none.
+            let previous = if entry < self.dob.add_days(60) {
+                P::Z1
+            } else {
+                previous
+            };
+            let (local_authority, order_date) = if previous == P::Z1 {
                 (None, None)
             } else {
-                let la = LaCode::parse(format!("{}", self.rng.int(201, 938))).expect("three digits");
+                let la = people::la_code(&mut self.rng);
                 let made = entry
                     .add_days(-self.rng.int(200, 3000))
                     .max(self.dob.add_days(30))
-                    .min(entry);
+                    .min(entry.add_days(-1));
+                // A year or month alone only when it is wholly before the period of care (the validator
+                // reads an unknown day or month as possibly on or after entry, rule 632).
                 let text = match self.rng.int(0, 2) {
-                    0 => format!("{:04}", made.year()),
-                    1 => format!("{:04}-{:02}", made.year(), made.month()),
+                    0 if made.year() < entry.year() => format!("{:04}", made.year()),
+                    1 if (made.year(), made.month()) < (entry.year(), entry.month()) => {
+                        format!("{:04}-{:02}", made.year(), made.month())
+                    }
                     _ => made.to_string(),
                 };
                 (
@@ -751,9 +765,6 @@ impl Sim<'_> {
         };
         let mut p = self.placement(a.placed, kind, care);
         p.carers = adopters;
-        if p.location == Some(PlacementLocation::OutsideLa) {
-            p.postcode = None;
-        }
         self.current = Some(p.clone());
         let g = self.group();
         self.emit_in(

@@ -1,0 +1,7 @@
+//! Statutory returns from and into the log: the DfE's SSDA903 (children looked after) return.
+//!
+//! Everything here reads the log through the [`EventStore`](crate::store::EventStore) trait and the
+//! bitemporal views, so a return is "the record as it stood at an instant", and writes through the same
+//! trait, so an imported history keeps every rule the domain keeps.
+
+pub mod ssda903;
