@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Print a shell completion script: `journey completions bash > /etc/bash_completion.d/journey`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Generate a synthetic local authority into a data directory, verify it, and show one child.
     Demo {
         /// The data directory (created if missing).
@@ -123,6 +128,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Keys(args) => keys::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(shell, &mut Cli::command(), "journey", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Policy { command } => match command {
             PolicyCommand::New { dir, name, sdk } => policy::new(&dir, name, sdk),
             PolicyCommand::Build { dir } => policy::build(&dir).map(|_| ()),
@@ -263,4 +273,31 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
         bail!("the log failed verification");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+
+    /// `docs/cli.md` is the CLI's reference, generated from the same definitions as `--help`; this fails when
+    /// it is stale (`JOURNEY_BLESS=1 cargo test -p journey-cli docs_cli` rewrites it).
+    #[test]
+    fn docs_cli_md_is_current() {
+        let generated = clap_markdown::help_markdown::<Cli>();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md");
+        if std::env::var_os("JOURNEY_BLESS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/cli.md is stale: run `JOURNEY_BLESS=1 cargo test -p journey-cli docs_cli` and commit it"
+        );
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
 }
