@@ -106,6 +106,19 @@ pub fn decode_index_fields(bytes: &[u8]) -> Result<IndexFields> {
     }
 }
 
+/// Decodes what the in-memory index needs: the store's fields and the event id (no digest).
+pub fn decode_locator(bytes: &[u8]) -> Result<(StoreFields, EventId)> {
+    let (version, rest) = split_version(bytes)?;
+    match version {
+        1 => {
+            let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
+            let (event_id, _): (EventId, usize) = bincode::decode_from_slice(&rest[used..], CONFIG)?;
+            Ok((store, event_id))
+        }
+        other => Err(unknown_version(other)),
+    }
+}
+
 /// Decodes a record body of any released schema version into the current types.
 pub fn decode_body(bytes: &[u8]) -> Result<(Envelope, crate::domain::EventPayload)> {
     let (version, rest) = split_version(bytes)?;

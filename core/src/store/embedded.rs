@@ -1,9 +1,11 @@
-//! The embedded store: Journey's own segmented log as the source of truth, sled as derived indexes.
+//! The embedded store: Journey's own segmented log as the source of truth, an in-memory index derived
+//! from it (persisted as snapshot files at checkpoints, see `index.rs`).
 //!
 //! ```text
 //!  append() ──► channel ──► writer thread ──► validate, seal ──► log.write_batch ──► fdatasync
 //!                           (one, owns the log)                                        │
-//!  future resolves ◄──────────────── index.apply (sled) ◄── head advances ◄───────────┘
+//!  future resolves ◄──── head advances ◄──── in-memory index push (µs) ◄─────────────┘
+//!                                                     └──► checkpointer thread: snapshot files, off the commit path
 //! ```
 //!
 //! * **Group commit.** One writer thread drains every append waiting in the channel, validates them in
@@ -12,17 +14,21 @@
 //! * **Fail-stop.** If a write or sync fails, the writer answers every waiting append with the error and
 //!   refuses all later ones: after a failed `fsync` the kernel may have dropped the dirty pages, so the
 //!   only safe recovery is to reopen, which re-reads the log from disk.
-//! * **Derived index.** sled is updated after the sync. On open, the index is caught up from its
-//!   checkpoint by scanning the log; a missing, unreadable or inconsistent index is rebuilt from scratch.
+//! * **Derived index.** The in-memory index is updated after the sync, before the append is acknowledged.
+//!   Every `checkpoint_every_events` records a checkpointer thread appends what is new to the snapshot files;
+//!   closing writes a final checkpoint. On open, the snapshot is loaded and caught up from its checkpoint by
+//!   scanning the log; a missing, unreadable or inconsistent snapshot is rebuilt from the log.
+//! * **Idempotency** looks event ids up by 64-bit fingerprint in memory and confirms a hit by reading the
+//!   stored record: no per-event I/O unless the id (or its fingerprint) is already there.
 //! * **Reads** go through the index to exact log locations and `pread`, and never see a record before
 //!   it is durable and indexed.
 
 use std::fs::{self, File};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -37,7 +43,7 @@ use crate::envelope::{ChainLink, RecordedEvent};
 use crate::error::{Error, LogLocation, Result};
 use crate::ids::{ChildId, EventId, Position, Version};
 use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
-use crate::store::index::{Checkpoint, Index, IndexEntry, StreamEntry};
+use crate::store::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
 use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{
@@ -49,8 +55,10 @@ use crate::time::{Clock, Timestamp};
 #[derive(Clone, Debug)]
 pub struct EmbeddedOptions {
     pub log: LogOptions,
-    /// sled's page cache, in bytes.
-    pub index_cache_bytes: u64,
+    /// How many records the in-memory index may get ahead of its snapshot files before the checkpointer
+    /// thread writes them out. Bounds the catch-up (a log scan) after a crash; a clean close always writes a
+    /// final checkpoint.
+    pub checkpoint_every_events: u64,
     /// How many children's validation state the writer keeps in memory.
     pub stream_cache_capacity: usize,
     /// The most events one group commit takes, bounding the latency of the appends that wait behind it.
@@ -61,7 +69,7 @@ impl Default for EmbeddedOptions {
     fn default() -> EmbeddedOptions {
         EmbeddedOptions {
             log: LogOptions::default(),
-            index_cache_bytes: 64 * 1024 * 1024,
+            checkpoint_every_events: 1_000_000,
             stream_cache_capacity: 20_000,
             max_commit_events: 8_192,
         }
@@ -93,10 +101,50 @@ pub struct CommitStats {
 #[derive(Debug)]
 struct Shared {
     reader: LogReader,
-    index: Index,
+    index: RwLock<MemIndex>,
+    /// The snapshot files; whoever holds this lock may take the index's unsaved records and write them.
+    snapshot: Mutex<SnapshotFiles>,
+    /// Set when the checkpointer has been asked to run and has not yet taken the records.
+    checkpoint_requested: AtomicBool,
     head: Mutex<HeadState>,
     head_tx: tokio::sync::watch::Sender<u64>,
     stats: CommitStats,
+}
+
+impl Shared {
+    fn index(&self) -> RwLockReadGuard<'_, MemIndex> {
+        // The index is only mutated by pushes that validate first, so a panic elsewhere cannot leave it
+        // half-updated.
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn index_mut(&self) -> RwLockWriteGuard<'_, MemIndex> {
+        self.index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes whatever the index holds beyond the snapshot files to them. Errors are logged, and stop later
+    /// checkpoints (the next open catches up from the last good one).
+    fn checkpoint(&self) {
+        let mut files = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let delta = self.index_mut().take_unsaved();
+        self.checkpoint_requested.store(false, Ordering::Release);
+        if files.failed {
+            return;
+        }
+        if let Some(delta) = delta
+            && let Err(e) = files.append(&delta)
+        {
+            tracing::error!(error = %e, "writing an index checkpoint failed; the next open will catch up from the log");
+            files.failed = true;
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -118,6 +166,7 @@ pub struct EmbeddedStore {
     shared: Arc<Shared>,
     sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<JoinHandle<()>>>,
     _lock: File,
     report: OpenReport,
 }
@@ -140,7 +189,7 @@ impl EmbeddedStore {
         fs::create_dir_all(dir)?;
         let lock = lock_dir(dir)?;
         let (writer, reader, recovery) = log::open(&dir.join(LOG_DIR), options.log.clone())?;
-        let (index, rebuilt, caught_up, head) = open_index(dir, &reader, &options)?;
+        let (index, snapshot, rebuilt, caught_up, head) = open_index(dir, &reader)?;
         let records = head.head.position.map_or(0, |p| p.0);
         let report = OpenReport {
             records,
@@ -154,7 +203,9 @@ impl EmbeddedStore {
         let (head_tx, _) = tokio::sync::watch::channel(records);
         let shared = Arc::new(Shared {
             reader,
-            index,
+            index: RwLock::new(index),
+            snapshot: Mutex::new(snapshot),
+            checkpoint_requested: AtomicBool::new(false),
             head: Mutex::new(head),
             head_tx,
             stats: CommitStats::default(),
@@ -162,6 +213,17 @@ impl EmbeddedStore {
         let (sender, receiver) = mpsc::channel();
         let cache =
             lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
+        // The checkpointer runs whenever asked, and once more when the writer has stopped (its sender dropped).
+        let (checkpoint_tx, checkpoint_rx) = mpsc::channel::<()>();
+        let for_checkpoints = shared.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("journey-index-checkpoint".into())
+            .spawn(move || {
+                while checkpoint_rx.recv().is_ok() {
+                    for_checkpoints.checkpoint();
+                }
+                for_checkpoints.checkpoint();
+            })?;
         let mut state = WriterState {
             shared: shared.clone(),
             log: writer,
@@ -169,6 +231,7 @@ impl EmbeddedStore {
             cache,
             options,
             failed: None,
+            checkpoint_tx,
         };
         let handle = std::thread::Builder::new()
             .name("journey-log-writer".into())
@@ -177,12 +240,13 @@ impl EmbeddedStore {
             shared,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             _lock: lock,
             report,
         })
     }
 
-    /// Rebuilds the sled indexes from the log. The store must not be open elsewhere.
+    /// Rebuilds the index from the log. The store must not be open elsewhere.
     pub fn rebuild_index(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<OpenReport> {
         let dir = dir.as_ref();
         {
@@ -203,7 +267,7 @@ impl EmbeddedStore {
         &self.shared.stats
     }
 
-    /// Stops the writer after the appends already queued, and flushes the index.
+    /// Stops the writer after the appends already queued, and writes a final index checkpoint.
     pub fn close(self) -> Result<()> {
         self.shutdown()
     }
@@ -215,28 +279,19 @@ impl EmbeddedStore {
                 .join()
                 .map_err(|_| Error::Closed("the writer thread panicked".into()))?;
         }
-        self.shared.index.flush()
+        // The writer held the checkpointer's only sender: with it gone, the checkpointer writes the final
+        // checkpoint and stops.
+        if let Some(handle) = self.checkpointer.lock().expect("checkpointer lock").take() {
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the index checkpoint thread panicked".into()))?;
+        }
+        Ok(())
     }
 
-    fn read_entries(
-        &self,
-        entries: &[(Version, StreamEntry)],
-        child_id: &ChildId,
-    ) -> Result<Vec<RecordedEvent>> {
-        let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
-        let raw = self.shared.reader.read_many(&locations)?;
-        raw.iter()
-            .zip(entries)
-            .map(|(bytes, (version, entry))| {
-                let event = decode_entry(bytes, entry.location)?;
-                if &event.envelope.child_id != child_id || event.envelope.version != *version {
-                    return Err(Error::Index(format!(
-                        "index entry for {child_id} version {version} points at another record: rebuild the index"
-                    )));
-                }
-                Ok(event)
-            })
-            .collect()
+    fn read_stream_now(&self, child_id: &ChildId, from: Version, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let entries = self.shared.index().stream(child_id, from, limit);
+        read_entries(&self.shared.reader, &entries, child_id)
     }
 
     fn read_all_now(&self, from: Position, limit: usize) -> Result<Vec<RecordedEvent>> {
@@ -247,8 +302,9 @@ impl EmbeddedStore {
         if from > last || limit == 0 {
             return Ok(Vec::new());
         }
-        let (mut position, location) = self.shared.index.seek(from)?.ok_or_else(|| {
-            Error::Index("no position entry at or before the start: rebuild the index".into())
+        let mut position = from;
+        let location = self.shared.index().location(from.0).ok_or_else(|| {
+            Error::Index("no location for a position before the head: rebuild the index".into())
         })?;
         let mut out = Vec::with_capacity(limit.min((last.0 - from.0 + 1) as usize));
         for item in self.shared.reader.scan(Some((location.segment, location.offset))) {
@@ -272,18 +328,38 @@ impl EmbeddedStore {
 
     fn export_now(&self, child_id: ChildId) -> Result<StreamExport> {
         let log_head = self.head_state().head;
-        let entries = self.shared.index.stream(&child_id, Version::FIRST, usize::MAX)?;
-        let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
+        // Each record's previous log hash is the log hash of the record before it in the whole log, read
+        // from that record's first bytes (its body is not decoded).
+        let (entries, previous) = {
+            let index = self.shared.index();
+            let entries = index.stream(&child_id, Version::FIRST, usize::MAX);
+            let previous: Vec<Option<EntryLocation>> =
+                entries.iter().map(|(_, p, _)| index.location(p.0 - 1)).collect();
+            (entries, previous)
+        };
+        let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
         let raw = self.shared.reader.read_many(&locations)?;
+        let before: Vec<EntryLocation> = previous.iter().flatten().copied().collect();
+        let mut before_raw = self.shared.reader.read_many(&before)?.into_iter();
         let mut records = Vec::with_capacity(entries.len());
-        for (bytes, (version, entry)) in raw.iter().zip(&entries) {
-            let (chain, body) = split_entry(bytes, entry.location)?;
+        for ((bytes, (version, position, location)), prev) in raw.iter().zip(&entries).zip(&previous) {
+            let (chain, body) = split_entry(bytes, *location)?;
             let (envelope, payload) = encoding::decode_body(body)?;
+            if envelope.child_id != child_id || envelope.version != *version {
+                return Err(stale_index(&child_id, *version));
+            }
+            let previous_log_hash = match prev {
+                None => chain::GENESIS,
+                Some(at) => {
+                    let bytes = before_raw.next().expect("one read per previous location");
+                    split_entry(&bytes, *at)?.0.log_hash
+                }
+            };
             records.push(ExportedRecord {
-                position: entry.position,
+                position: *position,
                 version: *version,
                 body: body.to_vec(),
-                previous_log_hash: entry.previous_log_hash,
+                previous_log_hash,
                 chain,
                 event: RecordedEvent {
                     envelope,
@@ -422,62 +498,67 @@ fn decode_entry(bytes: &[u8], at: EntryLocation) -> Result<RecordedEvent> {
     })
 }
 
-/// Opens the index and brings it level with the log: from its checkpoint if it has one that matches the
+fn stale_index(child_id: &ChildId, version: Version) -> Error {
+    Error::Index(format!(
+        "index entry for {child_id} version {version} points at another record: rebuild the index"
+    ))
+}
+
+/// Reads and decodes a child's records at the index's locations, checking each is the one the index says.
+fn read_entries(
+    reader: &LogReader,
+    entries: &[(Version, Position, EntryLocation)],
+    child_id: &ChildId,
+) -> Result<Vec<RecordedEvent>> {
+    let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
+    let raw = reader.read_many(&locations)?;
+    raw.iter()
+        .zip(entries)
+        .map(|(bytes, (version, _, location))| {
+            let event = decode_entry(bytes, *location)?;
+            if &event.envelope.child_id != child_id || event.envelope.version != *version {
+                return Err(stale_index(child_id, *version));
+            }
+            Ok(event)
+        })
+        .collect()
+}
+
+/// Opens the index and brings it level with the log: from its snapshot if it has one that matches the
 /// log, from scratch otherwise.
 fn open_index(
     dir: &Path,
     reader: &LogReader,
-    options: &EmbeddedOptions,
-) -> Result<(Index, Option<String>, u64, HeadState)> {
+) -> Result<(MemIndex, SnapshotFiles, Option<String>, u64, HeadState)> {
     let path = dir.join(INDEX_DIR);
-    let mut rebuilt = None;
-    let index = match Index::open(&path, options.index_cache_bytes) {
-        Ok(index) => match check_checkpoint(&index, reader) {
-            Ok(()) => index,
-            Err(why) => {
-                rebuilt = Some(why);
-                drop(index);
-                remove_index(dir)?;
-                Index::open(&path, options.index_cache_bytes)?
-            }
-        },
-        Err(e) => {
-            rebuilt = Some(format!("the index could not be opened: {e}"));
+    let loaded = if path.is_dir() {
+        index::load(&path, |cp| check_checkpoint(cp, reader))
+    } else {
+        Err(Unusable::Missing)
+    };
+    let (mut index, mut files, mut rebuilt) = match loaded {
+        Ok((index, files)) => (index, files, None),
+        Err(why) => {
             remove_index(dir)?;
-            Index::open(&path, options.index_cache_bytes)?
+            fs::create_dir_all(&path)?;
+            let files = SnapshotFiles::create(&path)?;
+            let why = match why {
+                Unusable::Missing => None,
+                Unusable::Damaged(why) => Some(why),
+            };
+            // Sized for the whole log at about 300 bytes a record, to spare the id table's regrowth.
+            let estimate = reader.estimated_bytes() / 300;
+            (MemIndex::with_capacity(estimate as usize), files, why)
         }
     };
-    let had_checkpoint = index.checkpoint()?.is_some();
-    let (caught_up, head) = catch_up(&index, reader)?;
+    let had_checkpoint = index.last().is_some();
+    let caught_up = catch_up(&mut index, &mut files, reader)?;
     if rebuilt.is_none() && !had_checkpoint && caught_up > 0 {
         // A fresh index over an existing log: that was a full rebuild, so say so.
         rebuilt = Some("there was no index".into());
     }
-    Ok((index, rebuilt, caught_up, head))
-}
-
-/// The checkpoint must name a record that is in the log, at the place it says, with the hash it says.
-fn check_checkpoint(index: &Index, reader: &LogReader) -> std::result::Result<(), String> {
-    let checkpoint = match index.checkpoint() {
-        Ok(Some(cp)) => cp,
-        Ok(None) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let bytes = reader
-        .read(checkpoint.location)
-        .map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
-    let (chain, body) = split_entry(&bytes, checkpoint.location).map_err(|e| e.to_string())?;
-    let fields = encoding::decode_index_fields(body).map_err(|e| e.to_string())?;
-    if chain.log_hash != checkpoint.log_hash || fields.store.position != checkpoint.position {
-        return Err("the index checkpoint does not match the log".into());
-    }
-    Ok(())
-}
-
-/// Indexes every record after the checkpoint. Returns how many, and the head.
-fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
-    let checkpoint = index.checkpoint()?;
-    let mut head = match checkpoint {
+    index.shrink();
+    let head = match index.last() {
         Some(cp) => HeadState {
             head: LogHead {
                 position: Some(cp.position),
@@ -496,70 +577,81 @@ fn catch_up(index: &Index, reader: &LogReader) -> Result<(u64, HeadState)> {
             recorded_at: Timestamp::UNIX_EPOCH,
         },
     };
-    // Scan from the checkpointed record itself (already checked against the log) and skip it.
-    let from = checkpoint.map(|cp| (cp.location.segment, cp.location.offset));
-    // Moderate batches: the checkpoint moves every 1,024 records, so an interrupted rebuild resumes.
-    let mut batch: Vec<IndexEntry> = Vec::with_capacity(1024);
+    Ok((index, files, rebuilt, caught_up, head))
+}
+
+/// The checkpoint must name a record that is in the log, at the place it says, with the hash it says.
+fn check_checkpoint(checkpoint: &Checkpoint, reader: &LogReader) -> std::result::Result<(), String> {
+    if checkpoint.position.0 == 0 {
+        return Ok(());
+    }
+    let bytes = reader
+        .read(checkpoint.location)
+        .map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
+    let (chain, body) = split_entry(&bytes, checkpoint.location).map_err(|e| e.to_string())?;
+    let (fields, _) = encoding::decode_locator(body).map_err(|e| e.to_string())?;
+    if chain.log_hash != checkpoint.log_hash || fields.position != checkpoint.position {
+        return Err("the index checkpoint does not match the log".into());
+    }
+    Ok(())
+}
+
+/// Records indexed between two checkpoints while catching up, so that an interrupted rebuild resumes and
+/// the snapshot's unsaved part stays small.
+const CATCH_UP_CHECKPOINT: u64 = 1 << 20;
+
+/// Indexes every record after the index's last one, checkpointing as it goes. Returns how many.
+fn catch_up(index: &mut MemIndex, files: &mut SnapshotFiles, reader: &LogReader) -> Result<u64> {
+    let last = index.last();
+    // Scan from the last indexed record itself (already checked against the log) and skip it.
+    let from = last.map(|cp| (cp.location.segment, cp.location.offset));
     let mut caught_up = 0u64;
-    for item in reader.scan(from).skip(usize::from(checkpoint.is_some())) {
+    for item in reader.scan(from).skip(usize::from(last.is_some())) {
         let (at, bytes) = item?;
         let (chain, body) = split_entry(&bytes, at)?;
-        let fields = encoding::decode_index_fields(body)?;
-        let expected = head.head.next_position();
-        if fields.store.position != expected {
+        let (store, event_id) = encoding::decode_locator(body)?;
+        let expected = Position(index.len() + 1);
+        if store.position != expected {
             return Err(Error::Corrupt {
                 location: LogLocation {
                     segment: segment_name(at.segment),
                     offset: at.offset,
                     position: Some(expected),
                 },
-                detail: format!("record claims position {}", fields.store.position),
+                detail: format!("record claims position {}", store.position),
             });
         }
-        batch.push(IndexEntry {
-            child_id: fields.store.child_id.clone(),
-            version: fields.store.version,
-            event_id: fields.event_id,
-            stored: StoredEventRef {
-                child_id: fields.store.child_id,
-                version: fields.store.version,
-                position: fields.store.position,
-                recorded_at: fields.store.recorded_at,
-                content_digest: fields.content_digest,
-            },
-            stream: StreamEntry {
-                location: at,
-                position: fields.store.position,
-                previous_log_hash: head.head.log_hash,
-            },
-        });
-        head = HeadState {
-            head: LogHead {
-                position: Some(fields.store.position),
-                log_hash: chain.log_hash,
-            },
-            last: at,
-            recorded_at: fields.store.recorded_at,
-        };
+        index
+            .push(
+                &store.child_id,
+                store.version,
+                index::fingerprint(event_id.as_str()),
+                Checkpoint {
+                    position: store.position,
+                    location: at,
+                    log_hash: chain.log_hash,
+                    recorded_at: store.recorded_at,
+                },
+            )
+            .map_err(|e| Error::Corrupt {
+                location: LogLocation {
+                    segment: segment_name(at.segment),
+                    offset: at.offset,
+                    position: Some(expected),
+                },
+                detail: e.to_string(),
+            })?;
         caught_up += 1;
-        if batch.len() == batch.capacity() {
-            index.apply(&batch, checkpoint_of(&head))?;
-            batch.clear();
+        if index.unsaved() >= CATCH_UP_CHECKPOINT
+            && let Some(delta) = index.take_unsaved()
+        {
+            files.append(&delta)?;
         }
     }
-    if !batch.is_empty() {
-        index.apply(&batch, checkpoint_of(&head))?;
+    if let Some(delta) = index.take_unsaved() {
+        files.append(&delta)?;
     }
-    Ok((caught_up, head))
-}
-
-fn checkpoint_of(head: &HeadState) -> Checkpoint {
-    Checkpoint {
-        position: head.head.position.unwrap_or(Position(0)),
-        location: head.last,
-        log_hash: head.head.log_hash,
-        recorded_at: head.recorded_at,
-    }
+    Ok(caught_up)
 }
 
 /// What the writer knows about one child between appends.
@@ -577,6 +669,39 @@ struct WriterState {
     cache: lru::LruCache<ChildId, CachedStream>,
     options: EmbeddedOptions,
     failed: Option<String>,
+    /// Wakes the checkpointer thread; dropping it (when the writer stops) makes it write a final checkpoint.
+    checkpoint_tx: mpsc::Sender<()>,
+}
+
+/// A record of the current group, for the index once the group is durable.
+struct ToIndex {
+    child_id: ChildId,
+    version: Version,
+    fingerprint: u64,
+    position: Position,
+    log_hash: [u8; 32],
+    recorded_at: Timestamp,
+}
+
+/// An event already stored under this id, if there is one: candidates by fingerprint from the in-memory
+/// index, each confirmed by reading its record.
+fn lookup_stored(shared: &Shared, id: &EventId) -> Result<Option<StoredEventRef>> {
+    let candidates = shared.index().candidates(index::fingerprint(id.as_str()));
+    for (_, location) in candidates {
+        let bytes = shared.reader.read(location)?;
+        let (_, body) = split_entry(&bytes, location)?;
+        let fields = encoding::decode_index_fields(body)?;
+        if fields.event_id == *id {
+            return Ok(Some(StoredEventRef {
+                child_id: fields.store.child_id,
+                version: fields.store.version,
+                position: fields.store.position,
+                recorded_at: fields.store.recorded_at,
+                content_digest: fields.content_digest,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// An append that passed validation in the current group, waiting for the sync.
@@ -614,7 +739,7 @@ impl WriterState {
         let start_head = *self.shared.head.lock().expect("head lock");
         let mut head = start_head;
         let mut entries: Vec<Vec<u8>> = Vec::new();
-        let mut index_entries: Vec<IndexEntry> = Vec::new();
+        let mut to_index: Vec<ToIndex> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut pending_ids: std::collections::HashMap<EventId, StoredEventRef> =
             std::collections::HashMap::new();
@@ -624,6 +749,13 @@ impl WriterState {
             self.shared.stats.appends.fetch_add(1, Ordering::Relaxed);
             // Recorded time never goes backwards, even if the clock does.
             let recorded_at = self.clock.now().max(head.recorded_at);
+            if head.head.next_position().0 + request.events.len() as u64 > index::MAX_POSITION + 1 {
+                let _ = reply.send(Err(Error::Index(format!(
+                    "the log has reached the index's limit of {} records",
+                    index::MAX_POSITION
+                ))));
+                continue;
+            }
             let stream = match touched.remove(&request.child_id) {
                 Some(s) => s,
                 None => match self.load_stream(&request.child_id) {
@@ -634,7 +766,7 @@ impl WriterState {
                     }
                 },
             };
-            let index = &self.shared.index;
+            let shared = &*self.shared;
             let mut stream = stream;
             let plan =
                 plan_append(
@@ -644,7 +776,7 @@ impl WriterState {
                     recorded_at,
                     |id| match pending_ids.get(id) {
                         Some(found) => Ok(Some(found.clone())),
-                        None => index.event(id),
+                        None => lookup_stored(shared, id),
                     },
                 );
             match plan {
@@ -666,23 +798,14 @@ impl WriterState {
                     let mut appended = Vec::with_capacity(sealed.len());
                     for record in sealed {
                         let envelope = &record.event.envelope;
-                        let stored = record.stored_ref();
-                        pending_ids.insert(envelope.event_id.clone(), stored.clone());
-                        index_entries.push(IndexEntry {
+                        pending_ids.insert(envelope.event_id.clone(), record.stored_ref());
+                        to_index.push(ToIndex {
                             child_id: envelope.child_id.clone(),
                             version: envelope.version,
-                            event_id: envelope.event_id.clone(),
-                            stored,
-                            // The location is filled in once the log has placed the entry.
-                            stream: StreamEntry {
-                                location: EntryLocation {
-                                    segment: 0,
-                                    offset: 0,
-                                    len: 0,
-                                },
-                                position: envelope.position,
-                                previous_log_hash: head.head.log_hash,
-                            },
+                            fingerprint: index::fingerprint(envelope.event_id.as_str()),
+                            position: envelope.position,
+                            log_hash: record.event.chain.log_hash,
+                            recorded_at,
                         });
                         entries.push(encode_entry(&record.event.chain, &record.body));
                         stream.version = Some(envelope.version);
@@ -729,18 +852,33 @@ impl WriterState {
                 return;
             }
         };
-        for (entry, location) in index_entries.iter_mut().zip(&locations) {
-            entry.stream.location = *location;
-        }
         head.last = *locations.last().expect("at least one entry");
-        // The records are durable: from here on nothing may make an append fail. An index failure only means
-        // the index is behind, which the next open repairs from the log; reads would miss the records until
-        // then, so stop accepting writes too and say so loudly.
-        if let Err(e) = self.shared.index.apply(&index_entries, checkpoint_of(&head)) {
-            tracing::error!(error = %e, "index update failed after a durable write: reopen the store to repair it");
-            self.failed = Some(format!(
-                "the index could not be updated ({e}); reopen the store to repair it"
-            ));
+        // The records are durable: from here on nothing may make an append fail. An index failure (a bug: the
+        // writer numbers positions and versions itself) only means the index is behind, which the next open
+        // repairs from the log; reads would miss the records until then, so stop accepting writes too and
+        // say so loudly.
+        {
+            let mut index = self.shared.index_mut();
+            for (e, location) in to_index.iter().zip(&locations) {
+                let record = Checkpoint {
+                    position: e.position,
+                    location: *location,
+                    log_hash: e.log_hash,
+                    recorded_at: e.recorded_at,
+                };
+                if let Err(err) = index.push(&e.child_id, e.version, e.fingerprint, record) {
+                    tracing::error!(error = %err, "index update failed after a durable write: reopen the store to repair it");
+                    self.failed = Some(format!(
+                        "the index could not be updated ({err}); reopen the store to repair it"
+                    ));
+                    break;
+                }
+            }
+            if index.unsaved() >= self.options.checkpoint_every_events
+                && !self.shared.checkpoint_requested.swap(true, Ordering::AcqRel)
+            {
+                let _ = self.checkpoint_tx.send(());
+            }
         }
         *self.shared.head.lock().expect("head lock") = head;
         self.shared
@@ -774,23 +912,16 @@ impl WriterState {
             last_stream_hash: chain::GENESIS,
             state: StreamState::default(),
         };
-        let mut from = Version::FIRST;
-        loop {
-            let entries = self.shared.index.stream(child_id, from, 1024)?;
-            if entries.is_empty() {
-                break;
-            }
-            let locations: Vec<EntryLocation> = entries.iter().map(|(_, e)| e.location).collect();
-            for (bytes, (version, entry)) in self.shared.reader.read_many(&locations)?.iter().zip(&entries) {
-                let event = decode_entry(bytes, entry.location)?;
+        let entries = self.shared.index().stream(child_id, Version::FIRST, usize::MAX);
+        for chunk in entries.chunks(1024) {
+            for event in read_entries(&self.shared.reader, chunk, child_id)? {
                 stream.state.apply(
                     &event.envelope.event_id,
                     event.envelope.occurred_at,
                     &event.payload,
                 );
-                stream.version = Some(*version);
+                stream.version = Some(event.envelope.version);
                 stream.last_stream_hash = event.chain.stream_hash;
-                from = version.next();
             }
         }
         Ok(stream)
@@ -819,16 +950,12 @@ impl EventStore for EmbeddedStore {
         from: Version,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<RecordedEvent>>> {
-        let result = self
-            .shared
-            .index
-            .stream(&child_id, from.max(Version::FIRST), limit)
-            .and_then(|entries| self.read_entries(&entries, &child_id));
+        let result = self.read_stream_now(&child_id, from.max(Version::FIRST), limit);
         async move { result }.boxed()
     }
 
     fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>> {
-        let result = self.shared.index.stream_version(&child_id);
+        let result = Ok(self.shared.index().stream_version(&child_id));
         async move { result }.boxed()
     }
 

@@ -626,6 +626,12 @@ impl LogReader {
         }
     }
 
+    /// How many bytes of segments readers can see (headers included): for sizing things by the log.
+    pub fn estimated_bytes(&self) -> u64 {
+        let visible = self.shared.visible();
+        visible.sealed.iter().sum::<u64>() + visible.end.1
+    }
+
     /// `(segment, offset)` just past the last commit frame readers can see (the durable end); `(1, 16)`
     /// for an empty log.
     pub fn end(&self) -> (u32, u64) {
