@@ -1079,6 +1079,17 @@ fn child_phase(phase: &str, dir: &Path) {
                 percentile(&latency, 50.0).as_secs_f64() * 1000.0
             );
         }
+        "reads" => {
+            // For profiling reads on their own: `read_streams` on a kept store, medians and p99s printed.
+            let reads = read_streams(dir);
+            println!(
+                "contig_p50_ms={} contig_p99_ms={} inter_p50_ms={} inter_p99_ms={}",
+                percentile(&reads.contiguous, 50.0).as_secs_f64() * 1000.0,
+                percentile(&reads.contiguous, 99.0).as_secs_f64() * 1000.0,
+                percentile(&reads.interleaved, 50.0).as_secs_f64() * 1000.0,
+                percentile(&reads.interleaved, 99.0).as_secs_f64() * 1000.0
+            );
+        }
         "commit-parts" => commit_parts(dir),
         "read-parts" => read_parts(dir),
         "sled-load" => sled_load(dir),

@@ -167,6 +167,7 @@ pub struct EmbeddedStore {
     sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
+    replier: Mutex<Option<JoinHandle<()>>>,
     _lock: File,
     report: OpenReport,
 }
@@ -224,6 +225,14 @@ impl EmbeddedStore {
                 }
                 for_checkpoints.checkpoint();
             })?;
+        let (replies_tx, replies_rx) = mpsc::channel::<Vec<Pending>>();
+        let replier = std::thread::Builder::new()
+            .name("journey-append-replies".into())
+            .spawn(move || {
+                while let Ok(pending) = replies_rx.recv() {
+                    reply_all(pending);
+                }
+            })?;
         let mut state = WriterState {
             shared: shared.clone(),
             log: writer,
@@ -232,6 +241,7 @@ impl EmbeddedStore {
             options,
             failed: None,
             checkpoint_tx,
+            replies_tx,
         };
         let handle = std::thread::Builder::new()
             .name("journey-log-writer".into())
@@ -241,6 +251,7 @@ impl EmbeddedStore {
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some(checkpointer)),
+            replier: Mutex::new(Some(replier)),
             _lock: lock,
             report,
         })
@@ -278,6 +289,11 @@ impl EmbeddedStore {
             handle
                 .join()
                 .map_err(|_| Error::Closed("the writer thread panicked".into()))?;
+        }
+        if let Some(handle) = self.replier.lock().expect("replier lock").take() {
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the replies thread panicked".into()))?;
         }
         // The writer held the checkpointer's only sender: with it gone, the checkpointer writes the final
         // checkpoint and stops.
@@ -511,17 +527,21 @@ fn read_entries(
     child_id: &ChildId,
 ) -> Result<Vec<RecordedEvent>> {
     let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
-    let raw = reader.read_many(&locations)?;
-    raw.iter()
-        .zip(entries)
-        .map(|(bytes, (version, _, location))| {
-            let event = decode_entry(bytes, *location)?;
-            if &event.envelope.child_id != child_id || event.envelope.version != *version {
-                return Err(stale_index(child_id, *version));
-            }
-            Ok(event)
-        })
-        .collect()
+    let mut out: Vec<Option<RecordedEvent>> = Vec::with_capacity(entries.len());
+    out.resize_with(entries.len(), || None);
+    reader.read_many_each(&locations, |k, bytes| {
+        let (version, _, location) = entries[k];
+        let event = decode_entry(bytes, location)?;
+        if &event.envelope.child_id != child_id || event.envelope.version != version {
+            return Err(stale_index(child_id, version));
+        }
+        out[k] = Some(event);
+        Ok(())
+    })?;
+    Ok(out
+        .into_iter()
+        .map(|e| e.expect("read_many_each reads every location"))
+        .collect())
 }
 
 /// Opens the index and brings it level with the log: from its snapshot if it has one that matches the
@@ -671,6 +691,8 @@ struct WriterState {
     failed: Option<String>,
     /// Wakes the checkpointer thread; dropping it (when the writer stops) makes it write a final checkpoint.
     checkpoint_tx: mpsc::Sender<()>,
+    /// To the replies thread: appends to answer, in commit order, each durable and indexed.
+    replies_tx: mpsc::Sender<Vec<Pending>>,
 }
 
 /// A record of the current group, for the index once the group is durable.
@@ -708,6 +730,17 @@ fn lookup_stored(shared: &Shared, id: &EventId) -> Result<Option<StoredEventRef>
 struct Pending {
     reply: oneshot::Sender<Result<AppendOutcome>>,
     outcome: AppendOutcome,
+}
+
+/// Groups with at most this many appends are answered by the writer itself (a hand-off would only add
+/// latency); larger ones by the replies thread.
+const DIRECT_REPLIES: usize = 2;
+
+/// Answers appends whose records are durable and indexed.
+fn reply_all(pending: Vec<Pending>) {
+    for p in pending {
+        let _ = p.reply.send(Ok(p.outcome));
+    }
 }
 
 impl WriterState {
@@ -890,8 +923,12 @@ impl WriterState {
             .events
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
         self.remember(touched);
-        for p in pending {
-            let _ = p.reply.send(Ok(p.outcome));
+        // Waking each appender is a system call; for a large group the replies thread does it while this
+        // thread gets on with the next group.
+        if pending.len() <= DIRECT_REPLIES {
+            reply_all(pending);
+        } else if let Err(mpsc::SendError(pending)) = self.replies_tx.send(pending) {
+            reply_all(pending);
         }
     }
 
