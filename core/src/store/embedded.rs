@@ -23,12 +23,13 @@
 //! * **Reads** go through the index to exact log locations and `pread`, and never see a record before
 //!   it is durable and indexed.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{self, File};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -109,9 +110,40 @@ struct Shared {
     head: Mutex<HeadState>,
     head_tx: tokio::sync::watch::Sender<u64>,
     stats: CommitStats,
+    /// The number of the last group the committer is done with (durable and indexed, or failed).
+    committed: Mutex<u64>,
+    committed_cv: Condvar,
+    /// Why the writer stopped, once it has.
+    failure: Mutex<Option<String>>,
 }
 
 impl Shared {
+    fn committed(&self) -> u64 {
+        *self.committed.lock().expect("committed lock")
+    }
+
+    fn set_committed(&self, number: u64) {
+        *self.committed.lock().expect("committed lock") = number;
+        self.committed_cv.notify_all();
+    }
+
+    /// Waits until the committer is done with group `number`.
+    fn wait_committed(&self, number: u64) {
+        let guard = self.committed.lock().expect("committed lock");
+        let _done = self
+            .committed_cv
+            .wait_while(guard, |done| *done < number)
+            .expect("committed lock");
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.lock().expect("failure lock").clone()
+    }
+
+    fn fail(&self, why: String) {
+        self.failure.lock().expect("failure lock").get_or_insert(why);
+    }
+
     fn index(&self) -> RwLockReadGuard<'_, MemIndex> {
         // The index is only mutated by pushes that validate first, so a panic elsewhere cannot leave it
         // half-updated.
@@ -166,6 +198,7 @@ pub struct EmbeddedStore {
     shared: Arc<Shared>,
     sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    committer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
     replier: Mutex<Option<JoinHandle<()>>>,
     _lock: File,
@@ -210,6 +243,9 @@ impl EmbeddedStore {
             head: Mutex::new(head),
             head_tx,
             stats: CommitStats::default(),
+            committed: Mutex::new(0),
+            committed_cv: Condvar::new(),
+            failure: Mutex::new(None),
         });
         let (sender, receiver) = mpsc::channel();
         let cache =
@@ -233,15 +269,28 @@ impl EmbeddedStore {
                     reply_all(pending);
                 }
             })?;
-        let mut state = WriterState {
+        // One group being committed, one ready behind it, one being prepared.
+        let (commits, groups) = mpsc::sync_channel::<Prepared>(1);
+        let mut committer = Committer {
             shared: shared.clone(),
             log: writer,
-            clock,
-            cache,
-            options,
+            options: options.clone(),
             failed: None,
             checkpoint_tx,
             replies_tx,
+        };
+        let committer = std::thread::Builder::new()
+            .name("journey-log-commit".into())
+            .spawn(move || committer.run(groups))?;
+        let mut state = WriterState {
+            shared: shared.clone(),
+            clock,
+            cache,
+            options,
+            head,
+            in_flight: VecDeque::new(),
+            next_group: 1,
+            commits,
         };
         let handle = std::thread::Builder::new()
             .name("journey-log-writer".into())
@@ -250,6 +299,7 @@ impl EmbeddedStore {
             shared,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
+            committer: Mutex::new(Some(committer)),
             checkpointer: Mutex::new(Some(checkpointer)),
             replier: Mutex::new(Some(replier)),
             _lock: lock,
@@ -290,12 +340,18 @@ impl EmbeddedStore {
                 .join()
                 .map_err(|_| Error::Closed("the writer thread panicked".into()))?;
         }
+        // The writer held the committer's only sender: the committer finishes the groups handed to it.
+        if let Some(handle) = self.committer.lock().expect("committer lock").take() {
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the log committer thread panicked".into()))?;
+        }
         if let Some(handle) = self.replier.lock().expect("replier lock").take() {
             handle
                 .join()
                 .map_err(|_| Error::Closed("the replies thread panicked".into()))?;
         }
-        // The writer held the checkpointer's only sender: with it gone, the checkpointer writes the final
+        // The committer held the checkpointer's only sender: with it gone, the checkpointer writes the final
         // checkpoint and stops.
         if let Some(handle) = self.checkpointer.lock().expect("checkpointer lock").take() {
             handle
@@ -682,14 +738,53 @@ struct CachedStream {
     state: StreamState,
 }
 
+/// The first of the writer's two threads. It takes appends off the channel in groups, judges each against
+/// its child's state (idempotency, expected version, rules) and seals the accepted ones, then hands the
+/// group to the [`Committer`]. It runs up to two groups ahead of the committer: while group *n* is written
+/// and synced, group *n + 1* is judged and sealed against the state group *n* leaves. Nothing it does is
+/// acknowledged before the committer has made it durable; if a write fails, the committer fails every later
+/// group too, and this thread forgets the states it built on them.
 struct WriterState {
     shared: Arc<Shared>,
-    log: LogWriter,
     clock: Arc<dyn Clock>,
     cache: lru::LruCache<ChildId, CachedStream>,
     options: EmbeddedOptions,
+    /// The head as the groups handed to the committer leave it.
+    head: HeadState,
+    /// Groups handed to the committer and perhaps not yet indexed: their number, event ids and children.
+    in_flight: VecDeque<InFlight>,
+    /// The number of the next group.
+    next_group: u64,
+    commits: mpsc::SyncSender<Prepared>,
+}
+
+struct InFlight {
+    number: u64,
+    ids: HashMap<EventId, StoredEventRef>,
+    children: HashSet<ChildId>,
+}
+
+/// A judged and sealed group on its way to the committer.
+struct Prepared {
+    number: u64,
+    entries: Vec<Vec<u8>>,
+    to_index: Vec<ToIndex>,
+    /// Answered once the group is durable and indexed (with an error if it fails): the appends written in
+    /// it, and retries of appends stored earlier or in flight (answered only once those are durable).
+    pending: Vec<Pending>,
+    /// The head after this group (its last location is filled in once written).
+    head: HeadState,
+}
+
+/// The second of the writer's threads: owns the log. For each group, in order: one write, one `fdatasync`,
+/// then the in-memory index, the head, and the answers. At most one group is ever written and not yet
+/// synced, as the log's recovery requires.
+struct Committer {
+    shared: Arc<Shared>,
+    log: LogWriter,
+    options: EmbeddedOptions,
     failed: Option<String>,
-    /// Wakes the checkpointer thread; dropping it (when the writer stops) makes it write a final checkpoint.
+    /// Wakes the checkpointer thread; dropping it (when the committer stops) makes it write a final checkpoint.
     checkpoint_tx: mpsc::Sender<()>,
     /// To the replies thread: appends to answer, in commit order, each durable and indexed.
     replies_tx: mpsc::Sender<Vec<Pending>>,
@@ -726,13 +821,13 @@ fn lookup_stored(shared: &Shared, id: &EventId) -> Result<Option<StoredEventRef>
     Ok(None)
 }
 
-/// An append that passed validation in the current group, waiting for the sync.
+/// An append waiting for its group to be durable and indexed.
 struct Pending {
     reply: oneshot::Sender<Result<AppendOutcome>>,
     outcome: AppendOutcome,
 }
 
-/// Groups with at most this many appends are answered by the writer itself (a hand-off would only add
+/// Groups with at most this many appends are answered by the committer itself (a hand-off would only add
 /// latency); larger ones by the replies thread.
 const DIRECT_REPLIES: usize = 2;
 
@@ -740,6 +835,12 @@ const DIRECT_REPLIES: usize = 2;
 fn reply_all(pending: Vec<Pending>) {
     for p in pending {
         let _ = p.reply.send(Ok(p.outcome));
+    }
+}
+
+fn fail_all(pending: Vec<Pending>, why: &str) {
+    for p in pending {
+        let _ = p.reply.send(Err(Error::Closed(why.to_owned())));
     }
 }
 
@@ -757,26 +858,36 @@ impl WriterState {
                     Err(_) => break,
                 }
             }
-            self.commit(group);
+            self.prepare(group);
         }
     }
 
-    /// Validates, writes and syncs one group of appends, then answers each.
-    fn commit(&mut self, group: Vec<WriteRequest>) {
-        if let Some(why) = &self.failed {
+    /// Forgets the in-flight groups the committer is done with (their ids are in the index now).
+    fn prune(&mut self) {
+        let done = self.shared.committed();
+        while self.in_flight.front().is_some_and(|g| g.number <= done) {
+            self.in_flight.pop_front();
+        }
+    }
+
+    /// Judges and seals one group of appends, and hands it to the committer.
+    fn prepare(&mut self, group: Vec<WriteRequest>) {
+        if let Some(why) = self.shared.failure() {
+            // The committer failed: every state built on groups after the last durable one is suspect.
+            self.cache.clear();
+            self.in_flight.clear();
             for w in group {
                 let _ = w.reply.send(Err(Error::Closed(why.clone())));
             }
             return;
         }
-        let start_head = *self.shared.head.lock().expect("head lock");
-        let mut head = start_head;
+        self.prune();
+        let mut head = self.head;
         let mut entries: Vec<Vec<u8>> = Vec::new();
         let mut to_index: Vec<ToIndex> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
-        let mut pending_ids: std::collections::HashMap<EventId, StoredEventRef> =
-            std::collections::HashMap::new();
-        let mut touched: std::collections::HashMap<ChildId, CachedStream> = std::collections::HashMap::new();
+        let mut pending_ids: HashMap<EventId, StoredEventRef> = HashMap::new();
+        let mut touched: HashMap<ChildId, CachedStream> = HashMap::new();
 
         for WriteRequest { request, reply } in group {
             self.shared.stats.appends.fetch_add(1, Ordering::Relaxed);
@@ -800,6 +911,7 @@ impl WriterState {
                 },
             };
             let shared = &*self.shared;
+            let in_flight = &self.in_flight;
             let mut stream = stream;
             let plan =
                 plan_append(
@@ -807,19 +919,25 @@ impl WriterState {
                     stream.version,
                     &mut stream.state,
                     recorded_at,
-                    |id| match pending_ids.get(id) {
+                    |id| match pending_ids
+                        .get(id)
+                        .or_else(|| in_flight.iter().rev().find_map(|g| g.ids.get(id)))
+                    {
                         Some(found) => Ok(Some(found.clone())),
                         None => lookup_stored(shared, id),
                     },
                 );
             match plan {
                 Err(e) => {
+                    // A refusal claims nothing about durability: answer at once.
                     touched.insert(request.child_id.clone(), stream);
                     let _ = reply.send(Err(e));
                 }
                 Ok(AppendPlan::AlreadyRecorded(outcome)) => {
+                    // The original may still be in flight: answer with this group, after everything before
+                    // it is durable.
                     touched.insert(request.child_id.clone(), stream);
-                    let _ = reply.send(Ok(outcome));
+                    pending.push(Pending { reply, outcome });
                 }
                 Ok(AppendPlan::Write) => {
                     let sealed = seal_append(
@@ -863,76 +981,34 @@ impl WriterState {
             }
         }
 
-        if entries.is_empty() {
+        if pending.is_empty() {
             self.remember(touched);
             return;
         }
-        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        let written = self.log.write_batch(&refs).and_then(|locations| {
-            self.log.sync()?;
-            Ok(locations)
-        });
-        let locations = match written {
-            Ok(locations) => locations,
-            Err(e) => {
-                let why = format!("a write to the log failed ({e}); reopen the store to recover");
-                tracing::error!(error = %e, "log write failed: refusing further appends until reopened");
-                for p in pending {
-                    let _ = p.reply.send(Err(Error::Closed(why.clone())));
-                }
-                self.failed = Some(why);
-                self.cache.clear();
-                return;
-            }
-        };
-        head.last = *locations.last().expect("at least one entry");
-        // The records are durable: from here on nothing may make an append fail. An index failure (a bug: the
-        // writer numbers positions and versions itself) only means the index is behind, which the next open
-        // repairs from the log; reads would miss the records until then, so stop accepting writes too and
-        // say so loudly.
-        {
-            let mut index = self.shared.index_mut();
-            for (e, location) in to_index.iter().zip(&locations) {
-                let record = Checkpoint {
-                    position: e.position,
-                    location: *location,
-                    log_hash: e.log_hash,
-                    recorded_at: e.recorded_at,
-                };
-                if let Err(err) = index.push(&e.child_id, e.version, e.fingerprint, record) {
-                    tracing::error!(error = %err, "index update failed after a durable write: reopen the store to repair it");
-                    self.failed = Some(format!(
-                        "the index could not be updated ({err}); reopen the store to repair it"
-                    ));
-                    break;
-                }
-            }
-            if index.unsaved() >= self.options.checkpoint_every_events
-                && !self.shared.checkpoint_requested.swap(true, Ordering::AcqRel)
-            {
-                let _ = self.checkpoint_tx.send(());
-            }
+        let number = self.next_group;
+        self.next_group += 1;
+        if !entries.is_empty() {
+            self.in_flight.push_back(InFlight {
+                number,
+                ids: pending_ids,
+                children: touched.keys().cloned().collect(),
+            });
         }
-        *self.shared.head.lock().expect("head lock") = head;
-        self.shared
-            .head_tx
-            .send_replace(head.head.position.map_or(0, |p| p.0));
-        self.shared.stats.commits.fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .stats
-            .events
-            .fetch_add(entries.len() as u64, Ordering::Relaxed);
         self.remember(touched);
-        // Waking each appender is a system call; for a large group the replies thread does it while this
-        // thread gets on with the next group.
-        if pending.len() <= DIRECT_REPLIES {
-            reply_all(pending);
-        } else if let Err(mpsc::SendError(pending)) = self.replies_tx.send(pending) {
-            reply_all(pending);
+        self.head = head;
+        let prepared = Prepared {
+            number,
+            entries,
+            to_index,
+            pending,
+            head,
+        };
+        if let Err(mpsc::SendError(lost)) = self.commits.send(prepared) {
+            fail_all(lost.pending, "the log committer stopped");
         }
     }
 
-    fn remember(&mut self, touched: std::collections::HashMap<ChildId, CachedStream>) {
+    fn remember(&mut self, touched: HashMap<ChildId, CachedStream>) {
         for (child, stream) in touched {
             self.cache.put(child, stream);
         }
@@ -940,9 +1016,24 @@ impl WriterState {
 
     /// The child's version, last hash and validation state: from the cache, or by replaying the stream.
     fn load_stream(&mut self, child_id: &ChildId) -> Result<CachedStream> {
-        // Taken out of the cache, not cloned: the commit puts it back when it is done with it.
+        // Taken out of the cache, not cloned: the group puts it back when it is done with it.
         if let Some(s) = self.cache.pop(child_id) {
             return Ok(s);
+        }
+        // Not cached: the index must hold all of the child's records, so wait for any group in flight that
+        // touched the child (its state was evicted from the cache since).
+        if let Some(last) = self
+            .in_flight
+            .iter()
+            .rev()
+            .find(|g| g.children.contains(child_id))
+            .map(|g| g.number)
+        {
+            self.shared.wait_committed(last);
+            if let Some(why) = self.shared.failure() {
+                return Err(Error::Closed(why));
+            }
+            self.prune();
         }
         let mut stream = CachedStream {
             version: None,
@@ -962,6 +1053,97 @@ impl WriterState {
             }
         }
         Ok(stream)
+    }
+}
+
+impl Committer {
+    fn run(&mut self, groups: mpsc::Receiver<Prepared>) {
+        while let Ok(group) = groups.recv() {
+            let number = group.number;
+            self.commit(group);
+            self.shared.set_committed(number);
+        }
+    }
+
+    /// Writes and syncs one group, indexes it, advances the head, then answers it.
+    fn commit(&mut self, group: Prepared) {
+        let Prepared {
+            entries,
+            to_index,
+            pending,
+            mut head,
+            ..
+        } = group;
+        if let Some(why) = &self.failed {
+            fail_all(pending, why);
+            return;
+        }
+        if entries.is_empty() {
+            // Only retries, of appends that are durable by now (they were in this group's predecessors).
+            reply_all(pending);
+            return;
+        }
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let written = self.log.write_batch(&refs).and_then(|locations| {
+            self.log.sync()?;
+            Ok(locations)
+        });
+        let locations = match written {
+            Ok(locations) => locations,
+            Err(e) => {
+                let why = format!("a write to the log failed ({e}); reopen the store to recover");
+                tracing::error!(error = %e, "log write failed: refusing further appends until reopened");
+                self.shared.fail(why.clone());
+                fail_all(pending, &why);
+                self.failed = Some(why);
+                return;
+            }
+        };
+        head.last = *locations.last().expect("at least one entry");
+        // The records are durable: from here on nothing may make an append fail. An index failure (a bug: the
+        // writer numbers positions and versions itself) only means the index is behind, which the next open
+        // repairs from the log; reads would miss the records until then, so stop accepting writes too and
+        // say so loudly.
+        {
+            let mut index = self.shared.index_mut();
+            for (e, location) in to_index.iter().zip(&locations) {
+                let record = Checkpoint {
+                    position: e.position,
+                    location: *location,
+                    log_hash: e.log_hash,
+                    recorded_at: e.recorded_at,
+                };
+                if let Err(err) = index.push(&e.child_id, e.version, e.fingerprint, record) {
+                    tracing::error!(error = %err, "index update failed after a durable write: reopen the store to repair it");
+                    let why =
+                        format!("the index could not be updated ({err}); reopen the store to repair it");
+                    self.shared.fail(why.clone());
+                    self.failed = Some(why);
+                    break;
+                }
+            }
+            if index.unsaved() >= self.options.checkpoint_every_events
+                && !self.shared.checkpoint_requested.swap(true, Ordering::AcqRel)
+            {
+                let _ = self.checkpoint_tx.send(());
+            }
+        }
+        *self.shared.head.lock().expect("head lock") = head;
+        self.shared
+            .head_tx
+            .send_replace(head.head.position.map_or(0, |p| p.0));
+        self.shared.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .stats
+            .events
+            .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        // Waking each appender is a system call; for a large group the replies thread does it while this
+        // thread gets on with the next group.
+        if pending.len() <= DIRECT_REPLIES {
+            reply_all(pending);
+        } else if let Err(mpsc::SendError(pending)) = self.replies_tx.send(pending) {
+            reply_all(pending);
+        }
     }
 }
 
