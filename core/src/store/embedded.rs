@@ -29,7 +29,7 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -111,29 +111,18 @@ struct Shared {
     head_tx: tokio::sync::watch::Sender<u64>,
     stats: CommitStats,
     /// The number of the last group the committer is done with (durable and indexed, or failed).
-    committed: Mutex<u64>,
-    committed_cv: Condvar,
+    committed: AtomicU64,
     /// Why the writer stopped, once it has.
     failure: Mutex<Option<String>>,
 }
 
 impl Shared {
     fn committed(&self) -> u64 {
-        *self.committed.lock().expect("committed lock")
+        self.committed.load(Ordering::Acquire)
     }
 
     fn set_committed(&self, number: u64) {
-        *self.committed.lock().expect("committed lock") = number;
-        self.committed_cv.notify_all();
-    }
-
-    /// Waits until the committer is done with group `number`.
-    fn wait_committed(&self, number: u64) {
-        let guard = self.committed.lock().expect("committed lock");
-        let _done = self
-            .committed_cv
-            .wait_while(guard, |done| *done < number)
-            .expect("committed lock");
+        self.committed.store(number, Ordering::Release);
     }
 
     fn failure(&self) -> Option<String> {
@@ -187,6 +176,15 @@ struct HeadState {
     recorded_at: Timestamp,
 }
 
+/// What the writer's first thread receives: appends, and word that the committer is free.
+enum WriterMsg {
+    Append(WriteRequest),
+    /// The committer is waiting for a group.
+    CommitterIdle,
+    /// Hand over what is prepared and stop (sent when the store closes).
+    Stop,
+}
+
 struct WriteRequest {
     request: AppendRequest,
     reply: oneshot::Sender<Result<AppendOutcome>>,
@@ -196,7 +194,7 @@ struct WriteRequest {
 #[derive(Debug)]
 pub struct EmbeddedStore {
     shared: Arc<Shared>,
-    sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
+    sender: Mutex<Option<mpsc::Sender<WriterMsg>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     committer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
@@ -243,8 +241,7 @@ impl EmbeddedStore {
             head: Mutex::new(head),
             head_tx,
             stats: CommitStats::default(),
-            committed: Mutex::new(0),
-            committed_cv: Condvar::new(),
+            committed: AtomicU64::new(0),
             failure: Mutex::new(None),
         });
         let (sender, receiver) = mpsc::channel();
@@ -269,10 +266,11 @@ impl EmbeddedStore {
                     reply_all(pending);
                 }
             })?;
-        // One group being committed, one ready behind it, one being prepared.
+        // The first thread hands a group over only when the committer says it is free (or the group is full).
         let (commits, groups) = mpsc::sync_channel::<Prepared>(1);
         let mut committer = Committer {
             shared: shared.clone(),
+            idle_tx: sender.clone(),
             log: writer,
             options: options.clone(),
             failed: None,
@@ -290,6 +288,7 @@ impl EmbeddedStore {
             head,
             in_flight: VecDeque::new(),
             next_group: 1,
+            evicted: HashMap::new(),
             commits,
         };
         let handle = std::thread::Builder::new()
@@ -334,7 +333,9 @@ impl EmbeddedStore {
     }
 
     fn shutdown(&self) -> Result<()> {
-        drop(self.sender.lock().expect("sender lock").take());
+        if let Some(sender) = self.sender.lock().expect("sender lock").take() {
+            let _ = sender.send(WriterMsg::Stop);
+        }
         if let Some(handle) = self.writer.lock().expect("writer lock").take() {
             handle
                 .join()
@@ -755,6 +756,9 @@ struct WriterState {
     in_flight: VecDeque<InFlight>,
     /// The number of the next group.
     next_group: u64,
+    /// States evicted from the cache while their child had records in flight, with the newest group that
+    /// can hold them; dropped once the committer is done with it.
+    evicted: HashMap<ChildId, (u64, CachedStream)>,
     commits: mpsc::SyncSender<Prepared>,
 }
 
@@ -781,6 +785,8 @@ struct Prepared {
 /// synced, as the log's recovery requires.
 struct Committer {
     shared: Arc<Shared>,
+    /// Tells the first thread when this one is free.
+    idle_tx: mpsc::Sender<WriterMsg>,
     log: LogWriter,
     options: EmbeddedOptions,
     failed: Option<String>,
@@ -845,20 +851,59 @@ fn fail_all(pending: Vec<Pending>, why: &str) {
 }
 
 impl WriterState {
-    fn run(&mut self, receiver: mpsc::Receiver<WriteRequest>) {
-        while let Ok(first) = receiver.recv() {
-            let mut group = vec![first];
-            let mut events = group[0].request.events.len();
+    /// Prepares appends as they arrive, merging them into one group for as long as the committer is busy, and
+    /// hands the group over as soon as the committer is free: so group *n + 1* is judged and sealed while
+    /// group *n* is written and synced, and holds everything that arrived meanwhile.
+    fn run(&mut self, receiver: mpsc::Receiver<WriterMsg>) {
+        let mut open: Option<Prepared> = None;
+        let mut committer_idle = false;
+        let mut stop = false;
+        while !stop {
+            let Ok(first) = receiver.recv() else { break };
+            let mut group = Vec::new();
+            let mut events = open.as_ref().map_or(0, |g| g.entries.len());
+            let mut take = |msg: WriterMsg, group: &mut Vec<WriteRequest>, events: &mut usize| match msg {
+                WriterMsg::Append(w) => {
+                    *events += w.request.events.len();
+                    group.push(w);
+                }
+                WriterMsg::CommitterIdle => committer_idle = true,
+                WriterMsg::Stop => stop = true,
+            };
+            take(first, &mut group, &mut events);
             while events < self.options.max_commit_events {
                 match receiver.try_recv() {
-                    Ok(next) => {
-                        events += next.request.events.len();
-                        group.push(next);
-                    }
+                    Ok(msg) => take(msg, &mut group, &mut events),
                     Err(_) => break,
                 }
             }
-            self.prepare(group);
+            if !group.is_empty()
+                && let Some(prepared) = self.prepare(group)
+            {
+                open = Some(match open.take() {
+                    None => prepared,
+                    Some(mut g) => {
+                        g.number = prepared.number;
+                        g.entries.extend(prepared.entries);
+                        g.to_index.extend(prepared.to_index);
+                        g.pending.extend(prepared.pending);
+                        g.head = prepared.head;
+                        g
+                    }
+                });
+            }
+            // A full group waits for the committer; otherwise it is handed over only when the committer is free.
+            let full = open
+                .as_ref()
+                .is_some_and(|g| g.entries.len() >= self.options.max_commit_events);
+            if (committer_idle || full || stop)
+                && let Some(g) = open.take()
+            {
+                committer_idle = false;
+                if let Err(mpsc::SendError(lost)) = self.commits.send(g) {
+                    fail_all(lost.pending, "the log committer stopped");
+                }
+            }
         }
     }
 
@@ -868,18 +913,22 @@ impl WriterState {
         while self.in_flight.front().is_some_and(|g| g.number <= done) {
             self.in_flight.pop_front();
         }
+        if !self.evicted.is_empty() {
+            self.evicted.retain(|_, (newest, _)| *newest > done);
+        }
     }
 
-    /// Judges and seals one group of appends, and hands it to the committer.
-    fn prepare(&mut self, group: Vec<WriteRequest>) {
+    /// Judges and seals appends, for the committer.
+    fn prepare(&mut self, group: Vec<WriteRequest>) -> Option<Prepared> {
         if let Some(why) = self.shared.failure() {
             // The committer failed: every state built on groups after the last durable one is suspect.
             self.cache.clear();
             self.in_flight.clear();
+            self.evicted.clear();
             for w in group {
                 let _ = w.reply.send(Err(Error::Closed(why.clone())));
             }
-            return;
+            return None;
         }
         self.prune();
         let mut head = self.head;
@@ -982,8 +1031,8 @@ impl WriterState {
         }
 
         if pending.is_empty() {
-            self.remember(touched);
-            return;
+            self.remember(touched, self.next_group.saturating_sub(1));
+            return None;
         }
         let number = self.next_group;
         self.next_group += 1;
@@ -994,23 +1043,26 @@ impl WriterState {
                 children: touched.keys().cloned().collect(),
             });
         }
-        self.remember(touched);
+        self.remember(touched, number);
         self.head = head;
-        let prepared = Prepared {
+        Some(Prepared {
             number,
             entries,
             to_index,
             pending,
             head,
-        };
-        if let Err(mpsc::SendError(lost)) = self.commits.send(prepared) {
-            fail_all(lost.pending, "the log committer stopped");
-        }
+        })
     }
 
-    fn remember(&mut self, touched: HashMap<ChildId, CachedStream>) {
+    /// Puts states back in the cache. A state the cache evicts is kept aside if the child has records in
+    /// flight (`newest` is the newest group that can hold them), since the index cannot rebuild it yet.
+    fn remember(&mut self, touched: HashMap<ChildId, CachedStream>, newest: u64) {
         for (child, stream) in touched {
-            self.cache.put(child, stream);
+            if let Some((out, state)) = self.cache.push(child, stream)
+                && self.in_flight.iter().any(|g| g.children.contains(&out))
+            {
+                self.evicted.insert(out, (newest, state));
+            }
         }
     }
 
@@ -1020,20 +1072,10 @@ impl WriterState {
         if let Some(s) = self.cache.pop(child_id) {
             return Ok(s);
         }
-        // Not cached: the index must hold all of the child's records, so wait for any group in flight that
-        // touched the child (its state was evicted from the cache since).
-        if let Some(last) = self
-            .in_flight
-            .iter()
-            .rev()
-            .find(|g| g.children.contains(child_id))
-            .map(|g| g.number)
-        {
-            self.shared.wait_committed(last);
-            if let Some(why) = self.shared.failure() {
-                return Err(Error::Closed(why));
-            }
-            self.prune();
+        // Evicted from the cache while some of its records were in flight: the index does not have them yet,
+        // so the state was kept aside.
+        if let Some((_, s)) = self.evicted.remove(child_id) {
+            return Ok(s);
         }
         let mut stream = CachedStream {
             version: None,
@@ -1058,7 +1100,9 @@ impl WriterState {
 
 impl Committer {
     fn run(&mut self, groups: mpsc::Receiver<Prepared>) {
-        while let Ok(group) = groups.recv() {
+        loop {
+            let _ = self.idle_tx.send(WriterMsg::CommitterIdle);
+            let Ok(group) = groups.recv() else { break };
             let number = group.number;
             self.commit(group);
             self.shared.set_committed(number);
@@ -1151,7 +1195,9 @@ impl EventStore for EmbeddedStore {
     fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome>> {
         let (reply, answer) = oneshot::channel();
         let sent = match self.sender.lock().expect("sender lock").as_ref() {
-            Some(sender) => sender.send(WriteRequest { request, reply }).map_err(|_| ()),
+            Some(sender) => sender
+                .send(WriterMsg::Append(WriteRequest { request, reply }))
+                .map_err(|_| ()),
             None => Err(()),
         };
         async move {
