@@ -1,4 +1,4 @@
-//! The append-only, segmented log file that is Journey's source of truth. Everything else (the sled
+//! The append-only, segmented log file that is Journey's source of truth. Everything else (the
 //! indexes, the views) is derived from it and can be rebuilt from it.
 //!
 //! This module knows only bytes: it appends opaque entries in groups (one group per
