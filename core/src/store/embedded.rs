@@ -584,15 +584,29 @@ fn read_entries(
     child_id: &ChildId,
 ) -> Result<Vec<RecordedEvent>> {
     let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
-    let mut out: Vec<Option<RecordedEvent>> = Vec::with_capacity(entries.len());
-    out.resize_with(entries.len(), || None);
-    reader.read_many_each(&locations, |k, bytes| {
+    let decode = |k: usize, bytes: &[u8]| {
         let (version, _, location) = entries[k];
         let event = decode_entry(bytes, location)?;
         if &event.envelope.child_id != child_id || event.envelope.version != version {
             return Err(stale_index(child_id, version));
         }
-        out[k] = Some(event);
+        Ok(event)
+    };
+    // A stream's positions ascend, and so do their locations: then the payloads come in order and go
+    // straight into the result.
+    if locations.is_sorted_by_key(|l| (l.segment, l.offset)) {
+        let mut out = Vec::with_capacity(entries.len());
+        reader.read_many_each(&locations, |k, bytes| {
+            debug_assert_eq!(k, out.len());
+            out.push(decode(k, bytes)?);
+            Ok(())
+        })?;
+        return Ok(out);
+    }
+    let mut out: Vec<Option<RecordedEvent>> = Vec::with_capacity(entries.len());
+    out.resize_with(entries.len(), || None);
+    reader.read_many_each(&locations, |k, bytes| {
+        out[k] = Some(decode(k, bytes)?);
         Ok(())
     })?;
     Ok(out
