@@ -116,12 +116,48 @@ impl IdTable {
     }
 
     fn place(slots: &mut [u32], fp: u64, position: u32) {
+        IdTable::place_at(slots, fp as usize & (slots.len() - 1), position);
+    }
+
+    fn place_at(slots: &mut [u32], home: usize, position: u32) {
         let mask = slots.len() - 1;
-        let mut i = fp as usize & mask;
+        let mut i = home;
         while slots[i] != 0 {
             i = (i + 1) & mask;
         }
         slots[i] = position;
+    }
+
+    /// The table for positions `1..=fps.len()`, built at once (on open): the positions are first grouped by
+    /// the region of the table their home slot is in (a counting sort), then inserted region by region, so
+    /// the table is filled in one sweep instead of at random (random inserts were half of an open's CPU).
+    /// Costs 8 bytes per position of temporary memory. The result is a valid linear-probing table for the
+    /// same fingerprints, whatever the order of insertion.
+    fn build(fps: &[u64]) -> IdTable {
+        let mut table = IdTable::with_capacity(fps.len());
+        let mask = table.slots.len() - 1;
+        let bits = table.slots.len().trailing_zeros();
+        let region_bits = bits.min(12);
+        let shift = bits - region_bits;
+        let mut starts = vec![0usize; (1 << region_bits) + 1];
+        for &fp in fps {
+            starts[((fp as usize & mask) >> shift) + 1] += 1;
+        }
+        for r in 1..starts.len() {
+            starts[r] += starts[r - 1];
+        }
+        let mut order = vec![0u64; fps.len()];
+        for (i, &fp) in fps.iter().enumerate() {
+            let home = fp as usize & mask;
+            let next = &mut starts[home >> shift];
+            order[*next] = ((home as u64) << 32) | (i as u64 + 1);
+            *next += 1;
+        }
+        for e in order {
+            IdTable::place_at(&mut table.slots, (e >> 32) as usize, e as u32);
+        }
+        table.len = fps.len();
+        table
     }
 
     fn insert(&mut self, fp: u64, position: u32, fps: &[u64]) {
@@ -192,6 +228,10 @@ pub(crate) struct Delta {
 
 impl MemIndex {
     pub fn with_capacity(events: usize) -> MemIndex {
+        MemIndex::with_capacities(events, events)
+    }
+
+    fn with_capacities(events: usize, ids: usize) -> MemIndex {
         MemIndex {
             locs: Vec::with_capacity(events),
             fps: Vec::with_capacity(events),
@@ -199,7 +239,7 @@ impl MemIndex {
             children: Vec::new(),
             numbers: HashMap::new(),
             streams: Vec::new(),
-            ids: IdTable::with_capacity(events),
+            ids: IdTable::with_capacity(ids),
             last: None,
             saved_positions: 0,
             saved_children: 0,
@@ -582,7 +622,8 @@ pub(crate) fn load(
         }
     }
     let events = usize::try_from(cp.position.0).map_err(|_| damaged("too many records"))?;
-    let mut index = MemIndex::with_capacity(events);
+    // The id table is built once everything is read.
+    let mut index = MemIndex::with_capacities(events, 0);
 
     let mut buf = Vec::new();
     let mut r = BufReader::with_capacity(1 << 20, &children);
@@ -680,7 +721,6 @@ pub(crate) fn load(
             stream.push(position as u32);
             index.locs.push(loc);
             index.fps.push(fp);
-            index.ids.insert(fp, position as u32, &index.fps);
         }
         read += 24 + len as u64;
     }
@@ -697,6 +737,7 @@ pub(crate) fn load(
     if index.streams.iter().any(Vec::is_empty) {
         return Err(damaged("the index names a child without records"));
     }
+    index.ids = IdTable::build(&index.fps);
     index.last = (cp.position.0 > 0).then_some(cp);
     index.saved_positions = index.len();
     index.saved_children = index.children.len() as u32;
@@ -800,6 +841,12 @@ mod tests {
         assert_eq!(loaded.segs, whole.segs);
         assert_eq!(loaded.streams, whole.streams);
         assert_eq!(loaded.last, whole.last);
+        for p in (1..=200_000u64).step_by(997) {
+            let hits = loaded.candidates(whole.fps[p as usize - 1]);
+            assert!(hits.iter().any(|h| h.0 == Position(p)), "{p}");
+        }
+        assert_eq!(loaded.ids.len, 200_000);
+        assert_eq!(loaded.ids.slots.iter().filter(|&&s| s != 0).count(), 200_000);
         // A damaged byte is found.
         let path = dir.path().join(RECORDS_FILE);
         let mut bytes = fs::read(&path).unwrap();
