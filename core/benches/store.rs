@@ -467,7 +467,7 @@ fn run(config: &Config) {
             ),
         );
         rows.push(Row::new(
-            "  of which: sled inserts, flush, open (rebuild − scan and decode)",
+            "  of which: index building, snapshot writes, open (rebuild − scan and decode)",
             format!("{} s", secs(rebuild_s - scan.get("decode_seconds"))),
         ));
     }

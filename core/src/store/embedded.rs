@@ -2,17 +2,23 @@
 //! from it (persisted as snapshot files at checkpoints, see `index.rs`).
 //!
 //! ```text
-//!  append() ──► channel ──► writer thread ──► validate, seal ──► log.write_batch ──► fdatasync
-//!                           (one, owns the log)                                        │
-//!  future resolves ◄──── head advances ◄──── in-memory index push (µs) ◄─────────────┘
-//!                                                     └──► checkpointer thread: snapshot files, off the commit path
+//!  append() ──► channel ──► writer thread: judge, seal ──(a group, when the committer is free)──┐
+//!                             (group n + 1, while n syncs)                                     ▼
+//!  future resolves ◄── replies thread (large groups) ◄── head, index push (µs) ◄── committer: write, fdatasync
+//!                                                              └──► checkpointer thread: snapshot files
 //! ```
 //!
-//! * **Group commit.** One writer thread drains every append waiting in the channel, validates them in
-//!   order against each child's state, writes all their records with one write and makes them durable with
-//!   one `fdatasync`. No append is acknowledged before that sync returns.
-//! * **Fail-stop.** If a write or sync fails, the writer answers every waiting append with the error and
-//!   refuses all later ones: after a failed `fsync` the kernel may have dropped the dirty pages, so the
+//! * **Group commit, pipelined.** The writer thread drains the appends waiting in the channel, judges them in
+//!   order against each child's state and seals them; everything that arrives while the committer thread is
+//!   busy joins the same group, which is handed over as soon as the committer is free. The committer writes a
+//!   group's records with one write and makes them durable with one `fdatasync`, then indexes them. No
+//!   append is acknowledged before that sync returns, and no group is written before the previous one's sync
+//!   returned (the log's recovery depends on at most one unsynced group). The writer's view of the streams
+//!   runs ahead of the log by at most the groups in flight: their event ids are kept for idempotency until
+//!   indexed, states evicted from the cache meanwhile are kept aside, and a retry of an append still in
+//!   flight is answered only with a later group, once the original is durable.
+//! * **Fail-stop.** If a write or sync fails, the committer answers every waiting append with the error and
+//!   refuses all later groups (the writer thread drops the states it built on them): after a failed `fsync` the kernel may have dropped the dirty pages, so the
 //!   only safe recovery is to reopen, which re-reads the log from disk.
 //! * **Derived index.** The in-memory index is updated after the sync, before the append is acknowledged.
 //!   Every `checkpoint_every_events` records a checkpointer thread appends what is new to the snapshot files;
