@@ -72,7 +72,7 @@ enum Command {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
         data: PathBuf,
     },
-    /// Rebuild the sled indexes from the log (the store must not be open elsewhere).
+    /// Rebuild the index from the log (the store must not be open elsewhere).
     Rebuild {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
         data: PathBuf,

@@ -53,6 +53,8 @@ const FILL_WINDOW: usize = 2_048;
 /// The two children whose streams are read back.
 const READ_EVENTS: usize = 1_000;
 const READ_SAMPLES: usize = 1_000;
+/// sled's page cache in the diagnostics that compare with the former sled index.
+const SLED_CACHE: u64 = 64 * 1024 * 1024;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -320,7 +322,7 @@ fn run(config: &Config) {
     );
     let again = phase("open", &store_dir, &[]);
     rows.push(Row::new(
-        "  the same again, straight after (sled has nothing left to replay)",
+        "  the same again, straight after",
         format!(
             "{} s, peak RSS {:.0} MiB",
             secs(again.get("seconds")),
@@ -335,10 +337,6 @@ fn run(config: &Config) {
             secs(log_open.get("seconds")),
             log_open.get("segments")
         ),
-    ));
-    rows.push(Row::new(
-        "  of which: sled::open of the index alone",
-        format!("{} s", secs(phase("sled-open", &store_dir, &[]).get("seconds"))),
     ));
     if config.cold {
         match phase_cold("open", &store_dir) {
@@ -383,10 +381,9 @@ fn run(config: &Config) {
     let parts = phase("read-parts", &store_dir, &[]);
     for name in ["contig", "inter"] {
         rows.push(Row::new(
-            format!("  {name}: median of sled prefix scan / log preads / decode"),
+            format!("  {name}: median of log preads / decode"),
             format!(
-                "{:.3} / {:.3} / {:.3} ms (≈{} preads)",
-                parts.get(&format!("{name}_index_ms")),
+                "{:.3} / {:.3} ms (≈{} preads)",
                 parts.get(&format!("{name}_read_ms")),
                 parts.get(&format!("{name}_decode_ms")),
                 parts.get(&format!("{name}_preads"))
@@ -470,7 +467,7 @@ fn run(config: &Config) {
             ),
         );
         rows.push(Row::new(
-            "  of which: sled inserts, flush, open (rebuild − scan and decode)",
+            "  of which: index building, snapshot writes, open (rebuild − scan and decode)",
             format!("{} s", secs(rebuild_s - scan.get("decode_seconds"))),
         ));
     }
@@ -1022,17 +1019,6 @@ fn child_phase(phase: &str, dir: &Path) {
                 vm_hwm_kib()
             );
         }
-        "sled-open" => {
-            let started = Instant::now();
-            let db = sled::Config::new()
-                .path(index_dir(dir))
-                .cache_capacity(EmbeddedOptions::default().index_cache_bytes)
-                .open()
-                .expect("sled open");
-            let seconds = started.elapsed().as_secs_f64();
-            drop(db);
-            println!("seconds={seconds} hwm_kib={}", vm_hwm_kib());
-        }
         "rebuild" => {
             let started = Instant::now();
             let report = EmbeddedStore::rebuild_index(dir, EmbeddedOptions::default()).expect("rebuild");
@@ -1093,6 +1079,17 @@ fn child_phase(phase: &str, dir: &Path) {
                 percentile(&latency, 50.0).as_secs_f64() * 1000.0
             );
         }
+        "reads" => {
+            // For profiling reads on their own: `read_streams` on a kept store, medians and p99s printed.
+            let reads = read_streams(dir);
+            println!(
+                "contig_p50_ms={} contig_p99_ms={} inter_p50_ms={} inter_p99_ms={}",
+                percentile(&reads.contiguous, 50.0).as_secs_f64() * 1000.0,
+                percentile(&reads.contiguous, 99.0).as_secs_f64() * 1000.0,
+                percentile(&reads.interleaved, 50.0).as_secs_f64() * 1000.0,
+                percentile(&reads.interleaved, 99.0).as_secs_f64() * 1000.0
+            );
+        }
         "commit-parts" => commit_parts(dir),
         "read-parts" => read_parts(dir),
         "sled-load" => sled_load(dir),
@@ -1100,40 +1097,26 @@ fn child_phase(phase: &str, dir: &Path) {
     }
 }
 
-/// Where the time of a stream read goes: the same three steps as `read_stream` (a prefix scan of sled's
-/// `streams` tree, `read_many` from the log, decoding), each timed on its own. This reads the index with
-/// sled directly, so it knows the `streams` tree's layout (see `core/src/store/index.rs`): key `child_id ‖
-/// 0x00 ‖ version:u64`, value starting `segment:u32 ‖ offset:u64 ‖ len:u32`, big-endian.
+/// Where the time of a stream read goes: `read_many` from the log and decoding, each timed on its own (the
+/// in-memory index lookup before them takes microseconds). The locations come from one scan of the log.
 fn read_parts(dir: &Path) {
-    let db = sled::Config::new()
-        .path(index_dir(dir))
-        .cache_capacity(EmbeddedOptions::default().index_cache_bytes)
-        .open()
-        .expect("sled open");
-    let streams = db.open_tree("streams").expect("streams tree");
     let (writer, reader, _) = log::open(&log_dir(dir), LogOptions::default()).expect("open the log");
+    let mut wanted: [(&str, Vec<EntryLocation>); 2] = [("contig", Vec::new()), ("inter", Vec::new())];
+    for item in reader.scan(None) {
+        let (at, entry) = item.expect("scan");
+        let (store, _) = encoding::decode_locator(&entry[64..]).expect("decode");
+        for (name, locations) in &mut wanted {
+            if store.child_id.as_str() == *name {
+                locations.push(at);
+            }
+        }
+    }
     let mut out = String::new();
-    for name in ["contig", "inter"] {
-        let mut prefix = name.as_bytes().to_vec();
-        prefix.push(0);
-        let (mut index, mut read, mut decode) = (Vec::new(), Vec::new(), Vec::new());
-        let mut preads = 0;
+    for (name, locations) in &wanted {
+        let (mut read, mut decode) = (Vec::new(), Vec::new());
         for i in 0..(READ_SAMPLES + 50) {
             let t = Instant::now();
-            let locations: Vec<EntryLocation> = streams
-                .scan_prefix(&prefix)
-                .map(|kv| {
-                    let (_, v) = kv.expect("sled");
-                    EntryLocation {
-                        segment: u32::from_be_bytes(v[0..4].try_into().expect("4")),
-                        offset: u64::from_be_bytes(v[4..12].try_into().expect("8")),
-                        len: u32::from_be_bytes(v[12..16].try_into().expect("4")),
-                    }
-                })
-                .collect();
-            let t_index = t.elapsed();
-            let t = Instant::now();
-            let raw = reader.read_many(&locations).expect("read_many");
+            let raw = reader.read_many(locations).expect("read_many");
             let t_read = t.elapsed();
             let t = Instant::now();
             for entry in &raw {
@@ -1142,18 +1125,16 @@ fn read_parts(dir: &Path) {
             let t_decode = t.elapsed();
             assert_eq!(raw.len(), READ_EVENTS);
             if i >= 50 {
-                index.push(t_index);
                 read.push(t_read);
                 decode.push(t_decode);
             }
-            preads = count_preads(&locations);
         }
         let ms = |v: &[Duration]| percentile(v, 50.0).as_secs_f64() * 1000.0;
         out.push_str(&format!(
-            "{name}_index_ms={} {name}_read_ms={} {name}_decode_ms={} {name}_preads={preads} ",
-            ms(&index),
+            "{name}_read_ms={} {name}_decode_ms={} {name}_preads={} ",
             ms(&read),
-            ms(&decode)
+            ms(&decode),
+            count_preads(locations)
         ));
     }
     drop(writer);
@@ -1200,7 +1181,7 @@ fn commit_parts(dir: &Path) {
         let db = with_sled.then(|| {
             sled::Config::new()
                 .path(place.join("index"))
-                .cache_capacity(EmbeddedOptions::default().index_cache_bytes)
+                .cache_capacity(SLED_CACHE)
                 .open()
                 .expect("sled open")
         });
@@ -1273,7 +1254,7 @@ fn sled_load(dir: &Path) {
         .expect("temp dir");
     let db = sled::Config::new()
         .path(target.path())
-        .cache_capacity(EmbeddedOptions::default().index_cache_bytes)
+        .cache_capacity(SLED_CACHE)
         .open()
         .expect("sled open");
     let trees = ["streams", "event_ids", "positions"].map(|t| db.open_tree(t).expect("tree"));

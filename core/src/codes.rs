@@ -248,8 +248,9 @@ macro_rules! code_list {
             fn decode<D: ::bincode::de::Decoder<Context = C>>(
                 decoder: &mut D,
             ) -> Result<Self, ::bincode::error::DecodeError> {
-                let s = <String as ::bincode::Decode<C>>::decode(decoder)?;
-                Self::parse(&s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
+                $crate::encoding::decode_str_with(decoder, |s| {
+                    Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
+                })
             }
         }
         ::bincode::impl_borrow_decode!($name);

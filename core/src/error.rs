@@ -169,7 +169,7 @@ pub enum Error {
     /// A stored record could not be decoded (an unknown schema version, or bytes that do not match it).
     #[error("cannot decode stored record: {0}")]
     Decode(String),
-    #[error("index (sled) failure: {0}")]
+    #[error("index failure: {0}")]
     Index(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -187,12 +187,6 @@ impl From<Problems> for Error {
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Error {
         Error::Invalid(e.into())
-    }
-}
-
-impl From<sled::Error> for Error {
-    fn from(e: sled::Error) -> Error {
-        Error::Index(e.to_string())
     }
 }
 

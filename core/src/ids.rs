@@ -82,8 +82,9 @@ macro_rules! validated_string {
 
         impl<C> ::bincode::Decode<C> for $name {
             fn decode<D: ::bincode::de::Decoder<Context = C>>(decoder: &mut D) -> ::std::result::Result<Self, ::bincode::error::DecodeError> {
-                let s = <String as ::bincode::Decode<C>>::decode(decoder)?;
-                Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
+                $crate::encoding::decode_str_with(decoder, |s| {
+                    Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
+                })
             }
         }
 
@@ -103,13 +104,14 @@ pub fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
 }
 
-/// A token: ASCII letters, digits and `- _ . :`, starting with a letter or digit.
+/// A token: ASCII letters, digits and `- _ . :`, starting with a letter or digit. (Checked byte by byte:
+/// every allowed character is ASCII, and no byte of a multi-byte character is.)
 fn is_token(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.chars().all(is_token_char)
+    s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric) && s.bytes().all(is_token_byte)
 }
 
 validated_string!(

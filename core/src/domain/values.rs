@@ -24,10 +24,24 @@ fn no_control_chars(s: &str) -> bool {
 }
 
 fn short_text(s: &str) -> bool {
+    if s.is_ascii() {
+        // The same rule in one pass over the bytes: ASCII control characters are 0x00-0x1F and 0x7F, and
+        // once they are excluded the only ASCII whitespace `trim` removes is the space.
+        return s.len() <= ShortText::MAX_CHARS
+            && s.bytes().all(|b| b >= 0x20 && b != 0x7f)
+            && s.bytes().any(|b| b != b' ');
+    }
     s.chars().count() <= ShortText::MAX_CHARS && no_control_chars(s) && !s.trim().is_empty()
 }
 
 fn long_text(s: &str) -> bool {
+    if s.is_ascii() {
+        // As `short_text`, except that tab, line feed and carriage return are allowed (and are whitespace).
+        let allowed_control = |b: u8| matches!(b, b'\n' | b'\r' | b'\t');
+        return s.len() <= LongText::MAX_CHARS
+            && s.bytes().all(|b| (b >= 0x20 && b != 0x7f) || allowed_control(b))
+            && s.bytes().any(|b| b != b' ' && !allowed_control(b));
+    }
     s.chars().count() <= LongText::MAX_CHARS
         && !s
             .chars()
@@ -36,9 +50,10 @@ fn long_text(s: &str) -> bool {
 }
 
 fn is_token(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+    // Byte by byte: every allowed character is ASCII, and no byte of a multi-byte character is.
+    s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 validated_string!(
@@ -433,6 +448,56 @@ pub(crate) fn duplicate<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Opt
 
 #[cfg(test)]
 mod tests {
+    /// The ASCII fast paths of the text rules give exactly what the character-based rules give.
+    #[test]
+    fn text_rules_fast_paths_agree_with_the_char_rules() {
+        fn short_ref(s: &str) -> bool {
+            s.chars().count() <= ShortText::MAX_CHARS && no_control_chars(s) && !s.trim().is_empty()
+        }
+        fn long_ref(s: &str) -> bool {
+            s.chars().count() <= LongText::MAX_CHARS
+                && !s
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                && !s.trim().is_empty()
+        }
+        fn token_ref(s: &str) -> bool {
+            s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        }
+        let alphabet = [
+            ' ', 'a', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{7f}', '\0', '\u{1f}', '-', ':', 'é', '\u{85}',
+            '\u{a0}',
+        ];
+        let mut strings = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for n in [
+            199,
+            200,
+            201,
+            4_999,
+            5_000,
+            5_001,
+            LongText::MAX_CHARS,
+            LongText::MAX_CHARS + 1,
+        ] {
+            strings.push("x".repeat(n));
+            strings.push(format!("{} ", "x".repeat(n.saturating_sub(1))));
+        }
+        for s in &strings {
+            assert_eq!(short_text(s), short_ref(s), "{s:?}");
+            assert_eq!(long_text(s), long_ref(s), "{s:?}");
+            assert_eq!(is_token(s), token_ref(s), "{s:?}");
+        }
+    }
+
     use super::*;
 
     /// Completes a UPN body (12 characters) with its check letter.

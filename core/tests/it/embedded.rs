@@ -303,3 +303,111 @@ fn closed_store_refuses_appends() {
     let store = open(dir.path());
     assert_eq!(store.open_report().records, 2);
 }
+
+/// The writer judges a group while the one before it is still being written: with a stream cache of one
+/// child and groups of at most seven events, children's states are evicted while their records are in
+/// flight, and retries arrive while their originals are. Versions must still be gap-free, each retry must get
+/// its original's outcome, and nothing may be written twice.
+#[test]
+fn groups_in_flight_are_never_judged_against_a_stale_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EmbeddedOptions {
+        stream_cache_capacity: 1,
+        max_commit_events: 7,
+        ..small_segments()
+    };
+    let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), options.clone()).unwrap();
+    let children = 8;
+    for c in 0..children {
+        block_on(store.append(append(
+            &format!("k{c}"),
+            ExpectedVersion::NoStream,
+            vec![registered(&format!("k{c}-reg"), "2012-02-29")],
+        )))
+        .unwrap();
+    }
+    let request = |i: usize| {
+        append(
+            &format!("k{}", i % children),
+            ExpectedVersion::Any,
+            vec![contact(&format!("e{i}"), "2023-05-01")],
+        )
+    };
+    let mut calls: Vec<_> = (0..400).map(|i| store.append(request(i))).collect();
+    // Retries of the first 50, sent while the originals are still being committed.
+    calls.extend((0..50).map(|i| store.append(request(i))));
+    let outcomes: Vec<_> = block_on(futures::future::join_all(calls))
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for i in 0..50 {
+        assert!(outcomes[400 + i].already_recorded, "retry {i}");
+        assert_eq!(outcomes[400 + i].events, outcomes[i].events, "retry {i}");
+    }
+    assert!(outcomes[..400].iter().all(|o| !o.already_recorded));
+    let check = |store: &EmbeddedStore| {
+        for c in 0..children {
+            let events =
+                block_on(store.read_stream(testkit::child(&format!("k{c}")), Version(1), 1_000)).unwrap();
+            assert_eq!(events.len(), 1 + 400 / children, "k{c}");
+            for (i, e) in events.iter().enumerate() {
+                assert_eq!(e.envelope.version, Version(i as u64 + 1));
+            }
+        }
+        assert_eq!(everything(store).len(), children + 400);
+        assert!(block_on(store.verify()).unwrap().is_intact());
+    };
+    check(&store);
+    assert!(store.stats().commits.load(std::sync::atomic::Ordering::Relaxed) > 50);
+    store.close().unwrap();
+    let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), options).unwrap();
+    assert_eq!(store.open_report().index_caught_up, 0);
+    check(&store);
+}
+
+/// A checkpoint taken while appends continue covers a prefix of the log; a store whose writer stops without
+/// closing (here: the snapshot files are from an earlier checkpoint) catches up from it.
+#[test]
+fn checkpoints_are_taken_while_writing_and_catching_up_from_one_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EmbeddedOptions {
+        checkpoint_every_events: 10,
+        ..small_segments()
+    };
+    let saved = tempfile::tempdir().unwrap();
+    let before = {
+        let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), options.clone()).unwrap();
+        fill(&store, 4, 10);
+        // Wait for the checkpointer to have caught up with at least part of it, then keep the files.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        copy_dir(&dir.path().join("index"), saved.path());
+        fill_more(&store);
+        let all = everything(&store);
+        store.close().unwrap();
+        all
+    };
+    fs::remove_dir_all(dir.path().join("index")).unwrap();
+    copy_dir(saved.path(), &dir.path().join("index"));
+    let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), options).unwrap();
+    assert_eq!(
+        store.open_report().index_rebuilt,
+        None,
+        "{:?}",
+        store.open_report()
+    );
+    assert!(
+        store.open_report().index_caught_up >= 4,
+        "{:?}",
+        store.open_report()
+    );
+    assert!(
+        store.open_report().index_caught_up < 48,
+        "{:?}",
+        store.open_report()
+    );
+    assert_eq!(everything(&store), before);
+    assert_eq!(
+        block_on(store.stream_version(testkit::child("late"))).unwrap(),
+        Some(Version(4))
+    );
+}
