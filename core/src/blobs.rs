@@ -133,7 +133,11 @@ mod tests {
         let store = FileBlobStore::open(dir.path()).unwrap();
         let hash = store.put(b"component bytes").unwrap();
         assert_eq!(hash, blob_hash(b"component bytes"));
-        assert_eq!(store.put(b"component bytes").unwrap(), hash, "storing twice is harmless");
+        assert_eq!(
+            store.put(b"component bytes").unwrap(),
+            hash,
+            "storing twice is harmless"
+        );
         assert_eq!(store.get(&hash).unwrap(), b"component bytes");
         assert!(matches!(store.get(&blob_hash(b"other")), Err(Error::NotFound(_))));
 
