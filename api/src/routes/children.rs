@@ -126,6 +126,19 @@ pub async fn authorize_read(
     parameters: serde_json::Value,
 ) -> ApiResult<()> {
     principal.require(Action::ReadChild)?;
+    record_read(state, principal, purpose, child_id, view, parameters).await
+}
+
+/// Writes one read of a child's record to the access log, durably, with the purpose (required of
+/// investigators), for a caller whose role was already checked (reads made by evaluating a policy, too).
+pub async fn record_read(
+    state: &AppState,
+    principal: &Principal,
+    purpose: &Purpose,
+    child_id: &ChildId,
+    view: &str,
+    parameters: serde_json::Value,
+) -> ApiResult<()> {
     let purpose = purpose.required_for(principal)?;
     access::record(
         state.journal.as_ref(),

@@ -29,6 +29,7 @@ use crate::access::{self, Access, Purpose};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::routes::children::record_read;
 
 /// The registry, or 503 when this server runs without a policy host.
 fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
@@ -431,7 +432,7 @@ pub async fn evaluate(
     let child = child_id(&raw_child)?;
     let registry = registry(&state)?;
     let as_of = as_of(&state, query.on, query.known_at);
-    log_read(
+    record_read(
         &state,
         &principal,
         &purpose,
@@ -457,31 +458,6 @@ pub async fn evaluate(
         .metrics
         .record_policy_evaluation(&outcome.policy, "ok", outcome.evaluation.fuel_used);
     Ok(Json(outcome))
-}
-
-/// Writes one read of a child's record to the access log, durably, before anything is read.
-async fn log_read(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    let purpose = purpose.required_for(principal)?;
-    access::record(
-        state.journal.as_ref(),
-        Access {
-            principal,
-            child_id: Some(child),
-            children: Vec::new(),
-            view,
-            purpose,
-            parameters,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Re-runs a recorded decision: the same version's bytes, the input rebuilt from the log as known at the
@@ -512,7 +488,7 @@ pub async fn replay(
     principal.require(Action::EvaluatePolicy)?;
     let registry = registry(&state)?;
     let recorded = registry.decision(decision).await.map_err(plugin_error)?;
-    log_read(
+    record_read(
         &state,
         &principal,
         &purpose,
