@@ -52,6 +52,7 @@ use crate::ids::{ChildId, EventId, Position, Version};
 use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
 use crate::store::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
 use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
+use crate::store::read_cache::ReadCache;
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{
     AppendOutcome, AppendPlan, AppendRequest, EventStore, LogHead, StoredEventRef, plan_append, seal_append,
@@ -70,6 +71,8 @@ pub struct EmbeddedOptions {
     pub stream_cache_capacity: usize,
     /// The most events one group commit takes, bounding the latency of the appends that wait behind it.
     pub max_commit_events: usize,
+    /// How many decoded events the read cache keeps (recently read children's streams); 0 turns it off.
+    pub read_cache_events: usize,
 }
 
 impl Default for EmbeddedOptions {
@@ -79,6 +82,8 @@ impl Default for EmbeddedOptions {
             checkpoint_every_events: 1_000_000,
             stream_cache_capacity: 20_000,
             max_commit_events: 8_192,
+            // A few hundred bytes each decoded: tens of MiB, for the streams investigators have open.
+            read_cache_events: 50_000,
         }
     }
 }
@@ -108,6 +113,7 @@ pub struct CommitStats {
 #[derive(Debug)]
 struct Shared {
     reader: LogReader,
+    read_cache: ReadCache,
     index: RwLock<MemIndex>,
     /// The snapshot files; whoever holds this lock may take the index's unsaved records and write them.
     snapshot: Mutex<SnapshotFiles>,
@@ -241,6 +247,7 @@ impl EmbeddedStore {
         let (head_tx, _) = tokio::sync::watch::channel(records);
         let shared = Arc::new(Shared {
             reader,
+            read_cache: ReadCache::new(options.read_cache_events),
             index: RwLock::new(index),
             snapshot: Mutex::new(snapshot),
             checkpoint_requested: AtomicBool::new(false),
@@ -369,8 +376,43 @@ impl EmbeddedStore {
     }
 
     fn read_stream_now(&self, child_id: &ChildId, from: Version, limit: usize) -> Result<Vec<RecordedEvent>> {
-        let entries = self.shared.index().stream(child_id, from, limit);
-        read_entries(&self.shared.reader, &entries, child_id)
+        let cache = &self.shared.read_cache;
+        let cached = cache.get(child_id);
+        let have = cached.as_ref().map_or(0, |c| c.len() as u64);
+        // Served from the cache when it holds every version asked for that the stream has.
+        if let Some(cached) = &cached
+            && let Some(current) = self.shared.index().stream_version(child_id)
+        {
+            let last = current
+                .0
+                .min(from.0.saturating_add(limit as u64).saturating_sub(1));
+            if last <= have {
+                let first = (from.0 as usize - 1).min(cached.len());
+                return Ok(cached[first..last as usize].to_vec());
+            }
+        }
+        if !cache.enabled() || from.0 > have + 1 {
+            // A window that starts past what is cached: read just the window, and leave the cache alone.
+            let entries = self.shared.index().stream(child_id, from, limit);
+            return read_entries(&self.shared.reader, &entries, child_id);
+        }
+        // Read what the cache lacks, up to the end of the window, and cache the longer prefix.
+        let window_end = from.0.saturating_add(limit as u64).saturating_sub(1);
+        let missing_limit = usize::try_from(window_end - have).unwrap_or(usize::MAX);
+        let entries = self
+            .shared
+            .index()
+            .stream(child_id, Version(have + 1), missing_limit);
+        let fresh = read_entries(&self.shared.reader, &entries, child_id)?;
+        let mut prefix = Vec::with_capacity(have as usize + fresh.len());
+        if let Some(cached) = cached {
+            prefix.extend_from_slice(&cached);
+        }
+        prefix.extend(fresh);
+        let first = (from.0 as usize - 1).min(prefix.len());
+        let out = prefix[first..].to_vec();
+        cache.offer(child_id, Arc::new(prefix));
+        Ok(out)
     }
 
     fn read_all_now(&self, from: Position, limit: usize) -> Result<Vec<RecordedEvent>> {

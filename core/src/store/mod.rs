@@ -34,6 +34,7 @@ pub mod export;
 mod index;
 pub mod log;
 pub mod memory;
+mod read_cache;
 mod subscribe;
 mod verify;
 

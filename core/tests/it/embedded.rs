@@ -411,3 +411,89 @@ fn checkpoints_are_taken_while_writing_and_catching_up_from_one_works() {
         Some(Version(4))
     );
 }
+
+/// The read cache keeps decoded prefixes of streams and extends them as streams grow: whatever order windows
+/// are read in, and however appends interleave with the reads, every read must equal a read of the log itself
+/// (a store with the cache off, reopened on the same files). A cache of 12 events makes children evict each
+/// other.
+#[test]
+fn cached_reads_equal_reads_of_the_log_for_every_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_cache = EmbeddedOptions {
+        read_cache_events: 12,
+        ..small_segments()
+    };
+    let windows: Vec<(u64, usize)> = (1..=12u64)
+        .flat_map(|from| [0usize, 1, 3, 7, 100].map(move |limit| (from, limit)))
+        .collect();
+    let read_all_windows = |store: &EmbeddedStore, child: &str| -> Vec<Vec<journey_core::RecordedEvent>> {
+        windows
+            .iter()
+            .map(|&(from, limit)| {
+                block_on(store.read_stream(testkit::child(child), Version(from), limit)).unwrap()
+            })
+            .collect()
+    };
+    let stream_version = |store: &EmbeddedStore, child: &str| {
+        block_on(store.stream_version(testkit::child(child)))
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    let mut seen = Vec::new();
+    {
+        let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), with_cache).unwrap();
+        fill(&store, 2, 3);
+        // Reads of growing streams, windows in a scrambled order, children alternating.
+        for round in 0..3 {
+            for child in ["c0", "c1"] {
+                seen.push((stream_version(&store, child), read_all_windows(&store, child)));
+                block_on(store.append(append(
+                    child,
+                    ExpectedVersion::Any,
+                    vec![
+                        contact(&format!("{child}-r{round}a"), "2023-06-01"),
+                        contact(&format!("{child}-r{round}b"), "2023-06-02"),
+                    ],
+                )))
+                .unwrap();
+            }
+        }
+        for child in ["c0", "c1"] {
+            seen.push((stream_version(&store, child), read_all_windows(&store, child)));
+        }
+        store.close().unwrap();
+    }
+    let without_cache = EmbeddedOptions {
+        read_cache_events: 0,
+        ..small_segments()
+    };
+    let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), without_cache).unwrap();
+    let final_reads: Vec<_> = ["c0", "c1"].iter().map(|c| read_all_windows(&store, c)).collect();
+    // The last reads through the cache saw the final streams, exactly as the log has them.
+    let last_reads: Vec<_> = seen[seen.len() - 2..]
+        .iter()
+        .map(|(_, reads)| reads.clone())
+        .collect();
+    assert_eq!(last_reads, final_reads);
+    // Earlier reads saw a prefix of the same records: each window's events are the log's events at those
+    // versions.
+    for (version, reads) in &seen {
+        for (window, events) in windows.iter().zip(reads) {
+            let (from, limit) = *window;
+            let expected = (*version + 1).saturating_sub(from).min(limit as u64);
+            assert_eq!(
+                events.len() as u64,
+                expected,
+                "window {window:?} of a stream at version {version}"
+            );
+            for (k, event) in events.iter().enumerate() {
+                assert_eq!(event.envelope.version.0, from + k as u64);
+                let child = event.envelope.child_id.as_str();
+                let truth =
+                    block_on(store.read_stream(testkit::child(child), event.envelope.version, 1)).unwrap();
+                assert_eq!(&truth[0], event);
+            }
+        }
+    }
+}
