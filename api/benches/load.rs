@@ -43,6 +43,10 @@ const READ_CHILD: &str = "load-read-child";
 const READ_CHILD_EVENTS: usize = 500;
 const PURPOSE: &str = "load test (synthetic data)";
 
+/// The allocator `journey serve` uses (cli/src/main.rs), so the server measured here is the one deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Settings {
     seconds: u64,
     clients: usize,

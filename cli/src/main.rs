@@ -18,6 +18,11 @@ mod keys;
 mod policy;
 mod serve;
 
+/// mimalloc rather than glibc's malloc: allocation and freeing were a quarter of the server's CPU under the
+/// HTTP load test, and mimalloc cut it (docs/performance.md, "The HTTP API under load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "journey",
