@@ -12,6 +12,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use futures::future::{BoxFuture, FutureExt, ready};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -21,12 +22,18 @@ pub fn blob_hash(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// Where blobs are kept.
+/// Where blobs are kept. Asynchronous, because a blob store may be a database shared by several servers
+/// (`journey-postgres`); the file and memory stores here answer at once.
 pub trait BlobStore: Send + Sync + fmt::Debug {
-    /// Stores `bytes` (if not already stored) and returns their hash. Durable when it returns.
-    fn put(&self, bytes: &[u8]) -> Result<[u8; 32]>;
+    /// Stores `bytes` (if not already stored) and returns their hash. Durable when it resolves.
+    fn put(&self, bytes: &[u8]) -> BoxFuture<'static, Result<[u8; 32]>>;
     /// The bytes named `hash`, checked against it; [`Error::NotFound`] if there are none.
-    fn get(&self, hash: &[u8; 32]) -> Result<Vec<u8>>;
+    fn get(&self, hash: &[u8; 32]) -> BoxFuture<'static, Result<Vec<u8>>>;
+}
+
+/// Checks bytes read from any blob store against the name they were read under.
+pub fn check_blob(hash: &[u8; 32], bytes: Vec<u8>) -> Result<Vec<u8>> {
+    check(hash, bytes)
 }
 
 /// Blobs as files `<dir>/sha256/<hex>`.
@@ -48,10 +55,20 @@ impl FileBlobStore {
 }
 
 impl BlobStore for FileBlobStore {
-    fn put(&self, bytes: &[u8]) -> Result<[u8; 32]> {
+    fn put(&self, bytes: &[u8]) -> BoxFuture<'static, Result<[u8; 32]>> {
+        ready(self.put_now(bytes)).boxed()
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> BoxFuture<'static, Result<Vec<u8>>> {
+        ready(self.get_now(hash)).boxed()
+    }
+}
+
+impl FileBlobStore {
+    fn put_now(&self, bytes: &[u8]) -> Result<[u8; 32]> {
         let hash = blob_hash(bytes);
         let path = self.path(&hash);
-        if path.exists() && self.get(&hash).is_ok() {
+        if path.exists() && self.get_now(&hash).is_ok() {
             return Ok(hash);
         }
         // A unique temporary name per writer, so that two writers of the same blob cannot interleave.
@@ -71,7 +88,7 @@ impl BlobStore for FileBlobStore {
         Ok(hash)
     }
 
-    fn get(&self, hash: &[u8; 32]) -> Result<Vec<u8>> {
+    fn get_now(&self, hash: &[u8; 32]) -> Result<Vec<u8>> {
         let bytes = match fs::read(self.path(hash)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -101,55 +118,60 @@ pub struct MemoryBlobStore {
 }
 
 impl BlobStore for MemoryBlobStore {
-    fn put(&self, bytes: &[u8]) -> Result<[u8; 32]> {
+    fn put(&self, bytes: &[u8]) -> BoxFuture<'static, Result<[u8; 32]>> {
         let hash = blob_hash(bytes);
         self.blobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(hash)
             .or_insert_with(|| bytes.to_vec());
-        Ok(hash)
+        ready(Ok(hash)).boxed()
     }
 
-    fn get(&self, hash: &[u8; 32]) -> Result<Vec<u8>> {
+    fn get(&self, hash: &[u8; 32]) -> BoxFuture<'static, Result<Vec<u8>>> {
         let bytes = self
             .blobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(hash)
             .cloned()
-            .ok_or_else(|| Error::NotFound(format!("blob sha256:{}", hex::encode(hash))))?;
-        check(hash, bytes)
+            .ok_or_else(|| Error::NotFound(format!("blob sha256:{}", hex::encode(hash))));
+        ready(bytes.and_then(|bytes| check(hash, bytes))).boxed()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use futures::executor::block_on;
+
     use super::*;
 
     #[test]
     fn blobs_are_named_by_their_hash_and_checked_on_read() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileBlobStore::open(dir.path()).unwrap();
-        let hash = store.put(b"component bytes").unwrap();
+        let hash = block_on(store.put(b"component bytes")).unwrap();
         assert_eq!(hash, blob_hash(b"component bytes"));
         assert_eq!(
-            store.put(b"component bytes").unwrap(),
+            block_on(store.put(b"component bytes")).unwrap(),
             hash,
             "storing twice is harmless"
         );
-        assert_eq!(store.get(&hash).unwrap(), b"component bytes");
-        assert!(matches!(store.get(&blob_hash(b"other")), Err(Error::NotFound(_))));
+        assert_eq!(block_on(store.get(&hash)).unwrap(), b"component bytes");
+        assert!(matches!(
+            block_on(store.get(&blob_hash(b"other"))),
+            Err(Error::NotFound(_))
+        ));
 
         fs::write(store.path(&hash), b"altered bytes").unwrap();
-        let err = store.get(&hash).unwrap_err();
+        let err = block_on(store.get(&hash)).unwrap_err();
         assert!(err.to_string().contains("altered or damaged"), "{err}");
         // Storing the right bytes again repairs it.
-        store.put(b"component bytes").unwrap();
-        assert_eq!(store.get(&hash).unwrap(), b"component bytes");
+        block_on(store.put(b"component bytes")).unwrap();
+        assert_eq!(block_on(store.get(&hash)).unwrap(), b"component bytes");
 
         let memory = MemoryBlobStore::default();
-        let hash = memory.put(b"x").unwrap();
-        assert_eq!(memory.get(&hash).unwrap(), b"x");
+        let hash = block_on(memory.put(b"x")).unwrap();
+        assert_eq!(block_on(memory.get(&hash)).unwrap(), b"x");
     }
 }

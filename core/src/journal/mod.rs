@@ -31,6 +31,8 @@ use crate::ids::validated_string;
 use crate::store::ExpectedVersion;
 use crate::time::Timestamp;
 
+#[cfg(feature = "contract-tests")]
+pub mod contract;
 mod file;
 mod memory;
 
@@ -339,6 +341,60 @@ pub(crate) struct Rollback {
     stream: SystemStream,
     version: u64,
     head: Option<(u64, [u8; 32], Timestamp)>,
+}
+
+/// The last record of a journal, as an implementation outside this crate reads it while it holds its append
+/// lock (see [`seal_records`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalEnd {
+    pub sequence: u64,
+    pub hash: [u8; 32],
+    pub recorded_at: Timestamp,
+}
+
+impl From<&JournalRecord> for JournalEnd {
+    fn from(record: &JournalRecord) -> JournalEnd {
+        JournalEnd {
+            sequence: record.sequence,
+            hash: record.hash,
+            recorded_at: record.recorded_at,
+        }
+    }
+}
+
+/// For a [`Journal`] implemented outside this crate (`journey-postgres`): the one place where an append is
+/// checked and turned into stored bytes, so every implementation numbers, stamps and chains records alike.
+/// The caller holds whatever lock makes `last` and `stream_version` current until it has stored the result
+/// (all records or none), and stores each record's bytes exactly as returned. `now` is the caller's clock;
+/// recorded time never goes back past `last`'s.
+pub fn seal_records(
+    last: Option<JournalEnd>,
+    stream: &SystemStream,
+    stream_version: u64,
+    expected: ExpectedVersion,
+    records: Vec<NewRecord>,
+    now: Timestamp,
+) -> Result<Vec<(JournalRecord, Vec<u8>)>> {
+    let mut sequencer = Sequencer {
+        versions: HashMap::new(),
+        head: last.map(|end| (end.sequence, end.hash, end.recorded_at)),
+    };
+    if stream_version > 0 {
+        sequencer.versions.insert(stream.clone(), stream_version);
+    }
+    let (planned, _) = sequencer.plan(stream, expected, records, now)?;
+    Ok(planned)
+}
+
+/// Decodes a record's stored bytes, recomputing its hash; `sequence` is where it was found, for messages.
+pub fn decode_record(stored: &[u8], sequence: u64) -> Result<JournalRecord> {
+    decode(stored, sequence)
+}
+
+/// Walks stored records in journal order, checking numbering and the hash chain: what
+/// [`Journal::verify`] reports, for any implementation.
+pub fn verify_records<'a>(stored: impl Iterator<Item = Result<Vec<u8>>> + 'a) -> Result<JournalVerification> {
+    verify_stored(stored)
 }
 
 /// Verifies a sequence of stored records (in journal order).

@@ -38,13 +38,19 @@ impl VerifyReport {
 /// Checks records one by one: positions gap-free from 1, each child's versions gap-free from 1, recorded time
 /// non-decreasing, both hashes recomputed from the exact stored bytes, and every body decodable.
 #[derive(Debug)]
-pub(crate) struct Verifier {
+pub struct Verifier {
     next_position: Position,
     previous_log_hash: [u8; 32],
     last_recorded_at: Timestamp,
     streams: HashMap<ChildId, (Version, [u8; 32])>,
     records: u64,
     broken: Option<BrokenLink>,
+}
+
+impl Default for Verifier {
+    fn default() -> Verifier {
+        Verifier::new()
+    }
 }
 
 impl Verifier {

@@ -345,8 +345,8 @@ impl Registry {
             ))
         })?;
         let examples_json = examples::canonical_json(&request.examples);
-        let content_hash = Digest(self.blobs.put(&request.component)?);
-        let examples_hash = Digest(self.blobs.put(&examples_json)?);
+        let content_hash = Digest(self.blobs.put(&request.component).await?);
+        let examples_hash = Digest(self.blobs.put(&examples_json).await?);
         let deployed = PolicyDeployed {
             name: info.name.clone(),
             kind: info.kind,
@@ -465,7 +465,7 @@ impl Registry {
 
     /// The example cases shipped with a version, from the blob store.
     pub async fn examples(&self, version: &PolicyVersion) -> Result<Vec<ExampleCase>, PluginError> {
-        let bytes = self.blobs.get(&version.deployed.examples_hash.0)?;
+        let bytes = self.blobs.get(&version.deployed.examples_hash.0).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             PluginError::Store(journey_core::Error::Decode(format!(
                 "the examples of {} {}: {e}",
@@ -501,7 +501,7 @@ impl Registry {
 
     /// The compiled policy of a deployed version (compiled once per process, by content hash).
     pub(crate) async fn loaded(&self, version: &PolicyVersion) -> Result<Arc<LoadedPolicy>, PluginError> {
-        let bytes = self.blobs.get(&version.deployed.content_hash.0)?;
+        let bytes = self.blobs.get(&version.deployed.content_hash.0).await?;
         self.load_blocking(bytes).await
     }
 
