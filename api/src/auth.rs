@@ -242,6 +242,10 @@ fn secret_hash(secret: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Why a well-formed token was refused when its key id is not known (also: a wrong secret, which is not told
+/// apart, so that ids cannot be probed).
+const UNKNOWN_KEY: &str = "unknown API key";
+
 /// Splits a token into key id and secret, if it has the right shape.
 fn parse_token(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
@@ -269,10 +273,16 @@ impl KeyRing {
 
     /// Reads the records of the `keys` stream this view has not seen yet.
     pub async fn refresh(&self, journal: &dyn Journal) -> Result<(), ApiError> {
+        self.catch_up(journal, false).await
+    }
+
+    /// `journal.stream_version` is a cheap check, but on a journal shared by several servers it may lag a
+    /// record another server has just written; `ask_journal` reads the journal itself regardless.
+    async fn catch_up(&self, journal: &dyn Journal, mut ask_journal: bool) -> Result<(), ApiError> {
         let stream = keys_stream();
         loop {
             let seen = self.read().version;
-            if journal.stream_version(&stream) <= seen {
+            if !std::mem::take(&mut ask_journal) && journal.stream_version(&stream) <= seen {
                 return Ok(());
             }
             let records = journal.read_stream(&stream, seen + 1, 1024).await?;
@@ -317,7 +327,7 @@ impl KeyRing {
                     agency: entry.info.agency.clone(),
                 })
             }
-            _ => Err(ApiError::Unauthenticated("unknown API key")),
+            _ => Err(ApiError::Unauthenticated(UNKNOWN_KEY)),
         }
     }
 
@@ -502,7 +512,15 @@ impl FromRequestParts<AppState> for Auth {
                 "the Authorization header must be: Bearer <key>",
             ))?;
         state.keys.refresh(state.journal.as_ref()).await?;
-        state.keys.authenticate(token).map(Auth)
+        match state.keys.authenticate(token) {
+            // A key this server has not seen may have just been created through another server sharing the
+            // journal (issue #6): read the journal itself once before refusing it.
+            Err(ApiError::Unauthenticated(UNKNOWN_KEY)) => {
+                state.keys.catch_up(state.journal.as_ref(), true).await?;
+                state.keys.authenticate(token).map(Auth)
+            }
+            outcome => outcome.map(Auth),
+        }
     }
 }
 

@@ -200,7 +200,7 @@ fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
 /// Records a synthetic authority of `children` children (seeded) in `store`, whose clock follows the
 /// generated recording times; returns what was loaded and the child with the longest journey.
 pub(crate) fn record_synthetic(
-    store: &EmbeddedStore,
+    store: &dyn EventStore,
     clock: &ManualClock,
     children: usize,
     seed: u64,

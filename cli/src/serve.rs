@@ -1,9 +1,13 @@
-//! `journey serve`: the REST API on the embedded store of a data directory.
+//! `journey serve`: the REST API on the embedded store of a data directory, or on PostgreSQL.
 //!
 //! Settings come from flags, then the environment (`JOURNEY_DATA`, `JOURNEY_LISTEN`, ...), then a TOML
 //! config file (`--config`, `JOURNEY_CONFIG`), then the defaults (`./data`, `127.0.0.1:8080`). The data
 //! directory keeps one layout: the store's `LOCK`, `log/` and `index/` at its top (as `demo`, `verify` and
-//! `rebuild` use it) and the system journal in `journal/`.
+//! `rebuild` use it), the system journal in `journal/` and policy blobs in `blobs/`.
+//!
+//! With `--store postgres://...` the event log, the system journal (keys, policies, decisions, access log)
+//! and the blobs are all in that database instead, so several `journey serve` processes on it are one
+//! service (docs/deployment.md); the data directory then holds only the bootstrap token, if asked for.
 //!
 //! On SIGTERM or ctrl-c the server stops accepting, ends open change feeds, lets in-flight requests finish,
 //! then closes the store and the journal (every acknowledged write is already synced) and exits 0.
@@ -20,12 +24,13 @@ use journey_api::{AppState, Config, StoreStats};
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 
-use journey_core::blobs::FileBlobStore;
-use journey_core::journal::FileJournal;
-use journey_core::store::{EmbeddedStore, EventStore as _};
+use journey_core::blobs::{BlobStore, FileBlobStore};
+use journey_core::journal::{FileJournal, Journal};
+use journey_core::store::{EmbeddedStore, EventStore};
 use journey_core::{ManualClock, PrincipalId, SystemClock, Timestamp};
 use journey_plugins::registry::Registry;
 use journey_plugins::{Calendar, Host, HostConfig};
+use journey_postgres::{PostgresBlobStore, PostgresJournal, PostgresOptions, PostgresStore};
 use serde::Deserialize;
 
 pub const DEFAULT_DATA: &str = "./data";
@@ -59,6 +64,37 @@ pub struct ServeArgs {
     /// Run without the policy host (no policy routes, no reference policies).
     #[arg(long)]
     no_policies: bool,
+    /// Where the records are: `embedded` (the data directory's own log) or a PostgreSQL URL
+    /// (`postgres://user@host:port/database`) shared by every server of one service [default: embedded].
+    #[arg(long, env = "JOURNEY_STORE", value_name = "embedded|URL")]
+    store: Option<StoreChoice>,
+}
+
+/// Where `journey serve` keeps its records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    Embedded,
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<StoreChoice, String> {
+        if s == "embedded" {
+            Ok(StoreChoice::Embedded)
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(StoreChoice::Postgres(s.to_owned()))
+        } else {
+            Err("store must be \"embedded\" or a URL starting postgres:// or postgresql://".into())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StoreChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StoreChoice, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// The config file.
@@ -70,6 +106,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     request_timeout_secs: Option<u64>,
     max_page: Option<usize>,
+    store: Option<StoreChoice>,
 }
 
 /// Settings after flags, environment, config file and defaults.
@@ -81,6 +118,7 @@ pub struct Settings {
     pub synthetic: Option<usize>,
     pub bootstrap_admin: bool,
     pub policies: bool,
+    pub store: StoreChoice,
 }
 
 impl Settings {
@@ -117,6 +155,7 @@ impl Settings {
             synthetic: args.synthetic,
             bootstrap_admin: args.bootstrap_admin,
             policies: !args.no_policies,
+            store: args.store.or(file.store).unwrap_or(StoreChoice::Embedded),
         })
     }
 }
@@ -141,16 +180,25 @@ fn seed_synthetic(data: &Path, children: usize) -> anyhow::Result<()> {
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
     let store = EmbeddedStore::open(data, clock.clone())
         .with_context(|| format!("opening the store in {}", data.display()))?;
+    record_synthetic_if_empty(&store, &clock, children)?;
+    store.close().context("closing the store")?;
+    Ok(())
+}
+
+fn record_synthetic_if_empty(
+    store: &dyn EventStore,
+    clock: &ManualClock,
+    children: usize,
+) -> anyhow::Result<()> {
     if futures::executor::block_on(store.head())?.position.is_none() {
         eprintln!("journey: recording a synthetic authority of {children} children (all invented)");
-        let (report, _) = crate::record_synthetic(&store, &clock, children, 1)?;
+        let (report, _) = crate::record_synthetic(store, clock, children, 1)?;
         eprintln!(
             "journey: recorded {} events for {children} synthetic children ({} refused)",
             report.events,
             report.rejected.len()
         );
     }
-    store.close().context("closing the store")?;
     Ok(())
 }
 
@@ -191,16 +239,12 @@ async fn bootstrap_admin(state: &AppState, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The policy registry over the journal and `<data>/blobs`, with the reference policies deployed and
-/// activated (a retry on every start after the first).
+/// The policy registry over the journal and the blob store, with the reference policies deployed and
+/// activated (a retry on every start after the first, and on every server of a shared store).
 async fn policy_registry(
-    journal: Arc<dyn journey_core::journal::Journal>,
-    data: &Path,
+    journal: Arc<dyn Journal>,
+    blobs: Arc<dyn BlobStore>,
 ) -> anyhow::Result<Arc<Registry>> {
-    let blobs = Arc::new(
-        FileBlobStore::open(data.join("blobs"))
-            .with_context(|| format!("opening the blob store in {}", data.join("blobs").display()))?,
-    );
     let host = Arc::new(Host::new(HostConfig::default()).context("starting the policy host")?);
     let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
     let registry = Registry::open(
@@ -229,7 +273,16 @@ async fn policy_registry(
     Ok(Arc::new(registry))
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// The records a server works on, and what must be closed when it stops.
+struct Backend {
+    store: Arc<dyn EventStore>,
+    journal: Arc<dyn Journal>,
+    blobs: Arc<dyn BlobStore>,
+    /// The embedded store and file journal, closed (final checkpoint, files synced) on the way out.
+    embedded: Option<(Arc<EmbeddedStore>, Arc<FileJournal>)>,
+}
+
+async fn open_embedded(settings: &Settings) -> anyhow::Result<Backend> {
     let data = &settings.data;
     if let Some(children) = settings.synthetic {
         let data = data.clone();
@@ -249,27 +302,86 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         "store opened"
     );
     let journal = Arc::new(
-        FileJournal::open(journal_dir(data), clock.clone())
+        FileJournal::open(journal_dir(data), clock)
             .with_context(|| format!("opening the journal in {}", journal_dir(data).display()))?,
     );
-    let mut state = AppState::new(store.clone(), journal.clone(), clock, settings.config);
+    let blobs = Arc::new(
+        FileBlobStore::open(data.join("blobs"))
+            .with_context(|| format!("opening the blob store in {}", data.join("blobs").display()))?,
+    );
+    Ok(Backend {
+        store: store.clone(),
+        journal: journal.clone(),
+        blobs,
+        embedded: Some((store, journal)),
+    })
+}
+
+async fn open_postgres(settings: &Settings, url: &str) -> anyhow::Result<Backend> {
+    let options = PostgresOptions::new(url);
+    let where_ = "opening the PostgreSQL store (check --store)";
+    if let Some(children) = settings.synthetic {
+        let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+        let seeding = Arc::new(
+            PostgresStore::open(options.clone(), clock.clone())
+                .await
+                .context(where_)?,
+        );
+        let store = seeding.clone();
+        tokio::task::spawn_blocking(move || record_synthetic_if_empty(&*store, &clock, children)).await??;
+    }
+    let clock = Arc::new(SystemClock);
+    let store = PostgresStore::open(options.clone(), clock.clone())
+        .await
+        .context(where_)?;
+    let journal = PostgresJournal::open(options.clone(), clock)
+        .await
+        .context(where_)?;
+    let blobs = PostgresBlobStore::open(options).await.context(where_)?;
+    tracing::info!(schema = store.schema(), "PostgreSQL store opened");
+    Ok(Backend {
+        store: Arc::new(store),
+        journal: Arc::new(journal),
+        blobs: Arc::new(blobs),
+        embedded: None,
+    })
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let data = &settings.data;
+    let backend = match &settings.store {
+        StoreChoice::Embedded => open_embedded(&settings).await?,
+        StoreChoice::Postgres(url) => {
+            std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+            open_postgres(&settings, url).await?
+        }
+    };
+    let clock = Arc::new(SystemClock);
+    let mut state = AppState::new(
+        backend.store.clone(),
+        backend.journal.clone(),
+        clock,
+        settings.config,
+    );
     if settings.policies {
-        state = state.with_registry(policy_registry(journal.clone(), data).await?);
+        state = state.with_registry(policy_registry(backend.journal.clone(), backend.blobs.clone()).await?);
     }
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
     }
-    let weak: Weak<EmbeddedStore> = Arc::downgrade(&store);
-    state.metrics.set_store_stats(move || {
-        weak.upgrade().map_or_else(StoreStats::default, |s| {
-            let stats = s.stats();
-            StoreStats {
-                commits: stats.commits.load(Ordering::Relaxed),
-                events: stats.events.load(Ordering::Relaxed),
-                appends: stats.appends.load(Ordering::Relaxed),
-            }
-        })
-    });
+    if let Some((store, _)) = &backend.embedded {
+        let weak: Weak<EmbeddedStore> = Arc::downgrade(store);
+        state.metrics.set_store_stats(move || {
+            weak.upgrade().map_or_else(StoreStats::default, |s| {
+                let stats = s.stats();
+                StoreStats {
+                    commits: stats.commits.load(Ordering::Relaxed),
+                    events: stats.events.load(Ordering::Relaxed),
+                    appends: stats.appends.load(Ordering::Relaxed),
+                }
+            })
+        });
+    }
     if !settings.bootstrap_admin && state.journal.stream_version(&journey_api::auth::keys_stream()) == 0 {
         tracing::warn!(
             "no API keys yet: stop the server and create the first admin key with \
@@ -280,12 +392,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    tracing::info!(listen = %settings.listen, data = %data.display(), "journey serving");
-    eprintln!(
-        "journey: serving {} on http://{}",
-        data.display(),
-        settings.listen
-    );
+    let serving = match &settings.store {
+        StoreChoice::Embedded => data.display().to_string(),
+        StoreChoice::Postgres(_) => "the PostgreSQL store".to_owned(),
+    };
+    tracing::info!(listen = %settings.listen, store = %serving, "journey serving");
+    eprintln!("journey: serving {serving} on http://{}", settings.listen);
     let app = journey_api::router(state.clone());
     let stopping = state.clone();
     axum::serve(listener, app)
@@ -297,11 +409,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     drop(state);
-    journal.close().context("closing the journal")?;
-    match Arc::try_unwrap(store) {
-        Ok(store) => store.close().context("closing the store")?,
-        // Something still holds the store (a detached task): dropping the last handle closes it.
-        Err(_) => tracing::warn!("the store is still referenced; it closes when the last handle goes"),
+    let Backend { store, embedded, .. } = backend;
+    drop(store);
+    if let Some((store, journal)) = embedded {
+        journal.close().context("closing the journal")?;
+        match Arc::try_unwrap(store) {
+            Ok(store) => store.close().context("closing the store")?,
+            // Something still holds the store (a detached task): dropping the last handle closes it.
+            Err(_) => tracing::warn!("the store is still referenced; it closes when the last handle goes"),
+        }
     }
     tracing::info!("stopped cleanly");
     Ok(())

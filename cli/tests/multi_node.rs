@@ -1,0 +1,450 @@
+//! Several nodes, one PostgreSQL (issue #6): three `journey serve --store postgres://...` processes on one
+//! database are one service. Concurrent appends to the same children through all three win each version
+//! exactly once and lose nothing; the global log and the live change feed read from any node are the same
+//! gap-free sequence; a key created through one node works on the others; and a policy retired
+//! through one node is no longer in force on the others.
+//!
+//! Needs a PostgreSQL server: `JOURNEY_TEST_POSTGRES` (`./scripts/postgres-setup` starts one and prints the
+//! URL). Without it the test says SKIPPED on stderr; with `JOURNEY_REQUIRE_POSTGRES=1` (CI) it fails instead.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use journey_core::store::ExpectedVersion;
+use journey_core::testkit;
+use serde_json::{Value, json};
+
+const CHILDREN: usize = 4;
+/// Successful appends each node makes to each child, racing the other two nodes.
+const WINS_PER_NODE: u64 = 8;
+const PURPOSE: &str = "multi-node test (synthetic data)";
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("JOURNEY_TEST_POSTGRES") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("JOURNEY_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "JOURNEY_REQUIRE_POSTGRES=1 but JOURNEY_TEST_POSTGRES is not set"
+            );
+            eprintln!(
+                "SKIPPED: the multi-node test needs a PostgreSQL server; set JOURNEY_TEST_POSTGRES \
+                 (./scripts/postgres-setup starts one and prints its URL)"
+            );
+            None
+        }
+    }
+}
+
+/// A database of its own for this test, dropped at the end.
+struct Database {
+    admin_url: String,
+    name: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Database {
+    fn create(admin_url: &str) -> Database {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let name = format!("journey_nodes_{:016x}", rand_u64());
+        let database = Database {
+            admin_url: admin_url.to_owned(),
+            name,
+            runtime,
+        };
+        database.execute(&format!("CREATE DATABASE {}", database.name));
+        database
+    }
+
+    fn url(&self) -> String {
+        let mut config: tokio_postgres::Config = self.admin_url.parse().unwrap();
+        config.dbname(&self.name);
+        let host = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(host) => host.clone(),
+            other => panic!("the test needs a TCP PostgreSQL URL, not {other:?}"),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let user = config.get_user().unwrap_or("postgres");
+        format!("postgresql://{user}@{host}:{port}/{}", self.name)
+    }
+
+    fn execute(&self, sql: &str) {
+        let url = self.admin_url.clone();
+        let sql = sql.to_owned();
+        self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(&sql).await.unwrap();
+        });
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let url = self.admin_url.clone();
+        let dropped = self.runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            client.batch_execute(&sql).await
+        });
+        if let Err(e) = dropped {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
+}
+
+/// One `journey serve` process, stopped with SIGTERM when dropped.
+struct Node {
+    process: Child,
+    base: String,
+}
+
+impl Node {
+    fn start(url: &str, data: &Path, bootstrap: bool) -> Node {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_journey"));
+        command
+            .args(["serve", "--store", url, "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if bootstrap {
+            command.arg("--bootstrap-admin");
+        }
+        let process = command.spawn().expect("start journey serve");
+        let node = Node {
+            process,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        node.wait_ready();
+        node
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(response) = agent().get(format!("{}/readyz", self.base)).call()
+                && response.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} never became ready", self.base);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.process.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.process.kill();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// A request with the token and a purpose; returns the status and the JSON body (Null when there is none).
+fn call(method: &str, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let agent = agent();
+    let auth = format!("Bearer {token}");
+    let response = match (method, body) {
+        ("GET", _) => agent
+            .get(url)
+            .header("Authorization", &auth)
+            .header("X-Journey-Purpose", PURPOSE)
+            .call(),
+        (_, Some(body)) => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("X-Journey-Purpose", PURPOSE)
+            .send_json(body),
+        (_, None) => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("X-Journey-Purpose", PURPOSE)
+            .send_empty(),
+    }
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let text = response.into_body().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn event_json(event: &journey_core::NewEvent) -> Value {
+    serde_json::to_value(event).unwrap()
+}
+
+/// The stream's events as a node reports them: (version, event id).
+fn stream(node: &Node, token: &str, child: &str) -> Vec<(u64, String)> {
+    let (status, body) = call(
+        "GET",
+        &format!("{}/v1/children/{child}/events?from=1&limit=1000", node.base),
+        token,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    body["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events in {body}"))
+        .iter()
+        .map(|e| {
+            (
+                e["version"].as_u64().unwrap(),
+                e["event_id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The whole global log from a node, page by page: (position, event id).
+fn global_log(node: &Node, token: &str) -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    loop {
+        let from = out.len() + 1;
+        let (status, body) = call(
+            "GET",
+            &format!("{}/v1/log?from={from}&limit=100", node.base),
+            token,
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        let records = body["events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no events in {body}"));
+        if records.is_empty() {
+            return out;
+        }
+        out.extend(records.iter().map(|r| {
+            (
+                r["position"].as_u64().unwrap(),
+                r["event_id"].as_str().unwrap().to_owned(),
+            )
+        }));
+    }
+}
+
+/// The first `count` records of a node's live change feed: the position in each event's `id`.
+fn feed(node: &Node, token: &str, count: usize) -> Vec<u64> {
+    let response = agent()
+        .get(format!("{}/v1/feed?from=1", node.base))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("X-Journey-Purpose", PURPOSE)
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut positions = Vec::new();
+    for line in BufReader::new(response.into_body().into_reader()).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("id:") {
+            positions.push(id.trim().parse().unwrap());
+            if positions.len() == count {
+                break;
+            }
+        }
+    }
+    positions
+}
+
+#[test]
+fn three_nodes_on_one_postgres_are_one_service() {
+    let Some(admin_url) = postgres_url() else { return };
+    let database = Database::create(&admin_url);
+    let url = database.url();
+    let data = tempfile::tempdir().unwrap();
+    let first = Node::start(&url, data.path(), true);
+    let token = std::fs::read_to_string(data.path().join("bootstrap-admin.token")).unwrap();
+    let token = token.trim().to_owned();
+    let nodes = [
+        first,
+        Node::start(&url, data.path(), false),
+        Node::start(&url, data.path(), false),
+    ];
+
+    // A key created through one node works at once on another.
+    let (status, created) = call(
+        "POST",
+        &format!("{}/v1/keys", nodes[0].base),
+        &token,
+        Some(json!({"name": "sc-reviewer", "role": "investigator"})),
+    );
+    assert_eq!(status, 201, "{created}");
+    let investigator = created["token"].as_str().unwrap().to_owned();
+
+    let children: Vec<String> = (0..CHILDREN).map(|c| format!("node-child-{c}")).collect();
+    for child in &children {
+        let body = json!({
+            "events": [event_json(&testkit::registered(&format!("{child}-reg"), "2015-06-01"))],
+            "expected_version": "no_stream",
+        });
+        let (status, answer) = call(
+            "POST",
+            &format!("{}/v1/children/{child}/events", nodes[0].base),
+            &token,
+            Some(body),
+        );
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    // Every node races the other two on every child, each append expecting the version it last saw.
+    let mut racers = Vec::new();
+    for (n, node) in nodes.iter().enumerate() {
+        for child in &children {
+            let (base, token, child) = (node.base.clone(), token.clone(), child.clone());
+            racers.push(std::thread::spawn(move || {
+                let mut won: Vec<(u64, String)> = Vec::new();
+                let mut expected = 1u64;
+                let mut attempt = 0;
+                while (won.len() as u64) < WINS_PER_NODE {
+                    attempt += 1;
+                    let id = format!("{child}-n{n}-a{attempt}");
+                    let body = json!({
+                        "events": [event_json(&testkit::contact(&id, "2023-03-01"))],
+                        "expected_version": serde_json::to_value(ExpectedVersion::Exact(journey_core::Version(expected))).unwrap(),
+                    });
+                    let (status, answer) =
+                        call("POST", &format!("{base}/v1/children/{child}/events"), &token, Some(body));
+                    match status {
+                        201 => {
+                            let version = answer["events"][0]["version"].as_u64().unwrap();
+                            assert_eq!(version, expected + 1, "{answer}");
+                            won.push((version, id));
+                            expected = version;
+                        }
+                        409 => {
+                            // Someone else won that version: find out where the stream is now.
+                            let (status, page) = call(
+                                "GET",
+                                &format!("{base}/v1/children/{child}/events?from={}&limit=1000", expected + 1),
+                                &token,
+                                None,
+                            );
+                            assert_eq!(status, 200, "{page}");
+                            let seen = page["events"].as_array().unwrap();
+                            assert!(!seen.is_empty(), "a 409 for version {expected} but nothing after it");
+                            expected = seen.last().unwrap()["version"].as_u64().unwrap();
+                        }
+                        other => panic!("append answered {other}: {answer}"),
+                    }
+                }
+                (child, won)
+            }));
+        }
+    }
+    let mut winners: BTreeMap<String, BTreeMap<u64, String>> = BTreeMap::new();
+    for racer in racers {
+        let (child, won) = racer.join().unwrap();
+        let versions = winners.entry(child).or_default();
+        for (version, id) in won {
+            assert!(
+                versions.insert(version, id).is_none(),
+                "version {version} was won twice"
+            );
+        }
+    }
+
+    // Each version was won exactly once, nothing was lost, and every node reads the same streams.
+    let final_version = 1 + 3 * WINS_PER_NODE;
+    for child in &children {
+        let won = &winners[child];
+        assert_eq!(
+            won.keys().copied().collect::<Vec<_>>(),
+            (2..=final_version).collect::<Vec<_>>()
+        );
+        for node in &nodes {
+            let events = stream(node, &token, child);
+            assert_eq!(events.len() as u64, final_version);
+            for (version, id) in events.iter().skip(1) {
+                assert_eq!(&won[version], id, "{child} v{version} on {}", node.base);
+            }
+        }
+    }
+
+    // The global log and the live feed are the same gap-free sequence from every node.
+    let total = CHILDREN as u64 * final_version;
+    let log = global_log(&nodes[0], &token);
+    assert_eq!(
+        log.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>()
+    );
+    for node in &nodes[1..] {
+        assert_eq!(global_log(node, &token), log, "the log from {}", node.base);
+    }
+    for node in &nodes {
+        assert_eq!(
+            feed(node, &token, total as usize),
+            (1..=total).collect::<Vec<_>>(),
+            "the feed from {}",
+            node.base
+        );
+    }
+
+    // The key created through the first node reads through the third.
+    let (status, body) = call(
+        "GET",
+        &format!("{}/v1/children/{}/chronology", nodes[2].base, children[0]),
+        &investigator,
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // A policy retired through one node is no longer in force on another (each node's registry catches up
+    // with the shared journal before every decision).
+    let evaluate = format!(
+        "{}/v1/children/{}/policies/levels-of-need/evaluate?on=2024-01-10",
+        nodes[2].base, children[0]
+    );
+    let (status, body) = call("POST", &evaluate, &token, None);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        "POST",
+        &format!(
+            "{}/v1/policies/levels-of-need/versions/1.0.0/retire",
+            nodes[1].base
+        ),
+        &token,
+        Some(json!({"reason": "multi-node test"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call("POST", &evaluate, &token, None);
+    assert!(
+        (400..500).contains(&status),
+        "a retired policy judged on another node: {status} {body}"
+    );
+
+    drop(nodes);
+    drop(database);
+}

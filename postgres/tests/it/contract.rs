@@ -1,0 +1,8 @@
+//! The store contract (`journey_core::store::contract`), the same cases the in-memory and embedded stores
+//! pass, against PostgreSQL: one fresh schema per test.
+
+use journey_core::contract_suite;
+
+use crate::harness::Pg;
+
+contract_suite!(postgres, Pg::new);
