@@ -105,6 +105,11 @@ pub enum Action {
     ManagePolicies,
     /// Evaluate a policy for one child (reads the child's record).
     EvaluatePolicy,
+    /// Produce a statutory return (SSDA903, CIN census, Annex A): child-level data about every child, for
+    /// the authority's data team.
+    ProduceReturns,
+    /// Read the timeliness measures: counts by month and team, naming no child.
+    ReadMeasures,
 }
 
 impl Role {
@@ -114,7 +119,7 @@ impl Role {
             Role::Admin => true,
             Role::Integrator => matches!(action, AppendEvents),
             Role::PolicyAuthor => matches!(action, ManagePolicies),
-            Role::Investigator => matches!(action, ReadChild | Verify | EvaluatePolicy),
+            Role::Investigator => matches!(action, ReadChild | Verify | EvaluatePolicy | ReadMeasures),
         }
     }
 }

@@ -16,7 +16,10 @@ use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
 
 mod keys;
 mod policy;
+mod records;
+mod returns;
 mod serve;
+mod target;
 
 /// mimalloc rather than glibc's malloc: allocation and freeing were a quarter of the server's CPU under the
 /// HTTP load test, and mimalloc cut it (docs/performance.md, "The HTTP API under load").
@@ -81,6 +84,22 @@ enum Command {
     Rebuild {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
         data: PathBuf,
+    },
+    /// Append events from a JSON or JSON-lines file, one append (all or nothing) per item.
+    Append(records::AppendArgs),
+    /// A child's timeline (chronology): what happened when, and when each agency recorded it.
+    Timeline(records::ChildArgs),
+    /// A child's summary on a date, as known at an instant.
+    Summary(records::ChildArgs),
+    /// The whole log: export it as JSON lines, or restore an export into a new data directory.
+    Log {
+        #[command(subcommand)]
+        command: records::LogCommand,
+    },
+    /// Statutory returns: produce them from the record, or import an authority's earlier returns.
+    Returns {
+        #[command(subcommand)]
+        command: returns::ReturnsCommand,
     },
 }
 
@@ -149,6 +168,11 @@ fn main() -> anyhow::Result<()> {
         },
         Command::Demo { data, children, seed } => demo(data, children, seed),
         Command::Verify { data } => verify(data),
+        Command::Append(args) => records::append(args),
+        Command::Timeline(args) => records::timeline(args),
+        Command::Summary(args) => records::summary(args),
+        Command::Log { command } => records::log(command),
+        Command::Returns { command } => returns::run(command),
         Command::Rebuild { data } => {
             let report = EmbeddedStore::rebuild_index(&data, EmbeddedOptions::default())
                 .with_context(|| format!("rebuilding the index in {}", data.display()))?;

@@ -44,7 +44,7 @@ pub struct LogPage {
     pub next_position: u64,
 }
 
-async fn log_access(
+pub(crate) async fn log_access(
     state: &AppState,
     principal: &Principal,
     purpose: Option<String>,

@@ -12,6 +12,7 @@ pub mod children;
 pub mod log;
 pub mod ops;
 pub mod policies;
+pub mod returns;
 pub mod timeline;
 
 #[derive(OpenApi)]
@@ -33,6 +34,7 @@ pub mod timeline;
         (name = "log", description = "The whole log: pages, the live feed, verification"),
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
+        (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "operations", description = "Health, readiness and metrics")
     )
 )]
@@ -76,6 +78,8 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(log::read_log))
         .routes(routes!(log::feed))
         .routes(routes!(log::verify))
+        .routes(routes!(returns::ssda903_return))
+        .routes(routes!(returns::ssda903_table))
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::access_log))

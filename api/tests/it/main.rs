@@ -11,4 +11,5 @@ mod openapi;
 mod policies;
 mod problems;
 mod reads;
+mod returns;
 mod roles;

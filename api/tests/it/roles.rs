@@ -81,6 +81,20 @@ fn routes() -> Vec<Row> {
         row(Method::GET, "/v1/access-log", none, [403, 403, 403, 200], 401),
         row(
             Method::GET,
+            "/v1/returns/ssda903/2024-25",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/returns/ssda903/2024-25/tables/episodes.csv",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
             "/v1/children/child-1/timeline",
             none,
             [403, 403, 200, 200],

@@ -147,6 +147,26 @@ pub async fn import_years(
     returns: &[(CollectionYear, &[ImportFile])],
     options: &ImportOptions,
 ) -> Result<ImportReport> {
+    import_years_with_progress(store, returns, options, &()).await
+}
+
+/// Told how an import is going, for a progress bar: how many children the files name, once they are read,
+/// then each child as it is done (imported, unchanged or refused).
+pub trait ImportProgress: Sync {
+    fn children_found(&self, _children: usize) {}
+    fn child_done(&self) {}
+}
+
+/// No progress to show.
+impl ImportProgress for () {}
+
+/// [`import_years`], telling `progress` how it goes.
+pub async fn import_years_with_progress(
+    store: &dyn EventStore,
+    returns: &[(CollectionYear, &[ImportFile])],
+    options: &ImportOptions,
+    progress: &dyn ImportProgress,
+) -> Result<ImportReport> {
     let mut returns: Vec<(CollectionYear, &[ImportFile])> = returns.to_vec();
     returns.sort_by_key(|r| r.0);
     let several = returns.len() > 1;
@@ -177,9 +197,14 @@ pub async fn import_years(
             v[yi] = rows;
         }
     }
+    progress.children_found(children.len());
     let outcomes: Vec<Result<ChildOutcome>> = stream::iter(children.into_iter().map(|(id, rows)| {
         let refs = &file_refs;
-        async move { import_child(store, options, refs, &id, rows).await }
+        async move {
+            let outcome = import_child(store, options, refs, &id, rows).await;
+            progress.child_done();
+            outcome
+        }
     }))
     .buffer_unordered(options.concurrency.max(1))
     .collect()

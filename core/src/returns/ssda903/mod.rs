@@ -19,5 +19,8 @@ mod tables;
 
 pub use export::{export, streams_known_at, tables_from_facts};
 pub use facts::{ChildFacts, Episode};
-pub use import::{ImportFile, ImportOptions, ImportReport, RowProblem, import, import_years};
+pub use import::{
+    ImportFile, ImportOptions, ImportProgress, ImportReport, RowProblem, import, import_years,
+    import_years_with_progress,
+};
 pub use tables::{Table, TableKind, Tables, format_date, parse_date};

@@ -212,15 +212,20 @@ impl Tables {
     /// Writes one CSV file per table into `dir` (created if missing), header row first.
     pub fn write_csv(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        for (kind, table) in &self.tables {
-            let mut w = csv::Writer::from_path(dir.join(kind.file_name()))?;
-            w.write_record(kind.columns())?;
-            for row in &table.rows {
-                w.write_record(row)?;
-            }
-            w.flush()?;
+        for kind in self.tables.keys() {
+            std::fs::write(dir.join(kind.file_name()), self.csv(*kind)?)?;
         }
         Ok(())
+    }
+
+    /// One table as CSV, header row first (empty but for the header when the year has no such table).
+    pub fn csv(&self, kind: TableKind) -> io::Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(kind.columns())?;
+        for row in self.table(kind) {
+            w.write_record(row)?;
+        }
+        w.into_inner().map_err(|e| e.into_error())
     }
 }
 

@@ -1,0 +1,247 @@
+//! `journey returns`: the statutory returns, produced from the record (directly or through a server) and
+//! taken in from an authority's earlier returns (directly, into a data directory).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use futures::executor::block_on;
+use journey_core::codes::CollectionYear;
+use journey_core::returns::ssda903::{self, ImportFile, ImportOptions, ImportProgress, TableKind};
+use journey_core::{AgencyId, Clock, SystemClock, Timestamp};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::target::{Target, TargetArgs, encode, operator};
+
+#[derive(Debug, Subcommand)]
+pub enum ReturnsCommand {
+    /// The DfE's SSDA903 return (children looked after).
+    Ssda903 {
+        #[command(subcommand)]
+        command: Ssda903Command,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Ssda903Command {
+    /// Write a collection year's SSDA903 tables (one CSV per table, the year's columns and codes) as the
+    /// record stood at an instant.
+    Export {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The collection year, e.g. 2024/25 (1 April 2024 to 31 March 2025).
+        #[arg(long)]
+        year: CollectionYear,
+        /// The record as it stood at this instant [default: now].
+        #[arg(long)]
+        known_at: Option<Timestamp>,
+        /// The folder to write the CSV files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import earlier SSDA903 returns into a data directory: each year's tables become events on each
+    /// child's stream, merged with what is there (nothing twice; conflicts reported, not resolved), all or
+    /// nothing per child. Running it again changes nothing.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The data directory (no server may be using it).
+    #[arg(long, env = "JOURNEY_DATA")]
+    data: PathBuf,
+    /// A year's return: `2023/24=path/to/folder` (every *.csv in the folder). Repeat for several years;
+    /// they are imported in year order, each child's new facts from every year in one append.
+    #[arg(long = "return", value_name = "YEAR=FOLDER", required = true, value_parser = parse_return)]
+    returns: Vec<(CollectionYear, PathBuf)>,
+    /// The authority the returns speak for (the events' source agency), e.g. la-e08000026.
+    #[arg(long)]
+    agency: AgencyId,
+    /// When the authority's system produced the returns (each event's `source_recorded_at`)
+    /// [default: now].
+    #[arg(long)]
+    produced_at: Option<Timestamp>,
+    /// Children imported at once.
+    #[arg(long, default_value_t = 1024)]
+    concurrency: usize,
+    /// Write the whole report (every bad row and conflict) as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+fn parse_return(s: &str) -> Result<(CollectionYear, PathBuf), String> {
+    let (year, dir) = s
+        .split_once('=')
+        .ok_or_else(|| "expected YEAR=FOLDER, e.g. 2023/24=returns/2023-24".to_string())?;
+    let year = CollectionYear::parse(year.trim()).map_err(|e| e.to_string())?;
+    Ok((year, PathBuf::from(dir)))
+}
+
+pub fn run(command: ReturnsCommand) -> anyhow::Result<()> {
+    match command {
+        ReturnsCommand::Ssda903 { command } => match command {
+            Ssda903Command::Export {
+                target,
+                year,
+                known_at,
+                out,
+            } => export_ssda903(target, year, known_at, &out),
+            Ssda903Command::Import(args) => import_ssda903(args),
+        },
+    }
+}
+
+/// The JSON form of a return as `GET /v1/returns/ssda903/{year}` gives it.
+#[derive(Debug, Deserialize)]
+struct RemoteTables {
+    tables: Vec<RemoteTable>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoteTable {
+    file: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn export_ssda903(
+    target: TargetArgs,
+    year: CollectionYear,
+    known_at: Option<Timestamp>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let target = target.open()?;
+    let known_at = known_at.unwrap_or_else(|| SystemClock.now());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut written = Vec::new();
+    match &target {
+        Target::Direct(d) => {
+            let tables = block_on(ssda903::export(d.store.as_ref(), year, known_at))?;
+            let children = tables
+                .table(TableKind::Header)
+                .iter()
+                .filter_map(|row| row.first())
+                .filter_map(|id| journey_core::ChildId::parse(id).ok())
+                .collect();
+            d.log_read(
+                None,
+                children,
+                "ssda903",
+                json!({ "year": year, "known_at": known_at }),
+            )?;
+            tables
+                .write_csv(out)
+                .with_context(|| format!("writing into {}", out.display()))?;
+            for (kind, table) in &tables.tables {
+                written.push((kind.file_name().to_owned(), table.rows.len()));
+            }
+        }
+        Target::Remote(r) => {
+            let remote: RemoteTables = r.get_json(&format!(
+                "/v1/returns/ssda903/{}?known_at={}",
+                encode(&year.to_string()),
+                encode(&known_at.to_string())
+            ))?;
+            for table in remote.tables {
+                let mut w = csv::Writer::from_path(out.join(&table.file))?;
+                w.write_record(&table.columns)?;
+                for row in &table.rows {
+                    w.write_record(row)?;
+                }
+                w.flush()?;
+                written.push((table.file, table.rows.len()));
+            }
+        }
+    }
+    target.close()?;
+    println!("SSDA903 {year} as known at {known_at}, in {}:", out.display());
+    for (file, rows) in written {
+        println!("  {file:<24} {rows:>7} rows");
+    }
+    Ok(())
+}
+
+struct Bar(indicatif::ProgressBar);
+
+impl ImportProgress for Bar {
+    fn children_found(&self, children: usize) {
+        self.0.set_length(children as u64);
+        self.0.set_message("importing");
+    }
+
+    fn child_done(&self) {
+        self.0.inc(1);
+    }
+}
+
+fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for (year, dir) in &args.returns {
+        let read = ImportFile::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        if read.is_empty() {
+            bail!("there are no .csv files in {} (the {year} return)", dir.display());
+        }
+        files.push((*year, read));
+    }
+    let direct = crate::target::Direct::open(args.data.clone(), None)?;
+    let options = ImportOptions {
+        year: files[0].0,
+        agency: args.agency,
+        principal: operator(),
+        source_recorded_at: args.produced_at.unwrap_or_else(|| SystemClock.now()),
+        concurrency: args.concurrency,
+    };
+    let returns: Vec<(CollectionYear, &[ImportFile])> =
+        files.iter().map(|(y, f)| (*y, f.as_slice())).collect();
+    let bar = Bar(crate::records::progress(0, "reading", "children"));
+    let started = std::time::Instant::now();
+    let report = block_on(ssda903::import_years_with_progress(
+        direct.store.as_ref(),
+        &returns,
+        &options,
+        &bar,
+    ))?;
+    bar.0.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    direct.close()?;
+    println!(
+        "read {} rows in {} files ({:.0} rows/s): {} children imported ({} events), {} unchanged, {} refused; \
+         {} facts were already recorded",
+        report.rows,
+        report.files.len(),
+        report.rows as f64 / seconds.max(1e-9),
+        report.children_imported,
+        report.events_appended,
+        report.children_unchanged,
+        report.children_refused,
+        report.facts_already_present,
+    );
+    for (file, kind, rows) in &report.files {
+        let kind = kind.map_or("not an SSDA903 table".to_owned(), |k| k.to_string());
+        println!("  {file:<32} {kind:<16} {rows:>7} rows");
+    }
+    for (label, list) in [("bad row", &report.problems), ("conflict", &report.conflicts)] {
+        for p in list.iter().take(20) {
+            eprintln!(
+                "{label}: {} row {} column {}: {}{}",
+                p.file,
+                p.row,
+                p.column,
+                p.rule,
+                p.child
+                    .as_deref()
+                    .map(|c| format!(" (child {c})"))
+                    .unwrap_or_default()
+            );
+        }
+        if list.len() > 20 {
+            eprintln!("... and {} more {label}s", list.len() - 20);
+        }
+    }
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

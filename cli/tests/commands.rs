@@ -1,0 +1,424 @@
+//! The record commands run as an operator runs them: the `journey` binary on data directories holding a
+//! generated (synthetic) authority. Appending from a file, a child's timeline and summary, the whole log
+//! exported and restored (and a tampered export refused), and the SSDA903 return exported and imported.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use journey_core::journal::{FileJournal, Journal, SystemStream};
+use journey_core::{SystemClock, testkit};
+use serde_json::{Value, json};
+
+fn journey(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args(args)
+        .env_remove("JOURNEY_DATA")
+        .env_remove("JOURNEY_SERVER")
+        .output()
+        .expect("the journey binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = journey(args);
+    assert!(
+        out.status.success(),
+        "journey {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
+}
+
+/// A data directory with a small synthetic authority; returns the child `demo` showed.
+fn authority(dir: &Path) -> String {
+    let out = ok(&["demo", "--data", path(dir), "--children", "40", "--seed", "3"]);
+    out.lines()
+        .find_map(|l| l.strip_prefix("\nchild ").or_else(|| l.strip_prefix("child ")))
+        .and_then(|l| l.split(':').next())
+        .expect("demo names the child it shows")
+        .to_owned()
+}
+
+fn head_hash(dir: &Path) -> String {
+    let report: Value = serde_json::from_str(&ok(&["verify", "--data", path(dir)])).unwrap();
+    assert_eq!(report["first_broken"], Value::Null);
+    report["head"]["log_hash"].to_string()
+}
+
+#[test]
+fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    authority(&original);
+    let export = tmp.path().join("log.jsonl");
+    ok(&["log", "export", "--data", path(&original), "--out", path(&export)]);
+    let lines = std::fs::read_to_string(&export).unwrap();
+    assert!(lines.lines().count() > 100);
+
+    let copy = tmp.path().join("copy");
+    let restored = ok(&["log", "import", "--data", path(&copy), "--file", path(&export)]);
+    assert!(restored.contains("every hash link matches"), "{restored}");
+    assert_eq!(head_hash(&original), head_hash(&copy));
+
+    // Restoring over a directory with data in it is refused.
+    let again = journey(&["log", "import", "--data", path(&copy), "--file", path(&export)]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // One changed character in one record (a date it occurred) and the restore stops there.
+    let mut records: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let victim = records.len() / 2;
+    let occurred = records[victim]["occurred_at"].as_str().unwrap().to_owned();
+    let moved = if occurred.starts_with("2001") {
+        occurred.replacen("2001", "2002", 1)
+    } else {
+        format!("2001{}", &occurred[4..])
+    };
+    records[victim]["occurred_at"] = json!(moved);
+    let tampered = tmp.path().join("tampered.jsonl");
+    let text: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    std::fs::write(&tampered, text.join("\n") + "\n").unwrap();
+    let refused = journey(&[
+        "log",
+        "import",
+        "--data",
+        path(&tmp.path().join("tampered")),
+        "--file",
+        path(&tampered),
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("line {}", victim + 1)),
+        "the refusal names the line: {stderr}"
+    );
+}
+
+#[test]
+fn timeline_and_summary_read_one_child_and_are_access_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let child = authority(&data);
+    let csv = ok(&[
+        "timeline",
+        "--data",
+        path(&data),
+        &child,
+        "--format",
+        "csv",
+        "--purpose",
+        "test",
+    ]);
+    let mut rows = csv.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("event_id,version,stage,kind,occurred_at,recorded_at")
+    );
+    assert!(rows.count() > 5);
+    let json: Value = serde_json::from_str(&ok(&[
+        "timeline",
+        "--data",
+        path(&data),
+        &child,
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert!(json["entries"].as_array().unwrap().len() > 5);
+    // Known at the Unix epoch the record said nothing: the child was not registered yet.
+    let before = ok(&[
+        "summary",
+        "--data",
+        path(&data),
+        &child,
+        "--known-at",
+        "1970-01-02T00:00:00Z",
+    ]);
+    assert!(!before.contains("date_of_birth"), "{before}");
+    let summary = ok(&["summary", "--data", path(&data), &child]);
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.starts_with("child_id") && l.contains(&child)),
+        "{summary}"
+    );
+
+    // Each read is in the access log, with its view and purpose.
+    let journal = FileJournal::open(data.join("journal"), Arc::new(SystemClock)).unwrap();
+    let access = futures::executor::block_on(journal.read_stream(
+        &SystemStream::parse("access").unwrap(),
+        1,
+        usize::MAX,
+    ))
+    .unwrap();
+    let views: Vec<(String, Value)> = access
+        .iter()
+        .map(|r| {
+            (
+                r.body["view"].as_str().unwrap().to_owned(),
+                r.body["purpose"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        views.contains(&("chronology".to_owned(), json!("test"))),
+        "{views:?}"
+    );
+    assert!(views.iter().any(|(v, _)| v == "summary"));
+    assert!(access.iter().all(|r| r.body["child_id"] == json!(child)));
+}
+
+#[test]
+fn appends_from_a_file_are_checked_whole_before_any_is_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let good = |child: &str, id: &str| {
+        json!({
+            "child_id": child,
+            "events": [serde_json::to_value(testkit::registered(id, "2015-06-01")).unwrap()],
+        })
+        .to_string()
+    };
+    let mut bad_event = serde_json::to_value(testkit::registered("e-bad", "2015-06-01")).unwrap();
+    bad_event["data"]["sex"] = json!("Q");
+    let bad = json!({ "child_id": "child-c", "events": [bad_event] }).to_string();
+    let file = tmp.path().join("events.jsonl");
+    std::fs::write(
+        &file,
+        format!("{}\n{}\n{bad}\n", good("child-a", "e-a"), good("child-b", "e-b")),
+    )
+    .unwrap();
+    let refused = journey(&["append", "--data", path(&data), "--file", path(&file)]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("sex"), "the field is named: {stderr}");
+    // Nothing was appended: the data directory was never even opened.
+    assert!(!data.join("log").exists());
+
+    std::fs::write(
+        &file,
+        format!("{}\n{}\n", good("child-a", "e-a"), good("child-b", "e-b")),
+    )
+    .unwrap();
+    let out = ok(&["append", "--data", path(&data), "--file", path(&file)]);
+    assert!(out.contains("appended 2 events"), "{out}");
+    // A retry is recognised and stores nothing new.
+    let out = ok(&["append", "--data", path(&data), "--file", path(&file)]);
+    assert!(
+        out.contains("appended 0 events; 2 appends were already recorded"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_ssda903_returns_exported_import_into_an_empty_store_and_export_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    authority(&data);
+    let known_at = "2100-01-01T00:00:00Z";
+    // Every year of the generated history, so that most episode chains are whole.
+    let years: Vec<String> = (2017..2025)
+        .map(|y| format!("{y}/{:02}", (y + 1) % 100))
+        .collect();
+    let mut returns = Vec::new();
+    for year in &years {
+        let out = tmp.path().join(year.replace('/', "-"));
+        ok(&[
+            "returns",
+            "ssda903",
+            "export",
+            "--data",
+            path(&data),
+            "--year",
+            year,
+            "--known-at",
+            known_at,
+            "--out",
+            path(&out),
+        ]);
+        returns.push(format!("{year}={}", path(&out)));
+    }
+    let fresh = tmp.path().join("fresh");
+    let mut args = vec!["returns", "ssda903", "import", "--data", path(&fresh)];
+    for r in &returns {
+        args.extend(["--return", r.as_str()]);
+    }
+    args.extend([
+        "--agency",
+        "la.exampleshire",
+        "--produced-at",
+        "2025-05-01T09:00:00Z",
+    ]);
+    let imported = ok(&args);
+    let count = |label: &str| -> usize {
+        imported
+            .split(label)
+            .next()
+            .and_then(|s| s.split_whitespace().last())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no '{label}' in {imported}"))
+    };
+    assert!(count(" children imported") > 0, "{imported}");
+
+    // Children whose episode chain began before the first year are refused (and the rows named); everyone
+    // else's facts come back as they were exported.
+    let year = &years[years.len() - 1];
+    let second = tmp.path().join("second");
+    ok(&[
+        "returns",
+        "ssda903",
+        "export",
+        "--data",
+        path(&fresh),
+        "--year",
+        year,
+        "--known-at",
+        known_at,
+        "--out",
+        path(&second),
+    ]);
+    let lines = |dir: &Path, table: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.join(table))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let first = tmp.path().join(year.replace('/', "-"));
+    let (before, after) = (lines(&first, "header.csv"), lines(&second, "header.csv"));
+    assert!(after.len() > 1, "{imported}");
+    assert!(after.iter().all(|l| before.contains(l)), "{after:?}");
+    let episodes = lines(&first, "episodes.csv");
+    assert!(
+        lines(&second, "episodes.csv")
+            .iter()
+            .all(|l| episodes.contains(l))
+    );
+
+    // Importing again changes nothing.
+    let again = ok(&args);
+    assert!(again.contains(": 0 children imported (0 events)"), "{again}");
+}
+
+/// `journey serve` on a data directory with a synthetic authority, stopped with SIGTERM when dropped.
+struct Server {
+    process: std::process::Child,
+    base: String,
+    token: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(env!("CARGO_BIN_EXE_journey"))
+            .args([
+                "serve",
+                "--data",
+                path(data),
+                "--synthetic",
+                "30",
+                "--bootstrap-admin",
+            ])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start journey serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while agent
+            .get(format!("{base}/readyz"))
+            .call()
+            .map_or(true, |r| r.status() != 200)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never became ready"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let token = std::fs::read_to_string(data.join("bootstrap-admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        Server { process, base, token }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status();
+        let _ = self.process.wait();
+    }
+}
+
+#[test]
+fn the_same_commands_work_against_a_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"));
+    let remote = ["--server", server.base.as_str(), "--key", server.token.as_str()];
+    let with = |args: &[&str]| -> String {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(remote);
+        ok(&all)
+    };
+
+    let export = tmp.path().join("log.jsonl");
+    with(&["log", "export", "--out", path(&export)]);
+    let text = std::fs::read_to_string(&export).unwrap();
+    let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let child = first["child_id"].as_str().unwrap().to_owned();
+
+    let timeline: Value = serde_json::from_str(&with(&["timeline", &child, "--format", "json"])).unwrap();
+    assert!(!timeline["entries"].as_array().unwrap().is_empty());
+    assert!(with(&["summary", &child]).contains(&child));
+
+    let file = tmp.path().join("append.json");
+    let body = json!({
+        "child_id": "remote-child-1",
+        "events": [serde_json::to_value(testkit::registered("remote-e-1", "2016-02-03")).unwrap()],
+    });
+    std::fs::write(&file, body.to_string()).unwrap();
+    assert!(with(&["append", "--file", path(&file)]).contains("appended 1 events"));
+
+    let out = tmp.path().join("ssda903");
+    with(&[
+        "returns",
+        "ssda903",
+        "export",
+        "--year",
+        "2024/25",
+        "--out",
+        path(&out),
+    ]);
+    let header = std::fs::read_to_string(out.join("header.csv")).unwrap();
+    assert!(header.starts_with("CHILD,SEX,DOB"), "{header}");
+
+    // A refusal from the server is shown as the problem it is: status, title and detail.
+    let mut bad: Vec<&str> = vec!["timeline", "no-such-child"];
+    bad.extend(remote);
+    let refused = journey(&bad);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("404 Not found") && stderr.contains("no-such-child"),
+        "{stderr}"
+    );
+}
