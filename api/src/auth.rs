@@ -497,10 +497,19 @@ fn apply(state: &mut RingState, record: &JournalRecord) -> Result<(), ApiError> 
 #[derive(Clone, Debug)]
 pub struct Auth(pub Principal);
 
+/// The operator at the machine, for a router driven in the same process (`journey` on a data directory):
+/// the request carries this principal as an extension instead of a key. Only code in the process can put
+/// a Rust value into a request's extensions, so nothing that arrives over the network can claim it.
+#[derive(Clone, Debug)]
+pub struct LocalOperator(pub Principal);
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
+        if let Some(LocalOperator(operator)) = parts.extensions.get::<LocalOperator>() {
+            return Ok(Auth(operator.clone()));
+        }
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiError::Unauthenticated(
                 "send an API key: Authorization: Bearer <key>",

@@ -28,7 +28,7 @@ pub mod routes;
 pub mod schemas;
 pub mod timeline;
 
-pub use auth::{Action, KeyRing, NewKey, Principal, Role};
+pub use auth::{Action, KeyRing, LocalOperator, NewKey, Principal, Role};
 pub use error::{ApiError, ApiResult, Problem};
 pub use metrics::{Metrics, StoreStats};
 

@@ -14,8 +14,10 @@ use journey_core::synth::{self, AuthorityProfile};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus};
 use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
 
+mod api_client;
 mod keys;
 mod policy;
+mod policy_registry;
 mod records;
 mod returns;
 mod serve;
@@ -52,8 +54,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Create, list and revoke API keys (on a data directory no server is using).
     Keys(keys::KeysArgs),
-    /// Write, build and test a policy: from an empty folder to a component whose example cases pass in
-    /// Journey's sandbox. Deploy it with `POST /v1/policies`.
+    /// Write, build and test a policy, then deploy, activate, evaluate, dry-run and replay it (on a data
+    /// directory, or a server with --server and --key).
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
@@ -130,6 +132,8 @@ enum PolicyCommand {
         #[arg(long)]
         examples: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Registry(policy_registry::RegistryCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -165,6 +169,7 @@ fn main() -> anyhow::Result<()> {
                 parameters,
                 examples,
             } => policy::test(&path, parameters.as_deref(), examples.as_deref()),
+            PolicyCommand::Registry(command) => policy_registry::run(command),
         },
         Command::Demo { data, children, seed } => demo(data, children, seed),
         Command::Verify { data } => verify(data),

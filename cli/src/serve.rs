@@ -241,9 +241,10 @@ async fn bootstrap_admin(state: &AppState, data: &Path) -> anyhow::Result<()> {
 
 /// The policy registry over the journal and the blob store, with the reference policies deployed and
 /// activated (a retry on every start after the first, and on every server of a shared store).
-async fn policy_registry(
+pub(crate) async fn policy_registry(
     journal: Arc<dyn Journal>,
     blobs: Arc<dyn BlobStore>,
+    by: &PrincipalId,
 ) -> anyhow::Result<Arc<Registry>> {
     let host = Arc::new(Host::new(HostConfig::default()).context("starting the policy host")?);
     let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
@@ -256,8 +257,7 @@ async fn policy_registry(
     )
     .await
     .context("opening the policy registry")?;
-    let by = PrincipalId::parse("journey-serve").expect("a valid id");
-    for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
+    for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, by).await {
         match outcome {
             Ok(version) => tracing::info!(
                 policy = %version.deployed.name,
@@ -274,12 +274,31 @@ async fn policy_registry(
 }
 
 /// The records a server works on, and what must be closed when it stops.
-struct Backend {
-    store: Arc<dyn EventStore>,
-    journal: Arc<dyn Journal>,
-    blobs: Arc<dyn BlobStore>,
+pub(crate) struct Backend {
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) journal: Arc<dyn Journal>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
     /// The embedded store and file journal, closed (final checkpoint, files synced) on the way out.
     embedded: Option<(Arc<EmbeddedStore>, Arc<FileJournal>)>,
+}
+
+impl Backend {
+    /// Closes the embedded store and journal (everything acknowledged is already synced).
+    pub(crate) fn close(self) -> anyhow::Result<()> {
+        let Backend { store, embedded, .. } = self;
+        drop(store);
+        if let Some((store, journal)) = embedded {
+            journal.close().context("closing the journal")?;
+            match Arc::try_unwrap(store) {
+                Ok(store) => store.close().context("closing the store")?,
+                // Something still holds the store (a detached task): dropping the last handle closes it.
+                Err(_) => {
+                    tracing::warn!("the store is still referenced; it closes when the last handle goes")
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn open_embedded(settings: &Settings) -> anyhow::Result<Backend> {
@@ -288,6 +307,11 @@ async fn open_embedded(settings: &Settings) -> anyhow::Result<Backend> {
         let data = data.clone();
         tokio::task::spawn_blocking(move || seed_synthetic(&data, children)).await??;
     }
+    open_data_dir(data)
+}
+
+/// A data directory's embedded store, file journal and blob store.
+pub(crate) fn open_data_dir(data: &Path) -> anyhow::Result<Backend> {
     let clock = Arc::new(SystemClock);
     let store = Arc::new(
         EmbeddedStore::open(data, clock.clone())
@@ -364,7 +388,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.config,
     );
     if settings.policies {
-        state = state.with_registry(policy_registry(backend.journal.clone(), backend.blobs.clone()).await?);
+        let by = PrincipalId::parse("journey-serve").expect("a valid id");
+        state =
+            state.with_registry(policy_registry(backend.journal.clone(), backend.blobs.clone(), &by).await?);
     }
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
@@ -409,16 +435,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("serving")?;
     drop(state);
-    let Backend { store, embedded, .. } = backend;
-    drop(store);
-    if let Some((store, journal)) = embedded {
-        journal.close().context("closing the journal")?;
-        match Arc::try_unwrap(store) {
-            Ok(store) => store.close().context("closing the store")?,
-            // Something still holds the store (a detached task): dropping the last handle closes it.
-            Err(_) => tracing::warn!("the store is still referenced; it closes when the last handle goes"),
-        }
-    }
+    backend.close()?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

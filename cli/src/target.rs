@@ -188,6 +188,24 @@ impl Remote {
         answer(response, "GET", &self.url(path))
     }
 
+    /// Any request; the body as text, or the server's problem as an error.
+    pub fn request(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<String> {
+        let url = self.url(path);
+        let response = match (method.as_str(), body) {
+            ("GET", _) => self.with_headers(self.agent.get(&url)).call(),
+            ("POST", Some(body)) => self.with_headers(self.agent.post(&url)).send_json(body),
+            ("POST", None) => self.with_headers(self.agent.post(&url)).send_empty(),
+            (other, _) => bail!("{other} is not used by the CLI"),
+        }
+        .with_context(|| format!("{method} {url}"))?;
+        answer(response, method.as_str(), &url)
+    }
+
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let text = self.get_text(path)?;
         serde_json::from_str(&text)

@@ -422,3 +422,90 @@ fn the_same_commands_work_against_a_server() {
         "{stderr}"
     );
 }
+
+#[test]
+fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let child = authority(&data);
+    let d = path(&data);
+    let list = ok(&["policy", "list", "--data", d]);
+    for name in [
+        "levels-of-need",
+        "statutory-timescales",
+        "step-up-down",
+        "care-leaver-entitlements",
+    ] {
+        assert!(
+            list.lines().any(|l| l.starts_with(name) && l.contains("active")),
+            "{name} is deployed and active:\n{list}"
+        );
+    }
+    let evaluated: Value = serde_json::from_str(&ok(&[
+        "policy",
+        "evaluate",
+        "statutory-timescales",
+        "--data",
+        d,
+        "--child",
+        &child,
+        "--record",
+        "--on",
+        "2025-03-31",
+    ]))
+    .unwrap();
+    assert_eq!(evaluated["policy"], "statutory-timescales");
+    let decision = evaluated["decision"].as_u64().expect("the decision was recorded");
+    let replay: Value =
+        serde_json::from_str(&ok(&["policy", "replay", &decision.to_string(), "--data", d])).unwrap();
+    assert_eq!(replay["identical"], true, "{replay}");
+
+    let dry: Value = serde_json::from_str(&ok(&[
+        "policy",
+        "dry-run",
+        "levels-of-need",
+        "1.0.0",
+        "--data",
+        d,
+        "--limit",
+        "10",
+        "--on",
+        "2025-03-31",
+    ]))
+    .unwrap();
+    assert_eq!(dry["children"], 10, "{dry}");
+
+    ok(&[
+        "policy",
+        "retire",
+        "step-up-down",
+        "1.0.0",
+        "--data",
+        d,
+        "--reason",
+        "test",
+    ]);
+    let list = ok(&["policy", "list", "--data", d, "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let retired = list["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "step-up-down")
+        .unwrap();
+    assert_eq!(retired["status"], "retired");
+
+    // The evaluation read the child's record: the access log says so.
+    let journal = FileJournal::open(data.join("journal"), Arc::new(SystemClock)).unwrap();
+    let access = futures::executor::block_on(journal.read_stream(
+        &SystemStream::parse("access").unwrap(),
+        1,
+        usize::MAX,
+    ))
+    .unwrap();
+    assert!(
+        access
+            .iter()
+            .any(|r| r.body["view"] == "policy:statutory-timescales" && r.body["child_id"] == json!(child))
+    );
+}
