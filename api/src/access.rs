@@ -52,7 +52,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Purpose, ApiError> {
         let Some(value) = parts.headers.get(PURPOSE_HEADER) else {
-            return Ok(Purpose(None));
+            // A browser session carries the purpose stated when signing in.
+            let session = parts.extensions.get::<crate::session::SessionRead>();
+            return Ok(Purpose(session.map(|s| s.purpose.clone())));
         };
         let bad = |rule: &str| ApiError::BadRequest {
             detail: format!("X-Journey-Purpose {rule}"),

@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::session::{SessionEnded, SessionRead};
 
 /// The journal stream of API keys.
 pub const KEYS_STREAM: &str = "keys";
@@ -249,7 +250,7 @@ fn secret_hash(secret: &str) -> [u8; 32] {
 
 /// Why a well-formed token was refused when its key id is not known (also: a wrong secret, which is not told
 /// apart, so that ids cannot be probed).
-const UNKNOWN_KEY: &str = "unknown API key";
+pub(crate) const UNKNOWN_KEY: &str = "unknown API key";
 
 /// Splits a token into key id and secret, if it has the right shape.
 fn parse_token(token: &str) -> Option<(&str, &str)> {
@@ -279,6 +280,11 @@ impl KeyRing {
     /// Reads the records of the `keys` stream this view has not seen yet.
     pub async fn refresh(&self, journal: &dyn Journal) -> Result<(), ApiError> {
         self.catch_up(journal, false).await
+    }
+
+    /// Reads the journal itself for keys this server has not seen (another server may have just created one).
+    pub(crate) async fn catch_up_now(&self, journal: &dyn Journal) -> Result<(), ApiError> {
+        self.catch_up(journal, true).await
     }
 
     /// `journal.stream_version` is a cheap check, but on a journal shared by several servers it may lag a
@@ -341,6 +347,22 @@ impl KeyRing {
         let mut keys: Vec<KeyInfo> = self.read().keys.values().map(|e| e.info.clone()).collect();
         keys.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.key_id.cmp(&b.key_id)));
         keys
+    }
+
+    /// The principal of a live key, by id (for a browser session, which holds the key's id, not its secret).
+    pub fn principal(&self, key_id: &str) -> Result<Principal, ApiError> {
+        match self.read().keys.get(key_id) {
+            Some(entry) if entry.info.is_active() => Ok(Principal {
+                key_id: entry.info.key_id.clone(),
+                name: entry.info.name.clone(),
+                role: entry.info.role,
+                agency: entry.info.agency.clone(),
+            }),
+            Some(_) => Err(ApiError::Unauthenticated(
+                "the API key this session signed in with has been revoked",
+            )),
+            None => Err(ApiError::Unauthenticated(UNKNOWN_KEY)),
+        }
     }
 
     pub fn get(&self, key_id: &str) -> Option<KeyInfo> {
@@ -511,6 +533,16 @@ impl FromRequestParts<AppState> for Auth {
             return Ok(Auth(operator.clone()));
         }
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // A browser signed in at /login: a read stands for the session's key while it is live.
+            if let Some(session) = parts.extensions.get::<SessionRead>() {
+                state.keys.refresh(state.journal.as_ref()).await?;
+                return state.keys.principal(&session.key_id).map(Auth);
+            }
+            if parts.extensions.get::<SessionEnded>().is_some() {
+                return Err(ApiError::Unauthenticated(
+                    "your session has ended: sign in again at /login",
+                ));
+            }
             return Err(ApiError::Unauthenticated(
                 "send an API key: Authorization: Bearer <key>",
             ));

@@ -26,6 +26,7 @@ pub mod metrics;
 mod middleware;
 pub mod routes;
 pub mod schemas;
+pub mod session;
 pub mod timeline;
 
 pub use auth::{Action, KeyRing, LocalOperator, NewKey, Principal, Role};
@@ -43,6 +44,10 @@ pub struct Config {
     pub max_page: usize,
     /// How often the change feed sends a keep-alive comment when nothing happens.
     pub feed_keep_alive: Duration,
+    /// How long a browser session (`POST /login`) lasts.
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure` (the server is reached over HTTPS, as it should be in production).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -52,6 +57,8 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             max_page: 1000,
             feed_keep_alive: Duration::from_secs(15),
+            session_ttl: Duration::from_secs(30 * 60),
+            secure_cookies: false,
         }
     }
 }
@@ -74,6 +81,8 @@ pub struct AppState {
     /// The policy registry (deploy, evaluate, replay); `None` for a server without a policy host, whose
     /// policy routes answer 503.
     pub registry: Option<Arc<journey_plugins::registry::Registry>>,
+    /// Browser sessions signed in on this server (`session.rs`).
+    pub sessions: Arc<session::Sessions>,
 }
 
 impl AppState {
@@ -92,6 +101,7 @@ impl AppState {
             keys: Arc::new(KeyRing::new()),
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             registry: None,
+            sessions: Arc::new(session::Sessions::default()),
         }
     }
 
@@ -134,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
         ))
         .layer(axum::middleware::from_fn(middleware::problem_details))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -40,19 +40,22 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 }
 
 /// Any refusal that is not already a problem document becomes one, keeping a short plain-text reason as its
-/// detail (4xx only: a 5xx's detail is logged, not sent).
+/// detail (4xx only: a 5xx's detail is logged, not sent). The one exception is a page written for a person:
+/// the sign-in form shown again with what was wrong (`text/html`, a 4xx).
 pub async fn problem_details(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .unwrap_or("");
+    if content_type.starts_with(PROBLEM_JSON)
+        || (status.is_client_error() && content_type.starts_with("text/html"))
+    {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -44,7 +44,8 @@ pub struct ServeArgs {
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "JOURNEY_LISTEN")]
     listen: Option<SocketAddr>,
-    /// A TOML file with any of: data, listen, body_limit, request_timeout_secs, max_page.
+    /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
+    /// session_minutes, secure_cookies.
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
     /// The largest request body accepted, in bytes [default: 4 MiB].
@@ -68,6 +69,13 @@ pub struct ServeArgs {
     /// (`postgres://user@host:port/database`) shared by every server of one service [default: embedded].
     #[arg(long, env = "JOURNEY_STORE", value_name = "embedded|URL")]
     store: Option<StoreChoice>,
+    /// Minutes a browser session (signed in at /login) lasts [default: 30].
+    #[arg(long, env = "JOURNEY_SESSION_MINUTES")]
+    session_minutes: Option<u64>,
+    /// Mark the session cookie Secure: set this when the server is reached over HTTPS (as it must be
+    /// anywhere but loopback).
+    #[arg(long, env = "JOURNEY_SECURE_COOKIES")]
+    secure_cookies: bool,
 }
 
 /// Where `journey serve` keeps its records.
@@ -107,6 +115,8 @@ struct FileConfig {
     request_timeout_secs: Option<u64>,
     max_page: Option<usize>,
     store: Option<StoreChoice>,
+    session_minutes: Option<u64>,
+    secure_cookies: Option<bool>,
 }
 
 /// Settings after flags, environment, config file and defaults.
@@ -140,10 +150,21 @@ impl Settings {
                 .or(file.request_timeout_secs)
                 .map_or(defaults.request_timeout, Duration::from_secs),
             max_page: file.max_page.unwrap_or(defaults.max_page),
+            session_ttl: args
+                .session_minutes
+                .or(file.session_minutes)
+                .map_or(defaults.session_ttl, |m| {
+                    Duration::from_secs(m.saturating_mul(60))
+                }),
+            secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
             ..defaults
         };
-        if config.body_limit == 0 || config.max_page == 0 || config.request_timeout.is_zero() {
-            bail!("body_limit, max_page and request_timeout_secs must be at least 1");
+        if config.body_limit == 0
+            || config.max_page == 0
+            || config.request_timeout.is_zero()
+            || config.session_ttl.is_zero()
+        {
+            bail!("body_limit, max_page, request_timeout_secs and session_minutes must be at least 1");
         }
         Ok(Settings {
             data: args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),

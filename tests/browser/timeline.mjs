@@ -1,4 +1,5 @@
-// Drives Journey's investigator timeline page in headless Chromium and prints what the page shows, as JSON,
+// Signs in at Journey's sign-in form and drives the investigator's timeline page in headless Chromium,
+// printing what the page shows as JSON,
 // for tests/tests/browser.rs to check. Run by that test; by hand:
 //
 //   JOURNEY_URL=http://127.0.0.1:8080/v1/children/C-1/timeline JOURNEY_KEY=jny_... \
@@ -58,13 +59,24 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
 try {
-  const context = await browser.newContext({
-    extraHTTPHeaders: { Authorization: `Bearer ${key}`, 'X-Journey-Purpose': purpose },
-    viewport: { width: 1280, height: 900 },
-  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  const response = await page.goto(url, { waitUntil: 'load' });
-  const result = { status: response.status(), content_type: response.headers()['content-type'] };
+  // As a person would: open the page, be sent to the sign-in form, give the key and the purpose, and come
+  // back to the page signed in.
+  await page.goto(url, { waitUntil: 'load' });
+  const login_url = page.url();
+  await page.fill('#key', key);
+  await page.fill('#purpose', purpose);
+  const [response] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('[data-testid="login-form"] button[type="submit"]'),
+  ]);
+  const result = {
+    status: response.status(),
+    content_type: response.headers()['content-type'],
+    login_url,
+    after_login_url: page.url(),
+  };
   result.now = await observe(page);
   if (process.env.JOURNEY_SCREENSHOT) {
     await page.setViewportSize({ width: 1280, height: 1000 });
@@ -89,10 +101,17 @@ try {
     const body = await exported.json().catch(() => null);
     result.export = { status: exported.status(), records: Array.isArray(body?.records) ? body.records.length : null };
   }
-  // Without credentials the page is refused.
+  // Without credentials the page is not shown: the browser lands on the sign-in form.
   const anonymous = await browser.newContext();
-  const refused = await (await anonymous.newPage()).goto(url);
+  const anonymousPage = await anonymous.newPage();
+  const refused = await anonymousPage.goto(url);
   result.anonymous_status = refused.status();
+  result.anonymous_url = anonymousPage.url();
+  result.anonymous_sees_form = !!(await anonymousPage.$('[data-testid="login-form"]'));
+  // Signing out ends the session: the page sends the browser back to the form.
+  await page.context().request.post(new URL('/logout', url).toString());
+  await page.goto(url, { waitUntil: 'load' });
+  result.after_logout_url = page.url();
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();

@@ -230,7 +230,19 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
         assert_eq!(seen["export"]["status"], 200, "{seen:#}");
         assert_eq!(seen["export"]["records"].as_u64().unwrap(), events.len() as u64);
         // Without a key, nothing.
-        assert_eq!(seen["anonymous_status"], 401);
+        // Signed in through the form, from the page and back to it; without a session, the form again.
+        let login = seen["login_url"].as_str().unwrap();
+        assert!(login.contains("/login?next=%2Fv1%2Fchildren%2F"), "{login}");
+        assert_eq!(seen["after_login_url"].as_str().unwrap(), url);
+        assert_eq!(seen["anonymous_status"], 200);
+        assert!(seen["anonymous_url"].as_str().unwrap().contains("/login?next="));
+        assert_eq!(seen["anonymous_sees_form"], true);
+        assert!(
+            seen["after_logout_url"]
+                .as_str()
+                .unwrap()
+                .contains("/login?next=")
+        );
 
         // Every view was logged with its purpose.
         let reads = journal

@@ -10,6 +10,7 @@ use crate::AppState;
 pub mod admin;
 pub mod children;
 pub mod log;
+pub mod login;
 pub mod ops;
 pub mod policies;
 pub mod returns;
@@ -35,6 +36,7 @@ pub mod timeline;
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
+        (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
         (name = "operations", description = "Health, readiness and metrics")
     )
 )]
@@ -67,6 +69,8 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(children::chronology))
         .routes(routes!(children::export))
         .routes(routes!(timeline::timeline))
+        .routes(routes!(login::login_page, login::login))
+        .routes(routes!(login::logout))
         .routes(routes!(policies::deploy, policies::list))
         .routes(routes!(policies::get_version))
         .routes(routes!(policies::activate))

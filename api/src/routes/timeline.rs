@@ -3,8 +3,9 @@
 //! `X-Journey-Purpose` header, or the `purpose` parameter that the page's own links and form carry), and an
 //! access-log record written before anything is read.
 
-use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
 use journey_core::{Date, Timestamp, Version};
 use journey_plugins::registry::{EvaluateRequest, VersionSelector};
@@ -39,6 +40,14 @@ pub struct TimelineQuery {
     pub purpose: Option<String>,
 }
 
+/// A browser asking for a page (rather than a program asking for data).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 /// The investigator's timeline page for one child: lanes by stage, late records, corrections and
 /// retractions, statutory deadlines, a control to move the known-at instant, and a link to the verifiable
 /// export.
@@ -51,6 +60,7 @@ pub struct TimelineQuery {
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 303, description = "A browser with no key or session: sent to the sign-in form"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -59,11 +69,24 @@ pub struct TimelineQuery {
 )]
 pub async fn timeline(
     State(state): State<AppState>,
-    Auth(principal): Auth,
+    auth: Result<Auth, ApiError>,
     header_purpose: Purpose,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
     Path(raw_child): Path<String>,
     QueryParams(query): QueryParams<TimelineQuery>,
-) -> ApiResult<Html<String>> {
+) -> ApiResult<Response> {
+    let principal = match auth {
+        Ok(Auth(principal)) => principal,
+        // A person with a browser and no key: to the sign-in form, and back here afterwards.
+        Err(ApiError::Unauthenticated(_)) if wants_html(&headers) => {
+            let next = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
+            let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+            let to = format!("/login?next={next}");
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(e) => return Err(e),
+    };
     let child = child_id(&raw_child)?;
     let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
     let as_of = AsOf::new(query.on.unwrap_or_else(|| known_at.england_date()), known_at);
@@ -138,5 +161,5 @@ pub async fn timeline(
         page_path: format!("/v1/children/{child}/timeline"),
         export_path: format!("/v1/children/{child}/export"),
     };
-    Ok(Html(render(&page)))
+    Ok(Html(render(&page)).into_response())
 }

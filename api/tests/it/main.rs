@@ -7,6 +7,7 @@ mod access_log;
 mod append;
 mod feed;
 mod keys;
+mod login;
 mod openapi;
 mod policies;
 mod problems;

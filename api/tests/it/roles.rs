@@ -158,6 +158,8 @@ fn routes() -> Vec<Row> {
             [403, 200, 403, 200],
             401,
         ),
+        row(Method::GET, "/login", none, [200; 4], 200),
+        row(Method::POST, "/logout", none, [303; 4], 303),
         row(Method::GET, "/healthz", none, [200; 4], 200),
         row(Method::GET, "/readyz", none, [200; 4], 200),
         row(Method::GET, "/metrics", none, [200; 4], 200),
