@@ -21,6 +21,23 @@ pub enum ReturnsCommand {
         #[command(subcommand)]
         command: Ssda903Command,
     },
+    /// Ofsted's Annex A lists 1 to 11 for a window, as CSV files and an Excel workbook (one sheet per list).
+    AnnexA {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The first day the lists cover, e.g. 2024-04-01.
+        #[arg(long)]
+        start: journey_core::Date,
+        /// The last day they cover (included), e.g. 2025-03-31.
+        #[arg(long)]
+        end: journey_core::Date,
+        /// The record as it stood at this instant [default: now].
+        #[arg(long)]
+        known_at: Option<Timestamp>,
+        /// The folder to write the CSV files and the workbook (`annex-a.xlsx`) into.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +106,95 @@ pub fn run(command: ReturnsCommand) -> anyhow::Result<()> {
             } => export_ssda903(target, year, known_at, &out),
             Ssda903Command::Import(args) => import_ssda903(args),
         },
+        ReturnsCommand::AnnexA {
+            target,
+            start,
+            end,
+            known_at,
+            out,
+        } => export_annex_a(target, start, end, known_at, &out),
     }
+}
+
+/// The JSON form of the lists as `GET /v1/returns/annex-a` gives them.
+#[derive(Debug, Deserialize)]
+struct RemoteAnnexA {
+    lists: Vec<RemoteList>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoteList {
+    number: u8,
+    name: String,
+    headings: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn export_annex_a(
+    target: TargetArgs,
+    start: journey_core::Date,
+    end: journey_core::Date,
+    known_at: Option<Timestamp>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use journey_core::returns::annex_a::{self, AnnexAWindow, ListKind};
+    if start > end {
+        bail!("--start must be on or before --end");
+    }
+    let target = target.open()?;
+    let known_at = known_at.unwrap_or_else(|| SystemClock.now());
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let workbook = out.join("annex-a.xlsx");
+    let mut summary: Vec<(String, usize)> = Vec::new();
+    match &target {
+        Target::Direct(d) => {
+            let window = AnnexAWindow { start, end };
+            let lists = block_on(annex_a::export(d.store.as_ref(), window, known_at))?;
+            d.log_read(
+                None,
+                lists.children(),
+                "annex-a",
+                json!({ "start": start, "end": end, "known_at": known_at }),
+            )?;
+            lists.write_csv(out)?;
+            std::fs::write(&workbook, lists.to_xlsx()?)?;
+            summary.extend(lists.lists.iter().map(|l| (l.name.clone(), l.rows.len())));
+        }
+        Target::Remote(r) => {
+            let query = format!(
+                "start={start}&end={end}&known_at={}",
+                encode(&known_at.to_string())
+            );
+            let remote: RemoteAnnexA = r.get_json(&format!("/v1/returns/annex-a?{query}"))?;
+            for list in remote.lists {
+                let kind = ListKind::ALL
+                    .into_iter()
+                    .find(|k| k.number() == list.number)
+                    .with_context(|| format!("the server sent a list numbered {}", list.number))?;
+                let mut w = csv::Writer::from_path(out.join(kind.file_name()))?;
+                w.write_record(&list.headings)?;
+                for row in &list.rows {
+                    w.write_record(row)?;
+                }
+                w.flush()?;
+                summary.push((list.name, list.rows.len()));
+            }
+            std::fs::write(
+                &workbook,
+                r.get_bytes(&format!("/v1/returns/annex-a/workbook?{query}"))?,
+            )?;
+        }
+    }
+    target.close()?;
+    println!(
+        "Annex A, {start} to {end}, as known at {known_at}, in {}:",
+        out.display()
+    );
+    for (name, rows) in summary {
+        println!("  {name:<32} {rows:>7} rows");
+    }
+    println!("  workbook: {}", workbook.display());
+    Ok(())
 }
 
 /// The JSON form of a return as `GET /v1/returns/ssda903/{year}` gives it.

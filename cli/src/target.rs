@@ -206,6 +206,24 @@ impl Remote {
         answer(response, method.as_str(), &url)
     }
 
+    /// GET `path`; the body's bytes (a workbook), or the server's problem as an error.
+    pub fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let url = self.url(path);
+        let response = self
+            .with_headers(self.agent.get(&url))
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+        if !response.status().is_success() {
+            return answer(response, "GET", &url).map(String::into_bytes);
+        }
+        response
+            .into_body()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .with_context(|| format!("reading {url}"))
+    }
+
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let text = self.get_text(path)?;
         serde_json::from_str(&text)

@@ -302,6 +302,23 @@ fn the_ssda903_returns_exported_import_into_an_empty_store_and_export_the_same()
             .all(|l| episodes.contains(l))
     );
 
+    // Annex A from the same data directory: eleven CSV files and the workbook, every child in them logged.
+    let annex = tmp.path().join("annex-a");
+    ok(&[
+        "returns",
+        "annex-a",
+        "--data",
+        path(&data),
+        "--start",
+        "2024-04-01",
+        "--end",
+        "2025-03-31",
+        "--out",
+        path(&annex),
+    ]);
+    let files = std::fs::read_dir(&annex).unwrap().count();
+    assert_eq!(files, 12, "eleven lists and a workbook");
+
     // Importing again changes nothing.
     let again = ok(&args);
     assert!(again.contains(": 0 children imported (0 events)"), "{again}");

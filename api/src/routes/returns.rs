@@ -1,6 +1,7 @@
 //! Statutory returns produced from the log as it stood at an instant: the SSDA903 tables of a collection
-//! year. They hold every looked-after child's data, so only admins (the authority's data team) may produce
-//! them, and every child in a return is written to the access log before it is answered.
+//! year and Ofsted's Annex A lists for a window. They hold children's data, so only admins (the
+//! authority's data team) may produce them, and every child in a return is written to the access log before
+//! it is answered.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,8 +9,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use journey_core::codes::CollectionYear;
 use journey_core::error::FieldError;
+use journey_core::returns::annex_a::{self, AnnexA, AnnexAWindow, ListKind};
 use journey_core::returns::ssda903::{self, TableKind, Tables};
-use journey_core::{ChildId, Timestamp};
+use journey_core::{ChildId, Date, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -179,6 +181,201 @@ pub async fn ssda903_table(
             ),
         ],
         csv,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnnexAQuery {
+    /// The first day the lists cover (Ofsted asks for the 6 or 12 months before the inspection).
+    #[param(value_type = String, format = Date)]
+    pub start: Date,
+    /// The last day they cover (included).
+    #[param(value_type = String, format = Date)]
+    pub end: Date,
+    /// The record as it stood at this instant (RFC 3339). Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub known_at: Option<Timestamp>,
+}
+
+/// One Annex A list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnexAList {
+    /// 1 to 11.
+    pub number: u8,
+    /// "List 1 - Contacts".
+    pub name: String,
+    /// The columns as Ofsted names them.
+    pub headings: Vec<String>,
+    /// Cells in heading order; dates dd/mm/yyyy; DfE codes as they are.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Ofsted's Annex A lists for a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnexAReturn {
+    #[schema(value_type = String, format = Date)]
+    pub start: Date,
+    #[schema(value_type = String, format = Date)]
+    pub end: Date,
+    #[schema(value_type = String, format = DateTime)]
+    pub known_at: Timestamp,
+    pub lists: Vec<AnnexAList>,
+}
+
+async fn produce_annex_a(
+    state: &AppState,
+    principal: &Principal,
+    purpose: &Purpose,
+    query: &AnnexAQuery,
+) -> ApiResult<(AnnexA, Timestamp)> {
+    principal.require(Action::ProduceReturns)?;
+    let purpose = purpose.required_for(principal)?;
+    if query.start > query.end {
+        return Err(ApiError::BadRequest {
+            detail: "start must be on or before end".into(),
+            errors: vec![FieldError::new("start", "must be on or before end")],
+        });
+    }
+    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
+    let window = AnnexAWindow {
+        start: query.start,
+        end: query.end,
+    };
+    let lists = annex_a::export(state.store.as_ref(), window, known_at).await?;
+    crate::routes::log::log_access(
+        state,
+        principal,
+        purpose,
+        "annex-a",
+        lists.children(),
+        serde_json::json!({ "start": query.start, "end": query.end, "known_at": known_at }),
+    )
+    .await?;
+    Ok((lists, known_at))
+}
+
+/// Ofsted's Annex A lists 1 to 11 for a window, as the record stood at `known_at`.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/annex-a",
+    tag = "returns",
+    params(AnnexAQuery, PurposeHeader),
+    responses(
+        (status = 200, body = AnnexAReturn),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn annex_a_lists(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<AnnexAQuery>,
+) -> ApiResult<Json<AnnexAReturn>> {
+    let (lists, known_at) = produce_annex_a(&state, &principal, &purpose, &query).await?;
+    Ok(Json(AnnexAReturn {
+        start: query.start,
+        end: query.end,
+        known_at,
+        lists: lists
+            .lists
+            .into_iter()
+            .map(|l| AnnexAList {
+                number: l.kind.number(),
+                name: l.name,
+                headings: l.headings,
+                rows: l.rows,
+            })
+            .collect(),
+    }))
+}
+
+/// The Annex A workbook: one sheet per list, headings in bold on a frozen row, dates as Excel dates.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/annex-a/workbook",
+    tag = "returns",
+    params(AnnexAQuery, PurposeHeader),
+    responses(
+        (status = 200, description = "The workbook", body = Vec<u8>,
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn annex_a_workbook(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    QueryParams(query): QueryParams<AnnexAQuery>,
+) -> ApiResult<Response> {
+    let (lists, _) = produce_annex_a(&state, &principal, &purpose, &query).await?;
+    let bytes = lists.to_xlsx()?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, XLSX.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"annex-a-{}-to-{}.xlsx\"",
+                    query.start, query.end
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// One Annex A list as CSV (headings first).
+#[utoipa::path(
+    get,
+    path = "/v1/returns/annex-a/lists/{number}",
+    tag = "returns",
+    params(("number" = u8, Path, description = "The list, 1 to 11"), AnnexAQuery, PurposeHeader),
+    responses(
+        (status = 200, description = "The list", body = String, content_type = "text/csv"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn annex_a_list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    Path(number): Path<String>,
+    QueryParams(query): QueryParams<AnnexAQuery>,
+) -> ApiResult<Response> {
+    let kind = number
+        .parse::<u8>()
+        .ok()
+        .and_then(|n| ListKind::ALL.into_iter().find(|k| k.number() == n))
+        .ok_or_else(|| ApiError::NotFound(format!("Annex A has lists 1 to 11, not {number}")))?;
+    let (lists, _) = produce_annex_a(&state, &principal, &purpose, &query).await?;
+    let list = lists
+        .list(kind)
+        .ok_or_else(|| ApiError::Internal(format!("the export has no {}", kind.name())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", kind.file_name()),
+            ),
+        ],
+        list.csv()?,
     )
         .into_response())
 }

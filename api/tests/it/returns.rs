@@ -133,3 +133,102 @@ async fn one_table_is_served_as_the_csv_file_the_dfe_takes() {
         .await;
     no_table.problem(404);
 }
+
+#[tokio::test]
+async fn annex_a_is_the_core_export_as_json_workbook_and_csv_and_its_children_are_access_logged() {
+    use journey_core::returns::annex_a::{self, AnnexAWindow, ListKind};
+    let (h, _) = authority().await;
+    let known_at = journey_core::Clock::now(h.state.clock.as_ref());
+    let admin = h.token(Role::Admin);
+    let query = format!(
+        "start=2024-04-01&end=2025-03-31&known_at={}",
+        known_at.to_string().replace('+', "%2B")
+    );
+    let reply = h
+        .call(
+            Method::GET,
+            &format!("/v1/returns/annex-a?{query}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let window = AnnexAWindow {
+        start: testkit::date("2024-04-01"),
+        end: testkit::date("2025-03-31"),
+    };
+    let expected = annex_a::export(h.store.as_ref(), window, known_at).await.unwrap();
+    let lists = reply.body["lists"].as_array().unwrap();
+    assert_eq!(lists.len(), 11);
+    for (served, list) in lists.iter().zip(&expected.lists) {
+        assert_eq!(served["name"], list.name.as_str());
+        let rows: Vec<Vec<String>> = serde_json::from_value(served["rows"].clone()).unwrap();
+        assert_eq!(rows, list.rows, "{}", list.name);
+    }
+    assert!(expected.lists.iter().take(10).any(|l| !l.rows.is_empty()));
+
+    let log = h.call(Method::GET, "/v1/access-log", Some(admin), None).await;
+    let entry = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["view"] == "annex-a")
+        .expect("the lists were access-logged")
+        .clone();
+    let logged: Vec<String> = serde_json::from_value(entry["children"].clone()).unwrap();
+    let children: Vec<String> = expected.children().iter().map(|c| c.to_string()).collect();
+    assert_eq!(logged, children);
+
+    let workbook = h
+        .call(
+            Method::GET,
+            &format!("/v1/returns/annex-a/workbook?{query}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(workbook.status, 200);
+    assert!(workbook.content_type().contains("spreadsheetml"));
+    assert!(
+        workbook.text.as_bytes().starts_with(b"PK"),
+        "an xlsx is a zip file"
+    );
+
+    let csv = h
+        .call(
+            Method::GET,
+            &format!("/v1/returns/annex-a/lists/3?{query}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let referrals = expected.list(ListKind::Referrals).unwrap();
+    assert_eq!(csv.text.lines().next().unwrap(), referrals.headings.join(","));
+    assert_eq!(csv.text.lines().count(), referrals.rows.len() + 1);
+
+    let backwards = h
+        .call(
+            Method::GET,
+            "/v1/returns/annex-a?start=2025-04-01&end=2025-03-31",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert!(
+        backwards.fields().contains(&"start".to_owned()),
+        "{}",
+        backwards.text
+    );
+    backwards.problem(400);
+    let twelve = h
+        .call(
+            Method::GET,
+            &format!("/v1/returns/annex-a/lists/12?{query}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    twelve.problem(404);
+}

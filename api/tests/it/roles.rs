@@ -95,6 +95,27 @@ fn routes() -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/v1/returns/annex-a?start=2024-04-01&end=2025-03-31",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/returns/annex-a/workbook?start=2024-04-01&end=2025-03-31",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/returns/annex-a/lists/8?start=2024-04-01&end=2025-03-31",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
             "/v1/children/child-1/timeline",
             none,
             [403, 403, 200, 200],

@@ -1,7 +1,9 @@
-//! Statutory returns from and into the log: the DfE's SSDA903 (children looked after) return.
+//! Statutory returns from and into the log: the DfE's SSDA903 (children looked after) return and Ofsted's
+//! Annex A lists.
 //!
 //! Everything here reads the log through the [`EventStore`](crate::store::EventStore) trait and the
 //! bitemporal views, so a return is "the record as it stood at an instant", and writes through the same
 //! trait, so an imported history keeps every rule the domain keeps.
 
+pub mod annex_a;
 pub mod ssda903;
