@@ -357,6 +357,15 @@ async fn main() {
     // Recovery: close and reopen each Journey store on what it now holds.
     let held = embedded.head().await.expect("head").position.map_or(0, |p| p.0);
     drop(journey_pg);
+    // A crash of the embedded store: its files as the running process leaves them when it dies (no closing
+    // checkpoint of the index, so the open catches up from the last snapshot and checks the log's tail).
+    let crashed = tempfile::tempdir_in(dir.path().parent().expect("a parent")).expect("a temp dir");
+    copy_dir(dir.path(), crashed.path());
+    let started = Instant::now();
+    let recovered = EmbeddedStore::open(crashed.path(), clock.clone()).expect("open after a crash");
+    let e_crash = started.elapsed();
+    let recovered_report = recovered.open_report().clone();
+    drop(recovered);
     let embedded = Arc::try_unwrap(embedded).expect("only handle");
     embedded.close().expect("close");
     let started = Instant::now();
@@ -364,7 +373,7 @@ async fn main() {
     let e_open = started.elapsed();
     drop(reopened);
     let started = Instant::now();
-    let reopened_pg = PostgresStore::open(pg_options, clock.clone())
+    let reopened_pg = PostgresStore::open(pg_options.clone(), clock.clone())
         .await
         .expect("reopen pg");
     let j_open = started.elapsed();
@@ -375,6 +384,30 @@ async fn main() {
         .position
         .map_or(0, |p| p.0);
     drop(reopened_pg);
+    // A crash of the PostgreSQL server (immediate stop: no shutdown checkpoint, WAL replayed at start), then
+    // the time until Journey serves again: the server's start and recovery, the store's open, one read.
+    let pg_crash = match (
+        std::env::var("JOURNEY_BENCH_PG_CRASH"),
+        std::env::var("JOURNEY_BENCH_PG_START"),
+    ) {
+        (Ok(crash), Ok(start)) => {
+            run_script(&crash);
+            let started = Instant::now();
+            run_script(&start);
+            let store = PostgresStore::open(pg_options, clock.clone())
+                .await
+                .expect("open after the server's crash");
+            let head = store.head().await.expect("head");
+            let elapsed = started.elapsed();
+            assert_eq!(
+                head.position.map_or(0, |p| p.0),
+                pg_held,
+                "nothing acknowledged was lost"
+            );
+            Some(elapsed)
+        }
+        _ => None,
+    };
 
     println!();
     println!(
@@ -419,6 +452,19 @@ async fn main() {
         ms(e_open),
         ms(j_open)
     );
+    println!(
+        "| | recovery after a crash | {} ({}) | {} | (included: the server's WAL replay) | | |",
+        ms(e_crash),
+        if recovered_report.index_rebuilt.is_some() {
+            "index rebuilt"
+        } else {
+            "index snapshot + catch-up"
+        },
+        pg_crash.map_or_else(
+            || "not measured (set JOURNEY_BENCH_PG_CRASH and _START; scripts/bench-stores does)".to_owned(),
+            |d| format!("{} (server start with WAL replay + open + first read)", ms(d))
+        )
+    );
     println!();
     println!(
         "reads: the embedded store serves repeated reads from its read cache of decoded streams; the two \
@@ -426,10 +472,38 @@ async fn main() {
     );
     println!("target (issue #6): the embedded store ≥ 3× the plain table at 64 writers");
 
+    // The first connection died with the crashed server: a new one to tidy up.
+    let (cleaner, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect again");
+    tokio::spawn(connection);
     for schema in [pg_schema, plain_schema] {
-        probe
+        cleaner
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
             .await
             .expect("drop the benchmark schema");
     }
+}
+
+/// Copies a data directory as it is (a running store's files, as a killed process leaves them).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Runs one of the repository's scripts (the server's crash or start), its output on stderr.
+fn run_script(path: &str) {
+    let status = std::process::Command::new(path)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("running {path}: {e}"));
+    assert!(status.success(), "{path} failed");
 }
