@@ -79,6 +79,14 @@ impl ApiClient {
         }))
     }
 
+    /// A GET whose answer is text (CSV, HTML), or the problem as an error.
+    pub fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        match self {
+            ApiClient::Remote(remote) => remote.request(Method::GET, path, None),
+            ApiClient::Local(local) => local.request(Method::GET, path, None),
+        }
+    }
+
     /// One request; the JSON answer, or the problem as an error naming each field at fault.
     pub fn call(&self, method: Method, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
         let text = match self {

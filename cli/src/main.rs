@@ -16,6 +16,7 @@ use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
 
 mod api_client;
 mod keys;
+mod measures;
 mod policy;
 mod policy_registry;
 mod records;
@@ -98,6 +99,9 @@ enum Command {
         #[command(subcommand)]
         command: records::LogCommand,
     },
+    /// Timeliness measures (statutory deadlines per month and team, re-referrals, recording lag, the adoption
+    /// scorecard) as a table, JSON, CSV or an HTML report.
+    Measures(measures::MeasuresArgs),
     /// Statutory returns: produce them from the record, or import an authority's earlier returns.
     Returns {
         #[command(subcommand)]
@@ -178,6 +182,7 @@ fn main() -> anyhow::Result<()> {
         Command::Summary(args) => records::summary(args),
         Command::Log { command } => records::log(command),
         Command::Returns { command } => returns::run(command),
+        Command::Measures(args) => measures::run(args),
         Command::Rebuild { data } => {
             let report = EmbeddedStore::rebuild_index(&data, EmbeddedOptions::default())
                 .with_context(|| format!("rebuilding the index in {}", data.display()))?;

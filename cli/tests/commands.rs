@@ -427,6 +427,46 @@ fn the_same_commands_work_against_a_server() {
     ]);
     let header = std::fs::read_to_string(out.join("header.csv")).unwrap();
     assert!(header.starts_with("CHILD,SEX,DOB"), "{header}");
+    assert!(
+        with(&["policy", "list"])
+            .lines()
+            .any(|l| l.starts_with("levels-of-need"))
+    );
+    let annex = tmp.path().join("annex-a");
+    let listed = with(&[
+        "returns",
+        "annex-a",
+        "--start",
+        "2024-04-01",
+        "--end",
+        "2025-03-31",
+        "--out",
+        path(&annex),
+    ]);
+    assert!(listed.contains("List 8 - Children looked after"), "{listed}");
+    assert!(
+        std::fs::read(annex.join("annex-a.xlsx"))
+            .unwrap()
+            .starts_with(b"PK")
+    );
+    assert!(
+        std::fs::read_to_string(annex.join("annex_a_list_01_contacts.csv"))
+            .unwrap()
+            .starts_with("Child Unique ID,")
+    );
+    let measures: Value = serde_json::from_str(&with(&[
+        "measures",
+        "--from",
+        "2024-04-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "json",
+        "--purpose",
+        "test",
+    ]))
+    .unwrap();
+    assert_eq!(measures["policy"], "statutory-timescales 1.0.0");
 
     // A refusal from the server is shown as the problem it is: status, title and detail.
     let mut bad: Vec<&str> = vec!["timeline", "no-such-child"];
@@ -511,6 +551,41 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         .find(|v| v["name"] == "step-up-down")
         .unwrap();
     assert_eq!(retired["status"], "retired");
+
+    // The timeliness measures, judged by the same policy: a table, CSV files and the HTML report.
+    let table = ok(&[
+        "measures",
+        "--data",
+        d,
+        "--from",
+        "2023-04-01",
+        "--to",
+        "2025-03-31",
+    ]);
+    assert!(table.contains("statutory-timescales 1.0.0"), "{table}");
+    assert!(table.contains("Assessments within 45 working days"), "{table}");
+    assert!(table.contains("adoption scorecard"), "{table}");
+    let out = tmp.path().join("measures");
+    let report = tmp.path().join("measures.html");
+    ok(&[
+        "measures",
+        "--data",
+        d,
+        "--from",
+        "2023-04-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "csv",
+        "--out",
+        path(&out),
+        "--html",
+        path(&report),
+    ]);
+    for section in ["timeliness", "re-referrals", "recording-lag", "adoption"] {
+        assert!(out.join(format!("{section}.csv")).is_file(), "{section}");
+    }
+    assert!(std::fs::read_to_string(&report).unwrap().contains("<svg"));
 
     // The evaluation read the child's record: the access log says so.
     let journal = FileJournal::open(data.join("journal"), Arc::new(SystemClock)).unwrap();

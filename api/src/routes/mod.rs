@@ -11,6 +11,7 @@ pub mod admin;
 pub mod children;
 pub mod log;
 pub mod login;
+pub mod measures;
 pub mod ops;
 pub mod policies;
 pub mod returns;
@@ -87,6 +88,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(returns::annex_a_lists))
         .routes(routes!(returns::annex_a_workbook))
         .routes(routes!(returns::annex_a_list))
+        .routes(routes!(measures::measures))
+        .routes(routes!(measures::section))
+        .routes(routes!(measures::report))
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::access_log))

@@ -8,6 +8,7 @@ mod append;
 mod feed;
 mod keys;
 mod login;
+mod measures;
 mod openapi;
 mod policies;
 mod problems;

@@ -15,7 +15,7 @@ use journey_core::testkit;
 use crate::common::{Harness, request};
 
 /// A harness holding a small synthetic authority, and the collection year with the most episodes.
-async fn authority() -> (Harness, CollectionYear) {
+pub(crate) async fn authority() -> (Harness, CollectionYear) {
     let clock = testkit::clock();
     let store = Arc::new(InMemoryStore::new(clock.clone()));
     let profile = AuthorityProfile {

@@ -1,5 +1,5 @@
-//! Statutory returns from and into the log: the DfE's SSDA903 (children looked after) return and Ofsted's
-//! Annex A lists.
+//! Statutory returns from and into the log: the DfE's SSDA903 (children looked after) return, Ofsted's
+//! Annex A lists, and the timeliness measures managers are judged on.
 //!
 //! Everything here reads the log through the [`EventStore`](crate::store::EventStore) trait and the
 //! bitemporal views, so a return is "the record as it stood at an instant", and writes through the same
@@ -7,3 +7,4 @@
 
 pub mod annex_a;
 pub mod ssda903;
+pub mod timeliness;
