@@ -21,6 +21,23 @@ pub enum ReturnsCommand {
         #[command(subcommand)]
         command: Ssda903Command,
     },
+    /// The DfE's Children in Need census for a collection year, as its XML.
+    Cin {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The collection year, e.g. 2024/25.
+        #[arg(long)]
+        year: CollectionYear,
+        /// The authority's three-digit LA code (the census's LEA), e.g. 878.
+        #[arg(long)]
+        la_code: String,
+        /// The record as it stood at this instant [default: now].
+        #[arg(long)]
+        known_at: Option<Timestamp>,
+        /// The XML file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Ofsted's Annex A lists 1 to 11 for a window, as CSV files and an Excel workbook (one sheet per list).
     AnnexA {
         #[command(flatten)]
@@ -106,6 +123,13 @@ pub fn run(command: ReturnsCommand) -> anyhow::Result<()> {
             } => export_ssda903(target, year, known_at, &out),
             Ssda903Command::Import(args) => import_ssda903(args),
         },
+        ReturnsCommand::Cin {
+            target,
+            year,
+            la_code,
+            known_at,
+            out,
+        } => export_cin(target, year, &la_code, known_at, &out),
         ReturnsCommand::AnnexA {
             target,
             start,
@@ -348,5 +372,64 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+fn export_cin(
+    target: TargetArgs,
+    year: CollectionYear,
+    la_code: &str,
+    known_at: Option<Timestamp>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use journey_core::returns::cin::{self, CinOptions};
+    if !(la_code.len() == 3 && la_code.bytes().all(|b| b.is_ascii_digit())) {
+        bail!("--la-code must be the authority's three-digit LA code, e.g. 878");
+    }
+    let target = target.open()?;
+    let now = SystemClock.now();
+    let known_at = known_at.unwrap_or(now);
+    let (xml, children) = match &target {
+        Target::Direct(d) => {
+            let census = block_on(cin::export(
+                d.store.as_ref(),
+                &CinOptions {
+                    year,
+                    known_at,
+                    la_code: la_code.to_owned(),
+                    produced_at: now,
+                    bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
+                },
+            ))?;
+            let children: Vec<_> = census
+                .children
+                .iter()
+                .filter_map(|c| c.child_id.clone())
+                .collect();
+            let count = children.len();
+            d.log_read(
+                None,
+                children,
+                "cin-census",
+                json!({ "year": year, "known_at": known_at }),
+            )?;
+            (census.to_xml(), count)
+        }
+        Target::Remote(r) => {
+            let xml = r.get_bytes(&format!(
+                "/v1/returns/cin/{}?la_code={la_code}&known_at={}",
+                encode(&year.to_string()),
+                encode(&known_at.to_string())
+            ))?;
+            let count = String::from_utf8_lossy(&xml).matches("<Child>").count();
+            (xml, count)
+        }
+    };
+    target.close()?;
+    std::fs::write(out, xml).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "CIN census {year} as known at {known_at}: {children} children in {}",
+        out.display()
+    );
     Ok(())
 }

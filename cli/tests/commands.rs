@@ -319,6 +319,26 @@ fn the_ssda903_returns_exported_import_into_an_empty_store_and_export_the_same()
     let files = std::fs::read_dir(&annex).unwrap().count();
     assert_eq!(files, 12, "eleven lists and a workbook");
 
+    // The CIN census of the same data directory.
+    let cin_file = tmp.path().join("cin.xml");
+    ok(&[
+        "returns",
+        "cin",
+        "--data",
+        path(&data),
+        "--year",
+        "2024/25",
+        "--la-code",
+        "990",
+        "--out",
+        path(&cin_file),
+    ]);
+    assert!(
+        std::fs::read_to_string(&cin_file)
+            .unwrap()
+            .contains("<LEA>990</LEA>")
+    );
+
     // Importing again changes nothing.
     let again = ok(&args);
     assert!(again.contains(": 0 children imported (0 events)"), "{again}");
@@ -453,6 +473,23 @@ fn the_same_commands_work_against_a_server() {
         std::fs::read_to_string(annex.join("annex_a_list_01_contacts.csv"))
             .unwrap()
             .starts_with("Child Unique ID,")
+    );
+    let cin_file = tmp.path().join("cin.xml");
+    let cin = with(&[
+        "returns",
+        "cin",
+        "--year",
+        "2024/25",
+        "--la-code",
+        "878",
+        "--out",
+        path(&cin_file),
+    ]);
+    assert!(cin.contains("children in"), "{cin}");
+    assert!(
+        std::fs::read_to_string(&cin_file)
+            .unwrap()
+            .contains("<Collection>CIN</Collection>")
     );
     let measures: Value = serde_json::from_str(&with(&[
         "measures",

@@ -85,6 +85,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(log::verify))
         .routes(routes!(returns::ssda903_return))
         .routes(routes!(returns::ssda903_table))
+        .routes(routes!(returns::cin_census))
         .routes(routes!(returns::annex_a_lists))
         .routes(routes!(returns::annex_a_workbook))
         .routes(routes!(returns::annex_a_list))

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use journey_core::codes::CollectionYear;
 use journey_core::error::FieldError;
 use journey_core::returns::annex_a::{self, AnnexA, AnnexAWindow, ListKind};
+use journey_core::returns::cin::{self, CinOptions};
 use journey_core::returns::ssda903::{self, TableKind, Tables};
 use journey_core::{ChildId, Date, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -376,6 +377,93 @@ pub async fn annex_a_list(
             ),
         ],
         list.csv()?,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CinQuery {
+    /// The authority's three-digit LA code (the census's `LEA`), e.g. `878`.
+    pub la_code: String,
+    /// The record as it stood at this instant (RFC 3339). Default: now.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub known_at: Option<Timestamp>,
+}
+
+/// The Children in Need census for a collection year, as the DfE's XML, as the record stood at `known_at`.
+#[utoipa::path(
+    get,
+    path = "/v1/returns/cin/{year}",
+    tag = "returns",
+    params(
+        ("year" = String, Path, description = "The collection year, `2024-25`"),
+        CinQuery,
+        PurposeHeader
+    ),
+    responses(
+        (status = 200, description = "The census", body = String, content_type = "application/xml"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cin_census(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    purpose: Purpose,
+    Path(year): Path<String>,
+    QueryParams(query): QueryParams<CinQuery>,
+) -> ApiResult<Response> {
+    principal.require(Action::ProduceReturns)?;
+    let purpose = purpose.required_for(&principal)?;
+    let year = parse_year(&year)?;
+    if !(query.la_code.len() == 3 && query.la_code.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ApiError::BadRequest {
+            detail: "la_code must be the authority's three-digit LA code".into(),
+            errors: vec![FieldError::new("la_code", "must be three digits, e.g. 878")],
+        });
+    }
+    let now = state.clock.now();
+    let known_at = query.known_at.unwrap_or(now);
+    let census = cin::export(
+        state.store.as_ref(),
+        &CinOptions {
+            year,
+            known_at,
+            la_code: query.la_code.clone(),
+            produced_at: now,
+            bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
+        },
+    )
+    .await?;
+    crate::routes::log::log_access(
+        &state,
+        &principal,
+        purpose,
+        "cin-census",
+        census
+            .children
+            .iter()
+            .filter_map(|c| c.child_id.clone())
+            .collect(),
+        serde_json::json!({ "year": year, "known_at": known_at }),
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"cin-census-{}.xml\"",
+                    year.to_string().replace('/', "-")
+                ),
+            ),
+        ],
+        census.to_xml(),
     )
         .into_response())
 }

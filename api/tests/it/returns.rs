@@ -232,3 +232,66 @@ async fn annex_a_is_the_core_export_as_json_workbook_and_csv_and_its_children_ar
         .await;
     twelve.problem(404);
 }
+
+#[tokio::test]
+async fn the_cin_census_is_the_core_export_as_xml_and_its_children_are_access_logged() {
+    use journey_core::returns::cin::{self, CinOptions};
+    let (h, _) = authority().await;
+    let known_at = journey_core::Clock::now(h.state.clock.as_ref());
+    let admin = h.token(Role::Admin);
+    let reply = h
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/returns/cin/2024-25?la_code=878&known_at={}",
+                known_at.to_string().replace('+', "%2B")
+            ),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.content_type().starts_with("application/xml"));
+    let expected = cin::export(
+        h.store.as_ref(),
+        &CinOptions {
+            year: CollectionYear::parse("2024/25").unwrap(),
+            known_at,
+            la_code: "878".into(),
+            produced_at: known_at,
+            bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!expected.children.is_empty());
+    assert_eq!(
+        reply.text.matches("<Child>").count(),
+        expected.children.len(),
+        "one Child per child in the census"
+    );
+    let log = h.call(Method::GET, "/v1/access-log", Some(admin), None).await;
+    let entry = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["view"] == "cin-census")
+        .expect("logged")
+        .clone();
+    assert_eq!(
+        entry["children"].as_array().unwrap().len(),
+        expected.children.len()
+    );
+
+    let bad = h
+        .call(
+            Method::GET,
+            "/v1/returns/cin/2024-25?la_code=ABC",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert!(bad.fields().contains(&"la_code".to_owned()), "{}", bad.text);
+    bad.problem(400);
+}

@@ -95,6 +95,13 @@ fn routes() -> Vec<Row> {
         ),
         row(
             Method::GET,
+            "/v1/returns/cin/2024-25?la_code=878",
+            none,
+            [403, 403, 403, 200],
+            401,
+        ),
+        row(
+            Method::GET,
             "/v1/returns/annex-a?start=2024-04-01&end=2025-03-31",
             none,
             [403, 403, 403, 200],

@@ -849,7 +849,7 @@ impl<'a> Sim<'a> {
     }
 
     /// A child and family assessment from referral `r`; completed at the latest by `latest`. Returns the
-    /// completion date.
+    /// date it was authorised (on or a few days after its completion).
     fn assessment(&mut self, r: Date, latest: Option<Date>, needs_support: bool) -> Date {
         let lag = self.rng.weighted(&[(0, 0.4), (1, 0.3), (2, 0.2), (3, 0.1)]);
         let start = self.wd(r, lag);
@@ -874,7 +874,8 @@ impl<'a> Sim<'a> {
             self.rng.weighted(&[(0, 0.35), (1, 0.45), (2, 0.2)])
         };
         let factors = self.factors(done, n as usize, true);
-        let authorised_on = Some(done.add_days(self.rng.weighted(&[(0, 0.5), (1, 0.2), (3, 0.2), (8, 0.1)])));
+        let authorised = done.add_days(self.rng.weighted(&[(0, 0.5), (1, 0.2), (3, 0.2), (8, 0.1)]));
+        let authorised_on = Some(authorised);
         let completed = AssessmentCompleted {
             factors: if factors.is_empty() {
                 vec![AssessmentFactor::F20]
@@ -891,7 +892,9 @@ impl<'a> Sim<'a> {
             }),
         };
         self.emit(done, completed, Src::La);
-        done
+        // What follows from an assessment (a plan, the case's closure) comes after its authorisation: the CIN
+        // census counts an authorisation after the closure as activity on a closed case (DfE rule 8565).
+        authorised
     }
 
     fn close_episode(&mut self, d: Date, reason: CinClosureReason) {
@@ -1189,7 +1192,10 @@ impl<'a> Sim<'a> {
                 let len = self.rng.log_normal_days(180.0, 0.5, 60, 600);
                 self.child_in_need_plan(start, start.add_days(len), false);
             } else {
-                self.close_after_assessment(assessment_done.max(s47_done), None);
+                // Closed after a section 47 that needed no conference: the census's "closed after
+                // assessment" codes (RC8, RC9) say no enquiry happened (DfE rule 2990), so "any other reason".
+                let close = assessment_done.max(s47_done).add_days(self.rng.int(0, 7));
+                self.close_episode(close, CinClosureReason::RC7);
             }
             return None;
         }
