@@ -96,3 +96,49 @@ pub mod crash {
         }
     }
 }
+
+pub mod validators {
+    //! The DfE's validators (Python packages in a virtual environment that `scripts/validators/setup`
+    //! makes) as the validator tests find them.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The repository's root.
+    pub fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ is in the repository")
+            .to_path_buf()
+    }
+
+    /// The virtual environment's Python, if `module` (`lac_validator`, `cin_validator`) imports there.
+    /// Otherwise says so loudly and returns `None` (the test then passes without checking anything), or,
+    /// with `JOURNEY_REQUIRE_VALIDATORS` set (CI), panics.
+    pub fn python(module: &str, package: &str) -> Option<PathBuf> {
+        let venv = std::env::var_os("JOURNEY_VALIDATORS_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target/validators-venv"));
+        let python = venv.join("bin/python");
+        let ok = python.is_file()
+            && Command::new(&python)
+                .args(["-c", &format!("import {module}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(python);
+        }
+        let msg = format!(
+            "\n\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !! SKIPPED: the DfE validator {package} is not installed in {}.\n\
+             !! Install it with ./scripts/validators/setup (./scripts/test does this) and run again.\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+            venv.display()
+        );
+        if std::env::var_os("JOURNEY_REQUIRE_VALIDATORS").is_some() {
+            panic!("{msg}");
+        }
+        eprintln!("{msg}");
+        None
+    }
+}

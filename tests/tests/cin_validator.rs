@@ -8,7 +8,7 @@
 //! a failure.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use futures::executor::block_on;
@@ -17,39 +17,10 @@ use journey_core::returns::cin::{self, CinOptions};
 use journey_core::store::InMemoryStore;
 use journey_core::synth::{self, AuthorityProfile};
 use journey_core::{Timestamp, testkit};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use journey_tests::validators::{self, workspace};
 
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("JOURNEY_VALIDATORS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/validators-venv"));
-    let python = venv.join("bin/python");
-    let ok = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import cin_validator"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    let msg = format!(
-        "\n\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !! SKIPPED: the DfE validator csc-validator-be-cin is not installed in {}.\n\
-         !! Install it with ./scripts/validators/setup (./scripts/test does this) and run again.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-        venv.display()
-    );
-    if std::env::var_os("JOURNEY_REQUIRE_VALIDATORS").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("{msg}");
-    None
+    validators::python("cin_validator", "csc-validator-be-cin")
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -17,40 +17,10 @@ use journey_core::returns::ssda903::{self, TableKind};
 use journey_core::store::InMemoryStore;
 use journey_core::synth::{self, AuthorityProfile};
 use journey_core::{Date, Timestamp, testkit};
+use journey_tests::validators::{self, workspace};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The validators' Python, if installed.
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var_os("JOURNEY_VALIDATORS_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/validators-venv"));
-    let python = venv.join("bin/python");
-    let ok = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import lac_validator"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    let msg = format!(
-        "\n\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !! SKIPPED: the DfE validator csc-validator-be-903 is not installed in {}.\n\
-         !! Install it with ./scripts/validators/setup (./scripts/test does this) and run again.\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-        venv.display()
-    );
-    if std::env::var_os("JOURNEY_REQUIRE_VALIDATORS").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("{msg}");
-    None
+    validators::python("lac_validator", "csc-validator-be-903")
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -209,21 +209,10 @@ impl Harness {
     /// The harness with a policy registry on the same journal: the reference policies deployed and active,
     /// and one decision recorded (number 1, statutory-timescales for [`CHILD`]).
     pub async fn with_policies() -> Harness {
-        use journey_plugins::registry::{EvaluateRequest, Registry, VersionSelector};
-        let mut h = Harness::new().await;
-        let registry = Registry::open(
-            h.state.journal.clone(),
-            Arc::new(journey_core::blobs::MemoryBlobStore::default()),
-            shared_host(),
-            journey_plugins::Calendar::england_and_wales().clone(),
-            2,
-        )
-        .await
-        .unwrap();
+        use journey_plugins::registry::{EvaluateRequest, VersionSelector};
+        let h = Harness::new().await;
+        let registry = h.reference_registry().await;
         let by = PrincipalId::parse("bootstrap").unwrap();
-        for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
-            outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
-        }
         let now = journey_core::Clock::now(h.state.clock.as_ref());
         let decision = registry
             .evaluate(
@@ -240,9 +229,33 @@ impl Harness {
             .await
             .unwrap();
         assert_eq!(decision.decision, Some(1));
-        h.state = h.state.clone().with_registry(Arc::new(registry));
-        h.app = journey_api::router(h.state.clone());
-        h
+        h.with_registry(Arc::new(registry))
+    }
+
+    /// A policy registry on this harness's journal with the reference policies deployed and active (not yet
+    /// given to the router: see [`Harness::with_registry`]).
+    pub async fn reference_registry(&self) -> journey_plugins::registry::Registry {
+        let registry = journey_plugins::registry::Registry::open(
+            self.state.journal.clone(),
+            Arc::new(journey_core::blobs::MemoryBlobStore::default()),
+            shared_host(),
+            journey_plugins::Calendar::england_and_wales().clone(),
+            2,
+        )
+        .await
+        .unwrap();
+        let by = PrincipalId::parse("bootstrap").unwrap();
+        for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
+            outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
+        }
+        registry
+    }
+
+    /// This harness serving `registry`.
+    pub fn with_registry(mut self, registry: Arc<journey_plugins::registry::Registry>) -> Harness {
+        self.state = self.state.clone().with_registry(registry);
+        self.app = journey_api::router(self.state.clone());
+        self
     }
 
     pub fn token(&self, role: Role) -> &str {

@@ -8,31 +8,16 @@ use axum::http::Method;
 use journey_api::Role;
 use journey_core::returns::ssda903::streams_known_at;
 use journey_core::returns::timeliness::{self, MeasuresOptions};
+use journey_core::testkit;
 use journey_core::view::AsOf;
-use journey_core::{PrincipalId, testkit};
 use journey_plugins::registry::Registry;
 
-use crate::common::{Harness, request, shared_host};
+use crate::common::{Harness, request};
 use crate::returns::authority;
 
-async fn with_policies(mut h: Harness) -> (Harness, Arc<Registry>) {
-    let registry = Registry::open(
-        h.state.journal.clone(),
-        Arc::new(journey_core::blobs::MemoryBlobStore::default()),
-        shared_host(),
-        journey_plugins::Calendar::england_and_wales().clone(),
-        2,
-    )
-    .await
-    .unwrap();
-    let by = PrincipalId::parse("bootstrap").unwrap();
-    for (dir, outcome) in journey_plugins::reference::deploy_all(&registry, &by).await {
-        outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
-    }
-    let registry = Arc::new(registry);
-    h.state = h.state.clone().with_registry(registry.clone());
-    h.app = journey_api::router(h.state.clone());
-    (h, registry)
+async fn with_policies(h: Harness) -> (Harness, Arc<Registry>) {
+    let registry = Arc::new(h.reference_registry().await);
+    (h.with_registry(registry.clone()), registry)
 }
 
 const PURPOSE: (&str, &str) = ("x-journey-purpose", "quarterly performance review");

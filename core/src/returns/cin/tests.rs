@@ -200,21 +200,7 @@ fn a_protection_journey_is_one_episode_with_every_module_in_the_dfe_shape() {
 
 #[test]
 fn the_year_decides_who_is_in_it_and_what_is_known_of_it() {
-    let closed_before = vec![
-        testkit::registered("a-1", "2015-01-01"),
-        ev(
-            "a-2",
-            "2023-05-01",
-            "ReferralReceived",
-            json!({"source": "1A", "primary_need": "N1"}),
-        ),
-        ev(
-            "a-3",
-            "2024-03-20",
-            "ChildInNeedEpisodeClosed",
-            json!({"reason": "RC8"}),
-        ),
-    ];
+    let closed_before = closed_before_2024_25();
     let open_at_the_end = vec![
         testkit::registered("b-1", "2015-01-01"),
         ev(
@@ -269,9 +255,9 @@ fn the_year_decides_who_is_in_it_and_what_is_known_of_it() {
     assert!(xml.contains("<GenderCurrent>"));
 }
 
-/// The first test's streams' census for 2023/24, keeping only `ids`.
-fn census_again(ids: &[&str]) -> (usize, String) {
-    let closed_before = vec![
+/// A child whose episode closed in March 2024: in 2023/24's census, not 2024/25's.
+fn closed_before_2024_25() -> Vec<NewEvent> {
+    vec![
         testkit::registered("a-1", "2015-01-01"),
         ev(
             "a-2",
@@ -285,7 +271,12 @@ fn census_again(ids: &[&str]) -> (usize, String) {
             "ChildInNeedEpisodeClosed",
             json!({"reason": "RC8"}),
         ),
-    ];
+    ]
+}
+
+/// The census for 2023/24 of the child closed before 2024/25, keeping only `ids`.
+fn census_again(ids: &[&str]) -> (usize, String) {
+    let closed_before = closed_before_2024_25();
     let (census, xml) = census(vec![("A-1", closed_before)], "2023/24");
     let n = census
         .children
