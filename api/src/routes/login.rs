@@ -3,6 +3,7 @@
 
 use axum::Form;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
@@ -156,11 +157,31 @@ pub async fn login_page(
         (status = 303, description = "Signed in: the cookie is set and the browser sent on"),
         (status = 401, description = "The key is not a live key (the form again)", body = String, content_type = "text/html"),
         (status = 403, description = "The key's role may not read children's records (the form again)", body = String, content_type = "text/html"),
-        (status = 422, description = "No purpose given (the form again)", body = String, content_type = "text/html"),
+        (status = 422, description = "No purpose given, or the form was not the sign-in form (the form again)", body = String, content_type = "text/html"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn login(State(state): State<AppState>, Form(login): Form<LoginForm>) -> Response {
+pub async fn login(State(state): State<AppState>, login: Result<Form<LoginForm>, FormRejection>) -> Response {
+    let login = match login {
+        Ok(Form(login)) => login,
+        // A browser posting something other than this form (a missing or unknown field) gets the form back
+        // with what was wrong, as it would for a wrong key; a wrong content type or an unreadable body stays
+        // a problem document.
+        Err(FormRejection::FailedToDeserializeForm(_) | FormRejection::FailedToDeserializeFormBody(_)) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form(
+                    None,
+                    Some("The form was not the sign-in form: it needs exactly an API key, a purpose and, optionally, the page to go to next."),
+                    "",
+                ),
+            )
+                .into_response();
+        }
+        Err(other) => return other.into_response(),
+    };
     let next = safe_next(login.next.as_deref());
     let purpose = login.purpose.trim();
     let refuse = |status: StatusCode, error: &str| {

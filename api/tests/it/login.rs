@@ -172,6 +172,21 @@ async fn the_form_refuses_bad_keys_other_roles_missing_purposes_and_foreign_redi
     let no_purpose = format!("key={}&purpose=%20", encode(h.token(Role::Investigator)));
     assert_eq!(h.send(form(&no_purpose)).await.status, 422);
 
+    // Not the sign-in form (an unknown field, a missing key): the form again, as documented, never a cookie.
+    for not_the_form in ["key=&purpose=x&colour=red", "purpose=x"] {
+        let reply = h.send(form(not_the_form)).await;
+        assert_eq!(reply.status, 422, "{not_the_form}");
+        assert!(
+            reply.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{not_the_form}"
+        );
+        assert!(reply.text.contains("not the sign-in form"), "{}", reply.text);
+        assert!(!reply.headers.contains_key(header::SET_COOKIE));
+    }
+
     for foreign in [
         "https://evil.example/",
         "//evil.example/x",
