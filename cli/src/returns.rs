@@ -7,7 +7,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::ssda903::{self, ImportFile, ImportOptions, ImportProgress, TableKind};
+use journey_core::returns::ssda903::{
+    self, ImportFile, ImportOptions, ImportProgress, RowProblem, TableKind,
+};
 use journey_core::{AgencyId, Clock, SystemClock, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
@@ -21,22 +23,10 @@ pub enum ReturnsCommand {
         #[command(subcommand)]
         command: Ssda903Command,
     },
-    /// The DfE's Children in Need census for a collection year, as its XML.
+    /// The DfE's Children in Need census.
     Cin {
-        #[command(flatten)]
-        target: TargetArgs,
-        /// The collection year, e.g. 2024/25.
-        #[arg(long)]
-        year: CollectionYear,
-        /// The authority's three-digit LA code (the census's LEA), e.g. 878.
-        #[arg(long)]
-        la_code: String,
-        /// The record as it stood at this instant [default: now].
-        #[arg(long)]
-        known_at: Option<Timestamp>,
-        /// The XML file to write.
-        #[arg(long)]
-        out: PathBuf,
+        #[command(subcommand)]
+        command: CinCommand,
     },
     /// Ofsted's Annex A lists 1 to 11 for a window, as CSV files and an Excel workbook (one sheet per list).
     AnnexA {
@@ -78,6 +68,55 @@ pub enum Ssda903Command {
     /// child's stream, merged with what is there (nothing twice; conflicts reported, not resolved), all or
     /// nothing per child. Running it again changes nothing.
     Import(ImportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CinCommand {
+    /// Write a collection year's census as its XML, as the record stood at an instant.
+    Export {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The collection year, e.g. 2024/25.
+        #[arg(long)]
+        year: CollectionYear,
+        /// The authority's three-digit LA code (the census's LEA), e.g. 878.
+        #[arg(long)]
+        la_code: String,
+        /// The record as it stood at this instant [default: now].
+        #[arg(long)]
+        known_at: Option<Timestamp>,
+        /// The XML file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import earlier censuses into a data directory: each file's children become events on their streams,
+    /// merged with what is there (nothing twice; conflicts reported, not resolved), all or nothing per
+    /// child. The year of each file is read from its header. Running it again changes nothing.
+    Import(CinImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CinImportArgs {
+    /// The data directory (no server may be using it).
+    #[arg(long, env = "JOURNEY_DATA")]
+    data: PathBuf,
+    /// Census XML files, any years, in any order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The authority the censuses speak for (the events' source agency), e.g. la-e08000026.
+    #[arg(long)]
+    agency: AgencyId,
+    /// When the authority's system produced the censuses (each event's `source_recorded_at`)
+    /// [default: now].
+    #[arg(long)]
+    produced_at: Option<Timestamp>,
+    /// Children imported at once.
+    #[arg(long, default_value_t = 1024)]
+    concurrency: usize,
+    /// Write the whole report (every bad element, conflict and fact the log cannot hold) as JSON to this
+    /// file.
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -123,13 +162,16 @@ pub fn run(command: ReturnsCommand) -> anyhow::Result<()> {
             } => export_ssda903(target, year, known_at, &out),
             Ssda903Command::Import(args) => import_ssda903(args),
         },
-        ReturnsCommand::Cin {
-            target,
-            year,
-            la_code,
-            known_at,
-            out,
-        } => export_cin(target, year, &la_code, known_at, &out),
+        ReturnsCommand::Cin { command } => match command {
+            CinCommand::Export {
+                target,
+                year,
+                la_code,
+                known_at,
+                out,
+            } => export_cin(target, year, &la_code, known_at, &out),
+            CinCommand::Import(args) => import_cin(args),
+        },
         ReturnsCommand::AnnexA {
             target,
             start,
@@ -350,10 +392,20 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         let kind = kind.map_or("not an SSDA903 table".to_owned(), |k| k.to_string());
         println!("  {file:<32} {kind:<16} {rows:>7} rows");
     }
-    for (label, list) in [("bad row", &report.problems), ("conflict", &report.conflicts)] {
+    print_problems(
+        &[("bad row", &report.problems), ("conflict", &report.conflicts)],
+        "row",
+        "column",
+    );
+    write_report(args.report.as_deref(), &report)
+}
+
+/// The first 20 of each list on stderr: file, where in it, what rule, which child.
+fn print_problems(lists: &[(&str, &Vec<RowProblem>)], row: &str, column: &str) {
+    for (label, list) in lists {
         for p in list.iter().take(20) {
             eprintln!(
-                "{label}: {} row {} column {}: {}{}",
+                "{label}: {} {row} {} {column} {}: {}{}",
                 p.file,
                 p.row,
                 p.column,
@@ -368,11 +420,70 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
             eprintln!("... and {} more {label}s", list.len() - 20);
         }
     }
-    if let Some(path) = &args.report {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+}
+
+fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, serde_json::to_vec_pretty(report)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
+    use journey_core::returns::cin;
+    let mut files = Vec::new();
+    for path in &args.files {
+        files.push(ImportFile {
+            name: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            bytes: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        });
+    }
+    let direct = crate::target::Direct::open(args.data.clone(), None)?;
+    let options = ImportOptions {
+        year: CollectionYear::LAST_SUPPORTED,
+        agency: args.agency,
+        principal: operator(),
+        source_recorded_at: args.produced_at.unwrap_or_else(|| SystemClock.now()),
+        concurrency: args.concurrency,
+    };
+    let bar = Bar(crate::records::progress(0, "reading", "children"));
+    let started = std::time::Instant::now();
+    let report = block_on(cin::import_census(direct.store.as_ref(), &files, &options, &bar))?;
+    bar.0.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    direct.close()?;
+    let children: usize = report.files.iter().map(|f| f.children).sum();
+    println!(
+        "read {children} children in {} files ({:.0} children/s): {} children imported ({} events), {} unchanged, \
+         {} refused; {} facts were already recorded, {} could not be recorded",
+        report.files.len(),
+        children as f64 / seconds.max(1e-9),
+        report.children_imported,
+        report.events_appended,
+        report.children_unchanged,
+        report.children_refused,
+        report.facts_already_present,
+        report.unrecorded.len(),
+    );
+    for f in &report.files {
+        let year = f.year.map_or("not a census".to_owned(), |y| y.to_string());
+        println!("  {:<32} {year:<12} {:>7} children", f.file, f.children);
+    }
+    print_problems(
+        &[
+            ("bad element", &report.problems),
+            ("conflict", &report.conflicts),
+            ("not recorded", &report.unrecorded),
+        ],
+        "line",
+        "element",
+    );
+    write_report(args.report.as_deref(), &report)
 }
 
 fn export_cin(

@@ -19,7 +19,8 @@
 //!   an unborn child), `GenderCurrent` (1, 2, 0) to 2023/24 and `Sex` (M, F, U) from 2024/25, date of death,
 //!   ethnicity, disabilities (`NONE` when none is recorded).
 //!
-//! Not produced: the 2025/26 pre-proceedings module (`PreProceedingsandFGDM`), and the census's import.
+//! Not produced: the 2025/26 pre-proceedings module (`PreProceedingsandFGDM`). The census's import, the
+//! other way, is [`import_census`].
 
 use std::collections::BTreeMap;
 
@@ -39,8 +40,13 @@ use crate::store::EventStore;
 use crate::time::{Date, Timestamp};
 use crate::view::known_at;
 
+mod import;
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod tests;
+
+pub use import::{CinFileSummary, CinImportReport, import_census};
 
 /// Who sends the census and when.
 #[derive(Clone, Debug)]
@@ -102,6 +108,8 @@ pub struct Section47 {
     pub initial_conference: Option<Date>,
     /// Concluded without a conference being needed.
     pub conference_not_required: bool,
+    /// Concluded (`Section47Completed`), whatever the outcome.
+    pub concluded: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,9 +183,19 @@ pub fn add_working_days(from: Date, days: u32, holidays: &[Date]) -> Date {
 /// episode open in the year.
 pub fn child_in_year(
     child_id: Option<ChildId>,
-    mut events: Vec<(Date, u64, Option<EventId>, EventPayload)>,
+    events: Vec<(Date, u64, Option<EventId>, EventPayload)>,
     options: &CinOptions<'_>,
 ) -> Option<CinChild> {
+    child_history(child_id, events, options.bank_holidays).in_year(options.year)
+}
+
+/// One child's whole CIN history, every episode in census terms, from its events in force (date, version,
+/// event id, content): what [`child_in_year`] cuts a year from, and what an import merges a census into.
+pub fn child_history(
+    child_id: Option<ChildId>,
+    mut events: Vec<(Date, u64, Option<EventId>, EventPayload)>,
+    bank_holidays: &[Date],
+) -> CinChild {
     events.sort_by_key(|(d, v, _, _)| (*d, *v));
     // Records of one day are often made in another order: on each day, the episode's closure is taken after
     // the day's other work, but before a referral recorded after it (which starts the next episode).
@@ -200,7 +218,6 @@ pub fn child_in_year(
     }
     ordered.append(&mut closures);
     let events = ordered;
-    let (start, end) = (options.year.start_date(), options.year.end_date());
     let mut child = CinChild {
         child_id,
         ..CinChild::default()
@@ -324,9 +341,10 @@ pub fn child_in_year(
                         .unwrap_or(on);
                     episodes[i].section47s.push(Section47 {
                         start: begun,
-                        conference_target: add_working_days(begun, 15, options.bank_holidays),
+                        conference_target: add_working_days(begun, 15, bank_holidays),
                         initial_conference: None,
                         conference_not_required: false,
+                        concluded: false,
                     });
                 }
                 last_strategy = None;
@@ -334,6 +352,7 @@ pub fn child_in_year(
             P::Section47Completed(c) => {
                 if let Some(s) = open.and_then(|i| episodes[i].section47s.last_mut()) {
                     s.conference_not_required = c.outcome != Section47Outcome::ConferenceRequired;
+                    s.concluded = true;
                 }
             }
             P::ChildProtectionConferenceHeld(c) => {
@@ -387,41 +406,51 @@ pub fn child_in_year(
         }
     }
 
-    // The year's view: episodes open on some day of it, and within them what overlaps it, with dates after
-    // the reference date not yet known to the year.
-    let in_year = |from: Date, to: Option<Date>| from <= end && to.is_none_or(|t| t >= start);
-    let known = |d: Option<Date>| d.filter(|d| *d <= end);
-    child.episodes = episodes
-        .into_iter()
-        .filter(|e| in_year(e.referral, e.closure.map(|c| c.0)))
-        .map(|mut e| {
-            e.closure = e.closure.filter(|(d, _)| *d <= end);
-            e.initial_conference = known(e.initial_conference);
-            e.assessments.retain(|a| in_year(a.start, a.authorised));
-            for a in &mut e.assessments {
-                a.internal_review = known(a.internal_review);
-                if a.authorised.is_some_and(|d| d > end) {
-                    a.authorised = None;
-                    a.factors.clear();
+    child.episodes = episodes;
+    child
+}
+
+impl CinChild {
+    /// The census's view of a year: the episodes open on some day of it, and within them what overlaps it,
+    /// with dates after the reference date (31 March) not yet known to the year. `None` when no episode was
+    /// open in the year.
+    pub fn in_year(mut self, year: CollectionYear) -> Option<CinChild> {
+        let (start, end) = (year.start_date(), year.end_date());
+        let in_year = |from: Date, to: Option<Date>| from <= end && to.is_none_or(|t| t >= start);
+        let known = |d: Option<Date>| d.filter(|d| *d <= end);
+        let child = &mut self;
+        child.episodes = std::mem::take(&mut child.episodes)
+            .into_iter()
+            .filter(|e| in_year(e.referral, e.closure.map(|c| c.0)))
+            .map(|mut e| {
+                e.closure = e.closure.filter(|(d, _)| *d <= end);
+                e.initial_conference = known(e.initial_conference);
+                e.assessments.retain(|a| in_year(a.start, a.authorised));
+                for a in &mut e.assessments {
+                    a.internal_review = known(a.internal_review);
+                    if a.authorised.is_some_and(|d| d > end) {
+                        a.authorised = None;
+                        a.factors.clear();
+                    }
                 }
-            }
-            e.plans.retain(|(s, t)| in_year(*s, *t));
-            for p in &mut e.plans {
-                p.1 = known(p.1);
-            }
-            e.section47s.retain(|s| in_year(s.start, s.initial_conference));
-            for s in &mut e.section47s {
-                s.initial_conference = known(s.initial_conference);
-            }
-            e.protection_plans.retain(|p| in_year(p.start, p.end));
-            for p in &mut e.protection_plans {
-                p.end = known(p.end);
-                p.reviews.retain(|r| *r >= start && *r <= end);
-            }
-            e
-        })
-        .collect();
-    (!child.episodes.is_empty()).then_some(child)
+                e.plans.retain(|(s, t)| in_year(*s, *t));
+                for p in &mut e.plans {
+                    p.1 = known(p.1);
+                }
+                e.section47s.retain(|s| in_year(s.start, s.initial_conference));
+                for s in &mut e.section47s {
+                    s.initial_conference = known(s.initial_conference);
+                }
+                e.protection_plans.retain(|p| in_year(p.start, p.end));
+                for p in &mut e.protection_plans {
+                    p.end = known(p.end);
+                    p.reviews.retain(|r| *r >= start && *r <= end);
+                }
+                e
+            })
+            .collect();
+        (!self.episodes.is_empty()).then_some(self)
+    }
 }
 
 fn date(d: Date) -> String {

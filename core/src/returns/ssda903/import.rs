@@ -605,7 +605,10 @@ async fn import_child(
     }
 }
 
-async fn read_all(store: &dyn EventStore, child: &ChildId) -> Result<Vec<crate::envelope::RecordedEvent>> {
+pub(crate) async fn read_all(
+    store: &dyn EventStore,
+    child: &ChildId,
+) -> Result<Vec<crate::envelope::RecordedEvent>> {
     let mut out = Vec::new();
     loop {
         let from = Version(out.len() as u64 + 1);
@@ -619,13 +622,13 @@ async fn read_all(store: &dyn EventStore, child: &ChildId) -> Result<Vec<crate::
 }
 
 /// `events[3].data...` → 3.
-fn event_index(field: &str) -> Option<usize> {
+pub(crate) fn event_index(field: &str) -> Option<usize> {
     let rest = field.strip_prefix("events[")?;
     rest[..rest.find(']')?].parse().ok()
 }
 
 /// A file name as a provenance token: letters, digits, `-_.` kept, anything else `_`.
-fn sanitise(name: &str) -> String {
+pub(crate) fn sanitise(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {

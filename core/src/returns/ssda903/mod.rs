@@ -14,7 +14,7 @@
 
 mod export;
 mod facts;
-mod import;
+pub(crate) mod import;
 mod tables;
 
 pub use export::{export, streams_known_at, tables_from_facts};
