@@ -52,11 +52,11 @@ use crate::domain::{
     EventPayload, LongText, ReferralReceived, Section47Completed, Section47Started, Upn,
 };
 use crate::envelope::NewEvent;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{ChildId, CorrelationId, EventId, Source, SystemId};
-use crate::returns::ssda903::import::{event_index, read_all, sanitise};
+use crate::returns::ssda903::import::{ChildAppend, append_child, read_all, sanitise};
 use crate::returns::ssda903::{ImportFile, ImportOptions, ImportProgress, RowProblem};
-use crate::store::{AppendRequest, EventStore, ExpectedVersion};
+use crate::store::EventStore;
 use crate::time::{Date, OccurredAt};
 use crate::view::known_at;
 
@@ -370,6 +370,15 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
         }
     }
 
+    /// Where this element is.
+    fn at(&self) -> At {
+        At {
+            file: self.reader.file,
+            line: self.doc.text_pos_at(self.node.range().start).row as usize,
+            path: self.path.clone(),
+        }
+    }
+
     fn within(&mut self, node: Node<'d, 'i>, path: String) -> Fields<'_, 'a, 'd, 'i> {
         Fields {
             reader: self.reader,
@@ -509,9 +518,7 @@ impl Reader<'_> {
             let need = e.required("PrimaryNeedCode", need);
             let closed = e.date("CINclosureDate");
             let reason = e.code::<CinClosureReason>("ReasonForClosure");
-            if closed.is_some() != reason.is_some()
-                && e.value("CINclosureDate").is_some() != e.value("ReasonForClosure").is_some()
-            {
+            if e.value("CINclosureDate").is_some() != e.value("ReasonForClosure").is_some() {
                 e.bad(
                     line,
                     "ReasonForClosure",
@@ -533,16 +540,11 @@ impl Reader<'_> {
                 protection_plans: Vec::new(),
             };
             let mut ep_at = EpisodeAt {
-                at: Some(At {
-                    file: self_file(&e),
-                    line,
-                    path: path.clone(),
-                }),
+                at: Some(e.at()),
                 ..EpisodeAt::default()
             };
             for (k, a) in children_of(cin, "Assessments").enumerate() {
                 let apath = format!("{path}/Assessments[{}]", k + 1);
-                let aline = e.doc.text_pos_at(a.range().start).row as usize;
                 let mut af = e.within(a, apath.clone());
                 let start = af.date("AssessmentActualStartDate");
                 let start = af.required("AssessmentActualStartDate", start);
@@ -570,32 +572,22 @@ impl Reader<'_> {
                         authorised,
                         factors,
                     });
-                    ep_at.assessments.push(At {
-                        file: self_file(&af),
-                        line: aline,
-                        path: apath,
-                    });
+                    ep_at.assessments.push(af.at());
                 }
             }
             for (k, p) in children_of(cin, "CINPlanDates").enumerate() {
                 let ppath = format!("{path}/CINPlanDates[{}]", k + 1);
-                let pline = e.doc.text_pos_at(p.range().start).row as usize;
                 let mut pf = e.within(p, ppath.clone());
                 let start = pf.date("CINPlanStartDate");
                 let start = pf.required("CINPlanStartDate", start);
                 let end = pf.date("CINPlanEndDate");
                 if let Some(start) = start {
                     episode.plans.push((start, end));
-                    ep_at.plans.push(At {
-                        file: self_file(&pf),
-                        line: pline,
-                        path: ppath,
-                    });
+                    ep_at.plans.push(pf.at());
                 }
             }
             for (k, s) in children_of(cin, "Section47").enumerate() {
                 let spath = format!("{path}/Section47[{}]", k + 1);
-                let sline = e.doc.text_pos_at(s.range().start).row as usize;
                 let mut sf = e.within(s, spath.clone());
                 let start = sf.date("S47ActualStartDate");
                 let start = sf.required("S47ActualStartDate", start);
@@ -610,16 +602,11 @@ impl Reader<'_> {
                         conference_not_required: not_required,
                         concluded: not_required || conference.is_some(),
                     });
-                    ep_at.section47s.push(At {
-                        file: self_file(&sf),
-                        line: sline,
-                        path: spath,
-                    });
+                    ep_at.section47s.push(sf.at());
                 }
             }
             for (k, p) in children_of(cin, "ChildProtectionPlans").enumerate() {
                 let ppath = format!("{path}/ChildProtectionPlans[{}]", k + 1);
-                let pline = e.doc.text_pos_at(p.range().start).row as usize;
                 let mut pf = e.within(p, ppath.clone());
                 let start = pf.date("CPPstartDate");
                 let start = pf.required("CPPstartDate", start);
@@ -656,11 +643,7 @@ impl Reader<'_> {
                         previous_plans: previous,
                         reviews,
                     });
-                    ep_at.protection_plans.push(At {
-                        file: self_file(&pf),
-                        line: pline,
-                        path: ppath,
-                    });
+                    ep_at.protection_plans.push(pf.at());
                 }
             }
             child.episodes.push(episode);
@@ -677,10 +660,6 @@ impl Reader<'_> {
             },
         ))
     }
-}
-
-fn self_file(f: &Fields<'_, '_, '_, '_>) -> usize {
-    f.reader.file
 }
 
 #[derive(Debug, Default)]
@@ -895,22 +874,12 @@ async fn import_child(
             }
         })
         .collect();
-    let n = events.len();
-    let request = AppendRequest {
-        child_id,
-        expected: version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact),
-        recorded_by: options.principal.clone(),
-        events,
-    };
-    match store.append(request).await {
-        Ok(out) => {
-            pl.out.appended = if out.already_recorded { 0 } else { n };
-            Ok(pl.out)
-        }
-        Err(Error::Invalid(problems)) => {
+    match append_child(store, child_id, version, &options.principal, events).await? {
+        ChildAppend::Appended(n) => pl.out.appended = n,
+        ChildAppend::Refused(problems) => {
             // The domain refused the child's events: each rule against the element it came from.
-            for fe in problems.0 {
-                let p = event_index(&fe.field).and_then(|i| planned.get(i));
+            for (i, fe) in problems {
+                let p = i.and_then(|i| planned.get(i));
                 let at = p.map_or(&first_at, |p| &p.at);
                 pl.out.problems.push(RowProblem {
                     file: names[at.file].0.clone(),
@@ -925,20 +894,16 @@ async fn import_child(
                     child: Some(key.to_owned()),
                 });
             }
-            Ok(pl.out)
         }
-        Err(Error::Conflict(c)) => {
-            pl.out.conflicts.push(RowProblem {
-                file: names[first_at.file].0.clone(),
-                row: first_at.line,
-                column: first_at.path.clone(),
-                rule: format!("the child's stream changed during the import: {c}"),
-                child: Some(key.to_owned()),
-            });
-            Ok(pl.out)
-        }
-        Err(e) => Err(e),
+        ChildAppend::StreamChanged(why) => pl.out.conflicts.push(RowProblem {
+            file: names[first_at.file].0.clone(),
+            row: first_at.line,
+            column: first_at.path.clone(),
+            rule: why,
+            child: Some(key.to_owned()),
+        }),
     }
+    Ok(pl.out)
 }
 
 /// Derived from the child, what the fact is about and its content, never from the file: the same fact in

@@ -565,22 +565,12 @@ async fn import_child(
             }
         })
         .collect();
-    let n = events.len();
-    let request = AppendRequest {
-        child_id,
-        expected: version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact),
-        recorded_by: options.principal.clone(),
-        events,
-    };
-    match store.append(request).await {
-        Ok(out) => {
-            planner.out.appended = if out.already_recorded { 0 } else { n };
-            Ok(planner.out)
-        }
-        Err(Error::Invalid(problems)) => {
+    match append_child(store, child_id, version, &options.principal, events).await? {
+        ChildAppend::Appended(n) => planner.out.appended = n,
+        ChildAppend::Refused(problems) => {
             // The domain refused the child's events: report each rule against the row it came from.
-            for fe in problems.0 {
-                let p = event_index(&fe.field).and_then(|i| planned.get(i));
+            for (i, fe) in problems {
+                let p = i.and_then(|i| planned.get(i));
                 planner.out.problems.push(RowProblem {
                     file: p.map_or_else(String::new, |p| files[p.file].shown.clone()),
                     row: p.map_or(0, |p| p.line),
@@ -589,18 +579,56 @@ async fn import_child(
                     child: Some(child.to_string()),
                 });
             }
-            Ok(planner.out)
         }
-        Err(Error::Conflict(c)) => {
-            planner.out.conflicts.push(RowProblem {
-                file: files[any_row.file].shown.clone(),
-                row: any_row.line,
-                column: "CHILD".to_string(),
-                rule: format!("the child's stream changed during the import: {c}"),
-                child: Some(child.to_string()),
-            });
-            Ok(planner.out)
-        }
+        ChildAppend::StreamChanged(why) => planner.out.conflicts.push(RowProblem {
+            file: files[any_row.file].shown.clone(),
+            row: any_row.line,
+            column: "CHILD".to_string(),
+            rule: why,
+            child: Some(child.to_string()),
+        }),
+    }
+    Ok(planner.out)
+}
+
+/// How an import's one append for a child went.
+pub(crate) enum ChildAppend {
+    /// Appended this many events (0 when the same append had been recorded before).
+    Appended(usize),
+    /// The domain refused them: each rule, with the index of the event it is about when it names one.
+    Refused(Vec<(Option<usize>, crate::error::FieldError)>),
+    /// Another writer changed the child's stream after the import read it.
+    StreamChanged(String),
+}
+
+/// Appends an import's new events for one child in one atomic group, expecting the stream to be at
+/// `version` (as the import read it), and sorts out the outcomes an import reports rather than fails on.
+pub(crate) async fn append_child(
+    store: &dyn EventStore,
+    child_id: ChildId,
+    version: Option<Version>,
+    principal: &PrincipalId,
+    events: Vec<NewEvent>,
+) -> Result<ChildAppend> {
+    let n = events.len();
+    let request = AppendRequest {
+        child_id,
+        expected: version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact),
+        recorded_by: principal.clone(),
+        events,
+    };
+    match store.append(request).await {
+        Ok(out) => Ok(ChildAppend::Appended(if out.already_recorded { 0 } else { n })),
+        Err(Error::Invalid(problems)) => Ok(ChildAppend::Refused(
+            problems
+                .0
+                .into_iter()
+                .map(|fe| (event_index(&fe.field), fe))
+                .collect(),
+        )),
+        Err(Error::Conflict(c)) => Ok(ChildAppend::StreamChanged(format!(
+            "the child's stream changed during the import: {c}"
+        ))),
         Err(e) => Err(e),
     }
 }
@@ -622,7 +650,7 @@ pub(crate) async fn read_all(
 }
 
 /// `events[3].data...` → 3.
-pub(crate) fn event_index(field: &str) -> Option<usize> {
+fn event_index(field: &str) -> Option<usize> {
     let rest = field.strip_prefix("events[")?;
     rest[..rest.find(']')?].parse().ok()
 }
