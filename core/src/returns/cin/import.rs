@@ -134,6 +134,7 @@ pub async fn import_census(
             file: fi,
             name: &file.name,
             problems: Vec::new(),
+            line_starts: Vec::new(),
         };
         let (year, read) = reader.census(&file.bytes);
         names[fi].1 = year;
@@ -187,6 +188,8 @@ struct Reader<'a> {
     file: usize,
     name: &'a str,
     problems: Vec<RowProblem>,
+    /// Where each line of the file being read starts (byte offsets).
+    line_starts: Vec<usize>,
 }
 
 fn children_of<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
@@ -199,8 +202,14 @@ fn child_of<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, '
 }
 
 impl Reader<'_> {
-    fn line(&self, doc: &Document<'_>, node: Node<'_, '_>) -> usize {
-        doc.text_pos_at(node.range().start).row as usize
+    fn line(&self, _doc: &Document<'_>, node: Node<'_, '_>) -> usize {
+        self.line_at(node.range().start)
+    }
+
+    /// The line (from 1) holding byte `pos` of the file. roxmltree's `text_pos_at` counts from the start of
+    /// the text every time, which made reading a census quadratic in its size.
+    fn line_at(&self, pos: usize) -> usize {
+        self.line_starts.partition_point(|start| *start <= pos)
     }
 
     fn problem(&mut self, line: usize, path: &str, rule: impl Into<String>, child: Option<&str>) {
@@ -221,6 +230,7 @@ impl Reader<'_> {
                 return (None, Vec::new());
             }
         };
+        self.line_starts = std::iter::once(0).chain(line_breaks(text)).collect();
         let doc = match Document::parse(text) {
             Ok(d) => d,
             Err(e) => {
@@ -308,7 +318,7 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
     fn value(&self, name: &'static str) -> Option<(String, usize)> {
         let n = child_of(self.node, name)?;
         let t = n.text().map(str::trim).unwrap_or("");
-        (!t.is_empty()).then(|| (t.to_owned(), self.doc.text_pos_at(n.range().start).row as usize))
+        (!t.is_empty()).then(|| (t.to_owned(), self.reader.line_at(n.range().start)))
     }
 
     fn bad(&mut self, line: usize, name: &str, rule: impl Into<String>) {
@@ -319,7 +329,7 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
 
     fn required<T>(&mut self, name: &'static str, value: Option<T>) -> Option<T> {
         if value.is_none() && self.value(name).is_none() {
-            let line = self.doc.text_pos_at(self.node.range().start).row as usize;
+            let line = self.reader.line_at(self.node.range().start);
             self.bad(line, name, "is required");
         }
         value
@@ -374,7 +384,7 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
     fn at(&self) -> At {
         At {
             file: self.reader.file,
-            line: self.doc.text_pos_at(self.node.range().start).row as usize,
+            line: self.reader.line_at(self.node.range().start),
             path: self.path.clone(),
         }
     }
@@ -454,7 +464,7 @@ impl Reader<'_> {
         let expected_date_of_birth = f.date("ExpectedPersonBirthDate");
         if date_of_birth.is_none() && expected_date_of_birth.is_none() && f.value("PersonBirthDate").is_none()
         {
-            let line = f.doc.text_pos_at(ids.range().start).row as usize;
+            let line = f.reader.line_at(ids.range().start);
             f.bad(
                 line,
                 "PersonBirthDate",
@@ -496,7 +506,7 @@ impl Reader<'_> {
                 for d in children_of(list, "Disability") {
                     let mut one = f.within(d, f.path.clone());
                     let t = d.text().map(str::trim).unwrap_or("").to_owned();
-                    let line = one.doc.text_pos_at(d.range().start).row as usize;
+                    let line = one.reader.line_at(d.range().start);
                     match Disability::parse(&t) {
                         Ok(Disability::NONE) => {}
                         Ok(v) => child.disabilities.push(v),
@@ -508,7 +518,7 @@ impl Reader<'_> {
         let mut episodes_at = Vec::new();
         for (j, cin) in children_of(node, "CINdetails").enumerate() {
             let path = format!("{}/CINdetails[{}]", at.path, j + 1);
-            let line = f.doc.text_pos_at(cin.range().start).row as usize;
+            let line = f.reader.line_at(cin.range().start);
             let mut e = f.within(cin, path.clone());
             let referral = e.date("CINreferralDate");
             let referral = e.required("CINreferralDate", referral);
@@ -554,7 +564,7 @@ impl Reader<'_> {
                 if let Some(list) = child_of(a, "FactorsIdentifiedAtAssessment") {
                     for fnode in children_of(list, "AssessmentFactors") {
                         let t = fnode.text().map(str::trim).unwrap_or("").to_owned();
-                        let fline = af.doc.text_pos_at(fnode.range().start).row as usize;
+                        let fline = af.reader.line_at(fnode.range().start);
                         match AssessmentFactor::parse(&t) {
                             Ok(v) => factors.push(v),
                             Err(err) => af.bad(
@@ -1537,4 +1547,12 @@ fn sorted_factors(f: &[AssessmentFactor]) -> BTreeSet<&'static str> {
 
 fn codes(f: &[AssessmentFactor]) -> String {
     sorted_factors(f).into_iter().collect::<Vec<_>>().join(",")
+}
+
+/// Where each line after the first starts: one past each `\n`.
+fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i + 1)
 }
