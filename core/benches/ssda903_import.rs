@@ -25,6 +25,10 @@ use journey_core::store::{EmbeddedStore, EventStore, InMemoryStore};
 use journey_core::synth::{self, AuthorityProfile};
 use journey_core::{ManualClock, Timestamp};
 
+/// The allocator `journey serve` uses (cli/src/main.rs), so that what is measured is what is deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

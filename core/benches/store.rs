@@ -42,6 +42,10 @@ use journey_core::store::{
 use journey_core::testkit::{append, child, contact, registered};
 use journey_core::{SystemClock, Version, encoding};
 
+/// The allocator `journey serve` uses (cli/src/main.rs), so that what is measured is what is deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENT_APPENDERS: usize = 64;
 /// The fill gives each ordinary child this many events, appended this many at a time.
 const EVENTS_PER_CHILD: usize = 100;
