@@ -1012,12 +1012,9 @@ fn plan_identity(pl: &mut Planner<'_>, history: &mut CinChild, read: &ReadChild,
             ..ChildDetailsAmended::default()
         };
         if amended != ChildDetailsAmended::default() {
-            let on = c
-                .episodes
-                .iter()
-                .map(|e| e.referral)
-                .min()
-                .unwrap_or(read.year.start_date());
+            // A birth is amended on the day of birth; anything else from the start of the year whose census
+            // first says it.
+            let on = amended.date_of_birth.unwrap_or(read.year.start_date());
             if let Some(v) = &amended.date_of_birth {
                 history.date_of_birth = Some(*v);
             }

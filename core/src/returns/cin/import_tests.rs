@@ -273,3 +273,79 @@ fn bad_elements_and_conflicts_name_the_file_line_and_element_and_refuse_only_tha
         report.problems[0].rule
     );
 }
+
+#[test]
+fn an_unborn_child_then_born_a_year_later_is_one_child_whose_details_are_amended_not_a_conflict() {
+    let clock = Arc::new(ManualClock::new(ts("2026-01-05T09:00:00Z")));
+    let store = InMemoryStore::new(clock.clone());
+    let episode = "      <CINdetails><CINreferralDate>2023-11-20</CINreferralDate><ReferralSource>5A</ReferralSource>\
+<PrimaryNeedCode>N1</PrimaryNeedCode><ReferralNFA>false</ReferralNFA></CINdetails>\n";
+    // 2023/24: known only as unborn (GenderCurrent 0: not known), with an expected date of birth.
+    let unborn = format!(
+        "    <Child>\n      <ChildIdentifiers><LAchildID>C-UNBORN</LAchildID><UPNunknown>UN1</UPNunknown>\
+<ExpectedPersonBirthDate>2024-02-10</ExpectedPersonBirthDate><GenderCurrent>0</GenderCurrent></ChildIdentifiers>\n\
+{episode}    </Child>\n"
+    );
+    // 2024/25: born on 2024-02-08, a girl.
+    let born = format!(
+        "    <Child>\n      <ChildIdentifiers><LAchildID>C-UNBORN</LAchildID><UPNunknown>UN1</UPNunknown>\
+<PersonBirthDate>2024-02-08</PersonBirthDate><Sex>F</Sex></ChildIdentifiers>\n{episode}    </Child>\n"
+    );
+    let files = [
+        file("cin-2024.xml", "2024", &unborn),
+        file("cin-2025.xml", "2025", &born),
+    ];
+    let report = block_on(import_census(&store, &files, &options(clock.now()), &())).unwrap();
+    assert_clean(&report);
+    assert_eq!(report.children_imported, 1, "{report:?}");
+    let events = block_on(store.read_stream(testkit::child("C-UNBORN"), Version(1), 100)).unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.payload.kind().as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ChildRegistered", "ReferralReceived", "ChildDetailsAmended"],
+        "{events:#?}"
+    );
+    let EventPayload::ChildDetailsAmended(amended) = &events[2].payload else {
+        unreachable!()
+    };
+    assert_eq!(amended.date_of_birth, Some(testkit::date("2024-02-08")));
+    assert_eq!(amended.sex, Some(Sex::F));
+    // Every source of the facts is named: the file and the line each came from.
+    let provenance: Vec<String> = events
+        .iter()
+        .map(|e| e.envelope.correlation_id.as_ref().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        provenance,
+        [
+            "cin:2023-24:cin-2024.xml:7",
+            "cin:2023-24:cin-2024.xml:9",
+            "cin:2024-25:cin-2025.xml:7"
+        ]
+    );
+    // Again, either year or both: nothing new, nothing in conflict.
+    for again in [&files[..1], &files[1..], &files[..]] {
+        let report = block_on(import_census(&store, again, &options(clock.now()), &())).unwrap();
+        assert_clean(&report);
+        assert_eq!(report.events_appended, 0, "{report:?}");
+    }
+    // The 2024/25 census of the log says what the file said.
+    let census = block_on(export(
+        &store,
+        &CinOptions {
+            year: CollectionYear::parse("2024/25").unwrap(),
+            known_at: clock.now(),
+            la_code: "878".into(),
+            produced_at: clock.now(),
+            bank_holidays: &[],
+        },
+    ))
+    .unwrap();
+    let xml = String::from_utf8(census.to_xml()).unwrap();
+    assert!(
+        xml.contains("<PersonBirthDate>2024-02-08</PersonBirthDate>"),
+        "{xml}"
+    );
+    assert!(!xml.contains("ExpectedPersonBirthDate"), "{xml}");
+    assert!(xml.contains("<Sex>F</Sex>"), "{xml}");
+}
