@@ -625,8 +625,35 @@ fn stale_index(child_id: &ChildId, version: Version) -> Error {
     ))
 }
 
+/// From this many records, a read from the log (a child's first read, nothing cached) is split between two
+/// threads, each reading and decoding half: for a long stream scattered over the log, the `pread`s and the
+/// decoding are most of a read's time, and they parallelise. Below it, a thread costs more than it saves.
+const SPLIT_READ_AT: usize = 256;
+
 /// Reads and decodes a child's records at the index's locations, checking each is the one the index says.
 fn read_entries(
+    reader: &LogReader,
+    entries: &[(Version, Position, EntryLocation)],
+    child_id: &ChildId,
+) -> Result<Vec<RecordedEvent>> {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if entries.len() < SPLIT_READ_AT || cpus < 2 {
+        return read_entries_here(reader, entries, child_id);
+    }
+    let (first, second) = entries.split_at(entries.len() / 2);
+    let (first, second) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| read_entries_here(reader, second, child_id));
+        let first = read_entries_here(reader, first, child_id);
+        (first, other.join())
+    });
+    let mut out = first?;
+    out.extend(second.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+    Ok(out)
+}
+
+/// [`read_entries`] on the calling thread.
+fn read_entries_here(
     reader: &LogReader,
     entries: &[(Version, Position, EntryLocation)],
     child_id: &ChildId,

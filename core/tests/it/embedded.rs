@@ -497,3 +497,59 @@ fn cached_reads_equal_reads_of_the_log_for_every_window() {
         }
     }
 }
+
+/// A long read from the log is split between two threads (`SPLIT_READ_AT` records and more): the halves come
+/// back in order, whole, for every window, with records scattered over several segments.
+#[test]
+fn long_reads_from_the_log_are_the_logs_records_in_order_for_every_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EmbeddedOptions {
+        read_cache_events: 0,
+        ..small_segments()
+    };
+    let store = EmbeddedStore::open_with(dir.path(), testkit::clock(), options).unwrap();
+    for child in ["c0", "c1"] {
+        block_on(store.append(append(
+            child,
+            ExpectedVersion::NoStream,
+            vec![registered(&format!("{child}-0"), "2012-02-29")],
+        )))
+        .unwrap();
+    }
+    // The two children alternate, so each one's records are scattered through the log.
+    for e in 1..=600 {
+        for child in ["c0", "c1"] {
+            block_on(store.append(append(
+                child,
+                ExpectedVersion::Any,
+                vec![contact(&format!("{child}-{e}"), "2023-05-01")],
+            )))
+            .unwrap();
+        }
+    }
+    assert!(segments(dir.path()).len() > 2, "the records span segments");
+    let log = everything(&store);
+    for child in ["c0", "c1"] {
+        let expected: Vec<_> = log
+            .iter()
+            .filter(|e| e.envelope.child_id.as_str() == child)
+            .cloned()
+            .collect();
+        assert_eq!(expected.len(), 601);
+        for (from, limit) in [
+            (1u64, usize::MAX),
+            (1, 256),
+            (1, 257),
+            (2, 300),
+            (100, 502),
+            (345, 1000),
+            (600, 5),
+        ] {
+            let read = block_on(store.read_stream(testkit::child(child), Version(from), limit)).unwrap();
+            let start = (from - 1) as usize;
+            let end = start.saturating_add(limit).min(expected.len());
+            assert_eq!(read, expected[start..end], "{child} from {from} limit {limit}");
+        }
+    }
+    store.close().unwrap();
+}
