@@ -39,7 +39,7 @@ use roxmltree::{Document, Node};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history};
+use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history, in_force};
 use crate::codes::{
     AbuseCategory, AssessmentFactor, CinClosureReason, CodeList, CollectionYear, Disability, Ethnicity,
     PrimaryNeed, ReferralSource, Sex, UpnUnknownReason,
@@ -58,7 +58,6 @@ use crate::returns::ssda903::import::{ChildAppend, append_child, read_all, sanit
 use crate::returns::ssda903::{ImportFile, ImportOptions, ImportProgress, RowProblem};
 use crate::store::EventStore;
 use crate::time::{Date, OccurredAt};
-use crate::view::known_at;
 
 /// What a census import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -795,25 +794,13 @@ async fn import_child(
     };
     let existing = read_all(store, &child_id).await?;
     let version = existing.last().map(|e| e.envelope.version);
-    let in_force: Vec<(Date, u64, Option<EventId>, EventPayload)> = match existing.last() {
-        Some(last) => known_at(&existing, last.envelope.recorded_at)
-            .into_iter()
-            .filter(|e| !e.is_retracted())
-            .map(|e| {
-                (
-                    e.occurred_at.date(),
-                    e.envelope.version.0,
-                    Some(e.envelope.event_id.clone()),
-                    e.payload,
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let registered = in_force
+    let events_in_force = existing
+        .last()
+        .map_or_else(Vec::new, |last| in_force(&existing, last.envelope.recorded_at));
+    let registered = events_in_force
         .iter()
         .any(|e| matches!(e.3, EventPayload::ChildRegistered(_)));
-    let mut history = child_history(Some(child_id.clone()), in_force, &[]);
+    let mut history = child_history(Some(child_id.clone()), events_in_force, &[]);
     let mut registered_now = registered;
     for read in &reads {
         plan_identity(&mut pl, &mut history, read, registered_now);

@@ -33,6 +33,7 @@ use crate::codes::{
 };
 use crate::domain::lists::{ConferenceKind, Section47Outcome, StrategyOutcome};
 use crate::domain::{EventPayload, Upn};
+use crate::envelope::RecordedEvent;
 use crate::error::Result;
 use crate::ids::{ChildId, EventId};
 use crate::returns::ssda903::streams_known_at;
@@ -137,19 +138,7 @@ pub async fn export(store: &dyn EventStore, options: &CinOptions<'_>) -> Result<
     let children = streams
         .values()
         .filter_map(|events| {
-            let effective: Vec<(Date, u64, Option<EventId>, EventPayload)> =
-                known_at(events, options.known_at)
-                    .into_iter()
-                    .filter(|e| !e.is_retracted())
-                    .map(|e| {
-                        (
-                            e.occurred_at.date(),
-                            e.envelope.version.0,
-                            Some(e.envelope.event_id.clone()),
-                            e.payload,
-                        )
-                    })
-                    .collect();
+            let effective = in_force(events, options.known_at);
             let child = events.first().map(|e| e.envelope.child_id.clone());
             child_in_year(child, effective, options)
         })
@@ -160,6 +149,23 @@ pub async fn export(store: &dyn EventStore, options: &CinOptions<'_>) -> Result<
         produced_at: options.produced_at,
         children,
     })
+}
+
+/// A child's events in force as known at `at` (corrections applied, retractions left out), as
+/// [`child_history`] takes them: date, version, event id, content.
+pub fn in_force(events: &[RecordedEvent], at: Timestamp) -> Vec<(Date, u64, Option<EventId>, EventPayload)> {
+    known_at(events, at)
+        .into_iter()
+        .filter(|e| !e.is_retracted())
+        .map(|e| {
+            (
+                e.occurred_at.date(),
+                e.envelope.version.0,
+                Some(e.envelope.event_id.clone()),
+                e.payload,
+            )
+        })
+        .collect()
 }
 
 /// `days` working days after `from` (weekends and `holidays` skipped).
