@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use journey_core::envelope::NewEvent;
 use journey_core::error::FieldError;
 use journey_core::store::{AppendOutcome, AppendRequest, ExpectedVersion, StreamExport};
@@ -127,6 +128,29 @@ pub async fn authorize_read(
 ) -> ApiResult<()> {
     principal.require(Action::ReadChild)?;
     record_read(state, principal, purpose, child_id, view, parameters).await
+}
+
+/// Reads a child's record for `view` while the read is written to the access log: `read` builds the answer
+/// meanwhile (in memory; nothing leaves the server), and it is returned only once the access record is
+/// durable. A failed log write returns nothing. The role and the purpose are checked before anything is
+/// read. For a long view (a chronology) this takes the access log's `fdatasync` off the answer's latency.
+pub async fn logged_read<T>(
+    state: &AppState,
+    principal: &Principal,
+    purpose: &Purpose,
+    child_id: &ChildId,
+    view: &str,
+    parameters: serde_json::Value,
+    read: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    principal.require(Action::ReadChild)?;
+    purpose.required_for(principal)?;
+    let (logged, answer) = tokio::join!(
+        record_read(state, principal, purpose, child_id, view, parameters),
+        read
+    );
+    logged?;
+    answer
 }
 
 /// Writes one read of a child's record to the access log, durably, with the purpose (required of
@@ -326,9 +350,14 @@ pub async fn summary(
     let child_id = child_id(&raw_child)?;
     let as_of = query.as_of(&state);
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
-    authorize_read(&state, &principal, &purpose, &child_id, "summary", parameters).await?;
-    let events = whole_stream(&state, &child_id).await?;
-    Ok(Json(ChildSummary::replay(&events, as_of)))
+    let read = async {
+        let events = whole_stream(&state, &child_id).await?;
+        Ok(Json(ChildSummary::replay(&events, as_of)))
+    };
+    logged_read(
+        &state, &principal, &purpose, &child_id, "summary", parameters, read,
+    )
+    .await
 }
 
 /// The child's timeline on a date as known at an instant.
@@ -352,18 +381,29 @@ pub async fn chronology(
     Path(raw_child): Path<String>,
     purpose: Purpose,
     QueryParams(query): QueryParams<AsOfQuery>,
-) -> ApiResult<Json<Chronology>> {
+) -> ApiResult<Response> {
     principal.require(Action::ReadChild)?;
     let child_id = child_id(&raw_child)?;
     let as_of = query.as_of(&state);
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
-    authorize_read(&state, &principal, &purpose, &child_id, "chronology", parameters).await?;
-    let events = whole_stream(&state, &child_id).await?;
-    Ok(Json(Chronology::build(
-        &events,
-        as_of,
-        ChronologyOptions::default(),
-    )))
+    // Built and serialised while the access is logged.
+    let read = async {
+        let events = whole_stream(&state, &child_id).await?;
+        let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
+        serde_json::to_vec(&chronology)
+            .map_err(|e| ApiError::Internal(format!("serialising a chronology: {e}")))
+    };
+    let body = logged_read(
+        &state,
+        &principal,
+        &purpose,
+        &child_id,
+        "chronology",
+        parameters,
+        read,
+    )
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// One child's record with everything needed to verify it without the rest of the log.
