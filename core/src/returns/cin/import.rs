@@ -37,7 +37,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 use roxmltree::{Document, Node};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history, in_force};
 use crate::codes::{
@@ -53,11 +52,13 @@ use crate::domain::{
 };
 use crate::envelope::NewEvent;
 use crate::error::Result;
-use crate::ids::{ChildId, CorrelationId, EventId, Source, SystemId};
-use crate::returns::ssda903::import::{ChildAppend, append_child, read_all, sanitise};
+use crate::ids::{ChildId, EventId, Source, SystemId};
+use crate::returns::ssda903::import::{
+    ChildAppend, append_child, fact_event_id, imported_event, read_all, sanitise,
+};
 use crate::returns::ssda903::{ImportFile, ImportOptions, ImportProgress, RowProblem};
 use crate::store::EventStore;
-use crate::time::{Date, OccurredAt};
+use crate::time::Date;
 
 /// What a census import did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -107,9 +108,9 @@ struct ReadChild {
     episodes: Vec<EpisodeAt>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct EpisodeAt {
-    at: Option<At>,
+    at: At,
     assessments: Vec<At>,
     plans: Vec<At>,
     section47s: Vec<At>,
@@ -201,7 +202,7 @@ fn child_of<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, '
 }
 
 impl Reader<'_> {
-    fn line(&self, _doc: &Document<'_>, node: Node<'_, '_>) -> usize {
+    fn line(&self, node: Node<'_, '_>) -> usize {
         self.line_at(node.range().start)
     }
 
@@ -267,7 +268,7 @@ impl Reader<'_> {
             .and_then(|t| t.trim().parse::<i16>().ok())
             .and_then(|y| CollectionYear::new(y).ok());
         let Some(year) = year else {
-            let line = year_node.map_or(1, |n| self.line(&doc, n));
+            let line = year_node.map_or(1, |n| self.line(n));
             self.problem(
                 line,
                 "Header/CollectionDetails/Year",
@@ -287,10 +288,10 @@ impl Reader<'_> {
         for (i, node) in children_of(children, "Child").enumerate() {
             let at = At {
                 file: self.file,
-                line: self.line(&doc, node),
+                line: self.line(node),
                 path: format!("Child[{}]", i + 1),
             };
-            if let Some(read) = self.child(&doc, node, year, at) {
+            if let Some(read) = self.child(node, year, at) {
                 out.push(read);
             }
         }
@@ -304,10 +305,21 @@ impl Reader<'_> {
     }
 }
 
+fn date_value(text: &str) -> std::result::Result<Date, String> {
+    Date::parse_field("date", text).map_err(|_| format!("must be a date YYYY-MM-DD (got {text:?})"))
+}
+
+fn code_value<T: CodeList>(text: &str) -> std::result::Result<T, String> {
+    T::parse(text).map_err(|e| e.message)
+}
+
+fn upn_value(text: &str) -> std::result::Result<Upn, String> {
+    Upn::parse(text).map_err(|e| e.message)
+}
+
 /// Reads the values of one element's children, reporting each bad one against the element's path.
 struct Fields<'r, 'a, 'd, 'i> {
     reader: &'r mut Reader<'a>,
-    doc: &'d Document<'i>,
     node: Node<'d, 'i>,
     path: String,
     child: Option<String>,
@@ -326,57 +338,67 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
         self.reader.problem(line, &path, rule, child.as_deref());
     }
 
-    fn required<T>(&mut self, name: &'static str, value: Option<T>) -> Option<T> {
-        if value.is_none() && self.value(name).is_none() {
+    /// The value of child element `name` as `parse` reads it; a value it refuses is reported with the rule
+    /// it gives. `None` when absent, empty or refused.
+    fn parsed<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        let (text, line) = self.value(name)?;
+        match parse(&text) {
+            Ok(v) => Some(v),
+            Err(rule) => {
+                self.bad(line, name, rule);
+                None
+            }
+        }
+    }
+
+    /// [`Fields::parsed`], and reported as missing when absent.
+    fn required<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        if self.value(name).is_none() {
             let line = self.reader.line_at(self.node.range().start);
             self.bad(line, name, "is required");
+            return None;
         }
-        value
+        self.parsed(name, parse)
     }
 
     fn date(&mut self, name: &'static str) -> Option<Date> {
-        let (t, line) = self.value(name)?;
-        match Date::parse_field(name, &t) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.bad(line, name, format!("must be a date YYYY-MM-DD (got {t:?})"));
-                None
-            }
-        }
+        self.parsed(name, date_value)
     }
 
     fn code<T: CodeList>(&mut self, name: &'static str) -> Option<T> {
-        let (t, line) = self.value(name)?;
-        match T::parse(&t) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.bad(line, name, e.message);
-                None
-            }
-        }
+        self.parsed(name, code_value)
     }
 
     fn flag(&mut self, name: &'static str) -> Option<bool> {
-        let (t, line) = self.value(name)?;
-        match t.as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => {
-                self.bad(line, name, format!("must be true or false (got {t:?})"));
-                None
-            }
-        }
+        self.parsed(name, |t| match t {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(format!("must be true or false (got {t:?})")),
+        })
     }
 
-    fn upn(&mut self, name: &'static str) -> Option<Upn> {
-        let (t, line) = self.value(name)?;
-        match Upn::parse(t) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                self.bad(line, name, e.message);
-                None
+    /// Every child element `name` of `list`, each read as a code (a bad one reported at its own line).
+    fn codes<T: CodeList>(&mut self, list: Node<'_, '_>, name: &'static str) -> Vec<T> {
+        let mut out = Vec::new();
+        for item in children_of(list, name) {
+            let text = item.text().map(str::trim).unwrap_or("");
+            match code_value(text) {
+                Ok(v) => out.push(v),
+                Err(rule) => {
+                    let line = self.reader.line_at(item.range().start);
+                    self.bad(line, name, rule);
+                }
             }
         }
+        out
     }
 
     /// Where this element is.
@@ -391,7 +413,6 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
     fn within(&mut self, node: Node<'d, 'i>, path: String) -> Fields<'_, 'a, 'd, 'i> {
         Fields {
             reader: self.reader,
-            doc: self.doc,
             node,
             path,
             child: self.child.clone(),
@@ -400,22 +421,15 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
 }
 
 impl Reader<'_> {
-    fn child(
-        &mut self,
-        doc: &Document<'_>,
-        node: Node<'_, '_>,
-        year: CollectionYear,
-        at: At,
-    ) -> Option<(String, ReadChild)> {
+    fn child(&mut self, node: Node<'_, '_>, year: CollectionYear, at: At) -> Option<(String, ReadChild)> {
         let before = self.problems.len();
-        let mut read = self.read_child(doc, node, year, at)?;
+        let mut read = self.read_child(node, year, at)?;
         read.1.bad = self.problems.len() > before;
         Some(read)
     }
 
     fn read_child(
         &mut self,
-        doc: &Document<'_>,
         node: Node<'_, '_>,
         year: CollectionYear,
         at: At,
@@ -443,7 +457,6 @@ impl Reader<'_> {
         };
         let mut f = Fields {
             reader: self,
-            doc,
             node: ids,
             path: format!("{}/ChildIdentifiers", at.path),
             child: Some(key.clone()),
@@ -456,8 +469,8 @@ impl Reader<'_> {
                 None
             }
         };
-        let upn = f.upn("UPN");
-        let former_upn = f.upn("FormerUPN");
+        let upn = f.parsed("UPN", upn_value);
+        let former_upn = f.parsed("FormerUPN", upn_value);
         let upn_unknown = f.code::<UpnUnknownReason>("UPNunknown");
         let date_of_birth = f.date("PersonBirthDate");
         let expected_date_of_birth = f.date("ExpectedPersonBirthDate");
@@ -472,16 +485,13 @@ impl Reader<'_> {
         }
         let sex = match (f.value("Sex"), f.value("GenderCurrent")) {
             (Some(_), _) => f.code::<Sex>("Sex"),
-            (None, Some((g, line))) => match g.as_str() {
-                "1" => Some(Sex::M),
-                "2" => Some(Sex::F),
-                "0" | "9" => Some(Sex::U),
-                _ => {
-                    f.bad(line, "GenderCurrent", format!("must be 1, 2, 0 or 9 (got {g:?})"));
-                    None
-                }
-            },
-            (None, None) => f.required("Sex", None),
+            (None, Some(_)) => f.parsed("GenderCurrent", |g| match g {
+                "1" => Ok(Sex::M),
+                "2" => Ok(Sex::F),
+                "0" | "9" => Ok(Sex::U),
+                _ => Err(format!("must be 1, 2, 0 or 9 (got {g:?})")),
+            }),
+            (None, None) => f.required("Sex", code_value::<Sex>),
         };
         let died = f.date("PersonDeathDate");
         let mut child = CinChild {
@@ -502,16 +512,8 @@ impl Reader<'_> {
             child.ethnicity = f.code::<Ethnicity>("Ethnicity").filter(|e| *e != Ethnicity::NOBT);
             if let Some(list) = child_of(chars, "Disabilities") {
                 let mut f = f.within(list, format!("{}/ChildCharacteristics/Disabilities", at.path));
-                for d in children_of(list, "Disability") {
-                    let mut one = f.within(d, f.path.clone());
-                    let t = d.text().map(str::trim).unwrap_or("").to_owned();
-                    let line = one.reader.line_at(d.range().start);
-                    match Disability::parse(&t) {
-                        Ok(Disability::NONE) => {}
-                        Ok(v) => child.disabilities.push(v),
-                        Err(e) => one.bad(line, "Disability", e.message),
-                    }
-                }
+                child.disabilities = f.codes::<Disability>(list, "Disability");
+                child.disabilities.retain(|d| *d != Disability::NONE);
             }
         }
         let mut episodes_at = Vec::new();
@@ -519,12 +521,9 @@ impl Reader<'_> {
             let path = format!("{}/CINdetails[{}]", at.path, j + 1);
             let line = f.reader.line_at(cin.range().start);
             let mut e = f.within(cin, path.clone());
-            let referral = e.date("CINreferralDate");
-            let referral = e.required("CINreferralDate", referral);
-            let source = e.code::<ReferralSource>("ReferralSource");
-            let source = e.required("ReferralSource", source);
-            let need = e.code::<PrimaryNeed>("PrimaryNeedCode");
-            let need = e.required("PrimaryNeedCode", need);
+            let referral = e.required("CINreferralDate", date_value);
+            let source = e.required("ReferralSource", code_value::<ReferralSource>);
+            let need = e.required("PrimaryNeedCode", code_value::<PrimaryNeed>);
             let closed = e.date("CINclosureDate");
             let reason = e.code::<CinClosureReason>("ReasonForClosure");
             if e.value("CINclosureDate").is_some() != e.value("ReasonForClosure").is_some() {
@@ -536,6 +535,8 @@ impl Reader<'_> {
             }
             let initial_conference = e.date("DateOfInitialCPC");
             let nfa = e.flag("ReferralNFA").unwrap_or(false);
+            // A missing or bad value has been reported, and the child will be refused whole: the stand-ins
+            // below only keep the reading going, and are never recorded.
             let mut episode = CinEpisode {
                 referral: referral.unwrap_or(year.start_date()),
                 source: source.unwrap_or(ReferralSource::ALL[0]),
@@ -549,31 +550,24 @@ impl Reader<'_> {
                 protection_plans: Vec::new(),
             };
             let mut ep_at = EpisodeAt {
-                at: Some(e.at()),
-                ..EpisodeAt::default()
+                at: e.at(),
+                assessments: Vec::new(),
+                plans: Vec::new(),
+                section47s: Vec::new(),
+                protection_plans: Vec::new(),
             };
             for (k, a) in children_of(cin, "Assessments").enumerate() {
                 let apath = format!("{path}/Assessments[{}]", k + 1);
                 let mut af = e.within(a, apath.clone());
-                let start = af.date("AssessmentActualStartDate");
-                let start = af.required("AssessmentActualStartDate", start);
+                let start = af.required("AssessmentActualStartDate", date_value);
                 let internal_review = af.date("AssessmentInternalReviewDate");
                 let authorised = af.date("AssessmentAuthorisationDate");
-                let mut factors = Vec::new();
-                if let Some(list) = child_of(a, "FactorsIdentifiedAtAssessment") {
-                    for fnode in children_of(list, "AssessmentFactors") {
-                        let t = fnode.text().map(str::trim).unwrap_or("").to_owned();
-                        let fline = af.reader.line_at(fnode.range().start);
-                        match AssessmentFactor::parse(&t) {
-                            Ok(v) => factors.push(v),
-                            Err(err) => af.bad(
-                                fline,
-                                "FactorsIdentifiedAtAssessment/AssessmentFactors",
-                                err.message,
-                            ),
-                        }
-                    }
-                }
+                let factors = match child_of(a, "FactorsIdentifiedAtAssessment") {
+                    Some(list) => af
+                        .within(list, format!("{apath}/FactorsIdentifiedAtAssessment"))
+                        .codes::<AssessmentFactor>(list, "AssessmentFactors"),
+                    None => Vec::new(),
+                };
                 if let Some(start) = start {
                     episode.assessments.push(super::Assessment {
                         start,
@@ -587,8 +581,7 @@ impl Reader<'_> {
             for (k, p) in children_of(cin, "CINPlanDates").enumerate() {
                 let ppath = format!("{path}/CINPlanDates[{}]", k + 1);
                 let mut pf = e.within(p, ppath.clone());
-                let start = pf.date("CINPlanStartDate");
-                let start = pf.required("CINPlanStartDate", start);
+                let start = pf.required("CINPlanStartDate", date_value);
                 let end = pf.date("CINPlanEndDate");
                 if let Some(start) = start {
                     episode.plans.push((start, end));
@@ -598,8 +591,7 @@ impl Reader<'_> {
             for (k, s) in children_of(cin, "Section47").enumerate() {
                 let spath = format!("{path}/Section47[{}]", k + 1);
                 let mut sf = e.within(s, spath.clone());
-                let start = sf.date("S47ActualStartDate");
-                let start = sf.required("S47ActualStartDate", start);
+                let start = sf.required("S47ActualStartDate", date_value);
                 let target = sf.date("InitialCPCtarget");
                 let conference = sf.date("DateOfInitialCPC");
                 let not_required = sf.flag("ICPCnotRequired").unwrap_or(false);
@@ -617,23 +609,16 @@ impl Reader<'_> {
             for (k, p) in children_of(cin, "ChildProtectionPlans").enumerate() {
                 let ppath = format!("{path}/ChildProtectionPlans[{}]", k + 1);
                 let mut pf = e.within(p, ppath.clone());
-                let start = pf.date("CPPstartDate");
-                let start = pf.required("CPPstartDate", start);
+                let start = pf.required("CPPstartDate", date_value);
                 let end = pf.date("CPPendDate");
-                let initial = pf.code::<AbuseCategory>("InitialCategoryOfAbuse");
-                let initial = pf.required("InitialCategoryOfAbuse", initial);
+                let initial = pf.required("InitialCategoryOfAbuse", code_value::<AbuseCategory>);
                 let latest = pf.code::<AbuseCategory>("LatestCategoryOfAbuse");
-                let previous = match pf.value("NumberOfPreviousCPP") {
-                    None => 0,
-                    Some((t, l)) => t.parse::<usize>().unwrap_or_else(|_| {
-                        pf.bad(
-                            l,
-                            "NumberOfPreviousCPP",
-                            format!("must be a whole number (got {t:?})"),
-                        );
-                        0
-                    }),
-                };
+                let previous = pf
+                    .parsed("NumberOfPreviousCPP", |t| {
+                        t.parse::<usize>()
+                            .map_err(|_| format!("must be a whole number (got {t:?})"))
+                    })
+                    .unwrap_or(0);
                 let mut reviews = Vec::new();
                 for (r, review) in children_of(p, "Reviews").enumerate() {
                     let mut rf = pf.within(review, format!("{ppath}/Reviews[{}]", r + 1));
@@ -797,14 +782,9 @@ async fn import_child(
     let events_in_force = existing
         .last()
         .map_or_else(Vec::new, |last| in_force(&existing, last.envelope.recorded_at));
-    let registered = events_in_force
-        .iter()
-        .any(|e| matches!(e.3, EventPayload::ChildRegistered(_)));
     let mut history = child_history(Some(child_id.clone()), events_in_force, &[]);
-    let mut registered_now = registered;
     for read in &reads {
-        plan_identity(&mut pl, &mut history, read, registered_now);
-        registered_now = true;
+        plan_identity(&mut pl, &mut history, read);
         for (census, at) in read.child.episodes.iter().zip(&read.episodes) {
             plan_episode(&mut pl, &mut history, census, at, read.year);
         }
@@ -857,18 +837,14 @@ async fn import_child(
         .map(|p| {
             let (name, year) = &names[p.at.file];
             let year = year.map_or_else(String::new, |y| y.to_string().replace('/', "-"));
-            NewEvent {
-                event_id: event_id(&child_id, p),
-                occurred_at: OccurredAt::on(p.date),
-                source: source.clone(),
-                correlation_id: Some(
-                    CorrelationId::parse(format!("cin:{year}:{}:{}", sanitise(name), p.at.line))
-                        .expect("a sanitised provenance token"),
-                ),
-                causation_id: None,
-                source_recorded_at: Some(options.source_recorded_at),
-                payload: p.payload.clone(),
-            }
+            imported_event(
+                options,
+                &source,
+                fact_event_id("cin", &child_id, p.date, &p.key, &p.payload),
+                p.date,
+                format!("cin:{year}:{}:{}", sanitise(name), p.at.line),
+                p.payload.clone(),
+            )
         })
         .collect();
     match append_child(store, child_id, version, &options.principal, events).await? {
@@ -903,29 +879,11 @@ async fn import_child(
     Ok(pl.out)
 }
 
-/// Derived from the child, what the fact is about and its content, never from the file: the same fact in
-/// two years' censuses has the same id, and a re-import is recognised.
-fn event_id(child: &ChildId, p: &Planned) -> EventId {
-    let encoded = bincode::encode_to_vec(&p.payload, bincode::config::standard()).expect("payloads encode");
-    let digest = Sha256::new()
-        .chain_update(child.as_str())
-        .chain_update(p.date.to_string())
-        .chain_update(&p.key)
-        .chain_update(&encoded)
-        .finalize();
-    EventId::parse(format!(
-        "cin:{}:{}:{}:{}",
-        child,
-        p.payload.kind().as_str(),
-        p.date,
-        hex::encode(&digest[..8])
-    ))
-    .expect("a valid event id")
-}
-
-fn plan_identity(pl: &mut Planner<'_>, history: &mut CinChild, read: &ReadChild, registered: bool) {
+fn plan_identity(pl: &mut Planner<'_>, history: &mut CinChild, read: &ReadChild) {
     let c = &read.child;
     let at = &read.at;
+    // Every registration has a sex (the log's, or one planned from an earlier census in this import).
+    let registered = history.sex.is_some();
     if !registered {
         let Some(sex) = c.sex else { return };
         // Registered on the date of birth (who the child is holds on every date), or for an unborn child on
@@ -935,40 +893,27 @@ fn plan_identity(pl: &mut Planner<'_>, history: &mut CinChild, read: &ReadChild,
             return;
         };
         let on = first_referral.map_or(on, |r| on.min(r));
-        pl.plan(
-            at,
-            on,
-            0,
-            0,
-            "registration".into(),
-            ChildRegistered {
-                given_name: None,
-                family_name: None,
-                preferred_name: None,
-                date_of_birth: c.date_of_birth,
-                expected_date_of_birth: c
-                    .date_of_birth
-                    .is_none()
-                    .then_some(c.expected_date_of_birth)
-                    .flatten(),
-                sex,
-                ethnicity: c.ethnicity,
-                upn: c.upn.clone(),
-                former_upn: c.former_upn.clone(),
-                upn_unknown_reason: c.upn.is_none().then_some(c.upn_unknown).flatten(),
-                nhs_number: None,
-                disabilities: c.disabilities.clone(),
-                family_id: None,
-            },
-        );
-        history.date_of_birth = c.date_of_birth;
-        history.expected_date_of_birth = c.expected_date_of_birth;
-        history.sex = Some(sex);
-        history.ethnicity = c.ethnicity;
-        history.upn = c.upn.clone();
-        history.former_upn = c.former_upn.clone();
-        history.upn_unknown = c.upn_unknown;
-        history.disabilities = c.disabilities.clone();
+        let registration = ChildRegistered {
+            given_name: None,
+            family_name: None,
+            preferred_name: None,
+            date_of_birth: c.date_of_birth,
+            expected_date_of_birth: c
+                .date_of_birth
+                .is_none()
+                .then_some(c.expected_date_of_birth)
+                .flatten(),
+            sex,
+            ethnicity: c.ethnicity,
+            upn: c.upn.clone(),
+            former_upn: c.former_upn.clone(),
+            upn_unknown_reason: c.upn.is_none().then_some(c.upn_unknown).flatten(),
+            nhs_number: None,
+            disabilities: c.disabilities.clone(),
+            family_id: None,
+        };
+        history.register(registration.clone());
+        pl.plan(at, on, 0, 0, "registration".into(), registration);
     } else {
         let ids = At {
             path: format!("{}/ChildIdentifiers", at.path),
@@ -1002,24 +947,7 @@ fn plan_identity(pl: &mut Planner<'_>, history: &mut CinChild, read: &ReadChild,
             // A birth is amended on the day of birth; anything else from the start of the year whose census
             // first says it.
             let on = amended.date_of_birth.unwrap_or(read.year.start_date());
-            if let Some(v) = &amended.date_of_birth {
-                history.date_of_birth = Some(*v);
-            }
-            if let Some(v) = amended.sex {
-                history.sex = Some(v);
-            }
-            if let Some(v) = amended.ethnicity {
-                history.ethnicity = Some(v);
-            }
-            if let Some(v) = &amended.upn {
-                history.upn = Some(v.clone());
-            }
-            if let Some(v) = &amended.former_upn {
-                history.former_upn = Some(v.clone());
-            }
-            if let Some(v) = &amended.disabilities {
-                history.disabilities = v.clone();
-            }
+            history.amend(amended.clone());
             pl.plan(&ids, on, 0, 1, format!("amended:{}", read.year), amended);
         }
     }
@@ -1065,7 +993,7 @@ fn plan_episode(
 ) {
     let end = year.end_date();
     let could_know = |d: Option<Date>| d.is_some_and(|d| d <= end);
-    let eat = at.at.clone().expect("read with a position");
+    let eat = at.at.clone();
     let index = match history
         .episodes
         .iter()
@@ -1073,18 +1001,16 @@ fn plan_episode(
     {
         Some(i) => i,
         None => {
-            history.episodes.push(CinEpisode {
-                referral: census.referral,
+            let referral = ReferralReceived {
                 source: census.source,
                 primary_need: census.primary_need,
-                referral_nfa: census.referral_nfa,
-                closure: None,
-                initial_conference: None,
-                assessments: Vec::new(),
-                plans: Vec::new(),
-                section47s: Vec::new(),
-                protection_plans: Vec::new(),
-            });
+                no_further_action: census.referral_nfa,
+                contact_event_id: None,
+                referrer: None,
+            };
+            history
+                .episodes
+                .push(CinEpisode::opened(census.referral, &referral));
             history.episodes.sort_by_key(|e| e.referral);
             let i = history
                 .episodes
@@ -1097,13 +1023,7 @@ fn plan_episode(
                 i + 1,
                 REFERRAL,
                 format!("referral:{}", census.referral),
-                ReferralReceived {
-                    source: census.source,
-                    primary_need: census.primary_need,
-                    no_further_action: census.referral_nfa,
-                    contact_event_id: None,
-                    referrer: None,
-                },
+                referral,
             );
             i
         }
@@ -1477,39 +1397,30 @@ fn plan_episode(
     }
 }
 
+/// The initial conference held on `on` (deciding on a plan in `category`, if it did), with what its event
+/// id is keyed on.
+fn initial_conference(on: Date, category: Option<AbuseCategory>) -> (String, EventPayload) {
+    let conference = ChildProtectionConferenceHeld {
+        kind: ConferenceKind::Initial,
+        outcome: if category.is_some() {
+            ConferenceOutcome::PlanRequired
+        } else {
+            ConferenceOutcome::PlanNotRequired
+        },
+        category,
+        agencies: Vec::new(),
+        family: Vec::new(),
+        chair: None,
+        quorate: None,
+    };
+    (format!("initial-conference:{on}"), conference.into())
+}
+
 /// The id the initial conference on `on` gets (so a plan started at it can name it).
 fn conference_id(child: &str, on: Date, category: AbuseCategory) -> Option<EventId> {
     let child = ChildId::parse(child).ok()?;
-    Some(event_id(&child, &initial_conference_planned(on, Some(category))))
-}
-
-fn initial_conference_planned(on: Date, category: Option<AbuseCategory>) -> Planned {
-    Planned {
-        date: on,
-        episode: 0,
-        rank: INITIAL_CONFERENCE,
-        seq: 0,
-        key: format!("initial-conference:{on}"),
-        payload: ChildProtectionConferenceHeld {
-            kind: ConferenceKind::Initial,
-            outcome: if category.is_some() {
-                ConferenceOutcome::PlanRequired
-            } else {
-                ConferenceOutcome::PlanNotRequired
-            },
-            category,
-            agencies: Vec::new(),
-            family: Vec::new(),
-            chair: None,
-            quorate: None,
-        }
-        .into(),
-        at: At {
-            file: 0,
-            line: 0,
-            path: String::new(),
-        },
-    }
+    let (about, payload) = initial_conference(on, Some(category));
+    Some(fact_event_id("cin", &child, on, &about, &payload))
 }
 
 fn plan_initial_conference(pl: &mut Planner<'_>, census: &CinEpisode, at: &At, on: Date, ep: usize) {
@@ -1518,11 +1429,8 @@ fn plan_initial_conference(pl: &mut Planner<'_>, census: &CinEpisode, at: &At, o
         .iter()
         .find(|p| p.start == on)
         .map(|p| p.initial_category);
-    let mut planned = initial_conference_planned(on, plan);
-    planned.episode = ep;
-    planned.seq = pl.planned.len();
-    planned.at = at.clone();
-    pl.planned.push(planned);
+    let (about, payload) = initial_conference(on, plan);
+    pl.plan(at, on, ep, INITIAL_CONFERENCE, about, payload);
 }
 
 fn sorted_factors(f: &[AssessmentFactor]) -> BTreeSet<&'static str> {

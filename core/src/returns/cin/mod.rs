@@ -32,7 +32,7 @@ use crate::codes::{
     ReferralSource, Sex, UpnUnknownReason,
 };
 use crate::domain::lists::{ConferenceKind, Section47Outcome, StrategyOutcome};
-use crate::domain::{EventPayload, Upn};
+use crate::domain::{ChildDetailsAmended, ChildRegistered, EventPayload, ReferralReceived, Upn};
 use crate::envelope::RecordedEvent;
 use crate::error::Result;
 use crate::ids::{ChildId, EventId};
@@ -77,6 +77,24 @@ pub struct CinChild {
     pub ethnicity: Option<Ethnicity>,
     pub disabilities: Vec<Disability>,
     pub episodes: Vec<CinEpisode>,
+}
+
+impl CinEpisode {
+    /// The episode a referral on `on` opens, nothing in it yet.
+    pub fn opened(on: Date, r: &ReferralReceived) -> CinEpisode {
+        CinEpisode {
+            referral: on,
+            source: r.source,
+            primary_need: r.primary_need,
+            referral_nfa: r.no_further_action,
+            closure: None,
+            initial_conference: None,
+            assessments: Vec::new(),
+            plans: Vec::new(),
+            section47s: Vec::new(),
+            protection_plans: Vec::new(),
+        }
+    }
 }
 
 /// One CIN episode (`CINdetails`).
@@ -237,56 +255,11 @@ pub fn child_history(
     for (on, _, id, payload) in events {
         use EventPayload as P;
         match payload {
-            P::ChildRegistered(r) => {
-                child.upn = r.upn;
-                child.former_upn = r.former_upn;
-                child.upn_unknown = r.upn_unknown_reason;
-                child.date_of_birth = r.date_of_birth;
-                child.expected_date_of_birth = r.expected_date_of_birth;
-                child.sex = Some(r.sex);
-                child.ethnicity = r.ethnicity;
-                child.disabilities = r.disabilities;
-            }
-            P::ChildDetailsAmended(a) => {
-                if let Some(v) = a.date_of_birth {
-                    child.date_of_birth = Some(v);
-                }
-                if let Some(v) = a.sex {
-                    child.sex = Some(v);
-                }
-                if let Some(v) = a.ethnicity {
-                    child.ethnicity = Some(v);
-                }
-                if let Some(v) = a.upn {
-                    child.upn = Some(v);
-                }
-                if let Some(v) = a.disabilities {
-                    child.disabilities = v;
-                }
-                if let Some(v) = a.former_upn {
-                    child.former_upn = Some(v);
-                }
-                if let Some(v) = a.upn_unknown_reason {
-                    child.upn_unknown = Some(v);
-                }
-                if let Some(v) = a.expected_date_of_birth {
-                    child.expected_date_of_birth = Some(v);
-                }
-            }
+            P::ChildRegistered(r) => child.register(r),
+            P::ChildDetailsAmended(a) => child.amend(a),
             P::ChildDied(_) => child.died = Some(on),
             P::ReferralReceived(r) if open.is_none() => {
-                episodes.push(CinEpisode {
-                    referral: on,
-                    source: r.source,
-                    primary_need: r.primary_need,
-                    referral_nfa: r.no_further_action,
-                    closure: None,
-                    initial_conference: None,
-                    assessments: Vec::new(),
-                    plans: Vec::new(),
-                    section47s: Vec::new(),
-                    protection_plans: Vec::new(),
-                });
+                episodes.push(CinEpisode::opened(on, &r));
                 open = Some(episodes.len() - 1);
             }
             P::ChildInNeedEpisodeClosed(c) => {
@@ -417,6 +390,46 @@ pub fn child_history(
 }
 
 impl CinChild {
+    /// Takes the identifiers and characteristics a registration gives.
+    pub fn register(&mut self, r: ChildRegistered) {
+        self.upn = r.upn;
+        self.former_upn = r.former_upn;
+        self.upn_unknown = r.upn_unknown_reason;
+        self.date_of_birth = r.date_of_birth;
+        self.expected_date_of_birth = r.expected_date_of_birth;
+        self.sex = Some(r.sex);
+        self.ethnicity = r.ethnicity;
+        self.disabilities = r.disabilities;
+    }
+
+    /// Takes what an amendment changes.
+    pub fn amend(&mut self, a: ChildDetailsAmended) {
+        if let Some(v) = a.date_of_birth {
+            self.date_of_birth = Some(v);
+        }
+        if let Some(v) = a.sex {
+            self.sex = Some(v);
+        }
+        if let Some(v) = a.ethnicity {
+            self.ethnicity = Some(v);
+        }
+        if let Some(v) = a.upn {
+            self.upn = Some(v);
+        }
+        if let Some(v) = a.disabilities {
+            self.disabilities = v;
+        }
+        if let Some(v) = a.former_upn {
+            self.former_upn = Some(v);
+        }
+        if let Some(v) = a.upn_unknown_reason {
+            self.upn_unknown = Some(v);
+        }
+        if let Some(v) = a.expected_date_of_birth {
+            self.expected_date_of_birth = Some(v);
+        }
+    }
+
     /// The census's view of a year: the episodes open on some day of it, and within them what overlaps it,
     /// with dates after the reference date (31 March) not yet known to the year. `None` when no episode was
     /// open in the year.

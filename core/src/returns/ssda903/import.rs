@@ -549,20 +549,15 @@ async fn import_child(
     let events: Vec<NewEvent> = planned
         .iter()
         .map(|p| {
-            let file = sanitise(&files[p.file].name);
-            let year_label = &files[p.file].year_label;
-            NewEvent {
-                event_id: event_id(&child_id, p),
-                occurred_at: OccurredAt::on(p.date),
-                source: source.clone(),
-                correlation_id: Some(
-                    CorrelationId::parse(format!("ssda903:{year_label}:{file}:{}", p.line))
-                        .expect("a sanitised provenance token"),
-                ),
-                causation_id: None,
-                source_recorded_at: Some(options.source_recorded_at),
-                payload: p.payload.clone(),
-            }
+            let file = &files[p.file];
+            imported_event(
+                options,
+                &source,
+                fact_event_id("ssda903", &child_id, p.date, "", &p.payload),
+                p.date,
+                format!("ssda903:{}:{}:{}", file.year_label, sanitise(&file.name), p.line),
+                p.payload.clone(),
+            )
         })
         .collect();
     match append_child(store, child_id, version, &options.principal, events).await? {
@@ -671,23 +666,51 @@ pub(crate) fn sanitise(name: &str) -> String {
     if s.is_empty() { "file".to_string() } else { s }
 }
 
-/// Derived from the child and the fact (kind, date, content), never from the file: the same fact in two
-/// years' returns has the same id, and a re-import is recognised.
-fn event_id(child: &ChildId, p: &Planned) -> EventId {
-    let encoded = bincode::encode_to_vec(&p.payload, bincode::config::standard()).expect("payloads encode");
+/// The id of an imported fact, `<return>:<child>:<kind>:<date>:<digest>`: the digest is over the child, the
+/// date, what the fact is about (`about`: empty where the content alone tells facts apart) and the content.
+/// Never derived from the file: the same fact in two years' returns has the same id, and a re-import is
+/// recognised.
+pub(crate) fn fact_event_id(
+    prefix: &str,
+    child: &ChildId,
+    date: Date,
+    about: &str,
+    payload: &EventPayload,
+) -> EventId {
+    let encoded = bincode::encode_to_vec(payload, bincode::config::standard()).expect("payloads encode");
     let digest = Sha256::new()
         .chain_update(child.as_str())
-        .chain_update(p.date.to_string())
+        .chain_update(date.to_string())
+        .chain_update(about)
         .chain_update(&encoded)
         .finalize();
     EventId::parse(format!(
-        "ssda903:{}:{}:{}:{}",
-        child,
-        p.payload.kind().as_str(),
-        p.date,
+        "{prefix}:{child}:{}:{date}:{}",
+        payload.kind().as_str(),
         hex::encode(&digest[..8])
     ))
     .expect("a valid event id")
+}
+
+/// An imported fact as an event on `date`: from `source`, as the authority's system produced it
+/// (`source_recorded_at`), with where it came from (`provenance`, a sanitised token) as its correlation id.
+pub(crate) fn imported_event(
+    options: &ImportOptions,
+    source: &Source,
+    event_id: EventId,
+    date: Date,
+    provenance: String,
+    payload: EventPayload,
+) -> NewEvent {
+    NewEvent {
+        event_id,
+        occurred_at: OccurredAt::on(date),
+        source: source.clone(),
+        correlation_id: Some(CorrelationId::parse(provenance).expect("a sanitised provenance token")),
+        causation_id: None,
+        source_recorded_at: Some(options.source_recorded_at),
+        payload,
+    }
 }
 
 fn plan_child(pl: &mut Planner<'_>, rows: &ChildRows) {
