@@ -97,37 +97,29 @@ pub enum CinCommand {
 
 #[derive(Debug, Args)]
 pub struct CinImportArgs {
-    /// The data directory (no server may be using it).
-    #[arg(long, env = "JOURNEY_DATA")]
-    data: PathBuf,
+    #[command(flatten)]
+    common: ImportCommon,
     /// Census XML files, any years, in any order.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The authority the censuses speak for (the events' source agency), e.g. la-e08000026.
-    #[arg(long)]
-    agency: AgencyId,
-    /// When the authority's system produced the censuses (each event's `source_recorded_at`)
-    /// [default: now].
-    #[arg(long)]
-    produced_at: Option<Timestamp>,
-    /// Children imported at once.
-    #[arg(long, default_value_t = 1024)]
-    concurrency: usize,
-    /// Write the whole report (every bad element, conflict and fact the log cannot hold) as JSON to this
-    /// file.
-    #[arg(long)]
-    report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The data directory (no server may be using it).
-    #[arg(long, env = "JOURNEY_DATA")]
-    data: PathBuf,
+    #[command(flatten)]
+    common: ImportCommon,
     /// A year's return: `2023/24=path/to/folder` (every *.csv in the folder). Repeat for several years;
     /// they are imported in year order, each child's new facts from every year in one append.
     #[arg(long = "return", value_name = "YEAR=FOLDER", required = true, value_parser = parse_return)]
     returns: Vec<(CollectionYear, PathBuf)>,
+}
+
+/// What every import of earlier returns takes.
+#[derive(Debug, Args)]
+struct ImportCommon {
+    /// The data directory (no server may be using it).
+    #[arg(long, env = "JOURNEY_DATA")]
+    data: PathBuf,
     /// The authority the returns speak for (the events' source agency), e.g. la-e08000026.
     #[arg(long)]
     agency: AgencyId,
@@ -138,9 +130,22 @@ pub struct ImportArgs {
     /// Children imported at once.
     #[arg(long, default_value_t = 1024)]
     concurrency: usize,
-    /// Write the whole report (every bad row and conflict) as JSON to this file.
+    /// Write the whole report (every bad row or element, every conflict, and for a census every fact the
+    /// log cannot hold) as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
+}
+
+impl ImportCommon {
+    fn options(&self, year: CollectionYear) -> ImportOptions {
+        ImportOptions {
+            year,
+            agency: self.agency.clone(),
+            principal: operator(),
+            source_recorded_at: self.produced_at.unwrap_or_else(|| SystemClock.now()),
+            concurrency: self.concurrency,
+        }
+    }
 }
 
 fn parse_return(s: &str) -> Result<(CollectionYear, PathBuf), String> {
@@ -355,14 +360,8 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         }
         files.push((*year, read));
     }
-    let direct = crate::target::Direct::open(args.data.clone(), None)?;
-    let options = ImportOptions {
-        year: files[0].0,
-        agency: args.agency,
-        principal: operator(),
-        source_recorded_at: args.produced_at.unwrap_or_else(|| SystemClock.now()),
-        concurrency: args.concurrency,
-    };
+    let direct = crate::target::Direct::open(args.common.data.clone(), None)?;
+    let options = args.common.options(files[0].0);
     let returns: Vec<(CollectionYear, &[ImportFile])> =
         files.iter().map(|(y, f)| (*y, f.as_slice())).collect();
     let bar = Bar(crate::records::progress(0, "reading", "children"));
@@ -397,7 +396,7 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         "row",
         "column",
     );
-    write_report(args.report.as_deref(), &report)
+    write_report(args.common.report.as_deref(), &report)
 }
 
 /// The first 20 of each list on stderr: file, where in it, what rule, which child.
@@ -443,14 +442,9 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
             bytes: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
         });
     }
-    let direct = crate::target::Direct::open(args.data.clone(), None)?;
-    let options = ImportOptions {
-        year: CollectionYear::LAST_SUPPORTED,
-        agency: args.agency,
-        principal: operator(),
-        source_recorded_at: args.produced_at.unwrap_or_else(|| SystemClock.now()),
-        concurrency: args.concurrency,
-    };
+    let direct = crate::target::Direct::open(args.common.data.clone(), None)?;
+    // The census's year is read from each file's header.
+    let options = args.common.options(CollectionYear::LAST_SUPPORTED);
     let bar = Bar(crate::records::progress(0, "reading", "children"));
     let started = std::time::Instant::now();
     let report = block_on(cin::import_census(direct.store.as_ref(), &files, &options, &bar))?;
@@ -483,7 +477,7 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
         "line",
         "element",
     );
-    write_report(args.report.as_deref(), &report)
+    write_report(args.common.report.as_deref(), &report)
 }
 
 fn export_cin(
