@@ -115,15 +115,85 @@ fn parse_date(s: &str) -> Result<Date, &'static str> {
         .map_err(|_| "must be a real calendar date written YYYY-MM-DD")
 }
 
+/// The text of a date, time or instant, written into a buffer on the stack: dates and instants are
+/// written by the million (every event, every chronology entry, every policy input), and `write!` with
+/// padded integers costs several times more than the digits themselves.
+struct Text {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Text {
+    fn new() -> Text {
+        Text {
+            bytes: [0; 32],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    /// `value` in decimal, zero-padded to `width` digits (`value` must fit).
+    fn digits(&mut self, value: u32, width: usize) {
+        let mut value = value;
+        for i in (0..width).rev() {
+            self.bytes[self.len + i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len += width;
+    }
+
+    fn date(&mut self, d: civil::Date) {
+        // `Date` and the instants Journey writes are within years 0..=9999 (checked by the callers).
+        self.digits(d.year().unsigned_abs().into(), 4);
+        self.push(b'-');
+        self.digits(d.month().unsigned_abs().into(), 2);
+        self.push(b'-');
+        self.digits(d.day().unsigned_abs().into(), 2);
+    }
+
+    fn time(&mut self, t: civil::Time) {
+        self.digits(t.hour().unsigned_abs().into(), 2);
+        self.push(b':');
+        self.digits(t.minute().unsigned_abs().into(), 2);
+        self.push(b':');
+        self.digits(t.second().unsigned_abs().into(), 2);
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII digits and separators")
+    }
+}
+
+fn four_digit_year(d: civil::Date) -> bool {
+    (0..=9999).contains(&d.year())
+}
+
+impl Date {
+    fn text(&self) -> Option<Text> {
+        four_digit_year(self.0).then(|| {
+            let mut t = Text::new();
+            t.date(self.0);
+            t
+        })
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:04}-{:02}-{:02}",
-            self.0.year(),
-            self.0.month(),
-            self.0.day()
-        )
+        match self.text() {
+            Some(t) => f.pad(t.as_str()),
+            None => write!(
+                f,
+                "{:04}-{:02}-{:02}",
+                self.0.year(),
+                self.0.month(),
+                self.0.day()
+            ),
+        }
     }
 }
 
@@ -142,7 +212,10 @@ impl FromStr for Date {
 
 impl Serialize for Date {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.text() {
+            Some(t) => s.serialize_str(t.as_str()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -232,8 +305,22 @@ fn parse_occurred(s: &str) -> Result<OccurredAt, &'static str> {
     })
 }
 
+impl OccurredAt {
+    fn text(&self) -> Option<Text> {
+        let mut text = self.date.text()?;
+        if let Some(t) = self.time {
+            text.push(b'T');
+            text.time(t);
+        }
+        Some(text)
+    }
+}
+
 impl fmt::Display for OccurredAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = self.text() {
+            return f.pad(t.as_str());
+        }
         match self.time {
             None => self.date.fmt(f),
             Some(t) => write!(
@@ -263,7 +350,10 @@ impl FromStr for OccurredAt {
 
 impl Serialize for OccurredAt {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.text() {
+            Some(t) => s.serialize_str(t.as_str()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -337,9 +427,39 @@ fn parse_timestamp(s: &str) -> Result<Timestamp, &'static str> {
     Timestamp::from_micros(ts.as_microsecond()).map_err(|_| RULE)
 }
 
+impl Timestamp {
+    /// RFC 3339 in UTC, as jiff writes it: fractional seconds only when there are any, without trailing
+    /// zeros ("2024-03-01T09:30:00Z", "2024-03-01T09:30:00.25Z").
+    fn text(&self) -> Option<Text> {
+        let at = jiff::tz::Offset::UTC.to_datetime(self.0);
+        if !four_digit_year(at.date()) {
+            return None;
+        }
+        let mut text = Text::new();
+        text.date(at.date());
+        text.push(b'T');
+        text.time(at.time());
+        // Stored instants have microsecond precision; jiff keeps nanoseconds, so write all nine digits
+        // and trim.
+        let nanos = at.time().subsec_nanosecond().unsigned_abs();
+        if nanos != 0 {
+            text.push(b'.');
+            text.digits(nanos, 9);
+            while text.bytes[text.len - 1] == b'0' {
+                text.len -= 1;
+            }
+        }
+        text.push(b'Z');
+        Some(text)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match self.text() {
+            Some(t) => f.pad(t.as_str()),
+            None => self.0.fmt(f),
+        }
     }
 }
 
@@ -358,7 +478,10 @@ impl FromStr for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.text() {
+            Some(t) => s.serialize_str(t.as_str()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -427,6 +550,41 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The hand-written text of an instant is jiff's, byte for byte, over eleven millennia of
+        /// microseconds (and jiff's own for the years outside four digits).
+        #[test]
+        fn instants_are_written_as_jiff_writes_them(micros in -70_000_000_000_000_000i64..200_000_000_000_000_000) {
+            let t = Timestamp::from_micros(micros).unwrap();
+            proptest::prop_assert_eq!(t.to_string(), t.0.to_string());
+            proptest::prop_assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{}\"", t.0));
+        }
+
+        #[test]
+        fn dates_and_times_are_written_zero_padded(days in -800_000i32..800_000, seconds in proptest::option::of(0i32..86_400)) {
+            let d = civil::Date::new(1970, 1, 1).unwrap().checked_add(jiff::Span::new().days(days)).unwrap();
+            let expected_date = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+            proptest::prop_assert_eq!(Date(d).to_string(), expected_date.clone());
+            let at = OccurredAt {
+                date: Date(d),
+                time: seconds.map(|s| civil::Time::new((s / 3600) as i8, (s / 60 % 60) as i8, (s % 60) as i8, 0).unwrap()),
+            };
+            let expected = match at.time {
+                None => expected_date,
+                Some(t) => format!("{expected_date}T{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second()),
+            };
+            proptest::prop_assert_eq!(at.to_string(), expected.clone());
+            proptest::prop_assert_eq!(serde_json::to_string(&at).unwrap(), format!("\"{expected}\""));
+        }
+    }
+
+    #[test]
+    fn dates_honour_width_and_alignment() {
+        let d = Date::new(2024, 2, 29).unwrap();
+        assert_eq!(format!("[{d:>12}]"), "[  2024-02-29]");
+        assert_eq!(format!("[{d:<11}]"), "[2024-02-29 ]");
+    }
 
     #[test]
     fn dates_parse_strictly() {
