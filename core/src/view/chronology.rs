@@ -11,7 +11,7 @@ use crate::time::{OccurredAt, Timestamp};
 
 use super::AsOf;
 use super::describe::describe;
-use super::effective::{Amendment, AmendmentRecord, EffectiveEvent, EventStatus, resolve};
+use super::effective::{Amendment, AmendmentRecord, EffectiveRef, EventStatus, resolve};
 
 /// What a chronology includes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +134,7 @@ impl Chronology {
     }
 }
 
-fn event_entry(e: &EffectiveEvent, options: &ChronologyOptions) -> ChronologyEntry {
+fn event_entry(e: &EffectiveRef<'_>, options: &ChronologyOptions) -> ChronologyEntry {
     let env = &e.envelope;
     let lag = Lag::of(env, e.occurred_at, options);
     ChronologyEntry {
@@ -152,20 +152,20 @@ fn event_entry(e: &EffectiveEvent, options: &ChronologyOptions) -> ChronologyEnt
         lag_days: lag.days,
         source_lag_days: lag.source_days,
         recorded_late: lag.late,
-        summary: describe(&e.payload),
+        summary: describe(e.payload),
         status: e.status.clone(),
         amendments: e.amendments.clone(),
         target_event_id: None,
         correlation_id: env.correlation_id.clone(),
         causation_id: env.causation_id.clone(),
         payload: e.payload.clone(),
-        original_payload: e.original_payload.clone(),
+        original_payload: e.original_payload.cloned(),
     }
 }
 
 fn amendment_entry(
     a: &AmendmentRecord<'_>,
-    effective: &[EffectiveEvent],
+    effective: &[EffectiveRef<'_>],
     options: &ChronologyOptions,
 ) -> ChronologyEntry {
     let r = a.record;

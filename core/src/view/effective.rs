@@ -66,6 +66,55 @@ impl EffectiveEvent {
     }
 }
 
+/// [`EffectiveEvent`] borrowing the envelope and contents from the stream it was resolved from: what the
+/// hot paths (the child summary, a policy's input, the chronology) read, without copying every record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EffectiveRef<'a> {
+    pub envelope: &'a Envelope,
+    pub occurred_at: OccurredAt,
+    pub payload: &'a EventPayload,
+    pub original_payload: Option<&'a EventPayload>,
+    pub status: EventStatus,
+    pub amendments: Vec<Amendment>,
+}
+
+impl EffectiveRef<'_> {
+    pub fn event_id(&self) -> &EventId {
+        &self.envelope.event_id
+    }
+
+    pub fn version(&self) -> Version {
+        self.envelope.version
+    }
+
+    /// The kind in force.
+    pub fn kind(&self) -> EventKind {
+        self.payload.kind()
+    }
+
+    pub fn is_retracted(&self) -> bool {
+        matches!(self.status, EventStatus::Retracted { .. })
+    }
+
+    /// The owned event, for callers that keep it beyond the stream.
+    pub fn to_owned_event(&self) -> EffectiveEvent {
+        EffectiveEvent::from(self.clone())
+    }
+}
+
+impl From<EffectiveRef<'_>> for EffectiveEvent {
+    fn from(e: EffectiveRef<'_>) -> EffectiveEvent {
+        EffectiveEvent {
+            envelope: e.envelope.clone(),
+            occurred_at: e.occurred_at,
+            payload: e.payload.clone(),
+            original_payload: e.original_payload.cloned(),
+            status: e.status,
+            amendments: e.amendments,
+        }
+    }
+}
+
 /// Where an event stands after its corrections and retractions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -142,6 +191,15 @@ pub enum AmendmentAction {
 /// `events` is one child's stream in version order, as `EventStore::read_stream` returns it; records of
 /// any other child than the first record's are ignored.
 pub fn known_at(events: &[RecordedEvent], known_at: Timestamp) -> Vec<EffectiveEvent> {
+    resolve(events, known_at)
+        .effective
+        .into_iter()
+        .map(EffectiveEvent::from)
+        .collect()
+}
+
+/// [`known_at`], borrowing from `events` instead of copying them.
+pub fn known_at_borrowed(events: &[RecordedEvent], known_at: Timestamp) -> Vec<EffectiveRef<'_>> {
     resolve(events, known_at).effective
 }
 
@@ -158,7 +216,7 @@ pub(crate) fn known_records(
 
 /// [`known_at`], and the correction and retraction records themselves with what they did.
 pub(crate) struct Resolution<'a> {
-    pub effective: Vec<EffectiveEvent>,
+    pub effective: Vec<EffectiveRef<'a>>,
     pub amendments: Vec<AmendmentRecord<'a>>,
 }
 
@@ -264,11 +322,11 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
                 }
                 (None, None) => EventStatus::Current,
             };
-            EffectiveEvent {
-                envelope: record.envelope.clone(),
+            EffectiveRef {
+                envelope: &record.envelope,
                 occurred_at,
-                payload: (*payload).clone(),
-                original_payload: slot.in_force_correction().map(|_| record.payload.clone()),
+                payload,
+                original_payload: slot.in_force_correction().map(|_| &record.payload),
                 status,
                 amendments,
             }

@@ -37,7 +37,9 @@ mod summary;
 
 pub use chronology::{Chronology, ChronologyEntry, ChronologyOptions};
 pub use describe::describe;
-pub use effective::{Amendment, AmendmentAction, EffectiveEvent, EventStatus, known_at};
+pub use effective::{
+    Amendment, AmendmentAction, EffectiveEvent, EffectiveRef, EventStatus, known_at, known_at_borrowed,
+};
 pub use fold::{
     Allocation, CareLeaverFacts, ChildInNeedEpisode, ChildProtectionPlan, Inconsistency, LegalStatusNow,
     LookedAfterEpisode, MissingNow, OpenEpisodes, OpenSince, OrderInForce, PeriodOfCare, PermanencePlanNow,

@@ -14,7 +14,7 @@ use crate::ids::{ChildId, Version};
 use crate::time::{Date, OccurredAt, Timestamp};
 
 use super::AsOf;
-use super::effective::{Effect, EffectiveEvent, Resolver, known_at, known_records};
+use super::effective::{Effect, EffectiveRef, Resolver, known_at_borrowed, known_records};
 use super::fold::{
     Allocation, CareLeaverFacts, Fact, Fold, Identity, Inconsistency, MissingNow, OpenEpisodes, OrderInForce,
     PeriodOfCare, PermanencePlanNow, Visit, days_within,
@@ -100,17 +100,26 @@ impl ChildSummary {
     ///
     /// `events` is one child's stream in version order (records of any other child are ignored).
     pub fn replay(events: &[RecordedEvent], as_of: AsOf) -> ChildSummary {
+        ChildSummary::replay_resolved(events, &known_at_borrowed(events, as_of.known_at), as_of)
+    }
+
+    /// [`ChildSummary::replay`] for a caller that has already resolved the stream:
+    /// `effective` is `known_at_borrowed(events, as_of.known_at)`.
+    pub fn replay_resolved(
+        events: &[RecordedEvent],
+        effective: &[EffectiveRef<'_>],
+        as_of: AsOf,
+    ) -> ChildSummary {
         let mut known = Known::default();
         for r in known_records(events, as_of.known_at) {
             known.add(r);
         }
-        let effective = known_at(events, as_of.known_at);
         let registration = effective
             .iter()
             .rev()
             .find(|e| !e.is_retracted() && matches!(e.payload, EventPayload::ChildRegistered(_)))
             .map(|e| (e.occurred_at.date(), identity_of(e)));
-        let mut facts: Vec<(OccurredAt, Version, &EffectiveEvent)> = effective
+        let mut facts: Vec<(OccurredAt, Version, &EffectiveRef<'_>)> = effective
             .iter()
             .filter(|e| !e.is_retracted() && e.occurred_at.date() <= as_of.on)
             .map(|e| (e.occurred_at, e.version(), e))
@@ -118,14 +127,14 @@ impl ChildSummary {
         facts.sort_by_key(|(at, version, _)| (at.date(), *version));
         let mut fold = Fold::default();
         for (at, _, e) in facts {
-            fold.apply(at, e.event_id(), &Fact::of(&e.payload));
+            fold.apply(at, e.event_id(), &Fact::of(e.payload));
         }
         summarise(&fold, as_of, registration.as_ref().map(|(d, i)| (*d, i)), &known)
     }
 }
 
-fn identity_of(e: &EffectiveEvent) -> Identity {
-    match Fact::of(&e.payload) {
+fn identity_of(e: &EffectiveRef<'_>) -> Identity {
+    match Fact::of(e.payload) {
         Fact::Registered(identity) => identity,
         _ => Identity::default(),
     }
