@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, Store, Trap, WasmBacktraceDetails};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, WasmBacktraceDetails,
+};
 
 use crate::bindings::{PolicyPlugin, PolicyPluginPre, wit};
 use crate::output::Checker;
@@ -64,6 +66,13 @@ pub struct HostConfig {
     pub limits: Limits,
     /// How often the engine's epoch advances: the resolution of [`Limits::deadline`].
     pub epoch_tick: Duration,
+    /// How many evaluations may run at once. Instances come from a pool of this many slots, set up when the
+    /// host starts (address space is reserved for every slot's memories, and a slot's memory mappings are
+    /// reused from one instance to the next); an evaluation that finds every slot taken waits for one.
+    pub concurrent_evaluations: u32,
+    /// How much of each linear memory a slot keeps resident after an instance, zeroed with `memset`
+    /// instead of being given back to the kernel: the next instance then does not fault those pages in.
+    pub memory_keep_resident: usize,
 }
 
 impl Default for HostConfig {
@@ -71,6 +80,8 @@ impl Default for HostConfig {
         HostConfig {
             limits: Limits::default(),
             epoch_tick: Duration::from_millis(10),
+            concurrent_evaluations: 32,
+            memory_keep_resident: 4 << 20,
         }
     }
 }
@@ -179,6 +190,7 @@ pub struct Host {
     settings: EngineSettings,
     settings_hash: Digest,
     policies: Mutex<HashMap<Digest, Arc<LoadedPolicy>>>,
+    slots: Slots,
     _ticker: Ticker,
 }
 
@@ -203,7 +215,8 @@ impl Host {
             .relaxed_simd_deterministic(true)
             .max_wasm_stack(MAX_WASM_STACK)
             // Backtraces name functions but do not read the WASMTIME_BACKTRACE_DETAILS environment variable.
-            .wasm_backtrace_details(WasmBacktraceDetails::Disable);
+            .wasm_backtrace_details(WasmBacktraceDetails::Disable)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(&config)));
         let engine = Engine::new(&c).map_err(|e| PluginError::Host(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -235,9 +248,10 @@ impl Host {
         Ok(Host {
             engine,
             linker,
-            config,
             settings,
             settings_hash,
+            slots: Slots::new(config.concurrent_evaluations),
+            config,
             policies: Mutex::new(HashMap::new()),
             _ticker: ticker,
         })
@@ -357,6 +371,7 @@ impl Host {
         call: impl FnOnce(&PolicyPlugin, &mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Result<Run<R>, PluginError> {
         let limits = &self.config.limits;
+        let _slot = self.slots.take();
         let (sandbox, capture) = Sandbox::new(limits.memory_bytes, limits.log_bytes);
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| &mut s.limiter);
@@ -425,6 +440,67 @@ impl Host {
                 },
             },
         }
+    }
+}
+
+/// The instance pool. Every evaluation instantiates a fresh component (as without a pool: nothing of one
+/// evaluation is visible to the next), but into a slot whose memory mappings already exist: a slot's memory
+/// starts again from the component's copy-on-write image, and what it kept resident is zeroed, not
+/// unmapped.
+fn pooling(config: &HostConfig) -> PoolingAllocationConfig {
+    // A Rust component for wasm32-wasip2 holds a handful of core instances (the policy, the WASI adapter and
+    // the canonical ABI's shims), one or two memories and a few tables; the per-component maximums leave room.
+    const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+    const MEMORIES_PER_COMPONENT: u32 = 4;
+    const TABLES_PER_COMPONENT: u32 = 8;
+    let slots = config.concurrent_evaluations.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * CORE_INSTANCES_PER_COMPONENT)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(slots * MEMORIES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(slots * TABLES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        // The memory limit is enforced by the store's limiter, which names it in its error; the pool's own
+        // maximum only has to be no lower (whole WebAssembly pages).
+        .max_memory_size(config.limits.memory_bytes.next_multiple_of(WASM_PAGE))
+        .linear_memory_keep_resident(config.memory_keep_resident)
+        .table_keep_resident(64 << 10);
+    pool
+}
+
+const WASM_PAGE: usize = 64 << 10;
+
+/// A counting semaphore over the pool's slots: an evaluation holds one from instantiation to the end of
+/// its store, and waits while all are taken (the pool refuses an instance beyond its size).
+struct Slots {
+    free: Mutex<u32>,
+    freed: Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn new(count: u32) -> Slots {
+        Slots {
+            free: Mutex::new(count.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn take(&self) -> Slot<'_> {
+        let free = self.free.lock().expect("slot lock");
+        let mut free = self.freed.wait_while(free, |free| *free == 0).expect("slot lock");
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().expect("slot lock") += 1;
+        self.0.freed.notify_one();
     }
 }
 
@@ -598,6 +674,7 @@ mod tests {
                 ..Limits::default()
             },
             epoch_tick: Duration::from_millis(10),
+            ..HostConfig::default()
         })
         .unwrap();
         assert_eq!(host.deadline_ticks(), 3);

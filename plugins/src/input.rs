@@ -2,7 +2,7 @@
 //! encoding (whose SHA-256 is the evaluation's input hash).
 
 use journey_core::domain::{EventKind, Stage};
-use journey_core::view::{AsOf, ChildSummary, EffectiveEvent, EventStatus, known_at};
+use journey_core::view::{AsOf, ChildSummary, EffectiveRef, EventStatus, known_at_borrowed};
 use journey_core::{ChildId, Date, EventId, OccurredAt, RecordedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -69,12 +69,13 @@ impl PolicyInput {
         calendar: &Calendar,
         parameters: impl Into<String>,
     ) -> Result<PolicyInput, PluginError> {
-        let summary = ChildSummary::replay(events, as_of);
+        let resolved = known_at_borrowed(events, as_of.known_at);
+        let summary = ChildSummary::replay_resolved(events, &resolved, as_of);
         let child_id = summary
             .child_id
             .clone()
             .ok_or_else(|| PluginError::InvalidInput("the child's stream is empty".into()))?;
-        let mut effective: Vec<EffectiveEvent> = known_at(events, as_of.known_at)
+        let mut effective: Vec<EffectiveRef<'_>> = resolved
             .into_iter()
             .filter(|e| e.occurred_at.date() <= as_of.on)
             .collect();
@@ -188,7 +189,7 @@ impl PolicyEvent {
     }
 }
 
-fn policy_event(e: &EffectiveEvent) -> Result<PolicyEvent, PluginError> {
+fn policy_event(e: &EffectiveRef<'_>) -> Result<PolicyEvent, PluginError> {
     let kind = e.kind();
     Ok(PolicyEvent {
         event_id: e.event_id().clone(),
@@ -211,22 +212,24 @@ fn policy_event(e: &EffectiveEvent) -> Result<PolicyEvent, PluginError> {
 /// The payload's `data` object as compact JSON. The payload serialises (adjacently tagged) as
 /// `{"type":"<Kind>","data":<data>}`, written straight to a string; the data is that string less its known
 /// prefix and final brace — without building a `serde_json::Value` tree for every event of every input.
-fn data_json(e: &EffectiveEvent) -> Result<String, PluginError> {
-    let whole = serde_json::to_string(&e.payload)
+fn data_json(e: &EffectiveRef<'_>) -> Result<String, PluginError> {
+    let mut whole = serde_json::to_string(e.payload)
         .map_err(|err| PluginError::InvalidInput(format!("event {}: {err}", e.event_id())))?;
     let prefix = format!("{{\"type\":\"{}\",\"data\":", e.kind().as_str());
-    match whole
-        .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix('}'))
-    {
-        Some(data) => Ok(data.to_owned()),
-        // A payload without data serialises as {"type":"<Kind>"}.
-        None if whole == format!("{{\"type\":\"{}\"}}", e.kind().as_str()) => Ok("{}".to_owned()),
-        None => Err(PluginError::InvalidInput(format!(
-            "event {}: unexpected payload encoding {whole:.80}",
-            e.event_id()
-        ))),
+    if whole.starts_with(&prefix) && whole.ends_with('}') {
+        // In place: the data is most of the string.
+        whole.pop();
+        whole.drain(..prefix.len());
+        return Ok(whole);
     }
+    // A payload without data serialises as {"type":"<Kind>"}.
+    if whole == format!("{{\"type\":\"{}\"}}", e.kind().as_str()) {
+        return Ok("{}".to_owned());
+    }
+    Err(PluginError::InvalidInput(format!(
+        "event {}: unexpected payload encoding {whole:.80}",
+        e.event_id()
+    )))
 }
 
 pub(crate) fn wit_date(d: Date) -> wit::Date {

@@ -101,3 +101,35 @@ fn the_engine_configuration_hash_covers_what_changes_results() {
         Digest::of(&serde_json::to_vec(settings).unwrap())
     );
 }
+
+/// Instances come from a pool whose slots are reused: more evaluations at once than there are slots wait
+/// for one instead of failing, and every evaluation still runs in an instance of its own, with nothing left
+/// over from the evaluation that used the slot before.
+#[test]
+fn a_small_instance_pool_serves_many_threads_with_a_fresh_instance_each_time() {
+    let host = Host::new(HostConfig {
+        limits: test_limits(),
+        concurrent_evaluations: 2,
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let policy = load(&host, SANDBOX_PROBE);
+    let input = input_on(&child_a(), "2008-01-01", "");
+    let outputs: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..5)
+                        .map(|_| host.evaluate(&policy, &input).expect("an evaluation").output)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    assert_eq!(outputs.len(), 40);
+    assert!(outputs.iter().all(|o| *o == outputs[0]), "identical every time");
+    let evaluation = host.evaluate(&policy, &input).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&evaluation.decisions.alerts[0].message).unwrap();
+    assert_eq!(report["evaluations_served_by_this_instance"], 1);
+}

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use journey_policy_sdk::*;
@@ -38,6 +39,9 @@ impl Policy for SandboxProbe {
     #[allow(clippy::disallowed_methods)]
     fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
         let parameters: Parameters = input.parameters()?;
+        // Counts the evaluations this instance has served: always 1 when every evaluation gets a fresh
+        // instance, however the host reuses memory between instances.
+        let served = EVALUATIONS_SERVED.fetch_add(1, Ordering::Relaxed) + 1;
         let start = Instant::now();
         let wall_clock_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -58,6 +62,7 @@ impl Policy for SandboxProbe {
             "root_dir_readable": std::fs::read_dir("/").is_ok(),
             "cwd": std::env::current_dir().map(|p| p.display().to_string()).ok(),
             "events": input.events.len(),
+            "evaluations_served_by_this_instance": served,
         });
         for i in 0..parameters.log_lines {
             println!("probe: stdout line {i}");
@@ -73,5 +78,7 @@ impl Policy for SandboxProbe {
         Ok(decisions)
     }
 }
+
+static EVALUATIONS_SERVED: AtomicU32 = AtomicU32::new(0);
 
 export_policy!(SandboxProbe);
