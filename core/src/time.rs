@@ -21,9 +21,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 
 /// The time zone in which English children's social care records civil dates and times.
-pub fn england() -> TimeZone {
+pub fn england() -> &'static TimeZone {
     // Bundled tz data (jiff's `tzdb-bundle-always`), so a machine without /usr/share/zoneinfo still works.
-    TimeZone::get("Europe/London").expect("Europe/London is in the bundled tz database")
+    // Looked up once: a lookup by name searches the database, and every recorded event's lag, every
+    // "today in England" and every hour-based deadline needs the zone.
+    static ENGLAND: std::sync::LazyLock<TimeZone> = std::sync::LazyLock::new(|| {
+        TimeZone::get("Europe/London").expect("Europe/London is in the bundled tz database")
+    });
+    &ENGLAND
 }
 
 /// A calendar date (no time, no zone): a date of birth, the start of a placement, a review date.
@@ -278,8 +283,11 @@ impl OccurredAt {
             .date
             .0
             .to_datetime(self.time.unwrap_or(civil::Time::midnight()));
-        let zoned = dt.to_zoned(england()).expect("civil datetime within range");
-        Timestamp(zoned.timestamp())
+        let instant = england()
+            .to_ambiguous_timestamp(dt)
+            .compatible()
+            .expect("civil datetime within range");
+        Timestamp(instant)
     }
 
     pub fn parse_field(field: &str, s: &str) -> Result<OccurredAt, FieldError> {
@@ -408,7 +416,7 @@ impl Timestamp {
 
     /// The civil date in England at this instant: what "today" meant to the people recording.
     pub fn england_date(self) -> Date {
-        Date(self.0.to_zoned(england()).date())
+        Date(england().to_datetime(self.0).date())
     }
 
     pub fn parse_field(field: &str, s: &str) -> Result<Timestamp, FieldError> {
