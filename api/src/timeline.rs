@@ -22,7 +22,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 /// Everything the page shows.
 #[derive(Debug)]
 pub struct TimelinePage<'a> {
-    pub chronology: &'a Chronology,
+    pub chronology: &'a Chronology<'a>,
     pub summary: &'a ChildSummary,
     /// The deadlines on the date judged, and which policy version computed them; or why there are none.
     pub deadlines: Result<(String, Vec<Deadline>), String>,

@@ -347,11 +347,11 @@ impl Target {
     }
 
     /// The child's chronology as known at an instant.
-    pub fn chronology(&self, child: &ChildId, as_of: AsOf) -> anyhow::Result<Chronology> {
+    pub fn chronology(&self, child: &ChildId, as_of: AsOf) -> anyhow::Result<Chronology<'static>> {
         match self {
             Target::Direct(d) => {
                 let events = self.read_child(d, child, "chronology", as_of)?;
-                Ok(Chronology::build(&events, as_of, ChronologyOptions::default()))
+                Ok(Chronology::build(&events, as_of, ChronologyOptions::default()).into_owned())
             }
             Target::Remote(r) => r.get_json(&format!(
                 "/v1/children/{}/chronology{}",

@@ -2,6 +2,8 @@
 //! each with both times, the lag between them, who recorded it from which system, a one-line summary, and
 //! its status after corrections and retractions, which stay in view rather than overwrite.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{EventKind, EventPayload, Stage};
@@ -41,19 +43,22 @@ impl Default for ChronologyOptions {
 }
 
 /// A child's timeline on both time axes.
+///
+/// Built from a stream, it borrows the events' content from the stream (`'a`), since a read serialises it
+/// straight away; [`Chronology::into_owned`] detaches it, and deserialising always gives an owned one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Chronology {
+pub struct Chronology<'a> {
     /// `None` only for an empty stream.
     pub child_id: Option<ChildId>,
     pub as_of: AsOf,
     pub options: ChronologyOptions,
     /// In the order things happened (`occurred_at`, then version).
-    pub entries: Vec<ChronologyEntry>,
+    pub entries: Vec<ChronologyEntry<'a>>,
 }
 
 /// One event of the timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChronologyEntry {
+pub struct ChronologyEntry<'a> {
     pub event_id: EventId,
     pub version: Version,
     pub position: Position,
@@ -95,36 +100,51 @@ pub struct ChronologyEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<EventId>,
     /// The content in force.
-    pub payload: EventPayload,
+    pub payload: Cow<'a, EventPayload>,
     /// The content as first recorded, when a correction is in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub original_payload: Option<EventPayload>,
+    pub original_payload: Option<Cow<'a, EventPayload>>,
 }
 
-impl Chronology {
+impl<'a> Chronology<'a> {
     /// The timeline of `events` (one child's stream, in version order) as known at `as_of.known_at`,
     /// up to `as_of.on` unless `options.include_after_on`.
-    pub fn build(events: &[RecordedEvent], as_of: AsOf, options: ChronologyOptions) -> Chronology {
+    pub fn build(events: &'a [RecordedEvent], as_of: AsOf, options: ChronologyOptions) -> Chronology<'a> {
         let resolution = resolve(events, as_of.known_at);
         let effective = &resolution.effective;
         let in_view = |at: OccurredAt| options.include_after_on || at.date() <= as_of.on;
 
-        let mut entries: Vec<ChronologyEntry> = effective
+        // The order is decided on small references before any entry is built: sorting hundreds of
+        // entries moves every one of them several times.
+        let mut order: Vec<(OccurredAt, Version, EntryOrigin<'_, 'a>)> = effective
             .iter()
             .filter(|e| in_view(e.occurred_at) && (options.include_retracted || !e.is_retracted()))
-            .map(|e| event_entry(e, &options))
+            .map(|e| (e.occurred_at, e.version(), EntryOrigin::Event(e)))
             .collect();
         if options.include_amendments {
-            entries.extend(
+            order.extend(
                 resolution
                     .amendments
                     .iter()
                     .filter(|a| in_view(a.record.envelope.occurred_at))
                     .filter(|a| options.include_retracted || a.withdrawn.is_none())
-                    .map(|a| amendment_entry(a, effective, &options)),
+                    .map(|a| {
+                        (
+                            a.record.envelope.occurred_at,
+                            a.record.envelope.version,
+                            EntryOrigin::Amendment(a),
+                        )
+                    }),
             );
         }
-        entries.sort_by_key(|e| (e.occurred_at, e.version));
+        order.sort_by_key(|&(occurred_at, version, _)| (occurred_at, version));
+        let entries = order
+            .into_iter()
+            .map(|(_, _, origin)| match origin {
+                EntryOrigin::Event(e) => event_entry(e, &options),
+                EntryOrigin::Amendment(a) => amendment_entry(a, effective, &options),
+            })
+            .collect();
         Chronology {
             child_id: events.first().map(|e| e.envelope.child_id.clone()),
             as_of,
@@ -132,9 +152,40 @@ impl Chronology {
             entries,
         }
     }
+
+    /// The same timeline owning its content, free of the stream it was built from.
+    pub fn into_owned(self) -> Chronology<'static> {
+        Chronology {
+            child_id: self.child_id,
+            as_of: self.as_of,
+            options: self.options,
+            entries: self
+                .entries
+                .into_iter()
+                .map(ChronologyEntry::into_owned)
+                .collect(),
+        }
+    }
 }
 
-fn event_entry(e: &EffectiveRef<'_>, options: &ChronologyOptions) -> ChronologyEntry {
+impl ChronologyEntry<'_> {
+    /// The same entry owning its content.
+    pub fn into_owned(self) -> ChronologyEntry<'static> {
+        ChronologyEntry {
+            payload: Cow::Owned(self.payload.into_owned()),
+            original_payload: self.original_payload.map(|p| Cow::Owned(p.into_owned())),
+            ..self
+        }
+    }
+}
+
+/// What an entry is built from: an event (with its status after amendments) or an amendment record.
+enum EntryOrigin<'r, 'a> {
+    Event(&'r EffectiveRef<'a>),
+    Amendment(&'r AmendmentRecord<'a>),
+}
+
+fn event_entry<'a>(e: &EffectiveRef<'a>, options: &ChronologyOptions) -> ChronologyEntry<'a> {
     let env = &e.envelope;
     let lag = Lag::of(env, e.occurred_at, options);
     ChronologyEntry {
@@ -158,16 +209,16 @@ fn event_entry(e: &EffectiveRef<'_>, options: &ChronologyOptions) -> ChronologyE
         target_event_id: None,
         correlation_id: env.correlation_id.clone(),
         causation_id: env.causation_id.clone(),
-        payload: e.payload.clone(),
-        original_payload: e.original_payload.cloned(),
+        payload: Cow::Borrowed(e.payload),
+        original_payload: e.original_payload.map(Cow::Borrowed),
     }
 }
 
-fn amendment_entry(
-    a: &AmendmentRecord<'_>,
-    effective: &[EffectiveRef<'_>],
+fn amendment_entry<'a>(
+    a: &AmendmentRecord<'a>,
+    effective: &[EffectiveRef<'a>],
     options: &ChronologyOptions,
-) -> ChronologyEntry {
+) -> ChronologyEntry<'a> {
     let r = a.record;
     let env = &r.envelope;
     let original = a.original.map(|i| &effective[i]);
@@ -231,7 +282,7 @@ fn amendment_entry(
         target_event_id: Some(target),
         correlation_id: env.correlation_id.clone(),
         causation_id: env.causation_id.clone(),
-        payload: r.payload.clone(),
+        payload: Cow::Borrowed(&r.payload),
         original_payload: None,
     }
 }

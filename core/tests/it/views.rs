@@ -377,7 +377,7 @@ fn known_later_the_correction_is_applied_and_shown() {
         "{}",
         corrected.summary
     );
-    match &corrected.original_payload {
+    match corrected.original_payload.as_deref() {
         Some(EventPayload::PlacementChanged(p)) => assert_eq!(p.placement.place_type, PlacementType::U6),
         other => panic!("the original payload should be kept, got {other:?}"),
     }
@@ -1240,8 +1240,9 @@ fn imported_history_is_judged_late_by_when_its_source_recorded_it() {
     late.source_recorded_at = Some(ts("2013-07-22T16:00:00Z"));
     j.try_record(ts("2014-01-02T10:00:00Z"), late).unwrap();
 
+    let events = j.events();
     let chronology = Chronology::build(
-        &j.events(),
+        &events,
         as_of("2014-01-02", "2014-01-03T00:00:00Z"),
         Default::default(),
     );
