@@ -62,6 +62,7 @@ impl ApiClient {
         let registry = runtime.block_on(policy_registry(
             backend.journal.clone(),
             backend.blobs.clone(),
+            journey_plugins::HostConfig::default(),
             &operator(),
         ))?;
         let state = AppState::new(

@@ -45,7 +45,8 @@ pub struct ServeArgs {
     #[arg(long, env = "JOURNEY_LISTEN")]
     listen: Option<SocketAddr>,
     /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
-    /// session_minutes, secure_cookies.
+    /// session_minutes, secure_cookies, and a [policy] table of the policy sandbox's limits: fuel,
+    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
     /// The largest request body accepted, in bytes [default: 4 MiB].
@@ -117,6 +118,79 @@ struct FileConfig {
     store: Option<StoreChoice>,
     session_minutes: Option<u64>,
     secure_cookies: Option<bool>,
+    #[serde(default)]
+    policy: PolicyFileConfig,
+}
+
+/// The config file's `[policy]` table: the sandbox's limits for every evaluation (unset: the defaults of
+/// `journey_plugins::Limits`). Fuel, memory and output size are part of the engine configuration recorded
+/// with every decision, so changing them changes its hash and a replay shows the difference.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFileConfig {
+    fuel: Option<u64>,
+    memory_mib: Option<usize>,
+    deadline_ms: Option<u64>,
+    output_kib: Option<usize>,
+    log_kib: Option<usize>,
+    concurrent_evaluations: Option<u32>,
+}
+
+impl PolicyFileConfig {
+    /// WebAssembly's 32-bit memories end at 4 GiB.
+    const MAX_MEMORY_MIB: usize = 4 << 10;
+    /// Every slot reserves address space for its memories when the server starts.
+    const MAX_CONCURRENT_EVALUATIONS: u32 = 1024;
+
+    fn host_config(&self) -> anyhow::Result<HostConfig> {
+        for (field, zero) in [
+            ("fuel", self.fuel == Some(0)),
+            ("deadline_ms", self.deadline_ms == Some(0)),
+            ("output_kib", self.output_kib == Some(0)),
+            ("log_kib", self.log_kib == Some(0)),
+        ] {
+            if zero {
+                bail!("policy.{field} must be at least 1");
+            }
+        }
+        if let Some(mib) = self.memory_mib
+            && !(1..=Self::MAX_MEMORY_MIB).contains(&mib)
+        {
+            bail!(
+                "policy.memory_mib must be from 1 to {} (a policy's memory is 32-bit), got {mib}",
+                Self::MAX_MEMORY_MIB
+            );
+        }
+        if let Some(n) = self.concurrent_evaluations
+            && !(1..=Self::MAX_CONCURRENT_EVALUATIONS).contains(&n)
+        {
+            bail!(
+                "policy.concurrent_evaluations must be from 1 to {}, got {n}",
+                Self::MAX_CONCURRENT_EVALUATIONS
+            );
+        }
+        let defaults = HostConfig::default();
+        let limits = journey_plugins::Limits {
+            fuel: self.fuel.unwrap_or(defaults.limits.fuel),
+            memory_bytes: self.memory_mib.map_or(defaults.limits.memory_bytes, |m| m << 20),
+            deadline: self
+                .deadline_ms
+                .map_or(defaults.limits.deadline, Duration::from_millis),
+            output_bytes: self
+                .output_kib
+                .map_or(defaults.limits.output_bytes, |k| k.saturating_mul(1 << 10)),
+            log_bytes: self
+                .log_kib
+                .map_or(defaults.limits.log_bytes, |k| k.saturating_mul(1 << 10)),
+        };
+        Ok(HostConfig {
+            limits,
+            concurrent_evaluations: self
+                .concurrent_evaluations
+                .unwrap_or(defaults.concurrent_evaluations),
+            ..defaults
+        })
+    }
 }
 
 /// Settings after flags, environment, config file and defaults.
@@ -128,6 +202,8 @@ pub struct Settings {
     pub synthetic: Option<usize>,
     pub bootstrap_admin: bool,
     pub policies: bool,
+    /// The policy host's limits (the config file's `[policy]` table).
+    pub host: HostConfig,
     pub store: StoreChoice,
 }
 
@@ -176,6 +252,10 @@ impl Settings {
             synthetic: args.synthetic,
             bootstrap_admin: args.bootstrap_admin,
             policies: !args.no_policies,
+            host: file
+                .policy
+                .host_config()
+                .context("in the config file's [policy] table")?,
             store: args.store.or(file.store).unwrap_or(StoreChoice::Embedded),
         })
     }
@@ -265,9 +345,10 @@ async fn bootstrap_admin(state: &AppState, data: &Path) -> anyhow::Result<()> {
 pub(crate) async fn policy_registry(
     journal: Arc<dyn Journal>,
     blobs: Arc<dyn BlobStore>,
+    host: HostConfig,
     by: &PrincipalId,
 ) -> anyhow::Result<Arc<Registry>> {
-    let host = Arc::new(Host::new(HostConfig::default()).context("starting the policy host")?);
+    let host = Arc::new(Host::new(host).context("starting the policy host")?);
     let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
     let registry = Registry::open(
         journal,
@@ -410,8 +491,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     if settings.policies {
         let by = PrincipalId::parse("journey-serve").expect("a valid id");
-        state =
-            state.with_registry(policy_registry(backend.journal.clone(), backend.blobs.clone(), &by).await?);
+        state = state.with_registry(
+            policy_registry(
+                backend.journal.clone(),
+                backend.blobs.clone(),
+                settings.host.clone(),
+                &by,
+            )
+            .await?,
+        );
     }
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
@@ -520,6 +608,72 @@ mod tests {
         assert_eq!(s.data, PathBuf::from("/srv/journey"));
         assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
         assert_eq!(s.config.body_limit, 1024);
+    }
+
+    #[test]
+    fn the_policy_table_sets_the_sandbox_limits_and_names_a_bad_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("journey.toml");
+        let resolve = |toml: &str| {
+            std::fs::write(&file, toml).unwrap();
+            let args = T::try_parse_from(["t", "--config", file.to_str().unwrap()]).unwrap();
+            Settings::resolve(args.serve)
+        };
+
+        let defaults = resolve("").unwrap().host;
+        assert_eq!(defaults, HostConfig::default());
+
+        let s = resolve(
+            "[policy]\nfuel = 5000000\nmemory_mib = 16\ndeadline_ms = 250\noutput_kib = 64\nlog_kib = 8\n\
+             concurrent_evaluations = 4\n",
+        )
+        .unwrap();
+        let limits = &s.host.limits;
+        assert_eq!(limits.fuel, 5_000_000);
+        assert_eq!(limits.memory_bytes, 16 << 20);
+        assert_eq!(limits.deadline, Duration::from_millis(250));
+        assert_eq!(limits.output_bytes, 64 << 10);
+        assert_eq!(limits.log_bytes, 8 << 10);
+        assert_eq!(s.host.concurrent_evaluations, 4);
+        // What the table does not set keeps its default.
+        assert_eq!(s.host.epoch_tick, defaults.epoch_tick);
+        assert_eq!(s.host.memory_keep_resident, defaults.memory_keep_resident);
+
+        for (toml, expected) in [
+            ("[policy]\nfuel = 0\n", "policy.fuel must be at least 1"),
+            (
+                "[policy]\nmemory_mib = 8192\n",
+                "policy.memory_mib must be from 1 to 4096",
+            ),
+            (
+                "[policy]\nconcurrent_evaluations = 0\n",
+                "policy.concurrent_evaluations must be from 1",
+            ),
+            ("[policy]\nfuell = 10\n", "unknown field `fuell`"),
+        ] {
+            let error = format!("{:#}", resolve(toml).unwrap_err());
+            assert!(error.contains(expected), "{toml:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_config_file_in_the_deployment_guide_is_valid_and_shows_the_defaults() {
+        let guide = include_str!("../../docs/deployment.md");
+        let toml = guide
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/deployment.md shows a config file");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("journey.toml");
+        std::fs::write(&file, toml).unwrap();
+        let args = T::try_parse_from(["t", "--config", file.to_str().unwrap()]).unwrap();
+        let s = Settings::resolve(args.serve).unwrap();
+        assert_eq!(s.host, HostConfig::default());
+        let defaults = Config::default();
+        assert_eq!(s.config.body_limit, defaults.body_limit);
+        assert_eq!(s.config.request_timeout, defaults.request_timeout);
+        assert_eq!(s.config.session_ttl, defaults.session_ttl);
     }
 
     #[test]
