@@ -122,6 +122,38 @@ fn a_small_authority_loads_without_a_single_rejection() {
     }
 }
 
+/// A care leaver whose needs assessment came late, so that the pathway plan started only after the child had
+/// left care: its first plan review used to be dated before the plan existed, and the store refused it and
+/// every append after it (found by the policy benchmark's 70,000-child authority: child 8005 of seed 2026).
+#[test]
+fn a_pathway_plan_started_after_leaving_care_is_reviewed_only_after_it_starts() {
+    use journey_core::domain::EventKind;
+    let appends = synth::generate_child(2026, 8005, &AuthorityProfile::large_authority());
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    let report = block_on(synth::load(&store, &clock, appends.clone())).unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected.first());
+
+    let first = |kind: EventKind| {
+        appends
+            .iter()
+            .flat_map(|a| &a.request.events)
+            .filter(|e| e.payload.kind() == kind)
+            .map(|e| e.occurred_at.date())
+            .min()
+            .unwrap_or_else(|| panic!("no {kind:?}"))
+    };
+    let (left, started) = (
+        first(EventKind::CeasedToBeLookedAfter),
+        first(EventKind::PathwayPlanStarted),
+    );
+    assert!(
+        started > left,
+        "still the case this test is about: plan {started}, left care {left}"
+    );
+    assert!(first(EventKind::PathwayPlanReviewed) > started);
+}
+
 #[test]
 #[ignore = "slow in debug builds: many seeds of both profiles; run with --release --ignored"]
 fn many_seeds_load_without_a_single_rejection() {

@@ -1077,8 +1077,13 @@ impl Sim<'_> {
         }
         let given = left.add_days(-self.rng.int(0, 60)).max(self.dob.add_years(16));
         self.emit(given, HealthHistoryGiven {}, Src::Health);
-        // Pathway plan reviews every 6 months, contacts every 2-3 months, until 21.
+        // Pathway plan reviews every 6 months, contacts every 2-3 months, until 21. A needs assessment done
+        // late can start the plan after the child has left care: its reviews then follow the plan, not the
+        // day the child left (a review of a plan not yet made is refused by the domain rules).
         let mut d = left.add_days(self.rng.int(120, 182));
+        if let Some(started) = pathway.filter(|&p| p >= d) {
+            d = started.add_days(self.rng.int(120, 182));
+        }
         while d < twenty_one && d <= self.end {
             self.emit(d, PathwayPlanReviewed {}, Src::La);
             d = d.add_days(self.rng.int(150, 190));
