@@ -6,6 +6,9 @@ mod generated {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "policy-plugin",
+        // The input is lowered straight from borrowed strings and slices of the host's own input, instead of
+        // from a deep copy of it made for the call.
+        ownership: Borrowing { duplicate_if_necessary: false },
     });
 }
 

@@ -315,9 +315,10 @@ impl Host {
     /// Evaluates `policy` on `input` in a fresh instance.
     pub fn evaluate(&self, policy: &LoadedPolicy, input: &PolicyInput) -> Result<Evaluation, PluginError> {
         let input_hash = input.digest();
-        let wit_input = input.to_wit();
-        let run = self.run(&policy.pre, |plugin, store| {
-            plugin.journey_policy_policy().call_evaluate(store, &wit_input)
+        let run = input.with_wit(|wit_input| {
+            self.run(&policy.pre, |plugin, store| {
+                plugin.journey_policy_policy().call_evaluate(store, wit_input)
+            })
         })?;
         let log = run.log;
         let decisions = match run.value {

@@ -133,43 +133,57 @@ impl PolicyInput {
             .collect()
     }
 
-    pub(crate) fn to_wit(&self) -> wit::EvaluationInput {
-        wit::EvaluationInput {
+    /// Calls `f` with the contract's view of this input, which borrows every string from it: what the call
+    /// lowers into the guest's memory, without a deep copy made for the purpose.
+    pub(crate) fn with_wit<R>(&self, f: impl FnOnce(wit::EvaluationInput<'_>) -> R) -> R {
+        let amended_by: Vec<Vec<&str>> = self
+            .events
+            .iter()
+            .map(|e| e.amended_by.iter().map(EventId::as_str).collect())
+            .collect();
+        let events: Vec<wit::JourneyEvent<'_>> = self
+            .events
+            .iter()
+            .zip(&amended_by)
+            .map(|(e, amended_by)| e.to_wit(amended_by))
+            .collect();
+        let bank_holidays: Vec<wit::Date> = self
+            .calendar
+            .bank_holidays
+            .iter()
+            .copied()
+            .map(wit_date)
+            .collect();
+        f(wit::EvaluationInput {
             evaluation_date: wit_date(self.evaluation_date),
             known_at: self.known_at.as_micros(),
             child: wit::ChildFacts {
-                child_id: self.child.child_id.as_str().to_string(),
+                child_id: self.child.child_id.as_str(),
                 date_of_birth: self.child.date_of_birth.map(wit_date),
                 expected_date_of_birth: self.child.expected_date_of_birth.map(wit_date),
                 died_on: self.child.died_on.map(wit_date),
                 age: self.child.age,
-                summary: self.child.summary.clone(),
+                summary: &self.child.summary,
             },
-            events: self.events.iter().map(PolicyEvent::to_wit).collect(),
+            events: &events,
             calendar: wit::Calendar {
-                version: self.calendar.version.clone(),
+                version: &self.calendar.version,
                 covers_from: wit_date(self.calendar.covers_from),
                 covers_to: wit_date(self.calendar.covers_to),
-                bank_holidays: self
-                    .calendar
-                    .bank_holidays
-                    .iter()
-                    .copied()
-                    .map(wit_date)
-                    .collect(),
+                bank_holidays: &bank_holidays,
             },
-            parameters: self.parameters.clone(),
-        }
+            parameters: &self.parameters,
+        })
     }
 }
 
 impl PolicyEvent {
-    fn to_wit(&self) -> wit::JourneyEvent {
+    fn to_wit<'a>(&'a self, amended_by: &'a [&'a str]) -> wit::JourneyEvent<'a> {
         wit::JourneyEvent {
-            event_id: self.event_id.as_str().to_string(),
+            event_id: self.event_id.as_str(),
             version: self.version,
-            kind: self.kind.as_str().to_string(),
-            stage: self.stage.as_str().to_string(),
+            kind: self.kind.as_str(),
+            stage: self.stage.as_str(),
             occurred_on: wit_date(self.occurred_at.date()),
             occurred_time: self.occurred_at.time().map(|t| wit::TimeOfDay {
                 hour: u8::try_from(t.hour()).unwrap_or(0),
@@ -182,9 +196,9 @@ impl PolicyEvent {
                 PolicyEventStatus::Corrected => wit::EventStatus::Corrected,
                 PolicyEventStatus::Retracted => wit::EventStatus::Retracted,
             },
-            content: self.content.clone(),
-            caused_by: self.caused_by.as_ref().map(|id| id.as_str().to_string()),
-            amended_by: self.amended_by.iter().map(|id| id.as_str().to_string()).collect(),
+            content: &self.content,
+            caused_by: self.caused_by.as_ref().map(EventId::as_str),
+            amended_by,
         }
     }
 }
