@@ -322,19 +322,16 @@ impl Registry {
                 *report.failures.entry("unknown_child".into()).or_default() += 1;
                 continue;
             }
-            let input = |v: &PolicyVersion| {
-                PolicyInput::from_stream(
-                    &events,
-                    as_of,
-                    self.calendar(),
-                    canonical_json(&v.deployed.parameters),
-                )
-            };
-            let candidate_input = input(&candidate)?;
-            let in_force_input = match &in_force {
-                Some(v) => Some(input(v)?),
-                None => None,
-            };
+            // One view of the child for both versions; each gets its own parameters.
+            let candidate_input = PolicyInput::from_stream(
+                &events,
+                as_of,
+                self.calendar(),
+                canonical_json(&candidate.deployed.parameters),
+            )?;
+            let in_force_input = in_force
+                .as_ref()
+                .map(|v| candidate_input.with_parameters(canonical_json(&v.deployed.parameters)));
             let candidate_policy = Arc::clone(&candidate_policy);
             let in_force_policy = in_force_policy.clone();
             let (result, baseline) = self
