@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use futures::{StreamExt as _, stream};
+
 use journey_core::journal::NewRecord;
 use journey_core::store::{EventStore, ExpectedVersion};
 use journey_core::view::AsOf;
@@ -314,35 +316,53 @@ impl Registry {
             fuel_total: 0,
             fuel_max: 0,
         };
-        for child in cohort {
-            let events = store
-                .read_stream(child.clone(), Version::FIRST, usize::MAX)
-                .await?;
-            if events.is_empty() {
+        // As many children at once as the registry runs evaluations, each read and built only when its turn
+        // comes (as the measures do); the report is counts and maxima, so the order answers come back in
+        // does not change it.
+        let parallel = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        let calendar = self.calendar();
+        let evaluations: Vec<_> = cohort
+            .iter()
+            .map(|child| {
+                let candidate_policy = Arc::clone(&candidate_policy);
+                let in_force_policy = in_force_policy.clone();
+                let (candidate, in_force) = (&candidate, &in_force);
+                async move {
+                    let events = store
+                        .read_stream(child.clone(), Version::FIRST, usize::MAX)
+                        .await?;
+                    if events.is_empty() {
+                        return Ok(None);
+                    }
+                    // One view of the child for both versions; each gets its own parameters.
+                    let candidate_input = PolicyInput::from_stream(
+                        &events,
+                        as_of,
+                        calendar,
+                        canonical_json(&candidate.deployed.parameters),
+                    )?;
+                    let in_force_input = in_force
+                        .as_ref()
+                        .map(|v| candidate_input.with_parameters(canonical_json(&v.deployed.parameters)));
+                    let outcomes = self
+                        .run_blocking(move |host| {
+                            let result = host.evaluate(&candidate_policy, &candidate_input);
+                            let baseline = in_force_policy
+                                .zip(in_force_input)
+                                .map(|(policy, input)| host.evaluate(&policy, &input));
+                            (result, baseline)
+                        })
+                        .await?;
+                    Ok::<_, PluginError>(Some(outcomes))
+                }
+            })
+            .collect();
+        let mut outcomes = stream::iter(evaluations).buffer_unordered(parallel);
+        while let Some(outcome) = outcomes.next().await {
+            let Some((result, baseline)) = outcome? else {
                 *report.failures.entry("unknown_child".into()).or_default() += 1;
                 continue;
-            }
-            // One view of the child for both versions; each gets its own parameters.
-            let candidate_input = PolicyInput::from_stream(
-                &events,
-                as_of,
-                self.calendar(),
-                canonical_json(&candidate.deployed.parameters),
-            )?;
-            let in_force_input = in_force
-                .as_ref()
-                .map(|v| candidate_input.with_parameters(canonical_json(&v.deployed.parameters)));
-            let candidate_policy = Arc::clone(&candidate_policy);
-            let in_force_policy = in_force_policy.clone();
-            let (result, baseline) = self
-                .run_blocking(move |host| {
-                    let result = host.evaluate(&candidate_policy, &candidate_input);
-                    let baseline = in_force_policy
-                        .zip(in_force_input)
-                        .map(|(policy, input)| host.evaluate(&policy, &input));
-                    (result, baseline)
-                })
-                .await?;
+            };
             match result {
                 Ok(evaluation) => {
                     report.evaluated += 1;
