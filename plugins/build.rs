@@ -79,6 +79,32 @@ fn require_target() {
     }
 }
 
+/// A policy's content hash is its identity (a version is refused if its bytes change), so the bytes must be
+/// a function of the source alone. Panic messages carry source paths: the SDK's (a path dependency outside
+/// the guests' workspace) would be the checkout's absolute path and every registry crate's would be under
+/// `CARGO_HOME`, so a build in another directory, or by another user, gave other bytes for the same
+/// version. Both prefixes are rewritten to fixed names; the standard library's are `/rustc/<commit>/`
+/// already. Separated by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` wants.
+fn reproducible_rustflags(guests: &Path, target_dir: &Path) -> String {
+    let checkout = guests
+        .parent()
+        .and_then(Path::parent)
+        .expect("plugins/guests sits two levels below the checkout");
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    // When several prefixes match a path the last one wins: the target directory (often inside the
+    // checkout) comes last.
+    let mut remaps = vec![(checkout.to_path_buf(), "/journey")];
+    remaps.extend(cargo_home.map(|home| (home, "/cargo-home")));
+    remaps.push((target_dir.to_path_buf(), "/journey-guests-target"));
+    remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
 /// `(crate directory relative to guests/, target name, path of the .wasm)` for every guest built.
 type Artifact = (String, String, PathBuf);
 
@@ -90,8 +116,12 @@ fn build_guests(guests: &Path, target_dir: &Path) -> Vec<Artifact> {
         .arg("--target-dir")
         .arg(target_dir)
         .arg("--message-format=json-render-diagnostics")
-        // The outer build's flags and wrappers are for the host target (and clippy), not for the guests.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // The outer build's flags and wrappers are for the host target (and clippy), not for the guests;
+        // the guests get only the flags that make their bytes independent of where they were built.
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            reproducible_rustflags(guests, target_dir),
+        )
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_TARGET_DIR")

@@ -133,3 +133,32 @@ fn a_small_instance_pool_serves_many_threads_with_a_fresh_instance_each_time() {
     let report: serde_json::Value = serde_json::from_str(&evaluation.decisions.alerts[0].message).unwrap();
     assert_eq!(report["evaluations_served_by_this_instance"], 1);
 }
+
+/// A policy's bytes are its identity (a version whose bytes change is refused), so they must be the same
+/// wherever the checkout is and whoever's cargo home built them: `build.rs` remaps both prefixes out of the
+/// panic locations the guests carry. Before it did, a rebuild in another directory was a "different" policy
+/// under the same version.
+#[test]
+fn the_guests_bytes_name_neither_the_checkout_nor_the_cargo_home() {
+    let checkout = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("plugins/ is in the checkout");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo")));
+    let forbidden: Vec<String> = std::iter::once(checkout.to_path_buf())
+        .chain(cargo_home)
+        .map(|p| p.display().to_string())
+        .collect();
+    let contains = |bytes: &[u8], needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let mut remapped_sdk_paths = 0;
+    for (dir, path) in guests::ALL {
+        let bytes = guests::bytes(path);
+        for needle in &forbidden {
+            assert!(!contains(&bytes, needle), "guest {dir} names {needle}");
+        }
+        remapped_sdk_paths += usize::from(contains(&bytes, "/journey/plugins/sdk/src/"));
+    }
+    // The SDK's panic locations are there, under the fixed name: the search above looks where they are.
+    assert!(remapped_sdk_paths > 0, "no guest carries a remapped SDK path");
+}
