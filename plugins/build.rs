@@ -80,11 +80,12 @@ fn require_target() {
 }
 
 /// A policy's content hash is its identity (a version is refused if its bytes change), so the bytes must be
-/// a function of the source alone. Panic messages carry source paths: the SDK's (a path dependency outside
-/// the guests' workspace) would be the checkout's absolute path and every registry crate's would be under
-/// `CARGO_HOME`, so a build in another directory, or by another user, gave other bytes for the same
-/// version. Both prefixes are rewritten to fixed names; the standard library's are `/rustc/<commit>/`
-/// already. Separated by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` wants.
+/// a function of the source alone. Panic messages carry source paths: every registry crate's is under
+/// `CARGO_HOME`, and anything reached outside the guests' workspace by an absolute path would carry the
+/// checkout's, so a build by another user or in another directory gave other bytes for the same version.
+/// Both prefixes are rewritten to fixed names; the standard library's are `/rustc/<commit>/` already. (The
+/// SDK is reached inside the workspace, through the `guests/sdk` symlink, for the same reason: see
+/// `guests/Cargo.toml`.) Separated by 0x1f, as `CARGO_ENCODED_RUSTFLAGS` wants.
 fn reproducible_rustflags(guests: &Path, target_dir: &Path) -> String {
     let checkout = guests
         .parent()
