@@ -316,10 +316,9 @@ impl Registry {
             fuel_total: 0,
             fuel_max: 0,
         };
-        // As many children at once as the registry runs evaluations, each read and built only when its turn
-        // comes (as the measures do); the report is counts and maxima, so the order answers come back in
-        // does not change it.
-        let parallel = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        // Children in flight as for the measures, each read and built only when its turn comes; the report
+        // is counts and maxima, so the order answers come back in does not change it.
+        let parallel = self.children_in_flight();
         let calendar = self.calendar();
         let evaluations: Vec<_> = cohort
             .iter()

@@ -55,9 +55,7 @@ impl Registry {
             children: streams.len(),
             ..TimescalesRun::default()
         };
-        // As many children at once as the registry runs evaluations; the inputs are built as they go, so
-        // memory holds only those in flight.
-        let parallel = std::thread::available_parallelism().map_or(2, usize::from) * 2;
+        let parallel = self.children_in_flight();
         // The futures are lazy: each builds its child's input only when it runs, so memory holds only the
         // inputs in flight. (Collected first: a `map` closure over borrowed streams would not be `Send` for
         // every lifetime, which a server's handler needs.)

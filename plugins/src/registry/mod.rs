@@ -223,8 +223,9 @@ pub struct Registry {
     host: Arc<Host>,
     calendar: Calendar,
     state: Mutex<State>,
-    /// Evaluations are CPU-bound: at most this many run at once, each on a blocking thread.
+    /// Evaluations are CPU-bound: at most `concurrency` run at once, each on a blocking thread.
     evaluations: tokio::sync::Semaphore,
+    concurrency: usize,
 }
 
 impl fmt::Debug for Registry {
@@ -253,6 +254,7 @@ impl Registry {
             calendar,
             state: Mutex::default(),
             evaluations: tokio::sync::Semaphore::new(concurrency.max(1)),
+            concurrency: concurrency.max(1),
         };
         registry.catch_up().await?;
         Ok(registry)
@@ -512,6 +514,13 @@ impl Registry {
         tokio::task::spawn_blocking(move || host.load(&bytes))
             .await
             .map_err(|e| PluginError::Host(format!("the compiling thread failed: {e}")))?
+    }
+
+    /// How many children a run over a cohort (measures, dry runs) has in flight: twice the evaluations that
+    /// may run at once, so that one child's read and input building overlap another's evaluation, and no
+    /// more, so that memory holds only those children's inputs.
+    pub(crate) fn children_in_flight(&self) -> usize {
+        self.concurrency * 2
     }
 
     pub(crate) async fn run_blocking<T: Send + 'static>(
