@@ -24,6 +24,11 @@ use journey_core::{ManualClock, RecordedEvent, Timestamp, Version};
 use journey_plugins::guests::REFERENCE_POLICIES;
 use journey_plugins::{Calendar, Host, HostConfig, LoadedPolicy, PolicyInput};
 
+/// The allocator `journey serve` and `journey policy` use (cli/src/main.rs), so that what is measured is what
+/// is deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: u64 = 2026;
 
 fn env_usize(name: &str, default: usize) -> usize {
