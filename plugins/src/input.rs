@@ -114,9 +114,65 @@ impl PolicyInput {
         }
     }
 
-    /// The canonical encoding: compact JSON, fields in declaration order.
+    /// The canonical encoding: compact JSON, fields in declaration order — byte for byte what
+    /// `serde_json::to_vec(self)` writes (tests hold them equal), written faster.
+    ///
+    /// Why not `serde_json::to_vec`: most of an input is event contents, JSON text inside JSON strings, whose
+    /// quotes all need escaping; serde_json escapes a byte at a time and writes each run between escapes
+    /// separately, which made the encoding twice as slow as hashing it. The three large strings (contents,
+    /// summary, parameters) are escaped with SIMD instead; everything else still goes through serde.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a policy input always serialises")
+        // Destructured exhaustively, so that a field added to the input fails to compile here until it is
+        // written too.
+        let PolicyInput {
+            evaluation_date,
+            known_at,
+            child,
+            events,
+            calendar,
+            parameters,
+        } = self;
+        let ChildFacts {
+            child_id,
+            date_of_birth,
+            expected_date_of_birth,
+            died_on,
+            age,
+            summary,
+        } = child;
+        let strings: usize =
+            events.iter().map(|e| e.content.len()).sum::<usize>() + summary.len() + parameters.len();
+        // Escaping adds a backslash per quote; 256 bytes an event covers the rest.
+        let mut out = Vec::with_capacity(strings + strings / 4 + 256 * events.len() + 4096);
+        out.extend_from_slice(b"{\"evaluation_date\":");
+        serde_into(&mut out, evaluation_date);
+        out.extend_from_slice(b",\"known_at\":");
+        serde_into(&mut out, known_at);
+        out.extend_from_slice(b",\"child\":{\"child_id\":");
+        serde_into(&mut out, child_id);
+        out.extend_from_slice(b",\"date_of_birth\":");
+        serde_into(&mut out, date_of_birth);
+        out.extend_from_slice(b",\"expected_date_of_birth\":");
+        serde_into(&mut out, expected_date_of_birth);
+        out.extend_from_slice(b",\"died_on\":");
+        serde_into(&mut out, died_on);
+        out.extend_from_slice(b",\"age\":");
+        serde_into(&mut out, age);
+        out.extend_from_slice(b",\"summary\":");
+        json_escape_simd::escape_into(summary, &mut out);
+        out.extend_from_slice(b"},\"events\":[");
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            event.write_canonical(&mut out);
+        }
+        out.extend_from_slice(b"],\"calendar\":");
+        serde_into(&mut out, calendar);
+        out.extend_from_slice(b",\"parameters\":");
+        json_escape_simd::escape_into(parameters, &mut out);
+        out.push(b'}');
+        out
     }
 
     /// SHA-256 of [`PolicyInput::canonical_bytes`].
@@ -178,6 +234,43 @@ impl PolicyInput {
 }
 
 impl PolicyEvent {
+    /// This event's part of [`PolicyInput::canonical_bytes`]: what `serde_json` writes for it.
+    fn write_canonical(&self, out: &mut Vec<u8>) {
+        let PolicyEvent {
+            event_id,
+            version,
+            kind,
+            stage,
+            occurred_at,
+            recorded_at,
+            status,
+            content,
+            caused_by,
+            amended_by,
+        } = self;
+        out.extend_from_slice(b"{\"event_id\":");
+        serde_into(out, event_id);
+        out.extend_from_slice(b",\"version\":");
+        serde_into(out, version);
+        out.extend_from_slice(b",\"kind\":");
+        serde_into(out, kind);
+        out.extend_from_slice(b",\"stage\":");
+        serde_into(out, stage);
+        out.extend_from_slice(b",\"occurred_at\":");
+        serde_into(out, occurred_at);
+        out.extend_from_slice(b",\"recorded_at\":");
+        serde_into(out, recorded_at);
+        out.extend_from_slice(b",\"status\":");
+        serde_into(out, status);
+        out.extend_from_slice(b",\"content\":");
+        json_escape_simd::escape_into(content, out);
+        out.extend_from_slice(b",\"caused_by\":");
+        serde_into(out, caused_by);
+        out.extend_from_slice(b",\"amended_by\":");
+        serde_into(out, amended_by);
+        out.push(b'}');
+    }
+
     fn to_wit<'a>(&'a self, amended_by: &'a [&'a str]) -> wit::JourneyEvent<'a> {
         wit::JourneyEvent {
             event_id: self.event_id.as_str(),
@@ -244,6 +337,11 @@ fn data_json(e: &EffectiveRef<'_>) -> Result<String, PluginError> {
         "event {}: unexpected payload encoding {whole:.80}",
         e.event_id()
     )))
+}
+
+/// Appends `value` as serde_json writes it.
+fn serde_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("the parts of a policy input always serialise");
 }
 
 pub(crate) fn wit_date(d: Date) -> wit::Date {

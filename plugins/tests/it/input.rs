@@ -1,6 +1,13 @@
 //! The input a policy sees: the bitemporal view of the child's stream, in valid-time order.
 
-use journey_plugins::{Calendar, PolicyEventStatus};
+use futures::executor::block_on;
+use journey_core::store::{EventStore, InMemoryStore};
+use journey_core::synth::{self, AuthorityProfile};
+use journey_core::view::AsOf;
+use journey_core::{ManualClock, RecordedEvent, Version};
+use journey_plugins::{Calendar, PolicyEventStatus, PolicyInput};
+use proptest::prelude::*;
+use std::sync::Arc;
 
 use crate::support::{child_a, input_as_of, input_on, ts};
 
@@ -83,4 +90,92 @@ fn the_shipped_calendar_is_england_and_wales() {
     assert!(!has("2020-05-04"), "May Day 2020 moved to the 8th");
     assert_eq!(c.covers_from.to_string(), "2000-01-01");
     assert_eq!(c.covers_to.to_string(), "2028-12-31");
+}
+
+/// A generated child, recorded as the generator dates each append.
+fn recorded(profile: &AuthorityProfile, seed: u64, index: usize) -> Vec<RecordedEvent> {
+    let appends = synth::generate_child(seed, index, profile);
+    let clock = Arc::new(ManualClock::new(appends[0].recorded_at));
+    let store = InMemoryStore::new(clock.clone());
+    let child = appends[0].request.child_id.clone();
+    for append in appends {
+        clock.set(append.recorded_at);
+        block_on(store.append(append.request)).expect("a generated append is accepted");
+    }
+    block_on(store.read_stream(child, Version::FIRST, usize::MAX)).expect("read back")
+}
+
+/// The canonical encoding is written by hand for speed; it must stay byte for byte serde_json's, or every
+/// recorded decision's input hash would stop matching its replay.
+#[test]
+fn the_canonical_encoding_is_serde_jsons_for_generated_children() {
+    let mut compared = 0;
+    let mut corrected_or_retracted = 0;
+    for (profile, seed) in [
+        (AuthorityProfile::small(), 1),
+        (AuthorityProfile::deep_end(), 2026),
+        (AuthorityProfile::large_authority(), 7),
+    ] {
+        for index in 0..40 {
+            let events = recorded(&profile, seed, index);
+            let last = events.last().expect("a child has events").envelope.recorded_at;
+            for as_of in [
+                AsOf {
+                    on: profile.end,
+                    known_at: last,
+                },
+                AsOf {
+                    on: events[events.len() / 2].envelope.occurred_at.date(),
+                    known_at: events[events.len() / 2].envelope.recorded_at,
+                },
+            ] {
+                let input = PolicyInput::from_stream(
+                    &events,
+                    as_of,
+                    Calendar::england_and_wales(),
+                    r#"{"note":"a \"quoted\" \\ value\n","n":[1,2]}"#,
+                )
+                .expect("an input");
+                corrected_or_retracted += input
+                    .events
+                    .iter()
+                    .filter(|e| e.status != PolicyEventStatus::Current)
+                    .count();
+                assert_eq!(
+                    String::from_utf8(input.canonical_bytes()).unwrap(),
+                    serde_json::to_string(&input).unwrap(),
+                    "{} child {index} on {}",
+                    profile.slug,
+                    as_of.on
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 240);
+    assert!(
+        corrected_or_retracted > 0,
+        "some inputs carry corrected or retracted events"
+    );
+}
+
+proptest! {
+    /// Whatever the strings hold (quotes, backslashes, control characters, DEL, U+2028, astral characters),
+    /// the hand-written encoding escapes them as serde_json does.
+    #[test]
+    fn the_canonical_encoding_escapes_any_string_as_serde_json_does(
+        content in "[\"\\\\\\x00-\\x1f\\x7f a-z{}:,\u{e9}\u{2028}\u{1f600}]{0,80}",
+        summary in any::<String>(),
+        parameters in any::<String>(),
+    ) {
+        let events = child_a();
+        let mut input = input_on(&events, "2007-10-04", "");
+        input.events[1].content = content;
+        input.child.summary = summary;
+        input.parameters = parameters;
+        prop_assert_eq!(
+            String::from_utf8(input.canonical_bytes()).unwrap(),
+            serde_json::to_string(&input).unwrap()
+        );
+    }
 }
