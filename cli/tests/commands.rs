@@ -542,7 +542,7 @@ fn the_same_commands_work_against_a_server() {
         "test",
     ]))
     .unwrap();
-    assert_eq!(measures["policy"], "statutory-timescales 1.0.0");
+    assert_eq!(measures["policy"], "statutory-timescales 1.0.1");
 
     // A refusal from the server is shown as the problem it is: status, title and detail.
     let mut bad: Vec<&str> = vec!["timeline", "no-such-child"];
@@ -597,7 +597,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "dry-run",
         "levels-of-need",
-        "1.0.0",
+        "1.0.1",
         "--data",
         d,
         "--limit",
@@ -612,7 +612,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "retire",
         "step-up-down",
-        "1.0.0",
+        "1.0.1",
         "--data",
         d,
         "--reason",
@@ -638,7 +638,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "--to",
         "2025-03-31",
     ]);
-    assert!(table.contains("statutory-timescales 1.0.0"), "{table}");
+    assert!(table.contains("statutory-timescales 1.0.1"), "{table}");
     assert!(table.contains("Assessments within 45 working days"), "{table}");
     assert!(table.contains("adoption scorecard"), "{table}");
     let out = tmp.path().join("measures");

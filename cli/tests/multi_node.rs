@@ -432,7 +432,7 @@ fn three_nodes_on_one_postgres_are_one_service() {
     let (status, body) = call(
         "POST",
         &format!(
-            "{}/v1/policies/levels-of-need/versions/1.0.0/retire",
+            "{}/v1/policies/levels-of-need/versions/1.0.1/retire",
             nodes[1].base
         ),
         &token,

@@ -72,7 +72,7 @@ fn statutory_timescales() {
         (
             "statutory-timescales",
             PolicyKind::StatutoryTimescales,
-            "1.0.0",
+            "1.0.1",
             "1.0.0"
         )
     );
@@ -89,7 +89,7 @@ fn reference_policy(path: &str, name: &str, kind: PolicyKind) {
     let info = policy.info();
     assert_eq!(
         (info.name.as_str(), info.kind, info.version.as_str()),
-        (name, kind, "1.0.0")
+        (name, kind, "1.0.1")
     );
     for on in ["2007-10-05", "2008-01-01", "2026-03-01"] {
         host.evaluate(&policy, &input_on(&child_a(), on, ""))

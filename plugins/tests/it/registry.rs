@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::support::test_limits;
 
 const POLICY: &str = "statutory-timescales";
-const VERSION: &str = "1.0.0";
+const VERSION: &str = "1.0.1";
 
 fn date(s: &str) -> Date {
     Date::parse_field("date", s).unwrap()
