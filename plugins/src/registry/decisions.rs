@@ -124,8 +124,13 @@ pub struct DryRunReport {
     pub alerts: BTreeMap<String, usize>,
     /// The version in force on the evaluation date, when there is one other than the dry-run version.
     pub compared_with: Option<String>,
-    /// Children whose decisions under the dry-run version differ from those of `compared_with`.
+    /// Children whose answers under the dry-run version differ from those of `compared_with`: a level, a
+    /// step, a deadline (its due date or status), an entitlement or an alert that is not the same. Reasons
+    /// are left out of the comparison, or a version that only words them differently (or names a changed
+    /// threshold in them) would count every child.
     pub differing_from_in_force: usize,
+    /// Children whose answers are the same under both versions but whose reasons differ.
+    pub differing_only_in_reasons: usize,
     pub fuel_total: u64,
     pub fuel_max: u64,
 }
@@ -313,6 +318,7 @@ impl Registry {
             alerts: BTreeMap::new(),
             compared_with: in_force.as_ref().map(|v| v.deployed.version.clone()),
             differing_from_in_force: 0,
+            differing_only_in_reasons: 0,
             fuel_total: 0,
             fuel_max: 0,
         };
@@ -371,7 +377,11 @@ impl Registry {
                     if let Some(Ok(baseline)) = &baseline
                         && baseline.output != evaluation.output
                     {
-                        report.differing_from_in_force += 1;
+                        if answers(&baseline.decisions) != answers(&evaluation.decisions) {
+                            report.differing_from_in_force += 1;
+                        } else {
+                            report.differing_only_in_reasons += 1;
+                        }
                     }
                 }
                 Err(e) => *report.failures.entry(failure_kind(&e).into()).or_default() += 1,
@@ -403,6 +413,23 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
     for alert in &decisions.alerts {
         *report.alerts.entry(alert.code.clone()).or_default() += 1;
     }
+}
+
+/// The decisions without their reasons: what a dry run compares between two versions.
+fn answers(decisions: &Decisions) -> serde_json::Value {
+    fn without_reasons(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                fields.remove("reasons");
+                fields.values_mut().for_each(without_reasons);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(without_reasons),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(decisions).expect("decisions serialise");
+    without_reasons(&mut value);
+    value
 }
 
 /// The JSON name of a unit enum variant (`"child-in-need"`).

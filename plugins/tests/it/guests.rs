@@ -5,10 +5,13 @@
 use std::time::Duration;
 
 use journey_plugins::guests::{
-    CARE_LEAVER_ENTITLEMENTS, GARBAGE_OUTPUT, INFINITE_LOOP, LEVELS_OF_NEED, PANIC, SANDBOX_PROBE,
-    STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP, UNBOUNDED_ALLOCATION, WRONG_CONTRACT, WRONG_INTERFACE,
+    CARE_LEAVER_ENTITLEMENTS, CONTACT_THRESHOLD_1, CONTACT_THRESHOLD_2, GARBAGE_OUTPUT, INFINITE_LOOP,
+    LEVELS_OF_NEED, PANIC, SANDBOX_PROBE, STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP, UNBOUNDED_ALLOCATION,
+    WRONG_CONTRACT, WRONG_INTERFACE,
 };
-use journey_plugins::{DeadlineStatus, Host, HostConfig, Limits, PluginError, PolicyKind, Refusal};
+use journey_plugins::{
+    DeadlineStatus, Host, HostConfig, Limits, PluginError, PolicyEventStatus, PolicyKind, Refusal,
+};
 
 use crate::support::{child_a, host, input_on, load, test_limits};
 
@@ -354,4 +357,49 @@ fn sandbox_probe() {
             .iter()
             .all(|d| d.status != DeadlineStatus::Open)
     );
+}
+
+/// A version of the dry-run probe (registry.rs compares the two): level 3 from `threshold` contacts in force.
+fn contact_threshold(path: &str, version: &str, threshold: usize) {
+    let host = host();
+    let policy = load(host, path);
+    assert_eq!(
+        (policy.info().name.as_str(), policy.info().version.as_str()),
+        ("contact-threshold", version)
+    );
+    let mut counts = Vec::new();
+    for on in ["2007-08-01", "2008-01-01", "2030-01-01"] {
+        let input = input_on(&child_a(), on, "");
+        let contacts: Vec<String> = input
+            .events
+            .iter()
+            .filter(|e| e.kind.as_str() == "ContactReceived" && e.status != PolicyEventStatus::Retracted)
+            .map(|e| e.event_id.to_string())
+            .collect();
+        let level = host
+            .evaluate(&policy, &input)
+            .unwrap()
+            .decisions
+            .level_of_need
+            .expect("a level");
+        assert_eq!(
+            level.level,
+            if contacts.len() >= threshold { 3 } else { 2 },
+            "{on}"
+        );
+        assert_eq!(level.reasons[0].event_ids, contacts, "{on}");
+        counts.push(contacts.len());
+    }
+    // One contact by 1 August 2007, two from then on: 1.0.0 changes its answer, 2.0.0 does not.
+    assert_eq!(counts, [1, 2, 2], "Child A's contacts on each date");
+}
+
+#[test]
+fn contact_threshold_1() {
+    contact_threshold(CONTACT_THRESHOLD_1, "1.0.0", 2);
+}
+
+#[test]
+fn contact_threshold_2() {
+    contact_threshold(CONTACT_THRESHOLD_2, "2.0.0", 3);
 }

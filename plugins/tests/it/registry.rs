@@ -464,6 +464,88 @@ async fn a_dry_run_reports_aggregates_over_a_cohort() {
     assert!(!text.contains("C-1") && !text.contains("C-2"), "{text}");
 }
 
+/// A deployment of a version of the `contact-threshold` probe (level 3 from two contacts in 1.0.0, from
+/// three in 2.0.0), with no example cases.
+fn threshold_probe(component: &str) -> DeployRequest {
+    DeployRequest {
+        component: guests::bytes(component),
+        ..request(vec![], json!({}), "2020-04-01")
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_force() {
+    let registry = memory_registry().await;
+    for component in [guests::CONTACT_THRESHOLD_1, guests::CONTACT_THRESHOLD_2] {
+        registry
+            .deploy(threshold_probe(component), &author())
+            .await
+            .unwrap();
+    }
+    registry
+        .activate("contact-threshold", "1.0.0", &author())
+        .await
+        .unwrap();
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    // One, two and three contacts: 1.0.0 says 2, 3, 3 and 2.0.0 says 2, 2, 3, so only C-2's answer differs.
+    for (child, contacts) in [("C-1", 1), ("C-2", 2), ("C-3", 3)] {
+        let mut events = vec![testkit::registered(&format!("{child}-reg"), "2015-06-01")];
+        events.extend(
+            (1..=contacts).map(|n| contact(&format!("{child}-c{n}"), &format!("2024-04-0{n}T09:00"))),
+        );
+        record(&store, &clock, child, events).await;
+    }
+    let cohort = [
+        testkit::child("C-1"),
+        testkit::child("C-2"),
+        testkit::child("C-3"),
+    ];
+    let as_of = AsOf {
+        on: date("2024-04-30"),
+        known_at: ts("2024-04-30T23:00:00Z"),
+    };
+    let candidate = registry
+        .dry_run(&store, "contact-threshold", "2.0.0", &cohort, as_of)
+        .await
+        .unwrap();
+    assert_eq!(candidate.compared_with.as_deref(), Some("1.0.0"));
+    assert_eq!(candidate.evaluated, 3);
+    assert_eq!(candidate.levels, [(2, 2), (3, 1)].into());
+    assert_eq!(candidate.differing_from_in_force, 1);
+    // The two versions name their own threshold in every reason, so C-1 and C-3 differ only there.
+    assert_eq!(candidate.differing_only_in_reasons, 2);
+    // The version in force is not compared with itself.
+    let in_force = registry
+        .dry_run(&store, "contact-threshold", "1.0.0", &cohort, as_of)
+        .await
+        .unwrap();
+    assert_eq!(in_force.compared_with, None);
+    assert_eq!(in_force.levels, [(2, 1), (3, 2)].into());
+    assert_eq!(
+        (
+            in_force.differing_from_in_force,
+            in_force.differing_only_in_reasons
+        ),
+        (0, 0)
+    );
+    // Before 2.0.0's comparison date nothing is in force, so there is nothing to differ from.
+    let before = registry
+        .dry_run(
+            &store,
+            "contact-threshold",
+            "2.0.0",
+            &cohort,
+            AsOf {
+                on: date("2020-03-31"),
+                known_at: as_of.known_at,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((before.compared_with, before.differing_from_in_force), (None, 0));
+}
+
 #[tokio::test]
 async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_win() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,23 @@
+//! The rule both versions of the `contact-threshold` probe share; only the threshold differs between them.
+
+use journey_policy_sdk::*;
+
+/// Level 3 once the child has had `threshold` contacts in force, level 2 before.
+pub fn evaluate(input: &EvaluationInput, threshold: usize) -> Result<Decisions, PolicyError> {
+    let contacts: Vec<&str> = input
+        .of_kind("ContactReceived")
+        .map(|e| e.event_id.as_str())
+        .collect();
+    let level = if contacts.len() >= threshold { 3 } else { 2 };
+    Ok(Decisions {
+        level_of_need: Some(LevelOfNeed {
+            level,
+            label: format!("level {level}"),
+            reasons: vec![Reason::new(
+                format!("{} contacts against a threshold of {threshold}", contacts.len()),
+                contacts,
+            )],
+        }),
+        ..Decisions::default()
+    })
+}
