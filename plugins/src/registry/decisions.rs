@@ -8,7 +8,7 @@
 //! bitemporal view as known at `known_at`, so a replay rebuilds exactly the same input from the store — and
 //! the input hash proves it did (or shows that it could not).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::{StreamExt as _, stream};
@@ -131,6 +131,11 @@ pub struct DryRunReport {
     pub differing_from_in_force: usize,
     /// Children whose answers are the same under both versions but whose reasons differ.
     pub differing_only_in_reasons: usize,
+    /// Of the children whose answers differ, how many by what differs: `level 3 -> 2`, `step child-in-need ->
+    /// early-help` (the recommendation), `deadline assessment changed` (its due date, status or lateness),
+    /// `entitlement staying-put added`, `alert re-referral removed`, and `other` for anything else (a
+    /// level's label). A child counts once under each key that applies to it.
+    pub changes: BTreeMap<String, usize>,
     pub fuel_total: u64,
     pub fuel_max: u64,
 }
@@ -319,6 +324,7 @@ impl Registry {
             compared_with: in_force.as_ref().map(|v| v.deployed.version.clone()),
             differing_from_in_force: 0,
             differing_only_in_reasons: 0,
+            changes: BTreeMap::new(),
             fuel_total: 0,
             fuel_max: 0,
         };
@@ -377,8 +383,11 @@ impl Registry {
                     if let Some(Ok(baseline)) = &baseline
                         && baseline.output != evaluation.output
                     {
-                        if answers(&baseline.decisions) != answers(&evaluation.decisions) {
+                        if without_reasons(&baseline.decisions) != without_reasons(&evaluation.decisions) {
                             report.differing_from_in_force += 1;
+                            for change in changes(&baseline.decisions, &evaluation.decisions) {
+                                *report.changes.entry(change).or_default() += 1;
+                            }
                         } else {
                             report.differing_only_in_reasons += 1;
                         }
@@ -415,21 +424,98 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
     }
 }
 
-/// The decisions without their reasons: what a dry run compares between two versions.
-fn answers(decisions: &Decisions) -> serde_json::Value {
-    fn without_reasons(value: &mut serde_json::Value) {
+/// An answer without its reasons, as JSON: what a dry run compares between two versions.
+fn without_reasons(answer: &impl Serialize) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(fields) => {
                 fields.remove("reasons");
-                fields.values_mut().for_each(without_reasons);
+                fields.values_mut().for_each(strip);
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(without_reasons),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
             _ => {}
         }
     }
-    let mut value = serde_json::to_value(decisions).expect("decisions serialise");
-    without_reasons(&mut value);
+    let mut value = serde_json::to_value(answer).expect("decisions serialise");
+    strip(&mut value);
     value
+}
+
+/// What differs between two versions' answers for one child, as keys that name no child (see
+/// [`DryRunReport::changes`]).
+fn changes(in_force: &Decisions, candidate: &Decisions) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    let level = |d: &Decisions| {
+        d.level_of_need
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |l| l.level.to_string())
+    };
+    if level(in_force) != level(candidate) {
+        keys.insert(format!("level {} -> {}", level(in_force), level(candidate)));
+    }
+    let step = |d: &Decisions| {
+        d.step
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |s| json_name(&s.recommended))
+    };
+    if step(in_force) != step(candidate) {
+        keys.insert(format!("step {} -> {}", step(in_force), step(candidate)));
+    }
+    named_changes(
+        "deadline",
+        &in_force.deadlines,
+        &candidate.deadlines,
+        |d| &d.name,
+        &mut keys,
+    );
+    named_changes(
+        "entitlement",
+        &in_force.entitlements,
+        &candidate.entitlements,
+        |e| &e.name,
+        &mut keys,
+    );
+    named_changes(
+        "alert",
+        &in_force.alerts,
+        &candidate.alerts,
+        |a| &a.code,
+        &mut keys,
+    );
+    if keys.is_empty() {
+        keys.insert("other".to_owned());
+    }
+    keys
+}
+
+/// Items grouped by name (a deadline may recur: every visit is one), each name's answers compared as a list.
+fn named_changes<T: Serialize>(
+    what: &str,
+    in_force: &[T],
+    candidate: &[T],
+    name: impl Fn(&T) -> &String,
+    keys: &mut BTreeSet<String>,
+) {
+    fn group<'a, T: Serialize>(
+        items: &'a [T],
+        name: &impl Fn(&T) -> &String,
+    ) -> BTreeMap<&'a String, Vec<serde_json::Value>> {
+        let mut by_name: BTreeMap<&String, Vec<serde_json::Value>> = BTreeMap::new();
+        for item in items {
+            by_name.entry(name(item)).or_default().push(without_reasons(item));
+        }
+        by_name
+    }
+    let (before, after) = (group(in_force, &name), group(candidate, &name));
+    for item in before.keys().chain(after.keys()).collect::<BTreeSet<_>>() {
+        let change = match (before.get(item), after.get(item)) {
+            (None, Some(_)) => "added",
+            (Some(_), None) => "removed",
+            (Some(b), Some(a)) if b != a => "changed",
+            _ => continue,
+        };
+        keys.insert(format!("{what} {item} {change}"));
+    }
 }
 
 /// The JSON name of a unit enum variant (`"child-in-need"`).
@@ -500,5 +586,65 @@ fn diff(recorded: &serde_json::Value, replayed: &serde_json::Value, path: String
             recorded: Some(recorded.clone()),
             replayed: Some(replayed.clone()),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn decisions(value: serde_json::Value) -> Decisions {
+        serde_json::from_value(value).expect("decisions")
+    }
+
+    fn deadline(name: &str, status: &str, reason: &str) -> serde_json::Value {
+        json!({"name": name, "rule": "r", "source": "s", "starts_on": "2024-04-01", "due_on": "2024-04-02",
+               "due_at": null, "status": status, "completed_on": null, "days_late": null,
+               "reasons": [{"text": reason, "event_ids": []}]})
+    }
+
+    fn with(level: u8, label: &str, deadlines: Vec<serde_json::Value>, alerts: &[&str]) -> Decisions {
+        decisions(json!({
+            "level_of_need": {"level": level, "label": label, "reasons": []},
+            "step": null,
+            "entitlements": [],
+            "deadlines": deadlines,
+            "alerts": alerts.iter().map(|code| json!({"code": code, "severity": "info", "message": "m", "reasons": []})).collect::<Vec<_>>(),
+        }))
+    }
+
+    fn keys(in_force: &Decisions, candidate: &Decisions) -> Vec<String> {
+        changes(in_force, candidate).into_iter().collect()
+    }
+
+    #[test]
+    fn changes_name_what_differs_and_never_the_reasons() {
+        let visits =
+            |second: &str, why: &str| vec![deadline("visit", "met", why), deadline("visit", second, why)];
+        let before = with(3, "Targeted", visits("met", "because"), &["re-referral"]);
+        assert_eq!(
+            keys(
+                &before,
+                &with(2, "Early help", visits("missed", "because"), &["missing"])
+            ),
+            [
+                "alert missing added",
+                "alert re-referral removed",
+                "deadline visit changed",
+                "level 3 -> 2"
+            ]
+        );
+        // Reasons alone are not a change; a label alone is, under `other`.
+        let reworded = with(3, "Targeted", visits("met", "worded otherwise"), &["re-referral"]);
+        assert_eq!(without_reasons(&before), without_reasons(&reworded));
+        assert_eq!(
+            keys(
+                &before,
+                &with(3, "Level 3", visits("met", "because"), &["re-referral"])
+            ),
+            ["other"]
+        );
     }
 }

@@ -515,6 +515,7 @@ async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_
     assert_eq!(candidate.differing_from_in_force, 1);
     // The two versions name their own threshold in every reason, so C-1 and C-3 differ only there.
     assert_eq!(candidate.differing_only_in_reasons, 2);
+    assert_eq!(candidate.changes, [("level 3 -> 2".to_owned(), 1)].into());
     // The version in force is not compared with itself.
     let in_force = registry
         .dry_run(&store, "contact-threshold", "1.0.0", &cohort, as_of)
