@@ -149,8 +149,8 @@ fn main() {
         micros(percentile(&baseline, 0.99))
     );
     println!(
-        "  {:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}",
-        "policy", "input µs", "hash µs", "median µs", "p99 µs", "×replay", "fuel", "target"
+        "  {:<28} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9} {:>9}",
+        "policy", "input µs", "hash µs", "median µs", "p99 µs", "×replay", "fuel", "output B", "target"
     );
     for policy in &policies {
         for _ in 0..50 {
@@ -161,7 +161,7 @@ fn main() {
         let mut total = Vec::with_capacity(runs);
         let mut inputs = Vec::with_capacity(runs);
         let mut hashes = Vec::with_capacity(runs);
-        let mut fuel = 0;
+        let (mut fuel, mut output_bytes) = (0, 0);
         for _ in 0..runs {
             let start = Instant::now();
             let input = PolicyInput::from_stream(&events, child_as_of, &calendar, policy.parameters.clone())
@@ -175,13 +175,14 @@ fn main() {
             std::hint::black_box(input.digest());
             hashes.push(hashing.elapsed());
             fuel = evaluation.fuel_used;
+            output_bytes = evaluation.output.len();
         }
         total.sort();
         inputs.sort();
         hashes.sort();
         let median = percentile(&total, 0.5);
         println!(
-            "  {:<28} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>9}",
+            "  {:<28} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>9} {:>9}",
             policy.name,
             micros(percentile(&inputs, 0.5)),
             micros(percentile(&hashes, 0.5)),
@@ -189,6 +190,7 @@ fn main() {
             micros(percentile(&total, 0.99)),
             median.as_secs_f64() / baseline_median.as_secs_f64(),
             fuel,
+            output_bytes,
             if median < Duration::from_micros(100) {
                 "met"
             } else {
