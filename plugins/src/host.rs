@@ -166,6 +166,16 @@ impl fmt::Debug for LoadedPolicy {
     }
 }
 
+/// What a policy answered ([`Host::answer`]): an [`Evaluation`] without the evidence hashes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub decisions: Decisions,
+    /// The canonical encoding of `decisions` (compact JSON, fields in declaration order).
+    pub output: Vec<u8>,
+    pub fuel_used: u64,
+    pub log: Log,
+}
+
 /// One evaluation's result and its evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evaluation {
@@ -313,9 +323,26 @@ impl Host {
         Ok(cache.entry(digest).or_insert(policy).clone())
     }
 
-    /// Evaluates `policy` on `input` in a fresh instance.
+    /// Evaluates `policy` on `input` in a fresh instance, with the evidence a recorded decision keeps: the
+    /// hashes of the policy, the engine settings, the input and the output.
     pub fn evaluate(&self, policy: &LoadedPolicy, input: &PolicyInput) -> Result<Evaluation, PluginError> {
-        let input_hash = input.digest();
+        let answer = self.answer(policy, input)?;
+        Ok(Evaluation {
+            output_hash: Digest::of(&answer.output),
+            decisions: answer.decisions,
+            output: answer.output,
+            fuel_used: answer.fuel_used,
+            log: answer.log,
+            policy_hash: policy.digest,
+            input_hash: input.digest(),
+            engine_config_hash: self.settings_hash,
+        })
+    }
+
+    /// Evaluates `policy` on `input` in a fresh instance, without hashing the input or the output: what
+    /// aggregates over many children (dry runs, the measures) need. Hashing the input is a third of an
+    /// evaluation of a 200-event child (docs/performance.md), and nothing keeps those hashes.
+    pub fn answer(&self, policy: &LoadedPolicy, input: &PolicyInput) -> Result<Answer, PluginError> {
         let run = input.with_wit(|wit_input| {
             self.run(&policy.pre, |plugin, store| {
                 plugin.journey_policy_policy().call_evaluate(store, wit_input)
@@ -354,15 +381,11 @@ impl Host {
                 log,
             });
         }
-        Ok(Evaluation {
-            output_hash: Digest::of(&output),
+        Ok(Answer {
             decisions,
             output,
             fuel_used: run.fuel_used,
             log,
-            policy_hash: policy.digest,
-            input_hash,
-            engine_config_hash: self.settings_hash,
         })
     }
 

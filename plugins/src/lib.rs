@@ -34,8 +34,8 @@ pub use calendar::Calendar;
 pub use digest::Digest;
 pub use error::{PluginError, Refusal};
 pub use host::{
-    CONTRACT_INTERFACE, CONTRACT_VERSION, EngineSettings, Evaluation, Host, HostConfig, Limits, LoadedPolicy,
-    PolicyInfo, PolicyKind, WasiSettings,
+    Answer, CONTRACT_INTERFACE, CONTRACT_VERSION, EngineSettings, Evaluation, Host, HostConfig, Limits,
+    LoadedPolicy, PolicyInfo, PolicyKind, WasiSettings,
 };
 pub use input::{ChildFacts, PolicyEvent, PolicyEventStatus, PolicyInput};
 pub use output::{

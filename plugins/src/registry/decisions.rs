@@ -357,10 +357,10 @@ impl Registry {
                         .map(|v| candidate_input.with_parameters(canonical_json(&v.deployed.parameters)));
                     let outcomes = self
                         .run_blocking(move |host| {
-                            let result = host.evaluate(&candidate_policy, &candidate_input);
+                            let result = host.answer(&candidate_policy, &candidate_input);
                             let baseline = in_force_policy
                                 .zip(in_force_input)
-                                .map(|(policy, input)| host.evaluate(&policy, &input));
+                                .map(|(policy, input)| host.answer(&policy, &input));
                             (result, baseline)
                         })
                         .await?;

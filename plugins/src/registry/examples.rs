@@ -108,7 +108,7 @@ pub fn run_example(
         Ok(input) => input,
         Err(e) => return fail("events".into(), e.to_string()),
     };
-    let evaluation = match host.evaluate(policy, &input) {
+    let evaluation = match host.answer(policy, &input) {
         Ok(evaluation) => evaluation,
         Err(e) => return fail(String::new(), format!("the evaluation failed: {e}")),
     };

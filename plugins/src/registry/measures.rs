@@ -68,7 +68,7 @@ impl Registry {
                 async move {
                     let input = PolicyInput::from_stream(events, as_of, calendar, parameters)?;
                     let evaluation = self
-                        .run_blocking(move |host| host.evaluate(&policy, &input))
+                        .run_blocking(move |host| host.answer(&policy, &input))
                         .await??;
                     Ok::<_, PluginError>((child.clone(), evaluation.decisions.deadlines))
                 }
