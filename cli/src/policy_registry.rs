@@ -1,6 +1,7 @@
 //! `journey policy deploy | list | activate | retire | evaluate | dry-run | replay`: the policy registry,
 //! through the REST API ([`ApiClient`]): a server's (`--server`, `--key`) or, on a data directory no server
-//! holds, the same API in this process. Answers are printed as JSON (pretty), `list` as a table too.
+//! holds, the same API in this process. Answers are printed as JSON (pretty); `list` and `dry-run` print
+//! text unless asked for JSON.
 
 use std::path::PathBuf;
 
@@ -77,6 +78,9 @@ pub enum RegistryCommand {
         /// At most this many children, the first registered.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+        /// Print the report as JSON instead of as text.
+        #[arg(long)]
+        json: bool,
     },
     /// Re-run a recorded decision and confirm the output is byte-identical (or show the difference).
     Replay {
@@ -195,6 +199,7 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
             version,
             as_of,
             limit,
+            json,
         } => {
             let as_of = as_of.resolve();
             let path = format!(
@@ -203,7 +208,16 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 encode(&version)
             );
             let body = json!({ "on": as_of.on, "known_at": as_of.known_at, "limit": limit });
-            (target, Method::POST, path, Some(body))
+            let client = ApiClient::open(&target)?;
+            let answer = client.call(Method::POST, &path, Some(&body));
+            client.close()?;
+            let answer = answer?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                print!("{}", dry_run_text(&answer));
+            }
+            return Ok(());
         }
         RegistryCommand::Replay { target, decision } => (
             target,
@@ -243,6 +257,119 @@ fn print_versions(answer: &Value) {
             text(&d["effective_from"]),
             text(&d["effective_to"]),
             &hash[..hash.len().min(16)]
+        );
+    }
+}
+
+/// A dry run's report (`DryRunReport`) as text for a policy author: what was judged, what failed, how the
+/// answers compare with the version in force, then the counts. Like the report, it names no child.
+fn dry_run_text(report: &Value) -> String {
+    use std::fmt::Write as _;
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    let entries = |v: &Value| -> Vec<(String, Value)> {
+        v.as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    };
+    let counts = |v: &Value| {
+        entries(v)
+            .iter()
+            .map(|(k, n)| format!("{k}: {}", count(n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}, judged on {} as known at {}: {} children, {} evaluated",
+        text(&report["policy"]),
+        text(&report["version"]),
+        text(&report["evaluation_date"]),
+        text(&report["known_at"]),
+        count(&report["children"]),
+        count(&report["evaluated"]),
+    );
+    if !entries(&report["failures"]).is_empty() {
+        let _ = writeln!(out, "failed: {}", counts(&report["failures"]));
+    }
+    match &report["compared_with"] {
+        Value::String(in_force) => {
+            let _ = writeln!(
+                out,
+                "compared with {in_force}, in force on that date: answers differ for {} children, only the \
+                 reasons for {}",
+                count(&report["differing_from_in_force"]),
+                count(&report["differing_only_in_reasons"]),
+            );
+            let mut changes = entries(&report["changes"]);
+            changes.sort_by(|a, b| count(&b.1).cmp(&count(&a.1)).then(a.0.cmp(&b.0)));
+            for (change, n) in changes {
+                let _ = writeln!(out, "  {change:<48} {:>8}", count(&n));
+            }
+        }
+        _ => {
+            let _ = writeln!(out, "no other version is in force on that date to compare with");
+        }
+    }
+    for (label, key) in [
+        ("levels", "levels"),
+        ("steps", "steps"),
+        ("entitlements", "entitlements"),
+        ("alerts", "alerts"),
+    ] {
+        if !entries(&report[key]).is_empty() {
+            let _ = writeln!(out, "{label:<13} {}", counts(&report[key]));
+        }
+    }
+    let deadlines = entries(&report["deadlines"]);
+    if !deadlines.is_empty() {
+        let _ = writeln!(out, "deadlines");
+        for (name, statuses) in deadlines {
+            let _ = writeln!(out, "  {name:<48} {}", counts(&statuses));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "fuel          {} in all, at most {} for one child",
+        count(&report["fuel_total"]),
+        count(&report["fuel_max"]),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::dry_run_text;
+
+    #[test]
+    fn a_dry_run_reads_as_text_with_the_changes_largest_first() {
+        let report = json!({
+            "policy": "levels-of-need", "version": "2.0.0", "evaluation_date": "2025-03-31",
+            "known_at": "2025-04-01T00:00:00Z", "children": 3, "evaluated": 2,
+            "failures": {"unknown_child": 1}, "levels": {"2": 1, "3": 1}, "steps": {}, "deadlines": {},
+            "entitlements": {}, "alerts": {}, "compared_with": "1.0.1", "differing_from_in_force": 2,
+            "differing_only_in_reasons": 0, "changes": {"alert x added": 1, "level 3 -> 2": 2},
+            "fuel_total": 1000, "fuel_max": 600
+        });
+        let text = dry_run_text(&report);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "levels-of-need 2.0.0, judged on 2025-03-31 as known at 2025-04-01T00:00:00Z: 3 children, 2 evaluated",
+                "failed: unknown_child: 1",
+                "compared with 1.0.1, in force on that date: answers differ for 2 children, only the reasons for 0",
+                "  level 3 -> 2                                            2",
+                "  alert x added                                           1",
+                "levels        2: 1, 3: 1",
+                "fuel          1000 in all, at most 600 for one child",
+            ]
         );
     }
 }

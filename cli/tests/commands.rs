@@ -604,9 +604,28 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "10",
         "--on",
         "2025-03-31",
+        "--json",
     ]))
     .unwrap();
     assert_eq!(dry["children"], 10, "{dry}");
+    let text = ok(&[
+        "policy",
+        "dry-run",
+        "levels-of-need",
+        "1.0.1",
+        "--data",
+        d,
+        "--limit",
+        "10",
+        "--on",
+        "2025-03-31",
+    ]);
+    assert!(
+        text.starts_with("levels-of-need 1.0.1, judged on 2025-03-31 as known at ")
+            && text.contains(": 10 children, 10 evaluated\n")
+            && text.contains("\nlevels        "),
+        "{text}"
+    );
 
     ok(&[
         "policy",
