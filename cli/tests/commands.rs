@@ -593,7 +593,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         serde_json::from_str(&ok(&["policy", "replay", &decision.to_string(), "--data", d])).unwrap();
     assert_eq!(replay["identical"], true, "{replay}");
 
-    let dry: Value = serde_json::from_str(&ok(&[
+    let dry_run = [
         "policy",
         "dry-run",
         "levels-of-need",
@@ -604,22 +604,10 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "10",
         "--on",
         "2025-03-31",
-        "--json",
-    ]))
-    .unwrap();
+    ];
+    let dry: Value = serde_json::from_str(&ok(&[&dry_run[..], &["--json"]].concat())).unwrap();
     assert_eq!(dry["children"], 10, "{dry}");
-    let text = ok(&[
-        "policy",
-        "dry-run",
-        "levels-of-need",
-        "1.0.1",
-        "--data",
-        d,
-        "--limit",
-        "10",
-        "--on",
-        "2025-03-31",
-    ]);
+    let text = ok(&dry_run);
     assert!(
         text.starts_with("levels-of-need 1.0.1, judged on 2025-03-31 as known at ")
             && text.contains(": 10 children, 10 evaluated\n")

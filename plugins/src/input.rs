@@ -144,34 +144,30 @@ impl PolicyInput {
             events.iter().map(|e| e.content.len()).sum::<usize>() + summary.len() + parameters.len();
         // Escaping adds a backslash per quote; 256 bytes an event covers the rest.
         let mut out = Vec::with_capacity(strings + strings / 4 + 256 * events.len() + 4096);
-        out.extend_from_slice(b"{\"evaluation_date\":");
-        serde_into(&mut out, evaluation_date);
-        out.extend_from_slice(b",\"known_at\":");
-        serde_into(&mut out, known_at);
-        out.extend_from_slice(b",\"child\":{\"child_id\":");
-        serde_into(&mut out, child_id);
-        out.extend_from_slice(b",\"date_of_birth\":");
-        serde_into(&mut out, date_of_birth);
-        out.extend_from_slice(b",\"expected_date_of_birth\":");
-        serde_into(&mut out, expected_date_of_birth);
-        out.extend_from_slice(b",\"died_on\":");
-        serde_into(&mut out, died_on);
-        out.extend_from_slice(b",\"age\":");
-        serde_into(&mut out, age);
-        out.extend_from_slice(b",\"summary\":");
-        json_escape_simd::escape_into(summary, &mut out);
-        out.extend_from_slice(b"},\"events\":[");
+        let mut input = Members::open(&mut out);
+        input.value("evaluation_date", evaluation_date);
+        input.value("known_at", known_at);
+        input.key("child");
+        let mut facts = Members::open(input.out);
+        facts.value("child_id", child_id);
+        facts.value("date_of_birth", date_of_birth);
+        facts.value("expected_date_of_birth", expected_date_of_birth);
+        facts.value("died_on", died_on);
+        facts.value("age", age);
+        facts.text("summary", summary);
+        facts.close();
+        input.key("events");
+        input.out.push(b'[');
         for (i, event) in events.iter().enumerate() {
             if i > 0 {
-                out.push(b',');
+                input.out.push(b',');
             }
-            event.write_canonical(&mut out);
+            event.write_canonical(input.out);
         }
-        out.extend_from_slice(b"],\"calendar\":");
-        serde_into(&mut out, calendar);
-        out.extend_from_slice(b",\"parameters\":");
-        json_escape_simd::escape_into(parameters, &mut out);
-        out.push(b'}');
+        input.out.push(b']');
+        input.value("calendar", calendar);
+        input.text("parameters", parameters);
+        input.close();
         out
     }
 
@@ -248,27 +244,18 @@ impl PolicyEvent {
             caused_by,
             amended_by,
         } = self;
-        out.extend_from_slice(b"{\"event_id\":");
-        serde_into(out, event_id);
-        out.extend_from_slice(b",\"version\":");
-        serde_into(out, version);
-        out.extend_from_slice(b",\"kind\":");
-        serde_into(out, kind);
-        out.extend_from_slice(b",\"stage\":");
-        serde_into(out, stage);
-        out.extend_from_slice(b",\"occurred_at\":");
-        serde_into(out, occurred_at);
-        out.extend_from_slice(b",\"recorded_at\":");
-        serde_into(out, recorded_at);
-        out.extend_from_slice(b",\"status\":");
-        serde_into(out, status);
-        out.extend_from_slice(b",\"content\":");
-        json_escape_simd::escape_into(content, out);
-        out.extend_from_slice(b",\"caused_by\":");
-        serde_into(out, caused_by);
-        out.extend_from_slice(b",\"amended_by\":");
-        serde_into(out, amended_by);
-        out.push(b'}');
+        let mut event = Members::open(out);
+        event.value("event_id", event_id);
+        event.value("version", version);
+        event.value("kind", kind);
+        event.value("stage", stage);
+        event.value("occurred_at", occurred_at);
+        event.value("recorded_at", recorded_at);
+        event.value("status", status);
+        event.text("content", content);
+        event.value("caused_by", caused_by);
+        event.value("amended_by", amended_by);
+        event.close();
     }
 
     fn to_wit<'a>(&'a self, amended_by: &'a [&'a str]) -> wit::JourneyEvent<'a> {
@@ -339,9 +326,45 @@ fn data_json(e: &EffectiveRef<'_>) -> Result<String, PluginError> {
     )))
 }
 
-/// Appends `value` as serde_json writes it.
-fn serde_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
-    serde_json::to_writer(out, value).expect("the parts of a policy input always serialise");
+/// A JSON object written member by member, as serde_json's compact encoding writes a struct: `{`, then
+/// `"name":value` separated by commas, then `}`. Names are plain field names, which need no escaping.
+struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Members<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Members<'a> {
+        out.push(b'{');
+        Members { out, empty: true }
+    }
+
+    /// Starts a member; its value is written next, straight into `out`.
+    fn key(&mut self, name: &str) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A member whose value serde_json writes.
+    fn value<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) {
+        self.key(name);
+        serde_json::to_writer(&mut *self.out, value).expect("the parts of a policy input always serialise");
+    }
+
+    /// A member whose value is a string, possibly a large one, escaped with SIMD.
+    fn text(&mut self, name: &str, value: &str) {
+        self.key(name);
+        json_escape_simd::escape_into(value, self.out);
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
 }
 
 pub(crate) fn wit_date(d: Date) -> wit::Date {

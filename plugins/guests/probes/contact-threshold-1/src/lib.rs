@@ -2,25 +2,9 @@
 //! Version 2.0.0 (`contact-threshold-2`) raises the threshold to three contacts, so that a dry run of one
 //! against the other has children whose answers differ and children whose answers do not.
 
+#[macro_use]
 mod rules;
 
 use journey_policy_sdk::*;
 
-struct ContactThreshold;
-
-impl Policy for ContactThreshold {
-    fn about() -> PolicyInfo {
-        PolicyInfo::new(
-            "contact-threshold",
-            PolicyKind::LevelOfNeed,
-            "1.0.0",
-            "Level 3 from the second contact (a dry-run probe).",
-        )
-    }
-
-    fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
-        rules::evaluate(input, 2)
-    }
-}
-
-export_policy!(ContactThreshold);
+contact_threshold!("1.0.0", 2);

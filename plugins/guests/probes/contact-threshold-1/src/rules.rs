@@ -1,5 +1,29 @@
 //! The rule both versions of the `contact-threshold` probe share; only the threshold differs between them.
 
+/// Declares a version of the probe at the crate root: `contact_threshold!("1.0.0", 2)`.
+macro_rules! contact_threshold {
+    ($version:literal, $threshold:literal) => {
+        struct ContactThreshold;
+
+        impl Policy for ContactThreshold {
+            fn about() -> PolicyInfo {
+                PolicyInfo::new(
+                    "contact-threshold",
+                    PolicyKind::LevelOfNeed,
+                    $version,
+                    concat!("Level 3 from ", $threshold, " contacts (a dry-run probe)."),
+                )
+            }
+
+            fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
+                rules::evaluate(input, $threshold)
+            }
+        }
+
+        export_policy!(ContactThreshold);
+    };
+}
+
 use journey_policy_sdk::*;
 
 /// Level 3 once the child has had `threshold` contacts in force, level 2 before.
