@@ -46,7 +46,8 @@ pub struct ServeArgs {
     listen: Option<SocketAddr>,
     /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
     /// session_minutes, secure_cookies, and a [policy] table of the policy sandbox's limits: fuel,
-    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations (docs/deployment.md).
+    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only
+    /// (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
     /// The largest request body accepted, in bytes [default: 4 MiB].
@@ -134,6 +135,7 @@ struct PolicyFileConfig {
     output_kib: Option<usize>,
     log_kib: Option<usize>,
     concurrent_evaluations: Option<u32>,
+    reset_dirty_pages_only: Option<bool>,
 }
 
 impl PolicyFileConfig {
@@ -188,6 +190,9 @@ impl PolicyFileConfig {
             concurrent_evaluations: self
                 .concurrent_evaluations
                 .unwrap_or(defaults.concurrent_evaluations),
+            reset_dirty_pages_only: self
+                .reset_dirty_pages_only
+                .unwrap_or(defaults.reset_dirty_pages_only),
             ..defaults
         })
     }

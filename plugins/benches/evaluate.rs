@@ -13,7 +13,8 @@
 //!    do: nothing records these); nothing is kept, so memory stays bounded
 //!    (peak RSS is reported). Generation is timed apart from evaluation.
 //!
-//! Knobs: `JOURNEY_BENCH_CHILDREN` (default 70000), `JOURNEY_BENCH_RUNS` (default 2000), `JOURNEY_BENCH_THREADS`.
+//! Knobs: `JOURNEY_BENCH_CHILDREN` (default 70000), `JOURNEY_BENCH_RUNS` (default 2000), `JOURNEY_BENCH_THREADS`,
+//! `JOURNEY_BENCH_RESET_DIRTY_PAGES_ONLY=1` (the operator's opt-in, `HostConfig::reset_dirty_pages_only`).
 //! Results and analysis: `docs/performance.md`.
 
 use std::sync::Arc;
@@ -92,7 +93,16 @@ fn main() {
     let children = env_usize("JOURNEY_BENCH_CHILDREN", 70_000);
     let runs = env_usize("JOURNEY_BENCH_RUNS", 2_000);
     let threads = env_usize("JOURNEY_BENCH_THREADS", 2);
-    let host = Arc::new(Host::new(HostConfig::default()).expect("a host"));
+    let reset_dirty_pages_only =
+        std::env::var("JOURNEY_BENCH_RESET_DIRTY_PAGES_ONLY").is_ok_and(|v| v == "1");
+    let host = Arc::new(
+        Host::new(HostConfig {
+            reset_dirty_pages_only,
+            ..HostConfig::default()
+        })
+        .expect("a host"),
+    );
+    println!("host: the default configuration, reset_dirty_pages_only = {reset_dirty_pages_only}");
     let calendar = Calendar::england_and_wales().clone();
     assert!(!REFERENCE_POLICIES.is_empty(), "no reference policies are built");
     let policies: Vec<Policy> = REFERENCE_POLICIES

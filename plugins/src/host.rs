@@ -74,6 +74,13 @@ pub struct HostConfig {
     /// How much of each linear memory a slot keeps resident after an instance, zeroed with `memset`
     /// instead of being given back to the kernel: the next instance then does not fault those pages in.
     pub memory_keep_resident: usize,
+    /// Reset only the pages an instance wrote (Linux 6.7's `PAGEMAP_SCAN`) instead of `memset`ting the whole
+    /// kept-resident part of each memory: ≈ 55 µs less per evaluation of a reference policy. Off unless an
+    /// operator turns it on, and refused where swap is on: the scan skips a written page that has been
+    /// swapped out, neither resetting nor decommitting it, so the next evaluation in that slot could read
+    /// the previous child's data (wasmtime 48, bytecodealliance/wasmtime#14357). Only for hosts that never
+    /// swap (a Kubernetes node, for example).
+    pub reset_dirty_pages_only: bool,
 }
 
 impl Default for HostConfig {
@@ -83,6 +90,7 @@ impl Default for HostConfig {
             epoch_tick: Duration::from_millis(10),
             concurrent_evaluations: 32,
             memory_keep_resident: 4 << 20,
+            reset_dirty_pages_only: false,
         }
     }
 }
@@ -216,6 +224,14 @@ impl fmt::Debug for Host {
 
 impl Host {
     pub fn new(config: HostConfig) -> Result<Host, PluginError> {
+        if config.reset_dirty_pages_only
+            && let Some(swap) = active_swap()
+        {
+            return Err(PluginError::Host(format!(
+                "reset_dirty_pages_only is refused while swap is on ({swap}): a swapped-out page would escape \
+                 the reset between evaluations"
+            )));
+        }
         let mut c = Config::new();
         c.consume_fuel(true)
             .epoch_interruption(true)
@@ -472,6 +488,15 @@ impl Host {
 /// evaluation is visible to the next), but into a slot whose memory mappings already exist: a slot's memory
 /// starts again from the component's copy-on-write image, and what it kept resident is zeroed, not
 /// unmapped.
+/// The first active swap area listed in `/proc/swaps`, if any (none where the file does not exist).
+fn active_swap() -> Option<String> {
+    let swaps = std::fs::read_to_string("/proc/swaps").ok()?;
+    swaps
+        .lines()
+        .skip(1)
+        .find_map(|line| line.split_whitespace().next().map(str::to_owned))
+}
+
 fn pooling(config: &HostConfig) -> PoolingAllocationConfig {
     // A Rust component for wasm32-wasip2 holds a handful of core instances (the policy, the WASI adapter and
     // the canonical ABI's shims), one or two memories and a few tables; the per-component maximums leave room.
@@ -492,10 +517,12 @@ fn pooling(config: &HostConfig) -> PoolingAllocationConfig {
         .max_memory_size(config.limits.memory_bytes.next_multiple_of(WASM_PAGE))
         .linear_memory_keep_resident(config.memory_keep_resident)
         .table_keep_resident(64 << 10)
-        // Reset only the pages an instance dirtied (Linux 6.7's PAGEMAP_SCAN) instead of `memset`ting the
-        // whole kept-resident prefix of every memory: 40-60 µs less per evaluation of a reference policy
-        // (docs/performance.md). Where the kernel lacks it, wasmtime falls back to the `memset`.
-        .pagemap_scan(Enabled::Auto);
+        // See `HostConfig::reset_dirty_pages_only`; where the kernel lacks the scan, wasmtime `memset`s.
+        .pagemap_scan(if config.reset_dirty_pages_only {
+            Enabled::Auto
+        } else {
+            Enabled::No
+        });
     pool
 }
 

@@ -134,6 +134,37 @@ fn a_small_instance_pool_serves_many_threads_with_a_fresh_instance_each_time() {
     assert_eq!(report["evaluations_served_by_this_instance"], 1);
 }
 
+/// Nothing an evaluation writes reaches the next one in the same pool slot, whichever way the slot's memory
+/// is reset (all of the kept-resident part, or only the pages written, where the kernel can tell): the
+/// probe fills 8 MiB of heap, twice the part kept resident, and the next evaluation finds it all zero.
+#[test]
+fn an_evaluation_never_sees_what_the_one_before_it_wrote() {
+    for reset_dirty_pages_only in [false, true] {
+        let host = match Host::new(HostConfig {
+            limits: test_limits(),
+            concurrent_evaluations: 1,
+            reset_dirty_pages_only,
+            ..HostConfig::default()
+        }) {
+            Ok(host) => host,
+            // Refused on a machine with swap, which is what it is for.
+            Err(e) if reset_dirty_pages_only && e.to_string().contains("swap is on") => continue,
+            Err(e) => panic!("{e}"),
+        };
+        let policy = load(&host, SANDBOX_PROBE);
+        let input = input_on(&child_a(), "2008-01-01", r#"{"scribble_kib": 8192}"#);
+        for run in 0..3 {
+            let evaluation = host.evaluate(&policy, &input).unwrap();
+            let report: serde_json::Value =
+                serde_json::from_str(&evaluation.decisions.alerts[0].message).unwrap();
+            assert_eq!(
+                report["leftover_heap_bytes"], 0,
+                "run {run}, reset_dirty_pages_only {reset_dirty_pages_only}"
+            );
+        }
+    }
+}
+
 /// A policy's bytes are its identity (a version whose bytes change is refused), so they must be the same
 /// wherever the checkout is and whoever's cargo home built them. Two things made them differ: panic
 /// locations carried absolute paths (`build.rs` now remaps the checkout and cargo home), and cargo hashed the

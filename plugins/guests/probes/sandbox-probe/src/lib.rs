@@ -2,6 +2,9 @@
 //! numbers, the environment, the arguments and the filesystem its standard library sees. It answers with
 //! one alert whose message is that report as JSON, and writes to stdout and stderr so that the host's log
 //! capture can be checked. Parameter `log_lines` (default 1) sets how many lines it prints to stdout.
+//! Parameter `scribble_kib` (default 0) makes it allocate that much zeroed heap, count the bytes that are
+//! not zero (memory freshly grown is taken to be zero, so the allocator does not clear it: anything left by
+//! an earlier instance shows), and then fill it, so that the next evaluation in the slot can check too.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -17,11 +20,15 @@ struct SandboxProbe;
 #[serde(default)]
 struct Parameters {
     log_lines: u32,
+    scribble_kib: usize,
 }
 
 impl Default for Parameters {
     fn default() -> Parameters {
-        Parameters { log_lines: 1 }
+        Parameters {
+            log_lines: 1,
+            scribble_kib: 0,
+        }
     }
 }
 
@@ -52,6 +59,10 @@ impl Policy for SandboxProbe {
         let random_hash = RandomState::new().hash_one(42u64);
         let map: HashMap<u32, u32> = (0..16).map(|i| (i, i)).collect();
         let hash_map_order: Vec<u32> = map.keys().copied().collect();
+        let mut heap = vec![0u8; parameters.scribble_kib << 10];
+        let leftover_heap_bytes = heap.iter().filter(|b| **b != 0).count();
+        heap.fill(0xAB);
+        std::hint::black_box(&heap);
         let report = serde_json::json!({
             "wall_clock_ns": wall_clock_ns.to_string(),
             "monotonic_elapsed_ns": monotonic_elapsed_ns.to_string(),
@@ -63,6 +74,7 @@ impl Policy for SandboxProbe {
             "cwd": std::env::current_dir().map(|p| p.display().to_string()).ok(),
             "events": input.events.len(),
             "evaluations_served_by_this_instance": served,
+            "leftover_heap_bytes": leftover_heap_bytes,
         });
         for i in 0..parameters.log_lines {
             println!("probe: stdout line {i}");
