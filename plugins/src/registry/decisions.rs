@@ -125,16 +125,17 @@ pub struct DryRunReport {
     /// The version in force on the evaluation date, when there is one other than the dry-run version.
     pub compared_with: Option<String>,
     /// Children whose answers under the dry-run version differ from those of `compared_with`: a level, a
-    /// step, a deadline (its due date or status), an entitlement or an alert that is not the same. Reasons
-    /// are left out of the comparison, or a version that only words them differently (or names a changed
-    /// threshold in them) would count every child.
+    /// step, a deadline, an entitlement or an alert that is not the same in any field but its reasons.
+    /// Reasons are left out of the comparison, or a version that only words them differently (or names a
+    /// changed threshold in them) would count every child; so is the order answers are listed in.
     pub differing_from_in_force: usize,
     /// Children whose answers are the same under both versions but whose reasons differ.
     pub differing_only_in_reasons: usize,
     /// Of the children whose answers differ, how many by what differs: `level 3 -> 2`, `step child-in-need ->
     /// early-help` (the recommendation), `deadline assessment changed` (its due date, status or lateness),
     /// `entitlement staying-put added`, `alert re-referral removed`, and `other` for anything else (a
-    /// level's label). A child counts once under each key that applies to it.
+    /// level's label, a step's current service or direction). A child counts once under each key that
+    /// applies to it.
     pub changes: BTreeMap<String, usize>,
     pub fuel_total: u64,
     pub fuel_max: u64,
@@ -383,7 +384,7 @@ impl Registry {
                     if let Some(Ok(baseline)) = &baseline
                         && baseline.output != evaluation.output
                     {
-                        if without_reasons(&baseline.decisions) != without_reasons(&evaluation.decisions) {
+                        if answers(&baseline.decisions) != answers(&evaluation.decisions) {
                             report.differing_from_in_force += 1;
                             for change in changes(&baseline.decisions, &evaluation.decisions) {
                                 *report.changes.entry(change).or_default() += 1;
@@ -424,7 +425,20 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
     }
 }
 
-/// An answer without its reasons, as JSON: what a dry run compares between two versions.
+/// A child's answers as a dry run compares them between two versions: without reasons, and with the
+/// deadlines, entitlements and alerts in a canonical order, so that a version that only words its reasons
+/// differently or lists its answers in another order does not count as changing them.
+fn answers(decisions: &Decisions) -> serde_json::Value {
+    let mut value = without_reasons(decisions);
+    for list in ["deadlines", "entitlements", "alerts"] {
+        if let Some(serde_json::Value::Array(items)) = value.get_mut(list) {
+            items.sort_by_cached_key(|item| item.to_string());
+        }
+    }
+    value
+}
+
+/// An answer without its reasons, as JSON.
 fn without_reasons(answer: &impl Serialize) -> serde_json::Value {
     fn strip(value: &mut serde_json::Value) {
         match value {
@@ -503,6 +517,9 @@ fn named_changes<T: Serialize>(
         let mut by_name: BTreeMap<&String, Vec<serde_json::Value>> = BTreeMap::new();
         for item in items {
             by_name.entry(name(item)).or_default().push(without_reasons(item));
+        }
+        for answers in by_name.values_mut() {
+            answers.sort_by_cached_key(|answer| answer.to_string());
         }
         by_name
     }
@@ -636,9 +653,17 @@ mod tests {
                 "level 3 -> 2"
             ]
         );
+        // Listing the same answers in another order is not a change.
+        let reordered = with(
+            3,
+            "Targeted",
+            visits("met", "because").into_iter().rev().collect(),
+            &["re-referral"],
+        );
+        assert_eq!(answers(&before), answers(&reordered));
         // Reasons alone are not a change; a label alone is, under `other`.
         let reworded = with(3, "Targeted", visits("met", "worded otherwise"), &["re-referral"]);
-        assert_eq!(without_reasons(&before), without_reasons(&reworded));
+        assert_eq!(answers(&before), answers(&reworded));
         assert_eq!(
             keys(
                 &before,

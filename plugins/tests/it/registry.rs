@@ -530,7 +530,10 @@ async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_
         ),
         (0, 0)
     );
-    // Before 2.0.0's comparison date nothing is in force, so there is nothing to differ from.
+    // No child is named in what the author sees.
+    let text = serde_json::to_string(&candidate).unwrap();
+    assert!(["C-1", "C-2", "C-3"].iter().all(|c| !text.contains(c)), "{text}");
+    // Before 1.0.0's effective date nothing is in force, so there is nothing to differ from.
     let before = registry
         .dry_run(
             &store,
