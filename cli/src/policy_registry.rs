@@ -306,6 +306,13 @@ fn dry_run_text(report: &Value) -> String {
                 count(&report["differing_from_in_force"]),
                 count(&report["differing_only_in_reasons"]),
             );
+            if !entries(&report["in_force_failures"]).is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {in_force} failed (not compared): {}",
+                    counts(&report["in_force_failures"])
+                );
+            }
             let mut changes = entries(&report["changes"]);
             changes.sort_by(|a, b| count(&b.1).cmp(&count(&a.1)).then(a.0.cmp(&b.0)));
             for (change, n) in changes {
@@ -355,7 +362,8 @@ mod tests {
             "known_at": "2025-04-01T00:00:00Z", "children": 3, "evaluated": 2,
             "failures": {"unknown_child": 1}, "levels": {"2": 1, "3": 1}, "steps": {}, "deadlines": {},
             "entitlements": {}, "alerts": {}, "compared_with": "1.0.1", "differing_from_in_force": 2,
-            "differing_only_in_reasons": 0, "changes": {"alert x added": 1, "level 3 -> 2": 2},
+            "differing_only_in_reasons": 0, "in_force_failures": {"out_of_fuel": 1},
+            "changes": {"alert x added": 1, "level 3 -> 2": 2},
             "fuel_total": 1000, "fuel_max": 600
         });
         let text = dry_run_text(&report);
@@ -365,6 +373,7 @@ mod tests {
                 "levels-of-need 2.0.0, judged on 2025-03-31 as known at 2025-04-01T00:00:00Z: 3 children, 2 evaluated",
                 "failed: unknown_child: 1",
                 "compared with 1.0.1, in force on that date: answers differ for 2 children, only the reasons for 0",
+                "  1.0.1 failed (not compared): out_of_fuel: 1",
                 "  level 3 -> 2                                            2",
                 "  alert x added                                           1",
                 "levels        2: 1, 3: 1",

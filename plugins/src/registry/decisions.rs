@@ -131,6 +131,9 @@ pub struct DryRunReport {
     pub differing_from_in_force: usize,
     /// Children whose answers are the same under both versions but whose reasons differ.
     pub differing_only_in_reasons: usize,
+    /// Children for whom the version in force failed, by kind of failure: they are in none of the comparison's
+    /// counts, whatever the dry-run version answered.
+    pub in_force_failures: BTreeMap<String, usize>,
     /// Of the children whose answers differ, how many by what differs: `level 3 -> 2`, `step child-in-need ->
     /// early-help` (the recommendation), `deadline assessment changed` (its due date, status or lateness),
     /// `entitlement staying-put added`, `alert re-referral removed`, and `other` for anything else (a
@@ -325,6 +328,7 @@ impl Registry {
             compared_with: in_force.as_ref().map(|v| v.deployed.version.clone()),
             differing_from_in_force: 0,
             differing_only_in_reasons: 0,
+            in_force_failures: BTreeMap::new(),
             changes: BTreeMap::new(),
             fuel_total: 0,
             fuel_max: 0,
@@ -375,6 +379,12 @@ impl Registry {
                 *report.failures.entry("unknown_child".into()).or_default() += 1;
                 continue;
             };
+            if let Some(Err(e)) = &baseline {
+                *report
+                    .in_force_failures
+                    .entry(failure_kind(e).into())
+                    .or_default() += 1;
+            }
             match result {
                 Ok(evaluation) => {
                     report.evaluated += 1;

@@ -551,6 +551,62 @@ async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_
 }
 
 #[tokio::test]
+async fn a_dry_run_counts_the_children_the_version_in_force_fails_for() {
+    let registry = memory_registry().await;
+    // 1.0.0 is in force but deployed to refuse every child; 2.0.0 answers.
+    registry
+        .deploy(
+            DeployRequest {
+                parameters: json!({"refuse": true}),
+                ..threshold_probe(guests::CONTACT_THRESHOLD_1)
+            },
+            &author(),
+        )
+        .await
+        .unwrap();
+    registry
+        .deploy(threshold_probe(guests::CONTACT_THRESHOLD_2), &author())
+        .await
+        .unwrap();
+    registry
+        .activate("contact-threshold", "1.0.0", &author())
+        .await
+        .unwrap();
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    for child in ["C-1", "C-2"] {
+        let events = vec![
+            testkit::registered(&format!("{child}-reg"), "2015-06-01"),
+            contact(&format!("{child}-c1"), "2024-04-01T09:00"),
+        ];
+        record(&store, &clock, child, events).await;
+    }
+    let cohort = [testkit::child("C-1"), testkit::child("C-2")];
+    let as_of = AsOf {
+        on: date("2024-04-30"),
+        known_at: ts("2024-04-30T23:00:00Z"),
+    };
+    let report = registry
+        .dry_run(&store, "contact-threshold", "2.0.0", &cohort, as_of)
+        .await
+        .unwrap();
+    assert_eq!(report.evaluated, 2);
+    assert_eq!(report.in_force_failures, [("refused".to_owned(), 2)].into());
+    assert_eq!(
+        (report.differing_from_in_force, report.differing_only_in_reasons),
+        (0, 0),
+        "nothing to compare with"
+    );
+    // The failing version's own dry run counts the failures as its own.
+    let own = registry
+        .dry_run(&store, "contact-threshold", "1.0.0", &cohort, as_of)
+        .await
+        .unwrap();
+    assert_eq!(own.failures, [("refused".to_owned(), 2)].into());
+    assert!(own.in_force_failures.is_empty());
+}
+
+#[tokio::test]
 async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_win() {
     let dir = tempfile::tempdir().unwrap();
     let open = || async {

@@ -26,8 +26,19 @@ macro_rules! contact_threshold {
 
 use journey_policy_sdk::*;
 
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Parameters {
+    /// Refuse every child: a version that fails, for the dry run's counts of failures.
+    refuse: bool,
+}
+
 /// Level 3 once the child has had `threshold` contacts in force, level 2 before.
 pub fn evaluate(input: &EvaluationInput, threshold: usize) -> Result<Decisions, PolicyError> {
+    let parameters: Parameters = input.parameters()?;
+    if parameters.refuse {
+        return Err(PolicyError::UnsupportedInput("deployed to refuse every child".into()));
+    }
     let contacts: Vec<&str> = input
         .of_kind("ContactReceived")
         .map(|e| e.event_id.as_str())
