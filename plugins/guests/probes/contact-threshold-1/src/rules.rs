@@ -37,7 +37,9 @@ struct Parameters {
 pub fn evaluate(input: &EvaluationInput, threshold: usize) -> Result<Decisions, PolicyError> {
     let parameters: Parameters = input.parameters()?;
     if parameters.refuse {
-        return Err(PolicyError::UnsupportedInput("deployed to refuse every child".into()));
+        return Err(PolicyError::UnsupportedInput(
+            "deployed to refuse every child".into(),
+        ));
     }
     let contacts: Vec<&str> = input
         .of_kind("ContactReceived")
