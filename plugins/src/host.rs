@@ -484,10 +484,6 @@ impl Host {
     }
 }
 
-/// The instance pool. Every evaluation instantiates a fresh component (as without a pool: nothing of one
-/// evaluation is visible to the next), but into a slot whose memory mappings already exist: a slot's memory
-/// starts again from the component's copy-on-write image, and what it kept resident is zeroed, not
-/// unmapped.
 /// The first active swap area listed in `/proc/swaps`, if any (none where the file does not exist).
 fn active_swap() -> Option<String> {
     let swaps = std::fs::read_to_string("/proc/swaps").ok()?;
@@ -497,6 +493,10 @@ fn active_swap() -> Option<String> {
         .find_map(|line| line.split_whitespace().next().map(str::to_owned))
 }
 
+/// The instance pool. Every evaluation instantiates a fresh component (as without a pool: nothing of one
+/// evaluation is visible to the next), but into a slot whose memory mappings already exist: a slot's memory
+/// starts again from the component's copy-on-write image, and what it kept resident is zeroed, not
+/// unmapped (or, with `reset_dirty_pages_only`, only the pages the instance wrote are reset).
 fn pooling(config: &HostConfig) -> PoolingAllocationConfig {
     // A Rust component for wasm32-wasip2 holds a handful of core instances (the policy, the WASI adapter and
     // the canonical ABI's shims), one or two memories and a few tables; the per-component maximums leave room.
