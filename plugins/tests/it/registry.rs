@@ -473,38 +473,56 @@ fn threshold_probe(component: &str) -> DeployRequest {
     }
 }
 
-#[tokio::test]
-async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_force() {
+/// A registry with both versions of the `contact-threshold` probe deployed and 1.0.0 (with these
+/// parameters) active: the version in force for a dry run of 2.0.0.
+async fn threshold_probes_with_1_0_0_in_force(parameters: serde_json::Value) -> Registry {
     let registry = memory_registry().await;
-    for component in [guests::CONTACT_THRESHOLD_1, guests::CONTACT_THRESHOLD_2] {
-        registry
-            .deploy(threshold_probe(component), &author())
-            .await
-            .unwrap();
+    let deployments = [
+        DeployRequest {
+            parameters,
+            ..threshold_probe(guests::CONTACT_THRESHOLD_1)
+        },
+        threshold_probe(guests::CONTACT_THRESHOLD_2),
+    ];
+    for deployment in deployments {
+        registry.deploy(deployment, &author()).await.unwrap();
     }
     registry
         .activate("contact-threshold", "1.0.0", &author())
         .await
         .unwrap();
+    registry
+}
+
+/// Children each registered in 2015 with this many contacts in April 2024, and the cohort of them.
+async fn children_with_contacts(children: &[(&str, u32)]) -> (InMemoryStore, Vec<ChildId>) {
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
-    // One, two and three contacts: 1.0.0 says 2, 3, 3 and 2.0.0 says 2, 2, 3, so only C-2's answer differs.
-    for (child, contacts) in [("C-1", 1), ("C-2", 2), ("C-3", 3)] {
+    for &(child, contacts) in children {
         let mut events = vec![testkit::registered(&format!("{child}-reg"), "2015-06-01")];
         events.extend(
             (1..=contacts).map(|n| contact(&format!("{child}-c{n}"), &format!("2024-04-0{n}T09:00"))),
         );
         record(&store, &clock, child, events).await;
     }
-    let cohort = [
-        testkit::child("C-1"),
-        testkit::child("C-2"),
-        testkit::child("C-3"),
-    ];
-    let as_of = AsOf {
+    let cohort = children.iter().map(|(child, _)| testkit::child(child)).collect();
+    (store, cohort)
+}
+
+/// The date the dry runs of the `contact-threshold` probe judge, after every contact was recorded.
+fn end_of_april_2024() -> AsOf {
+    AsOf {
         on: date("2024-04-30"),
         known_at: ts("2024-04-30T23:00:00Z"),
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_force() {
+    let registry = threshold_probes_with_1_0_0_in_force(json!({})).await;
+    // One, two and three contacts: 1.0.0 says 2, 3, 3 and 2.0.0 says 2, 2, 3, so only C-2's answer differs.
+    let (store, cohort) = children_with_contacts(&[("C-1", 1), ("C-2", 2), ("C-3", 3)]).await;
+    let as_of = end_of_april_2024();
     let candidate = registry
         .dry_run(&store, "contact-threshold", "2.0.0", &cohort, as_of)
         .await
@@ -552,40 +570,10 @@ async fn a_dry_run_counts_the_children_whose_answers_differ_from_the_version_in_
 
 #[tokio::test]
 async fn a_dry_run_counts_the_children_the_version_in_force_fails_for() {
-    let registry = memory_registry().await;
     // 1.0.0 is in force but deployed to refuse every child; 2.0.0 answers.
-    registry
-        .deploy(
-            DeployRequest {
-                parameters: json!({"refuse": true}),
-                ..threshold_probe(guests::CONTACT_THRESHOLD_1)
-            },
-            &author(),
-        )
-        .await
-        .unwrap();
-    registry
-        .deploy(threshold_probe(guests::CONTACT_THRESHOLD_2), &author())
-        .await
-        .unwrap();
-    registry
-        .activate("contact-threshold", "1.0.0", &author())
-        .await
-        .unwrap();
-    let clock = testkit::clock();
-    let store = InMemoryStore::new(clock.clone());
-    for child in ["C-1", "C-2"] {
-        let events = vec![
-            testkit::registered(&format!("{child}-reg"), "2015-06-01"),
-            contact(&format!("{child}-c1"), "2024-04-01T09:00"),
-        ];
-        record(&store, &clock, child, events).await;
-    }
-    let cohort = [testkit::child("C-1"), testkit::child("C-2")];
-    let as_of = AsOf {
-        on: date("2024-04-30"),
-        known_at: ts("2024-04-30T23:00:00Z"),
-    };
+    let registry = threshold_probes_with_1_0_0_in_force(json!({"refuse": true})).await;
+    let (store, cohort) = children_with_contacts(&[("C-1", 1), ("C-2", 1)]).await;
+    let as_of = end_of_april_2024();
     let report = registry
         .dry_run(&store, "contact-threshold", "2.0.0", &cohort, as_of)
         .await
