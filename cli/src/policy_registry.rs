@@ -118,7 +118,9 @@ pub struct DeployArgs {
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
-    let (target, method, path, body) = match command {
+    // The request, and how to print its answer as text where the command has a text form and was not asked
+    // for JSON (pretty JSON otherwise).
+    let (target, method, path, body, print_text): (_, _, _, _, Option<fn(&Value)>) = match command {
         RegistryCommand::Deploy(args) => {
             let bundle =
                 crate::policy::bundle(&args.path, args.parameters.as_deref(), args.examples.as_deref())?;
@@ -131,20 +133,21 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 "examples": bundle.examples,
                 "activate": args.activate,
             });
-            (args.target, Method::POST, "/v1/policies".to_owned(), Some(body))
+            (
+                args.target,
+                Method::POST,
+                "/v1/policies".to_owned(),
+                Some(body),
+                None,
+            )
         }
-        RegistryCommand::List { target, json } => {
-            let client = ApiClient::open(&target)?;
-            let answer = client.call(Method::GET, "/v1/policies", None);
-            client.close()?;
-            let answer = answer?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
-            } else {
-                print_versions(&answer);
-            }
-            return Ok(());
-        }
+        RegistryCommand::List { target, json } => (
+            target,
+            Method::GET,
+            "/v1/policies".to_owned(),
+            None,
+            (!json).then_some(print_versions as fn(&Value)),
+        ),
         RegistryCommand::Activate {
             target,
             name,
@@ -155,7 +158,7 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 encode(&name),
                 encode(&version)
             );
-            (target, Method::POST, path, None)
+            (target, Method::POST, path, None, None)
         }
         RegistryCommand::Retire {
             target,
@@ -168,7 +171,13 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 encode(&name),
                 encode(&version)
             );
-            (target, Method::POST, path, Some(json!({ "reason": reason })))
+            (
+                target,
+                Method::POST,
+                path,
+                Some(json!({ "reason": reason })),
+                None,
+            )
         }
         RegistryCommand::Evaluate {
             target,
@@ -191,7 +200,7 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 encode(child.as_str()),
                 encode(&name)
             );
-            (target, Method::POST, path, None)
+            (target, Method::POST, path, None, None)
         }
         RegistryCommand::DryRun {
             target,
@@ -208,21 +217,20 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
                 encode(&version)
             );
             let body = json!({ "on": as_of.on, "known_at": as_of.known_at, "limit": limit });
-            let client = ApiClient::open(&target)?;
-            let answer = client.call(Method::POST, &path, Some(&body));
-            client.close()?;
-            let answer = answer?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&answer)?);
-            } else {
-                print!("{}", dry_run_text(&answer));
-            }
-            return Ok(());
+            let print_dry_run: fn(&Value) = |report| print!("{}", dry_run_text(report));
+            (
+                target,
+                Method::POST,
+                path,
+                Some(body),
+                (!json).then_some(print_dry_run),
+            )
         }
         RegistryCommand::Replay { target, decision } => (
             target,
             Method::POST,
             format!("/v1/decisions/{decision}/replay"),
+            None,
             None,
         ),
     };
@@ -230,7 +238,10 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
     let answer = client.call(method, &path, body.as_ref());
     client.close()?;
     let answer = answer?;
-    println!("{}", serde_json::to_string_pretty(&answer)?);
+    match print_text {
+        Some(print) => print(&answer),
+        None => println!("{}", serde_json::to_string_pretty(&answer)?),
+    }
     // A replay whose output differs is evidence that something changed: say so in the exit status too.
     if answer.get("identical") == Some(&Value::Bool(false)) {
         bail!("the replayed output differs from the recorded one");
