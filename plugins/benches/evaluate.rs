@@ -260,11 +260,11 @@ fn main() {
                     }
                     events_seen += events.len();
                     let start = Instant::now();
-                    // One view of the child for all the policies; each gets its own parameters.
+                    // One view of the child for all the policies; each gets its own parameters, swapped in.
                     match PolicyInput::from_stream(&events, as_of, &calendar, String::new()) {
-                        Ok(base) => {
+                        Ok(mut input) => {
                             for policy in policies.iter() {
-                                let input = base.with_parameters(policy.parameters.clone());
+                                input.parameters.clone_from(&policy.parameters);
                                 match host.answer(&policy.loaded, &input) {
                                     Ok(_) => evaluations += 1,
                                     Err(_) => failures += 1,

@@ -105,15 +105,6 @@ impl PolicyInput {
         })
     }
 
-    /// The same input with other parameters: what evaluating several policies on one child needs, without
-    /// building the view again for each.
-    pub fn with_parameters(&self, parameters: impl Into<String>) -> PolicyInput {
-        PolicyInput {
-            parameters: parameters.into(),
-            ..self.clone()
-        }
-    }
-
     /// The canonical encoding: compact JSON, fields in declaration order — byte for byte what
     /// `serde_json::to_vec(self)` writes (tests hold them equal), written faster.
     ///

@@ -350,22 +350,26 @@ impl Registry {
                     if events.is_empty() {
                         return Ok(None);
                     }
-                    // One view of the child for both versions; each gets its own parameters.
-                    let candidate_input = PolicyInput::from_stream(
+                    // One view of the child for both versions, evaluated one after the other, each with its
+                    // own parameters (swapped in, rather than the whole input copied for the second).
+                    let mut input = PolicyInput::from_stream(
                         &events,
                         as_of,
                         calendar,
                         canonical_json(&candidate.deployed.parameters),
                     )?;
-                    let in_force_input = in_force
-                        .as_ref()
-                        .map(|v| candidate_input.with_parameters(canonical_json(&v.deployed.parameters)));
+                    let in_force_parameters =
+                        in_force.as_ref().map(|v| canonical_json(&v.deployed.parameters));
                     let outcomes = self
                         .run_blocking(move |host| {
-                            let result = host.answer(&candidate_policy, &candidate_input);
-                            let baseline = in_force_policy
-                                .zip(in_force_input)
-                                .map(|(policy, input)| host.answer(&policy, &input));
+                            let result = host.answer(&candidate_policy, &input);
+                            let baseline =
+                                in_force_policy
+                                    .zip(in_force_parameters)
+                                    .map(|(policy, parameters)| {
+                                        input.parameters = parameters;
+                                        host.answer(&policy, &input)
+                                    });
                             (result, baseline)
                         })
                         .await?;
