@@ -9,7 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EmbeddedStore, EventStore};
 use journey_core::view::{AsOf, EventStatus};
 use journey_core::{
     ChildId, Clock, Date, ManualClock, NewEvent, Position, RecordedEvent, SystemClock, Timestamp,

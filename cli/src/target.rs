@@ -15,8 +15,9 @@ use clap::Args;
 use futures::executor::block_on;
 use journey_api::access::{self, Access};
 use journey_api::{Principal, Role};
+use journey_core::ExpectedVersion;
 use journey_core::journal::FileJournal;
-use journey_core::store::{AppendOutcome, AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::store::{AppendOutcome, AppendRequest, EmbeddedStore, EventStore};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
 use journey_core::{
     ChildId, NewEvent, Position, PrincipalId, RecordedEvent, SystemClock, Timestamp, Version,

@@ -34,11 +34,10 @@ use futures::StreamExt;
 use futures::executor::block_on;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
+use journey_core::ExpectedVersion;
 use journey_core::store::embedded::{index_dir, log_dir};
 use journey_core::store::log::{self, EntryLocation, LogOptions};
-use journey_core::store::{
-    AppendOutcome, AppendRequest, EmbeddedOptions, EmbeddedStore, EventStore, ExpectedVersion,
-};
+use journey_core::store::{AppendOutcome, AppendRequest, EmbeddedOptions, EmbeddedStore, EventStore};
 use journey_core::testkit::{append, child, contact, registered};
 use journey_core::{SystemClock, Version, encoding};
 

@@ -20,8 +20,13 @@ pub mod synth;
 pub mod testkit;
 pub mod time;
 pub mod view;
+#[doc(hidden)]
+pub mod wire;
 
 pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};
 pub use error::{Conflict, Error, FieldError, Problems, Result};
-pub use ids::{AgencyId, ChildId, CorrelationId, EventId, Position, PrincipalId, Source, SystemId, Version};
+pub use ids::{
+    AgencyId, ChildId, CorrelationId, EventId, ExpectedVersion, Position, PrincipalId, Source, SystemId,
+    Version,
+};
 pub use time::{Clock, Date, ManualClock, OccurredAt, SystemClock, Timestamp};

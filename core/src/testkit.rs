@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::domain::EventPayload;
 use crate::envelope::NewEvent;
+use crate::ids::ExpectedVersion;
 use crate::ids::{AgencyId, ChildId, EventId, PrincipalId, Source, SystemId};
-use crate::store::{AppendRequest, ExpectedVersion};
+use crate::store::AppendRequest;
 use crate::time::{Date, ManualClock, OccurredAt, Timestamp};
 
 pub fn child(id: &str) -> ChildId {

@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EmbeddedStore, EventStore};
 use journey_core::{Clock, SystemClock, Version, testkit};
 use journey_postgres::{PostgresOptions, PostgresStore};
 

@@ -22,12 +22,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::future::{BoxFuture, FutureExt};
+use journey_core::ExpectedVersion;
 use journey_core::blobs::{BlobStore, blob_hash, check_blob};
 use journey_core::journal::{
     Journal, JournalEnd, JournalHead, JournalRecord, JournalVerification, NewRecord, SystemStream,
     decode_record, seal_records, verify_records,
 };
-use journey_core::store::ExpectedVersion;
 use journey_core::{Clock, Error, Result};
 use tokio_postgres::NoTls;
 

@@ -16,7 +16,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use journey_core::store::{EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::{EmbeddedStore, EventStore};
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{ChildId, Position, RecordedEvent, SystemClock, Version};
 use journey_tests::crash::{self, Ack};

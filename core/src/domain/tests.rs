@@ -49,7 +49,7 @@ fn problems(state: &StreamState, e: &NewEvent) -> Problems {
     if !p.is_empty() {
         return Problems(p.0.into_iter().map(|f| f.under("data")).collect());
     }
-    state.check(e, date(TODAY))
+    state.check(e.occurred_at, &e.payload, date(TODAY))
 }
 
 struct Scenario {

@@ -17,7 +17,7 @@ use super::{
     Journal, JournalHead, JournalRecord, JournalVerification, NewRecord, Sequencer, SystemStream, decode,
 };
 use crate::error::{Error, LogLocation, Result};
-use crate::store::ExpectedVersion;
+use crate::ids::ExpectedVersion;
 use crate::store::log::{self, EntryLocation, LogOptions, LogReader, LogWriter};
 use crate::time::Clock;
 

@@ -6,7 +6,7 @@ use futures::future::{self, BoxFuture, FutureExt};
 
 use super::{Journal, JournalHead, JournalRecord, JournalVerification, NewRecord, Sequencer, SystemStream};
 use crate::error::Result;
-use crate::store::ExpectedVersion;
+use crate::ids::ExpectedVersion;
 use crate::time::Clock;
 
 #[derive(Debug, Default)]

@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Conflict, Error, FieldError, Result};
+use crate::ids::ExpectedVersion;
 use crate::ids::PrincipalId;
 use crate::ids::validated_string;
-use crate::store::ExpectedVersion;
 use crate::time::Timestamp;
 
 #[cfg(feature = "contract-tests")]

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::executor::block_on;
 
-use crate::store::{DynStore, EventStore, ExpectedVersion, subscribe, verify_export};
+use crate::ids::ExpectedVersion;
+use crate::store::{DynStore, EventStore, subscribe, verify_export};
 use crate::testkit::{self, append, contact, registered};
 use crate::{Conflict, Error, ManualClock, Position, Version};
 

@@ -105,7 +105,8 @@ mod tests {
     use futures::executor::block_on;
 
     use super::*;
-    use crate::store::{EventStore, ExpectedVersion, InMemoryStore};
+    use crate::ids::ExpectedVersion;
+    use crate::store::{EventStore, InMemoryStore};
     use crate::{Version, testkit};
 
     /// A real stream of `len` events, as a store hands it out.

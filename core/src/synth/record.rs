@@ -13,8 +13,9 @@ use std::collections::HashMap;
 
 use crate::domain::*;
 use crate::envelope::NewEvent;
+use crate::ids::ExpectedVersion;
 use crate::ids::{ChildId, CorrelationId};
-use crate::store::{AppendRequest, ExpectedVersion};
+use crate::store::AppendRequest;
 use crate::time::{Date, OccurredAt, Timestamp};
 
 use super::GeneratedAppend;

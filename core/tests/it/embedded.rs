@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use futures::executor::block_on;
+use journey_core::ExpectedVersion;
 use journey_core::store::log::{LogOptions, SyncMode};
-use journey_core::store::{EmbeddedOptions, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::store::{EmbeddedOptions, EmbeddedStore, EventStore};
 use journey_core::testkit::{self, append, contact, registered};
 use journey_core::{Error, Position, Version};
 

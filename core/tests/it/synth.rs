@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use futures::executor::block_on;
-use journey_core::store::{EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::ExpectedVersion;
+use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::synth::{self, AuthorityProfile, Tally};
 use journey_core::{Position, testkit};
 

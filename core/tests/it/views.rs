@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use futures::executor::block_on;
+use journey_core::ExpectedVersion;
 use journey_core::codes::{
     AbuseCategory, CategoryOfNeed, Ethnicity, LegalStatus, MissingKind, PlacementProvider, PlacementType,
     PrimaryNeed, ReasonEpisodeCeased, ReasonPlaceChange, ReferralSource, ReviewParticipation, Sex,
@@ -16,7 +17,7 @@ use journey_core::domain::{
     LookedAfterReviewHeld, MissingEpisodeEnded, MissingEpisodeStarted, Placement, PlacementChanged,
     Professional, ReferralReceived, ShortText, WorkerAllocated, WorkerAllocationEnded, WorkerId,
 };
-use journey_core::store::{EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit;
 use journey_core::view::{
     AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, known_at,

@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, NewEvent, RecordedEvent, Timestamp, Version, testkit};
 use journey_plugins::{Calendar, Host, HostConfig, Limits, LoadedPolicy, PolicyInput, guests};

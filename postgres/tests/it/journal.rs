@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
+use journey_core::ExpectedVersion;
 use journey_core::blobs::{BlobStore, blob_hash};
 use journey_core::journal::{Journal, NewRecord, SystemStream};
-use journey_core::store::ExpectedVersion;
 use journey_core::{Clock, Error, PrincipalId, testkit};
 use journey_postgres::{PostgresBlobStore, PostgresJournal};
 

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use journey_core::store::{EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::EventStore;
 use journey_core::testkit::{self, append, contact, registered};
 use journey_core::{Clock, Conflict, Error, Position, Version};
 

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::envelope::NewEvent;
-use crate::store::{ExpectedVersion, InMemoryStore};
+use crate::ids::ExpectedVersion;
+use crate::store::InMemoryStore;
 use crate::testkit;
 use crate::time::ManualClock;
 

@@ -44,8 +44,9 @@ use crate::domain::{
 };
 use crate::envelope::NewEvent;
 use crate::error::{Error, Result};
+use crate::ids::ExpectedVersion;
 use crate::ids::{AgencyId, ChildId, CorrelationId, EventId, PrincipalId, Source, SystemId, Version};
-use crate::store::{AppendRequest, EventStore, ExpectedVersion};
+use crate::store::{AppendRequest, EventStore};
 use crate::time::{Date, OccurredAt, Timestamp};
 
 use super::export::{oc2_row, oc3_row};

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::envelope::NewEvent;
+use crate::ids::ExpectedVersion;
 use crate::returns::ssda903::streams_known_at;
-use crate::store::{EventStore, ExpectedVersion, InMemoryStore};
+use crate::store::{EventStore, InMemoryStore};
 use crate::synth::{self, AuthorityProfile};
 use crate::testkit;
 use crate::time::ManualClock;
