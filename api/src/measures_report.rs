@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use journey_core::returns::timeliness::{MeasuresReport, ScorecardMeasure, TimelinessRow};
+use journey_returns::timeliness::{MeasuresReport, ScorecardMeasure, TimelinessRow};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// Everything the report shows.

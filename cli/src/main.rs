@@ -9,10 +9,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::executor::block_on;
-use journey_core::store::{EmbeddedOptions, EmbeddedStore, EventStore};
-use journey_core::synth::{self, AuthorityProfile};
+use journey_core::store::EventStore;
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus};
 use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
+use journey_embedded::EmbeddedOptions;
+use journey_embedded::EmbeddedStore;
+use journey_synth::{self as synth, AuthorityProfile};
 
 mod api_client;
 mod keys;

@@ -10,11 +10,12 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use futures::executor::block_on;
 use journey_core::ExpectedVersion;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore};
+use journey_core::store::{AppendRequest, EventStore};
 use journey_core::view::{AsOf, EventStatus};
 use journey_core::{
     ChildId, Clock, Date, ManualClock, NewEvent, Position, RecordedEvent, SystemClock, Timestamp,
 };
+use journey_embedded::EmbeddedStore;
 use serde::Deserialize;
 use serde_json::Value;
 

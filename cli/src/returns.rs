@@ -7,10 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::ssda903::{
-    self, ImportFile, ImportOptions, ImportProgress, RowProblem, TableKind,
-};
 use journey_core::{AgencyId, Clock, SystemClock, Timestamp};
+use journey_returns::ssda903::{self, ImportFile, ImportOptions, ImportProgress, RowProblem, TableKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -208,7 +206,7 @@ fn export_annex_a(
     known_at: Option<Timestamp>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use journey_core::returns::annex_a::{self, AnnexAWindow, ListKind};
+    use journey_returns::annex_a::{self, AnnexAWindow, ListKind};
     if start > end {
         bail!("--start must be on or before --end");
     }
@@ -430,7 +428,7 @@ fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::
 }
 
 fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
-    use journey_core::returns::cin;
+    use journey_returns::cin;
     let mut files = Vec::new();
     for path in &args.files {
         files.push(ImportFile {
@@ -487,7 +485,7 @@ fn export_cin(
     known_at: Option<Timestamp>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use journey_core::returns::cin::{self, CinOptions};
+    use journey_returns::cin::{self, CinOptions};
     if !(la_code.len() == 3 && la_code.bytes().all(|b| b.is_ascii_digit())) {
         bail!("--la-code must be the authority's three-digit LA code, e.g. 878");
     }

@@ -16,12 +16,13 @@ use futures::executor::block_on;
 use journey_api::access::{self, Access};
 use journey_api::{Principal, Role};
 use journey_core::ExpectedVersion;
-use journey_core::journal::FileJournal;
-use journey_core::store::{AppendOutcome, AppendRequest, EmbeddedStore, EventStore};
+use journey_core::store::{AppendOutcome, AppendRequest, EventStore};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
 use journey_core::{
     ChildId, NewEvent, Position, PrincipalId, RecordedEvent, SystemClock, Timestamp, Version,
 };
+use journey_embedded::EmbeddedStore;
+use journey_embedded::FileJournal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};

@@ -13,9 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod journal;
-pub mod returns;
 pub mod store;
-pub mod synth;
 #[doc(hidden)]
 pub mod testkit;
 pub mod time;

@@ -13,10 +13,10 @@ use std::process::Command;
 
 use futures::executor::block_on;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::cin::{self, CinOptions};
 use journey_core::store::InMemoryStore;
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::{Timestamp, testkit};
+use journey_returns::cin::{self, CinOptions};
+use journey_synth::{self as synth, AuthorityProfile};
 use journey_tests::validators::{self, workspace};
 
 fn python() -> Option<PathBuf> {

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use journey_core::ExpectedVersion;
-use journey_core::store::{EmbeddedStore, EventStore};
+use journey_core::store::EventStore;
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{ChildId, Position, RecordedEvent, SystemClock, Version};
+use journey_embedded::EmbeddedStore;
 use journey_tests::crash::{self, Ack};
 use rand::{Rng, SeedableRng};
 

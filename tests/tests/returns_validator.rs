@@ -13,10 +13,10 @@ use std::process::Command;
 
 use futures::executor::block_on;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::ssda903::{self, TableKind};
 use journey_core::store::InMemoryStore;
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::{Date, Timestamp, testkit};
+use journey_returns::ssda903::{self, TableKind};
+use journey_synth::{self as synth, AuthorityProfile};
 use journey_tests::validators::{self, workspace};
 
 fn python() -> Option<PathBuf> {

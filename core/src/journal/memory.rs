@@ -95,6 +95,6 @@ impl Journal for MemoryJournal {
 
     fn verify(&self) -> BoxFuture<'static, Result<JournalVerification>> {
         let stored = self.state().stored.clone();
-        future::ready(super::verify_stored(stored.into_iter().map(Ok))).boxed()
+        future::ready(super::verify_records(stored.into_iter().map(Ok))).boxed()
     }
 }

@@ -30,22 +30,15 @@ use crate::time::Timestamp;
 pub mod backend;
 #[cfg(feature = "contract-tests")]
 pub mod contract;
-pub mod embedded;
 pub mod export;
-mod index;
-pub mod log;
 pub mod memory;
-mod read_cache;
 mod subscribe;
 mod verify;
 
-pub use embedded::{EmbeddedOptions, EmbeddedStore, OpenReport};
 pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
 pub use memory::InMemoryStore;
 pub use subscribe::subscribe;
 pub use verify::{BrokenLink, VerifyReport};
-// The stores inside core use the backend API by these paths too.
-pub(crate) use backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 
 /// One atomic append to one child's stream.
 #[derive(Clone, Debug, PartialEq)]

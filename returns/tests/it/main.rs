@@ -1,0 +1,3 @@
+//! Integration tests of `journey-returns`, in one binary to keep link times down.
+
+mod returns;
