@@ -3,6 +3,7 @@
 //! store would (`validate`, then `StreamState::check` with today = 2026-06-30); `.then_ok()` or
 //! `.then_rejects(field, words)`.
 
+use crate::examples::{example_streams, examples};
 use serde_json::{Value, json};
 
 use super::lists::*;

@@ -718,7 +718,7 @@ fn summaries_and_chronologies_serialise() {
 
 #[test]
 fn the_domain_examples_fold_without_inconsistencies() {
-    for (child, stream) in journey_core::domain::example_streams() {
+    for (child, stream) in journey_core::examples::example_streams() {
         let clock = testkit::clock();
         let store = InMemoryStore::new(clock.clone());
         clock.set(ts("2030-01-01T09:00:00Z"));

@@ -1,11 +1,12 @@
-//! The file journal keeps the journal contract (`journey_core::journal::contract`), across reopening and
+//! The file journal keeps the journal contract (`journey_core::testkit::journal_contract`), across reopening and
 //! under concurrent appends.
 
 use std::sync::Arc;
 
 use futures::executor::block_on;
 use journey_core::ExpectedVersion;
-use journey_core::journal::{Journal, NewRecord, SystemStream, contract};
+use journey_core::journal::{Journal, NewRecord, SystemStream};
+use journey_core::testkit::journal_contract as contract;
 use journey_core::{ManualClock, PrincipalId, Timestamp, Version};
 use journey_embedded::FileJournal;
 use journey_embedded::log::{LogOptions, SyncMode};

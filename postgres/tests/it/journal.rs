@@ -35,7 +35,7 @@ fn the_postgres_journal_keeps_the_journal_contract() {
     let Some(pg) = Pg::new(testkit::clock()) else {
         return;
     };
-    journey_core::journal::contract::keeps_the_contract(&*journal(&pg));
+    journey_core::testkit::journal_contract::keeps_the_contract(&*journal(&pg));
 }
 
 /// Two servers on one database: what one appends the other reads, concurrent appends to one stream through

@@ -15,12 +15,12 @@ use crate::envelope::NewEvent;
 use crate::ids::{AgencyId, ChildId, EventId, Source, SystemId};
 use crate::time::{Date, OccurredAt};
 
-use super::lists::*;
-use super::values::{
+use crate::domain::lists::*;
+use crate::domain::values::{
     AgencyAttendance, Entitlement, FamilyId, LaCode, LongText, NhsNumber, PersonAttendance, PersonId,
     Placement, Postcode, Professional, Referrer, ShortText, ThirdParty, Upn, Urn, WorkerId, nhs_check_digit,
 };
-use super::*;
+use crate::domain::*;
 
 /// One example of every event type, in `EventKind` order, taken from [`example_streams`].
 pub fn examples() -> Vec<EventPayload> {
