@@ -542,6 +542,12 @@ fn damaged(why: impl Into<String>) -> Unusable {
     Unusable::Damaged(why.into())
 }
 
+/// The checkpoint in `dir`, if it is there and whole: it names a record that was durable when it was
+/// written (the index holds only durable records), which makes it evidence of how far the log reached.
+pub(crate) fn read_checkpoint(dir: &Path) -> std::result::Result<Checkpoint, Unusable> {
+    read_stored(dir).map(|stored| stored.checkpoint)
+}
+
 fn read_stored(dir: &Path) -> std::result::Result<Stored, Unusable> {
     let b = match fs::read(dir.join(CHECKPOINT_FILE)) {
         Ok(b) => b,

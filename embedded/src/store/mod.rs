@@ -45,7 +45,7 @@ use futures::future::{BoxFuture, FutureExt};
 use serde::Serialize;
 
 use crate::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
-use crate::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
+use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::read_cache::ReadCache;
 use journey_core::chain;
 use journey_core::domain::StreamState;
@@ -111,6 +111,10 @@ pub struct OpenReport {
     /// Records the index was behind the log by, and caught up.
     pub index_caught_up: u64,
     pub open_millis: u64,
+    /// Only when opened with [`EmbeddedStore::open_accepting_loss`]: what was known to be durable and is no
+    /// longer in the log, in words (`None` if nothing was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_accepted: Option<String>,
 }
 
 /// Counters for metrics: how well group commit is batching.
