@@ -184,7 +184,7 @@ impl FileJournal {
 /// see, and what differs from the mark, in words, if anything does.
 fn read_all(reader: &LogReader, mark: Option<DurableMark>) -> Result<(Sequencer, Visible, Option<String>)> {
     let marked = mark.and_then(|m| m.head.filter(|h| h.entries > 0).map(|h| (m, h)));
-    let mut at_mark = None;
+    let mut hash_at_mark = None;
     let mut sequencer = Sequencer::default();
     let mut visible = Visible::default();
     for entry in reader.scan(None) {
@@ -199,10 +199,10 @@ fn read_all(reader: &LogReader, mark: Option<DurableMark>) -> Result<(Sequencer,
             },
             detail: format!("journal record {sequence}: {detail}"),
         })?;
-        if let Some((mark, head)) = marked
+        if let Some((_, head)) = marked
             && sequence == head.entries
         {
-            at_mark = Some((mark.is_last_entry(location), record.hash));
+            hash_at_mark = Some(record.hash);
         }
         visible.locations.push(location);
         visible.streams.entry(record.stream).or_default().push(sequence);
@@ -217,6 +217,11 @@ fn read_all(reader: &LogReader, mark: Option<DurableMark>) -> Result<(Sequencer,
             mark.segment,
             mark.end
         );
+        let at_mark = hash_at_mark.map(|hash| {
+            let n = head.entries as usize;
+            let placed = mark.is_last_entry(visible.locations[n - 1], visible.locations.get(n).copied());
+            (placed, hash)
+        });
         match at_mark {
             None => Some(format!(
                 "{recorded}, but the journal holds only {} records: records {} to {} are missing",

@@ -258,10 +258,15 @@ pub struct DurableMark {
 }
 
 impl DurableMark {
-    /// Whether the entry at `loc` is the last one before the mark (the last of the group whose commit frame
-    /// ends at the mark).
-    pub fn is_last_entry(&self, loc: EntryLocation) -> bool {
-        loc.segment == self.segment && loc.end() + COMMIT_FRAME_LEN == self.end
+    /// Whether the entry at `loc`, followed by the entry at `next` (`None` if it is the log's last), is the
+    /// last one before the mark: the last of the group whose commit frame ends at the mark, or, for a mark
+    /// at the start of a segment, the last of the segment before it.
+    pub fn is_last_entry(&self, loc: EntryLocation, next: Option<EntryLocation>) -> bool {
+        if self.end > SEGMENT_HEADER_LEN {
+            loc.segment == self.segment && loc.end() + COMMIT_FRAME_LEN == self.end
+        } else {
+            loc.segment + 1 == self.segment && next.is_none_or(|n| n.segment >= self.segment)
+        }
     }
 
     /// The mark, in words: where, and which record, when known.
@@ -3327,7 +3332,8 @@ mod tests {
         let locs = marked_log(tmp.path(), 1 << 20, 5);
         let mark = mark_of(tmp.path());
         assert_eq!((mark.segment, mark.end), (1, group_end(locs[4])));
-        assert!(mark.is_last_entry(locs[4]));
+        assert!(mark.is_last_entry(locs[4], None));
+        assert!(!mark.is_last_entry(locs[3], Some(locs[4])));
         assert_eq!(
             mark.head,
             Some(Head {

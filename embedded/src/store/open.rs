@@ -240,7 +240,7 @@ fn check_mark_head(
             head.entries
         ));
     };
-    if !mark.is_last_entry(location) {
+    if !mark.is_last_entry(location, index.location(head.entries + 1)) {
         return Err(format!(
             "{recorded}, but position {} is at segment {} byte {} in the log: the log is not the one that              was marked",
             head.entries,
