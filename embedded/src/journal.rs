@@ -79,19 +79,20 @@ impl FileJournal {
 
     /// Opens the journal in `dir` for reading only, with the same checks as [`FileJournal::open`] and
     /// without modifying anything (a torn tail is left in place, unread): for verifying a data directory or
-    /// a backup. Appends are refused.
-    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<FileJournal> {
+    /// a backup. Appends are refused. Returns what the log's recovery found too.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<(FileJournal, log::RecoveryReport)> {
         let (reader, report) = log::open_read_only(dir.as_ref())?;
         let (_, visible, mismatch) = read_all(&reader, report.mark)?;
         if let Some(why) = mismatch {
             return Err(lost(report.mark, why));
         }
-        Ok(FileJournal {
+        let journal = FileJournal {
             visible: Arc::new(RwLock::new(visible)),
             reader,
             sender: Mutex::new(None),
             writer: Mutex::new(None),
-        })
+        };
+        Ok((journal, report))
     }
 
     fn open_as(

@@ -65,6 +65,9 @@ mod open;
 mod reads;
 mod writer;
 
+pub(crate) use open::{check_checkpoint, checkpoint_in_log};
+pub(crate) use reads::check_indexed;
+
 // What one thread hands another, named here so that each file sees its neighbours' parts.
 use committer::{Committer, Pending, ToIndex, fail_all, reply_all};
 use reads::read_entries;
@@ -290,7 +293,7 @@ impl Drop for EmbeddedStore {
 }
 
 /// A segment's file name, as the log names it in its own errors.
-fn segment_name(segment: u32) -> String {
+pub(crate) fn segment_name(segment: u32) -> String {
     format!("{segment:010}.seg")
 }
 
@@ -303,7 +306,7 @@ fn encode_entry(chain: &ChainLink, body: &[u8]) -> Vec<u8> {
     entry
 }
 
-fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
+pub(crate) fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
     if bytes.len() < 64 {
         return Err(Error::Corrupt {
             location: LogLocation {

@@ -271,7 +271,7 @@ fn checkpoint_location(checkpoint: &Checkpoint) -> LogLocation {
 /// records): the log must still hold it, at the place the checkpoint says and with the hash it says.
 /// Returns what is lost, in words, if it does not (or if the log was replaced): that is refused, never
 /// rebuilt over. A record there that cannot be read is an error of its own (corruption).
-fn checkpoint_in_log(checkpoint: &Checkpoint, reader: &LogReader) -> Result<Option<String>> {
+pub(crate) fn checkpoint_in_log(checkpoint: &Checkpoint, reader: &LogReader) -> Result<Option<String>> {
     if checkpoint.position.0 == 0 {
         return Ok(None);
     }
@@ -408,7 +408,10 @@ fn open_index(
 }
 
 /// The checkpoint must name a record that is in the log, at the place it says, with the hash it says.
-fn check_checkpoint(checkpoint: &Checkpoint, reader: &LogReader) -> std::result::Result<(), String> {
+pub(crate) fn check_checkpoint(
+    checkpoint: &Checkpoint,
+    reader: &LogReader,
+) -> std::result::Result<(), String> {
     if checkpoint.position.0 == 0 {
         return Ok(());
     }

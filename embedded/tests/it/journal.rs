@@ -128,7 +128,7 @@ fn a_read_only_journal_reads_and_verifies_and_refuses_appends() {
     let dir = tempfile::tempdir().unwrap();
     let (segment, _) = journal_with_appends(dir.path(), 3);
     let before = std::fs::read(&segment).unwrap();
-    let journal = FileJournal::open_read_only(dir.path()).unwrap();
+    let (journal, _) = FileJournal::open_read_only(dir.path()).unwrap();
     assert_eq!(journal.head().sequence, 3);
     assert!(block_on(journal.verify()).unwrap().is_intact());
     assert_eq!(
