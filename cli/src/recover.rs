@@ -111,9 +111,22 @@ pub fn accept_loss(data: &Path, reason: &str, confirm: bool) -> anyhow::Result<(
     if let Some(p) = &report.journal.problem {
         losses.push(format!("journal: {p}"));
     }
-    if losses.is_empty() {
+    if losses.is_empty() && report.intact {
         println!("{}: nothing is lost; nothing to accept", data.display());
         return Ok(());
+    }
+    // Only a lost end can be accepted (its refusal says so); damage in the middle of a log, a broken chain or
+    // a damaged blob cannot be cut away.
+    let other: Vec<String> = problems(&report)
+        .into_iter()
+        .filter(|p| !p.contains(journey_embedded::log::RESTORE_ADVICE))
+        .collect();
+    if !other.is_empty() {
+        bail!(
+            "{} is damaged in a way that accepting a loss cannot repair; restore it from a backup:\n  {}",
+            data.display(),
+            other.join("\n  ")
+        );
     }
     eprintln!(
         "journey: {} has lost records known to be durable:",

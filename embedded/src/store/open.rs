@@ -159,13 +159,14 @@ impl EmbeddedStore {
         let dir = dir.as_ref();
         {
             let _lock = lock_dir(dir)?;
-            let (reader, _) = log::open_read_only(&dir.join(LOG_DIR))?;
-            if let Ok(checkpoint) = index::read_checkpoint(&dir.join(INDEX_DIR))
-                && let Some(why) = checkpoint_in_log(&checkpoint, &reader)?
-            {
-                return Err(lost(checkpoint_location(&checkpoint), why));
+            if dir.join(LOG_DIR).is_dir() {
+                let (reader, _) = log::open_read_only(&dir.join(LOG_DIR))?;
+                if let Ok(checkpoint) = index::read_checkpoint(&dir.join(INDEX_DIR))
+                    && let Some(why) = checkpoint_in_log(&checkpoint, &reader)?
+                {
+                    return Err(lost(checkpoint_location(&checkpoint), why));
+                }
             }
-            drop(reader);
             remove_index(dir)?;
         }
         let store = EmbeddedStore::open_with(dir, Arc::new(journey_core::time::SystemClock), options)?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use futures::executor::block_on;
 use journey_core::store::EventStore;
 use journey_core::testkit::{self, append, contact, registered};
-use journey_core::{Error, ExpectedVersion, Position};
+use journey_core::{Error, ExpectedVersion};
 use journey_embedded::log::{LogOptions, SyncMode};
 use journey_embedded::{EmbeddedOptions, EmbeddedStore};
 
