@@ -16,6 +16,8 @@
 //! witnesses. Log keys are Ed25519 note keys (`0x01`) named after their origin; witness keys are
 //! cosignature/v1 keys (`0x04`). The file is read as UTF-8.
 
+use std::fmt;
+
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::error::{Error, Result};
 use crate::note::{KeyName, KeyType, VerifierKey};
@@ -247,6 +249,60 @@ impl Policy {
             Some(Member::Witness(i)) => &self.witnesses[i].name,
             Some(Member::Group(i)) => &self.groups[i].name,
         }
+    }
+
+    /// A policy of one log and named witnesses, `quorum` of whom must cosign (0: none): what
+    /// `--log-key`, `--witness` and `--quorum` options amount to.
+    pub fn from_keys(
+        log: VerifierKey,
+        witnesses: Vec<(String, VerifierKey)>,
+        quorum: usize,
+    ) -> Result<Policy> {
+        let mut text = format!("log {log}\n");
+        for (name, key) in &witnesses {
+            text.push_str(&format!("witness {name} {key}\n"));
+        }
+        if quorum == 0 {
+            text.push_str("quorum none\n");
+        } else {
+            let names: Vec<&str> = witnesses.iter().map(|(name, _)| name.as_str()).collect();
+            text.push_str(&format!(
+                "group quorum {quorum} {}\nquorum quorum\n",
+                names.join(" ")
+            ));
+        }
+        Policy::parse(&text)
+    }
+}
+
+/// The policy in canonical form: logs, witnesses, groups in definition order, the quorum; one space between
+/// items; thresholds written `all` when every member is needed, `any` when one is.
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |url: &Option<String>| url.as_ref().map(|u| format!(" {u}")).unwrap_or_default();
+        for log in &self.logs {
+            writeln!(f, "log {}{}", log.key, url(&log.url))?;
+        }
+        for witness in &self.witnesses {
+            writeln!(f, "witness {} {}{}", witness.name, witness.key, url(&witness.url))?;
+        }
+        let name = |member: &Member| match *member {
+            Member::Witness(i) => self.witnesses[i].name.as_str(),
+            Member::Group(i) => self.groups[i].name.as_str(),
+        };
+        for group in &self.groups {
+            write!(f, "group {} ", group.name)?;
+            match group.threshold {
+                k if k == group.members.len() => f.write_str("all")?,
+                1 => f.write_str("any")?,
+                k => write!(f, "{k}")?,
+            }
+            for member in &group.members {
+                write!(f, " {}", name(member))?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "quorum {}", self.quorum.as_ref().map_or(NONE, name))
     }
 }
 

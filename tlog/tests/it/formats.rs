@@ -519,6 +519,39 @@ fn policies_count_distinct_witnesses_against_nested_groups() {
     let names: Vec<&str> = verified.cosignatures.iter().map(|c| c.witness.as_str()).collect();
     assert_eq!(names, ["regulator", "partnership"]);
     assert_eq!(verified.cosignatures[0].timestamp, 1_002);
+    // A threshold counts distinct witnesses: one witness's three lines are one cosigner.
+    let two = Policy::from_keys(
+        log_signer().verifier_key(),
+        vec![
+            ("regulator".to_owned(), witness(2).verifier_key()),
+            ("fourth".to_owned(), witness(4).verifier_key()),
+        ],
+        2,
+    )
+    .unwrap();
+    let mut repeated = cosigned_by(&[2]);
+    for time in [1, 2] {
+        repeated
+            .add_signature(witness(2).cosign(repeated.checkpoint(), time).unwrap())
+            .unwrap();
+    }
+    assert!(matches!(
+        verify_checkpoint_with_policy(&repeated, &two),
+        Err(Error::QuorumNotMet { .. })
+    ));
+    verify_checkpoint_with_policy(&cosigned_by(&[2, 4]), &two).unwrap();
+    // The same from keys given one by one.
+    let keys = |ws: &[u8]| {
+        ws.iter()
+            .map(|&w| (format!("w{w}"), witness(w).verifier_key()))
+            .collect()
+    };
+    let two_of_three = Policy::from_keys(log_signer().verifier_key(), keys(&[1, 2, 3]), 2).unwrap();
+    verify_checkpoint_with_policy(&cosigned_by(&[3, 1]), &two_of_three).unwrap();
+    assert!(verify_checkpoint_with_policy(&cosigned_by(&[3, 3]), &two_of_three).is_err());
+    let unwitnessed = Policy::from_keys(log_signer().verifier_key(), vec![], 0).unwrap();
+    verify_checkpoint_with_policy(&cosigned_by(&[]), &unwitnessed).unwrap();
+    assert!(Policy::from_keys(log_signer().verifier_key(), keys(&[1]), 2).is_err());
     // A single witness as the quorum, and none.
     let one = Policy::parse(&policy_text("police")).unwrap();
     assert!(verify_checkpoint_with_policy(&cosigned_by(&[1, 2]), &one).is_err());
@@ -561,7 +594,15 @@ fn policies_count_distinct_witnesses_against_nested_groups() {
 #[test]
 fn policies_break_no_rule_of_the_policy_format() {
     let good = policy_text("both");
-    Policy::parse(&good).unwrap();
+    let policy = Policy::parse(&good).unwrap();
+    // Written back in its canonical form, it reads as the same policy.
+    let written = policy.to_string();
+    assert_eq!(Policy::parse(&written).unwrap(), policy);
+    assert_eq!(Policy::parse(&written).unwrap().to_string(), written);
+    assert!(
+        written.ends_with("group both all agencies regulator\nquorum both\n"),
+        "{written}"
+    );
     let w1 = witness(1).verifier_key().to_string();
     let log = log_signer().verifier_key().to_string();
     let bad = [
