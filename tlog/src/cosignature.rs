@@ -103,7 +103,7 @@ pub fn verify(key: &VerifierKey, checkpoint: &Checkpoint, signature: &NoteSignat
             format!("{} is not a cosignature/v1 (0x04) key", key.name()),
         ));
     }
-    if !key.names(signature) {
+    if !key.matches_line(signature) {
         return Err(Error::NotSigned {
             what: format!(
                 "a cosignature line of {}+{}",

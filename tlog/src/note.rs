@@ -205,7 +205,7 @@ impl VerifierKey {
     }
 
     /// Whether a signature line claims to be this key's (same name and key ID).
-    pub fn names(&self, signature: &NoteSignature) -> bool {
+    pub fn matches_line(&self, signature: &NoteSignature) -> bool {
         self.name == signature.name && self.key_id == signature.key_id
     }
 
@@ -580,7 +580,7 @@ impl Note {
     pub fn verify(&self, keys: &[VerifierKey]) -> Result<Vec<VerifiedSignature>> {
         let mut verified: Vec<VerifiedSignature> = Vec::new();
         for line in &self.signatures {
-            let Some(key) = keys.iter().position(|k| k.names(line)) else {
+            let Some(key) = keys.iter().position(|k| k.matches_line(line)) else {
                 continue;
             };
             let Some(timestamp) = keys[key].verify(&self.text, &line.signature) else {

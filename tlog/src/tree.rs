@@ -155,7 +155,7 @@ pub fn inclusion_proof(index: u64, size: u64, reader: &impl HashReader) -> Resul
 }
 
 /// The consistency proof from the tree of `old_size` leaves to the tree of `new_size` leaves (RFC 9162
-/// §2.1.4.1 SUBPROOF(m, D[n], true)). Empty when `old_size` is 0 or equal to `new_size`, for which no proof
+/// §2.1.4.1 `SUBPROOF(m, D[n], true)`). Empty when `old_size` is 0 or equal to `new_size`, for which no proof
 /// is needed.
 pub fn consistency_proof(old_size: u64, new_size: u64, reader: &impl HashReader) -> Result<Vec<Hash>> {
     if old_size > new_size {
