@@ -11,6 +11,8 @@ use serde_json::Value;
 /// For each workspace crate, the workspace crates it may depend on (normal and build dependencies).
 const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
     ("journey-core", &[]),
+    // The Merkle tree, proofs and C2SP formats: pure, below every store that will keep a tree.
+    ("journey-tlog", &[]),
     ("journey-embedded", &["journey-core"]),
     ("journey-postgres", &["journey-core"]),
     ("journey-returns", &["journey-core"]),
@@ -62,6 +64,23 @@ const NEVER_REACHES: &[(&str, &[&str])] = &[
             "rust_xlsxwriter",
             "rand",
             "crc32c",
+            "mimalloc",
+        ],
+    ),
+    (
+        "journey-tlog",
+        &[
+            "wasmtime",
+            "axum",
+            "hyper",
+            "tokio",
+            "tokio-postgres",
+            "clap",
+            "csv",
+            "quick-xml",
+            "rust_xlsxwriter",
+            "sled",
+            "rand",
             "mimalloc",
         ],
     ),
