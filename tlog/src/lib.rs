@@ -1,4 +1,4 @@
-//! Proof an outsider can check (issue #18, `docs/adr/0009-outsider-proof.md`): the pure foundation.
+//! Proof an outsider can check (issue #18, `docs/adr/0010-outsider-proof.md`): the pure foundation.
 //!
 //! * [`hash`]: RFC 6962 leaf and node hashing, and Journey's leaf entry (`stream_hash ‖ log_hash`).
 //! * [`tree`]: the stored levels and tiles, the [`tree::TreeBuilder`] that grows them, and roots,
