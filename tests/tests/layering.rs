@@ -13,6 +13,8 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
     ("journey-core", &[]),
     // The Merkle tree, proofs and C2SP formats: pure, below every store that will keep a tree.
     ("journey-tlog", &[]),
+    // The witness an independent body runs: the formats and proofs, none of the log's storage.
+    ("journey-witness", &["journey-tlog"]),
     ("journey-embedded", &["journey-core"]),
     ("journey-postgres", &["journey-core"]),
     ("journey-returns", &["journey-core"]),
@@ -35,6 +37,8 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
             "journey-synth",
             "journey-plugins",
             "journey-api",
+            "journey-tlog",
+            "journey-witness",
         ],
     ),
     (
@@ -44,6 +48,7 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
             "journey-embedded",
             "journey-returns",
             "journey-synth",
+            "journey-tlog",
         ],
     ),
 ];
@@ -140,6 +145,19 @@ const NEVER_REACHES: &[(&str, &[&str])] = &[
     ),
     ("journey-policy-sdk", &["wasmtime", "journey-core"]),
     ("journey-api", &["tokio-postgres", "clap", "crc32c"]),
+    (
+        "journey-witness",
+        &[
+            "journey-core",
+            "journey-embedded",
+            "journey-postgres",
+            "journey-api",
+            "wasmtime",
+            "tokio-postgres",
+            "sled",
+            "clap",
+        ],
+    ),
 ];
 
 struct Graph {
