@@ -535,7 +535,8 @@ impl Proofs {
         Ok(accepted)
     }
 
-    /// The consistency proof from the tree of `old` leaves to the tree of `new`.
+    /// The consistency proof from the tree of `old` leaves to the tree of `new`. When both are sizes this
+    /// log signed, the proof is checked against their signed roots before it is served.
     pub async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         let size = self.ready_size().await?;
         if new > size {
@@ -544,10 +545,31 @@ impl Proofs {
         if old > new {
             return Err(FieldError::new("old", format!("{old} is larger than new ({new})")).into());
         }
-        with_hashes(self.tree.as_ref(), |reader| {
+        let proof = with_hashes(self.tree.as_ref(), |reader| {
             journey_tlog::tree::consistency_proof(old, new, &reader)
         })
-        .await
+        .await?;
+        if let (Some(a), Some(b)) = (
+            self.tree.checkpoint_at(old).await?,
+            self.tree.checkpoint_at(new).await?,
+        ) && let Err(e) = journey_tlog::verify_consistency(old, new, &a.root, &b.root, &proof)
+        {
+            return Err(self
+                .damaged(format!(
+                    "the consistency proof from tree size {old} to {new} made from the stored tree does not                      verify against the roots signed at those sizes ({e})"
+                ))
+                .await);
+        }
+        Ok(proof)
+    }
+
+    /// The stored tree gave a proof that does not verify: it is rebuilt from the log, and the caller is
+    /// told to ask again later.
+    async fn damaged(&self, why: String) -> Error {
+        match self.tree.rebuild_tree(why.clone()).await {
+            Ok(()) => Error::Unavailable(format!("{why}; the tree is being rebuilt from the log")),
+            Err(e) => e,
+        }
     }
 
     /// The inclusion proof of the record at `position` in the checkpoint of size `size` (default: the one it
@@ -586,6 +608,19 @@ impl Proofs {
             .await?
             .pop()
             .ok_or_else(|| Error::NotFound(format!("no record at position {position}")))?;
+        // The stored tree is checked where it is opened only at its edges (its last leaf, the last
+        // checkpoint's root): a proof is checked before it is served, and one that does not lead from the
+        // log's record to the signed root means the stored tree is damaged there.
+        if let Err(e) =
+            journey_tlog::verify_inclusion(index, stored.size, &entry.leaf_hash(), &path, &stored.root)
+        {
+            return Err(self
+                .damaged(format!(
+                    "the inclusion proof of position {position} made from the stored tree does not lead to the                      root signed at tree size {} ({e})",
+                    stored.size
+                ))
+                .await);
+        }
         Ok(RecordProof::for_entry(
             &entry,
             index,

@@ -316,7 +316,8 @@ pub struct TreeCheck {
     checkpoints_checked: u64,
     /// Hashes compared with the stored levels.
     compared: u64,
-    first_mismatch: Option<String>,
+    tree_problem: Option<String>,
+    checkpoint_problem: Option<String>,
 }
 
 /// What a [`TreeCheck`] found.
@@ -328,8 +329,12 @@ pub struct TreeReport {
     pub hashes_compared: u64,
     /// Stored checkpoints whose root was recomputed from the log and matched.
     pub checkpoints_checked: u64,
-    /// The first disagreement, in words.
+    /// The first disagreement between the stored tree and the log, in words: the tree is derived, so
+    /// rebuilding it repairs this (though a tree changed below a checkpoint is worth asking about).
     pub problem: Option<String>,
+    /// The first stored checkpoint the log does not give, in words: the log is not the one that was
+    /// signed.
+    pub checkpoint_problem: Option<String>,
 }
 
 impl TreeCheck {
@@ -342,7 +347,8 @@ impl TreeCheck {
             checkpoints,
             checkpoints_checked: 0,
             compared: 0,
-            first_mismatch: None,
+            tree_problem: None,
+            checkpoint_problem: None,
         };
         check.reach_checkpoints();
         check
@@ -356,8 +362,8 @@ impl TreeCheck {
             self.checkpoints.pop();
             if self.builder.root() == root {
                 self.checkpoints_checked += 1;
-            } else if self.first_mismatch.is_none() {
-                self.first_mismatch = Some(format!(
+            } else if self.checkpoint_problem.is_none() {
+                self.checkpoint_problem = Some(format!(
                     "the stored checkpoint at tree size {size} has root {}, but the log gives {}: the log is not \
                      the one that checkpoint was signed for",
                     hex::encode(root),
@@ -377,7 +383,7 @@ impl TreeCheck {
     /// hold at least as many leaves as were pushed; `stored_size` is how many it holds).
     pub fn compare(&mut self, stored: &dyn HashReader, stored_size: u64) {
         for append in self.builder.take_appends() {
-            if self.first_mismatch.is_some() {
+            if self.tree_problem.is_some() {
                 continue;
             }
             let end = append.start + append.hashes.len() as u64;
@@ -388,13 +394,13 @@ impl TreeCheck {
             }
             let mut read = vec![[0u8; 32]; (upto - append.start) as usize];
             if let Err(e) = stored.read_hashes(append.level, append.start, &mut read) {
-                self.first_mismatch = Some(format!("reading the stored tree: {e}"));
+                self.tree_problem = Some(format!("reading the stored tree: {e}"));
                 continue;
             }
             for (i, (rebuilt, stored)) in append.hashes.iter().zip(&read).enumerate() {
                 if rebuilt != stored {
                     let index = append.start + i as u64;
-                    self.first_mismatch = Some(if append.level == 0 {
+                    self.tree_problem = Some(if append.level == 0 {
                         format!(
                             "the stored tree's leaf {index} (position {}) is not the log's record there",
                             index + 1
@@ -415,19 +421,19 @@ impl TreeCheck {
     /// The report, once every record was pushed: stored checkpoints beyond the log are a problem (the log
     /// lost records they covered).
     pub fn finish(mut self, stored_size: Option<u64>) -> TreeReport {
-        if self.first_mismatch.is_none()
+        if self.checkpoint_problem.is_none()
             && let Some(&(size, _)) = self.checkpoints.first()
         {
-            self.first_mismatch = Some(format!(
+            self.checkpoint_problem = Some(format!(
                 "a stored checkpoint covers tree size {size}, but the log holds only {} records",
                 self.builder.size()
             ));
         }
-        if self.first_mismatch.is_none()
+        if self.tree_problem.is_none()
             && let Some(stored) = stored_size
             && stored > self.builder.size()
         {
-            self.first_mismatch = Some(format!(
+            self.tree_problem = Some(format!(
                 "the stored tree holds {stored} leaves, but the log only {} records",
                 self.builder.size()
             ));
@@ -436,7 +442,8 @@ impl TreeCheck {
             leaves: self.builder.size(),
             hashes_compared: self.compared,
             checkpoints_checked: self.checkpoints_checked,
-            problem: self.first_mismatch,
+            problem: self.tree_problem,
+            checkpoint_problem: self.checkpoint_problem,
         }
     }
 }
@@ -495,7 +502,10 @@ mod tests {
         }
         check.compare(&hashes, 700);
         let report = check.finish(Some(700));
-        assert_eq!(report.problem, None);
+        assert_eq!(
+            (report.problem.clone(), report.checkpoint_problem.clone()),
+            (None, None)
+        );
         assert_eq!(report.checkpoints_checked, 2);
         assert_eq!(report.hashes_compared, 702);
 
@@ -518,11 +528,18 @@ mod tests {
             "{report:?}"
         );
         assert_eq!(report.checkpoints_checked, 1);
+        assert!(report.checkpoint_problem.unwrap().contains("tree size 700"));
 
         // A checkpoint past the log: records it covered are gone.
         let mut check = TreeCheck::new([(800, [0; 32])]);
         (0..700).for_each(|i| check.push(&entry(i)));
-        assert!(check.finish(None).problem.unwrap().contains("holds only 700"));
+        assert!(
+            check
+                .finish(None)
+                .checkpoint_problem
+                .unwrap()
+                .contains("holds only 700")
+        );
     }
 
     #[test]
