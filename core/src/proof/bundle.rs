@@ -34,7 +34,52 @@ fn unb64(field: &str, text: &str) -> Result<Hash> {
         .ok_or_else(|| FieldError::new(field, "is not a base64 SHA-256 hash").into())
 }
 
+/// The records of one checkpoint: which positions it proves, and whether a witness cosigned it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenIn {
+    pub checkpoint: StoredCheckpoint,
+    pub witnessed: bool,
+    pub positions: Vec<u64>,
+}
+
 impl Proofs {
+    /// Which checkpoint each of these positions is proven against: the latest checkpoint witnesses
+    /// cosigned proves what it covers; the latest signed one, when larger, what only it covers (not yet
+    /// witnessed). At most two, smallest first; positions newer than both are in neither.
+    pub async fn proven_in(&self, positions: &[u64]) -> Result<Vec<ProvenIn>> {
+        let witnessed = self.tree.latest_cosigned(u64::MAX).await?;
+        let latest = self.tree.latest_checkpoint().await?;
+        let witnessed_size = witnessed.as_ref().map_or(0, |w| w.size);
+        let mut out = Vec::new();
+        if let Some(w) = witnessed {
+            let covered: Vec<u64> = positions.iter().copied().filter(|&p| p <= w.size).collect();
+            if !covered.is_empty() {
+                out.push(ProvenIn {
+                    checkpoint: w,
+                    witnessed: true,
+                    positions: covered,
+                });
+            }
+        }
+        if let Some(l) = latest
+            && l.size > witnessed_size
+        {
+            let covered: Vec<u64> = positions
+                .iter()
+                .copied()
+                .filter(|&p| p > witnessed_size && p <= l.size)
+                .collect();
+            if !covered.is_empty() {
+                out.push(ProvenIn {
+                    checkpoint: l,
+                    witnessed: false,
+                    positions: covered,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds the proofs to a child's export: each record covered by a checkpoint gets its inclusion proof,
     /// and `tlog` says which checkpoints, whether witnessed, and which records are not yet covered. While
     /// the tree is rebuilt, `tlog` says so and no record has a proof.
@@ -54,25 +99,13 @@ impl Proofs {
         let Some(last) = export.records.last().map(|r| r.position.0) else {
             return Ok(());
         };
-        let witnessed = self.tree.latest_cosigned(u64::MAX).await?;
-        let latest = self.tree.latest_checkpoint().await?;
-        // The latest witnessed checkpoint proves what it covers; the latest signed one (when larger) what
-        // only it covers.
-        let mut used: Vec<(StoredCheckpoint, bool)> = Vec::new();
-        if let Some(w) = &witnessed
-            && export.records.first().is_some_and(|r| r.position.0 <= w.size)
-        {
-            used.push((w.clone(), true));
-        }
-        if let Some(l) = &latest
-            && witnessed.as_ref().is_none_or(|w| l.size > w.size)
-            && export
-                .records
-                .iter()
-                .any(|r| r.position.0 > witnessed.as_ref().map_or(0, |w| w.size) && r.position.0 <= l.size)
-        {
-            used.push((l.clone(), false));
-        }
+        let positions: Vec<u64> = export.records.iter().map(|r| r.position.0).collect();
+        let used: Vec<(StoredCheckpoint, bool)> = self
+            .proven_in(&positions)
+            .await?
+            .into_iter()
+            .map(|p| (p.checkpoint, p.witnessed))
+            .collect();
         if used.is_empty() {
             export.tlog = Some(summary_only(format!(
                 "No inclusion proofs: no checkpoint covers these records yet (the last is at position {last}). \
