@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
+use crate::access::{Purpose, PurposeHeader, authorize_read, logged_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams, child_id};
@@ -117,70 +117,6 @@ fn check_agency(principal: &Principal, events: &[NewEvent]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Authorises a read of one child's record and writes it to the access log, durably, before any data is
-/// read or returned.
-pub async fn authorize_read(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    principal.require(Action::ReadChild)?;
-    record_read(state, principal, purpose, child_id, view, parameters).await
-}
-
-/// Reads a child's record for `view` while the read is written to the access log: `read` builds the answer
-/// meanwhile (in memory; nothing leaves the server), and it is returned only once the access record is
-/// durable. A failed log write returns nothing. The role and the purpose are checked before anything is
-/// read. For a long view (a chronology) this takes the access log's `fdatasync` off the answer's latency.
-pub async fn logged_read<T>(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-    read: impl std::future::Future<Output = ApiResult<T>>,
-) -> ApiResult<T> {
-    principal.require(Action::ReadChild)?;
-    purpose.required_for(principal)?;
-    let (logged, answer) = tokio::join!(
-        record_read(state, principal, purpose, child_id, view, parameters),
-        read
-    );
-    logged?;
-    answer
-}
-
-/// Writes one read of a child's record to the access log, durably, with the purpose (required of
-/// investigators), for a caller whose role was already checked (reads made by evaluating a policy, too).
-pub async fn record_read(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    let purpose = purpose.required_for(principal)?;
-    access::record(
-        state.journal.as_ref(),
-        Access {
-            principal,
-            child_id: Some(child_id),
-            children: Vec::new(),
-            view,
-            purpose,
-            parameters,
-        },
-    )
-    .await?;
-    state.metrics.record_access();
-    Ok(())
-}
-
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -277,17 +213,6 @@ pub async fn read_events(
         events,
         next_version,
     }))
-}
-
-/// The `X-Journey-Purpose` header, for the OpenAPI document.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub struct PurposeHeader {
-    /// Why the record is read (a case reference, an inquiry). Required for investigators; written to the
-    /// access log.
-    #[param(rename = "X-Journey-Purpose")]
-    x_journey_purpose: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]

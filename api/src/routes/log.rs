@@ -16,11 +16,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
-use crate::auth::{Action, Auth, Principal};
+use crate::access::{Purpose, PurposeHeader, record_bulk_read};
+use crate::auth::{Action, Auth};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::QueryParams;
-use crate::routes::children::PurposeHeader;
 use crate::schemas;
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -42,30 +41,6 @@ pub struct LogPage {
     pub events: Vec<RecordedEvent>,
     /// The `from` of the next page: the position after the last record returned (or `from` when empty).
     pub next_position: u64,
-}
-
-pub(crate) async fn log_access(
-    state: &AppState,
-    principal: &Principal,
-    purpose: Option<String>,
-    view: &str,
-    children: Vec<ChildId>,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    access::record(
-        state.journal.as_ref(),
-        Access {
-            principal,
-            child_id: None,
-            children,
-            view,
-            purpose,
-            parameters,
-        },
-    )
-    .await?;
-    state.metrics.record_access();
-    Ok(())
 }
 
 fn bad_param(field: &str, rule: &str) -> ApiError {
@@ -113,7 +88,7 @@ pub async fn read_log(
     let next_position = events.last().map_or(from, |e| e.envelope.position.0 + 1);
     if !events.is_empty() {
         let parameters = serde_json::json!({ "from": from, "to": next_position - 1 });
-        log_access(
+        record_bulk_read(
             &state,
             &principal,
             purpose,
@@ -183,7 +158,7 @@ pub async fn feed(
         (None, Some(seen)) => seen + 1,
         (None, None) => 1,
     };
-    log_access(
+    record_bulk_read(
         &state,
         &principal,
         purpose,

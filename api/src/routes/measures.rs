@@ -20,12 +20,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::QueryParams;
 use crate::measures_report::{MeasuresPage, render};
-use crate::routes::children::PurposeHeader;
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -74,7 +73,7 @@ async fn produce(
     }
     let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
     let streams = streams_known_at(state.store.as_ref(), known_at).await?;
-    crate::routes::log::log_access(
+    record_bulk_read(
         state,
         principal,
         Some(purpose.unwrap_or_else(|| "timeliness measures (aggregates only)".into())),

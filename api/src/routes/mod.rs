@@ -62,7 +62,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its description. The policy routes (and the timeline page) join here, e.g.
 /// `.merge(crate::policies::routes())`; a handler reading a child's record calls
-/// [`children::authorize_read`] before reading.
+/// [`crate::access::authorize_read`] before reading.
 pub fn all() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(children::append_events, children::read_events))

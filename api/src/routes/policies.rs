@@ -25,11 +25,10 @@ use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
+use crate::access::{self, Access, Purpose, record_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams, child_id};
-use crate::routes::children::record_read;
 
 /// The registry, or 503 when this server runs without a policy host.
 fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {

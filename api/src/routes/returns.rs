@@ -17,11 +17,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::QueryParams;
-use crate::routes::children::PurposeHeader;
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +79,7 @@ async fn produce(
         .filter_map(|row| row.first())
         .filter_map(|id| ChildId::parse(id).ok())
         .collect();
-    crate::routes::log::log_access(
+    record_bulk_read(
         state,
         principal,
         purpose,
@@ -246,7 +245,7 @@ async fn produce_annex_a(
         end: query.end,
     };
     let lists = annex_a::export(state.store.as_ref(), window, known_at).await?;
-    crate::routes::log::log_access(
+    record_bulk_read(
         state,
         principal,
         purpose,
@@ -439,7 +438,7 @@ pub async fn cin_census(
         },
     )
     .await?;
-    crate::routes::log::log_access(
+    record_bulk_read(
         &state,
         &principal,
         purpose,

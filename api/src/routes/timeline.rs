@@ -13,11 +13,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, authorize_read};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{QueryParams, child_id};
-use crate::routes::children::authorize_read;
 use crate::timeline::{TimelinePage, render};
 
 /// The statutory-timescales policy whose deadlines the page shows.
