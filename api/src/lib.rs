@@ -25,6 +25,7 @@ pub mod extract;
 pub mod measures_report;
 pub mod metrics;
 mod middleware;
+pub mod responses;
 pub mod routes;
 pub mod schemas;
 pub mod session;

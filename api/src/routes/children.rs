@@ -19,6 +19,9 @@ use crate::access::{Purpose, PurposeHeader, authorize_read, logged_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::responses::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
 use crate::schemas;
 
 /// One atomic append of one or more events to a child's stream.
@@ -48,12 +51,12 @@ pub struct AppendBody {
     responses(
         (status = 201, description = "Stored", body = schemas::AppendOutcome),
         (status = 200, description = "A retry of an append already stored; nothing new was written", body = schemas::AppendOutcome),
-        (status = 400, description = "Malformed JSON or child id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key's role or agency does not allow this", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "Wrong expected version, or an event id reused for other content", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body above the configured limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "Broken rules, each with its field path", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -175,9 +178,9 @@ fn from_at_least_one(from: Option<u64>) -> ApiResult<u64> {
     params(("child_id" = String, Path), EventsQuery, PurposeHeader),
     responses(
         (status = 200, body = EventsPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -258,10 +261,10 @@ async fn whole_stream(state: &AppState, child_id: &ChildId) -> ApiResult<Vec<Rec
     params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
     responses(
         (status = 200, body = schemas::ChildSummary),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -294,10 +297,10 @@ pub async fn summary(
     params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
     responses(
         (status = 200, body = schemas::Chronology),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -340,10 +343,10 @@ pub async fn chronology(
     params(("child_id" = String, Path), PurposeHeader),
     responses(
         (status = 200, body = schemas::StreamExport),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]

@@ -18,8 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
+use crate::responses::{BadRequest, Forbidden, Unauthorized};
 use crate::schemas;
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -59,9 +60,9 @@ fn bad_param(field: &str, rule: &str) -> ApiError {
     params(LogQuery, PurposeHeader),
     responses(
         (status = 200, body = LogPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -128,9 +129,9 @@ pub struct FeedQuery {
     ),
     responses(
         (status = 200, description = "An event stream; each event is `event: record`, `id: <position>`, `data: <the recorded event as JSON>`", content_type = "text/event-stream", body = String),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -210,8 +211,8 @@ pub struct Verification {
     tag = "log",
     responses(
         (status = 200, body = Verification),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]

@@ -12,8 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::{Action, Principal, UNKNOWN_KEY};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::QueryParams;
+use crate::responses::{BadRequest, PayloadTooLarge, UnsupportedMediaType};
 use crate::session::{cookie_token, set_cookie};
 
 /// Where a sign-in may send the browser: only Journey's own child pages, so the form cannot be used to
@@ -111,7 +112,7 @@ fn form(next: Option<&str>, error: Option<&str>, purpose: &str) -> Html<String> 
     params(LoginQuery),
     responses(
         (status = 200, description = "The form", body = String, content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
     )
 )]
 pub async fn login_page(
@@ -158,9 +159,9 @@ pub async fn login_page(
         (status = 401, description = "The key is not a live key (the form again)", body = String, content_type = "text/html"),
         (status = 403, description = "The key's role may not read children's records (the form again)", body = String, content_type = "text/html"),
         (status = 422, description = "No purpose given, or the form was not the sign-in form (the form again)", body = String, content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     )
 )]
 pub async fn login(State(state): State<AppState>, login: Result<Form<LoginForm>, FormRejection>) -> Response {

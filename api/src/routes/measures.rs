@@ -22,9 +22,10 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
 use crate::measures_report::{MeasuresPage, render};
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -144,9 +145,9 @@ pub fn timescale_outcome((child_id, deadline): (ChildId, Deadline)) -> Timescale
     params(MeasuresQuery, PurposeHeader),
     responses(
         (status = 200, body = Measures),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -167,10 +168,10 @@ pub async fn measures(
     params(("section" = String, Path), MeasuresQuery, PurposeHeader),
     responses(
         (status = 200, description = "The section", body = String, content_type = "text/csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -212,9 +213,9 @@ pub async fn section(
     params(MeasuresQuery, PurposeHeader),
     responses(
         (status = 200, description = "The report", body = String, content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]

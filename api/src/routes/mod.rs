@@ -30,7 +30,20 @@ pub mod timeline;
     ),
     modifiers(&BearerAuth),
     // Referenced only from inside the hand-written schemas of `crate::schemas`.
-    components(schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead)),
+    components(
+        schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead),
+        // The problem responses every route refers to (`crate::responses`).
+        responses(
+            crate::responses::BadRequest,
+            crate::responses::Unauthorized,
+            crate::responses::Forbidden,
+            crate::responses::NotFound,
+            crate::responses::PayloadTooLarge,
+            crate::responses::UnsupportedMediaType,
+            crate::responses::Unprocessable,
+            crate::responses::Unavailable
+        )
+    ),
     tags(
         (name = "children", description = "Appending to and reading one child's record"),
         (name = "log", description = "The whole log: pages, the live feed, verification"),

@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
+use crate::responses::Unavailable;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -37,7 +38,7 @@ pub struct Readiness {
     tag = "operations",
     responses(
         (status = 200, body = Readiness),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Readiness>> {

@@ -29,6 +29,10 @@ use crate::access::{self, Access, Purpose, record_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::responses::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 
 /// The registry, or 503 when this server runs without a policy host.
 fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
@@ -136,14 +140,14 @@ pub struct VersionResponse {
     responses(
         (status = 201, description = "Deployed", body = VersionResponse),
         (status = 200, description = "Already deployed exactly so", body = VersionResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "The version exists with other content", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "Not a policy of this contract, bad parameters or dates, or failing examples", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -211,9 +215,9 @@ pub struct PolicyList {
     tag = "policies",
     responses(
         (status = 200, body = PolicyList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -231,10 +235,10 @@ pub async fn list(State(state): State<AppState>, Auth(principal): Auth) -> ApiRe
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -263,12 +267,12 @@ pub async fn get_version(
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
         (status = 409, description = "Retired versions cannot be activated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An example case failed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -302,12 +306,12 @@ pub struct RetireBody {
     request_body(content = RetireBody, content_type = "application/json"),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -344,10 +348,10 @@ pub struct TestReport {
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = TestReport),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -405,12 +409,12 @@ fn as_of(state: &AppState, on: Option<Date>, known_at: Option<Timestamp>) -> AsO
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators")),
     responses(
         (status = 200, description = "The decisions and their evidence", body = Object),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such child, policy, or version in force", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The policy could not decide", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -470,11 +474,11 @@ pub async fn evaluate(
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators")),
     responses(
         (status = 200, body = Object),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -530,12 +534,12 @@ pub struct DryRunBody {
     request_body(content = DryRunBody, content_type = "application/json"),
     responses(
         (status = 200, body = Object),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]

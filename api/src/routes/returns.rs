@@ -19,8 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -104,9 +105,9 @@ async fn produce(
     ),
     responses(
         (status = 200, body = Ssda903Return),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -148,10 +149,10 @@ pub async fn ssda903_return(
     ),
     responses(
         (status = 200, description = "The table", body = String, content_type = "text/csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -265,9 +266,9 @@ async fn produce_annex_a(
     params(AnnexAQuery, PurposeHeader),
     responses(
         (status = 200, body = AnnexAReturn),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -304,9 +305,9 @@ pub async fn annex_a_lists(
     responses(
         (status = 200, description = "The workbook", body = Vec<u8>,
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -344,10 +345,10 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
     params(("number" = u8, Path, description = "The list, 1 to 11"), AnnexAQuery, PurposeHeader),
     responses(
         (status = 200, description = "The list", body = String, content_type = "text/csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -403,9 +404,9 @@ pub struct CinQuery {
     ),
     responses(
         (status = 200, description = "The census", body = String, content_type = "application/xml"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]

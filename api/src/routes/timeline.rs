@@ -15,8 +15,9 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::access::{Purpose, authorize_read};
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{QueryParams, child_id};
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::timeline::{TimelinePage, render};
 
 /// The statutory-timescales policy whose deadlines the page shows.
@@ -58,11 +59,11 @@ fn wants_html(headers: &HeaderMap) -> bool {
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators (or `purpose`)")),
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
         (status = 303, description = "A browser with no key or session: sent to the sign-in form"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]

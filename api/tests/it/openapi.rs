@@ -89,13 +89,15 @@ fn every_reference_resolves() {
     refs(&doc, &mut all);
     assert!(!all.is_empty());
     for r in all {
-        let name = r
-            .strip_prefix("#/components/schemas/")
-            .expect("a schema reference");
+        let (kind, name) = r
+            .strip_prefix("#/components/")
+            .and_then(|rest| rest.split_once('/'))
+            .expect("a reference to a component");
         assert!(
-            doc["components"]["schemas"][name].is_object(),
-            "{r} does not resolve"
+            matches!(kind, "schemas" | "responses"),
+            "{r} is neither a schema nor a response"
         );
+        assert!(doc["components"][kind][name].is_object(), "{r} does not resolve");
     }
 }
 
@@ -108,4 +110,32 @@ async fn the_document_is_served() {
         reply.body,
         serde_json::from_str::<serde_json::Value>(&journey_api::openapi_json()).unwrap()
     );
+}
+
+/// The problem responses are described once (`journey_api::responses`) and referenced; a route writes one
+/// inline only to say what that refusal means there (a 409 on append is a wrong expected version).
+#[test]
+fn problem_responses_are_shared_unless_they_say_something_of_their_own() {
+    let doc: serde_json::Value = serde_json::from_str(&journey_api::openapi_json()).unwrap();
+    let shared = doc["components"]["responses"].as_object().unwrap();
+    assert!(shared.len() >= 8, "{shared:?}");
+    let mut referenced = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if response.get("$ref").is_some() {
+                    referenced += 1;
+                    continue;
+                }
+                let is_problem = response["content"].get("application/problem+json").is_some();
+                let description = response["description"].as_str().unwrap_or("");
+                assert!(
+                    !is_problem || !description.is_empty(),
+                    "{method} {path} {status}: an inline problem response with nothing of its own to say: \
+                     refer to the shared one (`response = ...`)"
+                );
+            }
+        }
+    }
+    assert!(referenced > 100, "{referenced}");
 }
