@@ -248,3 +248,55 @@ async fn the_timeline_page_is_html_for_an_investigator_with_a_purpose() {
     .await
     .problem(404);
 }
+
+/// "Activated only after its example cases pass" must not be empty: a version that ships no example case is
+/// deployed but never activated, and the refusal names the rule.
+#[tokio::test]
+async fn a_version_without_example_cases_cannot_be_activated() {
+    use std::sync::Arc;
+    let h = Harness::new().await;
+    let registry = journey_plugins::registry::Registry::open(
+        h.state.journal.clone(),
+        Arc::new(journey_core::blobs::MemoryBlobStore::default()),
+        crate::common::shared_host(),
+        journey_plugins::Calendar::england_and_wales().clone(),
+        2,
+    )
+    .await
+    .unwrap();
+    let h = h.with_registry(Arc::new(registry));
+    let author = h.token(Role::PolicyAuthor);
+    let mut body = deploy_body("policies/statutory-timescales", false);
+    body["examples"] = json!([]);
+    let deployed = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body.clone()))
+        .await;
+    assert_eq!(deployed.status, 201, "{}", deployed.text);
+    let version = deployed.body["version"]["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let activated = h
+        .call(
+            Method::POST,
+            &format!("/v1/policies/statutory-timescales/versions/{version}/activate"),
+            Some(author),
+            None,
+        )
+        .await;
+    let problem = activated.problem(422);
+    assert_eq!(activated.fields(), ["examples"]);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("at least one"),
+        "{problem}"
+    );
+    // Asking for activation with the deployment is refused the same way, and nothing is in force.
+    body["activate"] = json!(true);
+    let at_once = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await;
+    at_once.problem(422);
+    assert_eq!(at_once.fields(), ["examples"]);
+    let listed = h.call(Method::GET, "/v1/policies", Some(author), None).await;
+    assert_eq!(listed.body["versions"][0]["status"], "deployed", "{}", listed.text);
+}
