@@ -5,9 +5,10 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use journey_core::ChildId;
 use journey_core::error::FieldError;
+use journey_core::{ChildId, Date, Timestamp};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -140,4 +141,70 @@ pub fn child_id(raw: &str) -> Result<ChildId, ApiError> {
         detail: e.to_string(),
         errors: vec![e],
     })
+}
+
+/// A date as a request gives it (a query parameter, a field of a body that is not an event): `YYYY-MM-DD`,
+/// within the range Journey accepts ([`Date::check_accepted`]: 1900-01-01 to 2200-12-31). Outside it, the
+/// parameter is refused naming it (a query parameter with 400, a body field with 422), before anything
+/// computes with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AcceptedDate(pub Date);
+
+impl AcceptedDate {
+    pub fn get(self) -> Date {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptedDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AcceptedDate, D::Error> {
+        let date = Date::deserialize(d)?;
+        date.check_accepted("")
+            .map(AcceptedDate)
+            .map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// An instant as a request gives it (`known_at`): RFC 3339, within the range Journey accepts
+/// ([`Timestamp::check_accepted`]), refused naming the parameter otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AcceptedInstant(pub Timestamp);
+
+impl AcceptedInstant {
+    pub fn get(self) -> Timestamp {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptedInstant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AcceptedInstant, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let refuse = |message: String| serde::de::Error::custom(message);
+        match Timestamp::parse_field("", &text) {
+            Ok(instant) => instant
+                .check_accepted("")
+                .map(AcceptedInstant)
+                .map_err(|e| refuse(e.message)),
+            // An instant at the very end of the calendar cannot even be represented: say which range is
+            // accepted rather than that the text is malformed.
+            Err(e) => {
+                let far_out = text
+                    .get(..10)
+                    .and_then(|day| day.parse::<Date>().ok())
+                    .is_some_and(|day| day.check_accepted("").is_err());
+                Err(refuse(if far_out { instant_rule(&text) } else { e.message }))
+            }
+        }
+    }
+}
+
+/// The rule for an instant outside the accepted range, for one too far out to be read at all.
+fn instant_rule(text: &str) -> String {
+    format!(
+        "must be an instant from {} to {} (got {text})",
+        Timestamp::EARLIEST_ACCEPTED,
+        Timestamp::LATEST_ACCEPTED
+    )
 }

@@ -10,7 +10,7 @@ use journey_core::envelope::NewEvent;
 use journey_core::error::FieldError;
 use journey_core::store::{AppendOutcome, AppendRequest, StreamExport};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
-use journey_core::{ChildId, Date, RecordedEvent, Timestamp, Version};
+use journey_core::{ChildId, RecordedEvent, Timestamp, Version};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::access::{Purpose, PurposeHeader, authorize_read, logged_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, QueryParams, child_id};
 use crate::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
 };
@@ -133,7 +133,7 @@ pub struct EventsQuery {
     /// Only the records known at this instant (`recorded_at <= known_at`).
     #[param(value_type = Option<String>, format = DateTime)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// A page of one child's events.
@@ -197,13 +197,17 @@ pub async fn read_events(
     let from = from_at_least_one(query.from)?;
     let parameters = serde_json::to_value(&query).expect("query serialises");
     authorize_read(&state, &principal, &purpose, &child_id, "events", parameters).await?;
+    let known_at = query
+        .known_at
+        .map_or_else(|| state.clock.now(), AcceptedInstant::get);
+    require_child(&state, &child_id, known_at).await?;
     let mut events = state
         .store
         .read_stream(child_id.clone(), Version(from), limit)
         .await?;
     let full = events.len() == limit;
     let mut truncated = false;
-    if let Some(known_at) = query.known_at {
+    if let Some(AcceptedInstant(known_at)) = query.known_at {
         let before = events.len();
         events.retain(|e| e.envelope.recorded_at <= known_at);
         truncated = events.len() < before;
@@ -218,6 +222,16 @@ pub async fn read_events(
     }))
 }
 
+/// The two time axes of a read or a judgement: the date (default today in England as at `known_at`) and the
+/// instant whose knowledge is used (default now).
+pub fn as_of(state: &AppState, on: Option<AcceptedDate>, known_at: Option<AcceptedInstant>) -> AsOf {
+    let known_at = known_at.map_or_else(|| state.clock.now(), AcceptedInstant::get);
+    AsOf::new(
+        on.map_or_else(|| known_at.england_date(), AcceptedDate::get),
+        known_at,
+    )
+}
+
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -225,31 +239,61 @@ pub struct AsOfQuery {
     /// The date described (valid time), e.g. `2024-03-01`. Default: today in England as at `known_at`.
     #[param(value_type = Option<String>, format = Date)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// The instant whose knowledge is shown (transaction time). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 impl AsOfQuery {
     pub fn as_of(&self, state: &AppState) -> AsOf {
-        let known_at = self.known_at.unwrap_or_else(|| state.clock.now());
-        AsOf::new(self.on.unwrap_or_else(|| known_at.england_date()), known_at)
+        as_of(state, self.on, self.known_at)
     }
 }
 
-/// The whole stream, or 404 when nothing is recorded for the child.
-async fn whole_stream(state: &AppState, child_id: &ChildId) -> ApiResult<Vec<RecordedEvent>> {
+/// The one answer for "no such child (as known then)", on every route that reads a child's record: 404,
+/// naming the child and, when the child's first record came later, the instant asked about.
+pub fn unknown_child(child_id: &ChildId, known_at: Option<Timestamp>) -> ApiError {
+    match known_at {
+        Some(known_at) => ApiError::NotFound(format!(
+            "nothing was recorded for child {child_id} as known at {known_at}"
+        )),
+        None => ApiError::NotFound(format!(
+            "no child {child_id} is recorded (child ids are case-sensitive)"
+        )),
+    }
+}
+
+/// Ok when the child has a record known at `known_at` (`recorded_at <= known_at`); [`unknown_child`]
+/// otherwise. A stream's first record is its earliest recorded, so one record decides.
+pub async fn require_child(state: &AppState, child_id: &ChildId, known_at: Timestamp) -> ApiResult<()> {
+    let first = state
+        .store
+        .read_stream(child_id.clone(), Version::FIRST, 1)
+        .await?;
+    known(child_id, first.first(), known_at)
+}
+
+fn known(child_id: &ChildId, first: Option<&RecordedEvent>, known_at: Timestamp) -> ApiResult<()> {
+    match first {
+        None => Err(unknown_child(child_id, None)),
+        Some(e) if e.envelope.recorded_at > known_at => Err(unknown_child(child_id, Some(known_at))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The whole stream, or 404 when nothing is recorded for the child as known at `known_at`.
+pub async fn whole_stream(
+    state: &AppState,
+    child_id: &ChildId,
+    known_at: Timestamp,
+) -> ApiResult<Vec<RecordedEvent>> {
     let events = state
         .store
         .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
         .await?;
-    if events.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "nothing is recorded for child {child_id}"
-        )));
-    }
+    known(child_id, events.first(), known_at)?;
     Ok(events)
 }
 
@@ -280,7 +324,7 @@ pub async fn summary(
     let as_of = query.as_of(&state);
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
     let read = async {
-        let events = whole_stream(&state, &child_id).await?;
+        let events = whole_stream(&state, &child_id, as_of.known_at).await?;
         Ok(Json(ChildSummary::replay(&events, as_of)))
     };
     logged_read(
@@ -317,7 +361,7 @@ pub async fn chronology(
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
     // Built and serialised while the access is logged.
     let read = async {
-        let events = whole_stream(&state, &child_id).await?;
+        let events = whole_stream(&state, &child_id, as_of.known_at).await?;
         let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
         serde_json::to_vec(&chronology)
             .map_err(|e| ApiError::Internal(format!("serialising a chronology: {e}")))
@@ -369,9 +413,7 @@ pub async fn export(
     .await?;
     let export = state.store.export_stream(child_id.clone()).await?;
     if export.records.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "nothing is recorded for child {child_id}"
-        )));
+        return Err(unknown_child(&child_id, None));
     }
     Ok(Json(export))
 }

@@ -13,8 +13,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use journey_core::error::{FieldError, Problems};
 use journey_core::store::EventStore;
-use journey_core::view::AsOf;
-use journey_core::{ChildId, Date, Timestamp, Version};
+use journey_core::{ChildId, Version};
 use journey_plugins::PluginError;
 use journey_plugins::registry::{
     DeployRequest, DryRunReport, EvaluateRequest, EvaluationOutcome, ExampleCase, ExampleOutcome,
@@ -28,11 +27,12 @@ use crate::AppState;
 use crate::access::{self, Access, Purpose, record_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, QueryParams, child_id};
 use crate::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
     UnsupportedMediaType,
 };
+use crate::routes::children::{as_of, require_child};
 
 /// The registry, or 503 when this server runs without a policy host.
 fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
@@ -102,11 +102,11 @@ pub struct DeployBody {
     pub parameters: serde_json::Value,
     /// The first date the version may judge.
     #[schema(value_type = String, format = Date)]
-    pub effective_from: Date,
+    pub effective_from: AcceptedDate,
     /// The last date it may judge, if any.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub effective_to: Option<Date>,
+    pub effective_to: Option<AcceptedDate>,
     /// Who wrote it ("Exampleshire policy team").
     pub author: String,
     /// The worked cases shipped with the version: run before it can be activated.
@@ -172,8 +172,8 @@ pub async fn deploy(
             DeployRequest {
                 component,
                 parameters: body.parameters,
-                effective_from: body.effective_from,
-                effective_to: body.effective_to,
+                effective_from: body.effective_from.get(),
+                effective_to: body.effective_to.map(AcceptedDate::get),
                 author: body.author,
                 examples: body.examples,
             },
@@ -380,23 +380,15 @@ pub struct JudgementQuery {
     /// The date judged (valid time); default today in England.
     #[param(value_type = Option<String>, format = Date)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// What was known at this instant (transaction time); default now.
     #[param(value_type = Option<String>, format = DateTime)]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// A version to use instead of the one in force on the date.
     pub version: Option<String>,
     /// Record the decision as evidence (admins only; default false).
     pub record: Option<bool>,
-}
-
-fn as_of(state: &AppState, on: Option<Date>, known_at: Option<Timestamp>) -> AsOf {
-    let now = state.clock.now();
-    AsOf {
-        on: on.unwrap_or_else(|| now.england_date()),
-        known_at: known_at.unwrap_or(now),
-    }
 }
 
 /// Evaluates a policy for one child: the version in force on the date (or the one named), over the child's
@@ -444,6 +436,7 @@ pub async fn evaluate(
         serde_json::json!({"on": as_of.on, "known_at": as_of.known_at, "version": query.version, "record": record}),
     )
     .await?;
+    require_child(&state, &child, as_of.known_at).await?;
     let request = EvaluateRequest {
         policy: name,
         child_id: child,
@@ -514,11 +507,11 @@ pub struct DryRunBody {
     /// The date judged; default today in England.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// What was known at this instant; default now.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// At most this many children, the first registered (default 1,000; at most 100,000).
     #[serde(default)]
     pub limit: Option<usize>,

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::QueryParams;
+use crate::extract::{AcceptedDate, AcceptedInstant, QueryParams};
 use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -29,7 +29,7 @@ use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 pub struct KnownAtQuery {
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// One SSDA903 table.
@@ -119,7 +119,15 @@ pub async fn ssda903_return(
     QueryParams(query): QueryParams<KnownAtQuery>,
 ) -> ApiResult<Json<Ssda903Return>> {
     let year = parse_year(&year)?;
-    let (tables, known_at) = produce(&state, &principal, &purpose, year, query.known_at, "ssda903").await?;
+    let (tables, known_at) = produce(
+        &state,
+        &principal,
+        &purpose,
+        year,
+        query.known_at.map(AcceptedInstant::get),
+        "ssda903",
+    )
+    .await?;
     Ok(Json(Ssda903Return {
         year: year.to_string(),
         known_at,
@@ -169,7 +177,15 @@ pub async fn ssda903_table(
         .find(|k| k.file_name().eq_ignore_ascii_case(&table) || k.name().eq_ignore_ascii_case(&table))
         .filter(|k| k.in_year(year))
         .ok_or_else(|| ApiError::NotFound(format!("the {year} SSDA903 return has no table {table}")))?;
-    let (tables, _) = produce(&state, &principal, &purpose, year, query.known_at, "ssda903").await?;
+    let (tables, _) = produce(
+        &state,
+        &principal,
+        &purpose,
+        year,
+        query.known_at.map(AcceptedInstant::get),
+        "ssda903",
+    )
+    .await?;
     let csv = tables
         .csv(kind)
         .map_err(|e| ApiError::Internal(format!("writing the table: {e}")))?;
@@ -192,13 +208,13 @@ pub async fn ssda903_table(
 pub struct AnnexAQuery {
     /// The first day the lists cover (Ofsted asks for the 6 or 12 months before the inspection).
     #[param(value_type = String, format = Date)]
-    pub start: Date,
+    pub start: AcceptedDate,
     /// The last day they cover (included).
     #[param(value_type = String, format = Date)]
-    pub end: Date,
+    pub end: AcceptedDate,
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// One Annex A list.
@@ -240,10 +256,12 @@ async fn produce_annex_a(
             errors: vec![FieldError::new("start", "must be on or before end")],
         });
     }
-    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
+    let known_at = query
+        .known_at
+        .map_or_else(|| state.clock.now(), AcceptedInstant::get);
     let window = AnnexAWindow {
-        start: query.start,
-        end: query.end,
+        start: query.start.get(),
+        end: query.end.get(),
     };
     let lists = annex_a::export(state.store.as_ref(), window, known_at).await?;
     record_bulk_read(
@@ -280,8 +298,8 @@ pub async fn annex_a_lists(
 ) -> ApiResult<Json<AnnexAReturn>> {
     let (lists, known_at) = produce_annex_a(&state, &principal, &purpose, &query).await?;
     Ok(Json(AnnexAReturn {
-        start: query.start,
-        end: query.end,
+        start: query.start.get(),
+        end: query.end.get(),
         known_at,
         lists: lists
             .lists
@@ -326,7 +344,8 @@ pub async fn annex_a_workbook(
                 header::CONTENT_DISPOSITION,
                 format!(
                     "attachment; filename=\"annex-a-{}-to-{}.xlsx\"",
-                    query.start, query.end
+                    query.start.get(),
+                    query.end.get()
                 ),
             ),
         ],
@@ -389,7 +408,7 @@ pub struct CinQuery {
     pub la_code: String,
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// The Children in Need census for a collection year, as the DfE's XML, as the record stood at `known_at`.
@@ -427,7 +446,7 @@ pub async fn cin_census(
         });
     }
     let now = state.clock.now();
-    let known_at = query.known_at.unwrap_or(now);
+    let known_at = query.known_at.map_or(now, AcceptedInstant::get);
     let census = cin::export(
         state.store.as_ref(),
         &CinOptions {

@@ -6,8 +6,8 @@
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
-use journey_core::{Date, Timestamp, Version};
+use journey_core::Timestamp;
+use journey_core::view::{ChildSummary, Chronology, ChronologyOptions};
 use journey_plugins::registry::{EvaluateRequest, VersionSelector};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -16,8 +16,9 @@ use crate::AppState;
 use crate::access::{Purpose, authorize_read};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{QueryParams, child_id};
+use crate::extract::{AcceptedDate, AcceptedInstant, QueryParams, child_id};
 use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
+use crate::routes::children::{as_of, whole_stream};
 use crate::timeline::{TimelinePage, render};
 
 /// The statutory-timescales policy whose deadlines the page shows.
@@ -32,10 +33,10 @@ const MAX_INSTANTS: usize = 500;
 pub struct TimelineQuery {
     /// The date judged (valid time). Default: today in England as at `known_at`.
     #[param(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// The instant whose knowledge is shown (transaction time). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// The purpose of the read, when the `X-Journey-Purpose` header is not sent (the page's links carry it).
     pub purpose: Option<String>,
 }
@@ -88,8 +89,7 @@ pub async fn timeline(
         Err(e) => return Err(e),
     };
     let child = child_id(&raw_child)?;
-    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
-    let as_of = AsOf::new(query.on.unwrap_or_else(|| known_at.england_date()), known_at);
+    let as_of = as_of(&state, query.on, query.known_at);
     let purpose = match header_purpose.0 {
         Some(p) => Purpose(Some(p)),
         None => Purpose(
@@ -108,13 +108,7 @@ pub async fn timeline(
         serde_json::json!({"on": as_of.on, "known_at": as_of.known_at}),
     )
     .await?;
-    let events = state
-        .store
-        .read_stream(child.clone(), Version::FIRST, usize::MAX)
-        .await?;
-    if events.is_empty() {
-        return Err(ApiError::NotFound(format!("no child {child} is recorded")));
-    }
+    let events = whole_stream(&state, &child, as_of.known_at).await?;
     let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
     let summary = ChildSummary::replay(&events, as_of);
     let deadlines = match &state.registry {

@@ -5,6 +5,7 @@ mod common;
 
 mod access_log;
 mod append;
+mod dates;
 mod feed;
 mod keys;
 mod login;
@@ -15,3 +16,5 @@ mod problems;
 mod reads;
 mod returns;
 mod roles;
+mod routes;
+mod unknown_child;
