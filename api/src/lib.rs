@@ -28,12 +28,14 @@ mod middleware;
 pub mod responses;
 pub mod routes;
 pub mod schemas;
+pub mod server;
 pub mod session;
 pub mod timeline;
 
 pub use auth::{Action, KeyRing, LocalOperator, NewKey, Principal, Role};
 pub use error::{ApiError, ApiResult, Problem};
 pub use metrics::{Metrics, StoreStats};
+pub use server::serve;
 
 /// Limits and timings of the server.
 #[derive(Clone, Debug)]
@@ -50,6 +52,12 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (the server is reached over HTTPS, as it should be in production).
     pub secure_cookies: bool,
+    /// How long a client may take to send a request's head once it has begun it ([`serve`]).
+    pub header_read_timeout: Duration,
+    /// How long a connection with no request in flight stays open ([`serve`]).
+    pub idle_timeout: Duration,
+    /// The most connections served at once ([`serve`]); keep it below the limit on open files.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -61,6 +69,9 @@ impl Default for Config {
             feed_keep_alive: Duration::from_secs(15),
             session_ttl: Duration::from_secs(30 * 60),
             secure_cookies: false,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
         }
     }
 }
@@ -134,7 +145,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_routes().split_for_parts();
     let document = Arc::new(api);
-    router
+    let routed = router
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -151,7 +162,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::layer,
         ))
-        .layer(axum::middleware::from_fn(middleware::problem_details))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             middleware::panic_response,
         ))
@@ -159,7 +169,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Bodiless refusals become problems around the whole router, not inside each route: a route's layers
+    // run inside its method router, which adds the `Allow` header of a 405 only after them.
+    Router::new()
+        .fallback_service(routed)
+        .layer(axum::middleware::from_fn(middleware::problem_details))
 }
 
 /// The OpenAPI 3.1 document, as served at `/openapi.json` and committed at `docs/openapi.json`.

@@ -48,7 +48,8 @@ pub struct ServeArgs {
     #[arg(long, env = "JOURNEY_LISTEN")]
     listen: Option<SocketAddr>,
     /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
-    /// session_minutes, secure_cookies, and a [policy] table of the policy sandbox's limits: fuel,
+    /// session_minutes, secure_cookies, header_read_timeout_secs, idle_timeout_secs, max_connections, and a
+    /// [policy] table of the policy sandbox's limits: fuel,
     /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only
     /// (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
@@ -122,6 +123,9 @@ struct FileConfig {
     store: Option<StoreChoice>,
     session_minutes: Option<u64>,
     secure_cookies: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     #[serde(default)]
     policy: PolicyFileConfig,
 }
@@ -241,14 +245,27 @@ impl Settings {
                     Duration::from_secs(m.saturating_mul(60))
                 }),
             secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
+            header_read_timeout: file
+                .header_read_timeout_secs
+                .map_or(defaults.header_read_timeout, Duration::from_secs),
+            idle_timeout: file
+                .idle_timeout_secs
+                .map_or(defaults.idle_timeout, Duration::from_secs),
+            max_connections: file.max_connections.unwrap_or(defaults.max_connections),
             ..defaults
         };
         if config.body_limit == 0
             || config.max_page == 0
             || config.request_timeout.is_zero()
             || config.session_ttl.is_zero()
+            || config.header_read_timeout.is_zero()
+            || config.idle_timeout.is_zero()
+            || config.max_connections == 0
         {
-            bail!("body_limit, max_page, request_timeout_secs and session_minutes must be at least 1");
+            bail!(
+                "body_limit, max_page, request_timeout_secs, session_minutes, header_read_timeout_secs, \
+                 idle_timeout_secs and max_connections must be at least 1"
+            );
         }
         Ok(Settings {
             data: args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
@@ -541,16 +558,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     tracing::info!(listen = %settings.listen, store = %serving, "journey serving");
     eprintln!("journey: serving {serving} on http://{}", settings.listen);
-    let app = journey_api::router(state.clone());
-    let stopping = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            stopping.begin_shutdown();
-        })
-        .await
-        .context("serving")?;
+    // The router behind the connection limits (header-read and idle timeouts, the cap on connections); on
+    // the signal the state begins to shut down and requests in flight finish.
+    journey_api::serve(listener, state.clone(), async {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await
+    .context("serving")?;
     drop(state);
     backend.close()?;
     tracing::info!("stopped cleanly");
@@ -682,6 +697,9 @@ mod tests {
         assert_eq!(s.config.body_limit, defaults.body_limit);
         assert_eq!(s.config.request_timeout, defaults.request_timeout);
         assert_eq!(s.config.session_ttl, defaults.session_ttl);
+        assert_eq!(s.config.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(s.config.idle_timeout, defaults.idle_timeout);
+        assert_eq!(s.config.max_connections, defaults.max_connections);
     }
 
     #[test]

@@ -17,4 +17,5 @@ mod reads;
 mod returns;
 mod roles;
 mod routes;
+mod server;
 mod unknown_child;
