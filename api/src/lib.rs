@@ -133,6 +133,27 @@ impl AppState {
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
+
+    /// Why this node cannot serve now: for each part that cannot (`shutdown`, `store`, `journal`), why. Empty
+    /// when it can. A store or journal whose writer stopped after a failed write (fail-stop: nothing more is
+    /// written until the server is restarted on a repaired disk), or one that was closed, cannot. `/readyz`
+    /// and `/metrics` say so.
+    pub fn unready(&self) -> Vec<(&'static str, String)> {
+        let mut reasons = Vec::new();
+        if self.is_shutting_down() {
+            reasons.push(("shutdown", "shutting down".to_owned()));
+        }
+        if let Some(why) = self.store.failure() {
+            reasons.push(("store", format!("the store cannot take writes: {why}")));
+        }
+        if let Some(why) = self.journal.failure() {
+            reasons.push((
+                "journal",
+                format!("the journal (keys, access log, policies) cannot take writes: {why}"),
+            ));
+        }
+        reasons
+    }
 }
 
 /// The routes with their OpenAPI descriptions, before state and middleware.

@@ -210,7 +210,10 @@ impl Metrics {
         );
         out.push_str("# TYPE journey_http_connections_closed_total counter\n");
         for (why, n) in lock(&self.connections_closed).iter() {
-            let _ = writeln!(out, "journey_http_connections_closed_total{{reason=\"{why}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "journey_http_connections_closed_total{{reason=\"{why}\"}} {n}"
+            );
         }
         out.push_str("# HELP journey_http_accept_errors_total Failed accepts (such as running out of file descriptors).\n");
         out.push_str("# TYPE journey_http_accept_errors_total counter\n");
@@ -268,6 +271,24 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Whether the node is ready (`journey_ready`, 1 or 0) and, when it is not, which parts stop it
+/// (`journey_unready{part="store"}`...), from [`crate::AppState::unready`].
+pub fn render_readiness(unready: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP journey_ready Whether the node can serve (1) or not (0), as /readyz says.\n");
+    out.push_str("# TYPE journey_ready gauge\n");
+    let _ = writeln!(out, "journey_ready {}", u8::from(unready.is_empty()));
+    out.push_str(
+        "# HELP journey_unready Parts that stop the node from serving (shutdown, store, journal); 1 while they do.\n",
+    );
+    out.push_str("# TYPE journey_unready gauge\n");
+    for part in ["shutdown", "store", "journal"] {
+        let down = unready.iter().any(|(p, _)| *p == part);
+        let _ = writeln!(out, "journey_unready{{part=\"{part}\"}} {}", u8::from(down));
+    }
+    out
 }
 
 fn escape(s: &str) -> String {

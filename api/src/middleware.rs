@@ -84,7 +84,11 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
                 .get(header::ALLOW)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let methods: Vec<&str> = allow.split(',').map(str::trim).filter(|m| !m.is_empty()).collect();
+            let methods: Vec<&str> = allow
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .collect();
             format!("this route accepts: {}", methods.join(", "))
         })
     });

@@ -785,12 +785,19 @@ mod tests {
         assert!(d("2200-12-31").check_accepted("on").is_ok());
         let early = d("1899-12-31").check_accepted("on").unwrap_err();
         assert_eq!(early.field, "on");
-        assert_eq!(early.message, "must be from 1900-01-01 to 2200-12-31 (got 1899-12-31)");
+        assert_eq!(
+            early.message,
+            "must be from 1900-01-01 to 2200-12-31 (got 1899-12-31)"
+        );
         assert!(d("2201-01-01").check_accepted("on").is_err());
         let t = |s: &str| s.parse::<Timestamp>().unwrap();
         assert_eq!(Timestamp::EARLIEST_ACCEPTED, t("1900-01-01T00:00:00Z"));
         assert_eq!(Timestamp::LATEST_ACCEPTED, t("2200-12-31T23:59:59.999999Z"));
-        assert!(t("1899-12-31T23:59:59.999999Z").check_accepted("known_at").is_err());
+        assert!(
+            t("1899-12-31T23:59:59.999999Z")
+                .check_accepted("known_at")
+                .is_err()
+        );
         assert!(t("2201-01-01T00:00:00Z").check_accepted("known_at").is_err());
         assert!(t("2024-03-01T09:00:00Z").check_accepted("known_at").is_ok());
     }
@@ -798,9 +805,15 @@ mod tests {
     #[test]
     fn local_times_skipped_by_the_clocks_going_forward_are_refused_and_repeated_ones_read_as_the_first() {
         let at = |s: &str| OccurredAt::parse_field("occurred_at", s).unwrap();
-        let err = at("2024-03-31T01:30").check_exists_in_england("occurred_at").unwrap_err();
+        let err = at("2024-03-31T01:30")
+            .check_exists_in_england("occurred_at")
+            .unwrap_err();
         assert_eq!(err.field, "occurred_at");
-        assert!(err.message.contains("not a time that happened in England"), "{}", err.message);
+        assert!(
+            err.message.contains("not a time that happened in England"),
+            "{}",
+            err.message
+        );
         assert!(at("2024-03-31T00:59").check_exists_in_england("x").is_ok());
         assert!(at("2024-03-31T02:00").check_exists_in_england("x").is_ok());
         assert!(at("2024-03-31").check_exists_in_england("x").is_ok());

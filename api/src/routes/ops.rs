@@ -31,7 +31,10 @@ pub struct Readiness {
     pub journal_sequence: u64,
 }
 
-/// Readiness: the store answers and the server is not shutting down.
+/// Readiness: the node can serve. Not ready (503, saying why) while it shuts down, when the store's or the
+/// journal's writer has stopped after a failed write (every append, and every read that must be written
+/// to the access log, would fail until the server is restarted), or when the store does not answer. A load
+/// balancer takes the node out of service; `journey_ready` in `/metrics` says the same.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -42,8 +45,8 @@ pub struct Readiness {
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Readiness>> {
-    if state.is_shutting_down() {
-        return Err(ApiError::Unavailable("shutting down".into()));
+    if let Some((_, why)) = state.unready().into_iter().next() {
+        return Err(ApiError::Unavailable(why));
     }
     let head = state
         .store
@@ -70,7 +73,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        state.metrics.render() + &crate::metrics::render_readiness(&state.unready()),
     )
         .into_response()
 }

@@ -204,11 +204,31 @@ async fn dates_that_cannot_be_true_are_refused_naming_the_field() {
     };
     for (field, value, rule) in [
         // Acceptance findings: a contact dated 0000-01-01, a time the clocks skipped, claims from 2999 and year 1.
-        ("occurred_at", "0000-01-01", "must be from 1900-01-01 to 2200-12-31"),
-        ("occurred_at", "2014-07-31", "more than 10 months before the child's date of birth (2015-06-01)"),
-        ("occurred_at", "2023-03-26T01:30", "is not a time that happened in England"),
-        ("source_recorded_at", "2999-01-01T00:00:00Z", "must be an instant from 1900-01-01T00:00:00Z"),
-        ("source_recorded_at", "0001-01-01T00:00:00Z", "must be an instant from 1900-01-01T00:00:00Z"),
+        (
+            "occurred_at",
+            "0000-01-01",
+            "must be from 1900-01-01 to 2200-12-31",
+        ),
+        (
+            "occurred_at",
+            "2014-07-31",
+            "more than 10 months before the child's date of birth (2015-06-01)",
+        ),
+        (
+            "occurred_at",
+            "2023-03-26T01:30",
+            "is not a time that happened in England",
+        ),
+        (
+            "source_recorded_at",
+            "2999-01-01T00:00:00Z",
+            "must be an instant from 1900-01-01T00:00:00Z",
+        ),
+        (
+            "source_recorded_at",
+            "0001-01-01T00:00:00Z",
+            "must be an instant from 1900-01-01T00:00:00Z",
+        ),
         (
             "source_recorded_at",
             "2024-01-03T09:00:00.000001Z",

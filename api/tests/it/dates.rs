@@ -37,7 +37,13 @@ fn base_body(op: &Operation) -> Value {
 
 /// Sends `value` as `param` of `op` (in the query, or in the body), with every other required query
 /// parameter valid.
-async fn send(h: &Harness, op: &Operation, param: &Param, in_body: bool, value: &str) -> crate::common::Reply {
+async fn send(
+    h: &Harness,
+    op: &Operation,
+    param: &Param,
+    in_body: bool,
+    value: &str,
+) -> crate::common::Reply {
     let mut query: Vec<(String, String)> = op
         .query
         .iter()
@@ -96,15 +102,26 @@ fn instant_near_a_bound() -> impl Strategy<Value = (String, bool)> {
     })
 }
 
-fn check(op: &Operation, param: &Param, in_body: bool, value: &str, accepted: bool, reply: &crate::common::Reply) -> Result<(), TestCaseError> {
-    let what = format!("{} {} = {value}: {} {}", op.label(), param.name, reply.status, reply.text);
+fn check(
+    op: &Operation,
+    param: &Param,
+    in_body: bool,
+    value: &str,
+    accepted: bool,
+    reply: &crate::common::Reply,
+) -> Result<(), TestCaseError> {
+    let what = format!(
+        "{} {} = {value}: {} {}",
+        op.label(),
+        param.name,
+        reply.status,
+        reply.text
+    );
     prop_assert!(!reply.status.is_server_error(), "{}", what);
-    let refused_by_range = reply
-        .body["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|e| e["field"] == param.name.as_str() && states_the_range(e["message"].as_str().unwrap_or("")));
+    let refused_by_range =
+        reply.body["errors"].as_array().into_iter().flatten().any(|e| {
+            e["field"] == param.name.as_str() && states_the_range(e["message"].as_str().unwrap_or(""))
+        });
     if accepted {
         prop_assert!(!refused_by_range, "{}", what);
     } else {
@@ -156,7 +173,10 @@ fn every_route_that_takes_a_date_bounds_it_and_never_fails_near_the_bounds() {
         "POST /v1/children/{child_id}/policies/{name}/evaluate on",
         "POST /v1/policies/{name}/versions/{version}/dry-run known_at",
     ] {
-        assert!(walked.iter().any(|w| w == expected), "{expected} not walked: {walked:#?}");
+        assert!(
+            walked.iter().any(|w| w == expected),
+            "{expected} not walked: {walked:#?}"
+        );
     }
     assert!(walked.len() >= 25, "{walked:#?}");
 }
@@ -166,9 +186,21 @@ fn every_route_that_takes_a_date_bounds_it_and_never_fails_near_the_bounds() {
 async fn the_dates_that_crashed_handlers_are_refused_by_name() {
     let h = Harness::with_policies().await;
     for (method, uri, field) in [
-        (Method::GET, format!("/v1/children/{CHILD}/summary?on=9999-03-01"), "on"),
-        (Method::GET, "/v1/measures?from=2024-04-01&to=9999-12-31".to_owned(), "to"),
-        (Method::GET, "/v1/returns/annex-a?start=2024-04-01&end=9999-12-31".to_owned(), "end"),
+        (
+            Method::GET,
+            format!("/v1/children/{CHILD}/summary?on=9999-03-01"),
+            "on",
+        ),
+        (
+            Method::GET,
+            "/v1/measures?from=2024-04-01&to=9999-12-31".to_owned(),
+            "to",
+        ),
+        (
+            Method::GET,
+            "/v1/returns/annex-a?start=2024-04-01&end=9999-12-31".to_owned(),
+            "end",
+        ),
         (
             Method::POST,
             format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=9999-12-31"),
@@ -176,7 +208,13 @@ async fn the_dates_that_crashed_handlers_are_refused_by_name() {
         ),
     ] {
         let reply = h
-            .send(request(method, &uri, Some(h.token(Role::Admin)), &[PURPOSE], None))
+            .send(request(
+                method,
+                &uri,
+                Some(h.token(Role::Admin)),
+                &[PURPOSE],
+                None,
+            ))
             .await;
         let problem = reply.problem(400);
         assert_eq!(reply.fields(), [field], "{uri}: {problem}");

@@ -272,10 +272,7 @@ async fn a_version_without_example_cases_cannot_be_activated() {
         .call(Method::POST, "/v1/policies", Some(author), Some(body.clone()))
         .await;
     assert_eq!(deployed.status, 201, "{}", deployed.text);
-    let version = deployed.body["version"]["version"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let version = deployed.body["version"]["version"].as_str().unwrap().to_owned();
     let activated = h
         .call(
             Method::POST,
@@ -298,5 +295,9 @@ async fn a_version_without_example_cases_cannot_be_activated() {
     at_once.problem(422);
     assert_eq!(at_once.fields(), ["examples"]);
     let listed = h.call(Method::GET, "/v1/policies", Some(author), None).await;
-    assert_eq!(listed.body["versions"][0]["status"], "deployed", "{}", listed.text);
+    assert_eq!(
+        listed.body["versions"][0]["status"], "deployed",
+        "{}",
+        listed.text
+    );
 }

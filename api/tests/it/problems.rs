@@ -144,7 +144,10 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     let reply = h.call(Method::PUT, "/healthz", None, None).await;
     reply.problem(405);
     let detail = reply.body["detail"].as_str().unwrap();
-    assert!(detail.ends_with("GET, HEAD") || detail.ends_with("GET"), "{detail}");
+    assert!(
+        detail.ends_with("GET, HEAD") || detail.ends_with("GET"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

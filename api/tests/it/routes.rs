@@ -65,7 +65,9 @@ pub fn default_query_value(name: &str) -> &'static str {
         "from" | "start" => "2024-04-01",
         "to" | "end" => "2025-03-31",
         "la_code" => "878",
-        other => panic!("no test value for the required query parameter {other}: add one to routes::default_query_value"),
+        other => panic!(
+            "no test value for the required query parameter {other}: add one to routes::default_query_value"
+        ),
     }
 }
 

@@ -47,11 +47,7 @@ async fn fetch(addr: SocketAddr, request: &[u8]) -> (u16, String, String, Durati
     let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut bytes)).await;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, head.to_owned(), body.to_owned(), started.elapsed())
 }
 
@@ -97,14 +93,19 @@ async fn idle_and_slowloris_clients_are_closed_and_do_not_lock_out_a_normal_clie
             tokio::spawn(async move {
                 let started = Instant::now();
                 let mut stream = TcpStream::connect(addr).await.unwrap();
-                stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: slow\r\n").await.unwrap();
+                stream
+                    .write_all(b"GET /healthz HTTP/1.1\r\nHost: slow\r\n")
+                    .await
+                    .unwrap();
                 for _ in 0..150 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if stream.write_all(b"X").await.is_err() {
                         return Some(started.elapsed());
                     }
                 }
-                closed_within(&mut stream, Duration::from_millis(10)).await.map(|_| started.elapsed())
+                closed_within(&mut stream, Duration::from_millis(10))
+                    .await
+                    .map(|_| started.elapsed())
             })
         })
         .collect();
@@ -212,7 +213,10 @@ async fn what_the_http_layer_refuses_by_itself_is_a_problem_document() {
     let big_header = format!("GET /healthz HTTP/1.1\r\nHost: journey.test\r\n{headers}\r\n");
     for (request, status) in [
         (b"NOT HTTP AT ALL\r\n\r\n".to_vec(), 400),
-        (b"GET /healthz HTTP/1.1\r\nHost journey.test\r\n\r\n".to_vec(), 400),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost journey.test\r\n\r\n".to_vec(),
+            400,
+        ),
         (get(&long_uri), 414),
         (big_header.into_bytes(), 431),
     ] {
@@ -225,7 +229,12 @@ async fn what_the_http_layer_refuses_by_itself_is_a_problem_document() {
         );
         let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(problem["status"], status);
-        assert!(problem["type"].as_str().unwrap().starts_with("urn:journey:problem:"));
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:journey:problem:")
+        );
         assert!(!problem["detail"].as_str().unwrap().is_empty(), "{problem}");
     }
     // The server still serves.

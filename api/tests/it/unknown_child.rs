@@ -45,7 +45,11 @@ async fn every_child_route_answers_404_for_a_child_not_recorded_or_not_yet_known
         let mut cases = vec![
             // Case matters: BAD-1 is recorded, bad-1 is not.
             (op.concrete_path(&h, "bad-1"), with(&[]), "bad-1"),
-            (op.concrete_path(&h, "never-recorded"), with(&[]), "never-recorded"),
+            (
+                op.concrete_path(&h, "never-recorded"),
+                with(&[]),
+                "never-recorded",
+            ),
         ];
         if takes_known_at {
             // Recorded, but not yet at that instant (the harness's first record is at 2024-01-01T09:00Z).
@@ -59,7 +63,13 @@ async fn every_child_route_answers_404_for_a_child_not_recorded_or_not_yet_known
         for (path, query, child) in cases {
             let uri = format!("{path}?{query}");
             let reply = h
-                .send(request(op.method.clone(), &uri, Some(h.token(Role::Admin)), &[PURPOSE], None))
+                .send(request(
+                    op.method.clone(),
+                    &uri,
+                    Some(h.token(Role::Admin)),
+                    &[PURPOSE],
+                    None,
+                ))
                 .await;
             let problem = reply.problem(404);
             assert_eq!(problem["type"], "urn:journey:problem:not-found", "{uri}");

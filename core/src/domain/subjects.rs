@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use super::lists::Relationship;
-use crate::time::Date;
 use super::values::{AgencyAttendance, PersonAttendance, Placement, Professional, Referrer, ThirdParty};
+use crate::time::Date;
 
 /// One person other than the child whose data an event holds, and where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

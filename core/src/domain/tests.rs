@@ -475,8 +475,10 @@ fn pre_birth_work_starts_no_earlier_than_ten_months_before_the_birth() {
     let s = given(&[("2015-06-01", born("2015-06-01"))]);
     s.when("0000-01-01", contact())
         .then_rejects("occurred_at", "must be from 1900-01-01 to 2200-12-31");
-    s.when("0000-01-01", contact())
-        .then_rejects("occurred_at", "more than 10 months before the child's date of birth (2015-06-01)");
+    s.when("0000-01-01", contact()).then_rejects(
+        "occurred_at",
+        "more than 10 months before the child's date of birth (2015-06-01)",
+    );
     s.when("2014-07-31", contact()).then_rejects(
         "occurred_at",
         "ContactReceived can be dated no earlier than 2014-08-01",
@@ -484,8 +486,10 @@ fn pre_birth_work_starts_no_earlier_than_ten_months_before_the_birth() {
     s.when("2014-08-01", contact()).then_ok();
     // An unborn child: ten months before the expected date.
     let s = given(&[("2015-01-01", unborn("2015-05-01"))]);
-    s.when("2014-06-30", contact())
-        .then_rejects("occurred_at", "before the child's expected date of birth (2015-05-01)");
+    s.when("2014-06-30", contact()).then_rejects(
+        "occurred_at",
+        "before the child's expected date of birth (2015-05-01)",
+    );
     s.when("2014-07-01", contact()).then_ok();
     // The other way round: a birth recorded long after the pre-birth work already in the record.
     let s = given(&[("2014-01-01", unborn("2014-09-01")), ("2014-01-02", contact())]);
@@ -538,8 +542,8 @@ fn every_date_of_every_example_is_bounded() {
                     };
                     let p = problems(&state, &changed);
                     assert!(
-                        p.iter()
-                            .any(|f| f.field == *path && f.message.contains("must be from 1900-01-01 to 2200-12-31")),
+                        p.iter().any(|f| f.field == *path
+                            && f.message.contains("must be from 1900-01-01 to 2200-12-31")),
                         "{} ({}): {path} = {outside} was not refused as outside the range: [{p}]",
                         e.event_id,
                         e.payload.kind()
@@ -550,7 +554,10 @@ fn every_date_of_every_example_is_bounded() {
             state.apply(&e.event_id, e.occurred_at, &e.payload);
         }
     }
-    assert!(checked > 200, "the examples should hold plenty of dates (found {checked})");
+    assert!(
+        checked > 200,
+        "the examples should hold plenty of dates (found {checked})"
+    );
 }
 
 // ---- death ----
