@@ -13,6 +13,11 @@ use super::super::{Payload, not_future};
 
 /// The first event of every stream: who the child is. For an unborn child, give `expected_date_of_birth`
 /// instead of `date_of_birth`, and record the birth later with `ChildDetailsAmended`.
+///
+/// An unborn child's `sex` is held as recorded (a sex known from a scan is a fact practitioners use), not
+/// refused: refusing it would make a true record unrecordable and an import refuse the child. The returns
+/// report what each requires instead: the CIN census reports `U` for a child unborn on its reference date
+/// (rule 8750) whatever is recorded here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ChildRegistered {
