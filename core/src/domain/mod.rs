@@ -324,6 +324,9 @@ pub enum EventPayload {
     TransferredOut(TransferredOut),
     EventCorrected(EventCorrected),
     EventRetracted(EventRetracted),
+    /// SSDA903 Episodes: a period of care already in progress on the earliest date recorded (imported
+    /// history), its start unknown.
+    CareInProgressRecorded(CareInProgressRecorded),
     // ---- Append new variants here. ----
 }
 
@@ -429,6 +432,8 @@ event_payloads! {
     TransferredOut => Casework,
     EventCorrected => Correction,
     EventRetracted => Correction,
+    /// SSDA903 Episodes: a period of care already in progress, its start unknown (imported history).
+    CareInProgressRecorded => LookedAfter,
     // ---- Append new variants here. ----
 }
 
@@ -531,6 +536,7 @@ impl EventKind {
             | CourtOrderMade
             | CourtOrderEnded => false,
             BecameLookedAfter
+            | CareInProgressRecorded
             | LegalStatusChanged
             | PlacementChanged
             | CeasedToBeLookedAfter

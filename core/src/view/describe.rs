@@ -204,6 +204,12 @@ pub fn describe(payload: &EventPayload) -> String {
             }
             line
         }
+        P::CareInProgressRecorded(c) => format!(
+            "Already looked after (period of care begun earlier, start not recorded): episode {}, {}, placed {}",
+            dfe!(c.reason_new_episode),
+            dfe!(c.legal_status),
+            placement(&c.placement)
+        ),
         P::CeasedToBeLookedAfter(c) => format!("Ceased to be looked after: {}", dfe!(c.reason)),
         P::LookedAfterReviewHeld(r) => {
             format!("Looked-after review (participation {})", dfe!(r.participation))

@@ -6,6 +6,13 @@
 //!   the reason of the placement change that follows. Reviews, missing episodes, UASC status, adoption
 //!   decisions and matches, previous permanence, social worker allocations, care leaver contacts (OC3, on the
 //!   birthday) and the OC2 outcomes (dated 31 March: the table says "in the year", not when) likewise.
+//! * **History that begins mid-period.** An authority's earliest return holds children already in care
+//!   when it starts: their earliest episode continues a period (`RNE` L, P, T, B, U) that no file holds.
+//!   That episode is recorded as `CareInProgressRecorded` (the period found in progress, its start
+//!   unknown), so the child is imported and every count from the start is "at least". A later import of an
+//!   earlier year whose episodes lead into it retracts that record and records the episode as the change
+//!   it was: the beginning filled in, without a conflict. An episode continuing a period that a previous
+//!   episode of the record ended is still refused.
 //! * **Merging years.** The child's stream as it stands is read first; a fact already there (the same
 //!   episode, review, allocation... on the same date) is not recorded again, and one that disagrees with it
 //!   (another legal status for the same episode start, another date of birth) is a **conflict**, reported
@@ -36,12 +43,12 @@ use journey_core::domain::lists::{
     ConvictionKind, HealthAssessmentKind, SubstanceMisuseIntervention, WorkerRole,
 };
 use journey_core::domain::{
-    AdoptionDecisionMade, AdoptionDecisionReversed, BecameLookedAfter, CareLeaverContactRecorded,
-    CeasedToBeLookedAfter, ChildBecameParent, ChildConvicted, ChildRegistered, DentalCheckCompleted,
-    EventPayload, HealthAssessmentCompleted, ImmunisationsRecorded, LaCode, LegalStatusChanged, LongText,
-    LookedAfterReviewHeld, MatchedWithAdopters, MissingEpisodeEnded, MissingEpisodeStarted, PartialDate,
-    Placement, PlacementChanged, Postcode, PreviousPermanenceRecorded, Professional, SdqScoreRecorded,
-    SubstanceMisuseIdentified, UnaccompaniedAsylumSeekingStatusCeased,
+    AdoptionDecisionMade, AdoptionDecisionReversed, BecameLookedAfter, CareInProgressRecorded,
+    CareLeaverContactRecorded, CeasedToBeLookedAfter, ChildBecameParent, ChildConvicted, ChildRegistered,
+    DentalCheckCompleted, EventPayload, HealthAssessmentCompleted, ImmunisationsRecorded, LaCode,
+    LegalStatusChanged, LongText, LookedAfterReviewHeld, MatchedWithAdopters, MissingEpisodeEnded,
+    MissingEpisodeStarted, PartialDate, Placement, PlacementChanged, Postcode, PreviousPermanenceRecorded,
+    Professional, SdqScoreRecorded, SubstanceMisuseIdentified, UnaccompaniedAsylumSeekingStatusCeased,
     UnaccompaniedAsylumSeekingStatusRecorded, Upn, Urn, WorkerAllocated, WorkerAllocationEnded, WorkerId,
 };
 use journey_core::envelope::NewEvent;
@@ -365,6 +372,21 @@ struct Planner<'a> {
     facts: ChildFacts,
     planned: Vec<Planned>,
     out: ChildOutcome,
+    /// Periods of care the log holds as found in progress (`CareInProgressRecorded`, not retracted).
+    in_progress: Vec<FoundInProgress>,
+    /// Versions of the log's events this import retracts (a period in progress whose start it fills in).
+    retracted_versions: Vec<u64>,
+    /// The day the return was produced: the date of a retraction the import records.
+    decided_on: Date,
+}
+
+/// A `CareInProgressRecorded` in the log.
+#[derive(Clone, Debug)]
+struct FoundInProgress {
+    on: Date,
+    version: u64,
+    event_id: EventId,
+    content: CareInProgressRecorded,
 }
 
 impl Planner<'_> {
@@ -494,6 +516,9 @@ async fn import_child(
         facts: ChildFacts::default(),
         planned: Vec::new(),
         out: ChildOutcome::default(),
+        in_progress: Vec::new(),
+        retracted_versions: Vec::new(),
+        decided_on: options.source_recorded_at.england_date(),
     };
     let any_row = years
         .iter()
@@ -515,6 +540,21 @@ async fn import_child(
         .map(|last| ChildFacts::effective(&existing, last.envelope.recorded_at))
         .unwrap_or_default();
     let next_version = version.map_or(1, |v| v.0 + 1);
+    if let Some(last) = existing.last() {
+        planner.in_progress = journey_core::view::known_at(&existing, last.envelope.recorded_at)
+            .into_iter()
+            .filter(|e| !e.is_retracted())
+            .filter_map(|e| match &e.payload {
+                EventPayload::CareInProgressRecorded(c) => Some(FoundInProgress {
+                    on: e.occurred_at.date(),
+                    version: e.envelope.version.0,
+                    event_id: e.envelope.event_id.clone(),
+                    content: c.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+    }
     planner.facts = ChildFacts::from_events(
         existing.first().map(|e| e.envelope.child_id.clone()),
         base.clone(),
@@ -530,7 +570,12 @@ async fn import_child(
         }
         // The next year is planned against the log as this year's facts will leave it.
         planner.planned.sort_by_key(|p| (p.date, p.order, p.seq));
-        let mut all = base.clone();
+        let retracted = &planner.retracted_versions;
+        let mut all: Vec<_> = base
+            .iter()
+            .filter(|(_, v, _)| !retracted.contains(v))
+            .cloned()
+            .collect();
         all.extend(
             planner
                 .planned
@@ -544,7 +589,17 @@ async fn import_child(
     if planner.planned.is_empty() {
         return Ok(planner.out);
     }
-    let planned = std::mem::take(&mut planner.planned);
+    let mut planned = std::mem::take(&mut planner.planned);
+    // A retraction goes first: the period it withdraws must be gone before the earlier history that
+    // replaces it opens the period again.
+    planned.sort_by_key(|p| {
+        (
+            !matches!(p.payload, EventPayload::EventRetracted(_)),
+            p.date,
+            p.order,
+            p.seq,
+        )
+    });
     let source = Source {
         agency: options.agency.clone(),
         system: SystemId::parse("ssda903-import").expect("a valid system id"),
@@ -953,10 +1008,13 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         });
     }
     eps.sort_by_key(|e| e.start);
-    // The open episode as the log (and the rows planned so far) leave it.
-    let mut open = pl.facts.episodes.last().filter(|e| e.end.is_none()).cloned();
-    let mut previous_reason: Option<ReasonPlaceChange> =
-        pl.facts.episodes.last().and_then(|e| e.reason_place_change);
+    // The period of care open on the day the first row starts, as the log (and the years planned before
+    // this one) leave it. The log may hold later years already (an earlier year imported after them).
+    let first_start = eps.first().map(|e| e.start);
+    let before = first_start.and_then(|d| pl.facts.episodes.iter().rfind(|x| x.start < d));
+    let mut previous_reason: Option<ReasonPlaceChange> = before.and_then(|e| e.reason_place_change);
+    let mut open = before.filter(|e| open_on(e, first_start)).cloned();
+    let mut starts_unknown: Vec<Date> = Vec::new();
     for (i, e) in eps.iter().enumerate() {
         let r = e.row;
         if let Some(next) = eps.get(i + 1) {
@@ -984,20 +1042,24 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                 continue;
             }
             pl.out.already += 1;
+            if existing.period_start_unknown && open.is_some() {
+                // The log found this period in progress here; this return holds the episodes before:
+                // they fill in its beginning.
+                fill_in(pl, r, e.start, previous_reason);
+            }
             match (existing.end, e.end, e.rec) {
                 (None, Some(dec), Some(rec)) if rec != ReasonEpisodeCeased::X1 => {
                     pl.plan(r, dec, 90, CeasedToBeLookedAfter { reason: rec });
-                    open = None;
                 }
                 (Some(a), Some(b), _) if a != b => pl.conflict(r, "DEC", &format_date(a), &format_date(b)),
                 _ => {}
             }
             previous_reason = e.reason_place_change;
-            if existing.end.is_none() && e.end.is_none() {
-                open = Some(existing);
-            }
+            let ended = |rec: Option<ReasonEpisodeCeased>| rec.is_some_and(|r| r.ends_period_of_care());
+            open = (!ended(e.rec) && !ended(existing.reason_ceased)).then_some(existing);
             continue;
         }
+        let mut in_progress = false;
         match e.rne {
             ReasonNewEpisode::S => {
                 if open.is_some() {
@@ -1020,44 +1082,45 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                     },
                 );
             }
-            rne => {
-                let Some(cur) = open.as_ref() else {
+            rne => match open.as_ref() {
+                None if i == 0 && !pl.facts.episodes.iter().any(|x| x.start < e.start) => {
+                    // The earliest episode the record holds continues a period begun before it (the
+                    // authority's earliest return): the period is recorded as found in progress, its start
+                    // unknown, until an earlier year's return fills it in.
+                    in_progress = true;
+                    starts_unknown.push(e.start);
+                    pl.plan(
+                        r,
+                        e.start,
+                        10,
+                        CareInProgressRecorded {
+                            reason_new_episode: rne,
+                            legal_status: e.ls,
+                            category_of_need: e.cin,
+                            placement: e.placement.clone(),
+                            home_postcode: e.home.clone(),
+                        },
+                    );
+                }
+                None => {
                     pl.problem(
                         r,
                         "RNE",
                         format!(
-                            "{rne} continues a period of care that is not in the log: import the earlier year's return first"
+                            "{rne} continues a period of care, but no period is open on {} (the episode before \
+                             ended it): an episode starting a period is RNE S",
+                            format_date(e.start)
                         ),
                     );
                     continue;
-                };
-                if cur.category_of_need != e.cin {
-                    pl.conflict(r, "CIN", cur.category_of_need.code(), e.cin.code());
                 }
-                let ls_change = matches!(
-                    rne,
-                    ReasonNewEpisode::L | ReasonNewEpisode::B | ReasonNewEpisode::U
-                );
-                let place_change = matches!(
-                    rne,
-                    ReasonNewEpisode::P | ReasonNewEpisode::T | ReasonNewEpisode::B | ReasonNewEpisode::U
-                );
-                if ls_change {
-                    pl.plan(r, e.start, 11, LegalStatusChanged { legal_status: e.ls });
+                Some(cur) => {
+                    if cur.category_of_need != e.cin {
+                        pl.conflict(r, "CIN", cur.category_of_need.code(), e.cin.code());
+                    }
+                    plan_change(pl, r, e.start, rne, e.ls, &e.placement, previous_reason);
                 }
-                if place_change {
-                    pl.plan(
-                        r,
-                        e.start,
-                        12,
-                        PlacementChanged {
-                            placement: e.placement.clone(),
-                            reason: previous_reason,
-                            same_carers: matches!(rne, ReasonNewEpisode::T | ReasonNewEpisode::U),
-                        },
-                    );
-                }
-            }
+            },
         }
         previous_reason = e.reason_place_change;
         open = Some(super::facts::Episode {
@@ -1073,6 +1136,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
             home_postcode: e.home.clone(),
             placement_postcode: e.placement.postcode.clone(),
             urn: e.placement.urn.clone(),
+            period_start_unknown: in_progress,
         });
         if let (Some(dec), Some(rec)) = (e.end, e.rec)
             && rec != ReasonEpisodeCeased::X1
@@ -1097,10 +1161,87 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                 home_postcode: e.home.clone(),
                 placement_postcode: e.placement.postcode.clone(),
                 urn: e.placement.urn.clone(),
+                period_start_unknown: starts_unknown.contains(&e.start),
             });
         }
     }
     pl.facts.episodes.sort_by_key(|e| e.start);
+}
+
+/// Whether `episode` (the last to begin before `on`) is still open on `on`: not ended, or ended that day or
+/// later only to be followed by the next episode (X1).
+fn open_on(episode: &super::facts::Episode, on: Option<Date>) -> bool {
+    let Some(on) = on else { return false };
+    match (episode.end, episode.reason_ceased) {
+        (None, _) => true,
+        (Some(end), Some(ReasonEpisodeCeased::X1)) => end >= on,
+        (Some(end), _) => end > on,
+    }
+}
+
+/// The events of an episode that continues the open period: a new legal status (`RNE` L, B, U), a new
+/// placement (P, T, B, U; T and U with the same carers), `reason` the placement change's (the previous
+/// episode's `REASON_PLACE_CHANGE`).
+fn plan_change(
+    pl: &mut Planner<'_>,
+    r: &Row,
+    on: Date,
+    rne: ReasonNewEpisode,
+    ls: LegalStatus,
+    placement: &Placement,
+    reason: Option<ReasonPlaceChange>,
+) {
+    use ReasonNewEpisode as R;
+    if matches!(rne, R::L | R::B | R::U) {
+        pl.plan(r, on, 11, LegalStatusChanged { legal_status: ls });
+    }
+    if matches!(rne, R::P | R::T | R::B | R::U) {
+        pl.plan(
+            r,
+            on,
+            12,
+            PlacementChanged {
+                placement: placement.clone(),
+                reason,
+                same_carers: matches!(rne, R::T | R::U),
+            },
+        );
+    }
+}
+
+/// The log holds a period of care found in progress on `on` (`CareInProgressRecorded`, its start unknown),
+/// and this return shows it continuing from an earlier episode: that record is retracted (it stays in the
+/// log, as what was known until now) and the episode is recorded as the change it was. Nothing conflicts.
+fn fill_in(pl: &mut Planner<'_>, r: &Row, on: Date, reason: Option<ReasonPlaceChange>) {
+    let Some(found) = pl.in_progress.iter().find(|f| f.on == on).cloned() else {
+        return;
+    };
+    let c = found.content;
+    let retraction = journey_core::domain::EventRetracted {
+        target_event_id: found.event_id.clone(),
+        reason: journey_core::domain::lists::RetractionReason::Other,
+        detail: Some(
+            LongText::parse(format!(
+                "Superseded: the {} SSDA903 return holds this period of care from its start; the episode of {} \
+                 is recorded as the change it was",
+                pl.year,
+                format_date(on)
+            ))
+            .expect("short text"),
+        ),
+    };
+    pl.retracted_versions.push(found.version);
+    let decided_on = pl.decided_on;
+    pl.plan(r, decided_on, 0, retraction);
+    plan_change(
+        pl,
+        r,
+        on,
+        c.reason_new_episode,
+        c.legal_status,
+        &c.placement,
+        reason,
+    );
 }
 
 fn plan_missing(pl: &mut Planner<'_>, rows: &[Row]) {

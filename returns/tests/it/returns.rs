@@ -313,3 +313,88 @@ fn the_export_derives_episodes_from_legal_status_and_placement_events() {
         }
     }
 }
+
+/// Children in care of each kind of event in force: how many periods the log holds as found in progress.
+fn in_progress_periods(store: &InMemoryStore) -> usize {
+    let at = ts("2026-01-01T00:00:00Z");
+    block_on(ssda903::streams_known_at(store, at))
+        .unwrap()
+        .values()
+        .map(|events| {
+            ssda903::ChildFacts::from_stream(events, at)
+                .episodes
+                .iter()
+                .filter(|e| e.period_start_unknown)
+                .count()
+        })
+        .sum()
+}
+
+/// An authority's history imported from a middle year on: the children already in care when its earliest
+/// return begins are imported with their period of care in progress (start unknown), not refused; each
+/// year's return comes back out as it went in; the earlier year imported afterwards fills the beginnings in
+/// without a conflict, and the later years still come back out the same.
+#[test]
+fn history_imported_from_a_middle_year_keeps_the_children_already_in_care_and_fills_in_later() {
+    let profile = AuthorityProfile::deep_end()
+        .with_children(160)
+        .with_real_postcodes();
+    let clock = testkit::clock();
+    let source_store = InMemoryStore::new(clock.clone());
+    let load = block_on(synth::load(&source_store, &clock, synth::generate(23, &profile))).unwrap();
+    assert!(load.rejected.is_empty(), "{:?}", load.rejected);
+    let labels = ["2022/23", "2023/24", "2024/25"];
+    let source: Vec<Tables> = labels
+        .iter()
+        .map(|y| {
+            block_on(ssda903::export(
+                &source_store,
+                year(y),
+                ts("2025-06-30T23:00:00Z"),
+            ))
+            .unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (_clock, store) = empty_store();
+    // 2023/24 and 2024/25 first.
+    for (tables, label) in source[1..].iter().zip(&labels[1..]) {
+        let r = import(&store, tables, label, &dir.path().join(label.replace('/', "-")));
+        assert_clean(&r);
+    }
+    let found = in_progress_periods(&store);
+    assert!(found > 5, "children already in care on 1 April 2023: {found}");
+    let at = ts("2025-07-02T00:00:00Z");
+    for (tables, label) in source[1..].iter().zip(&labels[1..]) {
+        let again = block_on(ssda903::export(&store, year(label), at)).unwrap();
+        if let Some(diff) = first_difference(tables, &again) {
+            panic!("{label}: the round trip changed the return: {diff}");
+        }
+    }
+    // Then the year before: it holds the beginnings of some of those periods.
+    let r = import(&store, &source[0], labels[0], &dir.path().join("2022-23"));
+    assert_clean(&r);
+    let left = in_progress_periods(&store);
+    assert!(
+        left < found,
+        "the earlier year fills some beginnings in: {left} of {found} still in progress"
+    );
+    let at = ts("2025-07-03T00:00:00Z");
+    for (tables, label) in source.iter().zip(labels) {
+        let again = block_on(ssda903::export(&store, year(label), at)).unwrap();
+        if let Some(diff) = first_difference(tables, &again) {
+            panic!("{label}: after filling in, the return changed: {diff}");
+        }
+    }
+    // Nothing more to do: every year again appends nothing.
+    for (tables, label) in source.iter().zip(labels) {
+        let r = import(
+            &store,
+            tables,
+            label,
+            &dir.path().join(format!("again-{}", label.replace('/', "-"))),
+        );
+        assert_clean(&r);
+        assert_eq!(r.events_appended, 0, "{label}: {r:?}");
+    }
+}
