@@ -1252,8 +1252,18 @@ fn child_d() -> Vec<NewEvent> {
                 home_postcode: None,
             },
         ),
+        // Its return gave a UPN whose check letter is wrong: kept as recorded, flagged, not used.
         ev(
             "d-003",
+            on("2021-09-06"),
+            InvalidIdentifierRecorded {
+                identifier: IdentifierKind::Upn,
+                recorded: short("A999000021999"),
+                problem: long("must be a 13-character UPN with the correct check letter"),
+            },
+        ),
+        ev(
+            "d-004",
             on("2022-01-20"),
             LookedAfterReviewHeld {
                 participation: ReviewParticipation::PN1,

@@ -327,6 +327,8 @@ pub enum EventPayload {
     /// SSDA903 Episodes: a period of care already in progress on the earliest date recorded (imported
     /// history), its start unknown.
     CareInProgressRecorded(CareInProgressRecorded),
+    /// An identifier as a source recorded it, failing its check: kept and flagged, never used.
+    InvalidIdentifierRecorded(InvalidIdentifierRecorded),
     // ---- Append new variants here. ----
 }
 
@@ -434,6 +436,8 @@ event_payloads! {
     EventRetracted => Correction,
     /// SSDA903 Episodes: a period of care already in progress, its start unknown (imported history).
     CareInProgressRecorded => LookedAfter,
+    /// An identifier failing its check, kept as recorded (imported history).
+    InvalidIdentifierRecorded => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -499,7 +503,11 @@ impl EventKind {
     pub const fn allowed_before_birth(self) -> bool {
         use EventKind::*;
         match self {
-            ChildRegistered | ChildDetailsAmended | EventCorrected | EventRetracted => true,
+            ChildRegistered
+            | ChildDetailsAmended
+            | InvalidIdentifierRecorded
+            | EventCorrected
+            | EventRetracted => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted

@@ -216,6 +216,7 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EntitlementOffered
         | TransferredIn
         | TransferredOut
+        | InvalidIdentifierRecorded
         | EventCorrected
         | EventRetracted => return None,
     })

@@ -53,6 +53,12 @@ pub fn describe(payload: &EventPayload) -> String {
             }
             line
         }
+        // The value is left out (the payload has it): the line says which identifier and why it failed.
+        P::InvalidIdentifierRecorded(i) => format!(
+            "{} kept as recorded, failing its check: {}",
+            i.identifier.description(),
+            i.problem
+        ),
         P::ChildBecameParent(_) => "Became a parent".to_owned(),
         P::ChildDied(_) => "Child died".to_owned(),
         P::ContactReceived(c) => {

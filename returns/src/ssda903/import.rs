@@ -40,7 +40,7 @@ use journey_core::codes::{
     SocialWorkerChangeReason, UpnUnknownReason,
 };
 use journey_core::domain::lists::{
-    ConvictionKind, HealthAssessmentKind, SubstanceMisuseIntervention, WorkerRole,
+    ConvictionKind, HealthAssessmentKind, IdentifierKind, SubstanceMisuseIntervention, WorkerRole,
 };
 use journey_core::domain::{
     AdoptionDecisionMade, AdoptionDecisionReversed, BecameLookedAfter, CareInProgressRecorded,
@@ -61,6 +61,7 @@ use journey_core::time::{Date, OccurredAt, Timestamp};
 use super::export::{oc2_row, oc3_row};
 use super::facts::ChildFacts;
 use super::tables::{TableKind, format_date, parse_date};
+use crate::report::{ChildOutcome, ChildTally, flagged_identifier};
 
 /// One file of a return: its name (for the report and provenance) and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,19 +126,9 @@ pub struct ImportReport {
     pub rows: usize,
     /// Files and the table each was read as.
     pub files: Vec<(String, Option<TableKind>, usize)>,
-    /// Children with at least one new event appended.
-    pub children_imported: usize,
-    /// Children whose every fact was already recorded.
-    pub children_unchanged: usize,
-    /// Children not imported because of a bad row or a conflict (see `problems` and `conflicts`).
-    pub children_refused: usize,
-    pub events_appended: usize,
-    /// Facts in the files that the log already held (not recorded again).
-    pub facts_already_present: usize,
-    /// Bad rows and cells.
-    pub problems: Vec<RowProblem>,
-    /// Facts that disagree with what the log holds (another year's return, or another system).
-    pub conflicts: Vec<RowProblem>,
+    /// The children: imported, unchanged, refused and why (bad rows and cells are `problems`).
+    #[serde(flatten)]
+    pub tally: ChildTally,
 }
 
 /// Imports one year's SSDA903 CSV tables into `store` (see the module documentation).
@@ -208,34 +199,23 @@ pub async fn import_years_with_progress(
         }
     }
     progress.children_found(children.len());
-    let outcomes: Vec<Result<ChildOutcome>> = stream::iter(children.into_iter().map(|(id, rows)| {
-        let refs = &file_refs;
-        async move {
-            let outcome = import_child(store, options, refs, &id, rows).await;
-            progress.child_done();
-            outcome
-        }
-    }))
-    .buffer_unordered(options.concurrency.max(1))
-    .collect()
-    .await;
+    let outcomes: Vec<Result<(String, ChildOutcome)>> =
+        stream::iter(children.into_iter().map(|(id, rows)| {
+            let refs = &file_refs;
+            async move {
+                let outcome = import_child(store, options, refs, &id, rows).await;
+                progress.child_done();
+                outcome.map(|o| (id, o))
+            }
+        }))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
     for outcome in outcomes {
-        let o = outcome?;
-        report.facts_already_present += o.already;
-        if !o.problems.is_empty() || !o.conflicts.is_empty() {
-            report.children_refused += 1;
-            report.problems.extend(o.problems);
-            report.conflicts.extend(o.conflicts);
-        } else if o.appended > 0 {
-            report.children_imported += 1;
-            report.events_appended += o.appended;
-        } else {
-            report.children_unchanged += 1;
-        }
+        let (child, o) = outcome?;
+        report.tally.add(&child, o);
     }
-    let key = |p: &RowProblem| (p.file.clone(), p.row, p.column.clone());
-    report.problems.sort_by_key(key);
-    report.conflicts.sort_by_key(key);
+    report.tally.finish();
     Ok(report)
 }
 
@@ -281,6 +261,7 @@ fn read_file(
         Ok(h) => h.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
         Err(e) => {
             report
+                .tally
                 .problems
                 .push(problem(1, "", format!("not a CSV file: {e}")));
             report.files.push((name.to_string(), None, 0));
@@ -288,7 +269,7 @@ fn read_file(
         }
     };
     let Some(kind) = TableKind::from_columns(&headers) else {
-        report.problems.push(problem(
+        report.tally.problems.push(problem(
             1,
             "",
             format!("the columns {headers:?} are not those of any SSDA903 table"),
@@ -314,13 +295,14 @@ fn read_file(
             Ok(r) => r,
             Err(e) => {
                 report
+                    .tally
                     .problems
                     .push(problem(line, "", format!("unreadable row: {e}")));
                 continue;
             }
         };
         if record.len() != headers.len() {
-            report.problems.push(problem(
+            report.tally.problems.push(problem(
                 line,
                 "",
                 format!("has {} cells, the header {}", record.len(), headers.len()),
@@ -342,14 +324,6 @@ fn read_file(
     }
     report.rows += rows;
     report.files.push((name.to_string(), Some(kind), rows));
-}
-
-#[derive(Debug, Default)]
-struct ChildOutcome {
-    appended: usize,
-    already: usize,
-    problems: Vec<RowProblem>,
-    conflicts: Vec<RowProblem>,
 }
 
 /// A new event to append, with the row it came from.
@@ -378,6 +352,8 @@ struct Planner<'a> {
     retracted_versions: Vec<u64>,
     /// The day the return was produced: the date of a retraction the import records.
     decided_on: Date,
+    /// Identifiers kept as recorded (`InvalidIdentifierRecorded`) in the log or planned: not again.
+    flagged_in_log: Vec<(IdentifierKind, String)>,
 }
 
 /// A `CareInProgressRecorded` in the log.
@@ -398,6 +374,59 @@ impl Planner<'_> {
             rule: rule.into(),
             child: Some(self.child.clone()),
         });
+    }
+
+    /// A well-formed fact that breaks a rule of the child's journey (reported apart from bad values).
+    fn rule(&mut self, row: &Row, column: &str, rule: impl Into<String>) {
+        self.out.refused_by_rules.push(RowProblem {
+            file: self.files[row.file].shown.clone(),
+            row: row.line,
+            column: column.to_string(),
+            rule: rule.into(),
+            child: Some(self.child.clone()),
+        });
+    }
+
+    /// An identifier that fails its check: kept as recorded (`InvalidIdentifierRecorded` on `on`, unless
+    /// the log holds it already), listed in the report, not used. The child is still imported.
+    fn identifier<T>(
+        &mut self,
+        kind: TableKind,
+        row: &Row,
+        column: &str,
+        on: Date,
+        identifier: IdentifierKind,
+        parse: impl Fn(&str) -> std::result::Result<T, journey_core::error::FieldError>,
+    ) -> Option<T> {
+        let s = self.cell(kind, row, column).to_string();
+        if s.is_empty() {
+            return None;
+        }
+        match parse(&s) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.out.flagged.push(RowProblem {
+                    file: self.files[row.file].shown.clone(),
+                    row: row.line,
+                    column: column.to_string(),
+                    rule: format!("kept as recorded, not used: {}", e.message),
+                    child: Some(self.child.clone()),
+                });
+                let flag = flagged_identifier(identifier, &s, &e.message);
+                if self
+                    .flagged_in_log
+                    .iter()
+                    .any(|(i, v)| *i == identifier && *v == flag.recorded.as_str())
+                {
+                    self.out.already += 1;
+                } else {
+                    self.flagged_in_log
+                        .push((identifier, flag.recorded.as_str().to_string()));
+                    self.plan(row, on, 5, flag);
+                }
+                None
+            }
+        }
     }
 
     fn conflict(&mut self, row: &Row, column: &str, recorded: &str, imported: &str) {
@@ -519,6 +548,7 @@ async fn import_child(
         in_progress: Vec::new(),
         retracted_versions: Vec::new(),
         decided_on: options.source_recorded_at.england_date(),
+        flagged_in_log: Vec::new(),
     };
     let any_row = years
         .iter()
@@ -541,7 +571,18 @@ async fn import_child(
         .unwrap_or_default();
     let next_version = version.map_or(1, |v| v.0 + 1);
     if let Some(last) = existing.last() {
-        planner.in_progress = journey_core::view::known_at(&existing, last.envelope.recorded_at)
+        let effective = journey_core::view::known_at(&existing, last.envelope.recorded_at);
+        planner.flagged_in_log = effective
+            .iter()
+            .filter(|e| !e.is_retracted())
+            .filter_map(|e| match &e.payload {
+                EventPayload::InvalidIdentifierRecorded(i) => {
+                    Some((i.identifier, i.recorded.as_str().to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        planner.in_progress = effective
             .into_iter()
             .filter(|e| !e.is_retracted())
             .filter_map(|e| match &e.payload {
@@ -565,7 +606,10 @@ async fn import_child(
         };
         planner.year = files[first.file].year;
         plan_child(&mut planner, rows);
-        if !planner.out.problems.is_empty() || !planner.out.conflicts.is_empty() {
+        if !planner.out.problems.is_empty()
+            || !planner.out.refused_by_rules.is_empty()
+            || !planner.out.conflicts.is_empty()
+        {
             return Ok(planner.out);
         }
         // The next year is planned against the log as this year's facts will leave it.
@@ -624,7 +668,7 @@ async fn import_child(
             // The domain refused the child's events: report each rule against the row it came from.
             for (i, fe) in problems {
                 let p = i.and_then(|i| planned.get(i));
-                planner.out.problems.push(RowProblem {
+                planner.out.refused_by_rules.push(RowProblem {
                     file: p.map_or_else(String::new, |p| files[p.file].shown.clone()),
                     row: p.map_or(0, |p| p.line),
                     column: fe.field.clone(),
@@ -847,7 +891,11 @@ fn plan_header(pl: &mut Planner<'_>, h: &Row) {
     } else if upn_cell.is_empty() {
         (None, None)
     } else {
-        (pl.code(k, h, "UPN", |s| Upn::parse(s)), None)
+        let on = parse_date(pl.cell(k, h, "DOB")).unwrap_or(pl.year.start_date());
+        (
+            pl.identifier(k, h, "UPN", on, IdentifierKind::Upn, |s| Upn::parse(s)),
+            None,
+        )
     };
     let (Some(sex), Some(dob)) = (sex, dob) else {
         return;
@@ -970,8 +1018,13 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         let end = pl.date(k, r, "DEC");
         let rec = pl.code(k, r, "REC", ReasonEpisodeCeased::parse);
         let reason_place_change = pl.code(k, r, "REASON_PLACE_CHANGE", ReasonPlaceChange::parse);
-        let home = pl.code(k, r, "HOME_POST", |s| Postcode::parse(s));
-        let postcode = pl.code(k, r, "PL_POST", |s| Postcode::parse(s));
+        let on = parse_date(pl.cell(k, r, "DECOM")).unwrap_or(pl.year.start_date());
+        let home = pl.identifier(k, r, "HOME_POST", on, IdentifierKind::HomePostcode, |s| {
+            Postcode::parse(s)
+        });
+        let postcode = pl.identifier(k, r, "PL_POST", on, IdentifierKind::PlacementPostcode, |s| {
+            Postcode::parse(s)
+        });
         let urn = pl.code(k, r, "URN", |s| Urn::parse(s));
         if end.is_some() != rec.is_some() {
             pl.problem(
@@ -984,7 +1037,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
             continue;
         };
         if end.is_some_and(|e| e < start) {
-            pl.problem(r, "DEC", "must not be before DECOM");
+            pl.rule(r, "DEC", "must not be before DECOM");
         }
         eps.push(EpisodeRow {
             row: r,
@@ -1020,7 +1073,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         if let Some(next) = eps.get(i + 1) {
             let x1 = e.rec == Some(ReasonEpisodeCeased::X1);
             if x1 && e.end != Some(next.start) {
-                pl.problem(
+                pl.rule(
                     r,
                     "DEC",
                     "an episode ending X1 must end on the day the next one starts",
@@ -1063,7 +1116,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         match e.rne {
             ReasonNewEpisode::S => {
                 if open.is_some() {
-                    pl.problem(
+                    pl.rule(
                         r,
                         "RNE",
                         "S (started to be looked after) while a period of care is open in the log",
@@ -1103,7 +1156,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                     );
                 }
                 None => {
-                    pl.problem(
+                    pl.rule(
                         r,
                         "RNE",
                         format!(
