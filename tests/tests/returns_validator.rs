@@ -210,3 +210,23 @@ fn the_ssda903_export_of_a_synthetic_authority_passes_the_dfe_validator_for_thre
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+/// The driver lists hits on rows with empty cells (pandas gives them as NA, which has no truth value) with
+/// those values as null, instead of crashing.
+#[test]
+fn the_validator_driver_reports_rows_with_empty_values() {
+    let Some(python) = python() else { return };
+    let fixture = workspace().join("tests/fixtures/ssda903-missing-values");
+    let report = validate(&python, CollectionYear::parse("2023/24").unwrap(), &fixture, None);
+    let ethnicity = report
+        .hits
+        .iter()
+        .find(|h| h.code == "103" && h.child.as_deref() == Some("1002"))
+        .unwrap_or_else(|| panic!("rule 103 flags child 1002's missing ethnicity: {report:?}"));
+    assert_eq!(ethnicity.values.get("ETHNIC"), Some(&None), "{ethnicity:?}");
+    assert_eq!(
+        ethnicity.values.get("SEX"),
+        Some(&Some("2".to_string())),
+        "{ethnicity:?}"
+    );
+}
