@@ -158,6 +158,14 @@ impl<'a> Sim<'a> {
     // ---- emitting ----
 
     fn emit_full(&mut self, on: OccurredAt, payload: EventPayload, src: Src, group: u32) -> u32 {
+        // A closure is recorded after the completion of the assessment in its episode, so the record never
+        // holds the one without the other (a completion recorded late, after the extraction, holds the
+        // closure back with it).
+        let needs = if matches!(payload, EventPayload::ChildInNeedEpisodeClosed(_)) {
+            self.conclude_assessment_by(on.date())
+        } else {
+            None
+        };
         let n = self.next_n;
         self.next_n += 1;
         if on.date() <= self.end {
@@ -168,11 +176,34 @@ impl<'a> Sim<'a> {
                 src,
                 group,
                 causation: None,
-                needs: None,
+                needs,
                 optional_ref: None,
             });
         }
         n
+    }
+
+    /// An episode closes with its assessment concluded: one still going on the day of closure (a remand
+    /// that ended, a transfer out) is authorised that day, as the CIN census requires (rules 8736, 8867:
+    /// an episode closed before the assessment in it was authorised).
+    /// Returns the completion's event number.
+    fn conclude_assessment_by(&mut self, d: Date) -> Option<u32> {
+        let started = self
+            .drafts
+            .iter()
+            .rposition(|x| matches!(x.payload, EventPayload::AssessmentStarted(_)) && x.on.date() <= d)?;
+        let x = self.drafts[started + 1..]
+            .iter_mut()
+            .find(|x| matches!(x.payload, EventPayload::AssessmentCompleted(_)))?;
+        if x.on.date() > d
+            && let EventPayload::AssessmentCompleted(a) = &mut x.payload
+        {
+            x.on = OccurredAt::on(d);
+            if a.authorised_on.is_some() {
+                a.authorised_on = Some(d);
+            }
+        }
+        Some(x.n)
     }
 
     fn emit(&mut self, d: Date, payload: impl Into<EventPayload>, src: Src) -> u32 {

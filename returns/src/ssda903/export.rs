@@ -246,7 +246,7 @@ fn add_child(out: &mut Tables, year: CollectionYear, c: &ChildFacts) {
             );
         }
         if TableKind::SwEpisodes.in_year(year) {
-            for (from, s) in social_worker_episodes(c, year) {
+            for (from, until, s) in social_worker_episodes(c, year) {
                 push(
                     out,
                     TableKind::SwEpisodes,
@@ -255,7 +255,7 @@ fn add_child(out: &mut Tables, year: CollectionYear, c: &ChildFacts) {
                         dob_s.clone(),
                         s.worker.as_str().to_string(),
                         d(from),
-                        od(s.end.filter(|x| *x <= end)),
+                        od(until.filter(|x| *x <= end)),
                         s.reason.map(|r| r.code().to_string()).unwrap_or_default(),
                     ],
                 );
@@ -354,30 +354,35 @@ pub(crate) fn periods_of_care(episodes: &[Episode]) -> Vec<(Date, Option<Date>, 
 }
 
 /// Social worker episodes for the time the child was looked after in the year: each allocation that
-/// overlaps a period of care overlapping the year, starting no earlier than that period (the validator's
-/// rules SW10-SW12 check them against the episodes: none before a period starts, none with a gap).
+/// overlaps a period of care overlapping the year, within that period: starting no earlier than it and
+/// ending no later (the validator's rules SW10-SW12 check them against the episodes: none before a period
+/// starts, none with a gap; a worker who stays on after the child leaves care is no longer a looked-after
+/// child's social worker, SW11b).
 fn social_worker_episodes(
     c: &ChildFacts,
     year: CollectionYear,
-) -> Vec<(Date, &super::facts::SocialWorkerSpell)> {
+) -> Vec<(Date, Option<Date>, &super::facts::SocialWorkerSpell)> {
     let (start, end) = (year.start_date(), year.end_date());
-    let mut out: Vec<(Date, &super::facts::SocialWorkerSpell)> = Vec::new();
+    let mut out = Vec::new();
     for (p_start, p_end, start_unknown) in periods_of_care(&c.episodes) {
         if p_start > end || p_end.is_some_and(|x| x < start) {
             continue;
         }
-        for (i, s) in c.social_workers.iter().enumerate() {
+        for s in &c.social_workers {
             let overlaps_period = s.start <= p_end.unwrap_or(end) && s.end.is_none_or(|x| x > p_start);
             let overlaps_year = s.start <= end && s.end.is_none_or(|x| x >= start);
-            let already = out.iter().any(|(_, o)| std::ptr::eq(*o, &c.social_workers[i]));
-            if overlaps_period && overlaps_year && !already {
+            if overlaps_period && overlaps_year {
                 // A period found in progress began before its first recorded day: not clipped to it.
                 let from = if start_unknown {
                     s.start
                 } else {
                     s.start.max(p_start)
                 };
-                out.push((from, s));
+                let until = match (s.end, p_end) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                out.push((from, until, s));
             }
         }
     }

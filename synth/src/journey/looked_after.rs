@@ -243,11 +243,16 @@ impl Sim<'_> {
 
     pub(super) fn placement(&mut self, d: Date, kind: PlacementKind, care: CarePlan) -> Placement {
         let age = self.age_on(d).max(0);
+        // A child placed for adoption comes from foster care (SSDA903 rule 336): with an adoption plan, the
+        // placements before are foster placements, not a children's home or a mother-and-baby unit.
+        let adoption_plan = care.outcome == Outcome::Adoption;
         use PlacementType as T;
         let place_type = match kind {
             PlacementKind::Foster => {
                 if care.outcome == Outcome::SpecialGuardianship && self.rng.chance(0.7) {
                     if self.rng.chance(0.5) { T::U3 } else { T::U1 }
+                } else if adoption_plan {
+                    self.rng.weighted(&[(T::U6, 0.7), (T::U4, 0.15), (T::U3, 0.15)])
                 } else if age >= 16 && self.rng.chance(0.35) {
                     if valid_on(T::K3, d) { T::K3 } else { T::H5 }
                 } else if age >= 11 && self.rng.chance(0.25) {
@@ -271,7 +276,7 @@ impl Sim<'_> {
                 }
             }
             PlacementKind::Emergency => {
-                if age >= 14 && self.rng.chance(0.3) {
+                if age >= 14 && !adoption_plan && self.rng.chance(0.3) {
                     T::K2
                 } else {
                     T::U6
@@ -296,7 +301,7 @@ impl Sim<'_> {
             PlacementKind::Baby => {
                 if care.outcome == Outcome::Adoption && self.rng.chance(0.25) {
                     T::U5
-                } else if self.rng.chance(0.1) {
+                } else if !adoption_plan && self.rng.chance(0.1) {
                     T::R3
                 } else {
                     T::U6
