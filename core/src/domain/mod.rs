@@ -322,6 +322,11 @@ pub enum EventPayload {
     TransferredOut(TransferredOut),
     EventCorrected(EventCorrected),
     EventRetracted(EventRetracted),
+    /// SSDA903 Episodes: a period of care already in progress on the earliest date recorded (imported
+    /// history), its start unknown.
+    CareInProgressRecorded(CareInProgressRecorded),
+    /// An identifier as a source recorded it, failing its check: kept and flagged, never used.
+    InvalidIdentifierRecorded(InvalidIdentifierRecorded),
     // ---- Append new variants here. ----
 }
 
@@ -427,6 +432,10 @@ event_payloads! {
     TransferredOut => Casework,
     EventCorrected => Correction,
     EventRetracted => Correction,
+    /// SSDA903 Episodes: a period of care already in progress, its start unknown (imported history).
+    CareInProgressRecorded => LookedAfter,
+    /// An identifier failing its check, kept as recorded (imported history).
+    InvalidIdentifierRecorded => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -492,7 +501,11 @@ impl EventKind {
     pub const fn allowed_before_birth(self) -> bool {
         use EventKind::*;
         match self {
-            ChildRegistered | ChildDetailsAmended | EventCorrected | EventRetracted => true,
+            ChildRegistered
+            | ChildDetailsAmended
+            | InvalidIdentifierRecorded
+            | EventCorrected
+            | EventRetracted => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted
@@ -529,6 +542,7 @@ impl EventKind {
             | CourtOrderMade
             | CourtOrderEnded => false,
             BecameLookedAfter
+            | CareInProgressRecorded
             | LegalStatusChanged
             | PlacementChanged
             | CeasedToBeLookedAfter
