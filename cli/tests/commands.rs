@@ -132,8 +132,9 @@ fn timeline_and_summary_read_one_child_and_are_access_logged() {
     ]))
     .unwrap();
     assert!(json["entries"].as_array().unwrap().len() > 5);
-    // Known at the Unix epoch the record said nothing: the child was not registered yet.
-    let before = ok(&[
+    // Known at the Unix epoch the record said nothing: the child was not registered yet, so there was no
+    // such child then (404, as on every child route).
+    let before = journey(&[
         "summary",
         "--data",
         path(&data),
@@ -141,7 +142,14 @@ fn timeline_and_summary_read_one_child_and_are_access_logged() {
         "--known-at",
         "1970-01-02T00:00:00Z",
     ]);
-    assert!(!before.contains("date_of_birth"), "{before}");
+    let said = String::from_utf8_lossy(&before.stderr);
+    assert!(!before.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "nothing was recorded for child {child} as known at 1970-01-02T00:00:00Z"
+        )),
+        "{said}"
+    );
     let summary = ok(&["summary", "--data", path(&data), &child]);
     assert!(
         summary
@@ -685,3 +693,4 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
             .any(|r| r.body["view"] == "policy:statutory-timescales" && r.body["child_id"] == json!(child))
     );
 }
+

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod examples;
 pub mod ids;
 pub mod journal;
 pub mod store;

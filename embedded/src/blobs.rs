@@ -75,6 +75,66 @@ impl FileBlobStore {
     }
 }
 
+/// What [`verify_blob_dir`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BlobCheck {
+    /// False when the directory has no blobs at all.
+    pub present: bool,
+    /// Blob files re-hashed.
+    pub checked: u64,
+    /// Blobs the journal names, each checked present and intact.
+    pub referenced: u64,
+    /// What is wrong: a blob whose bytes are not the ones its name says, a named blob missing, a file that
+    /// is not a blob.
+    pub problems: Vec<String>,
+}
+
+/// Re-hashes every blob under `dir` (`<dir>/sha256/<hex>`) and checks that each blob in `referenced`
+/// (what names it, and its hash) is there and intact. Modifies nothing; leftover temporary files of an
+/// interrupted write (`.<hex>….tmp`) are ignored.
+pub fn verify_blob_dir(dir: &Path, referenced: &[(String, [u8; 32])]) -> Result<BlobCheck> {
+    let dir = dir.join("sha256");
+    let mut check = BlobCheck::default();
+    let mut intact = std::collections::HashSet::new();
+    if dir.is_dir() {
+        check.present = true;
+        let mut entries: Vec<_> = fs::read_dir(&dir)?.collect::<std::io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                continue;
+            }
+            let Some(hash) = hex::decode(&name)
+                .ok()
+                .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            else {
+                check.problems.push(format!(
+                    "blobs/sha256/{name} is not a blob (its name is not a SHA-256)"
+                ));
+                continue;
+            };
+            check.checked += 1;
+            match check_blob(&hash, fs::read(entry.path())?) {
+                Ok(_) => {
+                    intact.insert(hash);
+                }
+                Err(e) => check.problems.push(format!("blobs/sha256/{name}: {e}")),
+            }
+        }
+    }
+    for (what, hash) in referenced {
+        check.referenced += 1;
+        if !intact.contains(hash) && !dir.join(hex::encode(hash)).exists() {
+            check.problems.push(format!(
+                "{what} names blob sha256:{}, which is missing",
+                hex::encode(hash)
+            ));
+        }
+    }
+    Ok(check)
+}
+
 #[cfg(test)]
 mod tests {
     use futures::executor::block_on;

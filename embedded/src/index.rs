@@ -381,6 +381,45 @@ impl MemIndex {
         Some(delta)
     }
 
+    /// Whether the index says of position `p` what the log holds there: the record at `location`, whose
+    /// event id has fingerprint `fp`, version `version` of `child_id`. `Ok` for a position not indexed (yet).
+    pub fn check_record(
+        &self,
+        p: Position,
+        location: EntryLocation,
+        fp: u64,
+        child_id: &ChildId,
+        version: Version,
+    ) -> std::result::Result<(), String> {
+        if p.0 > self.len() {
+            return Ok(());
+        }
+        if self.location(p.0) != Some(location) {
+            return Err(format!(
+                "the index places position {p} at {:?}, the log holds it at segment {} byte {}",
+                self.location(p.0),
+                location.segment,
+                location.offset
+            ));
+        }
+        if self.fps[p.0 as usize - 1] != fp {
+            return Err(format!(
+                "the index's event-id fingerprint for position {p} is not the record's"
+            ));
+        }
+        let listed = self
+            .numbers
+            .get(child_id)
+            .and_then(|&n| self.streams[n as usize].get(usize::try_from(version.0).ok()?.checked_sub(1)?))
+            .map(|&q| u64::from(q));
+        if listed != Some(p.0) {
+            return Err(format!(
+                "the index lists {child_id} version {version} at position {listed:?}, the log at {p}"
+            ));
+        }
+        Ok(())
+    }
+
     /// Gives back memory that growing by doubling left unused (after loading or rebuilding).
     pub fn shrink(&mut self) {
         for s in &mut self.streams {
@@ -542,6 +581,12 @@ fn damaged(why: impl Into<String>) -> Unusable {
     Unusable::Damaged(why.into())
 }
 
+/// The checkpoint in `dir`, if it is there and whole: it names a record that was durable when it was
+/// written (the index holds only durable records), which makes it evidence of how far the log reached.
+pub(crate) fn read_checkpoint(dir: &Path) -> std::result::Result<Checkpoint, Unusable> {
+    read_stored(dir).map(|stored| stored.checkpoint)
+}
+
 fn read_stored(dir: &Path) -> std::result::Result<Stored, Unusable> {
     let b = match fs::read(dir.join(CHECKPOINT_FILE)) {
         Ok(b) => b,
@@ -600,12 +645,36 @@ pub(crate) fn load(
     dir: &Path,
     check: impl FnOnce(&Checkpoint) -> std::result::Result<(), String>,
 ) -> std::result::Result<(MemIndex, SnapshotFiles), Unusable> {
+    let (index, files) = load_as(dir, check, true)?;
+    Ok((index, files.expect("loaded for writing")))
+}
+
+/// [`load`], modifying nothing (bytes an interrupted checkpoint left are ignored, not cut): for verifying.
+pub(crate) fn load_read_only(
+    dir: &Path,
+    check: impl FnOnce(&Checkpoint) -> std::result::Result<(), String>,
+) -> std::result::Result<MemIndex, Unusable> {
+    load_as(dir, check, false).map(|(index, _)| index)
+}
+
+fn load_as(
+    dir: &Path,
+    check: impl FnOnce(&Checkpoint) -> std::result::Result<(), String>,
+    writable: bool,
+) -> std::result::Result<(MemIndex, Option<SnapshotFiles>), Unusable> {
     let stored = read_stored(dir)?;
     let cp = stored.checkpoint;
     check(&cp).map_err(Unusable::Damaged)?;
     let io = |e: std::io::Error| damaged(format!("the index files cannot be opened: {e}"));
-    let records = open_rw(&dir.join(RECORDS_FILE)).map_err(io)?;
-    let children = open_rw(&dir.join(CHILDREN_FILE)).map_err(io)?;
+    let open = |name: &str| {
+        if writable {
+            open_rw(&dir.join(name))
+        } else {
+            File::open(dir.join(name))
+        }
+    };
+    let records = open(RECORDS_FILE).map_err(io)?;
+    let children = open(CHILDREN_FILE).map_err(io)?;
     for (file, len, name) in [
         (&records, stored.records_len, "records"),
         (&children, stored.children_len, "children"),
@@ -616,7 +685,7 @@ pub(crate) fn load(
                 "the index {name} file is shorter than its checkpoint says"
             )));
         }
-        if actual > len {
+        if actual > len && writable {
             // An interrupted checkpoint: its blocks are not covered, drop them.
             file.set_len(len).map_err(io)?;
         }
@@ -742,7 +811,7 @@ pub(crate) fn load(
     index.saved_positions = index.len();
     index.saved_children = index.children.len() as u32;
     index.shrink();
-    let files = SnapshotFiles {
+    let files = writable.then(|| SnapshotFiles {
         dir: dir.to_path_buf(),
         records,
         children,
@@ -750,7 +819,7 @@ pub(crate) fn load(
         children_len: stored.children_len,
         children_count: stored.children_count,
         failed: false,
-    };
+    });
     Ok((index, files))
 }
 

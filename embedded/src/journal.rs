@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use futures::channel::oneshot;
 use futures::future::{BoxFuture, FutureExt};
 
-use crate::log::{self, EntryLocation, LogOptions, LogReader, LogWriter};
+use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter};
 use journey_core::error::{Error, LogLocation, Result};
 use journey_core::ids::ExpectedVersion;
 use journey_core::journal::{
@@ -52,8 +52,9 @@ pub struct FileJournal {
 }
 
 impl FileJournal {
-    /// Opens (creating if need be) the journal in `dir`: recovers the log's tail as the event store does,
-    /// then reads every record, checking the numbering and the hash chain. A broken chain is an error.
+    /// Opens (creating if need be) the journal in `dir`: recovers the log's tail as the event store does
+    /// (refusing a journal that ends before what its mark shows was durable), then reads every record,
+    /// checking the numbering and the hash chain. A broken chain is an error.
     pub fn open(dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<FileJournal> {
         Self::open_with(dir, clock, LogOptions::default())
     }
@@ -64,25 +65,69 @@ impl FileJournal {
         clock: Arc<dyn Clock>,
         options: LogOptions,
     ) -> Result<FileJournal> {
-        let (writer, reader, _report) = log::open(dir.as_ref(), options)?;
-        let mut sequencer = Sequencer::default();
-        let mut visible = Visible::default();
-        for entry in reader.scan(None) {
-            let (location, bytes) = entry?;
-            let sequence = visible.locations.len() as u64 + 1;
-            let record = decode_record(&bytes, sequence)?;
-            sequencer.replay(&record).map_err(|detail| Error::Corrupt {
-                location: LogLocation {
-                    segment: format!("journal {}", location.segment),
-                    offset: location.offset,
-                    position: None,
-                },
-                detail: format!("journal record {sequence}: {detail}"),
-            })?;
-            visible.locations.push(location);
-            visible.streams.entry(record.stream).or_default().push(sequence);
+        let (journal, _) = Self::open_as(dir.as_ref(), clock, options, false)?;
+        Ok(journal)
+    }
+
+    /// Opens the journal for an operator who has decided to go on without what it lost (see
+    /// `crate::log::open_accepting_loss`): returns it with the loss in words, if there was one. The caller
+    /// must record the loss (`journey accept-loss` appends it to this journal).
+    pub fn open_accepting_loss(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(FileJournal, Option<String>)> {
+        Self::open_as(dir.as_ref(), clock, LogOptions::default(), true)
+    }
+
+    /// Opens the journal in `dir` for reading only, with the same checks as [`FileJournal::open`] and
+    /// without modifying anything (a torn tail is left in place, unread): for verifying a data directory or
+    /// a backup. Appends are refused. Returns what the log's recovery found too.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<(FileJournal, log::RecoveryReport)> {
+        let (reader, report) = log::open_read_only(dir.as_ref())?;
+        let (_, visible, mismatch) = read_all(&reader, report.mark)?;
+        if let Some(why) = mismatch {
+            return Err(lost(report.mark, why));
         }
-        visible.head = sequencer.head();
+        let journal = FileJournal {
+            visible: Arc::new(RwLock::new(visible)),
+            reader,
+            sender: Mutex::new(None),
+            writer: Mutex::new(None),
+            failure: Arc::new(Mutex::new(None)),
+        };
+        Ok((journal, report))
+    }
+
+    fn open_as(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        options: LogOptions,
+        accept_loss: bool,
+    ) -> Result<(FileJournal, Option<String>)> {
+        let (mut writer, reader, report) = if accept_loss {
+            log::open_accepting_loss(dir, options)?
+        } else {
+            log::open(dir, options)?
+        };
+        let (sequencer, visible, mismatch) = read_all(&reader, report.mark)?;
+        let mut loss = report.loss.clone();
+        if let Some(why) = mismatch
+            && loss.is_none()
+        {
+            if !accept_loss {
+                return Err(lost(report.mark, why));
+            }
+            loss = Some(why);
+        }
+        if let Some(loss) = &loss {
+            tracing::error!(dir = %dir.display(), loss = %loss, "opened the journal accepting the loss of durable records");
+        }
+        let head = sequencer.head();
+        // Everything kept is durable now: the mark says so, with the head, before anything new is written.
+        writer.mark_durable(log::Head {
+            entries: head.sequence,
+            hash: head.hash,
+        })?;
         let visible = Arc::new(RwLock::new(visible));
         let failure = Arc::new(Mutex::new(None));
         let (sender, receiver) = mpsc::channel();
@@ -97,13 +142,16 @@ impl FileJournal {
         let handle = std::thread::Builder::new()
             .name("journey-journal-writer".into())
             .spawn(move || writer_state.run(receiver))?;
-        Ok(FileJournal {
-            visible,
-            reader,
-            sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(handle)),
-            failure,
-        })
+        Ok((
+            FileJournal {
+                visible,
+                reader,
+                sender: Mutex::new(Some(sender)),
+                writer: Mutex::new(Some(handle)),
+                failure,
+            },
+            loss,
+        ))
     }
 
     fn visible(&self) -> std::sync::RwLockReadGuard<'_, Visible> {
@@ -135,6 +183,81 @@ impl FileJournal {
             .zip(sequences)
             .map(|(bytes, &sequence)| decode_record(bytes, sequence))
             .collect()
+    }
+}
+
+/// Reads every record, checking the numbering and the chain, and checks the record at the log's mark: the
+/// mark recorded its sequence number and hash when it was durable. Returns the bookkeeping, what readers
+/// see, and what differs from the mark, in words, if anything does.
+fn read_all(reader: &LogReader, mark: Option<DurableMark>) -> Result<(Sequencer, Visible, Option<String>)> {
+    let marked = mark.and_then(|m| m.head.filter(|h| h.entries > 0).map(|h| (m, h)));
+    let mut hash_at_mark = None;
+    let mut sequencer = Sequencer::default();
+    let mut visible = Visible::default();
+    for entry in reader.scan(None) {
+        let (location, bytes) = entry?;
+        let sequence = visible.locations.len() as u64 + 1;
+        let record = decode_record(&bytes, sequence)?;
+        sequencer.replay(&record).map_err(|detail| Error::Corrupt {
+            location: LogLocation {
+                segment: format!("journal {}", location.segment),
+                offset: location.offset,
+                position: None,
+            },
+            detail: format!("journal record {sequence}: {detail}"),
+        })?;
+        if let Some((_, head)) = marked
+            && sequence == head.entries
+        {
+            hash_at_mark = Some(record.hash);
+        }
+        visible.locations.push(location);
+        visible.streams.entry(record.stream).or_default().push(sequence);
+    }
+    visible.head = sequencer.head();
+    let mismatch = marked.and_then(|(mark, head)| {
+        let recorded = format!(
+            "journal/{} records that journal record {} (hash {}) was durable at segment {} byte {}",
+            log::MARK_FILE,
+            head.entries,
+            hex::encode(head.hash),
+            mark.segment,
+            mark.end
+        );
+        let at_mark = hash_at_mark.map(|hash| {
+            let n = head.entries as usize;
+            let placed = mark.is_last_entry(visible.locations[n - 1], visible.locations.get(n).copied());
+            (placed, hash)
+        });
+        match at_mark {
+            None => Some(format!(
+                "{recorded}, but the journal holds only {} records: records {} to {} are missing",
+                visible.locations.len(),
+                visible.locations.len() + 1,
+                head.entries
+            )),
+            Some((false, _)) => Some(format!(
+                "{recorded}, but that record is elsewhere in the journal: it is not the journal that was marked"
+            )),
+            Some((true, hash)) if hash != head.hash => Some(format!(
+                "{recorded}, but that record's hash is {}: it is not the journal that was marked",
+                hex::encode(hash)
+            )),
+            Some(_) => None,
+        }
+    });
+    Ok((sequencer, visible, mismatch))
+}
+
+/// The refusal for durable journal records that are no longer there, with the advice on restoring.
+fn lost(mark: Option<DurableMark>, why: String) -> Error {
+    Error::Corrupt {
+        location: LogLocation {
+            segment: mark.map_or_else(|| "journal".to_owned(), |m| format!("journal {}", m.segment)),
+            offset: mark.map_or(0, |m| m.end),
+            position: None,
+        },
+        detail: format!("{why}. {}.", log::RESTORE_ADVICE),
     }
 }
 
@@ -282,7 +405,12 @@ impl WriterState {
             .iter()
             .flat_map(|(_, records)| records.iter().map(|(_, stored)| stored.as_slice()))
             .collect();
+        let head = self.sequencer.head();
         let written = self.log.write_batch(&entries).and_then(|locations| {
+            self.log.set_head(log::Head {
+                entries: head.sequence,
+                hash: head.hash,
+            });
             self.log.sync()?;
             Ok(locations)
         });

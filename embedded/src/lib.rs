@@ -14,7 +14,9 @@ mod journal;
 pub mod log;
 mod read_cache;
 mod store;
+mod verify;
 
-pub use blobs::FileBlobStore;
+pub use blobs::{BlobCheck, FileBlobStore};
 pub use journal::FileJournal;
 pub use store::{CommitStats, EmbeddedOptions, EmbeddedStore, OpenReport, index_dir, log_dir};
+pub use verify::{DataDirVerification, FromJournal, IndexPart, JournalPart, LogPart, verify_data_dir};

@@ -4,10 +4,11 @@
 //! This module knows only bytes: it appends opaque entries in groups (one group per
 //! [`LogWriter::write_batch`]), hands back where each entry went, reads them back (checking every byte),
 //! and on open repairs the one kind of damage a crash or a power loss is allowed to cause — an incomplete
-//! last group. Any other damage is reported as [`Error::Corrupt`], never skipped. A group is all or
-//! nothing: after a crash, either all of its entries are served or none is.
+//! last group, written after the last point the log knows was durable. Any other damage, and a log that
+//! ends before what it knows was durable, is reported as [`Error::Corrupt`], never skipped or cut. A group
+//! is all or nothing: after a crash, either all of its entries are served or none is.
 //!
-//! # On-disk format (version 2)
+//! # On-disk format (version 3)
 //!
 //! The log directory holds segment files named `{seq:010}.seg` (`0000000001.seg`, `0000000002.seg`, …),
 //! numbered from 1 without gaps. Only the last segment is ever appended to; the earlier ones are sealed.
@@ -19,7 +20,7 @@
 //! | bytes  | content                                  |
 //! |--------|------------------------------------------|
 //! | 0..8   | magic `b"JRNYSEG1"`                      |
-//! | 8..12  | format version, `u32` little-endian (= 2) |
+//! | 8..12  | format version, `u32` little-endian (= 3; 2 for segments written before the mark file) |
 //! | 12..16 | the segment's own sequence number, `u32` LE (must match the file name) |
 //!
 //! followed by groups, back to back. A group is the entry frames of one [`LogWriter::write_batch`] call,
@@ -90,10 +91,45 @@
 //! prefix of the expected header, with zeros for the rest) and which holds no verified group gets its
 //! header rewritten. The earlier segments only have their headers checked on open; damage inside them is
 //! found by [`LogReader::read`] / [`LogReader::scan`] (entry CRCs, and a sealed segment must end exactly
-//! at a commit frame that matches its group). Damage that hits only the last group of the last segment,
-//! synced or not, looks exactly like a torn unsynced group and is truncated as one: nothing on disk tells
-//! them apart.
+//! at a commit frame that matches its group).
 //!
+//! # Proof of durability: the mark
+//!
+//! The bytes after the durable end may be cut only if they could not have been acknowledged. Nothing in a
+//! group tells whether its `fdatasync` returned, so the log keeps that proof beside itself, in
+//! [`MARK_FILE`] (`log/durable`): a **mark** `(segment, end, CRC of the commit frame ending there, and the
+//! layer above's head there — its record count and last hash)`, meaning "everything before this point was
+//! durable". The file has two 128-byte slots, each with a generation number and a CRC, written alternately
+//! (one `pwrite` and one `fdatasync`), so a torn write of one leaves the other; the newest valid slot counts.
+//! A mark is only ever recorded for bytes whose sync has returned, so it is a lower bound of what was
+//! acknowledged. It is recorded:
+//!
+//! * when a new log is created, before its first segment (so a segment of format 3 without a mark file
+//!   means the mark was lost, not that it was never written);
+//! * on open, by the layer above once it has read the log ([`LogWriter::mark_durable`]): after a crash,
+//!   everything recovery kept has been synced by then;
+//! * when a segment is created (after the previous one is synced, before any group goes into the new one):
+//!   so a lost last segment is always noticed;
+//! * by a background thread every [`LogOptions::mark_interval`] (100 ms by default), if the durable end
+//!   has moved: off the writer's path;
+//! * when the writer is dropped: after a clean stop the whole log is marked.
+//!
+//! On open, the mark is checked before anything is cut:
+//!
+//! * every segment up to the mark's must exist, and a sealed one must reach the mark and have the recorded
+//!   commit frame there;
+//! * in the last segment, if the mark is in it, the last whole group must end at or after the mark, and
+//!   the commit frame ending at the mark must be the recorded one. A damaged or missing group before the
+//!   mark is **lost durable data**, not a torn tail: open refuses, naming what is missing (segments, the
+//!   records after the last whole group up to the mark's, the mark's record and hash), and how to restore
+//!   (a backup, or [`open_accepting_loss`], which the CLI's `journey accept-loss` uses and records);
+//! * only the bytes after both the mark and the last whole group are treated as a torn tail as described
+//!   above: they were written after the last point known to be durable.
+//!
+//! What remains unprovable is a group synced (and acknowledged) after the last mark and damaged before the
+//! next open: after a crash, at most [`LogOptions::mark_interval`] of acknowledged groups are in that window;
+//! after a clean stop, none.
+
 //! One writer per directory: [`open`] takes an exclusive advisory lock (`flock`) on the directory, held by
 //! the [`LogWriter`].
 
@@ -102,7 +138,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use journey_core::error::{Error, LogLocation};
 
@@ -128,8 +166,26 @@ pub const COMMIT_MAGIC: u32 = 0x3C0F_FEC7;
 const COMMIT_FRAME_LEN: u64 = 16;
 
 const SEGMENT_MAGIC: [u8; 8] = *b"JRNYSEG1";
-const FORMAT_VERSION: u32 = 2;
+/// The format of the segments this code creates: 3 says "this log keeps a [`MARK_FILE`]", so that a missing
+/// one is noticed.
+const FORMAT_VERSION: u32 = 3;
+/// Segments created before the log kept a [`MARK_FILE`]. Their frames are the same, so they are read as they
+/// are; the first open for writing gives the log its mark.
+const FORMAT_VERSION_WITHOUT_MARK: u32 = 2;
 const SEGMENT_HEADER_LEN: u64 = 16;
+
+/// The file in the log directory that records how far the log is known to be durable (see "Proof of
+/// durability" in the module documentation).
+pub const MARK_FILE: &str = "durable";
+const MARK_MAGIC: [u8; 8] = *b"JRNYDUR1";
+/// The mark file holds two slots, written alternately, so that a torn write of one leaves the other.
+const MARK_SLOT: u64 = 128;
+/// magic, generation, segment, end, commit CRC, flags, entries, hash, CRC.
+const MARK_LEN: usize = 8 + 8 + 4 + 8 + 4 + 4 + 8 + 32 + 4;
+const MARK_HEAD_KNOWN: u32 = 1;
+
+/// The default for [`LogOptions::mark_interval`].
+pub const DEFAULT_MARK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How much a sequential scan reads per `pread`.
 const SCAN_CHUNK: usize = 1024 * 1024;
@@ -159,6 +215,11 @@ pub struct LogOptions {
     /// its own. Default 64 MiB.
     pub segment_max_bytes: u64,
     pub sync: SyncMode,
+    /// How often, at most, a background thread records the durable end in [`MARK_FILE`] while groups are
+    /// being written (it is also recorded when the log is opened, at every new segment, and when the writer
+    /// is dropped). Only groups written since the last mark can be taken for a torn tail after a crash; a
+    /// mark costs one small write and `fdatasync`, off the writer's path. Default 100 ms.
+    pub mark_interval: Duration,
 }
 
 impl Default for LogOptions {
@@ -166,8 +227,65 @@ impl Default for LogOptions {
         LogOptions {
             segment_max_bytes: DEFAULT_SEGMENT_MAX_BYTES,
             sync: SyncMode::Data,
+            mark_interval: DEFAULT_MARK_INTERVAL,
         }
     }
+}
+
+/// What the layer above says the log holds up to a point: how many entries (its positions or sequence
+/// numbers count them from 1), and the hash it gives the last one. The log records it in its mark, so that
+/// a refusal can name the last record known to be durable, and the layer above can check that the record
+/// at the mark is still that one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Head {
+    pub entries: u64,
+    pub hash: [u8; 32],
+}
+
+/// A point the log is known to have reached durably, as recorded in [`MARK_FILE`]: everything before
+/// `(segment, end)` had been made durable (by an `fdatasync` that returned) when it was recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurableMark {
+    pub segment: u32,
+    /// Just past the commit frame of a group, or the segment header's end (a segment that had just been
+    /// created).
+    pub end: u64,
+    /// The CRC field of the commit frame that ends at `end` (0 when `end` is the header's end): ties the
+    /// mark to the bytes, not only to a length.
+    pub commit_crc: u32,
+    /// The layer above's count and hash of the entries up to `end`, when it had told the log.
+    pub head: Option<Head>,
+}
+
+impl DurableMark {
+    /// Whether the entry at `loc`, followed by the entry at `next` (`None` if it is the log's last), is the
+    /// last one before the mark: the last of the group whose commit frame ends at the mark, or, for a mark
+    /// at the start of a segment, the last of the segment before it.
+    pub fn is_last_entry(&self, loc: EntryLocation, next: Option<EntryLocation>) -> bool {
+        if self.end > SEGMENT_HEADER_LEN {
+            loc.segment == self.segment && loc.end() + COMMIT_FRAME_LEN == self.end
+        } else {
+            loc.segment + 1 == self.segment && next.is_none_or(|n| n.segment >= self.segment)
+        }
+    }
+
+    /// The mark, in words: where, and which record, when known.
+    pub fn describe(&self) -> String {
+        let place = format!("segment {} byte {}", segment_file_name(self.segment), self.end);
+        match self.head {
+            Some(head) if head.entries > 0 => format!(
+                "{place}, ending with record {} (hash {})",
+                head.entries,
+                hex_of(&head.hash)
+            ),
+            Some(_) => format!("{place}, before any record"),
+            None => place,
+        }
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where one entry lives: `offset` is the first byte of its frame in segment `segment`, `len` the length of
@@ -202,6 +320,14 @@ pub struct RecoveryReport {
     pub truncated_at: Option<(u32, u64)>,
     /// Why, in words (e.g. the CRC mismatch found), when anything was repaired.
     pub reason: Option<String>,
+    /// The log's [`MARK_FILE`] as found on open (before this open recorded a new one), if it had one.
+    pub mark: Option<DurableMark>,
+    /// Only from [`open_accepting_loss`]: what was known to be durable and is no longer in the log, in
+    /// words. The caller must make that loss known (the CLI records it in the system journal).
+    pub loss: Option<String>,
+    /// True for [`open_read_only`]: nothing was modified, and `truncated_*` say what an open for writing
+    /// would cut.
+    pub read_only: bool,
 }
 
 /// What readers may see: the sealed segments and the durable end of the last one.
@@ -211,6 +337,10 @@ struct Visible {
     sealed: Vec<u64>,
     /// `(segment, offset)` just past the last commit frame readers may see; `end.0 == sealed.len() + 1`.
     end: (u32, u64),
+    /// The CRC field of the commit frame that ends at `end` (0 if none does).
+    commit_crc: u32,
+    /// What the layer above said the log holds up to `end`, if it did.
+    head: Option<Head>,
 }
 
 impl Visible {
@@ -233,9 +363,92 @@ struct Shared {
     visible: RwLock<Visible>,
     /// Read-only handles, opened lazily (header checked once) and kept: `pread` needs no lock.
     files: RwLock<HashMap<u32, Arc<File>>>,
+    /// The mark file, for whoever records a mark (the writer, or its marking thread).
+    mark: Mutex<MarkState>,
+    /// Whether marks are synced ([`SyncMode::Data`]).
+    sync: bool,
+    /// A read-only open's shared lock on the log directory, held as long as its readers live.
+    _read_lock: Option<File>,
+}
+
+/// What this process has recorded in the mark file.
+#[derive(Debug, Default)]
+struct MarkState {
+    /// Open once the file exists.
+    file: Option<File>,
+    /// The generation of the newest valid slot; the next write gets one more, in the other slot.
+    generation: u64,
+    /// The last mark written (or found valid on open): its place, and whether it named the head.
+    written: Option<((u32, u64), bool)>,
+}
+
+impl MarkState {
+    /// Writes `mark` into the mark file's other slot, unless a mark at or past it was already written.
+    fn record(&mut self, dir: &Path, sync: bool, mark: DurableMark) -> io::Result<()> {
+        let place = (mark.segment, mark.end);
+        if let Some((written, named_head)) = self.written
+            && (written > place || (written == place && (named_head || mark.head.is_none())))
+        {
+            return Ok(());
+        }
+        let generation = self.generation + 1;
+        let slot = encode_mark(&mark, generation);
+        let at = (generation % 2) * MARK_SLOT;
+        match &self.file {
+            Some(file) => {
+                file.write_all_at(&slot, at)?;
+                if sync {
+                    file.sync_data()?;
+                }
+            }
+            None => {
+                // Created whole under another name and renamed, so that the file is never seen empty.
+                let temporary = dir.join(format!("{MARK_FILE}.tmp"));
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&temporary)?;
+                file.set_len(2 * MARK_SLOT)?;
+                file.write_all_at(&slot, at)?;
+                if sync {
+                    file.sync_all()?;
+                }
+                fs::rename(&temporary, dir.join(MARK_FILE))?;
+                if sync {
+                    File::open(dir)?.sync_all()?;
+                }
+                self.file = Some(file);
+            }
+        }
+        self.generation = generation;
+        self.written = Some((place, mark.head.is_some()));
+        Ok(())
+    }
 }
 
 impl Shared {
+    /// The durable end readers see, as a mark.
+    fn current_mark(&self) -> DurableMark {
+        let visible = self.visible();
+        DurableMark {
+            segment: visible.end.0,
+            end: visible.end.1,
+            commit_crc: visible.commit_crc,
+            head: visible.head,
+        }
+    }
+
+    /// Records `mark` in the mark file, unless one at or past it is already there. Durable when it returns
+    /// (with [`SyncMode::Data`]).
+    fn record_mark(&self, mark: DurableMark) -> io::Result<()> {
+        self.mark
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(&self.dir, self.sync, mark)
+    }
+
     fn visible(&self) -> RwLockReadGuard<'_, Visible> {
         // Nothing can panic half-way through an update of `Visible`, so a poisoned lock still holds a
         // consistent value.
@@ -265,63 +478,675 @@ impl Shared {
 }
 
 /// Opens (creating if need be) the log in `dir`, repairs a torn tail, and returns its one writer, a reader
-/// (clone it for more) and what recovery did. See the module documentation for the rules.
+/// (clone it for more) and what recovery did. Refuses a log that ends before what its [`MARK_FILE`] shows
+/// was durable. See the module documentation for the rules.
 pub fn open(dir: &Path, options: LogOptions) -> Result<(LogWriter, LogReader, RecoveryReport), Error> {
+    open_for_writing(dir, options, Opening::Strict)
+}
+
+/// [`open`] for an operator who has decided to go on without what the log lost: a log that ends before
+/// its mark is cut where recovery can continue it (the last whole group before the damage), the loss is
+/// described in [`RecoveryReport::loss`], and the mark is recorded afresh. Damage that is not at the end of
+/// the log (a valid group after it, or a sealed segment) is still refused.
+pub fn open_accepting_loss(
+    dir: &Path,
+    options: LogOptions,
+) -> Result<(LogWriter, LogReader, RecoveryReport), Error> {
+    open_for_writing(dir, options, Opening::AcceptLoss)
+}
+
+/// Opens the log in `dir` for reading only, applying the same rules as [`open`] but modifying nothing: a
+/// torn tail is left in place and only reported (readers never see it), and nothing is created. Takes a
+/// shared lock, so it fails while a writer has the log open.
+pub fn open_read_only(dir: &Path) -> Result<(LogReader, RecoveryReport), Error> {
+    if !dir.is_dir() {
+        return Err(Error::NotFound(format!("no log in {}", dir.display())));
+    }
+    let dir_handle = File::open(dir)?;
+    lock_log_dir(&dir_handle, dir, true)?;
+    let recovered = recover(dir, &dir_handle, Opening::ReadOnly, false)?;
+    let shared = Arc::new(Shared {
+        dir: dir.to_path_buf(),
+        visible: RwLock::new(recovered.visible),
+        files: RwLock::new(recovered.files),
+        mark: Mutex::default(),
+        sync: false,
+        _read_lock: Some(dir_handle),
+    });
+    Ok((LogReader { shared }, recovered.report))
+}
+
+/// How an open treats a log that ends before its mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opening {
+    /// Refuse to open it.
+    Strict,
+    /// Cut the log where it can be continued, report the loss, and open it.
+    AcceptLoss,
+    /// Refuse as `Strict` does, and modify nothing at all.
+    ReadOnly,
+}
+
+fn lock_log_dir(dir_handle: &File, dir: &Path, shared: bool) -> Result<(), Error> {
+    let locked = if shared {
+        dir_handle.try_lock_shared()
+    } else {
+        dir_handle.try_lock()
+    };
+    match locked {
+        Ok(()) => Ok(()),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            ErrorKind::WouldBlock,
+            format!("the log in {} is already open for writing", dir.display()),
+        )
+        .into()),
+        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+fn open_for_writing(
+    dir: &Path,
+    options: LogOptions,
+    opening: Opening,
+) -> Result<(LogWriter, LogReader, RecoveryReport), Error> {
     let sync = options.sync == SyncMode::Data;
     create_dir(dir, sync)?;
     let dir_handle = File::open(dir)?;
-    match dir_handle.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            return Err(io::Error::new(
-                ErrorKind::WouldBlock,
-                format!("the log in {} is already open for writing", dir.display()),
-            )
-            .into());
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(e.into()),
-    }
-
-    let mut report = RecoveryReport::default();
-    let mut seqs = list_segments(dir)?;
-    if seqs.is_empty() {
-        create_segment(dir, &dir_handle, 1, sync)?;
-        seqs.push(1);
-    }
-    let last = *seqs.last().expect("at least one segment");
-
-    let mut files = HashMap::new();
-    let mut sealed = Vec::with_capacity(seqs.len() - 1);
-    for &seq in &seqs[..seqs.len() - 1] {
-        let file = File::open(dir.join(segment_file_name(seq)))?;
-        sealed.push(check_sealed_header(&file, seq)?);
-        files.insert(seq, Arc::new(file));
-    }
-
-    let (file, len) = recover_last_segment(dir, &dir_handle, last, sync, &mut report)?;
-    report.segments = seqs.len();
-
+    lock_log_dir(&dir_handle, dir, false)?;
+    let Recovered {
+        report,
+        visible,
+        files,
+        last,
+        mark,
+    } = recover(dir, &dir_handle, opening, sync)?;
+    let (file, len) = last.expect("an open for writing opens the last segment for writing");
+    let (seq, commit_crc, head) = (visible.end.0, visible.commit_crc, visible.head);
     let shared = Arc::new(Shared {
         dir: dir.to_path_buf(),
-        visible: RwLock::new(Visible {
-            sealed,
-            end: (last, len),
-        }),
+        visible: RwLock::new(visible),
         files: RwLock::new(files),
+        mark: Mutex::new(mark),
+        sync,
+        _read_lock: None,
     });
+    let (stop, stopped) = mpsc::channel::<()>();
+    let for_marks = Arc::clone(&shared);
+    let interval = options.mark_interval;
+    let thread = std::thread::Builder::new()
+        .name("journey-log-mark".into())
+        .spawn(move || {
+            let mut failing = false;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                match for_marks.record_mark(for_marks.current_mark()) {
+                    Ok(()) => failing = false,
+                    Err(e) => {
+                        if !failing {
+                            tracing::warn!(
+                                dir = %for_marks.dir.display(),
+                                error = %e,
+                                "could not record how far the log is durable; will retry"
+                            );
+                        }
+                        failing = true;
+                    }
+                }
+            }
+        })?;
     let writer = LogWriter {
         shared: Arc::clone(&shared),
         options,
         dir_handle,
-        seq: last,
+        seq,
         file,
         len,
         dirty: false,
         sealed_unpublished: Vec::new(),
         buf: Vec::new(),
         failed: None,
+        commit_crc,
+        head,
+        marker: Some(Marker { stop, thread }),
     };
     Ok((writer, LogReader { shared }, report))
+}
+
+/// What [`recover`] found: the visible log, the handles of its sealed segments, the last segment open for
+/// writing (unless read-only) with its durable end, and the mark file's state.
+struct Recovered {
+    report: RecoveryReport,
+    visible: Visible,
+    files: HashMap<u32, Arc<File>>,
+    last: Option<(File, u64)>,
+    mark: MarkState,
+}
+
+/// The advice every refusal for lost durable data ends with (the store and the journal use it too).
+pub const RESTORE_ADVICE: &str = "Restore the data directory from a backup that holds them; or, to go on without \
+     them, run `journey accept-loss`, which cuts the log where it can be continued and records the loss in \
+     the system journal";
+
+/// A tail loss found on open: what the mark showed was durable and the log no longer holds.
+struct Loss {
+    /// Where the loss starts, for the error's location.
+    segment: u32,
+    offset: u64,
+    /// What is missing or damaged, in words.
+    what: String,
+}
+
+/// Checks the log in `dir` against its mark and repairs a torn tail (unless read-only); see the module
+/// documentation.
+fn recover(dir: &Path, dir_handle: &File, opening: Opening, sync: bool) -> Result<Recovered, Error> {
+    let writing = opening != Opening::ReadOnly;
+    let mut report = RecoveryReport {
+        read_only: !writing,
+        ..RecoveryReport::default()
+    };
+    let mut losses: Vec<Loss> = Vec::new();
+    let mut mark_state = MarkState::default();
+    let mark = match read_mark(dir)? {
+        MarkRead::Absent => None,
+        MarkRead::Found { mark, generation } => {
+            mark_state.generation = generation;
+            if writing {
+                mark_state.file = Some(
+                    OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(dir.join(MARK_FILE))?,
+                );
+            }
+            if opening == Opening::Strict {
+                mark_state.written = Some(((mark.segment, mark.end), mark.head.is_some()));
+            }
+            Some(mark)
+        }
+        MarkRead::Damaged(why) => {
+            if opening != Opening::AcceptLoss {
+                return Err(corrupt_named(
+                    MARK_FILE,
+                    0,
+                    format!(
+                        "{why}. It records how far the log is known to be durable, so the log cannot be \
+                         checked against it. {RESTORE_ADVICE}"
+                    ),
+                ));
+            }
+            losses.push(Loss {
+                segment: 1,
+                offset: 0,
+                what: format!("{MARK_FILE} was damaged ({why}); what it recorded is unknown"),
+            });
+            None
+        }
+    };
+    report.mark = mark;
+    // A mark past the start of segment 1 claims that something was durable.
+    let claimed = mark.filter(|m| (m.segment, m.end) > (1, SEGMENT_HEADER_LEN));
+
+    let mut seqs = list_segments(dir)?;
+    let mut new_log = false;
+    if seqs.is_empty() {
+        if let Some(m) = claimed {
+            losses.push(Loss {
+                segment: 1,
+                offset: 0,
+                what: format!(
+                    "the log directory holds no segment at all, where segments 1 to {} were",
+                    m.segment
+                ),
+            });
+        }
+        if writing {
+            // A new log is marked before its first segment exists, so that a segment of this format without a
+            // mark is always a lost mark.
+            if mark.is_none() || !losses.is_empty() {
+                record_new_log_mark(dir, &mut mark_state, sync)?;
+                new_log = true;
+            }
+            create_segment(dir, dir_handle, 1, sync)?;
+            seqs.push(1);
+        }
+    }
+    let Some(&last) = seqs.last() else {
+        // Read-only, and no segment: an empty log (or a loss, reported below).
+        if let Some(loss) = losses.pop() {
+            return Err(loss_error(dir, mark, &[], (1, SEGMENT_HEADER_LEN), loss));
+        }
+        return Ok(Recovered {
+            report,
+            visible: Visible {
+                sealed: Vec::new(),
+                end: (1, SEGMENT_HEADER_LEN),
+                commit_crc: 0,
+                head: None,
+            },
+            files: HashMap::new(),
+            last: None,
+            mark: mark_state,
+        });
+    };
+
+    let mut files = HashMap::new();
+    let mut sealed = Vec::with_capacity(seqs.len() - 1);
+    let mut marked_format = false;
+    for &seq in &seqs[..seqs.len() - 1] {
+        let file = File::open(dir.join(segment_file_name(seq)))?;
+        let (len, version) = check_sealed_header(&file, seq)?;
+        marked_format |= version == FORMAT_VERSION;
+        sealed.push(len);
+        files.insert(seq, Arc::new(file));
+    }
+    if let Some(m) = claimed {
+        if m.segment > last {
+            let missing = if m.segment == last + 1 {
+                format!("segment {} is missing", segment_file_name(m.segment))
+            } else {
+                format!(
+                    "segments {} to {} are missing",
+                    segment_file_name(last + 1),
+                    segment_file_name(m.segment)
+                )
+            };
+            losses.push(Loss {
+                segment: last + 1,
+                offset: 0,
+                what: missing,
+            });
+        } else if m.segment < last {
+            // A sealed segment: complete since its successor exists. Damage in it is not a lost tail.
+            let len = sealed[m.segment as usize - 1];
+            let file = &files[&m.segment];
+            if len < m.end {
+                return Err(corrupt(
+                    m.segment,
+                    len,
+                    format!(
+                        "the sealed segment is {len} bytes long, but {MARK_FILE} records that it held {} \
+                         durable bytes",
+                        m.end
+                    ),
+                ));
+            }
+            if let Err(why) = check_marked_commit(file, m)? {
+                return Err(corrupt(m.segment, m.end - COMMIT_FRAME_LEN, why));
+            }
+        }
+    }
+
+    // The last segment: everything before `known` is known to be durable.
+    let known = match claimed {
+        Some(m) if m.segment == last => m.end,
+        _ => SEGMENT_HEADER_LEN,
+    };
+    let name = segment_file_name(last);
+    let path = dir.join(&name);
+    let file = if writing {
+        OpenOptions::new().read(true).write(true).open(&path)?
+    } else {
+        File::open(&path)?
+    };
+    let file_len = file.metadata()?.len();
+    let mut header = vec![0; file_len.min(SEGMENT_HEADER_LEN) as usize];
+    file.read_exact_at(&mut header, 0)?;
+    let (durable, cut) = match classify_header(&header, last) {
+        HeaderState::Bad(why) => return Err(corrupt(last, 0, why)),
+        HeaderState::Torn(why) => {
+            // Frames are written only after the header is durable, so a torn header means the segment
+            // never held a synced group. A verified group in it means something else happened.
+            if let Some((at, _)) = find_committed_group(&file, SEGMENT_HEADER_LEN, file_len)? {
+                return Err(corrupt(
+                    last,
+                    0,
+                    format!("{why}, yet a committed group follows (its commit frame is at byte {at})"),
+                ));
+            }
+            if known > SEGMENT_HEADER_LEN {
+                losses.push(Loss {
+                    segment: last,
+                    offset: 0,
+                    what: format!("{why}, and its groups up to byte {known} are gone"),
+                });
+            }
+            (SEGMENT_HEADER_LEN, Some((0, format!("{why}; header rewritten"))))
+        }
+        HeaderState::Valid(version) => {
+            marked_format |= version == FORMAT_VERSION;
+            let Walk { durable, problem } = walk_groups(&file, SEGMENT_HEADER_LEN, file_len)?;
+            let cut = match problem {
+                Some((at, why)) => {
+                    // Only the last group can be unsynced. A verified group after the problem was written
+                    // after the bytes at the problem were synced: they are durable data, damaged.
+                    if let Some((commit_at, start)) = find_committed_group(&file, at, file_len)? {
+                        return Err(corrupt(
+                            last,
+                            at,
+                            format!(
+                                "{why}, yet a committed group follows (bytes {start}..{}): the damage is \
+                                 not a torn last write",
+                                commit_at + COMMIT_FRAME_LEN
+                            ),
+                        ));
+                    }
+                    if durable < known {
+                        losses.push(Loss {
+                            segment: last,
+                            offset: durable,
+                            what: format!(
+                                "the group from byte {durable} is damaged ({why} at byte {at}), and it was \
+                                 durable: it is not a torn last write"
+                            ),
+                        });
+                    }
+                    Some((
+                        durable,
+                        if at == durable {
+                            format!("{why} at byte {at}")
+                        } else {
+                            format!(
+                                "{why} at byte {at}; the group from byte {durable} has no valid commit \
+                                 frame: dropped whole"
+                            )
+                        },
+                    ))
+                }
+                None => {
+                    if durable < known {
+                        losses.push(Loss {
+                            segment: last,
+                            offset: durable,
+                            what: format!("the segment ends at byte {durable}, before byte {known}"),
+                        });
+                    }
+                    None
+                }
+            };
+            (durable, cut)
+        }
+    };
+    if let Some(m) = claimed.filter(|m| m.segment == last && durable >= m.end)
+        && let Err(why) = check_marked_commit(&file, m)?
+    {
+        if opening != Opening::AcceptLoss {
+            return Err(corrupt(
+                last,
+                m.end - COMMIT_FRAME_LEN,
+                format!("{why}: the log is not the one {MARK_FILE} recorded as durable. {RESTORE_ADVICE}"),
+            ));
+        }
+        losses.push(Loss {
+            segment: last,
+            offset: m.end - COMMIT_FRAME_LEN,
+            what: format!("{why}: the log is not the one {MARK_FILE} recorded"),
+        });
+    }
+    if mark.is_none() && !new_log && marked_format && losses.is_empty() {
+        losses.push(Loss {
+            segment: last,
+            offset: 0,
+            what: format!(
+                "{MARK_FILE} is missing, although the log's segments are of the format that always has one: \
+                 how far the log was durable is unknown"
+            ),
+        });
+    }
+    if opening != Opening::AcceptLoss && !losses.is_empty() {
+        let loss = losses.swap_remove(0);
+        return Err(loss_error(dir, mark, &sealed, (last, durable), loss));
+    }
+    if !losses.is_empty() {
+        let what: Vec<String> = losses.iter().map(|l| l.what.clone()).collect();
+        let ends = match count_entries(dir, &sealed, (last, durable)) {
+            Some(n) => format!("; the log now ends at segment {name} byte {durable}, after record {n}"),
+            None => format!("; the log now ends at segment {name} byte {durable}"),
+        };
+        let marked = mark.map_or(String::new(), |m| {
+            format!("{MARK_FILE} recorded it durable up to {}: ", m.describe())
+        });
+        let loss = format!("{marked}{}{ends}", what.join("; "));
+        tracing::error!(dir = %dir.display(), loss = %loss, "accepting the loss of durable log data");
+        report.loss = Some(loss);
+    }
+
+    if let Some((at, reason)) = cut {
+        let truncated = file_len - at;
+        if writing {
+            if at == 0 {
+                file.write_all_at(&segment_header(last), 0)?;
+                file.set_len(SEGMENT_HEADER_LEN)?;
+            } else {
+                file.set_len(at)?;
+            }
+            if sync {
+                file.sync_all()?;
+                dir_handle.sync_all()?;
+            }
+            tracing::warn!(
+                segment = %name,
+                offset = at,
+                truncated_bytes = truncated,
+                reason = %reason,
+                "truncating the torn last group of the log (written after the last durable mark: never \
+                 acknowledged)"
+            );
+        }
+        report.truncated_bytes = if at == 0 {
+            file_len.saturating_sub(SEGMENT_HEADER_LEN)
+        } else {
+            truncated
+        };
+        report.truncated_at = Some((last, at));
+        report.reason = Some(reason);
+    } else if writing && sync {
+        // The previous process may have died (without the machine crashing) after writing but before
+        // syncing. Readers will see everything up to here, so make it durable first. The directory too, in
+        // case it died between creating a segment and syncing the directory.
+        file.sync_data()?;
+        dir_handle.sync_all()?;
+    }
+    report.segments = seqs.len();
+    let commit_crc = commit_crc_before(&file, durable)?;
+    let last = if writing {
+        Some((file, durable))
+    } else {
+        files.insert(last, Arc::new(file));
+        None
+    };
+    Ok(Recovered {
+        report,
+        visible: Visible {
+            sealed,
+            end: (seqs[seqs.len() - 1], durable),
+            commit_crc,
+            head: None,
+        },
+        files,
+        last,
+        mark: mark_state,
+    })
+}
+
+/// Records the mark of a new, empty log (before its first segment is created).
+fn record_new_log_mark(dir: &Path, state: &mut MarkState, sync: bool) -> io::Result<()> {
+    state.record(
+        dir,
+        sync,
+        DurableMark {
+            segment: 1,
+            end: SEGMENT_HEADER_LEN,
+            commit_crc: 0,
+            head: None,
+        },
+    )
+}
+
+/// The refusal for a tail loss: what is missing, where the log can be continued, what the mark recorded,
+/// and how to restore.
+fn loss_error(dir: &Path, mark: Option<DurableMark>, sealed: &[u64], end: (u32, u64), loss: Loss) -> Error {
+    let count = count_entries(dir, sealed, end);
+    let ends = format!(
+        "the last whole group ends at segment {} byte {}{}",
+        segment_file_name(end.0),
+        end.1,
+        count.map_or(String::new(), |n| format!(", after record {n}"))
+    );
+    let marked = mark.map_or(String::new(), |m| {
+        format!(
+            ", but {MARK_FILE} records that the log was durable up to {}",
+            m.describe()
+        )
+    });
+    let missing = match (mark.and_then(|m| m.head), count) {
+        (Some(head), Some(n)) if head.entries > n => format!(
+            " Records {} to {} were acknowledged and are not in the log.",
+            n + 1,
+            head.entries
+        ),
+        _ => String::new(),
+    };
+    corrupt(
+        loss.segment,
+        loss.offset,
+        format!("{}: {ends}{marked}.{missing} {RESTORE_ADVICE}.", loss.what),
+    )
+}
+
+/// How many entries the log holds up to `end`, if it can be read that far (for messages).
+fn count_entries(dir: &Path, sealed: &[u64], end: (u32, u64)) -> Option<u64> {
+    let reader = LogReader {
+        shared: Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            visible: RwLock::new(Visible {
+                sealed: sealed.to_vec(),
+                end,
+                commit_crc: 0,
+                head: None,
+            }),
+            files: RwLock::default(),
+            mark: Mutex::default(),
+            sync: false,
+            _read_lock: None,
+        }),
+    };
+    let mut n = 0;
+    for item in reader.scan(None) {
+        item.ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The CRC field of the commit frame that ends at `end`, or 0 if none does (`end` is the header's end).
+fn commit_crc_before(file: &File, end: u64) -> io::Result<u32> {
+    if end < SEGMENT_HEADER_LEN + COMMIT_FRAME_LEN {
+        return Ok(0);
+    }
+    let mut frame = [0; COMMIT_FRAME_LEN as usize];
+    file.read_exact_at(&mut frame, end - COMMIT_FRAME_LEN)?;
+    let word = |i: usize| u32::from_le_bytes(frame[i..i + 4].try_into().expect("4 bytes"));
+    Ok(if word(0) == COMMIT_MAGIC { word(12) } else { 0 })
+}
+
+/// Whether the commit frame that ends at the mark's end is the one the mark recorded.
+fn check_marked_commit(file: &File, mark: DurableMark) -> io::Result<Result<(), String>> {
+    if mark.end < SEGMENT_HEADER_LEN + COMMIT_FRAME_LEN {
+        return Ok(Ok(()));
+    }
+    let at = mark.end - COMMIT_FRAME_LEN;
+    let mut frame = [0; COMMIT_FRAME_LEN as usize];
+    match file.read_exact_at(&mut frame, at) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+            return Ok(Err(format!("the segment ends before byte {}", mark.end)));
+        }
+        Err(e) => return Err(e),
+    }
+    let word = |i: usize| u32::from_le_bytes(frame[i..i + 4].try_into().expect("4 bytes"));
+    Ok(if word(0) != COMMIT_MAGIC {
+        Err(format!(
+            "no commit frame ends at byte {}, where {MARK_FILE} recorded one",
+            mark.end
+        ))
+    } else if word(12) != mark.commit_crc {
+        Err(format!(
+            "the commit frame ending at byte {} has CRC {:#010x}, but {MARK_FILE} recorded {:#010x}",
+            mark.end,
+            word(12),
+            mark.commit_crc
+        ))
+    } else {
+        Ok(())
+    })
+}
+
+/// What the mark file holds.
+enum MarkRead {
+    Absent,
+    Found { mark: DurableMark, generation: u64 },
+    Damaged(String),
+}
+
+fn read_mark(dir: &Path) -> io::Result<MarkRead> {
+    let bytes = match fs::read(dir.join(MARK_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(MarkRead::Absent),
+        Err(e) => return Err(e),
+    };
+    let newest = (0..2)
+        .filter_map(|slot| {
+            let at = slot * MARK_SLOT as usize;
+            bytes.get(at..at + MARK_LEN).and_then(decode_mark)
+        })
+        .max_by_key(|(generation, _)| *generation);
+    Ok(match newest {
+        Some((generation, mark)) => MarkRead::Found { mark, generation },
+        None => MarkRead::Damaged(format!("neither slot of {MARK_FILE} holds a valid mark")),
+    })
+}
+
+/// One slot of the mark file: magic, generation, segment, end, commit CRC, flags, entries, hash, and a
+/// CRC-32C of everything before it; integers little-endian.
+fn encode_mark(mark: &DurableMark, generation: u64) -> [u8; MARK_LEN] {
+    let mut slot = [0; MARK_LEN];
+    let head = mark.head.unwrap_or_default();
+    slot[0..8].copy_from_slice(&MARK_MAGIC);
+    slot[8..16].copy_from_slice(&generation.to_le_bytes());
+    slot[16..20].copy_from_slice(&mark.segment.to_le_bytes());
+    slot[20..28].copy_from_slice(&mark.end.to_le_bytes());
+    slot[28..32].copy_from_slice(&mark.commit_crc.to_le_bytes());
+    let flags = if mark.head.is_some() { MARK_HEAD_KNOWN } else { 0 };
+    slot[32..36].copy_from_slice(&flags.to_le_bytes());
+    slot[36..44].copy_from_slice(&head.entries.to_le_bytes());
+    slot[44..76].copy_from_slice(&head.hash);
+    let crc = crc32c::crc32c(&slot[..76]);
+    slot[76..80].copy_from_slice(&crc.to_le_bytes());
+    slot
+}
+
+fn decode_mark(slot: &[u8]) -> Option<(u64, DurableMark)> {
+    let u32_at = |i: usize| u32::from_le_bytes(slot[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(slot[i..i + 8].try_into().expect("8 bytes"));
+    if slot[0..8] != MARK_MAGIC || crc32c::crc32c(&slot[..76]) != u32_at(76) {
+        return None;
+    }
+    let (segment, end) = (u32_at(16), u64_at(20));
+    if segment == 0 || end < SEGMENT_HEADER_LEN {
+        return None;
+    }
+    let head = (u32_at(32) & MARK_HEAD_KNOWN != 0).then(|| Head {
+        entries: u64_at(36),
+        hash: slot[44..76].try_into().expect("32 bytes"),
+    });
+    Some((
+        u64_at(8),
+        DurableMark {
+            segment,
+            end,
+            commit_crc: u32_at(28),
+            head,
+        },
+    ))
 }
 
 /// Appends to the log. There is exactly one per log directory; it is meant to be owned by one writer
@@ -351,9 +1176,63 @@ pub struct LogWriter {
     buf: Vec<u8>,
     /// Set after an I/O failure; the writer refuses all further work.
     failed: Option<String>,
+    /// The CRC field of the last commit frame written (0 if none in the active segment).
+    commit_crc: u32,
+    /// What the layer above said the log holds up to `(seq, len)` ([`LogWriter::set_head`]); `None` once
+    /// a group is written, until it says again.
+    head: Option<Head>,
+    /// The thread that records the durable end every [`LogOptions::mark_interval`].
+    marker: Option<Marker>,
+}
+
+/// The marking thread, stopped by dropping `stop`.
+#[derive(Debug)]
+struct Marker {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+impl Drop for LogWriter {
+    /// Stops the marking thread and records the durable end once more, so that after a clean stop the whole
+    /// log is known to be durable. (What was written and not synced is not durable, and not marked.)
+    fn drop(&mut self) {
+        if let Some(Marker { stop, thread }) = self.marker.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
+        if self.failed.is_none()
+            && let Err(e) = self.shared.record_mark(self.shared.current_mark())
+        {
+            tracing::warn!(
+                dir = %self.shared.dir.display(),
+                error = %e,
+                "could not record how far the log is durable on closing it"
+            );
+        }
+    }
 }
 
 impl LogWriter {
+    /// Tells the log what the layer above counts up to the end of the group just written: how many entries
+    /// and the hash of the last. Recorded with that end in the mark once it is durable. Call it after
+    /// [`LogWriter::write_batch`] and before [`LogWriter::sync`]; a group it is not called for is marked
+    /// without a head.
+    pub fn set_head(&mut self, head: Head) {
+        self.head = Some(head);
+    }
+
+    /// Records now, durably, that the log's end is durable and holds what `head` says: for the layer
+    /// above to call once it has read the log on open (its count and hash of the last entry), and before it
+    /// writes. Fails (and stops the writer) if the mark cannot be written.
+    pub fn mark_durable(&mut self, head: Head) -> Result<(), Error> {
+        self.check_usable()?;
+        self.head = Some(head);
+        self.sync()?;
+        self.shared
+            .record_mark(self.shared.current_mark())
+            .map_err(|e| self.fail(e.into()))
+    }
+
     /// Appends `entries` as one group: their frames back to back, then the group's commit frame, with a
     /// single write, WITHOUT syncing. If the group does not fit in what remains of the active segment
     /// (`segment_max_bytes`), rotates to a new segment first, syncing the one left behind; a group larger
@@ -457,6 +1336,9 @@ impl LogWriter {
         debug_assert_eq!(self.buf.len() as u64, u64::from(group_len));
         let commit = encode_commit(entries.len() as u32, &self.buf);
         self.buf.extend_from_slice(&commit);
+        // From here on the end is this group's, whose head the layer above has not given yet.
+        self.head = None;
+        self.commit_crc = u32::from_le_bytes(commit[12..16].try_into().expect("4 bytes"));
         self.file.write_all_at(&self.buf, self.len)?;
         self.len += total;
         self.dirty = true;
@@ -477,11 +1359,20 @@ impl LogWriter {
             .checked_add(1)
             .ok_or_else(|| io::Error::other("segment numbers exhausted"))?;
         let file = create_segment(&self.shared.dir, &self.dir_handle, next, sync)?;
+        // The new segment is marked before any group goes into it: if it is ever lost, the mark says it
+        // existed (and that the one before it was complete).
+        self.shared.record_mark(DurableMark {
+            segment: next,
+            end: SEGMENT_HEADER_LEN,
+            commit_crc: 0,
+            head: self.head,
+        })?;
         self.sealed_unpublished.push(self.len);
         self.seq = next;
         self.file = file;
         self.len = SEGMENT_HEADER_LEN;
         self.dirty = false;
+        self.commit_crc = 0;
         Ok(())
     }
 
@@ -494,6 +1385,8 @@ impl LogWriter {
             .unwrap_or_else(PoisonError::into_inner);
         visible.sealed.append(&mut self.sealed_unpublished);
         visible.end = (self.seq, self.len);
+        visible.commit_crc = self.commit_crc;
+        visible.head = self.head;
         debug_assert_eq!(visible.end.0 as usize, visible.sealed.len() + 1);
     }
 
@@ -1080,113 +1973,9 @@ fn walk_groups(file: &File, from: u64, limit: u64) -> io::Result<Walk> {
     Ok(Walk { durable, problem })
 }
 
-/// Checks the last segment, truncates a torn last group (or rewrites a torn header), and returns the
-/// segment opened for writing with the end of its last verified group.
-fn recover_last_segment(
-    dir: &Path,
-    dir_handle: &File,
-    seq: u32,
-    sync: bool,
-    report: &mut RecoveryReport,
-) -> Result<(File, u64), Error> {
-    let name = segment_file_name(seq);
-    let file = OpenOptions::new().read(true).write(true).open(dir.join(&name))?;
-    let file_len = file.metadata()?.len();
-
-    let mut header = vec![0; file_len.min(SEGMENT_HEADER_LEN) as usize];
-    file.read_exact_at(&mut header, 0)?;
-    match classify_header(&header, seq) {
-        HeaderState::Valid => {}
-        HeaderState::Bad(why) => return Err(corrupt(seq, 0, why)),
-        HeaderState::Torn(why) => {
-            // Frames are written only after the header is durable, so a torn header means the segment
-            // never held a synced group. A verified group in it means something else happened.
-            if let Some((at, _)) = find_committed_group(&file, SEGMENT_HEADER_LEN, file_len)? {
-                return Err(corrupt(
-                    seq,
-                    0,
-                    format!("{why}, yet a committed group follows (its commit frame is at byte {at})"),
-                ));
-            }
-            file.write_all_at(&segment_header(seq), 0)?;
-            file.set_len(SEGMENT_HEADER_LEN)?;
-            if sync {
-                file.sync_all()?;
-                dir_handle.sync_all()?;
-            }
-            let truncated = file_len.saturating_sub(SEGMENT_HEADER_LEN);
-            let reason = format!("{why}; header rewritten");
-            tracing::warn!(
-                segment = %name,
-                truncated_bytes = truncated,
-                reason = %reason,
-                "repaired the torn header of the last log segment"
-            );
-            *report = RecoveryReport {
-                segments: 0,
-                truncated_bytes: truncated,
-                truncated_at: Some((seq, 0)),
-                reason: Some(reason),
-            };
-            return Ok((file, SEGMENT_HEADER_LEN));
-        }
-    }
-
-    let Walk { durable, problem } = walk_groups(&file, SEGMENT_HEADER_LEN, file_len)?;
-    if let Some((at, why)) = problem {
-        // Only the last group can be unsynced. A verified group after the problem was written after the
-        // bytes at the problem were synced: they are durable data, damaged.
-        if let Some((commit_at, start)) = find_committed_group(&file, at, file_len)? {
-            return Err(corrupt(
-                seq,
-                at,
-                format!(
-                    "{why}, yet a committed group follows (bytes {start}..{}): the damage is not a torn \
-                     last write",
-                    commit_at + COMMIT_FRAME_LEN
-                ),
-            ));
-        }
-        let truncated = file_len - durable;
-        let reason = if at == durable {
-            format!("{why} at byte {at}")
-        } else {
-            format!(
-                "{why} at byte {at}; the group from byte {durable} has no valid commit frame: dropped whole"
-            )
-        };
-        tracing::warn!(
-            segment = %name,
-            offset = durable,
-            truncated_bytes = truncated,
-            reason = %reason,
-            "truncating the torn last group of the log (it was never acknowledged)"
-        );
-        file.set_len(durable)?;
-        if sync {
-            file.sync_all()?;
-            dir_handle.sync_all()?;
-        }
-        *report = RecoveryReport {
-            segments: 0,
-            truncated_bytes: truncated,
-            truncated_at: Some((seq, durable)),
-            reason: Some(reason),
-        };
-        return Ok((file, durable));
-    }
-    if sync {
-        // The previous process may have died (without the machine crashing) after writing but before
-        // syncing. Readers will see everything up to here, so make it durable first. The directory too, in
-        // case it died between creating a segment and syncing the directory.
-        file.sync_data()?;
-        dir_handle.sync_all()?;
-    }
-    Ok((file, durable))
-}
-
 enum HeaderState {
-    Valid,
+    /// A header of this segment, in this format version.
+    Valid(u32),
     /// Incomplete: what is there is a prefix of the expected header, the rest zeros or missing.
     Torn(String),
     /// Wrong: not a header of this segment at all.
@@ -1194,11 +1983,21 @@ enum HeaderState {
 }
 
 fn classify_header(bytes: &[u8], seq: u32) -> HeaderState {
-    let expected = segment_header(seq);
-    if bytes == expected {
-        return HeaderState::Valid;
+    for version in [FORMAT_VERSION, FORMAT_VERSION_WITHOUT_MARK] {
+        if bytes == segment_header_of(seq, version) {
+            return HeaderState::Valid(version);
+        }
     }
-    if bytes.iter().zip(expected).all(|(&b, e)| b == e || b == 0) {
+    let expected = segment_header(seq);
+    if [FORMAT_VERSION, FORMAT_VERSION_WITHOUT_MARK]
+        .iter()
+        .any(|&version| {
+            bytes
+                .iter()
+                .zip(segment_header_of(seq, version))
+                .all(|(&b, e)| b == e || b == 0)
+        })
+    {
         return HeaderState::Torn(if bytes.len() < expected.len() {
             format!(
                 "incomplete segment header: the file is {} bytes long",
@@ -1218,20 +2017,21 @@ fn classify_header(bytes: &[u8], seq: u32) -> HeaderState {
     let named = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes"));
     HeaderState::Bad(if bytes[..8] != SEGMENT_MAGIC {
         format!("bad segment magic {:?}", String::from_utf8_lossy(&bytes[..8]))
-    } else if version != FORMAT_VERSION {
+    } else if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_MARK {
         format!("unsupported segment format version {version} (expected {FORMAT_VERSION})")
     } else {
         format!("the segment header names segment {named}")
     })
 }
 
-/// Checks the header of a segment that is not (or no longer) appended to; returns the segment's length.
-fn check_sealed_header(file: &File, seq: u32) -> Result<u64, Error> {
+/// Checks the header of a segment that is not (or no longer) appended to; returns the segment's length
+/// and format version.
+fn check_sealed_header(file: &File, seq: u32) -> Result<(u64, u32), Error> {
     let len = file.metadata()?.len();
     let mut header = vec![0; len.min(SEGMENT_HEADER_LEN) as usize];
     file.read_exact_at(&mut header, 0)?;
     match classify_header(&header, seq) {
-        HeaderState::Valid => Ok(len),
+        HeaderState::Valid(version) => Ok((len, version)),
         HeaderState::Torn(why) | HeaderState::Bad(why) => Err(corrupt(seq, 0, why)),
     }
 }
@@ -1325,10 +2125,15 @@ fn segment_file_name(seq: u32) -> String {
     format!("{seq:010}.seg")
 }
 
+/// The header of a segment this code creates.
 fn segment_header(seq: u32) -> [u8; SEGMENT_HEADER_LEN as usize] {
+    segment_header_of(seq, FORMAT_VERSION)
+}
+
+fn segment_header_of(seq: u32, version: u32) -> [u8; SEGMENT_HEADER_LEN as usize] {
     let mut header = [0; SEGMENT_HEADER_LEN as usize];
     header[..8].copy_from_slice(&SEGMENT_MAGIC);
-    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[8..12].copy_from_slice(&version.to_le_bytes());
     header[12..16].copy_from_slice(&seq.to_le_bytes());
     header
 }
@@ -1448,6 +2253,7 @@ mod tests {
         LogOptions {
             segment_max_bytes,
             sync: SyncMode::Data,
+            ..LogOptions::default()
         }
     }
 
@@ -1765,6 +2571,7 @@ mod tests {
             LogOptions {
                 segment_max_bytes: 150,
                 sync: SyncMode::None,
+                ..LogOptions::default()
             },
         )
         .unwrap();
@@ -2018,22 +2825,33 @@ mod tests {
 
     /// Writes committed groups into one segment, each synced, the last of them with `last_group` entries;
     /// returns the groups' locations and payloads.
+    /// Writes groups of entries of these sizes into segment 1, syncing each but the last, which is written
+    /// and not synced, as the store leaves the group it was writing when the power goes: the only group
+    /// that recovery may take for a torn tail. (The writer is then dropped, which marks the synced end.)
     fn write_groups(dir: &Path, sizes: &[&[usize]]) -> (Vec<Vec<EntryLocation>>, Vec<Vec<Vec<u8>>>) {
         let (mut writer, _, _) = open(dir, options(1 << 20)).unwrap();
         let mut locs = Vec::new();
         let mut payloads = Vec::new();
-        for (g, sizes) in sizes.iter().enumerate() {
-            let entries: Vec<Vec<u8>> = sizes
+        for (g, group) in sizes.iter().enumerate() {
+            let entries: Vec<Vec<u8>> = group
                 .iter()
                 .enumerate()
                 .map(|(i, &size)| entry(g * 100 + i, size))
                 .collect();
             locs.push(write(&mut writer, &entries));
-            writer.sync().unwrap();
+            if g + 1 < sizes.len() {
+                writer.sync().unwrap();
+            }
             payloads.push(entries);
         }
         assert_eq!(writer.end().0, 1);
         (locs, payloads)
+    }
+
+    /// Puts back a segment's bytes and the mark file as they were (a test's reopening marks further).
+    fn put_back(dir: &Path, segment: &[u8], mark: &[u8]) {
+        fs::write(seg_path(dir, 1), segment).unwrap();
+        fs::write(dir.join(MARK_FILE), mark).unwrap();
     }
 
     /// Reopens a log whose last group (`last_start..`) was damaged, and checks that the group was cut off,
@@ -2065,6 +2883,7 @@ mod tests {
         let (locs, groups) = write_groups(dir, &[&[30, 0], &[5], &[17, 40, 3], &[20, 0, 33, 8, 25]]);
         let path = seg_path(dir, 1);
         let full = fs::read(&path).unwrap();
+        let mark = fs::read(dir.join(MARK_FILE)).unwrap();
         let last_start = locs[3][0].offset;
         let commit_at = locs[3].last().unwrap().end();
         assert_eq!(full.len() as u64, commit_at + COMMIT_FRAME_LEN);
@@ -2077,12 +2896,12 @@ mod tests {
             for zeros in [0, 100] {
                 let mut bytes = full[..cut as usize].to_vec();
                 bytes.resize(bytes.len() + zeros, 0);
-                fs::write(&path, &bytes).unwrap();
+                put_back(dir, &bytes, &mark);
                 check_last_group_dropped(dir, &kept, last_start, bytes.len() as u64);
             }
         }
         // The whole group survives whole.
-        fs::write(&path, &full).unwrap();
+        put_back(dir, &full, &mark);
         let (_, reader, report) = open(dir, options(1 << 20)).unwrap();
         assert_eq!(report.truncated_at, None);
         assert_eq!(payloads(&scan_all(&reader)), groups.concat());
@@ -2096,6 +2915,7 @@ mod tests {
         let (locs, groups) = write_groups(dir, &[&[30, 20], &[50], &[40, 60, 20, 70, 30]]);
         let path = seg_path(dir, 1);
         let full = fs::read(&path).unwrap();
+        let mark = fs::read(dir.join(MARK_FILE)).unwrap();
         let last = &locs[2];
         let last_start = last[0].offset;
         let commit_at = last[4].end();
@@ -2117,11 +2937,11 @@ mod tests {
                 let mut bytes = full.clone();
                 bytes[from as usize..to as usize].fill(fill);
                 assert_ne!(bytes, full);
-                fs::write(&path, &bytes).unwrap();
+                put_back(dir, &bytes, &mark);
                 let (_, _, report) = open(dir, options(1 << 20)).unwrap();
                 // Reported as a torn last group, then checked as such on a second copy.
                 assert!(report.reason.is_some());
-                fs::write(&path, &bytes).unwrap();
+                put_back(dir, &bytes, &mark);
                 check_last_group_dropped(dir, &kept, last_start, full.len() as u64);
             }
         }
@@ -2465,6 +3285,284 @@ mod tests {
             done.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         assert_eq!(scan_all(&reader).len(), 500);
+    }
+
+    /// Writes one group per entry, syncing each and telling the log each group's head (record `i + 1`, hash
+    /// `[i + 1; 32]`), then drops the writer, which marks the end: what a clean stop leaves.
+    fn marked_log(dir: &Path, segment_max_bytes: u64, n: usize) -> Vec<EntryLocation> {
+        let (mut writer, _, _) = open(dir, options(segment_max_bytes)).unwrap();
+        (0..n)
+            .map(|i| {
+                let loc = write(&mut writer, &[entry(i, 40)])[0];
+                writer.set_head(Head {
+                    entries: i as u64 + 1,
+                    hash: [i as u8 + 1; 32],
+                });
+                writer.sync().unwrap();
+                loc
+            })
+            .collect()
+    }
+
+    fn mark_of(dir: &Path) -> DurableMark {
+        match read_mark(dir).unwrap() {
+            MarkRead::Found { mark, .. } => mark,
+            MarkRead::Absent => panic!("no mark"),
+            MarkRead::Damaged(why) => panic!("damaged mark: {why}"),
+        }
+    }
+
+    /// The bytes of every file in `dir`, to show that nothing was modified.
+    fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let bytes = fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn a_clean_stop_marks_the_whole_log_with_its_head() {
+        let tmp = tempfile::tempdir().unwrap();
+        let locs = marked_log(tmp.path(), 1 << 20, 5);
+        let mark = mark_of(tmp.path());
+        assert_eq!((mark.segment, mark.end), (1, group_end(locs[4])));
+        assert!(mark.is_last_entry(locs[4], None));
+        assert!(!mark.is_last_entry(locs[3], Some(locs[4])));
+        assert_eq!(
+            mark.head,
+            Some(Head {
+                entries: 5,
+                hash: [5; 32]
+            })
+        );
+        let (_, _, report) = open(tmp.path(), options(1 << 20)).unwrap();
+        assert_eq!(report.mark, Some(mark));
+        assert_eq!(report.truncated_at, None);
+    }
+
+    #[test]
+    fn a_missing_last_segment_is_refused_naming_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let locs = marked_log(dir, 200, 12);
+        let last = locs.last().unwrap().segment;
+        assert!(last > 2, "the log rotated: {last} segments");
+        let first_lost = locs.iter().position(|l| l.segment == last).unwrap();
+        fs::remove_file(seg_path(dir, last)).unwrap();
+        let before = snapshot(dir);
+
+        let (segment, _, detail) = corrupt_location(open(dir, options(200)));
+        assert_eq!(segment, segment_file_name(last));
+        for needed in [
+            format!("segment {} is missing", segment_file_name(last)),
+            format!("after record {first_lost}"),
+            format!("ending with record 12 (hash {})", hex_of(&[12; 32])),
+            format!("Records {} to 12 were acknowledged", first_lost + 1),
+            "journey accept-loss".to_owned(),
+        ] {
+            assert!(detail.contains(&needed), "{needed:?} not in: {detail}");
+        }
+        assert!(open_read_only(dir).is_err());
+        assert_eq!(snapshot(dir), before, "a refusal modifies nothing");
+    }
+
+    #[test]
+    fn damage_inside_the_last_marked_group_is_refused_not_cut() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let locs = marked_log(dir, 1 << 20, 6);
+        // One bit of the last record, which was synced and marked (acknowledged, for the store).
+        flip_byte(&seg_path(dir, 1), locs[5].offset + FRAME_OVERHEAD + 3);
+        let before = snapshot(dir);
+        let (_, offset, detail) = corrupt_location(open(dir, options(1 << 20)));
+        assert_eq!(offset, locs[5].offset);
+        assert!(detail.contains("it was durable"), "{detail}");
+        assert!(detail.contains("Records 6 to 6"), "{detail}");
+        assert!(matches!(open_read_only(dir), Err(Error::Corrupt { .. })));
+        assert_eq!(snapshot(dir), before);
+
+        // An operator who accepts the loss gets the log cut before the damaged group, and told so.
+        let (mut writer, reader, report) = open_accepting_loss(dir, options(1 << 20)).unwrap();
+        let loss = report.loss.expect("the loss is reported");
+        assert!(loss.contains("after record 5"), "{loss}");
+        assert_eq!(report.truncated_at, Some((1, locs[5].offset)));
+        assert_eq!(scan_all(&reader).len(), 5);
+        writer
+            .mark_durable(Head {
+                entries: 5,
+                hash: [5; 32],
+            })
+            .unwrap();
+        drop((writer, reader));
+        // From then on the log is whole again.
+        let (_, reader, report) = open(dir, options(1 << 20)).unwrap();
+        assert_eq!(report.loss, None);
+        assert_eq!(scan_all(&reader).len(), 5);
+    }
+
+    #[test]
+    fn accepting_the_loss_of_a_missing_segment_continues_from_the_one_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let locs = marked_log(dir, 200, 12);
+        let last = locs.last().unwrap().segment;
+        fs::remove_file(seg_path(dir, last)).unwrap();
+        let (mut writer, reader, report) = open_accepting_loss(dir, options(200)).unwrap();
+        assert!(report.loss.unwrap().contains("is missing"));
+        let kept = locs.iter().filter(|l| l.segment < last).count();
+        assert_eq!(scan_all(&reader).len(), kept);
+        let next = write(&mut writer, &[b"after the loss".to_vec()])[0];
+        writer.sync().unwrap();
+        drop(writer);
+        let (_, reader, _) = open(dir, options(200)).unwrap();
+        assert_eq!(reader.read(next).unwrap(), b"after the loss");
+    }
+
+    #[test]
+    fn a_log_replaced_under_its_mark_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, other) = (tmp.path().join("a"), tmp.path().join("b"));
+        marked_log(&dir, 1 << 20, 4);
+        // Another log of the same shape: same lengths, other bytes.
+        {
+            let (mut writer, _, _) = open(&other, options(1 << 20)).unwrap();
+            for i in 0..4 {
+                write(&mut writer, &[entry(100 + i, 40)]);
+                writer.sync().unwrap();
+            }
+        }
+        fs::copy(seg_path(&other, 1), seg_path(&dir, 1)).unwrap();
+        let (_, _, detail) = corrupt_location(open(&dir, options(1 << 20)));
+        assert!(detail.contains("not the one durable recorded"), "{detail}");
+    }
+
+    #[test]
+    fn a_new_segment_is_marked_before_a_group_goes_into_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut writer, _, _) = open(tmp.path(), options(200)).unwrap();
+        let mut rotated = false;
+        for i in 0..20 {
+            let loc = write(&mut writer, &[entry(i, 40)])[0];
+            if loc.segment > 1 {
+                // Not synced yet: the mark names the new segment, and no group in it.
+                let mark = mark_of(tmp.path());
+                assert_eq!((mark.segment, mark.end), (loc.segment, SEGMENT_HEADER_LEN));
+                rotated = true;
+                break;
+            }
+            writer.sync().unwrap();
+        }
+        assert!(rotated);
+    }
+
+    #[test]
+    fn the_marking_thread_follows_the_durable_end_and_only_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let options = LogOptions {
+            mark_interval: Duration::from_millis(5),
+            ..options(1 << 20)
+        };
+        let (mut writer, _, _) = open(tmp.path(), options).unwrap();
+        for i in 0..3 {
+            write(&mut writer, &[entry(i, 40)]);
+            writer.sync().unwrap();
+        }
+        let synced = writer.end();
+        let waited = std::time::Instant::now();
+        while (mark_of(tmp.path()).segment, mark_of(tmp.path()).end) != synced {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "the mark never caught up"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Written and not synced: never marked.
+        write(&mut writer, &[entry(9, 40)]);
+        std::thread::sleep(Duration::from_millis(100));
+        let mark = mark_of(tmp.path());
+        assert_eq!((mark.segment, mark.end), synced);
+    }
+
+    #[test]
+    fn a_lost_mark_is_refused_and_a_log_from_before_marks_gets_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        marked_log(dir, 1 << 20, 3);
+        fs::remove_file(dir.join(MARK_FILE)).unwrap();
+        let (_, _, detail) = corrupt_location(open(dir, options(1 << 20)));
+        assert!(detail.contains("durable is missing"), "{detail}");
+
+        // The same log as the format before marks wrote it: opened, and marked from then on.
+        let path = seg_path(dir, 1);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[8..12].copy_from_slice(&FORMAT_VERSION_WITHOUT_MARK.to_le_bytes());
+        fs::write(&path, bytes).unwrap();
+        let (writer, reader, report) = open(dir, options(1 << 20)).unwrap();
+        assert_eq!(report.mark, None);
+        assert_eq!(scan_all(&reader).len(), 3);
+        drop((writer, reader));
+        assert_eq!(mark_of(dir).end, fs::metadata(&path).unwrap().len());
+    }
+
+    #[test]
+    fn a_torn_slot_of_the_mark_leaves_the_other() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let locs = marked_log(dir, 1 << 20, 3);
+        let (generation, newest) = match read_mark(dir).unwrap() {
+            MarkRead::Found { mark, generation } => (generation, mark),
+            _ => panic!("a mark"),
+        };
+        assert_eq!(newest.end, group_end(locs[2]));
+        // Tear the newest slot: the other one, older, is used; older is still a true lower bound.
+        flip_byte(&dir.join(MARK_FILE), (generation % 2) * MARK_SLOT + 30);
+        let MarkRead::Found {
+            generation: older, ..
+        } = read_mark(dir).unwrap()
+        else {
+            panic!("the other slot holds a mark");
+        };
+        assert_eq!(older, generation - 1);
+        assert!(open(dir, options(1 << 20)).is_ok());
+        // Both torn: refused, since what was durable is unknown.
+        fs::write(dir.join(MARK_FILE), vec![0xA5; 2 * MARK_SLOT as usize]).unwrap();
+        let (segment, _, _) = corrupt_location(open(dir, options(1 << 20)));
+        assert_eq!(segment, MARK_FILE);
+    }
+
+    #[test]
+    fn a_read_only_open_reports_a_torn_tail_and_modifies_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let locs = marked_log(dir, 1 << 20, 3);
+        append_bytes(
+            &seg_path(dir, 1),
+            &[0x1d, 0x4a, 0xa7, 0xe5, 200, 0, 0, 0, 1, 2, 3],
+        );
+        let before = snapshot(dir);
+        {
+            let (reader, report) = open_read_only(dir).unwrap();
+            assert!(report.read_only);
+            assert_eq!(report.truncated_at, Some((1, group_end(locs[2]))));
+            assert_eq!(report.truncated_bytes, 11);
+            assert_eq!(scan_all(&reader).len(), 3);
+            // A writer cannot open the log while it is being read this way.
+            assert!(open(dir, options(1 << 20)).is_err());
+        }
+        assert_eq!(snapshot(dir), before);
+        let (writer, _, _) = open(dir, options(1 << 20)).unwrap();
+        assert!(open_read_only(dir).is_err(), "nor read it while a writer has it");
+        drop(writer);
+        assert!(matches!(
+            open_read_only(&dir.join("absent")),
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod crash {
             log: LogOptions {
                 segment_max_bytes: SEGMENT_BYTES,
                 sync: SyncMode::Data,
+                ..LogOptions::default()
             },
             ..EmbeddedOptions::default()
         }

@@ -242,5 +242,8 @@ pub async fn report(
             .ok_or_else(|| measures.deadlines_unavailable.clone().unwrap_or_default()),
         failures,
         query: page_query,
+        // No national percentage target is published for these measures (the statutory timescale is
+        // the requirement; the DfE's national figures are averages); local targets need a source first.
+        targets: &[],
     })))
 }

@@ -294,7 +294,9 @@ async fn a_sign_in_not_sent_from_journeys_own_page_is_refused() {
     let attackers_page = open_sign_in_page(&h).await;
     let victims_page = open_sign_in_page(&h).await;
     let with_token = |token: &str| format!("{body}&form_token={token}");
-    let cases: Vec<(&str, String, Vec<(&str, String)>)> = vec![
+    // (what the case is, the form body, the request's headers)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
         (
             "a cross-site form post",
             body.clone(),

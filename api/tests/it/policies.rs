@@ -301,3 +301,4 @@ async fn a_version_without_example_cases_cannot_be_activated() {
         listed.text
     );
 }
+

@@ -19,6 +19,7 @@ fn small_segments() -> LogOptions {
     LogOptions {
         segment_max_bytes: 4096,
         sync: SyncMode::Data,
+        ..LogOptions::default()
     }
 }
 

@@ -171,7 +171,8 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         CareProceedingsConcluded => (L::CareProceedings, Close),
         CourtOrderMade => (L::CourtOrder, Replace),
         CourtOrderEnded => (L::CourtOrder, Close),
-        BecameLookedAfter => (L::LookedAfter, Open),
+        // A period found in progress opens the period as the history records it.
+        BecameLookedAfter | CareInProgressRecorded => (L::LookedAfter, Open),
         LegalStatusChanged | PlacementChanged => (L::LookedAfter, Touch),
         CeasedToBeLookedAfter => (L::LookedAfter, Close),
         MissingEpisodeStarted => (L::Missing, Open),
@@ -215,6 +216,7 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EntitlementOffered
         | TransferredIn
         | TransferredOut
+        | InvalidIdentifierRecorded
         | EventCorrected
         | EventRetracted => return None,
     })

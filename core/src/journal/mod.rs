@@ -31,8 +31,6 @@ use crate::ids::PrincipalId;
 use crate::ids::validated_string;
 use crate::time::Timestamp;
 
-#[cfg(feature = "contract-tests")]
-pub mod contract;
 mod memory;
 
 pub use memory::MemoryJournal;

@@ -22,7 +22,7 @@ fn clock() -> Arc<ManualClock> {
 
 #[test]
 fn memory_journal_keeps_the_contract() {
-    super::contract::keeps_the_contract(&MemoryJournal::new(clock()));
+    crate::testkit::journal_contract::keeps_the_contract(&MemoryJournal::new(clock()));
 }
 
 #[test]

@@ -28,8 +28,6 @@ use crate::ids::{ChildId, EventId, ExpectedVersion, Position, PrincipalId, Versi
 use crate::time::Timestamp;
 
 pub mod backend;
-#[cfg(feature = "contract-tests")]
-pub mod contract;
 pub mod export;
 pub mod memory;
 mod subscribe;

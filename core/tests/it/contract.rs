@@ -1,4 +1,4 @@
-//! The store contract (`journey_core::store::contract`) for the in-memory store. The embedded and
+//! The store contract (`journey_core::testkit::store_contract`) for the in-memory store. The embedded and
 //! PostgreSQL stores run the same cases from their own crates' tests.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use journey_core::ManualClock;
 use journey_core::contract_suite;
 use journey_core::store::DynStore;
-use journey_core::store::contract::Harness;
+use journey_core::testkit::store_contract::Harness;
 
 pub struct Memory(DynStore);
 impl Memory {

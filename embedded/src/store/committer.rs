@@ -84,7 +84,13 @@ impl Committer {
             return;
         }
         let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        // What the log's mark will say about this group's end once it is durable.
+        let marked = log::Head {
+            entries: head.head.position.map_or(0, |p| p.0),
+            hash: head.head.log_hash,
+        };
         let written = self.log.write_batch(&refs).and_then(|locations| {
+            self.log.set_head(marked);
             self.log.sync()?;
             Ok(locations)
         });

@@ -45,7 +45,7 @@ use futures::future::{BoxFuture, FutureExt};
 use serde::Serialize;
 
 use crate::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
-use crate::log::{self, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
+use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::read_cache::ReadCache;
 use journey_core::chain;
 use journey_core::domain::StreamState;
@@ -64,6 +64,9 @@ mod committer;
 mod open;
 mod reads;
 mod writer;
+
+pub(crate) use open::{check_checkpoint, checkpoint_in_log};
+pub(crate) use reads::check_indexed;
 
 // What one thread hands another, named here so that each file sees its neighbours' parts.
 use committer::{Committer, Pending, ToIndex, fail_all, reply_all};
@@ -111,6 +114,10 @@ pub struct OpenReport {
     /// Records the index was behind the log by, and caught up.
     pub index_caught_up: u64,
     pub open_millis: u64,
+    /// Only when opened with [`EmbeddedStore::open_accepting_loss`]: what was known to be durable and is no
+    /// longer in the log, in words (`None` if nothing was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss_accepted: Option<String>,
 }
 
 /// Counters for metrics: how well group commit is batching.
@@ -286,7 +293,7 @@ impl Drop for EmbeddedStore {
 }
 
 /// A segment's file name, as the log names it in its own errors.
-fn segment_name(segment: u32) -> String {
+pub(crate) fn segment_name(segment: u32) -> String {
     format!("{segment:010}.seg")
 }
 
@@ -299,7 +306,7 @@ fn encode_entry(chain: &ChainLink, body: &[u8]) -> Vec<u8> {
     entry
 }
 
-fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
+pub(crate) fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink, &[u8])> {
     if bytes.len() < 64 {
         return Err(Error::Corrupt {
             location: LogLocation {

@@ -133,8 +133,11 @@ impl EmbeddedStore {
         })
     }
 
+    /// Walks the log (every hash link, position, version, time and body) and checks the in-memory index
+    /// against every record it has indexed: where it is, its event id's fingerprint, its child and version.
     pub(super) fn verify_now(&self) -> Result<VerifyReport> {
         let mut verifier = Verifier::new();
+        verifier.walked_too("index");
         for item in self.shared.reader.scan(None) {
             match item {
                 Ok((at, bytes)) => {
@@ -145,7 +148,12 @@ impl EmbeddedStore {
                             break;
                         }
                     };
+                    let position = verifier.next_position();
                     if !verifier.push(body, &chain) {
+                        break;
+                    }
+                    if let Err(why) = check_indexed(&self.shared.index(), position, at, body) {
+                        verifier.fail(why);
                         break;
                     }
                 }
@@ -157,6 +165,23 @@ impl EmbeddedStore {
         }
         Ok(verifier.finish())
     }
+}
+
+/// Whether `index` says of the record at `position` (at `at`, with stored `body`) what the log holds.
+pub(crate) fn check_indexed(
+    index: &MemIndex,
+    position: Position,
+    at: EntryLocation,
+    body: &[u8],
+) -> std::result::Result<(), String> {
+    let (fields, event_id) = encoding::decode_locator(body).map_err(|e| e.to_string())?;
+    index.check_record(
+        position,
+        at,
+        index::fingerprint(event_id.as_str()),
+        &fields.child_id,
+        fields.version,
+    )
 }
 
 /// From this many records, a read from the log (a child's first read, nothing cached) is split between two

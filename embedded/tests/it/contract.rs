@@ -1,4 +1,4 @@
-//! The store contract (`journey_core::store::contract`) for the embedded store: the same cases as the
+//! The store contract (`journey_core::testkit::store_contract`) for the embedded store: the same cases as the
 //! in-memory and PostgreSQL stores.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use journey_core::ManualClock;
 use journey_core::contract_suite;
 use journey_core::store::DynStore;
-use journey_core::store::contract::Harness;
+use journey_core::testkit::store_contract::Harness;
 
 pub struct Embedded(DynStore, #[allow(dead_code)] tempfile::TempDir);
 impl Embedded {

@@ -18,6 +18,7 @@ fn small_segments() -> EmbeddedOptions {
         log: LogOptions {
             segment_max_bytes: 4096,
             sync: SyncMode::Data,
+            ..LogOptions::default()
         },
         ..EmbeddedOptions::default()
     }

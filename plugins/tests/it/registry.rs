@@ -498,11 +498,20 @@ async fn a_dry_run_reports_aggregates_over_a_cohort() {
 }
 
 /// A deployment of a version of the `contact-threshold` probe (level 3 from two contacts in 1.0.0, from
-/// three in 2.0.0), with no example cases.
+/// three in 2.0.0), with the one example case a version needs to be activated: one contact is level 2 in
+/// both. The case gives its own parameters, so that a deployment told to refuse every child still passes it.
 fn threshold_probe(component: &str) -> DeployRequest {
+    let one_contact = ExampleCase {
+        name: "One contact".into(),
+        description: "A single contact is below both versions' thresholds.".into(),
+        evaluation_date: date("2024-04-30"),
+        parameters: Some(json!({})),
+        events: easter_journey(),
+        expect: json!({"level_of_need": {"level": 2}}),
+    };
     DeployRequest {
         component: guests::bytes(component),
-        ..request(vec![], json!({}), "2020-04-01")
+        ..request(vec![one_contact], json!({}), "2020-04-01")
     }
 }
 

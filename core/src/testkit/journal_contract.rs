@@ -4,9 +4,10 @@
 use futures::executor::block_on;
 use serde_json::json;
 
-use super::{ExpectedVersion, Journal, NewRecord, SystemStream};
 use crate::error::{Conflict, Error};
+use crate::ids::ExpectedVersion;
 use crate::ids::{PrincipalId, Version};
+use crate::journal::{Journal, NewRecord, SystemStream};
 
 fn stream(name: &str) -> SystemStream {
     SystemStream::parse(name).expect("a valid stream name")

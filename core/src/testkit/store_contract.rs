@@ -393,7 +393,7 @@ macro_rules! contract_suite {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::store::contract as cases;
+            use $crate::testkit::store_contract as cases;
 
             fn harness() -> Option<(impl cases::Harness, ::std::sync::Arc<$crate::ManualClock>)> {
                 let clock = $crate::testkit::clock();

@@ -1,5 +1,14 @@
 //! Small builders of synthetic events for tests and benchmarks across the workspace. Nothing here is
 //! about real people: every child is invented.
+//!
+//! The contract suites every store and journal implementation runs (behind the `contract-tests` feature) live
+//! here too, as test support: [`store_contract`] (with [`contract_suite!`](crate::contract_suite)) and
+//! [`journal_contract`].
+
+#[cfg(feature = "contract-tests")]
+pub mod journal_contract;
+#[cfg(feature = "contract-tests")]
+pub mod store_contract;
 
 use std::sync::Arc;
 
