@@ -40,8 +40,12 @@ pub use server::serve;
 /// Limits and timings of the server.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The largest request body accepted, in bytes (413 above it).
+    /// The largest request body accepted, in bytes (413 above it), except a policy upload's.
     pub body_limit: usize,
+    /// The largest policy upload (`POST /v1/policies`: a component, base64 in JSON, with its parameters and
+    /// examples) accepted, in bytes. Components are not events: one written in another language (Python,
+    /// JavaScript) is easily 20 MB, so uploads have a limit of their own.
+    pub policy_upload_limit: usize,
     /// How long a request may take before it is answered 503 (the change feed's stream is not bounded).
     pub request_timeout: Duration,
     /// The most records one page of a read returns.
@@ -64,6 +68,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             body_limit: 4 * 1024 * 1024,
+            policy_upload_limit: 64 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             max_page: 1000,
             feed_keep_alive: Duration::from_secs(15),

@@ -27,7 +27,7 @@ use crate::AppState;
 use crate::access::{self, Access, Purpose, record_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, QueryParams, child_id};
+use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, PolicyUploadBody, QueryParams, child_id};
 use crate::responses::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
     UnsupportedMediaType,
@@ -131,7 +131,8 @@ pub struct VersionResponse {
 /// Deploys a policy version (and activates it, if asked and its examples pass).
 ///
 /// Versions are immutable: the same name and version with the same bytes, parameters, dates and examples is a
-/// harmless retry (200); with anything different it is refused (409).
+/// harmless retry (200); with anything different it is refused (409). The body is held to the server's
+/// `policy_upload_limit` (64 MiB by default), not to the smaller `body_limit` of other requests.
 #[utoipa::path(
     post,
     path = "/v1/policies",
@@ -154,7 +155,7 @@ pub struct VersionResponse {
 pub async fn deploy(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    JsonBody(body): JsonBody<DeployBody>,
+    PolicyUploadBody(body): PolicyUploadBody<DeployBody>,
 ) -> ApiResult<(StatusCode, Json<VersionResponse>)> {
     principal.require(Action::ManagePolicies)?;
     let registry = registry(&state)?;
