@@ -27,6 +27,7 @@ use crate::schemas;
 /// One atomic append of one or more events to a child's stream.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = append_example)]
 pub struct AppendBody {
     /// The events, in order; all are stored or none.
     #[schema(value_type = Vec<schemas::NewEvent>, min_items = 1)]
@@ -35,6 +36,16 @@ pub struct AppendBody {
     #[serde(default)]
     #[schema(value_type = Option<schemas::ExpectedVersion>)]
     pub expected_version: Option<ExpectedVersion>,
+}
+
+/// The documented example of an append: the first events of the synthetic Child A (`journey_core::examples`),
+/// so that the example is always a request the rules accept.
+fn append_example() -> serde_json::Value {
+    let (_, events) = journey_core::examples::example_streams()
+        .into_iter()
+        .next()
+        .expect("the examples have a first child");
+    serde_json::json!({ "events": &events[..3], "expected_version": "no_stream" })
 }
 
 /// Appends events to a child's stream.
