@@ -177,8 +177,8 @@ pub async fn record_read(
     parameters: serde_json::Value,
 ) -> ApiResult<()> {
     let purpose = purpose.required_for(principal)?;
-    record(
-        state.journal.as_ref(),
+    record_access(
+        state,
         Access {
             principal,
             child_id: Some(child_id),
@@ -188,9 +188,7 @@ pub async fn record_read(
             parameters,
         },
     )
-    .await?;
-    state.metrics.record_access();
-    Ok(())
+    .await
 }
 
 /// Writes one read of many children's records (a page of the log, a return, a cohort) to the access log,
@@ -203,8 +201,8 @@ pub async fn record_bulk_read(
     children: Vec<ChildId>,
     parameters: serde_json::Value,
 ) -> ApiResult<()> {
-    record(
-        state.journal.as_ref(),
+    record_access(
+        state,
         Access {
             principal,
             child_id: None,
@@ -214,7 +212,12 @@ pub async fn record_bulk_read(
             parameters,
         },
     )
-    .await?;
+    .await
+}
+
+/// Writes `access` to the access log, durably, and counts it.
+async fn record_access(state: &AppState, access: Access<'_>) -> ApiResult<()> {
+    record(state.journal.as_ref(), access).await?;
     state.metrics.record_access();
     Ok(())
 }

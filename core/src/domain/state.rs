@@ -1017,24 +1017,21 @@ impl StreamState {
 
     /// The earliest live pre-birth work (other than `except`): see [`is_pre_birth_work`].
     fn earliest_pre_birth_work(&self, except: u32) -> Option<(EventKind, Date)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| {
-                *i as u32 != except && e.target.is_none() && !e.retracted && is_pre_birth_work(e.kind)
-            })
-            .map(|(i, e)| (e.kind, self.current_date(i as u32)))
-            .min_by_key(|(_, d)| *d)
+        self.earliest_live(except, is_pre_birth_work)
     }
 
     /// The earliest live event (other than `except`) that needs the child to be born.
     fn earliest_needing_birth(&self, except: u32) -> Option<(EventKind, Date)> {
+        self.earliest_live(except, |kind| !kind.allowed_before_birth())
+    }
+
+    /// The earliest live event (not a correction, not retracted, not `except`) of a kind `of_kind` picks, by its
+    /// current date.
+    fn earliest_live(&self, except: u32, of_kind: impl Fn(EventKind) -> bool) -> Option<(EventKind, Date)> {
         self.entries
             .iter()
             .enumerate()
-            .filter(|(i, e)| {
-                *i as u32 != except && e.target.is_none() && !e.retracted && !e.kind.allowed_before_birth()
-            })
+            .filter(|(i, e)| *i as u32 != except && e.target.is_none() && !e.retracted && of_kind(e.kind))
             .map(|(i, e)| (e.kind, self.current_date(i as u32)))
             .min_by_key(|(_, d)| *d)
     }
