@@ -96,7 +96,11 @@ fn every_reference_policy_ships_parameters_and_three_to_six_examples() {
             "policies/care-leaver-entitlements",
             "policies/levels-of-need",
             "policies/statutory-timescales",
-            "policies/step-up-down"
+            "policies/step-up-down",
+            "reference/care-leaver-entitlements-1.0.1",
+            "reference/levels-of-need-1.0.1",
+            "reference/statutory-timescales-1.0.1",
+            "reference/step-up-down-1.0.1",
         ]
     );
     for policy in REFERENCE_POLICIES {
