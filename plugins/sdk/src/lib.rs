@@ -84,7 +84,7 @@ pub const CONTRACT_VERSION: &str = "1.0.0";
 #[allow(unsafe_code, missing_debug_implementations, clippy::all, clippy::pedantic)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/policy.wit",
         world: "policy-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_policy_plugin",

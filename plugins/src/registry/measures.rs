@@ -92,7 +92,6 @@ impl Registry {
                                 DeadlineStatus::NotApplicable => TimescaleStatus::NotApplicable,
                             },
                             completed_on: d.completed_on,
-                            days_late: d.days_late,
                         }));
                 }
                 Err(e) => *run.failures.entry(failure_kind(&e).into()).or_default() += 1,

@@ -14,7 +14,7 @@ use journey_core::view::AsOf;
 use journey_core::{ChildId, ManualClock, OccurredAt, PrincipalId, Version};
 use journey_plugins::guests::REFERENCE_POLICIES;
 use journey_plugins::registry::ExampleCase;
-use journey_plugins::{Calendar, Host, HostConfig, PolicyInput};
+use journey_plugins::{Calendar, Contract, Host, HostConfig, PolicyInput};
 
 use crate::support::{child_a, host, input_on};
 
@@ -141,6 +141,8 @@ fn the_1_0_1_reference_policies_answer_byte_for_byte_as_before_contract_2() {
     let mut expected: Vec<String> = ANSWERS.iter().map(|s| s.to_string()).collect();
     expected.sort();
     assert_eq!(got, expected);
-    let engine = Host::new(HostConfig::default()).unwrap().engine_config_hash();
+    let engine = Host::new(HostConfig::default())
+        .unwrap()
+        .engine_config_hash(Contract::V1);
     assert_eq!(engine.to_string(), ENGINE_1_0);
 }

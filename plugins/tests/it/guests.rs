@@ -286,14 +286,14 @@ fn wrong_interface() {
         .unwrap_err();
     match &err {
         PluginError::WrongInterface { expected, found } => {
-            assert_eq!(*expected, "journey:policy/policy@1.0.0");
+            assert_eq!(*expected, "journey:policy/policy@2.0.0");
             assert_eq!(found, &vec!["run".to_string()]);
         }
         other => panic!("expected the wrong interface, got {other}"),
     }
     assert_eq!(
         err.to_string(),
-        "the component does not export the Journey policy interface `journey:policy/policy@1.0.0`; it \
+        "the component does not export the Journey policy interface `journey:policy/policy@2.0.0`; it \
          exports: run"
     );
     // Not a component at all.
@@ -308,12 +308,12 @@ fn wrong_contract() {
         .load(&journey_plugins::guests::bytes(WRONG_CONTRACT))
         .unwrap_err();
     assert!(
-        matches!(&err, PluginError::WrongContract { expected: "1.0.0", found } if found == "2.0.0"),
+        matches!(&err, PluginError::WrongContract { expected: "1.0.0 or 2.0.0", found } if found == "3.0.0"),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "the policy was built for contract 2.0.0, but this host implements contract 1.0.0"
+        "the policy was built for contract 3.0.0, but this host serves contract 1.0.0 or 2.0.0"
     );
     still_serves(host);
 }
