@@ -169,13 +169,8 @@ fn check(what: &str, input: &PolicyInput, expected: &[Expected]) {
         .into_iter()
         .map(|d| {
             let show = |d: Option<journey_core::Date>| d.map(|d| d.to_string()).unwrap_or_default();
-            (
-                d.name,
-                show(d.due_on),
-                d.status,
-                d.days_late,
-                show(d.completed_on),
-            )
+            let late = d.lateness().map(|l| l.amount);
+            (d.name, show(d.due_on), d.status, late, show(d.completed_on))
         })
         .collect();
     let expected: Vec<(String, String, DeadlineStatus, Option<u32>, String)> = expected
@@ -537,7 +532,7 @@ mod recurring {
                     show(d.starts_on),
                     show(d.due_on),
                     d.status,
-                    d.days_late,
+                    d.lateness().map(|l| l.amount),
                 )
             })
             .collect()

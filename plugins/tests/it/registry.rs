@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::support::test_limits;
 
 const POLICY: &str = "statutory-timescales";
-const VERSION: &str = "1.0.1";
+const VERSION: &str = "2.0.0";
 
 fn date(s: &str) -> Date {
     Date::parse_field("date", s).unwrap()
@@ -668,6 +668,35 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
             PolicyKind::StepUpStepDown
         ]
     );
+    // Each policy's frozen 1.0.1 (contract 1.0) and the version built from source (contract 2.0), both
+    // active; the later is in force.
+    let versions: Vec<(String, String, String)> = registry
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.deployed.name, v.deployed.version, v.deployed.contract_version))
+        .collect();
+    let row = |n: &str, v: &str, c: &str| (n.to_string(), v.to_string(), c.to_string());
+    assert_eq!(
+        versions,
+        [
+            row("care-leaver-entitlements", "1.0.1", "1.0.0"),
+            row("care-leaver-entitlements", "2.0.0", "2.0.0"),
+            row("levels-of-need", "1.0.1", "1.0.0"),
+            row("levels-of-need", "1.1.0", "2.0.0"),
+            row("statutory-timescales", "1.0.1", "1.0.0"),
+            row("statutory-timescales", "2.0.0", "2.0.0"),
+            row("step-up-down", "1.0.1", "1.0.0"),
+            row("step-up-down", "1.1.0", "2.0.0"),
+        ]
+    );
+    let in_force = registry
+        .in_force("statutory-timescales", date("2025-01-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_force.deployed.version, "2.0.0");
     let journal_version = registry.list().await.unwrap().len();
     let again = journey_plugins::reference::deploy_all(&registry, &by).await;
     assert!(again.iter().all(|(_, o)| o.is_ok()));

@@ -237,7 +237,7 @@ impl Policy for CareLeaverEntitlements {
         PolicyInfo::new(
             "care-leaver-entitlements",
             PolicyKind::CareLeaverEntitlements,
-            "1.0.1",
+            "2.0.0",
             "The care-leaver category (eligible, relevant, former relevant, qualifying) counted from the \
              looked-after history and date of birth as the Children Act 1989 counts it (13 weeks after 14, \
              ending after 16, short breaks excluded), and the entitlements that follow with their start and \

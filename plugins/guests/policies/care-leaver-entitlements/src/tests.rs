@@ -72,7 +72,7 @@ fn born_on_29_february_eligible_on_the_16th_birthday_with_exactly_13_weeks() {
     let deadline = &d.deadlines[0];
     assert_eq!(deadline.due_on, Some(Date::ymd(2024, 5, 29)));
     assert_eq!(
-        (deadline.status, deadline.days_late),
+        (deadline.status, deadline.late_by.map(|l| l.amount)),
         (DeadlineStatus::Missed, Some(3))
     );
     // A day less in care: 90 days on the birthday, eligible the next day.

@@ -254,7 +254,7 @@ impl Policy for StatutoryTimescales {
         PolicyInfo::new(
             "statutory-timescales",
             PolicyKind::StatutoryTimescales,
-            "1.0.1",
+            "2.0.0",
             "Every statutory timescale that applies to the child (front door, assessment, child protection \
              conferences, core groups, visits, looked-after reviews, health assessments, return interviews, \
              adoption scorecard A1/A2), with due dates, met/missed/open and days late. The rules and the \

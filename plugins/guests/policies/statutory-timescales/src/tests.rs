@@ -18,7 +18,7 @@ fn deadlines(mut i: EvaluationInput, dob: &str) -> Vec<(String, String, Deadline
                 d.name,
                 d.due_on.map(|d| d.to_string()).unwrap_or_default(),
                 d.status,
-                d.days_late,
+                d.late_by.map(|l| l.amount),
             )
         })
         .collect()
