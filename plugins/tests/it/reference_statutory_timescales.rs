@@ -929,6 +929,73 @@ mod recurring {
         );
     }
 
+    /// Judged by the hour when both the return and the interview have a time (issue 16): back at 21:30 GMT on
+    /// Friday 29 March 2024, due at 22:30 BST on Monday 1 April (72 hours, over the clocks going forward);
+    /// interviewed at 23:30 that evening, 73 hours after the return: an hour late, on the day it was due.
+    /// Not interviewed at all: missed from 2 April, by at least the hour and a half to midnight.
+    #[test]
+    fn return_interviews_judged_by_the_hour_when_both_times_are_known() {
+        let journey = |interview: Option<&str>| {
+            let mut events = vec![
+                registration("2009-08-21", json!({})),
+                json_event(
+                    "m",
+                    "2024-03-29T08:00",
+                    "MissingEpisodeStarted",
+                    json!({"kind": "M"}),
+                ),
+                json_event("me", "2024-03-29T21:30", "MissingEpisodeEnded", json!({})),
+            ];
+            events.extend(interview.map(|at| json_event("ri", at, "ReturnInterviewHeld", json!({}))));
+            record("T-RHI-H", events)
+        };
+        let d = decide(
+            STATUTORY_TIMESCALES,
+            &input_on(&journey(Some("2024-04-01T23:30")), "2024-04-30", ""),
+        );
+        assert_eq!(
+            rows(&d.deadlines),
+            [row(
+                "return-interview",
+                "2024-03-29",
+                "2024-04-01",
+                Missed,
+                Some("1 hour")
+            )]
+        );
+        let deadline = &d.deadlines[0];
+        assert_eq!(deadline.due_at, Some(ts("2024-04-01T21:30:00Z")));
+        assert_eq!(deadline.completed_at, Some(ts("2024-04-01T22:30:00Z")));
+        assert!(
+            deadline.reasons[1]
+                .text
+                .contains("judged by the times recorded: due 2024-04-01 at 22:30"),
+            "{:?}",
+            deadline.reasons
+        );
+        let on_time = decide(
+            STATUTORY_TIMESCALES,
+            &input_on(&journey(Some("2024-04-01T22:30")), "2024-04-30", ""),
+        );
+        assert_eq!(on_time.deadlines[0].status, Met);
+        let none =
+            |on: &str| rows(&decide(STATUTORY_TIMESCALES, &input_on(&journey(None), on, "")).deadlines);
+        assert_eq!(
+            none("2024-04-01"),
+            [row("return-interview", "2024-03-29", "2024-04-01", Open, None)]
+        );
+        assert_eq!(
+            none("2024-04-02"),
+            [row(
+                "return-interview",
+                "2024-03-29",
+                "2024-04-01",
+                Missed,
+                Some("2 hours")
+            )]
+        );
+    }
+
     #[test]
     fn adoption_scorecard_a2_is_zero_days_when_matched_before_the_order() {
         let events = record(

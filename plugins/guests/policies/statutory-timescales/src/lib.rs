@@ -49,8 +49,11 @@
 //! date of completion (or the evaluation date, while open) from `adoption_scorecard`. Every number is in
 //! `parameters.json`. Sources: `shared/domain/rules.md` sections 1-3.
 //!
-//! Judging: met when done on or before the due date (return interviews are judged by date; the due instant
-//! is reported as `due_at`). A series item never done is missed from the day after its due date until the
+//! Judging: met when done on or before the due date. A return interview is judged by instants when both the
+//! return and the interview have a time (due 72 hours after the return, late by whole hours), and by dates
+//! when either has only a date (due on the day the 72 hours end, counted from the end of the day of return
+//! when its time is not known; late by days), and a reason says which was used; the due instant is always
+//! reported as `due_at`. A series item never done is missed from the day after its due date until the
 //! evaluation date, or until the day its plan or placement ended.
 
 use std::collections::BTreeMap;
@@ -406,6 +409,15 @@ fn calendar_alerts(input: &EvaluationInput, decisions: &mut Decisions) {
 
 fn cite(text: String, e: &JourneyEvent) -> Reason {
     Reason::new(text, [e.event_id.as_str()])
+}
+
+/// "offered" or "held", for a return interview's event.
+fn offered_verb(e: &JourneyEvent) -> &'static str {
+    if e.kind == "ReturnInterviewHeld" {
+        "held"
+    } else {
+        "offered"
+    }
 }
 
 /// When one deadline is due, and how it was counted.
@@ -1150,21 +1162,22 @@ impl<'a> Timescales<'a> {
                 continue;
             };
             let until = episodes.get(i + 1).map(|e| e.starts_on());
-            let due_at = returned
-                .occurred_on
-                .instant_in_england(returned.occurred_time)
-                .saturating_add(hours * 3_600_000_000);
+            // The instant of the return, where the record has its time.
+            let returned_at = returned
+                .occurred_time
+                .map(|t| returned.occurred_on.instant_in_england(Some(t)));
             // Without a time of return, the clock runs from the end of the day of return.
-            let due_at = match returned.occurred_time {
-                Some(_) => due_at,
-                None => due_at.saturating_add(86_400_000_000 - 1),
-            };
+            let due_at = returned_at
+                .unwrap_or_else(|| returned.occurred_on.add_days(1).instant_in_england(None) - 1)
+                .saturating_add(hours * 3_600_000_000);
             let due = Date::in_england_at(due_at);
             let offered = self
                 .input
                 .of_kinds(&["ReturnInterviewOffered", "ReturnInterviewHeld"])
                 .find(|e| e.occurred_on >= returned.occurred_on && until.is_none_or(|u| e.occurred_on < u));
-            let reasons = vec![Reason::new(
+            let offered_at =
+                offered.and_then(|o| o.occurred_time.map(|t| o.occurred_on.instant_in_england(Some(t))));
+            let mut reasons = vec![Reason::new(
                 format!(
                     "Missing from {}, returned {}",
                     episode.start.when(),
@@ -1172,15 +1185,79 @@ impl<'a> Timescales<'a> {
                 ),
                 episode.event_ids(),
             )];
-            let d = self.one(
-                rule,
-                returned.occurred_on,
-                due,
-                offered,
-                reasons,
-                ("Return interview offered", "No return interview offered or held"),
-            );
-            out.push(d.with_due_at(due_at));
+            let due_words = Date::describe_instant(due_at);
+            let d = match (returned_at, offered, offered_at) {
+                // Both instants known: judged by them, to the hour.
+                (Some(_), Some(o), Some(done_at)) => {
+                    reasons.push(cite(
+                        format!(
+                            "Return interview {} on {}; judged by the times recorded: due {due_words}",
+                            offered_verb(o),
+                            o.when()
+                        ),
+                        o,
+                    ));
+                    Deadline::judged_at(
+                        rule,
+                        returned.occurred_on,
+                        due_at,
+                        Some(done_at),
+                        self.on,
+                        reasons,
+                    )
+                }
+                // One of them has only a date: judged by dates.
+                (_, Some(o), _) => {
+                    let missing = if returned_at.is_none() {
+                        "the return"
+                    } else {
+                        "the interview"
+                    };
+                    reasons.push(cite(
+                        format!(
+                            "Return interview {} on {}; judged by date, as {missing} has no time recorded: due by \
+                             the end of {due} ({due_words})",
+                            offered_verb(o),
+                            o.when()
+                        ),
+                        o,
+                    ));
+                    let d = Deadline::judged(
+                        rule,
+                        returned.occurred_on,
+                        due,
+                        Some(o.occurred_on),
+                        self.on,
+                        reasons,
+                    )
+                    .with_due_at(due_at)
+                    .counted(Counting::Exclusive);
+                    match offered_at {
+                        Some(done_at) => d.with_completed_at(done_at),
+                        None => d,
+                    }
+                }
+                // Not offered, the return's time known: due at the instant, late by the hours from it to the
+                // start of the day judged (at least that late).
+                (Some(_), None, _) => {
+                    reasons.push(Reason::because(format!(
+                        "No return interview offered or held by {}; due {due_words}",
+                        self.on
+                    )));
+                    Deadline::judged_at(rule, returned.occurred_on, due_at, None, self.on, reasons)
+                }
+                (None, None, _) => {
+                    reasons.push(Reason::because(format!(
+                        "No return interview offered or held by {}; judged by date, as the return has no time \
+                         recorded: due by the end of {due}",
+                        self.on
+                    )));
+                    Deadline::judged(rule, returned.occurred_on, due, None, self.on, reasons)
+                        .with_due_at(due_at)
+                        .counted(Counting::Exclusive)
+                }
+            };
+            out.push(d);
         }
         Ok(())
     }

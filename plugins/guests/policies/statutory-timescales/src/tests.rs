@@ -258,3 +258,72 @@ fn a_contact_decision_is_due_the_next_working_day() {
         ]
     );
 }
+
+/// A return interview is judged by instants when both the return and the interview have a time (issue 16):
+/// back at 09:00 BST on Monday 10 June 2024, due at 09:00 on Thursday 13 June; held at 10:00 that day, 73
+/// hours after the return, it is an hour late, though on the due date. Held at 09:00, it is on time. With no
+/// time on the interview it is judged by date, and a reason says so.
+#[test]
+fn a_return_interview_is_judged_by_the_hour_when_both_times_are_known() {
+    let timed = |mut e: JourneyEvent, hour: u8| {
+        e.occurred_time = Some(TimeOfDay {
+            hour,
+            minute: 0,
+            second: 0,
+        });
+        e
+    };
+    let judge = |interview: JourneyEvent| {
+        let events = vec![
+            timed(
+                event("m1", "MissingEpisodeStarted", "2024-06-09", json!({"kind": "M"})),
+                20,
+            ),
+            timed(event("m1e", "MissingEpisodeEnded", "2024-06-10", json!({})), 9),
+            interview,
+        ];
+        let mut i = input("2024-06-30", events);
+        i.parameters = r#"{"rules": ["return-interview"]}"#.into();
+        let mut d = StatutoryTimescales::evaluate(&i).unwrap().deadlines;
+        assert_eq!(d.len(), 1);
+        d.remove(0)
+    };
+    let held = |hour: Option<u8>| {
+        let e = event("ri", "ReturnInterviewHeld", "2024-06-13", json!({}));
+        match hour {
+            Some(h) => timed(e, h),
+            None => e,
+        }
+    };
+    // 09:00 BST is 08:00 UTC.
+    let due_at = Date::ymd(2024, 6, 13).days_since_epoch() * 86_400_000_000 + 8 * 3_600_000_000;
+    let late = judge(held(Some(10)));
+    assert_eq!(
+        (late.status, late.late_by, late.due_at, late.completed_at),
+        (
+            Missed,
+            Some(Lateness::new(1, TimeUnit::Hours)),
+            Some(due_at),
+            Some(due_at + 3_600_000_000)
+        )
+    );
+    assert_eq!(late.due_on, Some(Date::ymd(2024, 6, 13)));
+    assert!(
+        late.reasons[1]
+            .text
+            .contains("judged by the times recorded: due 2024-06-13 at 09:00"),
+        "{:?}",
+        late.reasons
+    );
+    let on_time = judge(held(Some(9)));
+    assert_eq!((on_time.status, on_time.late_by), (Met, None));
+    let by_date = judge(held(None));
+    assert_eq!((by_date.status, by_date.late_by), (Met, None));
+    assert!(
+        by_date.reasons[1]
+            .text
+            .contains("judged by date, as the interview has no time recorded"),
+        "{:?}",
+        by_date.reasons
+    );
+}
