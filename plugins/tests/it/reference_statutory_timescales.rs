@@ -395,6 +395,60 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
     );
 }
 
+/// One date everywhere (issue 16): the statutory-timescales policy judges an assessment by the date it was
+/// authorised, the date the CIN census exports as `AssessmentAuthorisationDate`. Completed within the 45
+/// working days (Tuesday 3 February 2026, due Wednesday 4 February for a referral on Monday 1 December 2025,
+/// over Christmas and New Year) but authorised after them (Thursday 5 February): missed by a working day,
+/// in the policy as in the census.
+#[test]
+fn an_assessment_is_judged_by_the_date_the_census_exports() {
+    use journey_core::codes::CollectionYear;
+    use journey_core::returns::cin::{self, CinOptions};
+    let mut completed = assessment_completed("as-1c", "2026-02-03");
+    if let EventPayload::AssessmentCompleted(a) = &mut completed.payload {
+        a.authorised_on = Some(testkit::date("2026-02-05"));
+    }
+    let events = crate::support::record_late(
+        "T-AUTH",
+        30,
+        vec![
+            registered(),
+            referral("ref-1", "2025-12-01", false),
+            ev("as-1", "2025-12-02", AssessmentStarted {}),
+            completed,
+        ],
+    );
+    check(
+        "authorised a day after the due date",
+        &input_on(&events, "2026-03-31", DEFAULTS),
+        &[(
+            "assessment",
+            "2026-02-04",
+            Missed,
+            Some("1 working day"),
+            "2026-02-05",
+        )],
+    );
+    let known_at = ts("2026-06-30T12:00:00Z");
+    let options = CinOptions {
+        year: CollectionYear::parse("2025/26").unwrap(),
+        known_at,
+        la_code: "999".into(),
+        produced_at: known_at,
+        bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
+    };
+    let census = cin::child_in_year(
+        Some(testkit::child("T-AUTH")),
+        cin::in_force(&events, known_at),
+        &options,
+    )
+    .expect("the child is in the 2025/26 census");
+    let exported = census.episodes[0].assessments[0].authorised;
+    let judged = evaluate(&input_on(&events, "2026-03-31", DEFAULTS))[0].completed_on;
+    assert_eq!(exported, Some(testkit::date("2026-02-05")));
+    assert_eq!(judged, exported, "the policy and the census use one date");
+}
+
 #[test]
 fn timescales_that_do_not_apply() {
     let no_further_action = record("T-NFA", vec![registered(), referral("ref-1", "2024-06-03", true)]);
@@ -511,10 +565,11 @@ fn child_a_from_the_example_streams() {
     let events = child_a();
     // The referral of Thursday 4 October 2007 falls under Working Together 2010's numbers (the default
     // edition before 15 April 2013): an initial assessment within 10 working days, due Wednesday 17
-    // October (inclusive), completed on 10 November.
+    // October (inclusive), completed on 10 November and authorised on 14 November.
     check(
-        "inclusive (the DfE validators' counting): three deadlines missed by a working day, the assessment \
-         by 18 (24 calendar days; done on Saturday 10 November, counted as Monday 12)",
+        "inclusive (the DfE validators' counting): three deadlines missed by a working day; the assessment, \
+         completed on Saturday 10 November and authorised on Wednesday 14 November (the date the DfE measures \
+         it by), by 20",
         &input_on(&events, "2008-01-01", INCLUSIVE),
         &[
             (
@@ -535,8 +590,8 @@ fn child_a_from_the_example_streams() {
                 "initial-assessment",
                 "2007-10-17",
                 Missed,
-                Some("18 working days"),
-                "2007-11-10",
+                Some("20 working days"),
+                "2007-11-14",
             ),
             (
                 "initial-child-protection-conference",
@@ -557,8 +612,8 @@ fn child_a_from_the_example_streams() {
                 "initial-assessment",
                 "2007-10-18",
                 Missed,
-                Some("17 working days"),
-                "2007-11-10",
+                Some("19 working days"),
+                "2007-11-14",
             ),
             (
                 "initial-child-protection-conference",

@@ -10,7 +10,7 @@
 //! | deadline | clock starts | done when | default | source |
 //! |---|---|---|---|---|
 //! | `contact-decision` | `ContactReceived` | the `ContactDecided` naming it | 1 working day | WT |
-//! | `assessment` (`initial-assessment` before WT 2013) | `ReferralReceived` | next `AssessmentCompleted` | 45 (10) working days | WT |
+//! | `assessment` (`initial-assessment` before WT 2013) | `ReferralReceived` | the next `AssessmentCompleted`'s authorisation (`authorised_on`, else its date) | 45 (10) working days | WT |
 //! | `initial-child-protection-conference` | the strategy discussion that started the s47 enquiry | next initial conference | 15 working days | WT |
 //! | `core-group` | an initial conference that made a plan | next `CoreGroupMet` | 10 working days | WT |
 //! | `review-child-protection-conference` | the initial conference, then each review | review conference | 3, then 6 months | WT |
@@ -49,7 +49,10 @@
 //! date of completion (or the evaluation date, while open) from `adoption_scorecard`. Every number is in
 //! `parameters.json`. Sources: `shared/domain/rules.md` sections 1-3.
 //!
-//! Judging: met when done on or before the due date. A return interview is judged by instants when both the
+//! Judging: met when done on or before the due date. An assessment is done when it was authorised, the date
+//! the DfE measures it by (the CIN census exports it as `AssessmentAuthorisationDate`), which is its
+//! completion date unless a later authorisation is recorded; a reason gives the completion date when they
+//! differ, and an assessment authorised after the date judged was not yet done on it. A return interview is judged by instants when both the
 //! return and the interview have a time (due 72 hours after the return, late by whole hours), and by dates
 //! when either has only a date (due on the day the 72 hours end, counted from the end of the day of return
 //! when its time is not known; late by days), and a reason says which was used; the due instant is always
@@ -119,6 +122,13 @@ struct Parameters {
     health_review_months_from_5: i32,
     return_interview_hours: i64,
     adoption_scorecard: Vec<Scorecard>,
+}
+
+/// What an `AssessmentCompleted` says of its authorisation.
+#[derive(Deserialize)]
+struct Authorisation {
+    #[serde(default)]
+    authorised_on: Option<Date>,
 }
 
 /// How a rule's working days are counted, and the source of that reading.
@@ -664,14 +674,39 @@ impl<'a> Timescales<'a> {
             if let Some(s) = started {
                 reasons.push(cite(format!("Assessment started on {}", s.occurred_on), s));
             }
-            let d = self.one(
-                rule,
-                start,
-                due,
-                completed,
-                reasons,
-                ("Assessment completed", "No completed assessment"),
-            );
+            // Done when authorised, as the DfE measures it and the CIN census exports it.
+            let done = match completed {
+                Some(c) => {
+                    let authorised = c.data::<Authorisation>()?.authorised_on.unwrap_or(c.occurred_on);
+                    let text = if authorised == c.occurred_on {
+                        format!("Assessment completed and authorised on {}", c.occurred_on)
+                    } else {
+                        format!(
+                            "Assessment completed on {}, authorised on {authorised}: the DfE measures an \
+                             assessment by the date it was authorised (CIN census AssessmentAuthorisationDate)",
+                            c.occurred_on
+                        )
+                    };
+                    reasons.push(cite(text, c));
+                    if authorised <= self.on {
+                        Some(authorised)
+                    } else {
+                        reasons.push(Reason::because(format!(
+                            "Not yet authorised on {}, the date judged",
+                            self.on
+                        )));
+                        None
+                    }
+                }
+                None => {
+                    reasons.push(Reason::because(format!(
+                        "No completed assessment recorded by {}",
+                        self.on
+                    )));
+                    None
+                }
+            };
+            let d = Deadline::judged(rule, start, due, done, self.on, reasons);
             out.push(self.in_working_days(key, d));
         }
         Ok(())

@@ -327,3 +327,58 @@ fn a_return_interview_is_judged_by_the_hour_when_both_times_are_known() {
         by_date.reasons
     );
 }
+
+/// An assessment is judged by the date it was authorised, as the DfE measures it (issue 16): a referral on
+/// Monday 1 December 2025 is due by Wednesday 4 February 2026 (45 working days, the referral day 1, over
+/// Christmas Day, Boxing Day and New Year's Day); completed on Tuesday 3 February but authorised on
+/// Thursday 5 February, it is a working day late, and a reason gives both dates. Judged on 4 February, it
+/// was not yet authorised: still open.
+#[test]
+fn an_assessment_is_done_when_it_is_authorised() {
+    let events = |authorised_on: Option<&str>| {
+        let mut completed = json!({"factors": ["3B"]});
+        if let Some(a) = authorised_on {
+            completed["authorised_on"] = a.into();
+        }
+        vec![
+            event(
+                "ref",
+                "ReferralReceived",
+                "2025-12-01",
+                json!({"source": "1B", "primary_need": "N1", "no_further_action": false}),
+            ),
+            event("as", "AssessmentStarted", "2025-12-02", json!({})),
+            event("asc", "AssessmentCompleted", "2026-02-03", completed),
+        ]
+    };
+    let judge = |authorised_on: Option<&str>, on: &str| {
+        let mut i = input(on, events(authorised_on));
+        i.parameters = r#"{"rules": ["assessment"]}"#.into();
+        StatutoryTimescales::evaluate(&i).unwrap().deadlines.remove(0)
+    };
+    let late = judge(Some("2026-02-05"), "2026-03-31");
+    assert_eq!(
+        (late.due_on, late.status, late.completed_on, late.late_by),
+        (
+            Some(Date::ymd(2026, 2, 4)),
+            Missed,
+            Some(Date::ymd(2026, 2, 5)),
+            Some(Lateness::new(1, TimeUnit::WorkingDays))
+        )
+    );
+    assert!(
+        late.reasons.iter().any(|r| r.text.contains(
+            "Assessment completed on 2026-02-03, authorised on 2026-02-05: the DfE measures an assessment by the \
+             date it was authorised"
+        ) && r.event_ids == ["asc"]),
+        "{:?}",
+        late.reasons
+    );
+    let not_yet = judge(Some("2026-02-05"), "2026-02-04");
+    assert_eq!((not_yet.status, not_yet.completed_on), (Open, None));
+    let same_day = judge(None, "2026-03-31");
+    assert_eq!(
+        (same_day.status, same_day.completed_on),
+        (Met, Some(Date::ymd(2026, 2, 3)))
+    );
+}
