@@ -18,12 +18,20 @@
 //! Then on the evaluation date:
 //! * **eligible**: 16 or 17, looked after, counted as above;
 //! * **relevant** (s23A): 16 or 17, not looked after, eligible on the day before care last ended; no longer
-//!   relevant once home with a parent (`returned_home_reasons`) for `returned_home_months` (Care Leavers
-//!   (England) Regulations 2010 reg 3(3));
+//!   relevant once living for `parental_responsibility_months` with someone with parental responsibility
+//!   (Care Leavers (England) Regulations 2010 reg 3(3)): care ended with one of
+//!   `parental_responsibility_reasons` (home to a parent, E4A/E4B; a child arrangements or residence order,
+//!   E41; adoption, E11/E12; special guardianship, E43-E48);
 //! * **former relevant** (s23C): 18 to 24, eligible or relevant on the day before the 18th birthday;
 //! * **qualifying** (s24): under 21 (16 to 20 for special guardianship), and looked after on a day after the
 //!   16th birthday but no longer (s24(1B)), or looked after immediately before a special guardianship order
 //!   (s24(1A), `special_guardianship_reasons`).
+//!
+//! **Reason codes by meaning, in every year.** The SSDA903 reason a period of care ended with (`REC`)
+//! changed over the years: special guardianship was E43 (to former foster carers) and E44 (to other
+//! carers) up to 2017/18, and E45-E48 from 2018/19. Each list above names every code of its meaning in
+//! every collection year it was valid in, so that a history recorded before 2018/19 is judged as one
+//! recorded after (Journey refuses a code on a date outside its years: `journey_core::codes`).
 //!
 //! **Entitlements**, each with its start and last day (`ends_on` is the day before the birthday it ends
 //! at): the needs assessment (and a deadline: within `needs_assessment_months` of becoming eligible, CPPCR
@@ -52,8 +60,8 @@ const THIRTEEN_WEEKS: i64 = 91;
 #[serde(deny_unknown_fields)]
 struct Parameters {
     short_break_legal_statuses: Vec<String>,
-    returned_home_reasons: Vec<String>,
-    returned_home_months: i32,
+    parental_responsibility_reasons: Vec<String>,
+    parental_responsibility_months: i32,
     special_guardianship_reasons: Vec<String>,
     needs_assessment_months: i32,
     personal_adviser_until_age: u32,
@@ -84,8 +92,8 @@ const CATEGORIES: [&str; 4] = ["eligible", "relevant", "former-relevant", "quali
 impl Parameters {
     fn validate(&self) -> Result<(), PolicyError> {
         PolicyError::check(
-            self.returned_home_months >= 1,
-            "returned_home_months",
+            self.parental_responsibility_months >= 1,
+            "parental_responsibility_months",
             "must be at least 1",
         )?;
         PolicyError::check(
@@ -338,8 +346,8 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
         }
         let home = left
             .end_reason()
-            .is_some_and(|r| p.returned_home_reasons.contains(&r));
-        (!(home && d >= end.add_months(p.returned_home_months))).then_some(left)
+            .is_some_and(|r| p.parental_responsibility_reasons.contains(&r));
+        (!(home && d >= end.add_months(p.parental_responsibility_months))).then_some(left)
     };
     if !(16..25).contains(&age) {
         return None;

@@ -161,7 +161,25 @@ fn relevant_then_former_relevant_and_a_return_home_that_lasts() {
     assert!(!t.iter().any(|r| r.0 == "staying-put"), "not in care at 18");
     let d = decide("2008-02-29", "2026-02-28", events("E8"));
     assert_eq!(d.entitlements[0].category.as_deref(), Some("former-relevant"));
-    // Home with a parent: relevant for 6 months, then qualifying (looked after after 16).
+    // Home with a parent: relevant for 6 months, then qualifying (looked after after 16). So too with anyone
+    // else with parental responsibility: a child arrangements order (E41), adopters (E11, E12), special
+    // guardians (E45-E48 in 2024). Left to live with someone without it (E13): still relevant.
+    for reason in ["E4B", "E41", "E11", "E12", "E45", "E46", "E47", "E48"] {
+        let d = decide("2008-02-29", "2025-02-28", events(reason));
+        assert_eq!(
+            d.entitlements[0].category.as_deref(),
+            Some("relevant"),
+            "{reason}"
+        );
+        let d = decide("2008-02-29", "2025-03-01", events(reason));
+        assert_eq!(
+            d.entitlements[0].category.as_deref(),
+            Some("qualifying"),
+            "{reason}"
+        );
+    }
+    let d = decide("2008-02-29", "2025-03-01", events("E13"));
+    assert_eq!(d.entitlements[0].category.as_deref(), Some("relevant"));
     let d = decide("2008-02-29", "2025-02-28", events("E4A"));
     assert_eq!(d.entitlements[0].category.as_deref(), Some("relevant"));
     let d = decide("2008-02-29", "2025-03-01", events("E4A"));
@@ -198,4 +216,46 @@ fn the_local_offer_is_a_parameter() {
         CareLeaverEntitlements::evaluate(&i),
         Err(PolicyError::InvalidParameters(m)) if m.starts_with("parameter `local_offer`")
     ));
+}
+
+/// Every reason code that means special guardianship counts, in every collection year it was valid in
+/// (issue 16): a child looked after from 10 who left care on a special guardianship order is qualifying
+/// from the 16th birthday (CA89 s24(1A)) whether the order was recorded as E43 or E44 (up to 2017/18) or as
+/// E45-E48 (from 2018/19).
+#[test]
+fn special_guardianship_from_care_is_qualifying_under_every_code_of_its_years() {
+    for (reason, ended) in [
+        ("E43", "2017-06-16"),
+        ("E44", "2018-03-31"),
+        ("E45", "2018-04-01"),
+        ("E46", "2019-05-16"),
+        ("E47", "2020-05-16"),
+        ("E48", "2022-05-16"),
+    ] {
+        let events = vec![
+            placed("la", "2017-03-01", "C2", "U4"),
+            ceased("ce", ended, reason),
+        ];
+        let d = decide("2007-01-09", "2024-01-10", events);
+        assert_eq!(
+            table(&d),
+            [
+                row("advice-and-assistance", "qualifying", "2023-01-09", "2028-01-08"),
+                row(
+                    "education-and-training-assistance",
+                    "qualifying",
+                    "2023-01-09",
+                    "2032-01-08"
+                ),
+            ],
+            "{reason} on {ended}"
+        );
+        assert!(
+            d.entitlements[0].reasons[1]
+                .text
+                .starts_with("Looked after immediately before a special guardianship order"),
+            "{reason}: {:?}",
+            d.entitlements[0].reasons
+        );
+    }
 }
