@@ -146,3 +146,113 @@ fn the_1_0_1_reference_policies_answer_byte_for_byte_as_before_contract_2() {
         .engine_config_hash(Contract::V1);
     assert_eq!(engine.to_string(), ENGINE_1_0);
 }
+
+/// A decision recorded from a 1.0 policy while a 2.0 version of it is in force replays byte for byte, and
+/// reads back from the journal as what was written: the 1.0 decision's JSON, re-encoded from the registry's
+/// record, still hashes to its output hash (and likewise a 2.0 decision's).
+#[tokio::test]
+async fn a_1_0_decision_is_recorded_and_replayed_beside_the_2_0_version_in_force() {
+    use journey_core::blobs::MemoryBlobStore;
+    use journey_core::journal::MemoryJournal;
+    use journey_core::{Date, Timestamp, testkit};
+    use journey_plugins::registry::{EvaluateRequest, Registry, VersionSelector};
+
+    let host = Arc::new(
+        Host::new(HostConfig {
+            limits: crate::support::test_limits(),
+            ..HostConfig::default()
+        })
+        .unwrap(),
+    );
+    let registry = Registry::open(
+        Arc::new(MemoryJournal::new(testkit::clock())),
+        Arc::new(MemoryBlobStore::default()),
+        host,
+        Calendar::england_and_wales().clone(),
+        2,
+    )
+    .await
+    .unwrap();
+    for (dir, outcome) in
+        journey_plugins::reference::deploy_all(&registry, &PrincipalId::parse("serve").unwrap()).await
+    {
+        outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
+    }
+    // Child A's stream, recorded as `child_a()` records it: each event at 20:00 UTC 30 days after it occurred.
+    let (child, events) = journey_core::domain::example_streams()
+        .into_iter()
+        .find(|(c, _)| c.as_str() == "EX-A")
+        .unwrap();
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    let mut last = Timestamp::UNIX_EPOCH;
+    for event in events {
+        let due = format!("{}T20:00:00Z", event.occurred_at.date().add_days(30));
+        let at = Timestamp::parse_field("at", &due)
+            .unwrap()
+            .max(last.plus_micros(1));
+        clock.set(at);
+        store
+            .append(AppendRequest {
+                child_id: child.clone(),
+                expected: ExpectedVersion::Any,
+                recorded_by: testkit::principal(),
+                events: vec![event],
+            })
+            .await
+            .unwrap();
+        last = at;
+    }
+    let request = |version: &str| EvaluateRequest {
+        policy: "statutory-timescales".into(),
+        child_id: child.clone(),
+        as_of: AsOf {
+            on: Date::parse_field("on", "2009-06-30").unwrap(),
+            known_at: Timestamp::parse_field("at", "2100-01-01T00:00:00Z").unwrap(),
+        },
+        version: VersionSelector::Pinned(version.into()),
+        record: true,
+    };
+    let by = PrincipalId::parse("investigator").unwrap();
+    let old = registry.evaluate(&store, &request("1.0.1"), &by).await.unwrap();
+    // The very input and output of the 1.0.1 component before 2.0 existed (Child A in `ANSWERS`).
+    let before = ANSWERS
+        .iter()
+        .find(|a| a.starts_with("statutory-timescales 1.0.1 child A:"))
+        .unwrap();
+    assert!(
+        before.ends_with(&format!(
+            "input {} output {}",
+            old.evaluation.input_hash, old.evaluation.output_hash
+        )),
+        "{before}"
+    );
+    let new = registry.evaluate(&store, &request("2.0.0"), &by).await.unwrap();
+    for outcome in [&old, &new] {
+        let n = outcome.decision.expect("recorded");
+        let replay = registry.replay(&store, n).await.unwrap();
+        assert!(
+            replay.identical && replay.input_identical && replay.engine_identical,
+            "{} {}: {replay:?}",
+            outcome.policy,
+            outcome.version
+        );
+        assert!(replay.differences.is_empty());
+        let recorded = registry.decision(n).await.unwrap();
+        let reencoded = serde_json::to_vec(&recorded.decisions).unwrap();
+        assert_eq!(
+            journey_plugins::Digest::of(&reencoded),
+            recorded.output_hash,
+            "{}: the decisions read back are written as they were",
+            outcome.version
+        );
+    }
+    let old_json = String::from_utf8(old.evaluation.output.clone()).unwrap();
+    let new_json = String::from_utf8(new.evaluation.output.clone()).unwrap();
+    assert!(old_json.contains("\"days_late\":") && !old_json.contains("late_by"));
+    assert!(new_json.contains("\"late_by\":") && !new_json.contains("days_late"));
+    assert_ne!(
+        old.evaluation.engine_config_hash,
+        new.evaluation.engine_config_hash
+    );
+}
