@@ -57,8 +57,38 @@ fn watch(manifest_dir: &Path, guests: &Path) {
     }
 }
 
-/// Fails with instructions when the wasm32-wasip2 standard library is not installed.
+/// Makes sure the wasm32-wasip2 standard library is installed for the toolchain building this crate: where
+/// rustup manages the toolchain (the default Rust install), it installs the target itself, so that the
+/// README's first command works on a machine with nothing but the default toolchain; elsewhere it fails with
+/// instructions.
 fn require_target() {
+    if target_installed() {
+        return;
+    }
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (the policy guests are built for it; once \
+         per toolchain)"
+    );
+    // Under rustup, cargo runs with RUSTUP_TOOLCHAIN set to the toolchain in use, and `rustup` inherits it,
+    // so the target is added to the very toolchain whose rustc builds the guests.
+    let added = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !(added && target_installed()) {
+        panic!(
+            "\n\njourney-plugins builds its policy guests (plugins/guests/) for the `{TARGET}` target, which is \
+             not installed for this toolchain{}.\nInstall it once with:\n\n    rustup target add {TARGET}\n\n",
+            if added {
+                ""
+            } else {
+                ", and `rustup target add` could not install it"
+            }
+        );
+    }
+}
+
+fn target_installed() -> bool {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(&rustc)
         .args(["--print", "sysroot"])
@@ -66,19 +96,13 @@ fn require_target() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    let installed = sysroot.is_some_and(|s| {
+    sysroot.is_some_and(|s| {
         Path::new(&s)
             .join("lib/rustlib")
             .join(TARGET)
             .join("lib")
             .is_dir()
-    });
-    if !installed {
-        panic!(
-            "\n\njourney-plugins builds its policy guests (plugins/guests/) for the `{TARGET}` target, which is \
-             not installed for this toolchain.\nInstall it once with:\n\n    rustup target add {TARGET}\n\n"
-        );
-    }
+    })
 }
 
 /// A policy's content hash is its identity (a version is refused if its bytes change), so the bytes must be

@@ -30,10 +30,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use journey_api::{AppState, Config, NewKey, Role};
-use journey_core::journal::FileJournal;
-use journey_core::store::{EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::EventStore;
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{NewEvent, PrincipalId, SystemClock};
+use journey_embedded::EmbeddedStore;
+use journey_embedded::FileJournal;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 

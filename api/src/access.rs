@@ -3,8 +3,8 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use journey_core::ExpectedVersion;
 use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
-use journey_core::store::ExpectedVersion;
 use journey_core::{ChildId, FieldError, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -231,6 +231,11 @@ json_schema!(
             "first_broken": {
                 "type": ["object", "null"],
                 "properties": {"position": {"type": "integer"}, "reason": {"type": "string"}}
+            },
+            "walked": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "What the walk covered: log, and index when the store also checked its index against every record."
             }
         }
     }

@@ -11,8 +11,8 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
 use journey_api::{KeyRing, NewKey, Role};
-use journey_core::journal::FileJournal;
 use journey_core::{AgencyId, PrincipalId, SystemClock};
+use journey_embedded::FileJournal;
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {

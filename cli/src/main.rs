@@ -9,10 +9,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::executor::block_on;
-use journey_core::store::{EmbeddedOptions, EmbeddedStore, EventStore};
-use journey_core::synth::{self, AuthorityProfile};
+use journey_core::store::EventStore;
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus};
-use journey_core::{ChildId, ManualClock, SystemClock, Timestamp, Version};
+use journey_core::{ChildId, ManualClock, Timestamp, Version};
+use journey_embedded::EmbeddedOptions;
+use journey_embedded::EmbeddedStore;
+use journey_synth::{self as synth, AuthorityProfile};
 
 mod api_client;
 mod keys;
@@ -20,6 +22,7 @@ mod measures;
 mod policy;
 mod policy_registry;
 mod records;
+mod recover;
 mod returns;
 mod serve;
 mod target;
@@ -78,10 +81,27 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Walk the whole log, recomputing every hash link; exits non-zero if any is broken.
+    /// Check a data directory (or a backup of one) without modifying it: the log against what it knows was
+    /// durable and every hash link, the index against every record, the system journal's chain, every blob;
+    /// prints what it walked as JSON and exits non-zero if any part is not intact. The directory must not
+    /// be in use.
     Verify {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
         data: PathBuf,
+    },
+    /// Go on without records that the data directory shows were durable and are lost (a missing or damaged
+    /// end of the log or of the journal), when no backup holds them. Without --confirm, only shows what is
+    /// lost. With it, records the loss and the reason in the system journal, then cuts the log and the
+    /// journal where they can be continued. Restoring from a backup is better.
+    AcceptLoss {
+        #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
+        data: PathBuf,
+        /// Why going on without the lost records is right; recorded with the loss.
+        #[arg(long)]
+        reason: String,
+        /// Do it (otherwise nothing is changed).
+        #[arg(long)]
+        confirm: bool,
     },
     /// Rebuild the index from the log (the store must not be open elsewhere).
     Rebuild {
@@ -176,7 +196,12 @@ fn main() -> anyhow::Result<()> {
             PolicyCommand::Registry(command) => policy_registry::run(command),
         },
         Command::Demo { data, children, seed } => demo(data, children, seed),
-        Command::Verify { data } => verify(data),
+        Command::Verify { data } => recover::verify(data),
+        Command::AcceptLoss {
+            data,
+            reason,
+            confirm,
+        } => recover::accept_loss(&data, &reason, confirm),
         Command::Append(args) => records::append(args),
         Command::Timeline(args) => records::timeline(args),
         Command::Summary(args) => records::summary(args),
@@ -191,6 +216,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+/// The demo authority's LA code in its UPNs: Coventry's, where its real postcode units are.
+const DEMO_LA_CODE: &str = "331";
 
 fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
     // Generated history carries its own recording times: the store's clock follows them.
@@ -239,9 +267,12 @@ pub(crate) fn record_synthetic(
     children: usize,
     seed: u64,
 ) -> anyhow::Result<(synth::LoadReport, Option<ChildId>)> {
+    // Realistic identifiers, as the tests that run the DfE validators use: real postcode units (the
+    // validators geocode them) and a real LA code in the UPNs (the census checks it), none a person's.
     let profile = AuthorityProfile {
         children,
-        ..AuthorityProfile::small()
+        la_code: DEMO_LA_CODE.to_owned(),
+        ..AuthorityProfile::small().with_real_postcodes()
     };
     let appends: Vec<_> = synth::generate(seed, &profile).collect();
     // The child with the longest journey is the one worth showing.
@@ -299,17 +330,6 @@ fn show_child(store: &EmbeddedStore, child: ChildId) -> anyhow::Result<()> {
             status,
             entry.summary
         );
-    }
-    Ok(())
-}
-
-fn verify(data: PathBuf) -> anyhow::Result<()> {
-    let store = EmbeddedStore::open(&data, Arc::new(SystemClock))
-        .with_context(|| format!("opening {}", data.display()))?;
-    let report = block_on(store.verify())?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    if !report.is_intact() {
-        bail!("the log failed verification");
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use clap::Args;
 use journey_core::{Clock, Date, SystemClock, Timestamp};
 use serde_json::Value;
 
-use crate::api_client::ApiClient;
+use crate::api_client::{ApiClient, Policies};
 use crate::records::Format;
 use crate::target::{TargetArgs, encode};
 
@@ -49,7 +49,7 @@ pub fn run(args: MeasuresArgs) -> anyhow::Result<()> {
         args.to,
         encode(&known_at.to_string())
     );
-    let client = ApiClient::open(&args.target)?;
+    let client = ApiClient::open_with(&args.target, Policies::Needed)?;
     let result = (|| -> anyhow::Result<()> {
         match args.format {
             Format::Json => {

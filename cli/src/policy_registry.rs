@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use journey_core::{ChildId, Date};
 use serde_json::{Value, json};
 
-use crate::api_client::ApiClient;
+use crate::api_client::{ApiClient, Policies};
 use crate::records::AsOfArgs;
 use crate::target::{TargetArgs, as_of_query, encode};
 
@@ -234,7 +234,7 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
             None,
         ),
     };
-    let client = ApiClient::open(&target)?;
+    let client = ApiClient::open_with(&target, Policies::Needed)?;
     let answer = client.call(method, &path, body.as_ref());
     client.close()?;
     let answer = answer?;

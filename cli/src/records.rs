@@ -1,5 +1,6 @@
 //! The record commands: append events from a file, a child's timeline and summary, and the whole log
-//! exported to (and restored from) JSON lines. Each works on a data directory or a server ([`Target`]).
+//! exported to (and restored from) JSON lines. Each works on a data directory or a server through the REST
+//! API ([`ApiClient`]), except the restore, which builds a new data directory.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -9,15 +10,18 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
-use journey_core::view::{AsOf, EventStatus};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendOutcome, AppendRequest, EventStore};
+use journey_core::view::{AsOf, Chronology, EventStatus};
 use journey_core::{
     ChildId, Clock, Date, ManualClock, NewEvent, Position, RecordedEvent, SystemClock, Timestamp,
 };
+use journey_embedded::EmbeddedStore;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::target::TargetArgs;
+use crate::api_client::ApiClient;
+use crate::target::{LogPage, TargetArgs, as_of_query, encode};
 
 /// Output formats for what a person reads or a program takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -151,12 +155,17 @@ fn problem_of(e: &journey_api::ApiError) -> String {
 pub fn append(args: AppendArgs) -> anyhow::Result<()> {
     // Every line is checked before anything is sent, so a file with a bad line appends nothing.
     let items = read_appends(&args.file)?;
-    let target = args.target.open()?;
+    let client = ApiClient::open(&args.target)?;
     let bar = progress(items.len() as u64, "appending", "appends");
     let (mut events, mut retries) = (0usize, 0usize);
     let mut failed = Vec::new();
     for (label, item) in items {
-        match target.append(&item.child_id, item.events, item.expected_version) {
+        let mut body = json!({ "events": item.events });
+        if let Some(expected) = item.expected_version {
+            body["expected_version"] = serde_json::to_value(expected)?;
+        }
+        let path = format!("/v1/children/{}/events", encode(item.child_id.as_str()));
+        match client.post_json::<AppendOutcome>(&path, &body) {
             Ok(outcome) if outcome.already_recorded => retries += 1,
             Ok(outcome) => events += outcome.events.len(),
             Err(e) => failed.push(format!("{label} (child {}): {e:#}", item.child_id)),
@@ -164,7 +173,7 @@ pub fn append(args: AppendArgs) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    target.close()?;
+    client.close()?;
     println!(
         "appended {events} events; {retries} appends were already recorded (retries), {} refused",
         failed.len()
@@ -189,11 +198,21 @@ pub fn progress(len: u64, message: &'static str, unit: &str) -> indicatif::Progr
     bar
 }
 
+/// `/v1/children/{child}/{view}` on a date as known at an instant.
+fn child_view_path(child: &ChildId, view: &str, as_of: AsOf) -> String {
+    format!(
+        "/v1/children/{}/{view}{}",
+        encode(child.as_str()),
+        as_of_query(Some(as_of.on), Some(as_of.known_at))
+    )
+}
+
 pub fn timeline(args: ChildArgs) -> anyhow::Result<()> {
-    let target = args.target.open()?;
+    let client = ApiClient::open(&args.target)?;
     let as_of = args.as_of.resolve();
-    let chronology = target.chronology(&args.child, as_of)?;
-    target.close()?;
+    let chronology: Chronology<'static> =
+        client.get_json(&child_view_path(&args.child, "chronology", as_of))?;
+    client.close()?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&chronology)?)?,
@@ -273,11 +292,10 @@ fn status_word(status: &EventStatus) -> &'static str {
 }
 
 pub fn summary(args: ChildArgs) -> anyhow::Result<()> {
-    let target = args.target.open()?;
+    let client = ApiClient::open(&args.target)?;
     let as_of = args.as_of.resolve();
-    let summary = target.summary(&args.child, as_of)?;
-    target.close()?;
-    let value = serde_json::to_value(&summary)?;
+    let value: Value = client.get_json(&child_view_path(&args.child, "summary", as_of))?;
+    client.close()?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?,
@@ -338,7 +356,7 @@ pub fn log(command: LogCommand) -> anyhow::Result<()> {
 const PAGE: usize = 1_000;
 
 fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
-    let target = target.open()?;
+    let client = ApiClient::open(&target)?;
     let mut writer: Box<dyn Write> = if out == Path::new("-") {
         Box::new(std::io::stdout().lock())
     } else {
@@ -353,7 +371,7 @@ fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
     let mut position = Position(from.max(1));
     let mut written = 0u64;
     loop {
-        let page = target.log_page(position, PAGE)?;
+        let page: LogPage = client.get_json(&format!("/v1/log?from={}&limit={PAGE}", position.0))?;
         for e in &page.events {
             serde_json::to_writer(&mut writer, e)?;
             writer.write_all(b"\n")?;
@@ -368,7 +386,7 @@ fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
     writer.flush()?;
     drop(writer);
     bar.finish_and_clear();
-    target.close()?;
+    client.close()?;
     eprintln!("exported {written} records");
     Ok(())
 }

@@ -7,14 +7,13 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use futures::executor::block_on;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::ssda903::{
-    self, ImportFile, ImportOptions, ImportProgress, RowProblem, TableKind,
-};
 use journey_core::{AgencyId, Clock, SystemClock, Timestamp};
+use journey_returns::ssda903::{self, ImportFile, ImportOptions, ImportProgress, RowProblem};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::target::{Target, TargetArgs, encode, operator};
+use crate::api_client::ApiClient;
+use crate::serve::open_data_dir;
+use crate::target::{TargetArgs, encode, operator};
 
 #[derive(Debug, Subcommand)]
 pub enum ReturnsCommand {
@@ -189,12 +188,12 @@ pub fn run(command: ReturnsCommand) -> anyhow::Result<()> {
 
 /// The JSON form of the lists as `GET /v1/returns/annex-a` gives them.
 #[derive(Debug, Deserialize)]
-struct RemoteAnnexA {
-    lists: Vec<RemoteList>,
+struct AnnexAAnswer {
+    lists: Vec<AnnexAList>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RemoteList {
+struct AnnexAList {
     number: u8,
     name: String,
     headings: Vec<String>,
@@ -208,55 +207,38 @@ fn export_annex_a(
     known_at: Option<Timestamp>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use journey_core::returns::annex_a::{self, AnnexAWindow, ListKind};
+    use journey_returns::annex_a::ListKind;
     if start > end {
         bail!("--start must be on or before --end");
     }
-    let target = target.open()?;
+    let client = ApiClient::open(&target)?;
     let known_at = known_at.unwrap_or_else(|| SystemClock.now());
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let workbook = out.join("annex-a.xlsx");
     let mut summary: Vec<(String, usize)> = Vec::new();
-    match &target {
-        Target::Direct(d) => {
-            let window = AnnexAWindow { start, end };
-            let lists = block_on(annex_a::export(d.store.as_ref(), window, known_at))?;
-            d.log_read(
-                None,
-                lists.children(),
-                "annex-a",
-                json!({ "start": start, "end": end, "known_at": known_at }),
-            )?;
-            lists.write_csv(out)?;
-            std::fs::write(&workbook, lists.to_xlsx()?)?;
-            summary.extend(lists.lists.iter().map(|l| (l.name.clone(), l.rows.len())));
+    let query = format!(
+        "start={start}&end={end}&known_at={}",
+        encode(&known_at.to_string())
+    );
+    let lists: AnnexAAnswer = client.get_json(&format!("/v1/returns/annex-a?{query}"))?;
+    for list in lists.lists {
+        let kind = ListKind::ALL
+            .into_iter()
+            .find(|k| k.number() == list.number)
+            .with_context(|| format!("the answer has a list numbered {}", list.number))?;
+        let mut w = csv::Writer::from_path(out.join(kind.file_name()))?;
+        w.write_record(&list.headings)?;
+        for row in &list.rows {
+            w.write_record(row)?;
         }
-        Target::Remote(r) => {
-            let query = format!(
-                "start={start}&end={end}&known_at={}",
-                encode(&known_at.to_string())
-            );
-            let remote: RemoteAnnexA = r.get_json(&format!("/v1/returns/annex-a?{query}"))?;
-            for list in remote.lists {
-                let kind = ListKind::ALL
-                    .into_iter()
-                    .find(|k| k.number() == list.number)
-                    .with_context(|| format!("the server sent a list numbered {}", list.number))?;
-                let mut w = csv::Writer::from_path(out.join(kind.file_name()))?;
-                w.write_record(&list.headings)?;
-                for row in &list.rows {
-                    w.write_record(row)?;
-                }
-                w.flush()?;
-                summary.push((list.name, list.rows.len()));
-            }
-            std::fs::write(
-                &workbook,
-                r.get_bytes(&format!("/v1/returns/annex-a/workbook?{query}"))?,
-            )?;
-        }
+        w.flush()?;
+        summary.push((list.name, list.rows.len()));
     }
-    target.close()?;
+    std::fs::write(
+        &workbook,
+        client.get_bytes(&format!("/v1/returns/annex-a/workbook?{query}"))?,
+    )?;
+    client.close()?;
     println!(
         "Annex A, {start} to {end}, as known at {known_at}, in {}:",
         out.display()
@@ -270,12 +252,12 @@ fn export_annex_a(
 
 /// The JSON form of a return as `GET /v1/returns/ssda903/{year}` gives it.
 #[derive(Debug, Deserialize)]
-struct RemoteTables {
-    tables: Vec<RemoteTable>,
+struct TablesAnswer {
+    tables: Vec<TableAnswer>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RemoteTable {
+struct TableAnswer {
     file: String,
     columns: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -287,50 +269,25 @@ fn export_ssda903(
     known_at: Option<Timestamp>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let target = target.open()?;
+    let client = ApiClient::open(&target)?;
     let known_at = known_at.unwrap_or_else(|| SystemClock.now());
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::new();
-    match &target {
-        Target::Direct(d) => {
-            let tables = block_on(ssda903::export(d.store.as_ref(), year, known_at))?;
-            let children = tables
-                .table(TableKind::Header)
-                .iter()
-                .filter_map(|row| row.first())
-                .filter_map(|id| journey_core::ChildId::parse(id).ok())
-                .collect();
-            d.log_read(
-                None,
-                children,
-                "ssda903",
-                json!({ "year": year, "known_at": known_at }),
-            )?;
-            tables
-                .write_csv(out)
-                .with_context(|| format!("writing into {}", out.display()))?;
-            for (kind, table) in &tables.tables {
-                written.push((kind.file_name().to_owned(), table.rows.len()));
-            }
+    let tables: TablesAnswer = client.get_json(&format!(
+        "/v1/returns/ssda903/{}?known_at={}",
+        encode(&year.to_string()),
+        encode(&known_at.to_string())
+    ))?;
+    for table in tables.tables {
+        let mut w = csv::Writer::from_path(out.join(&table.file))?;
+        w.write_record(&table.columns)?;
+        for row in &table.rows {
+            w.write_record(row)?;
         }
-        Target::Remote(r) => {
-            let remote: RemoteTables = r.get_json(&format!(
-                "/v1/returns/ssda903/{}?known_at={}",
-                encode(&year.to_string()),
-                encode(&known_at.to_string())
-            ))?;
-            for table in remote.tables {
-                let mut w = csv::Writer::from_path(out.join(&table.file))?;
-                w.write_record(&table.columns)?;
-                for row in &table.rows {
-                    w.write_record(row)?;
-                }
-                w.flush()?;
-                written.push((table.file, table.rows.len()));
-            }
-        }
+        w.flush()?;
+        written.push((table.file, table.rows.len()));
     }
-    target.close()?;
+    client.close()?;
     println!("SSDA903 {year} as known at {known_at}, in {}:", out.display());
     for (file, rows) in written {
         println!("  {file:<24} {rows:>7} rows");
@@ -360,42 +317,48 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         }
         files.push((*year, read));
     }
-    let direct = crate::target::Direct::open(args.common.data.clone(), None)?;
+    let backend = open_data_dir(&args.common.data)?;
     let options = args.common.options(files[0].0);
     let returns: Vec<(CollectionYear, &[ImportFile])> =
         files.iter().map(|(y, f)| (*y, f.as_slice())).collect();
     let bar = Bar(crate::records::progress(0, "reading", "children"));
     let started = std::time::Instant::now();
     let report = block_on(ssda903::import_years_with_progress(
-        direct.store.as_ref(),
+        backend.store.as_ref(),
         &returns,
         &options,
         &bar,
     ))?;
     bar.0.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    direct.close()?;
+    backend.close()?;
     println!(
         "read {} rows in {} files ({:.0} rows/s): {} children imported ({} events), {} unchanged, {} refused; \
          {} facts were already recorded",
         report.rows,
         report.files.len(),
         report.rows as f64 / seconds.max(1e-9),
-        report.children_imported,
-        report.events_appended,
-        report.children_unchanged,
-        report.children_refused,
-        report.facts_already_present,
+        report.tally.children_imported,
+        report.tally.events_appended,
+        report.tally.children_unchanged,
+        report.tally.children_refused,
+        report.tally.facts_already_present,
     );
     for (file, kind, rows) in &report.files {
         let kind = kind.map_or("not an SSDA903 table".to_owned(), |k| k.to_string());
         println!("  {file:<32} {kind:<16} {rows:>7} rows");
     }
     print_problems(
-        &[("bad row", &report.problems), ("conflict", &report.conflicts)],
+        &[
+            ("bad row", &report.tally.problems),
+            ("journey rule", &report.tally.refused_by_rules),
+            ("conflict", &report.tally.conflicts),
+            ("identifier kept as recorded", &report.tally.flagged),
+        ],
         "row",
         "column",
     );
+    print_rules(&report.tally);
     write_report(args.common.report.as_deref(), &report)
 }
 
@@ -421,6 +384,28 @@ fn print_problems(lists: &[(&str, &Vec<RowProblem>)], row: &str, column: &str) {
     }
 }
 
+/// The rules met, most frequent first, and how many refused children only need their values corrected.
+fn print_rules(tally: &journey_returns::report::ChildTally) {
+    if tally.by_rule.is_empty() {
+        return;
+    }
+    println!("by rule (kind, column, rule: times, children):");
+    for r in tally.by_rule.iter().take(30) {
+        println!(
+            "  {:<16} {:<22} {}: {} times, {} children",
+            r.kind, r.column, r.rule, r.count, r.children
+        );
+    }
+    if tally.by_rule.len() > 30 {
+        println!("  ... and {} more rules (see --report)", tally.by_rule.len() - 30);
+    }
+    println!(
+        "{} of {} refused children were refused only for bad values: correct those and import again",
+        tally.refused_only_for_values.len(),
+        tally.children_refused
+    );
+}
+
 fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {
     if let Some(path) = path {
         std::fs::write(path, serde_json::to_vec_pretty(report)?)
@@ -430,7 +415,7 @@ fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::
 }
 
 fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
-    use journey_core::returns::cin;
+    use journey_returns::cin;
     let mut files = Vec::new();
     for path in &args.files {
         files.push(ImportFile {
@@ -442,26 +427,26 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
             bytes: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
         });
     }
-    let direct = crate::target::Direct::open(args.common.data.clone(), None)?;
+    let backend = open_data_dir(&args.common.data)?;
     // The census's year is read from each file's header.
     let options = args.common.options(CollectionYear::LAST_SUPPORTED);
     let bar = Bar(crate::records::progress(0, "reading", "children"));
     let started = std::time::Instant::now();
-    let report = block_on(cin::import_census(direct.store.as_ref(), &files, &options, &bar))?;
+    let report = block_on(cin::import_census(backend.store.as_ref(), &files, &options, &bar))?;
     bar.0.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    direct.close()?;
+    backend.close()?;
     let children: usize = report.files.iter().map(|f| f.children).sum();
     println!(
         "read {children} children in {} files ({:.0} children/s): {} children imported ({} events), {} unchanged, \
          {} refused; {} facts were already recorded, {} could not be recorded",
         report.files.len(),
         children as f64 / seconds.max(1e-9),
-        report.children_imported,
-        report.events_appended,
-        report.children_unchanged,
-        report.children_refused,
-        report.facts_already_present,
+        report.tally.children_imported,
+        report.tally.events_appended,
+        report.tally.children_unchanged,
+        report.tally.children_refused,
+        report.tally.facts_already_present,
         report.unrecorded.len(),
     );
     for f in &report.files {
@@ -470,13 +455,16 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
     }
     print_problems(
         &[
-            ("bad element", &report.problems),
-            ("conflict", &report.conflicts),
+            ("bad element", &report.tally.problems),
+            ("journey rule", &report.tally.refused_by_rules),
+            ("conflict", &report.tally.conflicts),
+            ("identifier kept as recorded", &report.tally.flagged),
             ("not recorded", &report.unrecorded),
         ],
         "line",
         "element",
     );
+    print_rules(&report.tally);
     write_report(args.common.report.as_deref(), &report)
 }
 
@@ -487,50 +475,18 @@ fn export_cin(
     known_at: Option<Timestamp>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use journey_core::returns::cin::{self, CinOptions};
     if !(la_code.len() == 3 && la_code.bytes().all(|b| b.is_ascii_digit())) {
         bail!("--la-code must be the authority's three-digit LA code, e.g. 878");
     }
-    let target = target.open()?;
-    let now = SystemClock.now();
-    let known_at = known_at.unwrap_or(now);
-    let (xml, children) = match &target {
-        Target::Direct(d) => {
-            let census = block_on(cin::export(
-                d.store.as_ref(),
-                &CinOptions {
-                    year,
-                    known_at,
-                    la_code: la_code.to_owned(),
-                    produced_at: now,
-                    bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
-                },
-            ))?;
-            let children: Vec<_> = census
-                .children
-                .iter()
-                .filter_map(|c| c.child_id.clone())
-                .collect();
-            let count = children.len();
-            d.log_read(
-                None,
-                children,
-                "cin-census",
-                json!({ "year": year, "known_at": known_at }),
-            )?;
-            (census.to_xml(), count)
-        }
-        Target::Remote(r) => {
-            let xml = r.get_bytes(&format!(
-                "/v1/returns/cin/{}?la_code={la_code}&known_at={}",
-                encode(&year.to_string()),
-                encode(&known_at.to_string())
-            ))?;
-            let count = String::from_utf8_lossy(&xml).matches("<Child>").count();
-            (xml, count)
-        }
-    };
-    target.close()?;
+    let client = ApiClient::open(&target)?;
+    let known_at = known_at.unwrap_or_else(|| SystemClock.now());
+    let xml = client.get_bytes(&format!(
+        "/v1/returns/cin/{}?la_code={la_code}&known_at={}",
+        encode(&year.to_string()),
+        encode(&known_at.to_string())
+    ))?;
+    let children = String::from_utf8_lossy(&xml).matches("<Child>").count();
+    client.close()?;
     std::fs::write(out, xml).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "CIN census {year} as known at {known_at}: {children} children in {}",

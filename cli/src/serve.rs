@@ -24,10 +24,13 @@ use journey_api::{AppState, Config, StoreStats};
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 
-use journey_core::blobs::{BlobStore, FileBlobStore};
-use journey_core::journal::{FileJournal, Journal};
-use journey_core::store::{EmbeddedStore, EventStore};
+use journey_core::blobs::BlobStore;
+use journey_core::journal::Journal;
+use journey_core::store::EventStore;
 use journey_core::{ManualClock, PrincipalId, SystemClock, Timestamp};
+use journey_embedded::EmbeddedStore;
+use journey_embedded::FileBlobStore;
+use journey_embedded::FileJournal;
 use journey_plugins::registry::Registry;
 use journey_plugins::{Calendar, Host, HostConfig};
 use journey_postgres::{PostgresBlobStore, PostgresJournal, PostgresOptions, PostgresStore};

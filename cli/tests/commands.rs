@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use journey_core::journal::{FileJournal, Journal, SystemStream};
+use journey_core::journal::{Journal, SystemStream};
 use journey_core::{SystemClock, testkit};
+use journey_embedded::FileJournal;
 use serde_json::{Value, json};
 
 fn journey(args: &[&str]) -> Output {

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use journey_core::store::ExpectedVersion;
+use journey_core::ExpectedVersion;
 use journey_core::testkit;
 use serde_json::{Value, json};
 

@@ -291,7 +291,7 @@ macro_rules! code_list {
             fn decode<D: ::bincode::de::Decoder<Context = C>>(
                 decoder: &mut D,
             ) -> Result<Self, ::bincode::error::DecodeError> {
-                $crate::encoding::decode_str_with(decoder, |s| {
+                $crate::wire::decode_str_with(decoder, |s| {
                     Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
                 })
             }

@@ -40,42 +40,6 @@ pub struct StoreFields {
     pub recorded_by: PrincipalId,
 }
 
-/// Decodes a bincode string (a varint length and UTF-8 bytes, exactly as `String` encodes) and hands it to
-/// `f` without allocating, when the decoder reads from a slice (as every stored record is decoded); from
-/// other readers it reads the bytes into a buffer first. For the validated newtypes and code lists, whose
-/// decoding would otherwise allocate a zeroed `String` only to check or look it up.
-#[doc(hidden)]
-pub fn decode_str_with<D: bincode::de::Decoder, T>(
-    decoder: &mut D,
-    f: impl FnOnce(&str) -> std::result::Result<T, bincode::error::DecodeError>,
-) -> std::result::Result<T, bincode::error::DecodeError> {
-    use bincode::de::read::Reader;
-    use bincode::error::DecodeError;
-    let len = <u64 as bincode::Decode<D::Context>>::decode(decoder)?;
-    let len = usize::try_from(len).map_err(|_| DecodeError::OutsideUsizeRange(len))?;
-    decoder.claim_container_read::<u8>(len)?;
-    let mut f = Some(f);
-    let borrowed = match decoder.reader().peek_read(len) {
-        Some(bytes) => {
-            let s = std::str::from_utf8(bytes).map_err(|inner| DecodeError::Utf8 { inner })?;
-            Some(f.take().expect("called once")(s))
-        }
-        None => None,
-    };
-    match borrowed {
-        Some(out) => {
-            decoder.reader().consume(len);
-            out
-        }
-        None => {
-            let mut bytes = vec![0u8; len];
-            decoder.reader().read(&mut bytes)?;
-            let s = std::str::from_utf8(&bytes).map_err(|inner| DecodeError::Utf8 { inner })?;
-            f.take().expect("called once")(s)
-        }
-    }
-}
-
 /// Encodes the sender's part of a record. Its bytes are what the content digest covers.
 pub fn encode_new_event(event: &NewEvent) -> Vec<u8> {
     bincode::encode_to_vec(event, CONFIG).expect("encoding to memory cannot fail")
@@ -90,6 +54,12 @@ pub fn content_digest(child_id: &ChildId, new_event_bytes: &[u8]) -> [u8; 32] {
     hasher.update([0]);
     hasher.update(new_event_bytes);
     hasher.finalize().into()
+}
+
+/// [`content_digest`] of a sender's event as it would be stored: two submissions of the same `event_id` are
+/// "the same event" exactly when these match.
+pub fn new_event_digest(child_id: &ChildId, event: &NewEvent) -> [u8; 32] {
+    content_digest(child_id, &encode_new_event(event))
 }
 
 /// Encodes a record body in the current schema version from the store's fields and the sender's bytes.

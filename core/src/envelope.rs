@@ -39,14 +39,6 @@ pub struct NewEvent {
     pub payload: EventPayload,
 }
 
-impl NewEvent {
-    /// A digest of everything the sender chose for this event in this stream. Two submissions of the same
-    /// `event_id` are "the same event" exactly when their digests match.
-    pub fn content_digest(&self, child_id: &ChildId) -> [u8; 32] {
-        crate::encoding::content_digest(child_id, &crate::encoding::encode_new_event(self))
-    }
-}
-
 /// The strict JSON form of [`NewEvent`]. serde cannot combine `flatten` with `deny_unknown_fields`, so the
 /// payload is taken as `type` + raw `data` here and decoded with its field path kept for error messages.
 #[derive(Deserialize)]

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::ExpectedVersion;
 use crate::ids::{ChildId, EventId, Position, Version};
-use crate::store::ExpectedVersion;
 
 /// One broken rule, naming the field (a path such as `events[2].payload.legal_status`) and the rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

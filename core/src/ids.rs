@@ -82,7 +82,7 @@ macro_rules! validated_string {
 
         impl<C> ::bincode::Decode<C> for $name {
             fn decode<D: ::bincode::de::Decoder<Context = C>>(decoder: &mut D) -> ::std::result::Result<Self, ::bincode::error::DecodeError> {
-                $crate::encoding::decode_str_with(decoder, |s| {
+                $crate::wire::decode_str_with(decoder, |s| {
                     Self::parse(s).map_err(|e| ::bincode::error::DecodeError::OtherString(e.to_string()))
                 })
             }
@@ -276,5 +276,68 @@ mod tests {
         assert_eq!(back, id);
         let bad = bincode::encode_to_vec("bad id", config).unwrap();
         assert!(bincode::decode_from_slice::<EventId, _>(&bad, config).is_err());
+    }
+}
+
+/// What the appender believes the stream's version to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ExpectedVersion {
+    /// No check.
+    #[default]
+    Any,
+    /// The stream must not exist yet (the child is new).
+    NoStream,
+    /// The stream's last event must have exactly this version.
+    Exact(Version),
+}
+
+impl ExpectedVersion {
+    pub fn admits(self, actual: Option<Version>) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual.is_none(),
+            ExpectedVersion::Exact(v) => actual == Some(v),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exact(v) => v.fmt(f),
+        }
+    }
+}
+
+/// JSON: `"any"`, `"no_stream"` or a version number.
+impl Serialize for ExpectedVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            ExpectedVersion::Any => s.serialize_str("any"),
+            ExpectedVersion::NoStream => s.serialize_str("no_stream"),
+            ExpectedVersion::Exact(v) => s.serialize_u64(v.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectedVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Number(u64),
+            Word(String),
+        }
+        const RULE: &str =
+            "expected_version must be \"any\", \"no_stream\" or a version number of at least 1";
+        match Wire::deserialize(d).map_err(|_| serde::de::Error::custom(RULE))? {
+            Wire::Number(0) => Err(serde::de::Error::custom(RULE)),
+            Wire::Number(n) => Ok(ExpectedVersion::Exact(Version(n))),
+            Wire::Word(w) if w == "any" => Ok(ExpectedVersion::Any),
+            Wire::Word(w) if w == "no_stream" => Ok(ExpectedVersion::NoStream),
+            Wire::Word(_) => Err(serde::de::Error::custom(RULE)),
+        }
     }
 }

@@ -11,17 +11,21 @@ pub mod domain;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod examples;
 pub mod ids;
 pub mod journal;
-pub mod returns;
 pub mod store;
-pub mod synth;
 #[doc(hidden)]
 pub mod testkit;
 pub mod time;
 pub mod view;
+#[doc(hidden)]
+pub mod wire;
 
 pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};
 pub use error::{Conflict, Error, FieldError, Problems, Result};
-pub use ids::{AgencyId, ChildId, CorrelationId, EventId, Position, PrincipalId, Source, SystemId, Version};
+pub use ids::{
+    AgencyId, ChildId, CorrelationId, EventId, ExpectedVersion, Position, PrincipalId, Source, SystemId,
+    Version,
+};
 pub use time::{Clock, Date, ManualClock, OccurredAt, SystemClock, Timestamp};

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
 use journey_core::store::{EventStore, InMemoryStore};
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::view::{AsOf, ChildSummary};
 use journey_core::{ManualClock, RecordedEvent, Timestamp, Version};
 use journey_plugins::guests::REFERENCE_POLICIES;
 use journey_plugins::{Calendar, Host, HostConfig, LoadedPolicy, PolicyInput};
+use journey_synth::{self as synth, AuthorityProfile};
 
 /// The allocator `journey serve` and `journey policy` use (cli/src/main.rs), so that what is measured is what
 /// is deployed.

@@ -21,8 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore};
 use journey_core::{Clock, SystemClock, Version, testkit};
+use journey_embedded::EmbeddedStore;
 use journey_postgres::{PostgresOptions, PostgresStore};
 
 const WRITERS: [usize; 3] = [1, 16, 64];

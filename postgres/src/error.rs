@@ -19,6 +19,10 @@ pub enum PgError {
     /// A row says something its stored bytes do not, or a column holds what Journey never writes.
     #[error("the database holds a record Journey did not write this way: {0}")]
     Inconsistent(String),
+    /// Records that a head row shows were committed are not in their table (or the head row was moved):
+    /// refused, never appended over.
+    #[error("{0}")]
+    Lost(String),
 }
 
 impl PgError {
@@ -36,6 +40,14 @@ impl From<PgError> for journey_core::Error {
     fn from(e: PgError) -> journey_core::Error {
         match e {
             PgError::Inconsistent(detail) => journey_core::Error::Decode(detail),
+            PgError::Lost(detail) => journey_core::Error::Corrupt {
+                location: journey_core::error::LogLocation {
+                    segment: "PostgreSQL".to_owned(),
+                    offset: 0,
+                    position: None,
+                },
+                detail,
+            },
             other => journey_core::Error::Io(std::io::Error::other(other)),
         }
     }

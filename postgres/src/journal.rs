@@ -22,12 +22,12 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::future::{BoxFuture, FutureExt};
+use journey_core::ExpectedVersion;
 use journey_core::blobs::{BlobStore, blob_hash, check_blob};
 use journey_core::journal::{
     Journal, JournalEnd, JournalHead, JournalRecord, JournalVerification, NewRecord, SystemStream,
     decode_record, seal_records, verify_records,
 };
-use journey_core::store::ExpectedVersion;
 use journey_core::{Clock, Error, Result};
 use tokio_postgres::NoTls;
 
@@ -141,6 +141,7 @@ impl PostgresJournal {
             clock,
             mirror: RwLock::default(),
         });
+        check_journal_end(&inner.pool.get().await?).await?;
         refresh(&inner).await?;
         let for_poll = inner.clone();
         let interval = options.poll_interval;
@@ -206,6 +207,46 @@ async fn refresh(inner: &Inner) -> PgResult<()> {
     }
     mirror.advance_head(head);
     Ok(())
+}
+
+/// The head row names the last committed journal record: the table must end exactly there. Rows deleted from
+/// its end (or a head row moved) are refused, so that nothing is appended over them.
+async fn check_journal_end(client: &impl deadpool_postgres::GenericClient) -> PgResult<()> {
+    // One statement, one snapshot.
+    let row = client
+        .query_one(
+            "SELECT h.sequence, (SELECT max(sequence) FROM journey_journal) FROM journey_journal_head h \
+             WHERE h.id = 1",
+            &[],
+        )
+        .await?;
+    let head = to_u64(row.get(0))?;
+    let last = row.get::<_, Option<i64>>(1).map(to_u64).transpose()?.unwrap_or(0);
+    match journal_end_mismatch(head, last) {
+        None => Ok(()),
+        Some(why) => Err(PgError::Lost(format!(
+            "{why}. Restore the database from a backup that holds them (for example, point-in-time recovery \
+             to a moment after they were committed); Journey will not append over the gap"
+        ))),
+    }
+}
+
+/// What is wrong when the journal's head row says `head` and its records end at `last`.
+fn journal_end_mismatch(head: u64, last: u64) -> Option<String> {
+    let recorded = format!("journey_journal_head records that journal record {head} was committed");
+    if last < head {
+        Some(format!(
+            "{recorded}, but journey_journal ends at record {last}: records {} to {head} were acknowledged and \
+             are not in the table",
+            last + 1
+        ))
+    } else if last > head {
+        Some(format!(
+            "{recorded}, but journey_journal holds records up to {last}: the head row was moved back"
+        ))
+    } else {
+        None
+    }
 }
 
 /// The journal's last record (sequence, hash, recorded time), read from its stored bytes.
@@ -345,8 +386,19 @@ async fn read_stream(
     Ok(out)
 }
 
-async fn stored_records(inner: &Inner) -> PgResult<Vec<Result<Vec<u8>>>> {
-    let client = inner.pool.get().await?;
+/// Every record's stored bytes and the head row's sequence, in one read-only snapshot.
+async fn stored_records(inner: &Inner) -> PgResult<(Vec<Result<Vec<u8>>>, u64)> {
+    let mut client = inner.pool.get().await?;
+    let client = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let head: i64 = client
+        .query_one("SELECT sequence FROM journey_journal_head WHERE id = 1", &[])
+        .await?
+        .get(0);
     let mut out = Vec::new();
     let mut after = 0i64;
     loop {
@@ -360,7 +412,8 @@ async fn stored_records(inner: &Inner) -> PgResult<Vec<Result<Vec<u8>>>> {
         after = last.get(0);
         out.extend(rows.into_iter().map(|row| Ok(row.get::<_, Vec<u8>>(1))));
     }
-    Ok(out)
+    client.commit().await?;
+    Ok((out, to_u64(head)?))
 }
 
 impl Journal for PostgresJournal {
@@ -403,8 +456,15 @@ impl Journal for PostgresJournal {
     fn verify(&self) -> BoxFuture<'static, Result<JournalVerification>> {
         let inner = self.inner.clone();
         on_runtime(&self.runtime, async move {
-            let stored = stored_records(&inner).await?;
-            verify_records(stored.into_iter())
+            let (stored, head) = stored_records(&inner).await?;
+            let mut verification = verify_records(stored.into_iter())?;
+            // The chain may be whole and still short of what the head row says was committed.
+            if verification.first_broken.is_none()
+                && let Some(why) = journal_end_mismatch(head, verification.head.sequence)
+            {
+                verification.first_broken = Some((verification.head.sequence.min(head) + 1, why));
+            }
+            Ok(verification)
         })
     }
 }

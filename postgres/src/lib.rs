@@ -1,7 +1,7 @@
 //! `journey-postgres`: Journey's event store on PostgreSQL, for several stateless `journey serve` nodes on
 //! one database (issue #6). [`PostgresStore`] keeps every promise of `journey_core::store::EventStore` that
 //! the embedded store keeps, and is held to them by the same contract cases
-//! (`journey_core::store::contract`).
+//! (`journey_core::testkit::store_contract`).
 //!
 //! It judges and seals appends with `journey_core::store::backend` (the same code as the stores in core),
 //! stores each record's exact encoded bytes with both hash links, and keeps the global order gap-free with a

@@ -117,7 +117,7 @@ impl PostgresStore {
             .max_size(options.pool_size)
             .build()
             .map_err(|e| PgError::Config(format!("connection pool: {e}")))?;
-        let head = read_head(&**pool.get().await?).await?;
+        let head = check_log_end(&**pool.get().await?).await?;
         let (head_tx, _) = watch::channel(head.position.map_or(0, |p| p.0));
         let inner = Arc::new(Inner {
             pool,
@@ -588,6 +588,8 @@ impl Inner {
             .await?;
         let head = read_head(&*tx).await?;
         let mut verifier = Verifier::new();
+        // Each row's indexed columns are checked against its bytes: the database's index of the log.
+        verifier.walked_too("index");
         let mut last = LogHead::EMPTY;
         let mut after = 0i64;
         'pages: loop {
@@ -685,6 +687,59 @@ fn decode_row(row: &Row) -> PgResult<RecordedEvent> {
             log_hash: hash32(row.get("log_hash"), "log_hash")?,
         },
     })
+}
+
+/// What to do about records the database lost.
+const RESTORE_ADVICE: &str = "Restore the database from a backup that holds them (for example, point-in-time \
+     recovery to a moment after they were committed); Journey will not append over the gap";
+
+/// The head row names the last committed record (its position and log hash): the table must end exactly
+/// there. Rows deleted from its end, or a head row moved, mean committed records are lost or the log was
+/// altered: refused, so that nothing is appended over them. Returns the head.
+async fn check_log_end(client: &impl tokio_postgres::GenericClient) -> PgResult<LogHead> {
+    // One statement, one snapshot: the head row and the last record as of the same moment.
+    let row = client
+        .query_one(
+            "SELECT h.position, h.log_hash, e.position AS last_position, e.log_hash AS last_log_hash \
+             FROM journey_log_head h LEFT JOIN LATERAL \
+             (SELECT position, log_hash FROM journey_events ORDER BY position DESC LIMIT 1) e ON true \
+             WHERE h.id = 1",
+            &[],
+        )
+        .await?;
+    let head = head_from_row(&row)?;
+    let last = match row.get::<_, Option<i64>>("last_position") {
+        None => LogHead::EMPTY,
+        Some(position) => LogHead {
+            position: Some(Position(to_u64(position)?)),
+            log_hash: hash32(row.get("last_log_hash"), "log_hash")?,
+        },
+    };
+    if last == head {
+        return Ok(head);
+    }
+    let (p, q) = (head.position.map_or(0, |p| p.0), last.position.map_or(0, |p| p.0));
+    let recorded = format!(
+        "journey_log_head records that position {p} (log hash {}) was committed",
+        hex::encode(head.log_hash)
+    );
+    Err(PgError::Lost(if q < p {
+        format!(
+            "{recorded}, but journey_events ends at position {q}: positions {} to {p} were acknowledged and \
+             are not in the table. {RESTORE_ADVICE}",
+            q + 1
+        )
+    } else if q > p {
+        format!(
+            "{recorded}, but journey_events holds positions up to {q}: the head row was moved back. \
+             {RESTORE_ADVICE}"
+        )
+    } else {
+        format!(
+            "{recorded}, but the record at position {p} has log hash {}: the log was altered. {RESTORE_ADVICE}",
+            hex::encode(last.log_hash)
+        )
+    }))
 }
 
 /// The head as of the caller's snapshot. Not locked: appends take their own lock on the row, and readers

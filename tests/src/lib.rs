@@ -13,8 +13,8 @@ pub mod crash {
     //! Every event id names its batch and its place in it, `<child_id>.b<batch>.<i>of<k>`, so that whoever
     //! reads the log back can tell, for any event found, which other events must be there with it.
 
-    use journey_core::store::EmbeddedOptions;
-    use journey_core::store::log::{LogOptions, SyncMode};
+    use journey_embedded::EmbeddedOptions;
+    use journey_embedded::log::{LogOptions, SyncMode};
 
     /// Small segments, so that the log rotates every few hundred events and kills land during rotations too.
     pub const SEGMENT_BYTES: u64 = 64 * 1024;
@@ -25,6 +25,7 @@ pub mod crash {
             log: LogOptions {
                 segment_max_bytes: SEGMENT_BYTES,
                 sync: SyncMode::Data,
+                ..LogOptions::default()
             },
             ..EmbeddedOptions::default()
         }

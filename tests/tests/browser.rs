@@ -17,11 +17,11 @@ use journey_api::{AppState, Config, NewKey, Role};
 use journey_core::blobs::MemoryBlobStore;
 use journey_core::journal::{Journal, MemoryJournal};
 use journey_core::store::{EventStore, InMemoryStore};
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::view::{AsOf, Chronology, ChronologyOptions, EventStatus};
 use journey_core::{ChildId, ManualClock, PrincipalId, RecordedEvent, Timestamp, Version};
 use journey_plugins::registry::Registry;
 use journey_plugins::{Calendar, Host, HostConfig};
+use journey_synth::{self as synth, AuthorityProfile};
 use serde_json::Value;
 
 fn repository() -> PathBuf {

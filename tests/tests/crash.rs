@@ -16,9 +16,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use journey_core::store::{EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::EventStore;
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{ChildId, Position, RecordedEvent, SystemClock, Version};
+use journey_embedded::EmbeddedStore;
 use journey_tests::crash::{self, Ack};
 use rand::{Rng, SeedableRng};
 
@@ -83,6 +85,93 @@ fn a_killed_writer_leaves_the_directory_lock_free() {
     let store = EmbeddedStore::open_with(dir.path(), Arc::new(SystemClock), crash::options())
         .expect("the lock of a killed writer must not outlive it");
     assert!(block_on(store.verify()).unwrap().is_intact());
+}
+
+/// After a real crash, the end of the log is still known. A writer killed mid-load (rotating segments every
+/// few dozen milliseconds), then its last segment deleted: the store refuses to open, naming the segment
+/// (a segment is marked before anything goes into it). And once recovery has run, the whole log is marked:
+/// a bit flipped inside its last group is refused, not taken for a torn write.
+#[test]
+fn after_a_kill_a_lost_or_damaged_end_of_the_log_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (acks, _) = run_until_killed(dir.path(), "lost", KillAt::Acks(600));
+    assert!(!acks.is_empty());
+    let segments = segment_files(dir.path());
+    assert!(segments.len() >= 3, "the writer rotated: {segments:?}");
+    let (segment, end) = newest_mark(&dir.path().join("log").join("durable"));
+    eprintln!(
+        "the mark after the kill: segment {segment} byte {end}, of {} segments",
+        segments.len()
+    );
+
+    // Recovered (opened and closed) in a copy, then one bit flipped in its last group.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(dir.path(), copy.path());
+    let recovered = check(copy.path(), &acks, "recovered copy");
+    recovered.close().unwrap();
+    let last = segment_files(copy.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&last).unwrap();
+    let at = bytes.len() - 16 - 20;
+    bytes[at] ^= 0x08;
+    std::fs::write(&last, bytes).unwrap();
+    let err = EmbeddedStore::open_with(copy.path(), Arc::new(SystemClock), crash::options())
+        .expect_err("damage inside the marked end of the log must be refused");
+    assert!(err.to_string().contains("it was durable"), "{err}");
+
+    // The last segment deleted, straight after the kill.
+    let last = segments.last().unwrap();
+    std::fs::remove_file(last).unwrap();
+    let err = EmbeddedStore::open_with(dir.path(), Arc::new(SystemClock), crash::options())
+        .expect_err("a deleted last segment must be refused after a crash too");
+    let name = last.file_name().unwrap().to_str().unwrap();
+    assert!(
+        err.to_string().contains(&format!("segment {name} is missing")),
+        "{err}"
+    );
+}
+
+fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut segments: Vec<_> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    segments.sort();
+    segments
+}
+
+/// `(segment, end)` of the newest valid slot of a log's mark file (`journey_embedded::log` documents it).
+fn newest_mark(path: &Path) -> (u32, u64) {
+    let bytes = std::fs::read(path).unwrap();
+    [0usize, 128]
+        .iter()
+        .filter_map(|&at| {
+            let slot = bytes.get(at..at + 80)?;
+            let crc = u32::from_le_bytes(slot[76..80].try_into().unwrap());
+            (&slot[..8] == b"JRNYDUR1" && crc32c::crc32c(&slot[..76]) == crc).then(|| {
+                (
+                    u64::from_le_bytes(slot[8..16].try_into().unwrap()),
+                    u32::from_le_bytes(slot[16..20].try_into().unwrap()),
+                    u64::from_le_bytes(slot[20..28].try_into().unwrap()),
+                )
+            })
+        })
+        .max()
+        .map(|(_, segment, end)| (segment, end))
+        .expect("a valid mark")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else if path.file_name().is_some_and(|n| n != "LOCK") {
+            std::fs::copy(&path, target).unwrap();
+        }
+    }
 }
 
 /// Kills a writer at each point in turn on one directory, checking the store after each kill.

@@ -222,6 +222,8 @@ pub async fn feed(
 pub struct Verification {
     /// True when both the log and the journal verify.
     pub intact: bool,
+    /// What was walked: `log`, `index` (when the store checked its index against every record), `journal`.
+    pub walked: Vec<String>,
     #[schema(value_type = schemas::VerifyReport)]
     pub log: VerifyReport,
     #[schema(value_type = schemas::JournalVerification)]
@@ -244,8 +246,11 @@ pub async fn verify(State(state): State<AppState>, Auth(principal): Auth) -> Api
     principal.require(Action::Verify)?;
     let log = state.store.verify().await?;
     let journal = state.journal.verify().await?;
+    let mut walked = log.walked.clone();
+    walked.push("journal".to_owned());
     Ok(Json(Verification {
         intact: log.is_intact() && journal.is_intact(),
+        walked,
         log,
         journal,
     }))

@@ -1,4 +1,4 @@
-//! The timeliness measures (`journey_core::returns::timeliness`), with deadlines judged by the
+//! The timeliness measures (`journey_returns::timeliness`), with deadlines judged by the
 //! statutory-timescales policy in force on the last day measured: as JSON, as CSV by section, and as an HTML
 //! report with charts. They name no child, so investigators may read them as well as admins; computing them
 //! reads every child's record, so the access log records that read (like a policy dry run's) with the
@@ -9,10 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use journey_core::error::FieldError;
-use journey_core::returns::ssda903::streams_known_at;
-use journey_core::returns::timeliness::{self, MeasuresOptions, MeasuresReport, Section};
 use journey_core::view::AsOf;
-use journey_core::{Date, Timestamp};
+use journey_core::{ChildId, Date, Timestamp};
+use journey_plugins::{Deadline, DeadlineStatus};
+use journey_returns::ssda903::streams_known_at;
+use journey_returns::timeliness::{
+    self, MeasuresOptions, MeasuresReport, Section, TimescaleOutcome, TimescaleStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -91,7 +94,12 @@ async fn produce(
             .timescale_outcomes(&streams, AsOf::new(query.to, known_at))
             .await
         {
-            Ok(run) => (run.outcomes, Some(run.policy), None, run.failures),
+            Ok(run) => (
+                run.deadlines.into_iter().map(timescale_outcome).collect(),
+                Some(run.policy),
+                None,
+                run.failures,
+            ),
             Err(e) => (Vec::new(), None, Some(e.to_string()), Default::default()),
         },
     };
@@ -109,6 +117,23 @@ async fn produce(
         failures,
         report,
     })
+}
+
+/// One of the policy's deadlines as the measures count it.
+pub fn timescale_outcome((child_id, deadline): (ChildId, Deadline)) -> TimescaleOutcome {
+    TimescaleOutcome {
+        child_id,
+        name: deadline.name,
+        starts_on: deadline.starts_on,
+        due_on: deadline.due_on,
+        status: match deadline.status {
+            DeadlineStatus::Met => TimescaleStatus::Met,
+            DeadlineStatus::Missed => TimescaleStatus::Missed,
+            DeadlineStatus::Open => TimescaleStatus::Open,
+            DeadlineStatus::NotApplicable => TimescaleStatus::NotApplicable,
+        },
+        completed_on: deadline.completed_on,
+    }
 }
 
 /// Timeliness measures per month and team, re-referrals, recording lag and the adoption scorecard.
@@ -214,5 +239,8 @@ pub async fn report(
             .ok_or_else(|| measures.deadlines_unavailable.clone().unwrap_or_default()),
         failures,
         query: page_query,
+        // No national percentage target is published for these measures (the statutory timescale is
+        // the requirement; the DfE's national figures are averages); local targets need a source first.
+        targets: &[],
     })))
 }

@@ -9,10 +9,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use journey_core::codes::CollectionYear;
 use journey_core::error::FieldError;
-use journey_core::returns::annex_a::{self, AnnexA, AnnexAWindow, ListKind};
-use journey_core::returns::cin::{self, CinOptions};
-use journey_core::returns::ssda903::{self, TableKind, Tables};
 use journey_core::{ChildId, Date, Timestamp};
+use journey_returns::annex_a::{self, AnnexA, AnnexAWindow, ListKind};
+use journey_returns::cin::{self, CinOptions};
+use journey_returns::ssda903::{self, TableKind, Tables};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::{BoxFuture, FutureExt};
 use journey_api::Config;
+use journey_core::ExpectedVersion;
 use journey_core::journal::{
     Journal, JournalHead, JournalRecord, JournalVerification, MemoryJournal, NewRecord, SystemStream,
 };
-use journey_core::store::{ExpectedVersion, InMemoryStore};
+use journey_core::store::InMemoryStore;
 use journey_core::testkit;
 
 use crate::common::{CHILD, Harness, request};

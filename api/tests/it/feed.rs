@@ -7,7 +7,8 @@ use axum::body::Body;
 use axum::http::Method;
 use http_body_util::BodyExt;
 use journey_api::Role;
-use journey_core::store::{EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::EventStore;
 use journey_core::testkit;
 use tower::ServiceExt;
 

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use journey_api::{KeyRing, NewKey, Role};
-use journey_core::journal::{FileJournal, Journal};
+use journey_core::journal::Journal;
 use journey_core::{PrincipalId, testkit};
+use journey_embedded::FileJournal;
 
 #[tokio::test]
 async fn keys_survive_a_restart_and_only_their_hashes_are_stored() {

@@ -1,16 +1,17 @@
 //! The timeliness measures over HTTP: deadlines judged by the statutory-timescales policy in force, the same
-//! numbers as `journey_core::returns::timeliness` computes from the registry's outcomes, the read of every
+//! numbers as `journey_returns::timeliness` computes from the registry's outcomes, the read of every
 //! child access-logged with its purpose, CSV by section and the HTML report.
 
 use std::sync::Arc;
 
 use axum::http::Method;
 use journey_api::Role;
-use journey_core::returns::ssda903::streams_known_at;
-use journey_core::returns::timeliness::{self, MeasuresOptions};
+use journey_api::routes::measures::timescale_outcome;
 use journey_core::testkit;
 use journey_core::view::AsOf;
 use journey_plugins::registry::Registry;
+use journey_returns::ssda903::streams_known_at;
+use journey_returns::timeliness::{self, MeasuresOptions};
 
 use crate::common::{Harness, request};
 use crate::returns::authority;
@@ -51,10 +52,11 @@ async fn the_measures_are_the_policys_deadlines_counted_and_the_read_is_logged()
         .timescale_outcomes(&streams, AsOf::new(testkit::date("2025-03-31"), known_at))
         .await
         .unwrap();
-    assert!(run.outcomes.len() > 100, "the synthetic children have deadlines");
+    assert!(run.deadlines.len() > 100, "the synthetic children have deadlines");
+    let outcomes: Vec<_> = run.deadlines.into_iter().map(timescale_outcome).collect();
     let expected = timeliness::measure(
         &streams,
-        &run.outcomes,
+        &outcomes,
         &MeasuresOptions {
             from: testkit::date("2023-04-01"),
             to: testkit::date("2025-03-31"),

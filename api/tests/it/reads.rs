@@ -109,6 +109,7 @@ async fn verify_reports_the_log_and_the_journal() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["intact"], true);
+    assert_eq!(reply.body["walked"], serde_json::json!(["log", "journal"]));
     assert_eq!(reply.body["log"]["records"], 2);
     assert!(reply.body["journal"]["records"].as_u64().unwrap() >= 4);
     // Tampering with a stored record is found.

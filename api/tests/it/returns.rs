@@ -1,4 +1,4 @@
-//! The statutory returns over HTTP: the same tables as `journey_core::returns` produces, admins only, and
+//! The statutory returns over HTTP: the same tables as `journey_returns` produces, admins only, and
 //! every child in a return written to the access log.
 
 use std::sync::Arc;
@@ -7,10 +7,10 @@ use axum::http::Method;
 use journey_api::Config;
 use journey_api::Role;
 use journey_core::codes::CollectionYear;
-use journey_core::returns::ssda903::{self, TableKind};
 use journey_core::store::InMemoryStore;
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::testkit;
+use journey_returns::ssda903::{self, TableKind};
+use journey_synth::{self as synth, AuthorityProfile};
 
 use crate::common::{Harness, request};
 
@@ -136,7 +136,7 @@ async fn one_table_is_served_as_the_csv_file_the_dfe_takes() {
 
 #[tokio::test]
 async fn annex_a_is_the_core_export_as_json_workbook_and_csv_and_its_children_are_access_logged() {
-    use journey_core::returns::annex_a::{self, AnnexAWindow, ListKind};
+    use journey_returns::annex_a::{self, AnnexAWindow, ListKind};
     let (h, _) = authority().await;
     let known_at = journey_core::Clock::now(h.state.clock.as_ref());
     let admin = h.token(Role::Admin);
@@ -235,7 +235,7 @@ async fn annex_a_is_the_core_export_as_json_workbook_and_csv_and_its_children_ar
 
 #[tokio::test]
 async fn the_cin_census_is_the_core_export_as_xml_and_its_children_are_access_logged() {
-    use journey_core::returns::cin::{self, CinOptions};
+    use journey_returns::cin::{self, CinOptions};
     let (h, _) = authority().await;
     let known_at = journey_core::Clock::now(h.state.clock.as_ref());
     let admin = h.token(Role::Admin);

@@ -11,8 +11,8 @@
 //!   real target). See `state.rs`.
 //! * [`EventPayload::data_subjects`]: whose personal data an event carries besides the child's, so a
 //!   subject-access export can withhold it (see `subjects.rs`).
-//! * [`examples`] and [`example_streams`]: one realistic synthetic example of every event type, taken from
-//!   three coherent children's streams that the rules accept.
+//! * `crate::examples`: one realistic synthetic example of every event type, taken from three coherent
+//!   children's streams that the rules accept (beside this module, since the examples are whole events).
 //! * [`EventPayload::from_type_and_data`]: reads a payload from JSON naming the exact field at fault.
 //!
 //! Facts are kept as the DfE returns need them (SSDA903, CIN census, Ofsted Annex A lists 1-11): each
@@ -36,7 +36,6 @@ use crate::time::Date;
 
 mod de;
 mod events;
-mod examples;
 pub mod lists;
 mod state;
 pub mod subjects;
@@ -46,7 +45,6 @@ pub mod values;
 mod tests;
 
 pub use events::*;
-pub use examples::{example_streams, examples};
 pub use state::StreamState;
 pub use subjects::{DataSubject, ThirdPartyData};
 pub use values::{
@@ -342,6 +340,11 @@ pub enum EventPayload {
     TransferredOut(TransferredOut),
     EventCorrected(EventCorrected),
     EventRetracted(EventRetracted),
+    /// SSDA903 Episodes: a period of care already in progress on the earliest date recorded (imported
+    /// history), its start unknown.
+    CareInProgressRecorded(CareInProgressRecorded),
+    /// An identifier as a source recorded it, failing its check: kept and flagged, never used.
+    InvalidIdentifierRecorded(InvalidIdentifierRecorded),
     // ---- Append new variants here. ----
 }
 
@@ -447,6 +450,10 @@ event_payloads! {
     TransferredOut => Casework,
     EventCorrected => Correction,
     EventRetracted => Correction,
+    /// SSDA903 Episodes: a period of care already in progress, its start unknown (imported history).
+    CareInProgressRecorded => LookedAfter,
+    /// An identifier failing its check, kept as recorded (imported history).
+    InvalidIdentifierRecorded => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -517,7 +524,11 @@ impl EventKind {
     pub const fn allowed_before_birth(self) -> bool {
         use EventKind::*;
         match self {
-            ChildRegistered | ChildDetailsAmended | EventCorrected | EventRetracted => true,
+            ChildRegistered
+            | ChildDetailsAmended
+            | InvalidIdentifierRecorded
+            | EventCorrected
+            | EventRetracted => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted
@@ -554,6 +565,7 @@ impl EventKind {
             | CourtOrderMade
             | CourtOrderEnded => false,
             BecameLookedAfter
+            | CareInProgressRecorded
             | LegalStatusChanged
             | PlacementChanged
             | CeasedToBeLookedAfter

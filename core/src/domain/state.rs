@@ -52,7 +52,6 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::envelope::NewEvent;
 use crate::error::Problems;
 use crate::ids::EventId;
 use crate::time::{Date, OccurredAt};
@@ -172,7 +171,8 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         CareProceedingsConcluded => (L::CareProceedings, Close),
         CourtOrderMade => (L::CourtOrder, Replace),
         CourtOrderEnded => (L::CourtOrder, Close),
-        BecameLookedAfter => (L::LookedAfter, Open),
+        // A period found in progress opens the period as the history records it.
+        BecameLookedAfter | CareInProgressRecorded => (L::LookedAfter, Open),
         LegalStatusChanged | PlacementChanged => (L::LookedAfter, Touch),
         CeasedToBeLookedAfter => (L::LookedAfter, Close),
         MissingEpisodeStarted => (L::Missing, Open),
@@ -216,6 +216,7 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EntitlementOffered
         | TransferredIn
         | TransferredOut
+        | InvalidIdentifierRecorded
         | EventCorrected
         | EventRetracted => return None,
     })
@@ -308,14 +309,14 @@ pub struct StreamState {
 }
 
 impl StreamState {
-    /// The rules that need the stream's history, for `event` appended now. `today` is the England date of
-    /// the append's `recorded_at`. Field paths are relative to the event (`occurred_at`, `data.end_date`,
-    /// `data.target_event_id`).
-    pub fn check(&self, event: &NewEvent, today: Date) -> Problems {
+    /// The rules that need the stream's history, for an event (its occurred time and payload) appended now.
+    /// `today` is the England date of the append's `recorded_at`. Field paths are relative to the event
+    /// (`occurred_at`, `data.end_date`, `data.target_event_id`).
+    pub fn check(&self, occurred_at: OccurredAt, payload: &EventPayload, today: Date) -> Problems {
         let mut p = Problems::new();
-        let date = event.occurred_at.date();
+        let date = occurred_at.date();
         not_future(&mut p, "occurred_at", date, today);
-        match &event.payload {
+        match payload {
             EventPayload::EventCorrected(c) => self.check_correction(c, today, &mut p),
             EventPayload::EventRetracted(r) => self.check_retraction(r, &mut p),
             payload => {

@@ -6,7 +6,7 @@ use futures::future::{self, BoxFuture, FutureExt};
 
 use super::{Journal, JournalHead, JournalRecord, JournalVerification, NewRecord, Sequencer, SystemStream};
 use crate::error::Result;
-use crate::store::ExpectedVersion;
+use crate::ids::ExpectedVersion;
 use crate::time::Clock;
 
 #[derive(Debug, Default)]
@@ -95,6 +95,6 @@ impl Journal for MemoryJournal {
 
     fn verify(&self) -> BoxFuture<'static, Result<JournalVerification>> {
         let stored = self.state().stored.clone();
-        future::ready(super::verify_stored(stored.into_iter().map(Ok))).boxed()
+        future::ready(super::verify_records(stored.into_iter().map(Ok))).boxed()
     }
 }

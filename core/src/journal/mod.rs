@@ -26,17 +26,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Conflict, Error, FieldError, Result};
+use crate::ids::ExpectedVersion;
 use crate::ids::PrincipalId;
 use crate::ids::validated_string;
-use crate::store::ExpectedVersion;
 use crate::time::Timestamp;
 
-#[cfg(feature = "contract-tests")]
-pub mod contract;
-mod file;
 mod memory;
 
-pub use file::FileJournal;
 pub use memory::MemoryJournal;
 
 validated_string!(
@@ -139,8 +135,8 @@ pub(crate) fn record_hash(stored: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Decodes stored bytes, recomputing the hash. `sequence` is where the caller found it, for messages.
-pub(crate) fn decode(stored: &[u8], sequence: u64) -> Result<JournalRecord> {
+/// Decodes a record's stored bytes, recomputing its hash; `sequence` is where it was found, for messages.
+pub fn decode_record(stored: &[u8], sequence: u64) -> Result<JournalRecord> {
     let mut record: JournalRecord = serde_json::from_slice(stored)
         .map_err(|e| Error::Decode(format!("journal record {sequence}: {e}")))?;
     record.hash = record_hash(stored);
@@ -199,16 +195,17 @@ pub trait Journal: Send + Sync + fmt::Debug {
     fn verify(&self) -> BoxFuture<'static, Result<JournalVerification>>;
 }
 
-/// The bookkeeping both implementations share: stream versions, the chain's head, and the rule checks that
-/// turn a request into stored bytes.
+/// The bookkeeping of a journal that keeps it in memory (the memory and file journals): stream versions,
+/// the chain's head, and the rule checks that turn a request into stored bytes. A journal whose state lives
+/// elsewhere (`journey-postgres`) uses [`seal_records`] instead.
 #[derive(Debug, Default)]
-pub(crate) struct Sequencer {
+pub struct Sequencer {
     versions: HashMap<SystemStream, u64>,
     head: Option<(u64, [u8; 32], Timestamp)>,
 }
 
 impl Sequencer {
-    pub(crate) fn head(&self) -> JournalHead {
+    pub fn head(&self) -> JournalHead {
         match self.head {
             Some((sequence, hash, _)) => JournalHead { sequence, hash },
             None => JournalHead {
@@ -218,12 +215,12 @@ impl Sequencer {
         }
     }
 
-    pub(crate) fn version(&self, stream: &SystemStream) -> u64 {
+    pub fn version(&self, stream: &SystemStream) -> u64 {
         self.versions.get(stream).copied().unwrap_or(0)
     }
 
     /// Accounts for a record already stored (on open), checking that it continues the chain.
-    pub(crate) fn replay(&mut self, record: &JournalRecord) -> std::result::Result<(), String> {
+    pub fn replay(&mut self, record: &JournalRecord) -> std::result::Result<(), String> {
         let expected = self.head();
         if record.sequence != expected.sequence + 1 {
             return Err(format!(
@@ -248,7 +245,7 @@ impl Sequencer {
 
     /// Checks `expected`, then builds the records and their stored bytes, advancing the bookkeeping
     /// *tentatively*: the caller must call [`Sequencer::rollback`] with the returned token if storing fails.
-    pub(crate) fn plan(
+    pub fn plan(
         &mut self,
         stream: &SystemStream,
         expected: ExpectedVersion,
@@ -322,7 +319,7 @@ impl Sequencer {
         Ok((out, rollback))
     }
 
-    pub(crate) fn rollback(&mut self, rollback: Rollback) {
+    pub fn rollback(&mut self, rollback: Rollback) {
         if rollback.version == 0 {
             self.versions.remove(&rollback.stream);
         } else {
@@ -333,11 +330,11 @@ impl Sequencer {
 }
 
 /// A record ready to store, with its stored bytes.
-pub(crate) type Planned = (JournalRecord, Vec<u8>);
+pub type Planned = (JournalRecord, Vec<u8>);
 
 /// How to undo a [`Sequencer::plan`] whose records were not stored.
 #[derive(Debug)]
-pub(crate) struct Rollback {
+pub struct Rollback {
     stream: SystemStream,
     version: u64,
     head: Option<(u64, [u8; 32], Timestamp)>,
@@ -386,26 +383,14 @@ pub fn seal_records(
     Ok(planned)
 }
 
-/// Decodes a record's stored bytes, recomputing its hash; `sequence` is where it was found, for messages.
-pub fn decode_record(stored: &[u8], sequence: u64) -> Result<JournalRecord> {
-    decode(stored, sequence)
-}
-
 /// Walks stored records in journal order, checking numbering and the hash chain: what
 /// [`Journal::verify`] reports, for any implementation.
 pub fn verify_records<'a>(stored: impl Iterator<Item = Result<Vec<u8>>> + 'a) -> Result<JournalVerification> {
-    verify_stored(stored)
-}
-
-/// Verifies a sequence of stored records (in journal order).
-pub(crate) fn verify_stored<'a>(
-    stored: impl Iterator<Item = Result<Vec<u8>>> + 'a,
-) -> Result<JournalVerification> {
     let mut sequencer = Sequencer::default();
     let mut records = 0;
     for (i, bytes) in stored.enumerate() {
         let sequence = i as u64 + 1;
-        let record = match decode(&bytes?, sequence) {
+        let record = match decode_record(&bytes?, sequence) {
             Ok(record) => record,
             Err(e) => {
                 return Ok(JournalVerification {

@@ -4,8 +4,6 @@ use futures::executor::block_on;
 use serde_json::json;
 
 use super::*;
-use crate::Version;
-use crate::store::log::{LogOptions, SyncMode};
 use crate::time::ManualClock;
 
 fn stream(name: &str) -> SystemStream {
@@ -24,62 +22,7 @@ fn clock() -> Arc<ManualClock> {
 
 #[test]
 fn memory_journal_keeps_the_contract() {
-    super::contract::keeps_the_contract(&MemoryJournal::new(clock()));
-}
-
-#[test]
-fn file_journal_keeps_the_contract_and_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let head = {
-        let journal = FileJournal::open(dir.path(), clock()).unwrap();
-        super::contract::keeps_the_contract(&journal);
-        journal.close().unwrap();
-        journal.head()
-    };
-    let journal = FileJournal::open(dir.path(), clock()).unwrap();
-    assert_eq!(journal.head(), head);
-    assert_eq!(journal.stream_version(&stream("policies")), 3);
-    let next = block_on(journal.append(
-        &stream("keys"),
-        ExpectedVersion::Exact(Version(1)),
-        vec![record("ApiKeyRevoked", 8)],
-    ))
-    .unwrap();
-    assert_eq!((next[0].sequence, next[0].previous_hash), (5, head.hash));
-}
-
-#[test]
-fn concurrent_appends_to_one_stream_each_win_one_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let options = LogOptions {
-        sync: SyncMode::None,
-        ..LogOptions::default()
-    };
-    let journal = Arc::new(FileJournal::open_with(dir.path(), clock(), options).unwrap());
-    let access = stream("access");
-    let threads: Vec<_> = (0..8)
-        .map(|t| {
-            let journal = Arc::clone(&journal);
-            let access = access.clone();
-            std::thread::spawn(move || {
-                (0..50)
-                    .map(|i| {
-                        block_on(journal.append(
-                            &access,
-                            ExpectedVersion::Any,
-                            vec![record("RecordRead", t * 100 + i)],
-                        ))
-                        .unwrap()[0]
-                            .version
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut versions: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
-    versions.sort_unstable();
-    assert_eq!(versions, (1..=400).collect::<Vec<_>>());
-    assert!(block_on(journal.verify()).unwrap().is_intact());
+    crate::testkit::journal_contract::keeps_the_contract(&MemoryJournal::new(clock()));
 }
 
 #[test]

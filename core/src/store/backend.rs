@@ -75,7 +75,7 @@ pub fn plan_append(
     for e in &request.events {
         if let Some(existing) = lookup(&e.event_id)? {
             if existing.child_id != request.child_id
-                || existing.content_digest != e.content_digest(&request.child_id)
+                || existing.content_digest != encoding::new_event_digest(&request.child_id, e)
             {
                 return Err(Conflict::EventIdReused {
                     event_id: e.event_id.clone(),
@@ -157,7 +157,7 @@ fn check_event(state: &StreamState, event: &NewEvent, today: crate::time::Date) 
     if !p.is_empty() {
         return Problems(p.0.into_iter().map(|f| f.under("data")).collect());
     }
-    state.check(event, today)
+    state.check(event.occurred_at, &event.payload, today)
 }
 
 /// A record sealed for storage: its exact bytes, its chain links, and the decoded form.

@@ -11,11 +11,10 @@ use crate::domain::StreamState;
 use crate::envelope::RecordedEvent;
 use crate::error::Result;
 use crate::ids::{ChildId, EventId, Position, Version};
+use crate::store::backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
 use crate::store::verify::{Verifier, VerifyReport};
-use crate::store::{
-    AppendOutcome, AppendPlan, AppendRequest, EventStore, LogHead, StoredEventRef, plan_append, seal_append,
-};
+use crate::store::{AppendOutcome, AppendRequest, EventStore, LogHead};
 use crate::time::{Clock, Timestamp};
 
 #[derive(Debug, Default)]

@@ -27,6 +27,11 @@ pub struct VerifyReport {
     /// The head as recomputed from the records checked.
     pub head: LogHead,
     pub first_broken: Option<BrokenLink>,
+    /// What the walk covered: `log` (every record's hashes, position, version, time and body), and `index`
+    /// when the store also checked its index against every record (the embedded store's in-memory index,
+    /// PostgreSQL's indexed columns).
+    #[serde(default)]
+    pub walked: Vec<String>,
 }
 
 impl VerifyReport {
@@ -45,6 +50,7 @@ pub struct Verifier {
     streams: HashMap<ChildId, (Version, [u8; 32])>,
     records: u64,
     broken: Option<BrokenLink>,
+    walked: Vec<String>,
 }
 
 impl Default for Verifier {
@@ -62,7 +68,20 @@ impl Verifier {
             streams: HashMap::new(),
             records: 0,
             broken: None,
+            walked: vec!["log".to_owned()],
         }
+    }
+
+    /// Notes that the walk also covered `part` (say, the store's index), for the report.
+    pub fn walked_too(&mut self, part: &str) {
+        if !self.walked.iter().any(|p| p == part) {
+            self.walked.push(part.to_owned());
+        }
+    }
+
+    /// The position the next record must have.
+    pub fn next_position(&self) -> Position {
+        self.next_position
     }
 
     /// Checks the next record. Returns false once a link is broken (and remembers the first).
@@ -154,6 +173,7 @@ impl Verifier {
             streams: self.streams.len() as u64,
             head,
             first_broken: self.broken,
+            walked: self.walked,
         }
     }
 }

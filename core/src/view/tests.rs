@@ -4,9 +4,8 @@
 use super::effective::{Effect, Resolver};
 use super::fold::days_within;
 use super::*;
-use crate::domain::{
-    EventCorrected, EventPayload, EventRetracted, LongText, examples, lists::RetractionReason,
-};
+use crate::domain::{EventCorrected, EventPayload, EventRetracted, LongText, lists::RetractionReason};
+use crate::examples::examples;
 use crate::testkit::{date, event_id};
 use crate::time::OccurredAt;
 use crate::{ManualClock, Version};

@@ -1,12 +1,12 @@
-//! The store contract (`journey_core::store::contract`) for the stores in core. The PostgreSQL store runs
-//! the same cases from `journey-postgres`'s tests.
+//! The store contract (`journey_core::testkit::store_contract`) for the in-memory store. The embedded and
+//! PostgreSQL stores run the same cases from their own crates' tests.
 
 use std::sync::Arc;
 
 use journey_core::ManualClock;
 use journey_core::contract_suite;
 use journey_core::store::DynStore;
-use journey_core::store::contract::Harness;
+use journey_core::testkit::store_contract::Harness;
 
 pub struct Memory(DynStore);
 impl Memory {
@@ -20,19 +20,4 @@ impl Harness for Memory {
     }
 }
 
-pub struct Embedded(DynStore, #[allow(dead_code)] tempfile::TempDir);
-impl Embedded {
-    pub fn new(clock: Arc<ManualClock>) -> Option<Embedded> {
-        let dir = tempfile::tempdir().unwrap();
-        let store = journey_core::store::EmbeddedStore::open(dir.path(), clock).unwrap();
-        Some(Embedded(Arc::new(store), dir))
-    }
-}
-impl Harness for Embedded {
-    fn store(&self) -> DynStore {
-        self.0.clone()
-    }
-}
-
 contract_suite!(in_memory, Memory::new);
-contract_suite!(embedded, Embedded::new);

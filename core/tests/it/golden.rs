@@ -67,7 +67,7 @@ fn every_event_kind_has_a_fixture_in_the_current_version() {
     let dir = fixtures().join(format!("v{SCHEMA_VERSION}"));
     let bless = std::env::var_os("JOURNEY_BLESS").is_some();
     let mut missing = BTreeSet::new();
-    for (i, payload) in journey_core::domain::examples().into_iter().enumerate() {
+    for (i, payload) in journey_core::examples::examples().into_iter().enumerate() {
         let kind = payload.kind().as_str();
         let bin = dir.join(format!("{kind}.bin"));
         if bin.exists() {

@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use futures::{StreamExt as _, stream};
 
+use journey_core::ExpectedVersion;
 use journey_core::journal::NewRecord;
-use journey_core::store::{EventStore, ExpectedVersion};
+use journey_core::store::EventStore;
 use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, PrincipalId, Timestamp, Version};
 use serde::{Deserialize, Serialize};

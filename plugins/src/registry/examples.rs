@@ -9,7 +9,8 @@
 //! reason's wording, and still pins down how many deadlines, entitlements or alerts there are.
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, ManualClock, NewEvent, OccurredAt, PrincipalId, Version};
 use serde::{Deserialize, Serialize};

@@ -1,12 +1,12 @@
 //! The timeliness measures' deadlines: the statutory-timescales policy in force on the last day measured,
-//! evaluated for every child, its deadlines handed to `journey_core::returns::timeliness` as plain data, so
-//! that the measures and the investigator's timeline judge every deadline with the same policy.
+//! evaluated for every child. The API hands its deadlines to `journey-returns`' measures as plain data, so
+//! that the measures and the investigator's timeline judge every deadline with the same policy (the policy
+//! host itself knows nothing of the returns).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
-use journey_core::returns::timeliness::{TimescaleOutcome, TimescaleStatus};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, RecordedEvent};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use super::decisions::failure_kind;
 use super::{Registry, canonical_json};
 use crate::PluginError;
 use crate::input::PolicyInput;
-use crate::output::DeadlineStatus;
+use crate::output::Deadline;
 
 /// The policy whose deadlines the measures count.
 pub const TIMESCALES_POLICY: &str = "statutory-timescales";
@@ -29,8 +29,9 @@ pub struct TimescalesRun {
     pub evaluated: usize,
     /// Children the policy could not judge, by kind of failure (their deadlines are not counted).
     pub failures: BTreeMap<String, usize>,
+    /// Every child's deadlines, by child, then due date, then name.
     #[serde(skip)]
-    pub outcomes: Vec<TimescaleOutcome>,
+    pub deadlines: Vec<(ChildId, Deadline)>,
 }
 
 impl Registry {
@@ -79,27 +80,15 @@ impl Registry {
             match result {
                 Ok((child, deadlines)) => {
                     run.evaluated += 1;
-                    run.outcomes
-                        .extend(deadlines.into_iter().map(|d| TimescaleOutcome {
-                            child_id: child.clone(),
-                            name: d.name,
-                            starts_on: d.starts_on,
-                            due_on: d.due_on,
-                            status: match d.status {
-                                DeadlineStatus::Met => TimescaleStatus::Met,
-                                DeadlineStatus::Missed => TimescaleStatus::Missed,
-                                DeadlineStatus::Open => TimescaleStatus::Open,
-                                DeadlineStatus::NotApplicable => TimescaleStatus::NotApplicable,
-                            },
-                            completed_on: d.completed_on,
-                        }));
+                    run.deadlines
+                        .extend(deadlines.into_iter().map(|d| (child.clone(), d)));
                 }
                 Err(e) => *run.failures.entry(failure_kind(&e).into()).or_default() += 1,
             }
         }
         // Children in a stable order, whatever order the evaluations finished in.
-        run.outcomes
-            .sort_by(|a, b| (&a.child_id, a.due_on, &a.name).cmp(&(&b.child_id, b.due_on, &b.name)));
+        run.deadlines
+            .sort_by(|(a, x), (b, y)| (a, x.due_on, &x.name).cmp(&(b, y.due_on, &y.name)));
         Ok(run)
     }
 }

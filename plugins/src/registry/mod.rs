@@ -26,9 +26,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use journey_core::ExpectedVersion;
 use journey_core::blobs::BlobStore;
 use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
-use journey_core::store::ExpectedVersion;
 use journey_core::{Date, PrincipalId, Timestamp, Version};
 use serde::{Deserialize, Serialize};
 

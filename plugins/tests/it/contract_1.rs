@@ -9,9 +9,9 @@
 use std::sync::Arc;
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
-use journey_core::{ChildId, ManualClock, OccurredAt, PrincipalId, Version};
+use journey_core::{ChildId, ExpectedVersion, ManualClock, OccurredAt, PrincipalId, Version};
 use journey_plugins::guests::REFERENCE_POLICIES;
 use journey_plugins::registry::ExampleCase;
 use journey_plugins::{Calendar, Contract, Host, HostConfig, PolicyInput};
@@ -179,7 +179,7 @@ async fn a_1_0_decision_is_recorded_and_replayed_beside_the_2_0_version_in_force
         outcome.unwrap_or_else(|e| panic!("{dir}: {e}"));
     }
     // Child A's stream, recorded as `child_a()` records it: each event at 20:00 UTC 30 days after it occurred.
-    let (child, events) = journey_core::domain::example_streams()
+    let (child, events) = journey_core::examples::example_streams()
         .into_iter()
         .find(|(c, _)| c.as_str() == "EX-A")
         .unwrap();

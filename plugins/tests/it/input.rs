@@ -2,10 +2,10 @@
 
 use futures::executor::block_on;
 use journey_core::store::{EventStore, InMemoryStore};
-use journey_core::synth::{self, AuthorityProfile};
 use journey_core::view::AsOf;
 use journey_core::{ManualClock, RecordedEvent, Version};
 use journey_plugins::{Calendar, PolicyEventStatus, PolicyInput};
+use journey_synth::{self as synth, AuthorityProfile};
 use proptest::prelude::*;
 use std::sync::Arc;
 

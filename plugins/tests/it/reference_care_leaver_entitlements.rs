@@ -396,7 +396,7 @@ fn special_guardianship_under_the_codes_of_each_year() {
         &store,
         journey_core::store::AppendRequest {
             child_id: journey_core::testkit::child("T-SGO-EARLY"),
-            expected: journey_core::store::ExpectedVersion::NoStream,
+            expected: journey_core::ExpectedVersion::NoStream,
             recorded_by: journey_core::testkit::principal(),
             events: vec![
                 registration("2007-01-09", json!({})),

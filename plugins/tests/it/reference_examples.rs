@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, ManualClock, NewEvent, OccurredAt, PrincipalId, Version};
 use journey_plugins::guests::{REFERENCE_POLICIES, ReferencePolicy};

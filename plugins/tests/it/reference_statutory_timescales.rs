@@ -403,7 +403,7 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
 #[test]
 fn an_assessment_is_judged_by_the_date_the_census_exports() {
     use journey_core::codes::CollectionYear;
-    use journey_core::returns::cin::{self, CinOptions};
+    use journey_returns::cin::{self, CinOptions};
     let mut completed = assessment_completed("as-1c", "2026-02-03");
     if let EventPayload::AssessmentCompleted(a) = &mut completed.payload {
         a.authorised_on = Some(testkit::date("2026-02-05"));

@@ -4,13 +4,16 @@
 
 use std::sync::Arc;
 
-use journey_core::blobs::{BlobStore, FileBlobStore, MemoryBlobStore};
+use journey_core::ExpectedVersion;
+use journey_core::blobs::{BlobStore, MemoryBlobStore};
 use journey_core::domain::lists::ContactOutcome;
 use journey_core::domain::{ContactDecided, EventCorrected, EventPayload, testkit_contact};
-use journey_core::journal::{FileJournal, Journal, MemoryJournal};
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::journal::{Journal, MemoryJournal};
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, Date, NewEvent, OccurredAt, PrincipalId, Timestamp, testkit};
+use journey_embedded::FileBlobStore;
+use journey_embedded::FileJournal;
 use journey_plugins::registry::{
     DeployRequest, EvaluateRequest, ExampleCase, Registry, VersionSelector, VersionStatus,
 };

@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, ExpectedVersion, InMemoryStore};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
 use journey_core::view::AsOf;
 use journey_core::{ChildId, NewEvent, RecordedEvent, Timestamp, Version, testkit};
 use journey_plugins::{Calendar, Host, HostConfig, Limits, LoadedPolicy, PolicyInput, guests};
@@ -78,11 +79,11 @@ pub fn record_at(child: &str, events: Vec<(Option<Timestamp>, NewEvent)>) -> Vec
     block_on(store.read_stream(testkit::child(child), Version::FIRST, usize::MAX)).expect("read the stream")
 }
 
-/// The example stream of Child A (`journey_core::domain::example_streams`), each event recorded 30 days
+/// The example stream of Child A (`journey_core::examples::example_streams`), each event recorded 30 days
 /// after it occurred (some carry dates of their own a few days after the event, such as an assessment's
 /// authorisation, which the rules refuse to record before they happen).
 pub fn child_a() -> Vec<RecordedEvent> {
-    let (child, events): (ChildId, Vec<NewEvent>) = journey_core::domain::example_streams()
+    let (child, events): (ChildId, Vec<NewEvent>) = journey_core::examples::example_streams()
         .into_iter()
         .find(|(c, _)| c.as_str() == "EX-A")
         .expect("Child A is an example");

@@ -1,4 +1,4 @@
-//! The store contract (`journey_core::store::contract`), the same cases the in-memory and embedded stores
+//! The store contract (`journey_core::testkit::store_contract`), the same cases the in-memory and embedded stores
 //! pass, against PostgreSQL: one fresh schema per test.
 
 use journey_core::contract_suite;

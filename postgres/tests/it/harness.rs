@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use journey_core::store::DynStore;
-use journey_core::store::contract::Harness;
+use journey_core::testkit::store_contract::Harness;
 use journey_core::{Clock, ManualClock};
 use journey_postgres::{PostgresOptions, PostgresStore};
 

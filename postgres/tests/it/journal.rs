@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
+use journey_core::ExpectedVersion;
 use journey_core::blobs::{BlobStore, blob_hash};
 use journey_core::journal::{Journal, NewRecord, SystemStream};
-use journey_core::store::ExpectedVersion;
 use journey_core::{Clock, Error, PrincipalId, testkit};
 use journey_postgres::{PostgresBlobStore, PostgresJournal};
 
@@ -35,7 +35,7 @@ fn the_postgres_journal_keeps_the_journal_contract() {
     let Some(pg) = Pg::new(testkit::clock()) else {
         return;
     };
-    journey_core::journal::contract::keeps_the_contract(&*journal(&pg));
+    journey_core::testkit::journal_contract::keeps_the_contract(&*journal(&pg));
 }
 
 /// Two servers on one database: what one appends the other reads, concurrent appends to one stream through
@@ -145,4 +145,32 @@ fn blobs_are_named_by_their_hash_and_checked_on_read() {
     // Storing the right bytes again repairs it.
     block_on(blobs.put(b"component bytes")).unwrap();
     assert_eq!(block_on(blobs.get(&hash)).unwrap(), b"component bytes");
+}
+
+/// The journal's last record deleted from its table: the chain that is left is whole, but the head row
+/// still names the record. A server refuses to open it, and verify reports it.
+#[test]
+fn a_deleted_last_journal_record_is_refused_and_reported() {
+    let Some(pg) = Pg::new(testkit::clock()) else {
+        return;
+    };
+    let access = SystemStream::parse("access").unwrap();
+    let first = journal(&pg);
+    for n in 0..3 {
+        block_on(first.append(&access, ExpectedVersion::Any, vec![record(n)])).unwrap();
+    }
+    pg.sql("DELETE FROM journey_journal WHERE sequence = 3").unwrap();
+    let verification = block_on(first.verify()).unwrap();
+    let (sequence, why) = verification.first_broken.expect("the missing record is reported");
+    assert_eq!(sequence, 3);
+    assert!(why.contains("records 3 to 3 were acknowledged"), "{why}");
+    let clock: Arc<dyn Clock> = testkit::clock();
+    let refused = pg
+        .runtime
+        .block_on(PostgresJournal::open(pg.options.clone(), clock))
+        .expect_err("a journal missing a committed record must be refused");
+    assert!(
+        refused.to_string().contains("journey_journal ends at record 2"),
+        "{refused}"
+    );
 }

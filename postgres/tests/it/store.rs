@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use journey_core::store::{EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::EventStore;
 use journey_core::testkit::{self, append, contact, registered};
 use journey_core::{Clock, Conflict, Error, Position, Version};
+
+use journey_postgres::PostgresStore;
 
 use crate::harness::Pg;
 
@@ -245,6 +248,42 @@ fn verify_notices_edited_columns_and_a_truncated_tail() {
     let broken = report.first_broken.expect("a truncated tail is reported");
     assert_eq!(broken.position, Position(3));
     assert!(broken.reason.contains("head"), "{}", broken.reason);
+}
+
+/// Rows deleted from the end of the log (acknowledged appends) make a server refuse to open, naming what is
+/// missing, instead of appending new records over the gap; so does a head row moved back.
+#[test]
+fn a_deleted_tail_of_rows_is_refused_on_open() {
+    let Some(pg) = Pg::new(testkit::clock()) else {
+        return;
+    };
+    let store = pg.pg();
+    for c in ["c1", "c2", "c3", "c4"] {
+        register(&*store, c);
+    }
+    let reopen = || {
+        pg.runtime.block_on(PostgresStore::open(
+            pg.options.clone(),
+            testkit::clock() as Arc<dyn Clock>,
+        ))
+    };
+    assert!(reopen().is_ok());
+    pg.sql("DELETE FROM journey_events WHERE position >= 3").unwrap();
+    let refused = reopen().expect_err("a deleted tail must be refused");
+    let text = refused.to_string();
+    assert!(text.contains("positions 3 to 4 were acknowledged"), "{text}");
+    assert!(text.contains("Restore the database from a backup"), "{text}");
+    let core: Error = refused.into();
+    assert!(matches!(core, Error::Corrupt { .. }), "{core:?}");
+
+    // A head row moved back to hide them is refused as well.
+    pg.sql(
+        "UPDATE journey_log_head SET position = 1, \
+         log_hash = (SELECT log_hash FROM journey_events WHERE position = 1) WHERE id = 1",
+    )
+    .unwrap();
+    let text = reopen().expect_err("a head row behind the table").to_string();
+    assert!(text.contains("the head row was moved back"), "{text}");
 }
 
 /// The constraints hold against any writer, not just Journey's: the database itself refuses a second record

@@ -18,9 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EmbeddedStore, EventStore, ExpectedVersion};
+use journey_core::ExpectedVersion;
+use journey_core::store::{AppendRequest, EventStore};
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{Conflict, Error, SystemClock, Version};
+use journey_embedded::EmbeddedStore;
 use journey_tests::crash::{self, Ack};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -1,0 +1,486 @@
+//! Opening: the lock on the data directory, the log's recovery, the index from its snapshot or rebuilt from
+//! the log and caught up with it, and the writer's threads started.
+
+//!   it is durable and indexed.
+
+use super::*;
+
+impl EmbeddedStore {
+    pub fn open(dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<EmbeddedStore> {
+        EmbeddedStore::open_with(dir, clock, EmbeddedOptions::default())
+    }
+
+    /// Opens the store in `dir`, creating it if need be. Refuses a log that ends before what the data
+    /// directory shows was durable (the log's mark, the index checkpoint): see `crate::log` and
+    /// [`EmbeddedStore::open_accepting_loss`].
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+        options: EmbeddedOptions,
+    ) -> Result<EmbeddedStore> {
+        EmbeddedStore::open_as(dir.as_ref(), clock, options, false)
+    }
+
+    /// Opens the store for an operator who has decided to go on without what its log lost: the log is cut
+    /// where it can be continued, an index checkpoint beyond it is rebuilt, and the loss is described in
+    /// [`OpenReport::loss_accepted`] (and logged as an error). The caller must record it where an
+    /// investigator will see it (`journey accept-loss` writes it to the system journal). Damage that is not
+    /// a lost tail is still refused.
+    pub fn open_accepting_loss(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+        options: EmbeddedOptions,
+    ) -> Result<EmbeddedStore> {
+        EmbeddedStore::open_as(dir.as_ref(), clock, options, true)
+    }
+
+    fn open_as(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        options: EmbeddedOptions,
+        accept_loss: bool,
+    ) -> Result<EmbeddedStore> {
+        let started = Instant::now();
+        fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
+        let (mut writer, reader, recovery) = if accept_loss {
+            log::open_accepting_loss(&dir.join(LOG_DIR), options.log.clone())?
+        } else {
+            log::open(&dir.join(LOG_DIR), options.log.clone())?
+        };
+        let mut losses: Vec<String> = recovery.loss.iter().cloned().collect();
+        let (index, snapshot, rebuilt, caught_up, head) =
+            open_index(dir, &reader, accept_loss.then_some(&mut losses))?;
+        if recovery.loss.is_none()
+            && let Some(mark) = recovery.mark
+            && let Err(why) = check_mark_head(&mark, &index, &reader)
+        {
+            if !accept_loss {
+                return Err(lost(mark_location(&mark), why));
+            }
+            losses.push(why);
+        }
+        let records = head.head.position.map_or(0, |p| p.0);
+        // Everything kept is durable now (recovery synced it): the mark says so, with the head, before
+        // anything new is written.
+        writer.mark_durable(log::Head {
+            entries: records,
+            hash: head.head.log_hash,
+        })?;
+        let report = OpenReport {
+            records,
+            truncated_bytes: recovery.truncated_bytes,
+            truncation_reason: recovery.reason.clone(),
+            index_rebuilt: rebuilt,
+            index_caught_up: caught_up,
+            open_millis: started.elapsed().as_millis() as u64,
+            loss_accepted: (!losses.is_empty()).then(|| losses.join("; ")),
+        };
+        log_recovery(&recovery, &report);
+        let (head_tx, _) = tokio::sync::watch::channel(records);
+        let shared = Arc::new(Shared {
+            reader,
+            read_cache: ReadCache::new(options.read_cache_events),
+            index: RwLock::new(index),
+            snapshot: Mutex::new(snapshot),
+            checkpoint_requested: AtomicBool::new(false),
+            head: Mutex::new(head),
+            head_tx,
+            stats: CommitStats::default(),
+            committed: AtomicU64::new(0),
+            failure: Mutex::new(None),
+        });
+        let (sender, receiver) = mpsc::channel();
+        let cache =
+            lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
+        // The checkpointer runs whenever asked, and once more when the writer has stopped (its sender dropped).
+        let (checkpoint_tx, checkpoint_rx) = mpsc::channel::<()>();
+        let for_checkpoints = shared.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("journey-index-checkpoint".into())
+            .spawn(move || {
+                while checkpoint_rx.recv().is_ok() {
+                    for_checkpoints.checkpoint();
+                }
+                for_checkpoints.checkpoint();
+            })?;
+        let (replies_tx, replies_rx) = mpsc::channel::<Vec<Pending>>();
+        let replier = std::thread::Builder::new()
+            .name("journey-append-replies".into())
+            .spawn(move || {
+                while let Ok(pending) = replies_rx.recv() {
+                    reply_all(pending);
+                }
+            })?;
+        // The first thread hands a group over only when the committer says it is free (or the group is full).
+        let (commits, groups) = mpsc::sync_channel::<Prepared>(1);
+        let mut committer = Committer {
+            shared: shared.clone(),
+            idle_tx: sender.clone(),
+            log: writer,
+            options: options.clone(),
+            failed: None,
+            checkpoint_tx,
+            replies_tx,
+        };
+        let committer = std::thread::Builder::new()
+            .name("journey-log-commit".into())
+            .spawn(move || committer.run(groups))?;
+        let mut state = WriterState {
+            shared: shared.clone(),
+            clock,
+            cache,
+            options,
+            head,
+            in_flight: VecDeque::new(),
+            next_group: 1,
+            evicted: HashMap::new(),
+            commits,
+        };
+        let handle = std::thread::Builder::new()
+            .name("journey-log-writer".into())
+            .spawn(move || state.run(receiver))?;
+        Ok(EmbeddedStore {
+            shared,
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(handle)),
+            committer: Mutex::new(Some(committer)),
+            checkpointer: Mutex::new(Some(checkpointer)),
+            replier: Mutex::new(Some(replier)),
+            _lock: lock,
+            report,
+        })
+    }
+
+    /// Rebuilds the index from the log. The store must not be open elsewhere. Refuses, before deleting
+    /// anything, a log that ends before what the index checkpoint or the log's mark shows was durable: the
+    /// checkpoint is evidence of that, and a rebuild must not erase it.
+    pub fn rebuild_index(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<OpenReport> {
+        let dir = dir.as_ref();
+        {
+            let _lock = lock_dir(dir)?;
+            if dir.join(LOG_DIR).is_dir() {
+                let (reader, _) = log::open_read_only(&dir.join(LOG_DIR))?;
+                if let Ok(checkpoint) = index::read_checkpoint(&dir.join(INDEX_DIR))
+                    && let Some(why) = checkpoint_in_log(&checkpoint, &reader)?
+                {
+                    return Err(lost(checkpoint_location(&checkpoint), why));
+                }
+            }
+            remove_index(dir)?;
+        }
+        let store = EmbeddedStore::open_with(dir, Arc::new(journey_core::time::SystemClock), options)?;
+        let report = store.open_report().clone();
+        store.close()?;
+        Ok(report)
+    }
+}
+
+fn lock_dir(dir: &Path) -> Result<File> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("LOCK"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Closed(format!(
+            "{} is in use by another Journey process (LOCK is held)",
+            dir.display()
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+fn remove_index(dir: &Path) -> Result<()> {
+    let path = dir.join(INDEX_DIR);
+    if path.exists() {
+        fs::remove_dir_all(&path)?;
+    }
+    Ok(())
+}
+
+/// The refusal for durable records the log no longer holds, with the advice on restoring.
+fn lost(location: LogLocation, why: String) -> Error {
+    Error::Corrupt {
+        location,
+        detail: format!("{why}. {}.", log::RESTORE_ADVICE),
+    }
+}
+
+fn mark_location(mark: &DurableMark) -> LogLocation {
+    LogLocation {
+        segment: segment_name(mark.segment),
+        offset: mark.end,
+        position: mark.head.map(|h| Position(h.entries)),
+    }
+}
+
+/// The mark recorded the head as of its end: the record there must still be that record.
+fn check_mark_head(
+    mark: &DurableMark,
+    index: &MemIndex,
+    reader: &LogReader,
+) -> std::result::Result<(), String> {
+    let Some(head) = mark.head.filter(|h| h.entries > 0) else {
+        return Ok(());
+    };
+    let recorded = format!(
+        "log/{} records that position {} (log hash {}) was durable at segment {} byte {}",
+        log::MARK_FILE,
+        head.entries,
+        hex::encode(head.hash),
+        segment_name(mark.segment),
+        mark.end
+    );
+    let Some(location) = index.location(head.entries) else {
+        return Err(format!(
+            "{recorded}, but the log holds only {} records: positions {} to {} are missing",
+            index.len(),
+            index.len() + 1,
+            head.entries
+        ));
+    };
+    if !mark.is_last_entry(location, index.location(head.entries + 1)) {
+        return Err(format!(
+            "{recorded}, but position {} is at segment {} byte {} in the log: the log is not the one that              was marked",
+            head.entries,
+            segment_name(location.segment),
+            location.offset
+        ));
+    }
+    let bytes = reader.read(location).map_err(|e| e.to_string())?;
+    let (chain, _) = split_entry(&bytes, location).map_err(|e| e.to_string())?;
+    if chain.log_hash != head.hash {
+        return Err(format!(
+            "{recorded}, but the record there has log hash {}: the log is not the one that was marked",
+            hex::encode(chain.log_hash)
+        ));
+    }
+    Ok(())
+}
+
+fn checkpoint_location(checkpoint: &Checkpoint) -> LogLocation {
+    LogLocation {
+        segment: segment_name(checkpoint.location.segment),
+        offset: checkpoint.location.offset,
+        position: Some(checkpoint.position),
+    }
+}
+
+/// The index checkpoint names a record that was durable when it was written (the index holds only durable
+/// records): the log must still hold it, at the place the checkpoint says and with the hash it says.
+/// Returns what is lost, in words, if it does not (or if the log was replaced): that is refused, never
+/// rebuilt over. A record there that cannot be read is an error of its own (corruption).
+pub(crate) fn checkpoint_in_log(checkpoint: &Checkpoint, reader: &LogReader) -> Result<Option<String>> {
+    if checkpoint.position.0 == 0 {
+        return Ok(None);
+    }
+    let recorded = format!(
+        "index/checkpoint records that position {} (log hash {}) was durable at segment {} byte {}",
+        checkpoint.position,
+        hex::encode(checkpoint.log_hash),
+        segment_name(checkpoint.location.segment),
+        checkpoint.location.offset
+    );
+    let bytes = match reader.read(checkpoint.location) {
+        Ok(bytes) => bytes,
+        Err(Error::NotFound(_)) => {
+            let (segment, offset) = reader.end();
+            let held = reader.scan(None).take_while(|item| item.is_ok()).count() as u64;
+            return Ok(Some(format!(
+                "{recorded}, but the log ends before it, at segment {} byte {offset} after position {held}: \
+                 positions {} to {} were acknowledged and are not in the log",
+                segment_name(segment),
+                held + 1,
+                checkpoint.position
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let (chain, body) = split_entry(&bytes, checkpoint.location)?;
+    let (fields, _) = encoding::decode_locator(body)?;
+    if chain.log_hash != checkpoint.log_hash || fields.position != checkpoint.position {
+        return Ok(Some(format!(
+            "{recorded}, but the log holds position {} with log hash {} there: the log is not the one the \
+             index was built from",
+            fields.position,
+            hex::encode(chain.log_hash)
+        )));
+    }
+    Ok(None)
+}
+
+fn log_recovery(recovery: &RecoveryReport, report: &OpenReport) {
+    if recovery.truncated_at.is_some() {
+        tracing::warn!(
+            bytes = recovery.truncated_bytes,
+            reason = recovery.reason.as_deref().unwrap_or(""),
+            "cut an incomplete final write off the log (it was never acknowledged)"
+        );
+    }
+    if let Some(loss) = &report.loss_accepted {
+        tracing::error!(
+            loss = %loss,
+            records = report.records,
+            "opened the store accepting the loss of durable records"
+        );
+    }
+    if let Some(why) = &report.index_rebuilt {
+        tracing::warn!(reason = %why, records = report.records, "rebuilt the index from the log");
+    }
+    tracing::info!(
+        records = report.records,
+        millis = report.open_millis,
+        "opened the embedded store"
+    );
+}
+
+/// Opens the index and brings it level with the log: from its snapshot if it has one that matches the
+/// log, from scratch otherwise.
+///
+/// A checkpoint that names a record the log no longer holds is refused (see [`checkpoint_in_log`]), unless
+/// `losses` is given (the operator accepts the loss): then it is described there and the index rebuilt.
+fn open_index(
+    dir: &Path,
+    reader: &LogReader,
+    losses: Option<&mut Vec<String>>,
+) -> Result<(MemIndex, SnapshotFiles, Option<String>, u64, HeadState)> {
+    let path = dir.join(INDEX_DIR);
+    let mut beyond_log = None;
+    if let Ok(checkpoint) = index::read_checkpoint(&path)
+        && let Some(why) = checkpoint_in_log(&checkpoint, reader)?
+    {
+        let Some(losses) = losses else {
+            return Err(lost(checkpoint_location(&checkpoint), why));
+        };
+        losses.push(why);
+        beyond_log = Some(Unusable::Damaged(
+            "the index checkpoint names records the log lost (the loss was accepted)".into(),
+        ));
+    }
+    let loaded = match beyond_log {
+        Some(why) => Err(why),
+        None if path.is_dir() => index::load(&path, |cp| check_checkpoint(cp, reader)),
+        None => Err(Unusable::Missing),
+    };
+    let (mut index, mut files, mut rebuilt) = match loaded {
+        Ok((index, files)) => (index, files, None),
+        Err(why) => {
+            remove_index(dir)?;
+            fs::create_dir_all(&path)?;
+            let files = SnapshotFiles::create(&path)?;
+            let why = match why {
+                Unusable::Missing => None,
+                Unusable::Damaged(why) => Some(why),
+            };
+            // Sized for the whole log at about 300 bytes a record, to spare the id table's regrowth.
+            let estimate = reader.estimated_bytes() / 300;
+            (MemIndex::with_capacity(estimate as usize), files, why)
+        }
+    };
+    let had_checkpoint = index.last().is_some();
+    let caught_up = catch_up(&mut index, &mut files, reader)?;
+    if rebuilt.is_none() && !had_checkpoint && caught_up > 0 {
+        // A fresh index over an existing log: that was a full rebuild, so say so.
+        rebuilt = Some("there was no index".into());
+    }
+    index.shrink();
+    let head = match index.last() {
+        Some(cp) => HeadState {
+            head: LogHead {
+                position: Some(cp.position),
+                log_hash: cp.log_hash,
+            },
+            last: cp.location,
+            recorded_at: cp.recorded_at,
+        },
+        None => HeadState {
+            head: LogHead::EMPTY,
+            last: EntryLocation {
+                segment: 0,
+                offset: 0,
+                len: 0,
+            },
+            recorded_at: Timestamp::UNIX_EPOCH,
+        },
+    };
+    Ok((index, files, rebuilt, caught_up, head))
+}
+
+/// The checkpoint must name a record that is in the log, at the place it says, with the hash it says.
+pub(crate) fn check_checkpoint(
+    checkpoint: &Checkpoint,
+    reader: &LogReader,
+) -> std::result::Result<(), String> {
+    if checkpoint.position.0 == 0 {
+        return Ok(());
+    }
+    let bytes = reader
+        .read(checkpoint.location)
+        .map_err(|e| format!("the index checkpoint is not in the log: {e}"))?;
+    let (chain, body) = split_entry(&bytes, checkpoint.location).map_err(|e| e.to_string())?;
+    let (fields, _) = encoding::decode_locator(body).map_err(|e| e.to_string())?;
+    if chain.log_hash != checkpoint.log_hash || fields.position != checkpoint.position {
+        return Err("the index checkpoint does not match the log".into());
+    }
+    Ok(())
+}
+
+/// Records indexed between two checkpoints while catching up, so that an interrupted rebuild resumes and
+/// the snapshot's unsaved part stays small.
+const CATCH_UP_CHECKPOINT: u64 = 1 << 20;
+
+/// Indexes every record after the index's last one, checkpointing as it goes. Returns how many.
+fn catch_up(index: &mut MemIndex, files: &mut SnapshotFiles, reader: &LogReader) -> Result<u64> {
+    let last = index.last();
+    // Scan from the last indexed record itself (already checked against the log) and skip it.
+    let from = last.map(|cp| (cp.location.segment, cp.location.offset));
+    let mut caught_up = 0u64;
+    for item in reader.scan(from).skip(usize::from(last.is_some())) {
+        let (at, bytes) = item?;
+        let (chain, body) = split_entry(&bytes, at)?;
+        let (store, event_id) = encoding::decode_locator(body)?;
+        let expected = Position(index.len() + 1);
+        if store.position != expected {
+            return Err(Error::Corrupt {
+                location: LogLocation {
+                    segment: segment_name(at.segment),
+                    offset: at.offset,
+                    position: Some(expected),
+                },
+                detail: format!("record claims position {}", store.position),
+            });
+        }
+        index
+            .push(
+                &store.child_id,
+                store.version,
+                index::fingerprint(event_id.as_str()),
+                Checkpoint {
+                    position: store.position,
+                    location: at,
+                    log_hash: chain.log_hash,
+                    recorded_at: store.recorded_at,
+                },
+            )
+            .map_err(|e| Error::Corrupt {
+                location: LogLocation {
+                    segment: segment_name(at.segment),
+                    offset: at.offset,
+                    position: Some(expected),
+                },
+                detail: e.to_string(),
+            })?;
+        caught_up += 1;
+        if index.unsaved() >= CATCH_UP_CHECKPOINT
+            && let Some(delta) = index.take_unsaved()
+        {
+            files.append(&delta)?;
+        }
+    }
+    if let Some(delta) = index.take_unsaved() {
+        files.append(&delta)?;
+    }
+    Ok(caught_up)
+}

@@ -1,0 +1,6 @@
+//! Integration tests of `journey-embedded`, in one binary to keep link times down.
+
+mod contract;
+mod durability;
+mod journal;
+mod store;
