@@ -2151,3 +2151,23 @@ fn a_period_found_in_progress_opens_the_period_of_care_and_is_not_a_start() {
     let s = s.and("2025-01-01", retract("e2"));
     s.when("2021-01-01", looked_after()).then_ok();
 }
+
+/// A period found in progress names its placement as on the episode's start (its `DECOM`), so the placement
+/// type is checked against that date's collection year like a first placement's (issue 16): K3 only from
+/// 2024/25.
+#[test]
+fn a_period_found_in_progress_has_its_placement_type_checked_against_its_date() {
+    let s = given(&[("2010-01-01", born("2010-01-01"))]);
+    let with_k3 = |rne| {
+        let EventPayload::CareInProgressRecorded(mut c) = in_progress(rne) else {
+            unreachable!()
+        };
+        c.placement = placement(PlacementType::K3, Some(PlacementProvider::PR4));
+        c
+    };
+    s.when("2024-03-31", with_k3(ReasonNewEpisode::P)).then_rejects(
+        "data.placement.place_type",
+        "code \"K3\" is not valid on 2024-03-31: it is in the DfE list from 2024/25 on",
+    );
+    s.when("2024-04-01", with_k3(ReasonNewEpisode::P)).then_ok();
+}

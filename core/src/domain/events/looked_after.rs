@@ -80,6 +80,11 @@ impl Payload for CareInProgressRecorded {
         }
         self.placement.validate("placement", p);
     }
+
+    /// The placement type is used on the day the episode found in progress started (its `DECOM`).
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
+    }
 }
 
 /// The legal status changed within a period of care (a new SSDA903 episode, `RNE` L, or B/U together with
