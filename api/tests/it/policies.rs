@@ -66,7 +66,32 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
 
     let list = h.call(Method::GET, "/v1/policies", Some(author), None).await;
     let versions = list.body["versions"].as_array().unwrap();
-    assert_eq!(versions.len(), 4);
+    // Each reference policy's frozen 1.0.1 beside the version built from source, by name then version.
+    let listed: Vec<String> = versions
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["name"].as_str().unwrap(),
+                v["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "care-leaver-entitlements 1.0.1",
+            "care-leaver-entitlements 2.0.0",
+            "levels-of-need 1.0.1",
+            "levels-of-need 1.1.0",
+            "statutory-timescales 1.0.1",
+            "statutory-timescales 2.0.0",
+            "step-up-down 1.0.1",
+            "step-up-down 1.1.0",
+        ],
+        "{}",
+        list.text
+    );
     assert!(versions.iter().all(|v| v["status"] == "active"), "{}", list.text);
 
     let path = format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=2024-01-31");
