@@ -328,6 +328,46 @@ fn a_return_interview_is_judged_by_the_hour_when_both_times_are_known() {
     );
 }
 
+/// A return interview that was held is described as held, not offered (issue 16: the timeline of a child
+/// whose interview was held read "Return interview offered", the wording 1.0.1 gave either event), whether it
+/// is judged by the times recorded or by date; one only offered is described as offered.
+#[test]
+fn a_return_interview_held_is_described_as_held_and_one_offered_as_offered() {
+    let at_nine = |mut e: JourneyEvent| {
+        e.occurred_time = Some(TimeOfDay {
+            hour: 9,
+            minute: 0,
+            second: 0,
+        });
+        e
+    };
+    let reason = |interview: JourneyEvent| {
+        let events = vec![
+            event("m1", "MissingEpisodeStarted", "2024-06-09", json!({"kind": "M"})),
+            at_nine(event("m1e", "MissingEpisodeEnded", "2024-06-10", json!({}))),
+            interview,
+        ];
+        let mut i = input("2024-06-30", events);
+        i.parameters = r#"{"rules": ["return-interview"]}"#.into();
+        let d = StatutoryTimescales::evaluate(&i).unwrap().deadlines.remove(0);
+        let cited: Vec<&Reason> = d.reasons.iter().filter(|r| r.event_ids == ["ri"]).collect();
+        assert_eq!(cited.len(), 1, "{:?}", d.reasons);
+        cited[0].text.clone()
+    };
+    for (kind, verb) in [
+        ("ReturnInterviewHeld", "held"),
+        ("ReturnInterviewOffered", "offered"),
+    ] {
+        let interview = || event("ri", kind, "2024-06-12", json!({}));
+        for text in [reason(at_nine(interview())), reason(interview())] {
+            assert!(
+                text.starts_with(&format!("Return interview {verb} on 2024-06-12")),
+                "{kind}: {text}"
+            );
+        }
+    }
+}
+
 /// An assessment is judged by the date it was authorised, as the DfE measures it (issue 16): a referral on
 /// Monday 1 December 2025 is due by Wednesday 4 February 2026 (45 working days, the referral day 1, over
 /// Christmas Day, Boxing Day and New Year's Day); completed on Tuesday 3 February but authorised on
