@@ -45,7 +45,8 @@
 //! * Reading a journey ([`EvaluationInput::periods`], [`EvaluationInput::care_periods`],
 //!   [`EvaluationInput::age_on`], [`EvaluationInput::disabilities`], [`JourneyEvent::assessment_factors`]):
 //!   spans of service between a start and an end event, periods of care with their legal statuses and
-//!   placements (short breaks recognisable), and the contents most policies read.
+//!   placements (short breaks recognisable; [`EvaluationInput::all_care_periods`] adds a period found in
+//!   progress when history was imported, whose start is unknown), and the contents most policies read.
 //! * [`EvaluationInput::parameters_over`]: the parameters over the defaults the policy ships in its
 //!   `parameters.json`, refusing a wrong value with the field's name; [`PolicyError::check`] for ranges.
 //! * [`Date::instant_in_england`] and [`Date::in_england_at`]: civil times in England (GMT and BST) and
@@ -72,7 +73,7 @@ mod output;
 pub mod testing;
 
 pub use date::{Weekday, days};
-pub use journey::{CarePeriod, LegalStatusSpan, Period};
+pub use journey::{CARE_FOUND_IN_PROGRESS, CarePeriod, LegalStatusSpan, Period};
 pub use output::Rule;
 
 /// The contract version this SDK implements: the version of the `journey:policy` WIT package.
