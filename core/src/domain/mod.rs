@@ -125,6 +125,14 @@ pub(crate) struct Reference<'a> {
     pub what: &'static str,
 }
 
+/// A date outside the range Journey accepts (`Date::check_accepted`: 1900-01-01 to 2200-12-31). Every date
+/// of an event is checked so (the test `every_date_of_every_example_is_bounded` finds any that is not).
+pub(crate) fn accepted(p: &mut Problems, path: &str, date: Date) {
+    if let Err(e) = date.check_accepted(path) {
+        p.push(e.field, e.message);
+    }
+}
+
 pub(crate) fn not_future(p: &mut Problems, path: &str, date: Date, today: Date) {
     if date > today {
         p.push(
@@ -484,6 +492,7 @@ impl EventPayload {
         match self {
             EventPayload::EventCorrected(c) => {
                 if let Some(t) = c.target_occurred_at {
+                    accepted(&mut p, "target_occurred_at", t.date());
                     not_future(&mut p, "target_occurred_at", t.date(), today);
                 }
                 p.extend_under("replacement.data", c.replacement.date_problems(occurred, today));
@@ -491,6 +500,17 @@ impl EventPayload {
             other => {
                 other.as_dyn().check_dates(occurred, today, &mut p);
                 other.as_dyn().check_codes(occurred, &mut p);
+                // Third parties' dates of birth (carers, adopters, family members, a baby), wherever the
+                // payload holds them: found by the same exhaustive walk as the data subjects.
+                let mut people = Vec::new();
+                other.as_dyn().third_parties("", &mut people);
+                for person in people {
+                    if let (Some(dob), Some(at)) = (person.date_of_birth, person.fields.first()) {
+                        let field = subjects::join(at, "date_of_birth");
+                        accepted(&mut p, &field, dob);
+                        not_future(&mut p, &field, dob, today);
+                    }
+                }
             }
         }
         p

@@ -470,6 +470,97 @@ fn an_expected_date_of_birth_is_only_for_an_unborn_child() {
         .then_ok();
 }
 
+#[test]
+fn pre_birth_work_starts_no_earlier_than_ten_months_before_the_birth() {
+    // An acceptance finding: a contact dated 0000-01-01 was accepted for a child born in 2015.
+    let s = given(&[("2015-06-01", born("2015-06-01"))]);
+    s.when("0000-01-01", contact())
+        .then_rejects("occurred_at", "must be from 1900-01-01 to 2200-12-31");
+    s.when("0000-01-01", contact()).then_rejects(
+        "occurred_at",
+        "more than 10 months before the child's date of birth (2015-06-01)",
+    );
+    s.when("2014-07-31", contact()).then_rejects(
+        "occurred_at",
+        "ContactReceived can be dated no earlier than 2014-08-01",
+    );
+    s.when("2014-08-01", contact()).then_ok();
+    // An unborn child: ten months before the expected date.
+    let s = given(&[("2015-01-01", unborn("2015-05-01"))]);
+    s.when("2014-06-30", contact()).then_rejects(
+        "occurred_at",
+        "before the child's expected date of birth (2015-05-01)",
+    );
+    s.when("2014-07-01", contact()).then_ok();
+    // The other way round: a birth recorded long after the pre-birth work already in the record.
+    let s = given(&[("2014-01-01", unborn("2014-09-01")), ("2014-01-02", contact())]);
+    s.when("2015-03-01", amended_dob("2014-11-03")).then_rejects(
+        "data.date_of_birth",
+        "more than 10 months after the earliest work recorded before the birth (ContactReceived on 2014-01-02)",
+    );
+    s.when("2015-03-01", amended_dob("2014-11-02")).then_ok();
+    // Corrections and the child's own registration are about the record, not work with the family.
+    given(&[("2015-06-01", born("2015-06-01"))])
+        .when("2015-06-02", correct("e1", born("2015-05-30"), None))
+        .then_ok();
+}
+
+#[test]
+fn a_local_time_that_did_not_happen_in_england_is_refused() {
+    let s = given(&[("2015-01-01", born("2015-01-01"))]);
+    // The clocks went forward at 01:00 GMT on 31 March 2024: 01:30 never showed on a clock in England.
+    s.when("2024-03-31T01:30", contact())
+        .then_rejects("occurred_at", "is not a time that happened in England");
+    s.when("2024-03-31T00:59", contact()).then_ok();
+    s.when("2024-03-31T02:00", contact()).then_ok();
+    s.when("2024-03-31", contact()).then_ok();
+    // 01:30 on 27 October 2024 happened twice; it is accepted and read as the first (BST).
+    s.when("2024-10-27T01:30", contact()).then_ok();
+}
+
+#[test]
+fn every_date_of_every_example_is_bounded() {
+    // Every event of the example streams, with each of its dates in turn moved just outside the range
+    // Journey accepts: each is refused at its own path. A date field added without a bound fails here.
+    let mut checked = 0;
+    for (_, events) in example_streams() {
+        let mut state = StreamState::default();
+        for e in &events {
+            let json = serde_json::to_value(e).unwrap();
+            let mut paths = Vec::new();
+            date_paths(&json, "", &mut paths);
+            for (path, with_time) in &paths {
+                for outside in ["1899-12-31", "2201-01-01"] {
+                    let mut changed = json.clone();
+                    let value = if *with_time {
+                        format!("{outside}T09:00")
+                    } else {
+                        outside.to_owned()
+                    };
+                    set_path(&mut changed, path, json!(value));
+                    let Ok(changed) = serde_json::from_value::<NewEvent>(changed) else {
+                        panic!("{path} of {}: not decodable with {outside}", e.event_id);
+                    };
+                    let p = problems(&state, &changed);
+                    assert!(
+                        p.iter().any(|f| f.field == *path
+                            && f.message.contains("must be from 1900-01-01 to 2200-12-31")),
+                        "{} ({}): {path} = {outside} was not refused as outside the range: [{p}]",
+                        e.event_id,
+                        e.payload.kind()
+                    );
+                    checked += 1;
+                }
+            }
+            state.apply(&e.event_id, e.occurred_at, &e.payload);
+        }
+    }
+    assert!(
+        checked > 200,
+        "the examples should hold plenty of dates (found {checked})"
+    );
+}
+
 // ---- death ----
 
 #[test]

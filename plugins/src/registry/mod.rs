@@ -411,6 +411,17 @@ impl Registry {
             }
             VersionStatus::Deployed => {}
         }
+        // "Activated only after its example cases pass" means nothing for a version that ships none: a
+        // component that loops forever, or answers anything, would pass vacuously.
+        if current.deployed.examples == 0 {
+            return Err(PluginError::BadRequest {
+                field: "examples".into(),
+                rule: format!(
+                    "{name} {version} ships no example cases, and a version is activated only after its example \
+                     cases pass: deploy a new version with at least one (see docs/policy-authoring.md)"
+                ),
+            });
+        }
         let contract = self.loaded(&current).await?.contract();
         let outcomes = self.check_examples(&current).await?;
         let failures: Vec<ExampleFailure> = outcomes.iter().filter_map(|o| o.failure.clone()).collect();

@@ -209,6 +209,33 @@ async fn a_version_is_deployed_then_activated_only_after_its_examples_pass() {
 }
 
 #[tokio::test]
+async fn a_version_without_example_cases_is_never_activated() {
+    let registry = memory_registry().await;
+    // Deploying is allowed (a version can be stored, tested and dry-run while its examples are written)...
+    registry
+        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+        .await
+        .unwrap();
+    // ...but with nothing to pass, "activated only after its example cases pass" would be empty.
+    let err = registry.activate(POLICY, VERSION, &author()).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::BadRequest { field, rule } if field == "examples" && rule.contains("at least one")),
+        "{err}"
+    );
+    assert_eq!(
+        registry.get(POLICY, VERSION).await.unwrap().status,
+        VersionStatus::Deployed
+    );
+    assert!(
+        registry
+            .in_force(POLICY, date("2024-01-01"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn a_failing_example_blocks_activation_and_says_where() {
     let registry = memory_registry().await;
     registry
@@ -355,7 +382,10 @@ async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_lat
 async fn retired_versions_leave_force_but_can_still_be_pinned() {
     let registry = memory_registry().await;
     registry
-        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
         .await
         .unwrap();
     registry.activate(POLICY, VERSION, &author()).await.unwrap();
@@ -468,11 +498,20 @@ async fn a_dry_run_reports_aggregates_over_a_cohort() {
 }
 
 /// A deployment of a version of the `contact-threshold` probe (level 3 from two contacts in 1.0.0, from
-/// three in 2.0.0), with no example cases.
+/// three in 2.0.0), with the one example case a version needs to be activated: one contact is level 2 in
+/// both. The case gives its own parameters, so that a deployment told to refuse every child still passes it.
 fn threshold_probe(component: &str) -> DeployRequest {
+    let one_contact = ExampleCase {
+        name: "One contact".into(),
+        description: "A single contact is below both versions' thresholds.".into(),
+        evaluation_date: date("2024-04-30"),
+        parameters: Some(json!({})),
+        events: easter_journey(),
+        expect: json!({"level_of_need": {"level": 2}}),
+    };
     DeployRequest {
         component: guests::bytes(component),
-        ..request(vec![], json!({}), "2020-04-01")
+        ..request(vec![one_contact], json!({}), "2020-04-01")
     }
 }
 
@@ -608,12 +647,15 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
     };
     {
         let registry = Arc::new(open().await);
-        // Two deployers race with different parameters for the same version: exactly one wins.
+        // Two deployers race with different effective dates for the same version: exactly one wins.
         let a = tokio::spawn({
             let registry = Arc::clone(&registry);
             async move {
                 registry
-                    .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+                    .deploy(
+                        request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+                        &author(),
+                    )
                     .await
             }
         });
@@ -622,7 +664,7 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
             async move {
                 registry
                     .deploy(
-                        request(vec![], json!({"counting": "exclusive"}), "2020-04-01"),
+                        request(vec![easter_case("missed")], json!({}), "2021-04-01"),
                         &author(),
                     )
                     .await
@@ -641,7 +683,10 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
     let versions = registry.list().await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].status, VersionStatus::Active);
-    assert_eq!(registry.examples(&versions[0]).await.unwrap(), vec![]);
+    assert_eq!(
+        registry.examples(&versions[0]).await.unwrap(),
+        vec![easter_case("missed")]
+    );
 }
 
 #[tokio::test]

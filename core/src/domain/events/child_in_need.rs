@@ -10,7 +10,7 @@ use crate::time::Date;
 use super::super::lists::{CinPlanEndReason, VisitKind};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{LongText, Professional, Referrer, duplicate};
-use super::super::{EventKind, Payload, Reference, code_on, codes_on, not_before, not_future};
+use super::super::{EventKind, Payload, Reference, accepted, code_on, codes_on, not_before, not_future};
 
 /// A referral to children's social care: opens a child in need episode (CIN census `CINreferralDate`,
 /// Annex A list 3). `occurred_at` is the referral date. Close the episode with `ChildInNeedEpisodeClosed`,
@@ -118,6 +118,7 @@ impl Payload for AssessmentCompleted {
 
     fn check_dates(&self, occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.authorised_on {
+            accepted(p, "authorised_on", d);
             not_future(p, "authorised_on", d, today);
             not_before(
                 p,

@@ -9,7 +9,7 @@ use crate::time::Date;
 use super::super::lists::{IdentifierKind, Relationship};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{FamilyId, LongText, NhsNumber, ShortText, ThirdParty, Upn, duplicate};
-use super::super::{Payload, not_future};
+use super::super::{Payload, accepted, not_future};
 
 /// The first event of every stream: who the child is. For an unborn child, give `expected_date_of_birth`
 /// instead of `date_of_birth`, and record the birth later with `ChildDetailsAmended`.
@@ -87,7 +87,11 @@ impl Payload for ChildRegistered {
 
     fn check_dates(&self, _occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.date_of_birth {
+            accepted(p, "date_of_birth", d);
             not_future(p, "date_of_birth", d, today);
+        }
+        if let Some(d) = self.expected_date_of_birth {
+            accepted(p, "expected_date_of_birth", d);
         }
     }
 }
@@ -153,7 +157,11 @@ impl Payload for ChildDetailsAmended {
 
     fn check_dates(&self, _occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.date_of_birth {
+            accepted(p, "date_of_birth", d);
             not_future(p, "date_of_birth", d, today);
+        }
+        if let Some(d) = self.expected_date_of_birth {
+            accepted(p, "expected_date_of_birth", d);
         }
     }
 }
