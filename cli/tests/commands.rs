@@ -557,7 +557,7 @@ fn the_same_commands_work_against_a_server() {
         "test",
     ]))
     .unwrap();
-    assert_eq!(measures["policy"], "statutory-timescales 1.0.1");
+    assert_eq!(measures["policy"], "statutory-timescales 2.0.0");
 
     // A refusal from the server is shown as the problem it is: status, title and detail.
     let mut bad: Vec<&str> = vec!["timeline", "no-such-child"];
@@ -612,7 +612,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "dry-run",
         "levels-of-need",
-        "1.0.1",
+        "1.1.0",
         "--data",
         d,
         "--limit",
@@ -624,7 +624,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
     assert_eq!(dry["children"], 10, "{dry}");
     let text = ok(&dry_run);
     assert!(
-        text.starts_with("levels-of-need 1.0.1, judged on 2025-03-31 as known at ")
+        text.starts_with("levels-of-need 1.1.0, judged on 2025-03-31 as known at ")
             && text.contains(": 10 children, 10 evaluated\n")
             && text.contains("\nlevels        "),
         "{text}"
@@ -634,7 +634,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "retire",
         "step-up-down",
-        "1.0.1",
+        "1.1.0",
         "--data",
         d,
         "--reason",
@@ -646,7 +646,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["name"] == "step-up-down")
+        .find(|v| v["name"] == "step-up-down" && v["version"] == "1.1.0")
         .unwrap();
     assert_eq!(retired["status"], "retired");
 
@@ -660,7 +660,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "--to",
         "2025-03-31",
     ]);
-    assert!(table.contains("statutory-timescales 1.0.1"), "{table}");
+    assert!(table.contains("statutory-timescales 2.0.0"), "{table}");
     assert!(table.contains("Assessments within 45 working days"), "{table}");
     assert!(table.contains("adoption scorecard"), "{table}");
     let out = tmp.path().join("measures");

@@ -61,7 +61,6 @@ pub struct TimescaleOutcome {
     pub due_on: Option<Date>,
     pub status: TimescaleStatus,
     pub completed_on: Option<Date>,
-    pub days_late: Option<u32>,
 }
 
 /// The period measured and the instant of knowledge.

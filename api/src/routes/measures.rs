@@ -135,7 +135,6 @@ pub fn timescale_outcome((child_id, deadline): (ChildId, Deadline)) -> Timescale
             DeadlineStatus::NotApplicable => TimescaleStatus::NotApplicable,
         },
         completed_on: deadline.completed_on,
-        days_late: deadline.days_late,
     }
 }
 

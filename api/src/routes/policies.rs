@@ -394,6 +394,14 @@ pub struct JudgementQuery {
 
 /// Evaluates a policy for one child: the version in force on the date (or the one named), over the child's
 /// record as known at the instant. A read of the child's record: written to the access log first.
+///
+/// The decisions are written as the policy's contract gives them. A deadline from a policy built against
+/// contract 2.0 says how late it is in the rule's own unit (`late_by`: `amount`, and `unit` one of `hours`,
+/// `calendar-days`, `working-days`), how its due date was counted from its start (`counting`: `inclusive`,
+/// the start day is day 1, or `exclusive`, the day after is) and when it was done as an instant
+/// (`completed_at`), each only when known; one from a policy of contract 1.0 gives `days_late`, calendar
+/// days, instead. A retention policy answers `retention` (`status` `until`, `indefinitely`, `undetermined`
+/// or `held`; `destroy_from`, `runs_from`, `rule`, `source`, `reasons`).
 #[utoipa::path(
     post,
     path = "/v1/children/{child_id}/policies/{name}/evaluate",

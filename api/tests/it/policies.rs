@@ -55,7 +55,7 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
     let test = h
         .call(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/test",
+            "/v1/policies/statutory-timescales/versions/2.0.0/test",
             Some(author),
             None,
         )
@@ -66,7 +66,32 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
 
     let list = h.call(Method::GET, "/v1/policies", Some(author), None).await;
     let versions = list.body["versions"].as_array().unwrap();
-    assert_eq!(versions.len(), 4);
+    // Each reference policy's frozen 1.0.1 beside the version built from source, by name then version.
+    let listed: Vec<String> = versions
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["name"].as_str().unwrap(),
+                v["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "care-leaver-entitlements 1.0.1",
+            "care-leaver-entitlements 2.0.0",
+            "levels-of-need 1.0.1",
+            "levels-of-need 1.1.0",
+            "statutory-timescales 1.0.1",
+            "statutory-timescales 2.0.0",
+            "step-up-down 1.0.1",
+            "step-up-down 1.1.0",
+        ],
+        "{}",
+        list.text
+    );
     assert!(versions.iter().all(|v| v["status"] == "active"), "{}", list.text);
 
     let path = format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=2024-01-31");
@@ -80,7 +105,7 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
         ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["version"], "1.0.1");
+    assert_eq!(reply.body["version"], "2.0.0");
     assert_eq!(reply.body["evaluation_date"], "2024-01-31");
     for evidence in [
         "policy_hash",
@@ -159,7 +184,7 @@ async fn a_dry_run_reports_aggregates_and_names_no_child() {
     let reply = h
         .call(
             Method::POST,
-            "/v1/policies/levels-of-need/versions/1.0.1/dry-run",
+            "/v1/policies/levels-of-need/versions/1.1.0/dry-run",
             Some(h.token(Role::PolicyAuthor)),
             Some(json!({"on": "2024-01-31", "limit": 10})),
         )
@@ -170,7 +195,7 @@ async fn a_dry_run_reports_aggregates_and_names_no_child() {
     assert!(!reply.text.contains(CHILD), "{}", reply.text);
     h.call(
         Method::POST,
-        "/v1/policies/levels-of-need/versions/1.0.1/dry-run",
+        "/v1/policies/levels-of-need/versions/1.1.0/dry-run",
         Some(h.token(Role::PolicyAuthor)),
         Some(json!({"limit": 0})),
     )
@@ -184,20 +209,32 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
     let retire = h
         .call(
             Method::POST,
-            "/v1/policies/step-up-down/versions/1.0.1/retire",
+            "/v1/policies/step-up-down/versions/1.1.0/retire",
             Some(h.token(Role::PolicyAuthor)),
             Some(json!({"reason": "superseded by the 2026 protocol"})),
         )
         .await;
     assert_eq!(retire.body["version"]["status"], "retired", "{}", retire.text);
     let path = format!("/v1/children/{CHILD}/policies/step-up-down/evaluate?on=2024-01-31");
+    // The earlier version, still active, is in force again; once it is retired too, none is.
+    let earlier = h
+        .call(Method::POST, &path, Some(h.token(Role::Admin)), None)
+        .await;
+    assert_eq!(earlier.body["version"], "1.0.1", "{}", earlier.text);
+    h.call(
+        Method::POST,
+        "/v1/policies/step-up-down/versions/1.0.1/retire",
+        Some(h.token(Role::PolicyAuthor)),
+        Some(json!({"reason": "superseded by the 2026 protocol"})),
+    )
+    .await;
     h.call(Method::POST, &path, Some(h.token(Role::Admin)), None)
         .await
         .problem(404);
     let pinned = h
         .call(
             Method::POST,
-            &format!("{path}&version=1.0.1"),
+            &format!("{path}&version=1.1.0"),
             Some(h.token(Role::Admin)),
             None,
         )
@@ -205,7 +242,7 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
     assert_eq!(pinned.status, 200, "{}", pinned.text);
     h.call(
         Method::POST,
-        "/v1/policies/step-up-down/versions/1.0.1/activate",
+        "/v1/policies/step-up-down/versions/1.1.0/activate",
         Some(h.token(Role::Admin)),
         None,
     )

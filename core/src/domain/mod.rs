@@ -103,6 +103,10 @@ pub(crate) trait Payload: ThirdPartyData {
     /// Rules for the payload's own dates against the event's date (`occurred`) and today; paths relative
     /// to `data`. Every date that must not be in the future is checked here.
     fn check_dates(&self, _occurred: Date, _today: Date, _p: &mut Problems) {}
+    /// Every DfE code of the payload whose list changed over the years, checked with [`code_on`] against
+    /// the date the code is used on (the event's, `occurred`); paths relative to `data`. A code outside the
+    /// years its list had it would be exported into a return that the DfE refuses.
+    fn check_codes(&self, _occurred: Date, _p: &mut Problems) {}
     /// The other events of the stream this payload refers to.
     fn references(&self) -> Vec<Reference<'_>> {
         Vec::new()
@@ -135,6 +139,20 @@ pub(crate) fn not_future(p: &mut Problems, path: &str, date: Date, today: Date) 
             path,
             format!("must not be in the future (got {date}; today is {today} in England)"),
         );
+    }
+}
+
+/// A DfE code used on `on` must be in its list for the collection year of `on` (`codes::check_used_on`).
+pub(crate) fn code_on<C: crate::codes::CodeList>(p: &mut Problems, path: &str, code: C, on: Date) {
+    if let Err(message) = crate::codes::check_used_on(code, on) {
+        p.push(path, message);
+    }
+}
+
+/// [`code_on`] for each code of a list (`factors[2]`).
+pub(crate) fn codes_on<C: crate::codes::CodeList>(p: &mut Problems, path: &str, codes: &[C], on: Date) {
+    for (i, code) in codes.iter().enumerate() {
+        code_on(p, &format!("{path}[{i}]"), *code, on);
     }
 }
 
@@ -465,8 +483,10 @@ impl EventPayload {
     }
 
     /// The payload's own dates checked against the event's date (`occurred`) and `today`: nothing in the
-    /// future, dates of a thing within the thing. Paths relative to `data`. For a correction, the
-    /// replacement's dates are checked against `occurred` (the caller passes the corrected target's date).
+    /// future, dates of a thing within the thing; and its DfE codes against the collection year of
+    /// `occurred` (a code is valid only in the years its list had it). Paths relative to `data`. For a
+    /// correction, the replacement is checked against `occurred` (the caller passes the corrected target's
+    /// date).
     pub fn date_problems(&self, occurred: Date, today: Date) -> Problems {
         let mut p = Problems::new();
         match self {
@@ -479,6 +499,7 @@ impl EventPayload {
             }
             other => {
                 other.as_dyn().check_dates(occurred, today, &mut p);
+                other.as_dyn().check_codes(occurred, &mut p);
                 // Third parties' dates of birth (carers, adopters, family members, a baby), wherever the
                 // payload holds them: found by the same exhaustive walk as the data subjects.
                 let mut people = Vec::new();

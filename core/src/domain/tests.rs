@@ -947,6 +947,151 @@ fn a_second_looked_after_episode_cannot_open_while_one_is_open() {
     assert!(s.state.is_looked_after());
 }
 
+/// A DfE code is valid on the dates of the collection years whose lists have it (issue 16): E43/E44 (special
+/// guardianship, before the split into E45-E48) up to 2017/18, E45-E48 from 2018/19 (1 April 2018). The
+/// error names the code, the date and the years.
+#[test]
+fn a_reason_code_is_checked_against_the_collection_year_of_its_date() {
+    let ended = |reason| CeasedToBeLookedAfter { reason };
+    let s = given(&[(BIRTH.0, born(BIRTH.1)), ("2016-02-01", looked_after())]);
+    s.when("2018-03-31", ended(ReasonEpisodeCeased::E45)).then_rejects(
+        "data.reason",
+        "reason episode ceased code \"E45\" is not valid on 2018-03-31: it is in the DfE list from 2018/19 \
+         on, and 2018-03-31 is in 2017/18",
+    );
+    s.when("2018-04-01", ended(ReasonEpisodeCeased::E45)).then_ok();
+    s.when("2018-03-31", ended(ReasonEpisodeCeased::E43)).then_ok();
+    s.when("2018-04-01", ended(ReasonEpisodeCeased::E44))
+        .then_rejects(
+            "data.reason",
+            "code \"E44\" is not valid on 2018-04-01: it is in the DfE list up to 2017/18",
+        );
+    // Before the first collection year known here (2013/14), the earliest lists apply.
+    let early = given(&[("2009-01-01", born("2008-01-01")), ("2010-02-01", looked_after())]);
+    early
+        .when("2011-05-01", ended(ReasonEpisodeCeased::E43))
+        .then_ok();
+    early
+        .when("2011-05-01", ended(ReasonEpisodeCeased::E47))
+        .then_rejects("data.reason", "is in 2013/14");
+    // A correction is checked against the date of the event it corrects.
+    let s = s.and("2018-03-31", ended(ReasonEpisodeCeased::E43));
+    s.when("2018-06-01", correct("e3", ended(ReasonEpisodeCeased::E45), None))
+        .then_rejects("data.replacement.data.reason", "not valid on 2018-03-31");
+}
+
+#[test]
+fn every_code_whose_list_changed_is_checked_where_it_is_used() {
+    let s = given(&[(BIRTH.0, born(BIRTH.1)), ("2015-02-01", looked_after())]);
+    // A placement type, in a first placement and in a move; a reason for the move.
+    let k3 = || placement(PlacementType::K3, Some(PlacementProvider::PR4));
+    given(&[(BIRTH.0, born(BIRTH.1))])
+        .when(
+            "2024-03-31",
+            BecameLookedAfter {
+                legal_status: LegalStatus::V2,
+                category_of_need: CategoryOfNeed::N4,
+                placement: k3(),
+                home_postcode: None,
+            },
+        )
+        .then_rejects(
+            "data.placement.place_type",
+            "code \"K3\" is not valid on 2024-03-31",
+        );
+    s.when(
+        "2024-04-01",
+        PlacementChanged {
+            placement: k3(),
+            reason: None,
+            same_carers: false,
+        },
+    )
+    .then_ok();
+    s.when(
+        "2018-03-01",
+        PlacementChanged {
+            placement: placement(PlacementType::U4, Some(PlacementProvider::PR1)),
+            reason: Some(crate::codes::ReasonPlaceChange::CUSTOD),
+            same_carers: false,
+        },
+    )
+    .then_rejects("data.reason", "code \"CUSTOD\" is not valid on 2018-03-01");
+    // The front door and child in need codes.
+    let EventPayload::ContactReceived(mut c) = contact() else {
+        unreachable!()
+    };
+    c.source = ReferralSource::R5D;
+    c.concerns = vec![AssessmentFactor::F2B, AssessmentFactor::F18A];
+    let rejected = s.when("2021-04-01", c);
+    rejected.then_rejects(
+        "data.source",
+        "referral source code \"5D\" is not valid on 2021-04-01",
+    );
+    rejected.then_rejects(
+        "data.concerns[1]",
+        "code \"18A\" is not valid on 2021-04-01: it is in the DfE list up to 2019/20",
+    );
+    let s = s.and(
+        "2021-05-04",
+        ReferralReceived {
+            source: ReferralSource::R2A,
+            primary_need: PrimaryNeed::N1,
+            no_further_action: false,
+            contact_event_id: None,
+            referrer: None,
+        },
+    );
+    s.when(
+        "2022-03-31",
+        ChildInNeedEpisodeClosed {
+            reason: CinClosureReason::RC9,
+            detail: None,
+        },
+    )
+    .then_rejects(
+        "data.reason",
+        "code \"RC9\" is not valid on 2022-03-31: it is in the DfE list from 2022/23 on",
+    );
+    s.when(
+        "2021-06-01",
+        AssessmentCompleted {
+            factors: vec![AssessmentFactor::F19A],
+            authorised_on: None,
+            child_seen: None,
+            requires_social_care_support: None,
+            primary_need: None,
+        },
+    )
+    .then_rejects("data.factors[0]", "code \"19A\" is not valid on 2021-06-01");
+    // A social worker's change reason: collected from 2023/24, with no list before, so a reason given for
+    // an earlier change is exported with no earlier return and is accepted on any date.
+    s.when(
+        "2019-03-31",
+        WorkerAllocated {
+            role: WorkerRole::SocialWorker,
+            worker: worker("sw-1"),
+            team: None,
+            change_reason: Some(crate::codes::SocialWorkerChangeReason::MANAGE),
+        },
+    )
+    .then_ok();
+    // A care leaver's activity: F3 was replaced by F4 and F5 from 2021/22.
+    s.when(
+        "2021-04-01",
+        CareLeaverContactRecorded {
+            in_touch: InTouch::YES,
+            activity: Some(crate::codes::CareLeaverActivity::F3),
+            accommodation: None,
+            mode: None,
+        },
+    )
+    .then_rejects(
+        "data.activity",
+        "code \"F3\" is not valid on 2021-04-01: it is in the DfE list up to 2020/21",
+    );
+}
+
 #[test]
 fn legal_status_and_placement_change_only_while_looked_after() {
     let s = given(&[(BIRTH.0, born(BIRTH.1))]);
@@ -2096,4 +2241,24 @@ fn a_period_found_in_progress_opens_the_period_of_care_and_is_not_a_start() {
     // Retracted (the earlier history recorded instead), the period may be opened earlier.
     let s = s.and("2025-01-01", retract("e2"));
     s.when("2021-01-01", looked_after()).then_ok();
+}
+
+/// A period found in progress names its placement as on the episode's start (its `DECOM`), so the placement
+/// type is checked against that date's collection year like a first placement's (issue 16): K3 only from
+/// 2024/25.
+#[test]
+fn a_period_found_in_progress_has_its_placement_type_checked_against_its_date() {
+    let s = given(&[("2010-01-01", born("2010-01-01"))]);
+    let with_k3 = |rne| {
+        let EventPayload::CareInProgressRecorded(mut c) = in_progress(rne) else {
+            unreachable!()
+        };
+        c.placement = placement(PlacementType::K3, Some(PlacementProvider::PR4));
+        c
+    };
+    s.when("2024-03-31", with_k3(ReasonNewEpisode::P)).then_rejects(
+        "data.placement.place_type",
+        "code \"K3\" is not valid on 2024-03-31: it is in the DfE list from 2024/25 on",
+    );
+    s.when("2024-04-01", with_k3(ReasonNewEpisode::P)).then_ok();
 }

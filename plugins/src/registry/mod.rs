@@ -57,7 +57,7 @@ pub(crate) fn stream(name: &str) -> SystemStream {
 /// What a policy author sends to deploy a version.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeployRequest {
-    /// The component's bytes (`wasm32-wasip2`, exporting `journey:policy/policy@1.0.0`).
+    /// The component's bytes (`wasm32-wasip2`, exporting `journey:policy/policy@2.0.0`, or `@1.0.0`).
     pub component: Vec<u8>,
     /// The policy's parameters, a JSON object, exactly as it will receive them.
     pub parameters: serde_json::Value,
@@ -422,6 +422,7 @@ impl Registry {
                 ),
             });
         }
+        let contract = self.loaded(&current).await?.contract();
         let outcomes = self.check_examples(&current).await?;
         let failures: Vec<ExampleFailure> = outcomes.iter().filter_map(|o| o.failure.clone()).collect();
         if !failures.is_empty() {
@@ -435,7 +436,7 @@ impl Registry {
             name: name.into(),
             version: version.into(),
             examples_passed: outcomes.len(),
-            engine_config_hash: self.host.engine_config_hash(),
+            engine_config_hash: self.host.engine_config_hash(contract),
         };
         self.record_transition(
             name,

@@ -246,6 +246,46 @@ fn a_bad_row_is_reported_by_file_row_and_column_and_nothing_of_that_child_is_imp
     assert!(victim_events.is_empty(), "half-imported: {victim_events:?}");
 }
 
+/// A reason code used outside the collection years whose lists have it is refused at import, as at append,
+/// with the row it came from (issue 16): E43, special guardianship before 2018/19, on an episode that ended
+/// in 2023/24, whose return would fail.
+#[test]
+fn a_code_outside_the_years_it_is_valid_in_is_refused_naming_the_row_the_code_and_the_date() {
+    let source = source_returns(60);
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables = source[0].clone();
+    let eps = &mut tables.tables.get_mut(&TableKind::Episodes).unwrap().rows;
+    let (dec, rec) = (7, 8);
+    let (at, row) = eps
+        .iter_mut()
+        .enumerate()
+        .find(|(_, r)| !r[dec].is_empty() && r[rec] != "X1")
+        .expect("an episode that ended care in the year");
+    let (victim, ended) = (row[0].clone(), row[dec].clone());
+    row[rec] = "E43".to_string();
+    let (_clock, store) = empty_store();
+    let r = import(&store, &tables, "2023/24", dir.path());
+    assert_eq!(r.tally.children_refused, 1, "{r:?}");
+    // Well formed, refused by the journey's rules (the code is checked where it is appended).
+    let p = r
+        .tally
+        .refused_by_rules
+        .iter()
+        .find(|p| p.rule.contains("E43"))
+        .unwrap_or_else(|| panic!("{:#?}", r.tally));
+    assert_eq!((p.file.as_str(), p.row), ("episodes.csv", at + 2));
+    assert_eq!(p.child.as_deref(), Some(victim.as_str()));
+    // dd/mm/yyyy in the file, the date as Journey writes it in the rule.
+    let (d, m, y) = (&ended[0..2], &ended[3..5], &ended[6..10]);
+    assert!(
+        p.rule.contains(&format!(
+            "reason episode ceased code \"E43\" is not valid on {y}-{m}-{d}: it is in the DfE list up to 2017/18"
+        )),
+        "{}",
+        p.rule
+    );
+}
+
 #[test]
 fn a_conflict_between_years_is_reported_not_resolved() {
     let source = source_returns(60);

@@ -7,11 +7,12 @@ use crate::codes::{
     ReviewParticipation, SdqReason,
 };
 use crate::error::Problems;
+use crate::time::Date;
 
-use super::super::Payload;
 use super::super::lists::{ContactMode, ConvictionKind, HealthAssessmentKind, SubstanceMisuseIntervention};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{Placement, Postcode, Professional};
+use super::super::{Payload, code_on};
 
 /// The child started to be looked after (SSDA903 episode with `RNE` = S): legal status, category of need
 /// and the first placement. `occurred_at` is `DECOM`.
@@ -35,6 +36,10 @@ impl ThirdPartyData for BecameLookedAfter {
 impl Payload for BecameLookedAfter {
     fn validate(&self, p: &mut Problems) {
         self.placement.validate("placement", p);
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
     }
 }
 
@@ -75,6 +80,11 @@ impl Payload for CareInProgressRecorded {
         }
         self.placement.validate("placement", p);
     }
+
+    /// The placement type is used on the day the episode found in progress started (its `DECOM`).
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
+    }
 }
 
 /// The legal status changed within a period of care (a new SSDA903 episode, `RNE` L, or B/U together with
@@ -112,6 +122,13 @@ impl Payload for PlacementChanged {
     fn validate(&self, p: &mut Problems) {
         self.placement.validate("placement", p);
     }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
+        if let Some(reason) = self.reason {
+            code_on(p, "reason", reason, occurred);
+        }
+    }
 }
 
 /// The period of care ended (SSDA903 `DEC` and `REC`).
@@ -133,6 +150,12 @@ impl Payload for CeasedToBeLookedAfter {
                  LegalStatusChanged or PlacementChanged instead",
             );
         }
+    }
+
+    /// The reason is used on the day care ended (SSDA903 `DEC`): E43/E44 up to 2017/18, E45-E48 from
+    /// 2018/19.
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        code_on(p, "reason", self.reason, occurred);
     }
 }
 
