@@ -381,9 +381,24 @@ impl Host {
     /// contract types; and a sensible answer from `about`.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedPolicy>, PluginError> {
         let digest = Digest::of(bytes);
-        if let Some(policy) = self.policies.lock().expect("policy cache lock").get(&digest) {
-            return Ok(policy.clone());
+        if let Some(policy) = self.cached(&digest) {
+            return Ok(policy);
         }
+        self.compile(digest, bytes)
+    }
+
+    /// The policy compiled from the bytes whose SHA-256 is `digest`, if this host has compiled them: a
+    /// caller that already knows the hash (the registry names each version's bytes by it) need not read or
+    /// hash the bytes again.
+    pub fn cached(&self, digest: &Digest) -> Option<Arc<LoadedPolicy>> {
+        self.policies
+            .lock()
+            .expect("policy cache lock")
+            .get(digest)
+            .cloned()
+    }
+
+    fn compile(&self, digest: Digest, bytes: &[u8]) -> Result<Arc<LoadedPolicy>, PluginError> {
         let component =
             Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile(format!("{e:#}")))?;
         let exports: Vec<String> = component

@@ -515,8 +515,13 @@ impl Registry {
         Ok(outcomes)
     }
 
-    /// The compiled policy of a deployed version (compiled once per process, by content hash).
+    /// The compiled policy of a deployed version (compiled once per process, by content hash). The host's
+    /// cache is asked by the hash the registry holds first: an evaluation of a policy already compiled
+    /// neither reads its blob nor hashes its bytes (megabytes for a component in another language).
     pub(crate) async fn loaded(&self, version: &PolicyVersion) -> Result<Arc<LoadedPolicy>, PluginError> {
+        if let Some(policy) = self.host.cached(&version.deployed.content_hash) {
+            return Ok(policy);
+        }
         let bytes = self.blobs.get(&version.deployed.content_hash.0).await?;
         self.load_blocking(bytes).await
     }

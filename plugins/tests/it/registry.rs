@@ -754,3 +754,85 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
         "nothing new was deployed"
     );
 }
+
+/// A blob store that counts its reads.
+#[derive(Debug, Default)]
+struct CountingBlobs {
+    inner: MemoryBlobStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl BlobStore for CountingBlobs {
+    fn put(&self, bytes: &[u8]) -> futures::future::BoxFuture<'static, journey_core::Result<[u8; 32]>> {
+        self.inner.put(bytes)
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> futures::future::BoxFuture<'static, journey_core::Result<Vec<u8>>> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get(hash)
+    }
+}
+
+/// The host's compiled-component cache is asked by the hash the registry holds before the blob is read
+/// (issue 15): evaluating a policy already compiled reads no blob and hashes no bytes. A registry opened on
+/// a host that has not compiled it yet reads the blob once, then never again.
+#[tokio::test]
+async fn an_evaluation_of_a_compiled_policy_reads_no_blob() {
+    let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(testkit::clock()));
+    let blobs = Arc::new(CountingBlobs::default());
+    let registry = registry(journal.clone(), blobs.clone()).await;
+    registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    record(&store, &clock, "C-1", easter_journey()).await;
+    let evaluate = EvaluateRequest {
+        policy: POLICY.into(),
+        child_id: testkit::child("C-1"),
+        as_of: AsOf {
+            on: date("2024-04-30"),
+            known_at: ts("2024-04-30T12:00:00Z"),
+        },
+        version: VersionSelector::InForce,
+        record: false,
+    };
+    let gets = || blobs.gets.load(std::sync::atomic::Ordering::SeqCst);
+    let before = gets();
+    for _ in 0..3 {
+        registry
+            .evaluate(&store, &evaluate, &testkit::principal())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        gets(),
+        before,
+        "the deployment compiled it: no evaluation reads the blob"
+    );
+
+    // Reopened on a fresh host (a restarted server): the first evaluation reads the blob, the next do not.
+    let reopened = Registry::open(
+        journal,
+        blobs.clone(),
+        host(),
+        Calendar::england_and_wales().clone(),
+        2,
+    )
+    .await
+    .unwrap();
+    let before = gets();
+    for _ in 0..3 {
+        reopened
+            .evaluate(&store, &evaluate, &testkit::principal())
+            .await
+            .unwrap();
+    }
+    assert_eq!(gets(), before + 1, "read once, to compile it");
+}
