@@ -192,6 +192,7 @@ fn from_at_least_one(from: Option<u64>) -> ApiResult<u64> {
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]

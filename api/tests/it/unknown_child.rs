@@ -22,12 +22,21 @@ async fn every_child_route_answers_404_for_a_child_not_recorded_or_not_yet_known
         ))
         .await
         .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&journey_api::openapi_json()).unwrap();
     let mut walked = Vec::new();
     for op in operations() {
         // Every read of one child's record (appending is how a child comes to be recorded).
         if !op.path.contains("{child_id}") || op.method == Method::POST && op.path.ends_with("/events") {
             continue;
         }
+        // The document says so too (a client generated from it, or a fuzzer checking it, expects the 404).
+        let documented = &doc["paths"][&op.path][op.method.as_str().to_lowercase()]["responses"];
+        assert!(
+            documented.get("404").is_some(),
+            "{} {} answers 404 for no such child but its OpenAPI description does not list it",
+            op.method,
+            op.path
+        );
         let takes_known_at = op.query.iter().any(|p| p.name == "known_at");
         let required: Vec<(String, String)> = op
             .query
