@@ -104,6 +104,18 @@ async fn registry(journal: Arc<dyn Journal>, blobs: Arc<dyn BlobStore>) -> Regis
         .unwrap()
 }
 
+/// Deploys the statutory-timescales version with its Easter example case and puts it in force.
+async fn deploy_and_activate_easter(registry: &Registry) {
+    registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+}
+
 async fn memory_registry() -> Registry {
     registry(
         Arc::new(MemoryJournal::new(testkit::clock())),
@@ -293,14 +305,7 @@ async fn bad_deployments_name_the_field() {
 #[tokio::test]
 async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_later() {
     let registry = memory_registry().await;
-    registry
-        .deploy(
-            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
-            &author(),
-        )
-        .await
-        .unwrap();
-    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+    deploy_and_activate_easter(&registry).await;
 
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
@@ -381,14 +386,7 @@ async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_lat
 #[tokio::test]
 async fn retired_versions_leave_force_but_can_still_be_pinned() {
     let registry = memory_registry().await;
-    registry
-        .deploy(
-            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
-            &author(),
-        )
-        .await
-        .unwrap();
-    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+    deploy_and_activate_easter(&registry).await;
     let err = registry
         .retire(POLICY, VERSION, " ", &author())
         .await
@@ -781,14 +779,7 @@ async fn an_evaluation_of_a_compiled_policy_reads_no_blob() {
     let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(testkit::clock()));
     let blobs = Arc::new(CountingBlobs::default());
     let registry = registry(journal.clone(), blobs.clone()).await;
-    registry
-        .deploy(
-            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
-            &author(),
-        )
-        .await
-        .unwrap();
-    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+    deploy_and_activate_easter(&registry).await;
 
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
