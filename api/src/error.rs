@@ -59,8 +59,13 @@ pub enum ApiError {
     Invalid(Problems),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    #[error("request body larger than {limit} bytes")]
-    PayloadTooLarge { limit: usize },
+    /// A body over one of the server's limits: `setting` is the config file's key (and, with dashes, the
+    /// `journey serve` flag) that raises it.
+    #[error(
+        "the request body is larger than this server's limit of {limit} bytes ({setting}: raise it with `{setting} = ...` in the server's config file or `journey serve --{flag}`)",
+        flag = setting.replace('_', "-")
+    )]
+    PayloadTooLarge { limit: usize, setting: &'static str },
     #[error("not found: {0}")]
     NotFound(String),
     #[error(transparent)]

@@ -31,7 +31,10 @@ json_schema!(
     NewEvent,
     {
         "type": "object",
-        "description": "An event as a sender submits it: the envelope fields, the payload's `type` (one of Journey's 79 past-tense event types, such as `ChildRegistered`, `ContactRecorded`, `PlacementChanged`) and its `data`. Unknown fields anywhere are refused.",
+        "description": (format!(
+            "An event as a sender submits it: the envelope fields, the payload's `type` (one of Journey's {} past-tense event types, such as `ChildRegistered`, `ContactReceived`, `PlacementChanged`) and its `data`. Unknown fields anywhere are refused.",
+            journey_core::domain::EventKind::ALL.len()
+        )),
         "required": ["event_id", "occurred_at", "source", "type"],
         "additionalProperties": false,
         "properties": {
@@ -41,7 +44,11 @@ json_schema!(
             "correlation_id": {"type": "string", "minLength": 1, "maxLength": 128},
             "causation_id": {"type": "string", "minLength": 1, "maxLength": 128},
             "source_recorded_at": {"type": "string", "format": "date-time", "description": "For imported history: when the other system says it recorded the fact."},
-            "type": {"type": "string", "description": "The event type, e.g. `ContactRecorded`."},
+            "type": {
+                "type": "string",
+                "description": "The event type, e.g. `ContactReceived`.",
+                "enum": (journey_core::domain::EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+            },
             "data": {"type": "object", "description": "The event type's fields."}
         }
     }

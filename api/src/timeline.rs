@@ -366,8 +366,8 @@ fn deadline_mark(deadline: &Deadline, scale: &Scale, y: f64, judged: Date) -> Ma
             .map(|d| format!(", done {d}"))
             .unwrap_or_default(),
         deadline
-            .days_late
-            .map(|d| format!(", {d} days late"))
+            .lateness()
+            .map(|late| format!(", {late} late"))
             .unwrap_or_default(),
         status
     );
@@ -391,7 +391,7 @@ fn deadline_table(page: &TimelinePage<'_>) -> Markup {
                 Ok((policy, deadlines)) => {
                     p { "Computed by " (policy) " for the date judged, from the record as known at the instant." }
                     table data-testid="deadlines" {
-                        thead { tr { th { "Deadline" } th { "Due" } th { "Status" } th { "Done" } th { "Days late" } th { "Rule" } } }
+                        thead { tr { th { "Deadline" } th { "Due" } th { "Status" } th { "Done" } th { "Late by" } th { "Rule" } } }
                         tbody {
                             @for d in deadlines {
                                 tr data-status=(deadline_class(d.status)) {
@@ -399,7 +399,7 @@ fn deadline_table(page: &TimelinePage<'_>) -> Markup {
                                     td { @if let Some(due) = d.due_on { (due) } }
                                     td { (deadline_class(d.status)) }
                                     td { @if let Some(done) = d.completed_on { (done) } }
-                                    td { @if let Some(late) = d.days_late { (late) } }
+                                    td { @if let Some(late) = d.lateness() { (late) } }
                                     td { (d.rule) " (" (d.source) ")" }
                                 }
                             }

@@ -217,6 +217,9 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The demo authority's LA code in its UPNs: Coventry's, where its real postcode units are.
+const DEMO_LA_CODE: &str = "331";
+
 fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
     // Generated history carries its own recording times: the store's clock follows them.
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
@@ -264,9 +267,12 @@ pub(crate) fn record_synthetic(
     children: usize,
     seed: u64,
 ) -> anyhow::Result<(synth::LoadReport, Option<ChildId>)> {
+    // Realistic identifiers, as the tests that run the DfE validators use: real postcode units (the
+    // validators geocode them) and a real LA code in the UPNs (the census checks it), none a person's.
     let profile = AuthorityProfile {
         children,
-        ..AuthorityProfile::small()
+        la_code: DEMO_LA_CODE.to_owned(),
+        ..AuthorityProfile::small().with_real_postcodes()
     };
     let appends: Vec<_> = synth::generate(seed, &profile).collect();
     // The child with the longest journey is the one worth showing.

@@ -47,15 +47,20 @@ pub struct ServeArgs {
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "JOURNEY_LISTEN")]
     listen: Option<SocketAddr>,
-    /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
-    /// session_minutes, secure_cookies, and a [policy] table of the policy sandbox's limits: fuel,
+    /// A TOML file with any of: data, listen, store, body_limit, policy_upload_limit, request_timeout_secs, max_page,
+    /// session_minutes, secure_cookies, header_read_timeout_secs, idle_timeout_secs, max_connections, and a
+    /// [policy] table of the policy sandbox's limits: fuel,
     /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only
     /// (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
-    /// The largest request body accepted, in bytes [default: 4 MiB].
+    /// The largest request body accepted, in bytes, except a policy upload's [default: 4 MiB].
     #[arg(long, env = "JOURNEY_BODY_LIMIT")]
     body_limit: Option<usize>,
+    /// The largest policy upload (`journey policy deploy --server`) accepted, in bytes [default: 64 MiB]. A
+    /// component written in Python or JavaScript is easily 20 MB.
+    #[arg(long, env = "JOURNEY_POLICY_UPLOAD_LIMIT")]
+    policy_upload_limit: Option<usize>,
     /// Seconds a request may take before it is answered 503 [default: 30].
     #[arg(long, env = "JOURNEY_REQUEST_TIMEOUT_SECS")]
     request_timeout_secs: Option<u64>,
@@ -117,11 +122,15 @@ struct FileConfig {
     data: Option<PathBuf>,
     listen: Option<SocketAddr>,
     body_limit: Option<usize>,
+    policy_upload_limit: Option<usize>,
     request_timeout_secs: Option<u64>,
     max_page: Option<usize>,
     store: Option<StoreChoice>,
     session_minutes: Option<u64>,
     secure_cookies: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     #[serde(default)]
     policy: PolicyFileConfig,
 }
@@ -229,6 +238,10 @@ impl Settings {
         let defaults = Config::default();
         let config = Config {
             body_limit: args.body_limit.or(file.body_limit).unwrap_or(defaults.body_limit),
+            policy_upload_limit: args
+                .policy_upload_limit
+                .or(file.policy_upload_limit)
+                .unwrap_or(defaults.policy_upload_limit),
             request_timeout: args
                 .request_timeout_secs
                 .or(file.request_timeout_secs)
@@ -241,14 +254,28 @@ impl Settings {
                     Duration::from_secs(m.saturating_mul(60))
                 }),
             secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
+            header_read_timeout: file
+                .header_read_timeout_secs
+                .map_or(defaults.header_read_timeout, Duration::from_secs),
+            idle_timeout: file
+                .idle_timeout_secs
+                .map_or(defaults.idle_timeout, Duration::from_secs),
+            max_connections: file.max_connections.unwrap_or(defaults.max_connections),
             ..defaults
         };
         if config.body_limit == 0
+            || config.policy_upload_limit == 0
             || config.max_page == 0
             || config.request_timeout.is_zero()
             || config.session_ttl.is_zero()
+            || config.header_read_timeout.is_zero()
+            || config.idle_timeout.is_zero()
+            || config.max_connections == 0
         {
-            bail!("body_limit, max_page, request_timeout_secs and session_minutes must be at least 1");
+            bail!(
+                "body_limit, policy_upload_limit, max_page, request_timeout_secs, session_minutes, header_read_timeout_secs, \
+                 idle_timeout_secs and max_connections must be at least 1"
+            );
         }
         Ok(Settings {
             data: args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
@@ -541,16 +568,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     tracing::info!(listen = %settings.listen, store = %serving, "journey serving");
     eprintln!("journey: serving {serving} on http://{}", settings.listen);
-    let app = journey_api::router(state.clone());
-    let stopping = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            stopping.begin_shutdown();
-        })
-        .await
-        .context("serving")?;
+    // The router behind the connection limits (header-read and idle timeouts, the cap on connections); on
+    // the signal the state begins to shut down and requests in flight finish.
+    journey_api::serve(listener, state.clone(), async {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await
+    .context("serving")?;
     drop(state);
     backend.close()?;
     tracing::info!("stopped cleanly");
@@ -601,7 +626,7 @@ mod tests {
         let file = dir.path().join("journey.toml");
         std::fs::write(
             &file,
-            "data = \"/srv/journey\"\nlisten = \"0.0.0.0:9000\"\nbody_limit = 1024\n",
+            "data = \"/srv/journey\"\nlisten = \"0.0.0.0:9000\"\nbody_limit = 1024\npolicy_upload_limit = 2048\n",
         )
         .unwrap();
         let args = T::try_parse_from([
@@ -616,6 +641,17 @@ mod tests {
         assert_eq!(s.data, PathBuf::from("/srv/journey"));
         assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
         assert_eq!(s.config.body_limit, 1024);
+        assert_eq!(s.config.policy_upload_limit, 2048);
+        let args = T::try_parse_from([
+            "t",
+            "--config",
+            file.to_str().unwrap(),
+            "--policy-upload-limit",
+            "4096",
+        ])
+        .unwrap();
+        let s = Settings::resolve(args.serve).unwrap();
+        assert_eq!(s.config.policy_upload_limit, 4096);
     }
 
     #[test]
@@ -680,8 +716,12 @@ mod tests {
         assert_eq!(s.host, HostConfig::default());
         let defaults = Config::default();
         assert_eq!(s.config.body_limit, defaults.body_limit);
+        assert_eq!(s.config.policy_upload_limit, defaults.policy_upload_limit);
         assert_eq!(s.config.request_timeout, defaults.request_timeout);
         assert_eq!(s.config.session_ttl, defaults.session_ttl);
+        assert_eq!(s.config.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(s.config.idle_timeout, defaults.idle_timeout);
+        assert_eq!(s.config.max_connections, defaults.max_connections);
     }
 
     #[test]

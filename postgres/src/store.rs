@@ -299,6 +299,14 @@ impl EventStore for PostgresStore {
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
         self.run(|inner| async move { inner.verify().await })
     }
+
+    /// The appender ends only with the store or its runtime; a failed transaction is answered and the next
+    /// batch tried (an unreachable database shows in `head`, which readiness also asks).
+    fn failure(&self) -> Option<String> {
+        self.appends
+            .is_closed()
+            .then(|| "the PostgreSQL store's appender has stopped".to_owned())
+    }
 }
 
 impl Inner {

@@ -33,7 +33,20 @@ pub mod timeline;
     // The tile route is a wildcard (`tile/{L}/{N}[.p/{W}]`), registered by hand in `all()`.
     paths(proof::tile),
     // Referenced only from inside the hand-written schemas of `crate::schemas`.
-    components(schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead)),
+    components(
+        schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead),
+        // The problem responses every route refers to (`crate::responses`).
+        responses(
+            crate::responses::BadRequest,
+            crate::responses::Unauthorized,
+            crate::responses::Forbidden,
+            crate::responses::NotFound,
+            crate::responses::PayloadTooLarge,
+            crate::responses::UnsupportedMediaType,
+            crate::responses::Unprocessable,
+            crate::responses::Unavailable
+        )
+    ),
     tags(
         (name = "children", description = "Appending to and reading one child's record"),
         (name = "log", description = "The whole log: pages, the live feed, verification"),
@@ -66,7 +79,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its description. The policy routes (and the timeline page) join here, e.g.
 /// `.merge(crate::policies::routes())`; a handler reading a child's record calls
-/// [`children::authorize_read`] before reading.
+/// [`crate::access::authorize_read`] before reading.
 pub fn all() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(children::append_events, children::read_events))

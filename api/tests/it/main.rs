@@ -5,6 +5,7 @@ mod common;
 
 mod access_log;
 mod append;
+mod dates;
 mod feed;
 mod keys;
 mod login;
@@ -12,6 +13,10 @@ mod measures;
 mod openapi;
 mod policies;
 mod problems;
+mod readiness;
 mod reads;
 mod returns;
 mod roles;
+mod routes;
+mod server;
+mod unknown_child;

@@ -138,28 +138,28 @@ fn routes() -> Vec<Row> {
         ),
         row(
             Method::GET,
-            "/v1/policies/statutory-timescales/versions/1.0.1",
+            "/v1/policies/statutory-timescales/versions/2.0.0",
             none,
             [403, 200, 200, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/activate",
+            "/v1/policies/statutory-timescales/versions/2.0.0/activate",
             none,
             [403, 200, 403, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/test",
+            "/v1/policies/statutory-timescales/versions/2.0.0/test",
             none,
             [403, 200, 403, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/dry-run",
+            "/v1/policies/statutory-timescales/versions/2.0.0/dry-run",
             |_| Some(json!({ "limit": 5 })),
             [403, 200, 403, 200],
             401,
@@ -181,7 +181,7 @@ fn routes() -> Vec<Row> {
         // Last of the policy rows: it retires the version (again and again: retiring is idempotent).
         row(
             Method::POST,
-            "/v1/policies/levels-of-need/versions/1.0.1/retire",
+            "/v1/policies/levels-of-need/versions/1.1.0/retire",
             |_| Some(json!({ "reason": "role table test" })),
             [403, 200, 403, 200],
             401,

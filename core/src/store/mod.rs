@@ -117,6 +117,13 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Walks the whole log, recomputing every hash link; reports the first broken one.
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>>;
+
+    /// Why this store cannot take appends until it is reopened, if it cannot: its writer stopped after a
+    /// failed write or sync (fail-stop), or it was closed. `None` while it can. Cheap and synchronous: a
+    /// readiness check (`/readyz`) asks it on every probe.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Shared handle type for stores chosen at run time.

@@ -416,6 +416,19 @@ impl EventStore for EmbeddedStore {
         let result = self.verify_now();
         async move { result }.boxed()
     }
+
+    fn failure(&self) -> Option<String> {
+        if let Some(why) = self.shared.failure() {
+            return Some(format!(
+                "the writer stopped after a failure and the store must be reopened: {why}"
+            ));
+        }
+        self.sender
+            .lock()
+            .expect("sender lock")
+            .is_none()
+            .then(|| "the store is closed".to_owned())
+    }
 }
 
 /// The data directory layout, for tools that need to find things.
