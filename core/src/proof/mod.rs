@@ -132,6 +132,47 @@ pub struct Provenance {
     pub cosigned: Vec<Cosigned>,
 }
 
+impl Provenance {
+    /// In words, for the timeline page: "Proven in log `<origin>` at tree size N (root `ab12…`), signed
+    /// by the log at <time>, cosigned by <witness> at <time> and …" (or "not yet cosigned by any
+    /// witness"). A witness's time is the one it claims, in POSIX seconds, shown as an instant.
+    pub fn in_words(&self) -> String {
+        let root = hex::encode(&self.root[..6]);
+        let mut words = format!(
+            "Proven in log {} at tree size {} (root {root}…), signed by the log at {}",
+            self.origin, self.size, self.signed_at
+        );
+        if self.cosigned.is_empty() {
+            words.push_str(", not yet cosigned by any witness.");
+            return words;
+        }
+        let each: Vec<String> = self
+            .cosigned
+            .iter()
+            .map(|c| {
+                let at = i64::try_from(c.timestamp)
+                    .ok()
+                    .and_then(|s| s.checked_mul(1_000_000))
+                    .and_then(|micros| Timestamp::from_micros(micros).ok())
+                    .map_or_else(|| format!("{} (POSIX seconds)", c.timestamp), |t| t.to_string());
+                format!("{} at {at}", c.witness)
+            })
+            .collect();
+        words.push_str(", cosigned by ");
+        match each.split_last() {
+            Some((last, [])) => words.push_str(last),
+            Some((last, rest)) => {
+                words.push_str(&rest.join(", "));
+                words.push_str(" and ");
+                words.push_str(last);
+            }
+            None => {}
+        }
+        words.push('.');
+        words
+    }
+}
+
 /// What `POST /checkpoint/cosignatures` did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CosignaturesAccepted {
@@ -556,7 +597,8 @@ impl Proofs {
         {
             return Err(self
                 .damaged(format!(
-                    "the consistency proof from tree size {old} to {new} made from the stored tree does not                      verify against the roots signed at those sizes ({e})"
+                    "the consistency proof from tree size {old} to {new} made from the stored tree does not \
+                     verify against the roots signed at those sizes ({e})"
                 ))
                 .await);
         }
@@ -616,7 +658,8 @@ impl Proofs {
         {
             return Err(self
                 .damaged(format!(
-                    "the inclusion proof of position {position} made from the stored tree does not lead to the                      root signed at tree size {} ({e})",
+                    "the inclusion proof of position {position} made from the stored tree does not lead to the \
+                     root signed at tree size {} ({e})",
                     stored.size
                 ))
                 .await);

@@ -374,3 +374,29 @@ fn an_export_taken_before_any_checkpoint_says_so() {
     assert!(tlog.summary.contains("no checkpoint covers"), "{}", tlog.summary);
     assert!(verify_bundle(&export, &policy(&s, 0), None).is_err());
 }
+
+#[test]
+fn the_provenance_of_a_record_is_said_in_words() {
+    let s = setup(2);
+    record_child(&s.store, "child-a", 3);
+    let signed = block_on(s.proofs.sign()).unwrap().checkpoint;
+    let words = block_on(s.proofs.provenance(&signed)).unwrap().in_words();
+    assert!(
+        words.starts_with(&format!(
+            "Proven in log {BASE}/0000000000000000 at tree size 3 (root "
+        )),
+        "{words}"
+    );
+    assert!(words.ends_with(", not yet cosigned by any witness."), "{words}");
+    for (witness, at) in [(0, 1_700_000_000), (1, 1_700_000_060)] {
+        let body = cosign(&s, witness, 3, at);
+        block_on(s.proofs.receive_cosignatures(body.as_bytes(), None)).unwrap();
+    }
+    let words = block_on(s.proofs.provenance(&signed)).unwrap().in_words();
+    let first = Timestamp::from_micros(1_700_000_000_000_000).unwrap();
+    let second = Timestamp::from_micros(1_700_000_060_000_000).unwrap();
+    assert!(
+        words.ends_with(&format!(", cosigned by w0 at {first} and w1 at {second}.")),
+        "{words}"
+    );
+}
