@@ -23,7 +23,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use journey_core::error::{Error as CoreError, FieldError};
 use journey_core::proof::Proofs;
@@ -34,13 +34,16 @@ use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, PurposeHeader, record_read};
 use crate::auth::{Action, Auth};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, problem_for_status, problem_response};
 use crate::extract::QueryParams;
-use crate::routes::children::record_read;
+use crate::responses::{BadRequest, Forbidden, PayloadTooLarge, Unauthorized};
 
 const TEXT: &str = "text/plain; charset=utf-8";
+/// The largest cosignature delivery taken: a checkpoint note with a few dozen signature lines is a few
+/// KiB (c2sp.org/tlog-witness takes 16 KiB for a checkpoint with its proof).
+const COSIGNATURE_BODY_LIMIT: usize = 16 * 1024;
 /// How long a client should wait while the tree is rebuilt from the log.
 const REBUILD_RETRY_SECS: &str = "5";
 
@@ -100,7 +103,7 @@ fn b64(hash: &[u8]) -> String {
         (status = 200, description = "c2sp.org/tlog-checkpoint in a c2sp.org/signed-note: origin, tree size, base64 root; a blank line; the log's signature and the witnesses' cosignature/v1 lines", body = String, content_type = "text/plain; charset=utf-8"),
         (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No checkpoint signed yet", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server keeps no tree", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn latest(State(state): State<AppState>, auth: Result<Auth, ApiError>) -> ApiResult<Response> {
@@ -121,8 +124,10 @@ pub async fn latest(State(state): State<AppState>, auth: Result<Auth, ApiError>)
     params(("size" = u64, Path, description = "A tree size this log signed")),
     responses(
         (status = 200, description = "The signed note, as `GET /checkpoint`", body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No checkpoint of that size", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn at_size(
@@ -148,7 +153,11 @@ pub async fn at_size(
     get,
     path = "/checkpoint/vkey",
     tag = "proof",
-    responses((status = 200, body = String, content_type = "text/plain; charset=utf-8"))
+    responses(
+        (status = 200, description = "The verifier key and a newline (c2sp.org/signed-note)", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn vkey(State(state): State<AppState>, auth: Result<Auth, ApiError>) -> ApiResult<Response> {
     public_read(&state, auth)?;
@@ -179,12 +188,12 @@ fn decimal(field: &str, text: &str) -> ApiResult<u64> {
     tag = "proof",
     params(("path" = String, Path, description = "`{L}/{N}[.p/{W}]` or `entries/{N}[.p/{W}]`, N in zero-padded groups of three digits, all but the last prefixed `x` (`x001/x234/067`)")),
     responses(
-        (status = 200, body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 200, description = "The tile's hashes (32 bytes each), or the entry bundle", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 400, description = "Not a tile path", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "An entry bundle without a key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An entry bundle with a key that may not verify the log", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Beyond the tree as it stands", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn tile(
@@ -205,7 +214,10 @@ pub async fn tile(
     match proofs.tile(&tile).await {
         Ok(bytes) => Ok((
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
                 (
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -237,10 +249,11 @@ pub struct ConsistencyQuery {
     tag = "proof",
     params(ConsistencyQuery),
     responses(
-        (status = 200, body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "One base64 hash a line", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 400, response = BadRequest),
+        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Sizes the tree cannot answer for", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn consistency(
@@ -277,19 +290,20 @@ pub struct InclusionQuery {
 /// entry, `stream_hash ‖ log_hash`), `index` (position − 1), the proof's hashes, a blank line, and the
 /// checkpoint with its cosignatures. The position names one child's record, so this is a read of that
 /// child's record: the role must allow reading children, investigators state a purpose, and it is written
-/// to the access log before it is answered.
+/// to the access log (view `inclusion-proof`) before it is answered.
 #[utoipa::path(
     get,
     path = "/proof/inclusion",
     tag = "proof",
-    params(InclusionQuery, ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators")),
+    params(InclusionQuery, PurposeHeader),
     responses(
-        (status = 200, body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record, or no checkpoint covers it yet", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "c2sp.org/tlog-proof@v1", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No record at that position, or no checkpoint of that size (or none yet that covers the record)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A position beyond the checkpoint asked for", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -300,18 +314,23 @@ pub async fn inclusion(
     QueryParams(query): QueryParams<InclusionQuery>,
 ) -> ApiResult<Response> {
     principal.require(Action::ReadChild)?;
+    purpose.required_for(&principal)?;
     let position = decimal("position", &query.position)?;
     let size = query.size.as_deref().map(|s| decimal("size", s)).transpose()?;
     let proofs = proofs(&state)?;
     // Whose record it is, to log the read under that child (nothing of it is answered but hashes).
-    let record = state
-        .store
-        .read_all(Position(position.max(1)), 1)
-        .await?
-        .into_iter()
-        .next()
-        .filter(|r| r.envelope.position.0 == position)
-        .ok_or_else(|| ApiError::NotFound(format!("no record at position {position}")))?;
+    let record = if position == 0 {
+        None
+    } else {
+        state
+            .store
+            .read_all(Position(position), 1)
+            .await?
+            .into_iter()
+            .next()
+            .filter(|r| r.envelope.position.0 == position)
+    };
+    let record = record.ok_or_else(|| ApiError::NotFound(format!("no record at position {position}")))?;
     record_read(
         &state,
         &principal,
@@ -349,9 +368,11 @@ pub struct CosignatureQuery {
     request_body(content = String, content_type = "text/plain"),
     responses(
         (status = 200, description = "Stored (or already stored): the checkpoint with its cosignatures", body = String, content_type = "text/plain; charset=utf-8"),
+        (status = 400, response = BadRequest),
         (status = 404, description = "This log signed no such checkpoint", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
         (status = 422, description = "Not a checkpoint of this log, a cosignature that does not verify, or none of a configured witness", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn cosignatures(
@@ -361,6 +382,16 @@ pub async fn cosignatures(
 ) -> ApiResult<Response> {
     let proofs = proofs(&state)?;
     let size = query.size.as_deref().map(|s| decimal("size", s)).transpose()?;
+    if body.len() > COSIGNATURE_BODY_LIMIT {
+        // Not a setting: no witness's delivery comes near it.
+        return Ok(problem_response(&problem_for_status(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            Some(format!(
+                "a cosignature delivery is at most {COSIGNATURE_BODY_LIMIT} bytes (got {})",
+                body.len()
+            )),
+        )));
+    }
     let accepted = match proofs.receive_cosignatures(&body, size).await {
         Ok(accepted) => accepted,
         Err(e) => return Ok(refusal(e)),
@@ -402,11 +433,11 @@ pub struct SignedCheckpoint {
     path = "/v1/checkpoints",
     tag = "proof",
     responses(
-        (status = 200, body = SignedCheckpoint),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The checkpoint signed now, or the last one again when the tree has not grown", body = SignedCheckpoint),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "The log does not extend the last checkpoint", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -422,10 +453,7 @@ pub async fn sign(State(state): State<AppState>, Auth(principal): Auth) -> ApiRe
             return Ok(refusal(e));
         }
     };
-    let note = proofs
-        .served(&signed.checkpoint)
-        .await
-        .map_err(ApiError::from)?;
+    let note = proofs.served(&signed.checkpoint).await.map_err(ApiError::from)?;
     Ok(axum::Json(SignedCheckpoint {
         origin: proofs.origin().to_string(),
         size: signed.checkpoint.size,
@@ -437,15 +465,10 @@ pub async fn sign(State(state): State<AppState>, Auth(principal): Auth) -> ApiRe
     .into_response())
 }
 
-/// `StatusCode` of a response, for tests of this module's helpers.
-#[cfg(test)]
-fn status(response: &Response) -> StatusCode {
-    response.status()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn sizes_have_one_spelling() {
@@ -459,7 +482,7 @@ mod tests {
     #[test]
     fn a_tree_being_rebuilt_asks_to_come_back_later() {
         let response = refusal(CoreError::Unavailable("rebuilding".into()));
-        assert_eq!(status(&response), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], REBUILD_RETRY_SECS);
     }
 }
