@@ -39,8 +39,9 @@ use journey_core::tlog::LeafEntry;
 pub struct DataDirVerification {
     /// True when no part reports a problem and every chain is intact.
     pub intact: bool,
-    /// The parts walked, in order: `log`, `index`, `journal`, `blobs` (a part the directory does not have,
-    /// or that could not be opened, is not listed).
+    /// The parts walked, in order: `log`, `index`, `journal`, `blobs`, `tree`, `checkpoints` (a part the
+    /// directory does not have, or that could not be opened, is not listed; the tree only when the log
+    /// walked whole).
     pub walked: Vec<String>,
     /// The log's walk, also at the top level for readers of the report `journey verify` gave before it
     /// walked the other parts: records checked, streams, the recomputed head and the first broken link.
@@ -158,9 +159,10 @@ pub fn verify_data_dir(
             .map(|id| id.trim_end().to_owned()),
         ..CheckpointsPart::default()
     };
+    let mut checkpoints_present = false;
     let signed = match CheckpointLog::open_read_only(&crate::store::checkpoints_dir(data)) {
         Ok(Some(log)) => {
-            walked.push("checkpoints".to_owned());
+            checkpoints_present = true;
             let roots = log.roots();
             checkpoints.checkpoints = roots.len() as u64;
             checkpoints.latest = roots.last().map(|r| r.0);
@@ -263,6 +265,9 @@ pub fn verify_data_dir(
             checkpoints.problem = report.checkpoint_problem.clone();
         }
         tree.check = Some(report);
+    }
+    if checkpoints_present {
+        walked.push("checkpoints".to_owned());
     }
     let intact = log.problem.is_none()
         && chain.is_intact()
