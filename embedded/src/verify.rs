@@ -415,7 +415,7 @@ fn walk_log(
             log_hash: link.log_hash,
         });
         if let Some((levels, size)) = stored_tree
-            && position.0 % 4096 == 0
+            && position.0.is_multiple_of(4096)
         {
             tree.compare(levels, *size);
         }

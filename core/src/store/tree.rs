@@ -341,7 +341,7 @@ impl TreeCheck {
     /// A check against these stored checkpoints (sizes and roots, any order).
     pub fn new(checkpoints: impl IntoIterator<Item = (u64, Hash)>) -> TreeCheck {
         let mut checkpoints: Vec<(u64, Hash)> = checkpoints.into_iter().collect();
-        checkpoints.sort_by(|a, b| b.0.cmp(&a.0));
+        checkpoints.sort_by_key(|c| std::cmp::Reverse(c.0));
         let mut check = TreeCheck {
             builder: journey_tlog::TreeBuilder::new(),
             checkpoints,
