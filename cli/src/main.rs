@@ -111,6 +111,9 @@ enum Command {
     /// checkpoint. Prints what was established as JSON; exits non-zero naming the checkpoint's tree size
     /// when anything fails.
     VerifyExport(verify_export::VerifyExportArgs),
+    /// Fetch one child's verifiable export into a file: from a server (--server, --key), the proof bundle
+    /// that `journey verify-export` checks; from a data directory, the hash chains only.
+    Export(verify_export::ExportArgs),
     /// Rebuild the index from the log (the store must not be open elsewhere).
     Rebuild {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
@@ -206,6 +209,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo { data, children, seed } => demo(data, children, seed),
         Command::Verify { data } => recover::verify(data),
         Command::VerifyExport(args) => verify_export::run(args),
+        Command::Export(args) => verify_export::export(args),
         Command::AcceptLoss {
             data,
             reason,

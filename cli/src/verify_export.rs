@@ -1,14 +1,58 @@
-//! `journey verify-export`: checks a child's proof bundle (the verifiable export of
-//! `GET /v1/children/{id}/export`) offline, against the log key and witnesses the user trusts, never against
-//! anything the bundle or the server says about itself (ADR 10).
+//! A child's proof bundle (ADR 10): `journey export` fetches it (the verifiable export of
+//! `GET /v1/children/{id}/export`) to a file, and `journey verify-export` checks it offline, against the log
+//! key and witnesses the user trusts, never against anything the bundle or the server says about itself.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use journey_core::ChildId;
 use journey_core::proof::bundle::verify_bundle;
 use journey_core::store::StreamExport;
 use journey_core::tlog::{Policy, VerifierKey};
+
+use crate::api_client::ApiClient;
+use crate::target::{TargetArgs, encode};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The child's id.
+    child: ChildId,
+    /// Where to write the export (JSON).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Fetches one child's export into a file: from a server, its proof bundle (each record's inclusion proof
+/// against the latest witnessed checkpoint that covers it); from a data directory, the hash chains only
+/// (the proofs need the server's checkpoint configuration). A read of the child's record, access-logged.
+pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let client = ApiClient::open(&args.target)?;
+    let bytes = client.get_bytes(&format!("/v1/children/{}/export", encode(args.child.as_str())))?;
+    client.close()?;
+    let export: StreamExport = serde_json::from_slice(&bytes).context("the answer is not an export")?;
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    let proven = export.records.iter().filter(|r| r.tlog_proof.is_some()).count();
+    match &export.tlog {
+        Some(tlog) => eprintln!(
+            "wrote {} records of child {} to {}, {proven} with an inclusion proof: {}",
+            export.records.len(),
+            export.child_id,
+            args.out.display(),
+            tlog.summary
+        ),
+        None => eprintln!(
+            "wrote {} records of child {} to {} with their hash links; no inclusion proofs (ask a server that \
+             signs checkpoints for them)",
+            export.records.len(),
+            export.child_id,
+            args.out.display()
+        ),
+    }
+    Ok(())
+}
 
 #[derive(Debug, Args)]
 pub struct VerifyExportArgs {

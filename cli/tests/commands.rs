@@ -799,16 +799,24 @@ fn a_childs_export_from_a_server_verifies_offline_and_a_changed_one_does_not() {
     );
     let page: Value = serde_json::from_str(&page).unwrap();
     let child = page["events"][0]["child_id"].as_str().unwrap().to_owned();
-    let (status, export) = read(
-        agent
-            .get(format!("{}/v1/children/{child}/export", server.base))
-            .header("Authorization", &bearer)
-            .call()
-            .unwrap(),
-    );
-    assert_eq!(status, 200, "{export}");
     let bundle = tmp.path().join("bundle.json");
-    std::fs::write(&bundle, &export).unwrap();
+    let fetched = journey(&[
+        "export",
+        &child,
+        "--server",
+        &server.base,
+        "--key",
+        &server.token,
+        "--out",
+        path(&bundle),
+    ]);
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert!(String::from_utf8_lossy(&fetched.stderr).contains("with an inclusion proof"));
+    let export = std::fs::read_to_string(&bundle).unwrap();
 
     let report: Value =
         serde_json::from_str(&ok(&["verify-export", path(&bundle), "--log-key", vkey.trim()])).unwrap();
