@@ -220,7 +220,8 @@ impl Proofs {
                 "checkpoint.signing_key",
                 format!(
                     "the key is named {}, but this log's origin is {origin}: a log's key is named after its \
-                     origin (make one with `journey checkpoint keygen`)",
+                     origin (name this log's key, or, for a key `journey serve` made for another log or \
+                     another checkpoint.origin_base, move it aside and a new one is made at the next start)",
                     signer.name()
                 ),
             )
