@@ -32,6 +32,7 @@ use hdrhistogram::Histogram;
 use journey_core::ExpectedVersion;
 use journey_core::SystemClock;
 use journey_core::store::EventStore;
+use journey_core::testkit::bench::{env_flag, env_number, load_average, peak_rss_bytes};
 use journey_core::testkit::{append, contact, registered};
 use journey_embedded::{EmbeddedOptions, EmbeddedStore};
 
@@ -76,15 +77,6 @@ struct Config {
 
 impl Config {
     fn from_env() -> Config {
-        let number = |name: &str, default: u64| -> u64 {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .replace('_', "")
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{name} must be a number")),
-                Err(_) => default,
-            }
-        };
         let shapes = std::env::var("JOURNEY_SUSTAINED_SHAPES")
             .unwrap_or_else(|_| "disk,per-event,per-child".into())
             .split(',')
@@ -98,16 +90,16 @@ impl Config {
             })
             .collect();
         Config {
-            rate: number("JOURNEY_SUSTAINED_RATE", 20_000).max(1),
-            seconds: number("JOURNEY_SUSTAINED_SECONDS", 600).max(1),
+            rate: env_number("JOURNEY_SUSTAINED_RATE", 20_000).max(1),
+            seconds: env_number("JOURNEY_SUSTAINED_SECONDS", 600).max(1),
             shapes,
-            events_per_child: number("JOURNEY_SUSTAINED_EVENTS_PER_CHILD", 200).max(1),
-            active: number("JOURNEY_SUSTAINED_ACTIVE", 2_000).max(1),
-            stall: Duration::from_millis(number("JOURNEY_SUSTAINED_STALL_MS", 50)),
+            events_per_child: env_number("JOURNEY_SUSTAINED_EVENTS_PER_CHILD", 200).max(1),
+            active: env_number("JOURNEY_SUSTAINED_ACTIVE", 2_000).max(1),
+            stall: Duration::from_millis(env_number("JOURNEY_SUSTAINED_STALL_MS", 50)),
             base: std::env::var_os("JOURNEY_BENCH_DIR")
                 .or_else(|| std::env::var_os("TMPDIR"))
                 .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
-            keep: std::env::var("JOURNEY_SUSTAINED_KEEP").is_ok_and(|v| v == "1"),
+            keep: env_flag("JOURNEY_SUSTAINED_KEEP"),
         }
     }
 }
@@ -425,7 +417,7 @@ fn open_phase(dir: &Path, children: u64) {
     let took = started.elapsed();
     let report = store.open_report();
     let children = children.max(1);
-    let peak = peak_rss_bytes();
+    let peak = peak_rss_bytes().unwrap_or(0);
     println!(
         "open again: {} records, {} children in {:.2} s ({:.2} µs a child), peak RSS {} MiB ({:.0} bytes a child)",
         report.records,
@@ -436,24 +428,6 @@ fn open_phase(dir: &Path, children: u64) {
         peak as f64 / children as f64
     );
     store.close().expect("close the store");
-}
-
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn ms(d: Duration) -> String {

@@ -819,15 +819,23 @@ mod tests {
         }
     }
 
+    /// Pushes position `p` as the next version of child `c{p % 7}`.
+    fn push_next(index: &mut MemIndex, p: u64, fp: u64, l: EntryLocation) {
+        let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
+        let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
+        index.push(&child, version, fp, record(p, l)).unwrap();
+    }
+
+    /// Pushes position `p` of `whole` into `index`.
+    fn push_from(index: &mut MemIndex, whole: &MemIndex, p: u64) {
+        push_next(index, p, whole.fps[p as usize - 1], whole.location(p).unwrap());
+    }
+
     fn filled(n: u64) -> MemIndex {
         let mut index = MemIndex::with_capacity(0);
         for p in 1..=n {
-            let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
-            let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
             let l = loc(1 + (p / 1000) as u32, 16 + (p % 1000) * 312);
-            index
-                .push(&child, version, fingerprint(&format!("e{p}")), record(p, l))
-                .unwrap();
+            push_next(&mut index, p, fingerprint(&format!("e{p}")), l);
         }
         index
     }
@@ -872,16 +880,7 @@ mod tests {
         while !delta.copy_from(&index, 7) {
             pieces += 1;
             if p <= 10_000 {
-                let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
-                let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
-                index
-                    .push(
-                        &child,
-                        version,
-                        whole.fps[p as usize - 1],
-                        record(p, whole.location(p).unwrap()),
-                    )
-                    .unwrap();
+                push_from(&mut index, &whole, p);
                 p += 1;
             }
         }
@@ -937,16 +936,7 @@ mod tests {
         let mut files = SnapshotFiles::create(dir.path()).unwrap();
         let whole = filled(200_000);
         for p in 1..=200_000u64 {
-            let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
-            let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
-            index
-                .push(
-                    &child,
-                    version,
-                    whole.fps[p as usize - 1],
-                    record(p, whole.location(p).unwrap()),
-                )
-                .unwrap();
+            push_from(&mut index, &whole, p);
             if p % 70_001 == 0 || p == 200_000 {
                 files.append(&index.take_unsaved().unwrap()).unwrap();
             }
