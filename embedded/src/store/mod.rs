@@ -188,14 +188,16 @@ impl Shared {
             .snapshot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let delta = self.index_mut().take_unsaved();
+        let delta = self.index_mut().begin_unsaved();
         self.checkpoint_requested.store(false, Ordering::Release);
         if files.failed {
             return;
         }
-        if let Some(delta) = delta
-            && let Err(e) = files.append(&delta)
-        {
+        let Some(mut delta) = delta else { return };
+        // In pieces, each under the read lock: a million records copied in one hold would make the
+        // committer, and every append behind it, wait for the whole copy.
+        while !delta.copy_from(&self.index(), CHECKPOINT_COPY_PIECE) {}
+        if let Err(e) = files.append(&delta) {
             tracing::error!(error = %e, "writing an index checkpoint failed; the next open will catch up from the log");
             files.failed = true;
         }
@@ -243,6 +245,9 @@ pub struct EmbeddedStore {
     _lock: File,
     report: OpenReport,
 }
+
+/// Records (and children) the checkpointer copies out of the index per hold of its read lock.
+const CHECKPOINT_COPY_PIECE: usize = 16_384;
 
 const LOG_DIR: &str = "log";
 const INDEX_DIR: &str = "index";
