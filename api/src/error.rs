@@ -92,6 +92,7 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict(c) => ApiError::Conflict(c),
             CoreError::NotFound(what) => ApiError::NotFound(what),
             CoreError::Closed(why) => ApiError::Unavailable(why),
+            CoreError::Unavailable(why) => ApiError::Unavailable(why),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -243,5 +244,20 @@ pub fn problem_for_status(status: StatusCode, detail: Option<String>) -> Problem
         status: status.as_u16(),
         detail,
         errors: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Not now" from the core (the tree over the log being rebuilt) is a 503 that says to come back, not
+    /// an internal error.
+    #[test]
+    fn unavailable_for_now_is_a_503() {
+        let error = ApiError::from(CoreError::Unavailable("the tree is being rebuilt".into()));
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = error.into_response();
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
     }
 }

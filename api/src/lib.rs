@@ -56,6 +56,9 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (the server is reached over HTTPS, as it should be in production).
     pub secure_cookies: bool,
+    /// Whether checkpoints, hash tiles and consistency proofs may be read without a key (they carry no
+    /// personal data; witnesses and monitors read them). `false`: any valid key (`routes::proof`).
+    pub checkpoint_public: bool,
     /// How long a client may take to send a request's head once it has begun it ([`serve`]).
     pub header_read_timeout: Duration,
     /// How long a connection with no request in flight stays open ([`serve`]).
@@ -74,6 +77,7 @@ impl Default for Config {
             feed_keep_alive: Duration::from_secs(15),
             session_ttl: Duration::from_secs(30 * 60),
             secure_cookies: false,
+            checkpoint_public: true,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
@@ -101,6 +105,9 @@ pub struct AppState {
     pub registry: Option<Arc<journey_plugins::registry::Registry>>,
     /// Browser sessions signed in on this server (`session.rs`).
     pub sessions: Arc<session::Sessions>,
+    /// The tree over the log, its checkpoints and proofs (ADR 10); `None` for a server that keeps no tree,
+    /// whose proof routes answer 503.
+    pub proofs: Option<Arc<journey_core::proof::Proofs>>,
 }
 
 impl AppState {
@@ -120,7 +127,14 @@ impl AppState {
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             registry: None,
             sessions: Arc::new(session::Sessions::default()),
+            proofs: None,
         }
+    }
+
+    /// The same state with the proof service: checkpoints, tiles, proofs, and proofs in exports.
+    pub fn with_proofs(mut self, proofs: Arc<journey_core::proof::Proofs>) -> AppState {
+        self.proofs = Some(proofs);
+        self
     }
 
     /// The same state with a policy registry.

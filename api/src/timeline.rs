@@ -33,6 +33,9 @@ pub struct TimelinePage<'a> {
     /// The path of this page (`/v1/children/{id}/timeline`) and of the export.
     pub page_path: String,
     pub export_path: String,
+    /// Which checkpoint, and which witnesses, the newest record shown is proven against, in words (ADR 10);
+    /// `None` on a server that keeps no tree.
+    pub proof: Option<String>,
 }
 
 /// The lanes, top to bottom.
@@ -174,6 +177,9 @@ pub fn render(page: &TimelinePage<'_>) -> String {
                     a data-testid="export-link" href=(export_href) {
                         "Download this child's verifiable export (records with their hash links)"
                     }
+                }
+                @if let Some(proof) = &page.proof {
+                    p data-testid="proof" { (proof) }
                 }
                 (deadline_table(page))
                 (entry_table(page))

@@ -17,6 +17,7 @@ use journey_embedded::EmbeddedStore;
 use journey_synth::{self as synth, AuthorityProfile};
 
 mod api_client;
+mod checkpoint;
 mod keys;
 mod measures;
 mod policy;
@@ -26,6 +27,7 @@ mod recover;
 mod returns;
 mod serve;
 mod target;
+mod verify_export;
 
 /// mimalloc rather than glibc's malloc: allocation and freeing were a quarter of the server's CPU under the
 /// HTTP load test, and mimalloc cut it (docs/performance.md, "The HTTP API under load").
@@ -103,6 +105,15 @@ enum Command {
         #[arg(long)]
         confirm: bool,
     },
+    /// Check a child's proof bundle (`GET /v1/children/{id}/export`) offline: the hash chains, each
+    /// record's inclusion proof, the checkpoints' signatures against the log key and witnesses named here
+    /// (a policy file, or --log-key, --witness and --quorum), and optionally consistency with a later
+    /// checkpoint. Prints what was established as JSON; exits non-zero naming the checkpoint's tree size
+    /// when anything fails.
+    VerifyExport(verify_export::VerifyExportArgs),
+    /// Fetch one child's verifiable export into a file: from a server (--server, --key), the proof bundle
+    /// that `journey verify-export` checks; from a data directory, the hash chains only.
+    Export(verify_export::ExportArgs),
     /// Rebuild the index from the log (the store must not be open elsewhere).
     Rebuild {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
@@ -197,6 +208,8 @@ fn main() -> anyhow::Result<()> {
         },
         Command::Demo { data, children, seed } => demo(data, children, seed),
         Command::Verify { data } => recover::verify(data),
+        Command::VerifyExport(args) => verify_export::run(args),
+        Command::Export(args) => verify_export::export(args),
         Command::AcceptLoss {
             data,
             reason,

@@ -50,8 +50,9 @@ pub struct ServeArgs {
     /// A TOML file with any of: data, listen, store, body_limit, policy_upload_limit, request_timeout_secs, max_page,
     /// session_minutes, secure_cookies, header_read_timeout_secs, idle_timeout_secs, max_connections, and a
     /// [policy] table of the policy sandbox's limits: fuel,
-    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only
-    /// (docs/deployment.md).
+    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only;
+    /// and a [checkpoint] table: origin_base, signing_key, public, interval_secs, [[checkpoint.witness]]
+    /// name and vkey (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
     /// The largest request body accepted, in bytes, except a policy upload's [default: 4 MiB].
@@ -133,6 +134,8 @@ struct FileConfig {
     max_connections: Option<usize>,
     #[serde(default)]
     policy: PolicyFileConfig,
+    #[serde(default)]
+    checkpoint: crate::checkpoint::CheckpointFileConfig,
 }
 
 /// The config file's `[policy]` table: the sandbox's limits for every evaluation (unset: the defaults of
@@ -222,6 +225,8 @@ pub struct Settings {
     /// The policy host's limits (the config file's `[policy]` table).
     pub host: HostConfig,
     pub store: StoreChoice,
+    /// The config file's `[checkpoint]` table: the proof an outsider can check (ADR 10).
+    pub checkpoint: crate::checkpoint::CheckpointSettings,
 }
 
 impl Settings {
@@ -261,6 +266,7 @@ impl Settings {
                 .idle_timeout_secs
                 .map_or(defaults.idle_timeout, Duration::from_secs),
             max_connections: file.max_connections.unwrap_or(defaults.max_connections),
+            checkpoint_public: file.checkpoint.public.unwrap_or(defaults.checkpoint_public),
             ..defaults
         };
         if config.body_limit == 0
@@ -292,6 +298,10 @@ impl Settings {
                 .host_config()
                 .context("in the config file's [policy] table")?,
             store: args.store.or(file.store).unwrap_or(StoreChoice::Embedded),
+            checkpoint: file
+                .checkpoint
+                .resolve()
+                .context("in the config file's [checkpoint] table")?,
         })
     }
 }
@@ -517,11 +527,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             open_postgres(&settings, url).await?
         }
     };
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn journey_core::Clock> = Arc::new(SystemClock);
     let mut state = AppState::new(
         backend.store.clone(),
         backend.journal.clone(),
-        clock,
+        clock.clone(),
         settings.config,
     );
     if settings.policies {
@@ -539,6 +549,22 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
     }
+    // Checkpoints over the embedded store's tree, signed at the interval. The PostgreSQL store keeps no tree
+    // yet: its proof routes answer 503.
+    let signer = match &backend.embedded {
+        Some((store, _)) => {
+            let proofs = crate::checkpoint::proofs(&settings.checkpoint, data, store.clone(), clock.clone())?;
+            state = state.with_proofs(proofs.clone());
+            Some(crate::checkpoint::spawn_signer(
+                proofs,
+                settings.checkpoint.interval,
+            ))
+        }
+        None => {
+            tracing::warn!("the PostgreSQL store keeps no Merkle tree yet: no checkpoints are signed");
+            None
+        }
+    };
     if let Some((store, _)) = &backend.embedded {
         let weak: Weak<EmbeddedStore> = Arc::downgrade(store);
         state.metrics.set_store_stats(move || {
@@ -576,6 +602,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     })
     .await
     .context("serving")?;
+    // The signer holds the store: it stops before the store is closed.
+    if let Some(signer) = signer {
+        signer.abort();
+        let _ = signer.await;
+    }
     drop(state);
     backend.close()?;
     tracing::info!("stopped cleanly");
@@ -722,6 +753,13 @@ mod tests {
         assert_eq!(s.config.header_read_timeout, defaults.header_read_timeout);
         assert_eq!(s.config.idle_timeout, defaults.idle_timeout);
         assert_eq!(s.config.max_connections, defaults.max_connections);
+        assert_eq!(s.config.checkpoint_public, defaults.checkpoint_public);
+        assert_eq!(
+            s.checkpoint.origin_base.as_str(),
+            crate::checkpoint::DEFAULT_ORIGIN_BASE
+        );
+        assert_eq!(s.checkpoint.interval, Duration::from_secs(60));
+        assert_eq!(s.checkpoint.signing_key, None);
     }
 
     #[test]

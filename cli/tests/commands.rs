@@ -757,3 +757,84 @@ fn a_policy_upload_over_the_limit_says_which_limit_and_how_to_raise_it() {
         "{said}"
     );
 }
+
+/// `journey serve` keeps a tree and signs checkpoints with a key it makes beside the data directory (ADR 10);
+/// a child's export from it is a proof bundle that `journey verify-export` checks offline against the log's
+/// key alone, and a bundle with one record changed is refused.
+#[test]
+fn a_childs_export_from_a_server_verifies_offline_and_a_changed_one_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"));
+    assert!(tmp.path().join("data.checkpoint.key").exists());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let bearer = format!("Bearer {}", server.token);
+    let read = |response: ureq::http::Response<ureq::Body>| -> (u16, String) {
+        let status = response.status().as_u16();
+        (status, response.into_body().read_to_string().unwrap())
+    };
+    let (status, signed) = read(
+        agent
+            .post(format!("{}/v1/checkpoints", server.base))
+            .header("Authorization", &bearer)
+            .send_empty()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{signed}");
+    let (status, vkey) = read(
+        agent
+            .get(format!("{}/checkpoint/vkey", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{vkey}");
+    let (_, page) = read(
+        agent
+            .get(format!("{}/v1/log?limit=1", server.base))
+            .header("Authorization", &bearer)
+            .call()
+            .unwrap(),
+    );
+    let page: Value = serde_json::from_str(&page).unwrap();
+    let child = page["events"][0]["child_id"].as_str().unwrap().to_owned();
+    let bundle = tmp.path().join("bundle.json");
+    let fetched = journey(&[
+        "export",
+        &child,
+        "--server",
+        &server.base,
+        "--key",
+        &server.token,
+        "--out",
+        path(&bundle),
+    ]);
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert!(String::from_utf8_lossy(&fetched.stderr).contains("with an inclusion proof"));
+    let export = std::fs::read_to_string(&bundle).unwrap();
+
+    let report: Value =
+        serde_json::from_str(&ok(&["verify-export", path(&bundle), "--log-key", vkey.trim()])).unwrap();
+    assert_eq!(report["child_id"], child.as_str());
+    let size = report["checkpoints"][0]["size"].as_u64().unwrap();
+    assert!(size > 0);
+
+    // The first record given the second's inclusion proof: the chains still verify, the proof does not.
+    let mut changed: Value = serde_json::from_str(&export).unwrap();
+    assert!(changed["records"].as_array().unwrap().len() >= 2);
+    changed["records"][0]["tlog_proof"] = changed["records"][1]["tlog_proof"].clone();
+    std::fs::write(&bundle, changed.to_string()).unwrap();
+    let out = journey(&["verify-export", path(&bundle), "--log-key", vkey.trim()]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("tree size {size}")), "{said}");
+    // Without a key to trust, nothing is checked.
+    let out = journey(&["verify-export", path(&bundle)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-key"));
+}

@@ -281,6 +281,7 @@ impl EventStore for PostgresStore {
                     previous_log_hash,
                     chain: event.chain,
                     event,
+                    tlog_proof: None,
                 });
             }
             let log_head = read_head(&*tx).await?;
@@ -290,6 +291,7 @@ impl EventStore for PostgresStore {
                 child_id,
                 records,
                 log_head,
+                tlog: None,
             })
         })
     }

@@ -391,7 +391,11 @@ pub async fn chronology(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// One child's record with everything needed to verify it without the rest of the log.
+/// One child's record with everything needed to verify it without the rest of the log. On a server that
+/// keeps a tree (ADR 10) this is the child's proof bundle: each record carries its inclusion proof
+/// (c2sp.org/tlog-proof) against the latest checkpoint witnesses cosigned that covers it, or the latest
+/// signed one (said so in `tlog.summary`), checkable offline with `journey verify-export`. Hashes only of
+/// other children's records.
 #[utoipa::path(
     get,
     path = "/v1/children/{child_id}/export",
@@ -423,9 +427,12 @@ pub async fn export(
         serde_json::Value::Null,
     )
     .await?;
-    let export = state.store.export_stream(child_id.clone()).await?;
+    let mut export = state.store.export_stream(child_id.clone()).await?;
     if export.records.is_empty() {
         return Err(unknown_child(&child_id, None));
+    }
+    if let Some(proofs) = &state.proofs {
+        proofs.attach(&mut export).await?;
     }
     Ok(Json(export))
 }

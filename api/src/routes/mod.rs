@@ -14,6 +14,7 @@ pub mod login;
 pub mod measures;
 pub mod ops;
 pub mod policies;
+pub mod proof;
 pub mod returns;
 pub mod timeline;
 
@@ -29,6 +30,8 @@ pub mod timeline;
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
+    // The tile route is a wildcard (`tile/{L}/{N}[.p/{W}]`), registered by hand in `all()`.
+    paths(proof::tile),
     // Referenced only from inside the hand-written schemas of `crate::schemas`.
     components(
         schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead),
@@ -51,6 +54,7 @@ pub mod timeline;
         (name = "admin", description = "API keys and the access log"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
+        (name = "proof", description = "Proof an outsider can check: signed checkpoints, witnesses' cosignatures, tiles of the Merkle tree, inclusion and consistency proofs (C2SP formats)"),
         (name = "operations", description = "Health, readiness and metrics")
     )
 )]
@@ -108,6 +112,14 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::access_log))
+        .routes(routes!(proof::latest))
+        .routes(routes!(proof::vkey))
+        .routes(routes!(proof::at_size))
+        .routes(routes!(proof::consistency))
+        .routes(routes!(proof::inclusion))
+        .routes(routes!(proof::cosignatures))
+        .routes(routes!(proof::sign))
+        .route("/tile/{*path}", axum::routing::get(proof::tile))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -145,6 +145,10 @@ pub async fn timeline(
     if instants.len() > MAX_INSTANTS {
         instants.drain(..instants.len() - MAX_INSTANTS);
     }
+    let proof = match &state.proofs {
+        None => None,
+        Some(proofs) => Some(proof_words(proofs, &events, as_of.known_at).await?),
+    };
     let purpose_text = purpose.0.unwrap_or_default();
     let page = TimelinePage {
         chronology: &chronology,
@@ -154,6 +158,36 @@ pub async fn timeline(
         purpose: &purpose_text,
         page_path: format!("/v1/children/{child}/timeline"),
         export_path: format!("/v1/children/{child}/export"),
+        proof,
     };
     Ok(Html(render(&page)).into_response())
+}
+
+/// Which checkpoint the newest record shown (known at `known_at`) is proven against, in words.
+async fn proof_words(
+    proofs: &journey_core::proof::Proofs,
+    events: &[journey_core::RecordedEvent],
+    known_at: Timestamp,
+) -> ApiResult<String> {
+    let Some(newest) = events
+        .iter()
+        .filter(|e| e.envelope.recorded_at <= known_at)
+        .map(|e| e.envelope.position.0)
+        .max()
+    else {
+        return Ok("Nothing shown to prove.".to_owned());
+    };
+    match proofs.proven_against(newest).await? {
+        Some(checkpoint) => {
+            let provenance = proofs.provenance(&checkpoint).await?;
+            Ok(format!(
+                "The newest record shown (position {newest}): {}",
+                provenance.in_words()
+            ))
+        }
+        None => Ok(format!(
+            "The newest record shown (position {newest}) is not yet in a signed checkpoint of log {}.",
+            proofs.origin()
+        )),
+    }
 }

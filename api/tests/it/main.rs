@@ -13,6 +13,7 @@ mod measures;
 mod openapi;
 mod policies;
 mod problems;
+mod proof;
 mod readiness;
 mod reads;
 mod returns;

@@ -47,6 +47,14 @@ fn the_document_is_openapi_3_1_and_describes_every_route() {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
+        ("/checkpoint", "get"),
+        ("/checkpoint/vkey", "get"),
+        ("/checkpoints/{size}", "get"),
+        ("/checkpoint/cosignatures", "post"),
+        ("/v1/checkpoints", "post"),
+        ("/tile/{path}", "get"),
+        ("/proof/consistency", "get"),
+        ("/proof/inclusion", "get"),
     ] {
         assert!(
             paths.get(path).and_then(|p| p.get(method)).is_some(),

@@ -31,11 +31,13 @@ pub mod backend;
 pub mod export;
 pub mod memory;
 mod subscribe;
+pub mod tree;
 mod verify;
 
-pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
+pub use export::{ExportProofs, ExportVerification, ExportedRecord, StreamExport, verify_export};
 pub use memory::InMemoryStore;
 pub use subscribe::subscribe;
+pub use tree::{LogId, TreeStore};
 pub use verify::{BrokenLink, VerifyReport};
 
 /// One atomic append to one child's stream.

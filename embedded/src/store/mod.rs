@@ -44,9 +44,11 @@ use futures::channel::oneshot;
 use futures::future::{BoxFuture, FutureExt};
 use serde::Serialize;
 
+use crate::checkpoints::{CHECKPOINTS_DIR, CheckpointLog};
 use crate::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
 use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::read_cache::ReadCache;
+use crate::tree::{TreeMsg, TreeShared};
 use journey_core::chain;
 use journey_core::domain::StreamState;
 use journey_core::encoding;
@@ -57,11 +59,13 @@ use journey_core::store::VerifyReport;
 use journey_core::store::backend::Verifier;
 use journey_core::store::backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 use journey_core::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
+use journey_core::store::tree::LogId;
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead};
 use journey_core::time::{Clock, Timestamp};
 
 mod committer;
 mod open;
+mod proofs;
 mod reads;
 mod writer;
 
@@ -231,6 +235,13 @@ pub struct EmbeddedStore {
     committer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
     replier: Mutex<Option<JoinHandle<()>>>,
+    /// The Merkle tree over the log (`crate::tree`): what its thread publishes, how to reach it, the thread.
+    tree: Arc<TreeShared>,
+    tree_tx: Mutex<Option<mpsc::Sender<TreeMsg>>>,
+    tree_thread: Mutex<Option<JoinHandle<()>>>,
+    /// The checkpoints signed over the tree and the cosignatures received (`crate::checkpoints`).
+    checkpoints: CheckpointLog,
+    log_id: LogId,
     _lock: File,
     report: OpenReport,
 }
@@ -240,6 +251,8 @@ const CHECKPOINT_COPY_PIECE: usize = 16_384;
 
 const LOG_DIR: &str = "log";
 const INDEX_DIR: &str = "index";
+/// The log's identity (`journey_core::store::LogId`), in the log's directory.
+pub(crate) const LOG_ID_FILE: &str = "id";
 
 impl EmbeddedStore {
     pub fn open_report(&self) -> &OpenReport {
@@ -281,6 +294,13 @@ impl EmbeddedStore {
             handle
                 .join()
                 .map_err(|_| Error::Closed("the index checkpoint thread panicked".into()))?;
+        }
+        // The committer's sender went with it; with this one gone the tree thread syncs and stops.
+        drop(self.tree_tx.lock().expect("tree sender lock").take());
+        if let Some(handle) = self.tree_thread.lock().expect("tree thread lock").take() {
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the tree thread panicked".into()))?;
         }
         Ok(())
     }
@@ -423,4 +443,14 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
 
 pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(INDEX_DIR)
+}
+
+/// The tree's level files (derived: deleting them costs a rebuild from the log).
+pub fn tree_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(crate::tree::TREE_DIR)
+}
+
+/// The checkpoints and cosignatures (not derived: nothing rebuilds them).
+pub fn checkpoints_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(CHECKPOINTS_DIR)
 }
