@@ -57,3 +57,30 @@ pub struct Unprocessable(Problem);
 #[response(content_type = "application/problem+json")]
 #[allow(dead_code)]
 pub struct Unavailable(Problem);
+
+/// The proof routes' refusal without a key: only where the operator set `[checkpoint] public = false`.
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "Only with `[checkpoint] public = false` and no valid key",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct UnauthorizedWhenPrivate(Problem);
+
+/// A proof route on a server that keeps no tree (`Retry-After`).
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "This server keeps no tree (`Retry-After`)",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct NoTree(Problem);
+
+/// A proof route while the tree is rebuilt from the log, or on a server that keeps none (`Retry-After`).
+#[derive(Debug, ToResponse)]
+#[response(
+    description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)",
+    content_type = "application/problem+json"
+)]
+#[allow(dead_code)]
+pub struct TreeUnavailable(Problem);

@@ -44,7 +44,10 @@ pub mod timeline;
             crate::responses::PayloadTooLarge,
             crate::responses::UnsupportedMediaType,
             crate::responses::Unprocessable,
-            crate::responses::Unavailable
+            crate::responses::Unavailable,
+            crate::responses::UnauthorizedWhenPrivate,
+            crate::responses::NoTree,
+            crate::responses::TreeUnavailable
         )
     ),
     tags(

@@ -38,7 +38,9 @@ use crate::access::{Purpose, PurposeHeader, record_read};
 use crate::auth::{Action, Auth};
 use crate::error::{ApiError, ApiResult, Problem, problem_for_status, problem_response};
 use crate::extract::QueryParams;
-use crate::responses::{BadRequest, Forbidden, PayloadTooLarge, Unauthorized};
+use crate::responses::{
+    BadRequest, Forbidden, NoTree, PayloadTooLarge, TreeUnavailable, Unauthorized, UnauthorizedWhenPrivate,
+};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 /// The largest cosignature delivery taken: a checkpoint note with a few dozen signature lines is a few
@@ -101,9 +103,9 @@ fn b64(hash: &[u8]) -> String {
     tag = "proof",
     responses(
         (status = 200, description = "c2sp.org/tlog-checkpoint in a c2sp.org/signed-note: origin, tree size, base64 root; a blank line; the log's signature and the witnesses' cosignature/v1 lines", body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = UnauthorizedWhenPrivate),
         (status = 404, description = "No checkpoint signed yet", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = NoTree),
     )
 )]
 pub async fn latest(State(state): State<AppState>, auth: Result<Auth, ApiError>) -> ApiResult<Response> {
@@ -125,9 +127,9 @@ pub async fn latest(State(state): State<AppState>, auth: Result<Auth, ApiError>)
     responses(
         (status = 200, description = "The signed note, as `GET /checkpoint`", body = String, content_type = "text/plain; charset=utf-8"),
         (status = 400, response = BadRequest),
-        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = UnauthorizedWhenPrivate),
         (status = 404, description = "No checkpoint of that size", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = NoTree),
     )
 )]
 pub async fn at_size(
@@ -155,8 +157,8 @@ pub async fn at_size(
     tag = "proof",
     responses(
         (status = 200, description = "The verifier key and a newline (c2sp.org/signed-note)", body = String, content_type = "text/plain; charset=utf-8"),
-        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = UnauthorizedWhenPrivate),
+        (status = 503, response = NoTree),
     )
 )]
 pub async fn vkey(State(state): State<AppState>, auth: Result<Auth, ApiError>) -> ApiResult<Response> {
@@ -193,7 +195,7 @@ fn decimal(field: &str, text: &str) -> ApiResult<u64> {
         (status = 401, description = "An entry bundle without a key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An entry bundle with a key that may not verify the log", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Beyond the tree as it stands", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = TreeUnavailable),
     )
 )]
 pub async fn tile(
@@ -251,9 +253,9 @@ pub struct ConsistencyQuery {
     responses(
         (status = 200, description = "One base64 hash a line", body = String, content_type = "text/plain; charset=utf-8"),
         (status = 400, response = BadRequest),
-        (status = 401, description = "Only with `[checkpoint] public = false` and no valid key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = UnauthorizedWhenPrivate),
         (status = 422, description = "Sizes the tree cannot answer for", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = TreeUnavailable),
     )
 )]
 pub async fn consistency(
@@ -303,7 +305,7 @@ pub struct InclusionQuery {
         (status = 403, response = Forbidden),
         (status = 404, description = "No record at that position, or no checkpoint of that size (or none yet that covers the record)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A position beyond the checkpoint asked for", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = TreeUnavailable),
     ),
     security(("bearer" = []))
 )]
@@ -372,7 +374,7 @@ pub struct CosignatureQuery {
         (status = 404, description = "This log signed no such checkpoint", body = Problem, content_type = "application/problem+json"),
         (status = 413, response = PayloadTooLarge),
         (status = 422, description = "Not a checkpoint of this log, a cosignature that does not verify, or none of a configured witness", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "This server keeps no tree (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = NoTree),
     )
 )]
 pub async fn cosignatures(
@@ -437,7 +439,7 @@ pub struct SignedCheckpoint {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 409, description = "The log does not extend the last checkpoint", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The tree is being rebuilt from the log, or this server keeps none (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = TreeUnavailable),
     ),
     security(("bearer" = []))
 )]
