@@ -32,6 +32,7 @@ use hyper_util::rt::TokioExecutor;
 use journey_api::{AppState, Config, NewKey, Role};
 use journey_core::ExpectedVersion;
 use journey_core::store::EventStore;
+use journey_core::testkit::bench::env_number;
 use journey_core::testkit::{append, contact, registered};
 use journey_core::{NewEvent, PrincipalId, SystemClock};
 use journey_embedded::EmbeddedStore;
@@ -58,16 +59,10 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> Settings {
-        let number = |name: &str, default: u64| -> u64 {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-                .unwrap_or(default)
-        };
         Settings {
-            seconds: number("JOURNEY_LOAD_SECONDS", 10),
-            clients: number("JOURNEY_LOAD_CLIENTS", 64) as usize,
-            readers: number("JOURNEY_LOAD_READERS", 4) as usize,
+            seconds: env_number("JOURNEY_LOAD_SECONDS", 10),
+            clients: env_number("JOURNEY_LOAD_CLIENTS", 64) as usize,
+            readers: env_number("JOURNEY_LOAD_READERS", 4) as usize,
             dir: std::env::var_os("JOURNEY_LOAD_DIR")
                 .or_else(|| std::env::var_os("TMPDIR"))
                 .map_or_else(|| "/tmp".into(), Into::into),

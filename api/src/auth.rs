@@ -111,6 +111,8 @@ pub enum Action {
     ProduceReturns,
     /// Read the timeliness measures: counts by month and team, naming no child.
     ReadMeasures,
+    /// Have a checkpoint of the log signed now (`POST /v1/checkpoints`).
+    SignCheckpoint,
 }
 
 impl Role {

@@ -59,8 +59,13 @@ pub enum ApiError {
     Invalid(Problems),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    #[error("request body larger than {limit} bytes")]
-    PayloadTooLarge { limit: usize },
+    /// A body over one of the server's limits: `setting` is the config file's key (and, with dashes, the
+    /// `journey serve` flag) that raises it.
+    #[error(
+        "the request body is larger than this server's limit of {limit} bytes ({setting}: raise it with `{setting} = ...` in the server's config file or `journey serve --{flag}`)",
+        flag = setting.replace('_', "-")
+    )]
+    PayloadTooLarge { limit: usize, setting: &'static str },
     #[error("not found: {0}")]
     NotFound(String),
     #[error(transparent)]
@@ -87,6 +92,7 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict(c) => ApiError::Conflict(c),
             CoreError::NotFound(what) => ApiError::NotFound(what),
             CoreError::Closed(why) => ApiError::Unavailable(why),
+            CoreError::Unavailable(why) => ApiError::Unavailable(why),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -238,5 +244,20 @@ pub fn problem_for_status(status: StatusCode, detail: Option<String>) -> Problem
         status: status.as_u16(),
         detail,
         errors: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Not now" from the core (the tree over the log being rebuilt) is a 503 that says to come back, not
+    /// an internal error.
+    #[test]
+    fn unavailable_for_now_is_a_503() {
+        let error = ApiError::from(CoreError::Unavailable("the tree is being rebuilt".into()));
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = error.into_response();
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
     }
 }

@@ -1,20 +1,22 @@
 //! Extractors whose refusals are problem details naming the field: a strict JSON body (content type, size
 //! limit, syntax, unknown fields, every rule with its path), query parameters, and the child id in the path.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
-use journey_core::ChildId;
+use http_body_util::BodyExt;
 use journey_core::error::FieldError;
+use journey_core::{ChildId, Date, Timestamp};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 /// A JSON request body, decoded strictly. Refusals: 415 for a content type other than JSON, 413 above the
-/// configured limit, 400 for malformed JSON, 422 for JSON that breaks a rule (unknown field, wrong type,
-/// invalid value), naming the exact field.
+/// configured limit (`body_limit`), 400 for malformed JSON, 422 for JSON that breaks a rule (unknown field,
+/// wrong type, invalid value), naming the exact field.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -22,33 +24,82 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !is_json(content_type) {
-            return Err(ApiError::UnsupportedMediaType(if content_type.is_empty() {
-                "the body must be JSON: send Content-Type: application/json".to_owned()
-            } else {
-                format!("the body must be JSON (application/json), not {content_type}")
-            }));
-        }
-        let limit = state.config.body_limit;
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        let bytes = match Limited::new(req.into_body(), limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<LengthLimitError>() => return Err(ApiError::PayloadTooLarge { limit }),
-            Err(e) => return Err(ApiError::bad_request(format!("could not read the body: {e}"))),
-        };
+        let bytes = read_json_body(req, state.config.body_limit, "body_limit").await?;
         decode_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A policy upload's JSON body: as [`JsonBody`], held to the server's `policy_upload_limit` instead (a
+/// component is far larger than any event).
+#[derive(Debug)]
+pub struct PolicyUploadBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PolicyUploadBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = read_json_body(req, state.config.policy_upload_limit, "policy_upload_limit").await?;
+        decode_json(&bytes).map(PolicyUploadBody)
+    }
+}
+
+/// How much of a body over its limit is still read (and thrown away) before the 413 is sent. A client that
+/// sends its whole body before reading the answer (most do, without `Expect: 100-continue`) otherwise finds
+/// the connection closed under it ("broken pipe") and never sees the problem that says which limit to
+/// raise. Beyond this the connection is closed instead: reading more would let anyone make the server read
+/// without end.
+const DRAINED_OVER_LIMIT: usize = 256 * 1024 * 1024;
+
+/// The body's bytes, if it is JSON and at most `limit` bytes; `setting` names the limit in the refusal.
+async fn read_json_body(req: Request, limit: usize, setting: &'static str) -> Result<Bytes, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_json(content_type) {
+        return Err(ApiError::UnsupportedMediaType(if content_type.is_empty() {
+            "the body must be JSON: send Content-Type: application/json".to_owned()
+        } else {
+            format!("the body must be JSON (application/json), not {content_type}")
+        }));
+    }
+    let too_large = ApiError::PayloadTooLarge { limit, setting };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        if declared.is_some_and(|n| n <= (limit + DRAINED_OVER_LIMIT) as u64) {
+            drain(req.into_body(), limit + DRAINED_OVER_LIMIT).await;
+        }
+        return Err(too_large);
+    }
+    let mut body = req.into_body();
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limit {
+                drain(body, DRAINED_OVER_LIMIT).await;
+                return Err(too_large);
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// Reads and discards what is left of `body`, up to `at_most` bytes.
+async fn drain(mut body: Body, at_most: usize) {
+    let mut read = 0usize;
+    while read <= at_most
+        && let Some(Ok(frame)) = body.frame().await
+    {
+        if let Some(data) = frame.data_ref() {
+            read += data.len();
+        }
     }
 }
 
@@ -140,4 +191,70 @@ pub fn child_id(raw: &str) -> Result<ChildId, ApiError> {
         detail: e.to_string(),
         errors: vec![e],
     })
+}
+
+/// A date as a request gives it (a query parameter, a field of a body that is not an event): `YYYY-MM-DD`,
+/// within the range Journey accepts ([`Date::check_accepted`]: 1900-01-01 to 2200-12-31). Outside it, the
+/// parameter is refused naming it (a query parameter with 400, a body field with 422), before anything
+/// computes with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AcceptedDate(pub Date);
+
+impl AcceptedDate {
+    pub fn get(self) -> Date {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptedDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AcceptedDate, D::Error> {
+        let date = Date::deserialize(d)?;
+        date.check_accepted("")
+            .map(AcceptedDate)
+            .map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+/// An instant as a request gives it (`known_at`): RFC 3339, within the range Journey accepts
+/// ([`Timestamp::check_accepted`]), refused naming the parameter otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AcceptedInstant(pub Timestamp);
+
+impl AcceptedInstant {
+    pub fn get(self) -> Timestamp {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptedInstant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AcceptedInstant, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let refuse = |message: String| serde::de::Error::custom(message);
+        match Timestamp::parse_field("", &text) {
+            Ok(instant) => instant
+                .check_accepted("")
+                .map(AcceptedInstant)
+                .map_err(|e| refuse(e.message)),
+            // An instant at the very end of the calendar cannot even be represented: say which range is
+            // accepted rather than that the text is malformed.
+            Err(e) => {
+                let far_out = text
+                    .get(..10)
+                    .and_then(|day| day.parse::<Date>().ok())
+                    .is_some_and(|day| day.check_accepted("").is_err());
+                Err(refuse(if far_out { instant_rule(&text) } else { e.message }))
+            }
+        }
+    }
+}
+
+/// The rule for an instant outside the accepted range, for one too far out to be read at all.
+fn instant_rule(text: &str) -> String {
+    format!(
+        "must be an instant from {} to {} (got {text})",
+        Timestamp::EARLIEST_ACCEPTED,
+        Timestamp::LATEST_ACCEPTED
+    )
 }

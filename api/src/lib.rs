@@ -25,20 +25,27 @@ pub mod extract;
 pub mod measures_report;
 pub mod metrics;
 mod middleware;
+pub mod responses;
 pub mod routes;
 pub mod schemas;
+pub mod server;
 pub mod session;
 pub mod timeline;
 
 pub use auth::{Action, KeyRing, LocalOperator, NewKey, Principal, Role};
 pub use error::{ApiError, ApiResult, Problem};
 pub use metrics::{Metrics, StoreStats};
+pub use server::serve;
 
 /// Limits and timings of the server.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The largest request body accepted, in bytes (413 above it).
+    /// The largest request body accepted, in bytes (413 above it), except a policy upload's.
     pub body_limit: usize,
+    /// The largest policy upload (`POST /v1/policies`: a component, base64 in JSON, with its parameters and
+    /// examples) accepted, in bytes. Components are not events: one written in another language (Python,
+    /// JavaScript) is easily 20 MB, so uploads have a limit of their own.
+    pub policy_upload_limit: usize,
     /// How long a request may take before it is answered 503 (the change feed's stream is not bounded).
     pub request_timeout: Duration,
     /// The most records one page of a read returns.
@@ -49,17 +56,31 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Mark the session cookie `Secure` (the server is reached over HTTPS, as it should be in production).
     pub secure_cookies: bool,
+    /// Whether checkpoints, hash tiles and consistency proofs may be read without a key (they carry no
+    /// personal data; witnesses and monitors read them). `false`: any valid key (`routes::proof`).
+    pub checkpoint_public: bool,
+    /// How long a client may take to send a request's head once it has begun it ([`serve`]).
+    pub header_read_timeout: Duration,
+    /// How long a connection with no request in flight stays open ([`serve`]).
+    pub idle_timeout: Duration,
+    /// The most connections served at once ([`serve`]); keep it below the limit on open files.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             body_limit: 4 * 1024 * 1024,
+            policy_upload_limit: 64 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             max_page: 1000,
             feed_keep_alive: Duration::from_secs(15),
             session_ttl: Duration::from_secs(30 * 60),
             secure_cookies: false,
+            checkpoint_public: true,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
         }
     }
 }
@@ -84,6 +105,9 @@ pub struct AppState {
     pub registry: Option<Arc<journey_plugins::registry::Registry>>,
     /// Browser sessions signed in on this server (`session.rs`).
     pub sessions: Arc<session::Sessions>,
+    /// The tree over the log, its checkpoints and proofs (ADR 10); `None` for a server that keeps no tree,
+    /// whose proof routes answer 503.
+    pub proofs: Option<Arc<journey_core::proof::Proofs>>,
 }
 
 impl AppState {
@@ -103,7 +127,14 @@ impl AppState {
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
             registry: None,
             sessions: Arc::new(session::Sessions::default()),
+            proofs: None,
         }
+    }
+
+    /// The same state with the proof service: checkpoints, tiles, proofs, and proofs in exports.
+    pub fn with_proofs(mut self, proofs: Arc<journey_core::proof::Proofs>) -> AppState {
+        self.proofs = Some(proofs);
+        self
     }
 
     /// The same state with a policy registry.
@@ -121,6 +152,27 @@ impl AppState {
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
+
+    /// Why this node cannot serve now: for each part that cannot (`shutdown`, `store`, `journal`), why. Empty
+    /// when it can. A store or journal whose writer stopped after a failed write (fail-stop: nothing more is
+    /// written until the server is restarted on a repaired disk), or one that was closed, cannot. `/readyz`
+    /// and `/metrics` say so.
+    pub fn unready(&self) -> Vec<(&'static str, String)> {
+        let mut reasons = Vec::new();
+        if self.is_shutting_down() {
+            reasons.push(("shutdown", "shutting down".to_owned()));
+        }
+        if let Some(why) = self.store.failure() {
+            reasons.push(("store", format!("the store cannot take writes: {why}")));
+        }
+        if let Some(why) = self.journal.failure() {
+            reasons.push((
+                "journal",
+                format!("the journal (keys, access log, policies) cannot take writes: {why}"),
+            ));
+        }
+        reasons
+    }
 }
 
 /// The routes with their OpenAPI descriptions, before state and middleware.
@@ -133,7 +185,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_routes().split_for_parts();
     let document = Arc::new(api);
-    router
+    let routed = router
         .route(
             "/openapi.json",
             axum::routing::get(move || {
@@ -150,7 +202,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::layer,
         ))
-        .layer(axum::middleware::from_fn(middleware::problem_details))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             middleware::panic_response,
         ))
@@ -158,7 +209,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
-        .with_state(state)
+        .with_state(state);
+    // Bodiless refusals become problems around the whole router, not inside each route: a route's layers
+    // run inside its method router, which adds the `Allow` header of a 405 only after them.
+    Router::new()
+        .fallback_service(routed)
+        .layer(axum::middleware::from_fn(middleware::problem_details))
 }
 
 /// The OpenAPI 3.1 document, as served at `/openapi.json` and committed at `docs/openapi.json`.

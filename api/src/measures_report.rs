@@ -20,6 +20,8 @@ pub struct MeasuresPage<'a> {
     pub failures: usize,
     /// This page's query (`from=…&to=…&known_at=…`), for the CSV links.
     pub query: String,
+    /// National or local targets, at most one per measure, drawn on its chart.
+    pub targets: &'a [MeasureTarget],
 }
 
 const STYLE: &str = r#"
@@ -33,29 +35,65 @@ th:first-child, td:first-child, th.text, td.text { text-align: left; }
 svg text { font-size: 11px; fill: #333; }
 "#;
 
-/// A measure's share on time, over all teams, per month.
-fn by_month(rows: &[&TimelinessRow]) -> BTreeMap<String, (usize, usize, usize)> {
-    let mut months: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
-    for r in rows {
-        let m = months.entry(r.month.clone()).or_default();
-        m.0 += r.on_time;
-        m.1 += r.late;
-        m.2 += r.not_yet_due;
+/// A target for a measure's share on time, drawn across its chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureTarget {
+    /// The measure's code (`assessment`).
+    pub measure: String,
+    /// The share on time aimed at, 0 to 100.
+    pub percent: f64,
+    /// Whose target: `national` or `local` (shown beside the line).
+    pub set_by: String,
+}
+
+/// One month of a measure, over all teams.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Month {
+    on_time: usize,
+    late: usize,
+    not_yet_due: usize,
+}
+
+/// Every month from `from`'s to `to`'s (`2024-05`), so that every chart has the same axis.
+fn months_between(from: journey_core::Date, to: journey_core::Date) -> Vec<String> {
+    let (mut y, mut m) = (i32::from(from.year()), i32::from(from.month()));
+    let last = (i32::from(to.year()), i32::from(to.month()));
+    let mut out = Vec::new();
+    while (y, m) <= last {
+        out.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
-    months
+    out
+}
+
+/// A measure's deadlines per month of `axis`, over all teams (months without any are there, empty).
+fn by_month(rows: &[&TimelinessRow], axis: &[String]) -> Vec<(String, Month)> {
+    let mut months: BTreeMap<&str, Month> = axis.iter().map(|m| (m.as_str(), Month::default())).collect();
+    for r in rows {
+        if let Some(m) = months.get_mut(r.month.as_str()) {
+            m.on_time += r.on_time;
+            m.late += r.late;
+            m.not_yet_due += r.not_yet_due;
+        }
+    }
+    months.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 fn percent(on_time: usize, late: usize) -> Option<f64> {
     (on_time + late > 0).then(|| on_time as f64 * 100.0 / (on_time + late) as f64)
 }
 
-/// Bars of the share on time per month (0 to 100 %), with counts in each bar's title.
-fn chart(months: &BTreeMap<String, (usize, usize, usize)>) -> Markup {
-    let (width, height, left, bottom) = (720.0, 180.0, 36.0, 28.0);
+/// Bars of the share on time per month (0 to 100 %), with counts in each bar's title. A month in which
+/// deadlines fell due and none was met shows a red mark on the axis and "0%"; a month in which none fell
+/// due shows a grey "none" slot, so the two never look alike. `target`, when there is one, is a dashed line.
+fn chart(months: &[(String, Month)], target: Option<&MeasureTarget>) -> Markup {
+    // `top` leaves room for the 100% label, which is drawn centred on its gridline.
+    let (width, height, left, top, bottom) = (720.0, 196.0, 36.0, 12.0, 28.0);
     let n = months.len().max(1) as f64;
     let slot = (width - left) / n;
     let bar = (slot * 0.7).max(2.0);
-    let y = |p: f64| (height - bottom) * (1.0 - p / 100.0);
+    let base = height - bottom;
+    let y = |p: f64| top + (base - top) * (1.0 - p / 100.0);
     html! {
         svg width=(width) height=(height) viewBox=(format!("0 0 {width} {height}")) role="img"
             aria-label="Share on time per month" {
@@ -63,22 +101,47 @@ fn chart(months: &BTreeMap<String, (usize, usize, usize)>) -> Markup {
                 line x1=(left) x2=(width) y1=(y(p)) y2=(y(p)) stroke="#ddd" {}
                 text x="0" y=(y(p) + 4.0) { (format!("{p:.0}%")) }
             }
-            @for (i, (month, (on_time, late, open))) in months.iter().enumerate() {
+            @for (i, (month, m)) in months.iter().enumerate() {
                 @let x = left + i as f64 * slot + (slot - bar) / 2.0;
-                @match percent(*on_time, *late) {
-                    Some(p) => {
-                        rect.bar x=(x) y=(y(p)) width=(bar) height=((height - bottom) - y(p))
+                @match percent(m.on_time, m.late) {
+                    Some(p) if p > 0.0 => {
+                        rect.bar x=(x) y=(y(p)) width=(bar) height=(base - y(p))
                             fill=(if p >= 90.0 { "#2d6a4f" } else if p >= 75.0 { "#e9c46a" } else { "#c1121f" })
                             data-month=(month) data-percent=(format!("{p:.1}")) {
-                            title { (format!("{month}: {p:.1}% on time ({on_time} on time, {late} late, {open} not yet due)")) }
+                            title { (format!("{month}: {p:.1}% on time ({} on time, {} late, {} not yet due)", m.on_time, m.late, m.not_yet_due)) }
+                        }
+                    }
+                    Some(_) => {
+                        g.bar.none-on-time data-month=(month) data-percent="0.0" {
+                            title { (format!("{month}: none on time ({} late, {} not yet due)", m.late, m.not_yet_due)) }
+                            rect x=(x) y=(base - 3.0) width=(bar) height="3" fill="#c1121f" {}
+                            text x=(x) y=(base - 6.0) fill="#a4161a" { "0%" }
                         }
                     }
                     None => {
-                        text x=(x) y=(height - bottom - 4.0) { "–" }
+                        g.no-deadlines data-month=(month) {
+                            title {
+                                (month) ": no deadlines fell due"
+                                @if m.not_yet_due > 0 { " (" (m.not_yet_due) " not yet due)" }
+                            }
+                            rect x=(x) y=(top) width=(bar) height=(base - top) fill="#f3f3f3"
+                                stroke="#ccc" stroke-dasharray="2 2" {}
+                            text x=(x + 1.0) y=(base - 6.0) fill="#777" { "none" }
+                        }
                     }
                 }
                 @if months.len() <= 24 || i % 3 == 0 {
                     text x=(x) y=(height - 8.0) { (month.get(2..).unwrap_or(month)) }
+                }
+            }
+            @if let Some(t) = target {
+                g.target data-percent=(format!("{:.1}", t.percent)) data-set-by=(t.set_by) {
+                    title { (format!("{} target: {:.0}% on time", t.set_by, t.percent)) }
+                    line x1=(left) x2=(width) y1=(y(t.percent)) y2=(y(t.percent)) stroke="#1d3557"
+                        stroke-width="1.5" stroke-dasharray="6 3" {}
+                    text x=(width - 4.0) y=(y(t.percent) - 3.0) text-anchor="end" fill="#1d3557" {
+                        (format!("{} target {:.0}%", t.set_by, t.percent))
+                    }
                 }
             }
         }
@@ -130,17 +193,25 @@ pub fn render(page: &MeasuresPage<'_>) -> String {
                         a href=(format!("/v1/measures/sections/{section}?{}", page.query)) { (section) ".csv" } " "
                     }
                 }
+                @let axis = months_between(r.from, r.to);
+                @if !measures.is_empty() {
+                    p.note data-testid="legend" {
+                        "Every month from " (r.from) " to " (r.to) " is on each chart. A grey slot marked “none”: no deadline fell due that month. "
+                        "A red mark marked 0%: deadlines fell due and none was met. A dashed line: the measure's target, where one is set."
+                    }
+                }
                 @for (code, label) in &measures {
                     @let rows: Vec<&TimelinessRow> = r.timeliness.iter().filter(|t| t.measure == *code).collect();
-                    @let months = by_month(&rows);
-                    @let (on_time, late) = months.values().fold((0, 0), |a, m| (a.0 + m.0, a.1 + m.1));
+                    @let months = by_month(&rows, &axis);
+                    @let (on_time, late) = months.iter().fold((0, 0), |a, (_, m)| (a.0 + m.on_time, a.1 + m.late));
+                    @let target = page.targets.iter().find(|t| t.measure == *code);
                     figure data-testid="measure" data-measure=(code) {
                         figcaption {
                             (label) ": "
                             (percent(on_time, late).map_or("nothing due".to_owned(), |p| format!("{p:.1}% on time")))
                             " (" (on_time) " of " (on_time + late) ")"
                         }
-                        (chart(&months))
+                        (chart(&months, target))
                     }
                 }
                 @if measures.is_empty() { p.note { "No statutory deadline fell due in the period." } }
@@ -200,4 +271,145 @@ pub fn render(page: &MeasuresPage<'_>) -> String {
         }
     }
     .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use journey_core::Date;
+    use journey_returns::timeliness::{AdoptionScorecard, MeasuresReport, ScorecardMeasure, TimelinessRow};
+
+    use super::*;
+
+    fn date(s: &str) -> Date {
+        Date::parse_field("date", s).unwrap()
+    }
+
+    fn row(measure: &str, month: &str, on_time: usize, late: usize, not_yet_due: usize) -> TimelinessRow {
+        TimelinessRow {
+            month: month.into(),
+            team: "Team A".into(),
+            measure: measure.into(),
+            label: measure.into(),
+            on_time,
+            late,
+            not_yet_due,
+            total: on_time + late + not_yet_due,
+            percent_on_time: percent(on_time, late),
+        }
+    }
+
+    fn report(timeliness: Vec<TimelinessRow>) -> MeasuresReport {
+        let none = ScorecardMeasure {
+            children: 0,
+            average_days: None,
+            threshold_days: 426,
+            met: None,
+        };
+        MeasuresReport {
+            from: date("2024-04-01"),
+            to: date("2024-09-30"),
+            known_at: journey_core::Timestamp::parse_field("t", "2024-10-01T00:00:00Z").unwrap(),
+            children: 10,
+            timeliness,
+            re_referrals: Vec::new(),
+            recording_lag: Vec::new(),
+            adoption: AdoptionScorecard {
+                from: date("2021-10-01"),
+                to: date("2024-09-30"),
+                adopted: 0,
+                a1: none.clone(),
+                a2: none.clone(),
+                a10: none,
+            },
+        }
+    }
+
+    fn page(report: &MeasuresReport, targets: &[MeasureTarget]) -> String {
+        render(&MeasuresPage {
+            report,
+            policy: Ok("statutory-timescales 1.0.1".into()),
+            failures: 0,
+            query: String::new(),
+            targets,
+        })
+    }
+
+    /// The figure of one measure, as rendered.
+    fn figure<'p>(html: &'p str, measure: &str) -> &'p str {
+        let start = html
+            .find(&format!("data-measure=\"{measure}\""))
+            .unwrap_or_else(|| panic!("{measure}: {html}"));
+        let end = html[start..].find("</figure>").unwrap() + start;
+        &html[start..end]
+    }
+
+    #[test]
+    fn every_month_is_on_every_chart_and_no_deadlines_differs_from_none_on_time() {
+        let r = report(vec![
+            row("assessment", "2024-04", 3, 1, 0),
+            row("assessment", "2024-06", 0, 2, 0),
+            row("assessment", "2024-07", 0, 0, 1),
+            row("contact-decision", "2024-09", 5, 0, 0),
+        ]);
+        let html = page(&r, &[]);
+        for measure in ["assessment", "contact-decision"] {
+            let f = figure(&html, measure);
+            let months: Vec<&str> = f
+                .match_indices("data-month=\"")
+                .map(|(i, m)| &f[i + m.len()..i + m.len() + 7])
+                .collect();
+            assert_eq!(
+                months,
+                ["2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09"],
+                "{measure}: the same six months, in order, on both charts"
+            );
+        }
+        let f = figure(&html, "assessment");
+        // May: nothing fell due; June: two fell due, none on time; July: one not yet due, none due.
+        assert!(f.contains("class=\"no-deadlines\" data-month=\"2024-05\""), "{f}");
+        assert!(
+            f.contains("class=\"bar none-on-time\" data-month=\"2024-06\" data-percent=\"0.0\""),
+            "{f}"
+        );
+        assert!(f.contains("2024-06: none on time (2 late, 0 not yet due)"), "{f}");
+        assert!(
+            f.contains("2024-07: no deadlines fell due (1 not yet due)"),
+            "{f}"
+        );
+        assert!(f.contains("data-month=\"2024-04\" data-percent=\"75.0\""), "{f}");
+        assert!(html.contains("data-testid=\"legend\""));
+        assert!(!f.contains("class=\"target\""), "no target given: {f}");
+    }
+
+    #[test]
+    fn the_100_percent_label_is_inside_the_chart() {
+        let html = page(&report(vec![row("assessment", "2024-04", 1, 0, 0)]), &[]);
+        let f = figure(&html, "assessment");
+        let label = f.find(">100%</text>").expect("a 100% label");
+        let y_at = f[..label].rfind("y=\"").unwrap() + 3;
+        let y: f64 = f[y_at..y_at + f[y_at..].find('"').unwrap()].parse().unwrap();
+        // The label's baseline must leave room for its 11px glyphs above it.
+        assert!(y >= 11.0, "the 100% label's baseline is at y={y}: clipped");
+    }
+
+    #[test]
+    fn a_target_is_drawn_on_its_measure_only() {
+        let r = report(vec![
+            row("assessment", "2024-04", 3, 1, 0),
+            row("contact-decision", "2024-04", 1, 0, 0),
+        ]);
+        let targets = [MeasureTarget {
+            measure: "assessment".into(),
+            percent: 85.0,
+            set_by: "local".into(),
+        }];
+        let html = page(&r, &targets);
+        let f = figure(&html, "assessment");
+        assert!(
+            f.contains("class=\"target\" data-percent=\"85.0\" data-set-by=\"local\""),
+            "{f}"
+        );
+        assert!(f.contains("local target 85%"), "{f}");
+        assert!(!figure(&html, "contact-decision").contains("class=\"target\""));
+    }
 }

@@ -54,6 +54,11 @@ pub struct Metrics {
     /// policy → its evaluations by outcome, and fuel.
     policies: Mutex<BTreeMap<String, Policy>>,
     store_stats: Mutex<Option<StatsSource>>,
+    /// Connections being served (`crate::server`).
+    connections_open: AtomicU64,
+    /// Connections closed by the server, by why: `idle`, `slow_head`, `make_room`.
+    connections_closed: Mutex<BTreeMap<&'static str, u64>>,
+    accept_errors: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,6 +108,25 @@ impl Metrics {
 
     pub fn record_access(&self) {
         self.access_records.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was accepted (`opened`) or ended (`!opened`).
+    pub fn record_connection(&self, opened: bool) {
+        if opened {
+            self.connections_open.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.connections_open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The server closed a connection: `idle`, `slow_head` (a request head too slow) or `make_room` (at the
+    /// connection cap).
+    pub fn record_connection_closed(&self, why: &'static str) {
+        *lock(&self.connections_closed).entry(why).or_default() += 1;
+    }
+
+    pub fn record_accept_error(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One evaluation of a policy: its outcome (`ok`, `error`, `out_of_fuel`...) and the fuel it consumed.
@@ -173,6 +197,31 @@ impl Metrics {
             "journey_access_records_total {}",
             self.access_records.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP journey_http_connections Connections being served.\n");
+        out.push_str("# TYPE journey_http_connections gauge\n");
+        let _ = writeln!(
+            out,
+            "journey_http_connections {}",
+            self.connections_open.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP journey_http_connections_closed_total Connections the server closed: idle, slow_head (a \
+             request head too slow) or make_room (at the connection cap).\n",
+        );
+        out.push_str("# TYPE journey_http_connections_closed_total counter\n");
+        for (why, n) in lock(&self.connections_closed).iter() {
+            let _ = writeln!(
+                out,
+                "journey_http_connections_closed_total{{reason=\"{why}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP journey_http_accept_errors_total Failed accepts (such as running out of file descriptors).\n");
+        out.push_str("# TYPE journey_http_accept_errors_total counter\n");
+        let _ = writeln!(
+            out,
+            "journey_http_accept_errors_total {}",
+            self.accept_errors.load(Ordering::Relaxed)
+        );
         if let Some(source) = lock(&self.store_stats).as_ref() {
             let s = source();
             out.push_str(
@@ -222,6 +271,24 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Whether the node is ready (`journey_ready`, 1 or 0) and, when it is not, which parts stop it
+/// (`journey_unready{part="store"}`...), from [`crate::AppState::unready`].
+pub fn render_readiness(unready: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP journey_ready Whether the node can serve (1) or not (0), as /readyz says.\n");
+    out.push_str("# TYPE journey_ready gauge\n");
+    let _ = writeln!(out, "journey_ready {}", u8::from(unready.is_empty()));
+    out.push_str(
+        "# HELP journey_unready Parts that stop the node from serving (shutdown, store, journal); 1 while they do.\n",
+    );
+    out.push_str("# TYPE journey_unready gauge\n");
+    for part in ["shutdown", "store", "journal"] {
+        let down = unready.iter().any(|(p, _)| *p == part);
+        let _ = writeln!(out, "journey_unready{{part=\"{part}\"}} {}", u8::from(down));
+    }
+    out
 }
 
 fn escape(s: &str) -> String {

@@ -84,7 +84,12 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
                 .get(header::ALLOW)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            format!("this route accepts: {allow}")
+            let methods: Vec<&str> = allow
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .collect();
+            format!("this route accepts: {}", methods.join(", "))
         })
     });
     let mut out = problem_response(&problem_for_status(status, detail));

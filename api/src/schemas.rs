@@ -31,7 +31,10 @@ json_schema!(
     NewEvent,
     {
         "type": "object",
-        "description": "An event as a sender submits it: the envelope fields, the payload's `type` (one of Journey's 79 past-tense event types, such as `ChildRegistered`, `ContactRecorded`, `PlacementChanged`) and its `data`. Unknown fields anywhere are refused.",
+        "description": (format!(
+            "An event as a sender submits it: the envelope fields, the payload's `type` (one of Journey's {} past-tense event types, such as `ChildRegistered`, `ContactReceived`, `PlacementChanged`) and its `data`. Unknown fields anywhere are refused.",
+            journey_core::domain::EventKind::ALL.len()
+        )),
         "required": ["event_id", "occurred_at", "source", "type"],
         "additionalProperties": false,
         "properties": {
@@ -41,7 +44,11 @@ json_schema!(
             "correlation_id": {"type": "string", "minLength": 1, "maxLength": 128},
             "causation_id": {"type": "string", "minLength": 1, "maxLength": 128},
             "source_recorded_at": {"type": "string", "format": "date-time", "description": "For imported history: when the other system says it recorded the fact."},
-            "type": {"type": "string", "description": "The event type, e.g. `ContactRecorded`."},
+            "type": {
+                "type": "string",
+                "description": "The event type, e.g. `ContactReceived`.",
+                "enum": (journey_core::domain::EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>())
+            },
             "data": {"type": "object", "description": "The event type's fields."}
         }
     }
@@ -180,10 +187,10 @@ json_schema!(
     StreamExport,
     {
         "type": "object",
-        "description": "Format `journey-stream-export/v1`: each record's exact stored bytes (hex), its hash links and the previous log hash, the decoded event, and the log's head when taken. `journey_core::store::verify_export` (or any reimplementation of ADR 3) verifies it without the rest of the log.",
+        "description": "Format `journey-stream-export/v2`: each record's exact stored bytes (hex), its hash links and the previous log hash, the decoded event, and the log's head when taken; on a server that keeps a tree (ADR 10), each record's inclusion proof (`tlog_proof`, c2sp.org/tlog-proof@v1) and the checkpoints they are proven in (`tlog`). `journey_core::store::verify_export` (or any reimplementation of ADR 3) verifies the chains without the rest of the log; `journey_core::proof::bundle::verify_bundle` also the proofs, against a trust policy (c2sp.org/tlog-policy). Format v1 (the chains only) still verifies.",
         "required": ["format", "child_id", "records", "log_head"],
         "properties": {
-            "format": {"type": "string", "enum": ["journey-stream-export/v1"]},
+            "format": {"type": "string", "enum": ["journey-stream-export/v2"]},
             "child_id": {"type": "string"},
             "records": {
                 "type": "array",
@@ -196,8 +203,20 @@ json_schema!(
                         "body": {"type": "string", "pattern": "^([0-9a-f]{2})*$"},
                         "previous_log_hash": {"type": "string"},
                         "chain": {"type": "object"},
-                        "event": {"$ref": "#/components/schemas/RecordedEvent"}
+                        "event": {"$ref": "#/components/schemas/RecordedEvent"},
+                        "tlog_proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1: the record's 64-byte entry (`extra`), its leaf index (position - 1), the inclusion proof's hashes, a blank line, and the checkpoint with its cosignatures. Absent when no checkpoint covers the record yet."}
                     }
+                }
+            },
+            "tlog": {
+                "type": "object",
+                "description": "The checkpoints the records are proven in: hashes and signed notes only, nothing of other children. Absent from a server that keeps no tree.",
+                "required": ["origin", "checkpoints", "summary"],
+                "properties": {
+                    "origin": {"type": "string", "description": "The log's origin, the first line of its checkpoints"},
+                    "checkpoints": {"type": "array", "items": {"type": "string"}, "description": "The signed checkpoints (with cosignatures), smallest first: the latest witnessed and, when records are newer, the latest signed"},
+                    "consistency": {"type": "array", "items": {"type": "string"}, "description": "With two checkpoints: the consistency proof from the first to the second, base64 hashes"},
+                    "summary": {"type": "string", "description": "In words: which checkpoints, whether and by whom witnessed, and which records are not yet proven"}
                 }
             },
             "log_head": {"$ref": "#/components/schemas/LogHead"}

@@ -33,6 +33,9 @@ pub struct TimelinePage<'a> {
     /// The path of this page (`/v1/children/{id}/timeline`) and of the export.
     pub page_path: String,
     pub export_path: String,
+    /// Which checkpoint, and which witnesses, the newest record shown is proven against, in words (ADR 10);
+    /// `None` on a server that keeps no tree.
+    pub proof: Option<String>,
 }
 
 /// The lanes, top to bottom.
@@ -174,6 +177,9 @@ pub fn render(page: &TimelinePage<'_>) -> String {
                     a data-testid="export-link" href=(export_href) {
                         "Download this child's verifiable export (records with their hash links)"
                     }
+                }
+                @if let Some(proof) = &page.proof {
+                    p data-testid="proof" { (proof) }
                 }
                 (deadline_table(page))
                 (entry_table(page))
@@ -366,8 +372,8 @@ fn deadline_mark(deadline: &Deadline, scale: &Scale, y: f64, judged: Date) -> Ma
             .map(|d| format!(", done {d}"))
             .unwrap_or_default(),
         deadline
-            .days_late
-            .map(|d| format!(", {d} days late"))
+            .lateness()
+            .map(|late| format!(", {late} late"))
             .unwrap_or_default(),
         status
     );
@@ -391,7 +397,7 @@ fn deadline_table(page: &TimelinePage<'_>) -> Markup {
                 Ok((policy, deadlines)) => {
                     p { "Computed by " (policy) " for the date judged, from the record as known at the instant." }
                     table data-testid="deadlines" {
-                        thead { tr { th { "Deadline" } th { "Due" } th { "Status" } th { "Done" } th { "Days late" } th { "Rule" } } }
+                        thead { tr { th { "Deadline" } th { "Due" } th { "Status" } th { "Done" } th { "Late by" } th { "Rule" } } }
                         tbody {
                             @for d in deadlines {
                                 tr data-status=(deadline_class(d.status)) {
@@ -399,7 +405,7 @@ fn deadline_table(page: &TimelinePage<'_>) -> Markup {
                                     td { @if let Some(due) = d.due_on { (due) } }
                                     td { (deadline_class(d.status)) }
                                     td { @if let Some(done) = d.completed_on { (done) } }
-                                    td { @if let Some(late) = d.days_late { (late) } }
+                                    td { @if let Some(late) = d.lateness() { (late) } }
                                     td { (d.rule) " (" (d.source) ")" }
                                 }
                             }

@@ -339,6 +339,7 @@ fn dry_run_text(report: &Value) -> String {
         ("steps", "steps"),
         ("entitlements", "entitlements"),
         ("alerts", "alerts"),
+        ("retention", "retention"),
     ] {
         if !entries(&report[key]).is_empty() {
             let _ = writeln!(out, "{label:<13} {}", counts(&report[key]));

@@ -338,21 +338,27 @@ fn import_ssda903(args: ImportArgs) -> anyhow::Result<()> {
         report.rows,
         report.files.len(),
         report.rows as f64 / seconds.max(1e-9),
-        report.children_imported,
-        report.events_appended,
-        report.children_unchanged,
-        report.children_refused,
-        report.facts_already_present,
+        report.tally.children_imported,
+        report.tally.events_appended,
+        report.tally.children_unchanged,
+        report.tally.children_refused,
+        report.tally.facts_already_present,
     );
     for (file, kind, rows) in &report.files {
         let kind = kind.map_or("not an SSDA903 table".to_owned(), |k| k.to_string());
         println!("  {file:<32} {kind:<16} {rows:>7} rows");
     }
     print_problems(
-        &[("bad row", &report.problems), ("conflict", &report.conflicts)],
+        &[
+            ("bad row", &report.tally.problems),
+            ("journey rule", &report.tally.refused_by_rules),
+            ("conflict", &report.tally.conflicts),
+            ("identifier kept as recorded", &report.tally.flagged),
+        ],
         "row",
         "column",
     );
+    print_rules(&report.tally);
     write_report(args.common.report.as_deref(), &report)
 }
 
@@ -376,6 +382,28 @@ fn print_problems(lists: &[(&str, &Vec<RowProblem>)], row: &str, column: &str) {
             eprintln!("... and {} more {label}s", list.len() - 20);
         }
     }
+}
+
+/// The rules met, most frequent first, and how many refused children only need their values corrected.
+fn print_rules(tally: &journey_returns::report::ChildTally) {
+    if tally.by_rule.is_empty() {
+        return;
+    }
+    println!("by rule (kind, column, rule: times, children):");
+    for r in tally.by_rule.iter().take(30) {
+        println!(
+            "  {:<16} {:<22} {}: {} times, {} children",
+            r.kind, r.column, r.rule, r.count, r.children
+        );
+    }
+    if tally.by_rule.len() > 30 {
+        println!("  ... and {} more rules (see --report)", tally.by_rule.len() - 30);
+    }
+    println!(
+        "{} of {} refused children were refused only for bad values: correct those and import again",
+        tally.refused_only_for_values.len(),
+        tally.children_refused
+    );
 }
 
 fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -414,11 +442,11 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
          {} refused; {} facts were already recorded, {} could not be recorded",
         report.files.len(),
         children as f64 / seconds.max(1e-9),
-        report.children_imported,
-        report.events_appended,
-        report.children_unchanged,
-        report.children_refused,
-        report.facts_already_present,
+        report.tally.children_imported,
+        report.tally.events_appended,
+        report.tally.children_unchanged,
+        report.tally.children_refused,
+        report.tally.facts_already_present,
         report.unrecorded.len(),
     );
     for f in &report.files {
@@ -427,13 +455,16 @@ fn import_cin(args: CinImportArgs) -> anyhow::Result<()> {
     }
     print_problems(
         &[
-            ("bad element", &report.problems),
-            ("conflict", &report.conflicts),
+            ("bad element", &report.tally.problems),
+            ("journey rule", &report.tally.refused_by_rules),
+            ("conflict", &report.tally.conflicts),
+            ("identifier kept as recorded", &report.tally.flagged),
             ("not recorded", &report.unrecorded),
         ],
         "line",
         "element",
     );
+    print_rules(&report.tally);
     write_report(args.common.report.as_deref(), &report)
 }
 

@@ -47,15 +47,21 @@ pub struct ServeArgs {
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "JOURNEY_LISTEN")]
     listen: Option<SocketAddr>,
-    /// A TOML file with any of: data, listen, store, body_limit, request_timeout_secs, max_page,
-    /// session_minutes, secure_cookies, and a [policy] table of the policy sandbox's limits: fuel,
-    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only
-    /// (docs/deployment.md).
+    /// A TOML file with any of: data, listen, store, body_limit, policy_upload_limit, request_timeout_secs, max_page,
+    /// session_minutes, secure_cookies, header_read_timeout_secs, idle_timeout_secs, max_connections, and a
+    /// [policy] table of the policy sandbox's limits: fuel,
+    /// memory_mib, deadline_ms, output_kib, log_kib, concurrent_evaluations, reset_dirty_pages_only;
+    /// and a [checkpoint] table: origin_base, signing_key, public, interval_secs, [[checkpoint.witness]]
+    /// name and vkey (docs/deployment.md).
     #[arg(long, env = "JOURNEY_CONFIG")]
     config: Option<PathBuf>,
-    /// The largest request body accepted, in bytes [default: 4 MiB].
+    /// The largest request body accepted, in bytes, except a policy upload's [default: 4 MiB].
     #[arg(long, env = "JOURNEY_BODY_LIMIT")]
     body_limit: Option<usize>,
+    /// The largest policy upload (`journey policy deploy --server`) accepted, in bytes [default: 64 MiB]. A
+    /// component written in Python or JavaScript is easily 20 MB.
+    #[arg(long, env = "JOURNEY_POLICY_UPLOAD_LIMIT")]
+    policy_upload_limit: Option<usize>,
     /// Seconds a request may take before it is answered 503 [default: 30].
     #[arg(long, env = "JOURNEY_REQUEST_TIMEOUT_SECS")]
     request_timeout_secs: Option<u64>,
@@ -117,13 +123,19 @@ struct FileConfig {
     data: Option<PathBuf>,
     listen: Option<SocketAddr>,
     body_limit: Option<usize>,
+    policy_upload_limit: Option<usize>,
     request_timeout_secs: Option<u64>,
     max_page: Option<usize>,
     store: Option<StoreChoice>,
     session_minutes: Option<u64>,
     secure_cookies: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
     #[serde(default)]
     policy: PolicyFileConfig,
+    #[serde(default)]
+    checkpoint: crate::checkpoint::CheckpointFileConfig,
 }
 
 /// The config file's `[policy]` table: the sandbox's limits for every evaluation (unset: the defaults of
@@ -213,6 +225,8 @@ pub struct Settings {
     /// The policy host's limits (the config file's `[policy]` table).
     pub host: HostConfig,
     pub store: StoreChoice,
+    /// The config file's `[checkpoint]` table: the proof an outsider can check (ADR 10).
+    pub checkpoint: crate::checkpoint::CheckpointSettings,
 }
 
 impl Settings {
@@ -229,6 +243,10 @@ impl Settings {
         let defaults = Config::default();
         let config = Config {
             body_limit: args.body_limit.or(file.body_limit).unwrap_or(defaults.body_limit),
+            policy_upload_limit: args
+                .policy_upload_limit
+                .or(file.policy_upload_limit)
+                .unwrap_or(defaults.policy_upload_limit),
             request_timeout: args
                 .request_timeout_secs
                 .or(file.request_timeout_secs)
@@ -241,14 +259,29 @@ impl Settings {
                     Duration::from_secs(m.saturating_mul(60))
                 }),
             secure_cookies: args.secure_cookies || file.secure_cookies.unwrap_or(false),
+            header_read_timeout: file
+                .header_read_timeout_secs
+                .map_or(defaults.header_read_timeout, Duration::from_secs),
+            idle_timeout: file
+                .idle_timeout_secs
+                .map_or(defaults.idle_timeout, Duration::from_secs),
+            max_connections: file.max_connections.unwrap_or(defaults.max_connections),
+            checkpoint_public: file.checkpoint.public.unwrap_or(defaults.checkpoint_public),
             ..defaults
         };
         if config.body_limit == 0
+            || config.policy_upload_limit == 0
             || config.max_page == 0
             || config.request_timeout.is_zero()
             || config.session_ttl.is_zero()
+            || config.header_read_timeout.is_zero()
+            || config.idle_timeout.is_zero()
+            || config.max_connections == 0
         {
-            bail!("body_limit, max_page, request_timeout_secs and session_minutes must be at least 1");
+            bail!(
+                "body_limit, policy_upload_limit, max_page, request_timeout_secs, session_minutes, header_read_timeout_secs, \
+                 idle_timeout_secs and max_connections must be at least 1"
+            );
         }
         Ok(Settings {
             data: args.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
@@ -265,6 +298,10 @@ impl Settings {
                 .host_config()
                 .context("in the config file's [policy] table")?,
             store: args.store.or(file.store).unwrap_or(StoreChoice::Embedded),
+            checkpoint: file
+                .checkpoint
+                .resolve()
+                .context("in the config file's [checkpoint] table")?,
         })
     }
 }
@@ -490,11 +527,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             open_postgres(&settings, url).await?
         }
     };
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn journey_core::Clock> = Arc::new(SystemClock);
     let mut state = AppState::new(
         backend.store.clone(),
         backend.journal.clone(),
-        clock,
+        clock.clone(),
         settings.config,
     );
     if settings.policies {
@@ -512,6 +549,22 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
     }
+    // Checkpoints over the embedded store's tree, signed at the interval. The PostgreSQL store keeps no tree
+    // yet: its proof routes answer 503.
+    let signer = match &backend.embedded {
+        Some((store, _)) => {
+            let proofs = crate::checkpoint::proofs(&settings.checkpoint, data, store.clone(), clock.clone())?;
+            state = state.with_proofs(proofs.clone());
+            Some(crate::checkpoint::spawn_signer(
+                proofs,
+                settings.checkpoint.interval,
+            ))
+        }
+        None => {
+            tracing::warn!("the PostgreSQL store keeps no Merkle tree yet: no checkpoints are signed");
+            None
+        }
+    };
     if let Some((store, _)) = &backend.embedded {
         let weak: Weak<EmbeddedStore> = Arc::downgrade(store);
         state.metrics.set_store_stats(move || {
@@ -541,16 +594,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     tracing::info!(listen = %settings.listen, store = %serving, "journey serving");
     eprintln!("journey: serving {serving} on http://{}", settings.listen);
-    let app = journey_api::router(state.clone());
-    let stopping = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            stopping.begin_shutdown();
-        })
-        .await
-        .context("serving")?;
+    // The router behind the connection limits (header-read and idle timeouts, the cap on connections); on
+    // the signal the state begins to shut down and requests in flight finish.
+    journey_api::serve(listener, state.clone(), async {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await
+    .context("serving")?;
+    // The signer holds the store: it stops before the store is closed.
+    if let Some(signer) = signer {
+        signer.abort();
+        let _ = signer.await;
+    }
     drop(state);
     backend.close()?;
     tracing::info!("stopped cleanly");
@@ -601,7 +657,7 @@ mod tests {
         let file = dir.path().join("journey.toml");
         std::fs::write(
             &file,
-            "data = \"/srv/journey\"\nlisten = \"0.0.0.0:9000\"\nbody_limit = 1024\n",
+            "data = \"/srv/journey\"\nlisten = \"0.0.0.0:9000\"\nbody_limit = 1024\npolicy_upload_limit = 2048\n",
         )
         .unwrap();
         let args = T::try_parse_from([
@@ -616,6 +672,17 @@ mod tests {
         assert_eq!(s.data, PathBuf::from("/srv/journey"));
         assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
         assert_eq!(s.config.body_limit, 1024);
+        assert_eq!(s.config.policy_upload_limit, 2048);
+        let args = T::try_parse_from([
+            "t",
+            "--config",
+            file.to_str().unwrap(),
+            "--policy-upload-limit",
+            "4096",
+        ])
+        .unwrap();
+        let s = Settings::resolve(args.serve).unwrap();
+        assert_eq!(s.config.policy_upload_limit, 4096);
     }
 
     #[test]
@@ -680,8 +747,19 @@ mod tests {
         assert_eq!(s.host, HostConfig::default());
         let defaults = Config::default();
         assert_eq!(s.config.body_limit, defaults.body_limit);
+        assert_eq!(s.config.policy_upload_limit, defaults.policy_upload_limit);
         assert_eq!(s.config.request_timeout, defaults.request_timeout);
         assert_eq!(s.config.session_ttl, defaults.session_ttl);
+        assert_eq!(s.config.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(s.config.idle_timeout, defaults.idle_timeout);
+        assert_eq!(s.config.max_connections, defaults.max_connections);
+        assert_eq!(s.config.checkpoint_public, defaults.checkpoint_public);
+        assert_eq!(
+            s.checkpoint.origin_base.as_str(),
+            crate::checkpoint::DEFAULT_ORIGIN_BASE
+        );
+        assert_eq!(s.checkpoint.interval, Duration::from_secs(60));
+        assert_eq!(s.checkpoint.signing_key, None);
     }
 
     #[test]

@@ -102,8 +102,21 @@ impl Remote {
             ("POST", Some(body)) => self.with_headers(self.agent.post(&url)).send_json(body),
             ("POST", None) => self.with_headers(self.agent.post(&url)).send_empty(),
             (other, _) => bail!("{other} is not used by the CLI"),
-        }
-        .with_context(|| format!("{method} {url}"))?;
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => {
+                let cut_off = matches!(&e, ureq::Error::Io(io) if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ));
+                let error = anyhow::Error::new(e).context(format!("{method} {url}"));
+                return Err(match body {
+                    Some(body) if cut_off => error.context(cut_off_while_sending(path, body)),
+                    _ => error,
+                });
+            }
+        };
         let status = response.status();
         let bytes = response
             .into_body()
@@ -119,6 +132,24 @@ impl Remote {
             &String::from_utf8_lossy(&bytes)
         )))
     }
+}
+
+/// What a connection closed while a body was being sent most likely means: the body is over one of the
+/// server's limits, and the server (which does not read a body far over its limit) closed the connection
+/// before its 413 could be read.
+fn cut_off_while_sending(path: &str, body: &Value) -> String {
+    let bytes = serde_json::to_vec(body).map_or(0, |b| b.len());
+    let setting = if path.starts_with("/v1/policies") && !path.contains("/versions/") {
+        "policy_upload_limit (64 MiB by default; `journey serve --policy-upload-limit`)"
+    } else {
+        "body_limit (4 MiB by default; `journey serve --body-limit`)"
+    };
+    format!(
+        "the server closed the connection while the request ({:.1} MiB) was being sent: it is most likely \
+         over the server's {setting}; ask its operator to raise the limit in its config file \
+         (docs/deployment.md) or send less",
+        bytes as f64 / (1024.0 * 1024.0)
+    )
 }
 
 /// An RFC 9457 problem as one readable message: title, detail, and each field with its rule.

@@ -132,8 +132,9 @@ fn timeline_and_summary_read_one_child_and_are_access_logged() {
     ]))
     .unwrap();
     assert!(json["entries"].as_array().unwrap().len() > 5);
-    // Known at the Unix epoch the record said nothing: the child was not registered yet.
-    let before = ok(&[
+    // Known at the Unix epoch the record said nothing: the child was not registered yet, so there was no
+    // such child then (404, as on every child route).
+    let before = journey(&[
         "summary",
         "--data",
         path(&data),
@@ -141,7 +142,14 @@ fn timeline_and_summary_read_one_child_and_are_access_logged() {
         "--known-at",
         "1970-01-02T00:00:00Z",
     ]);
-    assert!(!before.contains("date_of_birth"), "{before}");
+    let said = String::from_utf8_lossy(&before.stderr);
+    assert!(!before.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "nothing was recorded for child {child} as known at 1970-01-02T00:00:00Z"
+        )),
+        "{said}"
+    );
     let summary = ok(&["summary", "--data", path(&data), &child]);
     assert!(
         summary
@@ -392,6 +400,11 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
+        Server::start_with(data, &[])
+    }
+
+    /// As [`Server::start`], with more `journey serve` flags.
+    fn start_with(data: &Path, flags: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -407,6 +420,7 @@ impl Server {
                 "--bootstrap-admin",
             ])
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -543,7 +557,7 @@ fn the_same_commands_work_against_a_server() {
         "test",
     ]))
     .unwrap();
-    assert_eq!(measures["policy"], "statutory-timescales 1.0.1");
+    assert_eq!(measures["policy"], "statutory-timescales 2.0.0");
 
     // A refusal from the server is shown as the problem it is: status, title and detail.
     let mut bad: Vec<&str> = vec!["timeline", "no-such-child"];
@@ -598,7 +612,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "dry-run",
         "levels-of-need",
-        "1.0.1",
+        "1.1.0",
         "--data",
         d,
         "--limit",
@@ -610,7 +624,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
     assert_eq!(dry["children"], 10, "{dry}");
     let text = ok(&dry_run);
     assert!(
-        text.starts_with("levels-of-need 1.0.1, judged on 2025-03-31 as known at ")
+        text.starts_with("levels-of-need 1.1.0, judged on 2025-03-31 as known at ")
             && text.contains(": 10 children, 10 evaluated\n")
             && text.contains("\nlevels        "),
         "{text}"
@@ -620,7 +634,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "policy",
         "retire",
         "step-up-down",
-        "1.0.1",
+        "1.1.0",
         "--data",
         d,
         "--reason",
@@ -632,7 +646,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         .as_array()
         .unwrap()
         .iter()
-        .find(|v| v["name"] == "step-up-down")
+        .find(|v| v["name"] == "step-up-down" && v["version"] == "1.1.0")
         .unwrap();
     assert_eq!(retired["status"], "retired");
 
@@ -646,7 +660,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "--to",
         "2025-03-31",
     ]);
-    assert!(table.contains("statutory-timescales 1.0.1"), "{table}");
+    assert!(table.contains("statutory-timescales 2.0.0"), "{table}");
     assert!(table.contains("Assessments within 45 working days"), "{table}");
     assert!(table.contains("adoption scorecard"), "{table}");
     let out = tmp.path().join("measures");
@@ -684,4 +698,143 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
             .iter()
             .any(|r| r.body["view"] == "policy:statutory-timescales" && r.body["child_id"] == json!(child))
     );
+}
+
+/// A policy upload over the server's limit shows the server's 413 problem, which names the setting and how
+/// to raise it (it used to print `io: Broken pipe (os error 32)`); a server that cuts the connection while
+/// the body is sent gets an explanation instead of the bare I/O error.
+#[test]
+fn a_policy_upload_over_the_limit_says_which_limit_and_how_to_raise_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Not a component, but the server refuses it for its size before it looks inside.
+    let component = tmp.path().join("big.wasm");
+    std::fs::write(&component, vec![0u8; 3 << 20]).unwrap();
+    let deploy = |server: &str, key: &str| {
+        journey(&[
+            "policy",
+            "deploy",
+            path(&component),
+            "--effective-from",
+            "2024-04-01",
+            "--author",
+            "Exampleshire policy team",
+            "--server",
+            server,
+            "--key",
+            key,
+        ])
+    };
+
+    let server = Server::start_with(&tmp.path().join("data"), &["--policy-upload-limit", "1000000"]);
+    let out = deploy(&server.base, &server.token);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("413 Request body too large")
+            && said.contains("limit of 1000000 bytes (policy_upload_limit")
+            && said.contains("journey serve --policy-upload-limit"),
+        "{said}"
+    );
+
+    // A server (or proxy) that closes the connection as soon as it has the request's head.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let closer = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = [0u8; 1024];
+        let _ = stream.read(&mut head);
+        // Close with unread data waiting: the kernel resets the connection, as a server does.
+        drop(stream);
+    });
+    let out = deploy(&format!("http://{address}"), "any-key");
+    closer.join().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("the server closed the connection while the request (4.0 MiB) was being sent")
+            && said.contains("policy_upload_limit"),
+        "{said}"
+    );
+}
+
+/// `journey serve` keeps a tree and signs checkpoints with a key it makes beside the data directory (ADR 10);
+/// a child's export from it is a proof bundle that `journey verify-export` checks offline against the log's
+/// key alone, and a bundle with one record changed is refused.
+#[test]
+fn a_childs_export_from_a_server_verifies_offline_and_a_changed_one_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"));
+    assert!(tmp.path().join("data.checkpoint.key").exists());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let bearer = format!("Bearer {}", server.token);
+    let read = |response: ureq::http::Response<ureq::Body>| -> (u16, String) {
+        let status = response.status().as_u16();
+        (status, response.into_body().read_to_string().unwrap())
+    };
+    let (status, signed) = read(
+        agent
+            .post(format!("{}/v1/checkpoints", server.base))
+            .header("Authorization", &bearer)
+            .send_empty()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{signed}");
+    let (status, vkey) = read(
+        agent
+            .get(format!("{}/checkpoint/vkey", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{vkey}");
+    let (_, page) = read(
+        agent
+            .get(format!("{}/v1/log?limit=1", server.base))
+            .header("Authorization", &bearer)
+            .call()
+            .unwrap(),
+    );
+    let page: Value = serde_json::from_str(&page).unwrap();
+    let child = page["events"][0]["child_id"].as_str().unwrap().to_owned();
+    let bundle = tmp.path().join("bundle.json");
+    let fetched = journey(&[
+        "export",
+        &child,
+        "--server",
+        &server.base,
+        "--key",
+        &server.token,
+        "--out",
+        path(&bundle),
+    ]);
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    assert!(String::from_utf8_lossy(&fetched.stderr).contains("with an inclusion proof"));
+    let export = std::fs::read_to_string(&bundle).unwrap();
+
+    let report: Value =
+        serde_json::from_str(&ok(&["verify-export", path(&bundle), "--log-key", vkey.trim()])).unwrap();
+    assert_eq!(report["child_id"], child.as_str());
+    let size = report["checkpoints"][0]["size"].as_u64().unwrap();
+    assert!(size > 0);
+
+    // The first record given the second's inclusion proof: the chains still verify, the proof does not.
+    let mut changed: Value = serde_json::from_str(&export).unwrap();
+    assert!(changed["records"].as_array().unwrap().len() >= 2);
+    changed["records"][0]["tlog_proof"] = changed["records"][1]["tlog_proof"].clone();
+    std::fs::write(&bundle, changed.to_string()).unwrap();
+    let out = journey(&["verify-export", path(&bundle), "--log-key", vkey.trim()]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("tree size {size}")), "{said}");
+    // Without a key to trust, nothing is checked.
+    let out = journey(&["verify-export", path(&bundle)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log-key"));
 }

@@ -111,7 +111,10 @@ fn verify_walks_every_part_and_fails_on_a_tampered_or_damaged_journal_as_serve_r
     let (intact, report, said) = verify(&dir);
     assert!(intact, "{said}");
     assert_eq!(report["intact"], true);
-    assert_eq!(report["walked"], serde_json::json!(["log", "index", "journal"]));
+    assert_eq!(
+        report["walked"],
+        serde_json::json!(["log", "index", "journal", "tree", "checkpoints"])
+    );
     assert_eq!(report["first_broken"], Value::Null);
     assert_eq!(report["journal"]["verification"]["records"], 3);
     assert_eq!(report["index"]["records_checked"], report["records"]);

@@ -429,16 +429,20 @@ fn three_nodes_on_one_postgres_are_one_service() {
     );
     let (status, body) = call("POST", &evaluate, &token, None);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call(
-        "POST",
-        &format!(
-            "{}/v1/policies/levels-of-need/versions/1.0.1/retire",
-            nodes[1].base
-        ),
-        &token,
-        Some(json!({"reason": "multi-node test"})),
-    );
-    assert_eq!(status, 200, "{body}");
+    // Both versions (the one built from source, and the frozen 1.0.1 earlier version that takes over when it
+    // is retired).
+    for version in ["1.1.0", "1.0.1"] {
+        let (status, body) = call(
+            "POST",
+            &format!(
+                "{}/v1/policies/levels-of-need/versions/{version}/retire",
+                nodes[1].base
+            ),
+            &token,
+            Some(json!({"reason": "multi-node test"})),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
     let (status, body) = call("POST", &evaluate, &token, None);
     assert!(
         (400..500).contains(&status),

@@ -43,6 +43,43 @@ pub trait CodeList: Copy + Eq + fmt::Debug + fmt::Display + 'static {
     fn parse(s: &str) -> Result<Self, FieldError>;
     /// Whether the code is in the DfE list for `year`.
     fn valid_in(self, year: CollectionYear) -> bool;
+    /// The first collection year whose DfE list has the code (`None`: since before 2017/18).
+    fn first_year(self) -> Option<CollectionYear>;
+    /// The last collection year whose DfE list has the code (`None`: still current).
+    fn last_year(self) -> Option<CollectionYear>;
+}
+
+/// `Err` with a message when `code` was not in its DfE list on `date`, judged by the collection year of the
+/// date (see [`CollectionYear::of_date`]): a code is valid on the dates of the collection years whose
+/// lists have it, so a return of that year accepts it. The message names the code, the date, the date's
+/// collection year and the years the code is valid in.
+///
+/// A list that has no code at all in the date's year (SSDA903 `SW_REASON`, collected from 2023/24) is a
+/// field that year's returns do not have: nothing dated then is exported with it, and the code (why an
+/// earlier social worker changed) is accepted on any date.
+pub fn check_used_on<C: CodeList>(code: C, date: Date) -> Result<(), String> {
+    let year = CollectionYear::of_date(date);
+    if code.valid_in(year) || !C::all().iter().any(|c| c.valid_in(year)) {
+        return Ok(());
+    }
+    let span = match (code.first_year(), code.last_year()) {
+        (Some(f), Some(l)) => format!("from {f} to {l}"),
+        (Some(f), None) => format!("from {f} on"),
+        (None, Some(l)) => format!("up to {l}"),
+        (None, None) => "in every year".to_owned(),
+    };
+    let valid: Vec<&str> = C::all()
+        .iter()
+        .filter(|c| c.valid_in(year))
+        .map(|c| c.code())
+        .collect();
+    Err(format!(
+        "{} code {:?} is not valid on {date}: it is in the DfE list {span}, and {date} is in {year} (whose \
+         list has {})",
+        human(C::FIELD),
+        code.code(),
+        valid.join(", ")
+    ))
 }
 
 /// Declares a DfE code list as an enum:
@@ -200,6 +237,12 @@ macro_rules! code_list {
             }
             fn valid_in(self, year: $crate::codes::CollectionYear) -> bool {
                 $name::valid_in(self, year)
+            }
+            fn first_year(self) -> Option<$crate::codes::CollectionYear> {
+                $name::first_year(self)
+            }
+            fn last_year(self) -> Option<$crate::codes::CollectionYear> {
+                $name::last_year(self)
             }
         }
 
@@ -371,6 +414,17 @@ impl CollectionYear {
             date.year()
         };
         CollectionYear::new(ending)
+    }
+
+    /// The collection year whose code lists apply on `date`: the one containing it, or, for a date outside
+    /// the supported years, the nearest of them (the code lists before 2013/14 are not known here and are
+    /// taken to be 2013/14's; see the module documentation).
+    pub fn of_date(date: Date) -> CollectionYear {
+        CollectionYear::containing(date).unwrap_or(if date < Self::FIRST_SUPPORTED.start_date() {
+            Self::FIRST_SUPPORTED
+        } else {
+            Self::LAST_SUPPORTED
+        })
     }
 
     /// Whether `date` falls within this collection year.

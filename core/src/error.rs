@@ -119,6 +119,15 @@ pub enum Conflict {
     },
     #[error("event_id {event_id} appears more than once in the same append")]
     DuplicateInBatch { event_id: EventId },
+    /// A checkpoint smaller than one already signed: a log's checkpoints only grow.
+    #[error("a checkpoint of tree size {new} cannot follow the stored one of tree size {stored}")]
+    CheckpointBehind { stored: u64, new: u64 },
+    /// A checkpoint of a size already signed with another root: two inconsistent checkpoints.
+    #[error("a checkpoint of tree size {size} was already signed with another root")]
+    CheckpointRootDiffers { size: u64 },
+    /// The log no longer extends a checkpoint it signed: nothing more is signed (`crate::proof`).
+    #[error("the log does not extend the checkpoint signed at tree size {size}: {detail}")]
+    NotConsistent { size: u64, detail: String },
     /// A system-journal stream (`crate::journal`) was not at the version the appender expected.
     #[error("journal stream {stream}: expected version {expected}, but the stream is at {actual}")]
     WrongJournalVersion {
@@ -176,6 +185,9 @@ pub enum Error {
     /// The store has been closed, or its writer stopped after an unrecoverable write failure.
     #[error("the store is closed: {0}")]
     Closed(String),
+    /// Not now, but soon: the tree over the log is being rebuilt, say. Ask again after a while.
+    #[error("unavailable for now: {0}")]
+    Unavailable(String),
 }
 
 impl From<Problems> for Error {

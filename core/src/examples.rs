@@ -8,7 +8,7 @@ use crate::codes::{
     AbuseCategory, AdopterLegalStatus, AdopterSex, AssessmentFactor as F, CareLeaverAccommodation,
     CareLeaverActivity, CategoryOfNeed, CinClosureReason, Disability, Ethnicity, InTouch, LegalStatus,
     MissingKind, PlacementProvider, PlacementType, PreviousPermanence, PrimaryNeed, ReasonEpisodeCeased,
-    ReasonPlaceChange, ReasonPlacedCeased, ReferralSource, ReviewParticipation, Sex,
+    ReasonNewEpisode, ReasonPlaceChange, ReasonPlacedCeased, ReferralSource, ReviewParticipation, Sex,
     SocialWorkerChangeReason, UpnUnknownReason,
 };
 use crate::envelope::NewEvent;
@@ -39,12 +39,15 @@ pub fn examples() -> Vec<EventPayload> {
 /// * `EX-A`: Child A, from a pre-birth contact to early help, child protection, care proceedings, care,
 ///   an adoption plan that changed, long-term fostering and leaving care into staying put;
 /// * `EX-B`: Child B, an unaccompanied asylum-seeking young person transferred in and out;
-/// * `EX-C`: Child C, an infant referred from A&E who died.
+/// * `EX-C`: Child C, an infant referred from A&E who died;
+/// * `EX-D`: Child D, whose history comes from the authority's earliest SSDA903 return, already looked after
+///   when it begins.
 pub fn example_streams() -> Vec<(ChildId, Vec<NewEvent>)> {
     vec![
         (child("EX-A"), child_a()),
         (child("EX-B"), child_b()),
         (child("EX-C"), child_c()),
+        (child("EX-D"), child_d()),
     ]
 }
 
@@ -1211,6 +1214,60 @@ fn child_c() -> Vec<NewEvent> {
             ChildInNeedEpisodeClosed {
                 reason: CinClosureReason::RC2,
                 detail: Some(long("Child died; case closed after the initial review.")),
+            },
+        ),
+    ]
+}
+
+fn child_d() -> Vec<NewEvent> {
+    vec![
+        ev(
+            "d-001",
+            on("2010-07-14"),
+            ChildRegistered {
+                given_name: None,
+                family_name: None,
+                preferred_name: None,
+                date_of_birth: Some(d("2010-07-14")),
+                expected_date_of_birth: None,
+                sex: Sex::M,
+                ethnicity: Some(Ethnicity::WBRI),
+                upn: None,
+                former_upn: None,
+                upn_unknown_reason: Some(UpnUnknownReason::UN5),
+                nhs_number: None,
+                disabilities: vec![],
+                family_id: None,
+            },
+        ),
+        // The earliest episode the return holds: a move of placement in a period begun years before.
+        ev(
+            "d-002",
+            on("2021-09-06"),
+            CareInProgressRecorded {
+                reason_new_episode: ReasonNewEpisode::P,
+                legal_status: LegalStatus::C2,
+                category_of_need: CategoryOfNeed::N1,
+                placement: placement(PlacementType::U4, Some(PlacementProvider::PR1), "ZZ7 7GG", vec![]),
+                home_postcode: None,
+            },
+        ),
+        // Its return gave a UPN whose check letter is wrong: kept as recorded, flagged, not used.
+        ev(
+            "d-003",
+            on("2021-09-06"),
+            InvalidIdentifierRecorded {
+                identifier: IdentifierKind::Upn,
+                recorded: short("A999000021999"),
+                problem: long("must be a 13-character UPN with the correct check letter"),
+            },
+        ),
+        ev(
+            "d-004",
+            on("2022-01-20"),
+            LookedAfterReviewHeld {
+                participation: ReviewParticipation::PN1,
+                chair: None,
             },
         ),
     ]

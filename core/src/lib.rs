@@ -14,6 +14,7 @@ pub mod error;
 pub mod examples;
 pub mod ids;
 pub mod journal;
+pub mod proof;
 pub mod store;
 #[doc(hidden)]
 pub mod testkit;
@@ -21,6 +22,10 @@ pub mod time;
 pub mod view;
 #[doc(hidden)]
 pub mod wire;
+
+/// The pure tree, proofs and C2SP formats, re-exported so that the stores, the API and the command line
+/// use the one version core uses.
+pub use journey_tlog as tlog;
 
 pub use envelope::{ChainLink, Envelope, NewEvent, RecordedEvent};
 pub use error::{Conflict, Error, FieldError, Problems, Result};

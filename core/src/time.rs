@@ -61,13 +61,29 @@ impl Date {
         self.0.day()
     }
 
-    /// The date `days` days later (or earlier, if negative).
+    /// The date `days` days later (or earlier, if negative), or `None` past either end of the calendar
+    /// (years -9999 and 9999).
+    pub fn checked_add_days(self, days: i32) -> Option<Date> {
+        let span = jiff::Span::new().try_days(days).ok()?;
+        self.0.checked_add(span).ok().map(Date)
+    }
+
+    /// The date `days` days later (or earlier, if negative). Past either end of the calendar the answer is
+    /// that end: dates Journey accepts ([`Date::check_accepted`]) are centuries inside it, so only a date
+    /// stored before the range was enforced can get there, and a read of it must not crash. Where the
+    /// difference matters, use [`Date::checked_add_days`].
     pub fn add_days(self, days: i32) -> Date {
-        Date(
-            self.0
-                .checked_add(jiff::Span::new().days(days))
-                .expect("date within jiff's range"),
-        )
+        self.checked_add_days(days)
+            .unwrap_or(if days < 0 { Date::MIN } else { Date::MAX })
+    }
+
+    /// The date `months` calendar months later (or earlier), the day clamped to the month's length;
+    /// saturates at the ends of the calendar, as [`Date::add_days`] does.
+    pub fn add_months(self, months: i32) -> Date {
+        jiff::Span::new()
+            .try_months(months)
+            .and_then(|span| self.0.checked_add(span))
+            .map_or(if months < 0 { Date::MIN } else { Date::MAX }, Date)
     }
 
     /// Whole days from `self` to `later` (negative if `later` is earlier).
@@ -75,31 +91,68 @@ impl Date {
         (later.0 - self.0).get_days()
     }
 
+    /// The date `years` calendar years later (29 February becomes 28 February in a common year), or `None`
+    /// past either end of the calendar.
+    pub fn checked_add_years(self, years: i16) -> Option<Date> {
+        let span = jiff::Span::new().try_years(years).ok()?;
+        self.0.checked_add(span).ok().map(Date)
+    }
+
     /// The date `years` calendar years later; 29 February becomes 28 February in a common year. This is
     /// how the DfE validators count birthdays (`DOB + N years`); policies that must follow the reading
-    /// that a 29 February birthday falls on 1 March can add a day themselves.
+    /// that a 29 February birthday falls on 1 March can add a day themselves. Saturates at the ends of the
+    /// calendar, as [`Date::add_days`] does.
     pub fn add_years(self, years: i16) -> Date {
-        Date(
-            self.0
-                .checked_add(jiff::Span::new().years(years))
-                .expect("date within jiff's range"),
-        )
+        self.checked_add_years(years)
+            .unwrap_or(if years < 0 { Date::MIN } else { Date::MAX })
     }
 
     /// Age in completed years on `on`: the largest `n` with `self.add_years(n) <= on`, so that age and
     /// birthdays agree (see [`Date::add_years`]).
     pub fn age_on(self, on: Date) -> i32 {
-        let span = self
+        // Two dates of the calendar are always a whole number of years (fewer than 20,000) apart.
+        let years = self
             .0
             .until((jiff::Unit::Year, on.0))
-            .expect("dates within range");
-        let years = span.get_years();
-        // jiff counts 29 February to 28 February as short of a year; step up when the clamped birthday has come.
-        if self.add_years(years + 1) <= on {
-            i32::from(years) + 1
-        } else {
-            i32::from(years)
+            .map_or(0, |span| span.get_years());
+        // jiff counts 29 February to 28 February as short of a year; step up when the clamped birthday has
+        // come. A birthday past the end of the calendar has not.
+        match self.checked_add_years(years.saturating_add(1)) {
+            Some(birthday) if birthday <= on => i32::from(years) + 1,
+            _ => i32::from(years),
         }
+    }
+
+    /// The first and last dates of the calendar.
+    pub const MIN: Date = Date(civil::Date::MIN);
+    pub const MAX: Date = Date(civil::Date::MAX);
+
+    /// The earliest date Journey accepts anywhere: 1 January 1900. Nobody in children's social care now
+    /// was born, or had anything recorded, before it.
+    pub const EARLIEST_ACCEPTED: Date = Date(civil::date(1900, 1, 1));
+    /// The latest date Journey accepts anywhere (an expected date of birth, an order's expiry, the date a
+    /// policy judges, the end of a return's window): 31 December 2200, the far end of any retention period
+    /// (a record kept until the child's 75th birthday, for a child born today, ends before 2110).
+    pub const LATEST_ACCEPTED: Date = Date(civil::date(2200, 12, 31));
+
+    /// `self`, if Journey accepts it ([`Date::EARLIEST_ACCEPTED`] to [`Date::LATEST_ACCEPTED`]); otherwise
+    /// the rule, naming `field`. Within this range all of Journey's date arithmetic (birthdays, working
+    /// days, retention periods) stays centuries inside the calendar.
+    pub fn check_accepted(self, field: &str) -> Result<Date, FieldError> {
+        if (Date::EARLIEST_ACCEPTED..=Date::LATEST_ACCEPTED).contains(&self) {
+            Ok(self)
+        } else {
+            Err(FieldError::new(field, Date::accepted_rule(self)))
+        }
+    }
+
+    /// The rule [`Date::check_accepted`] states, for `got`.
+    pub fn accepted_rule(got: Date) -> String {
+        format!(
+            "must be from {} to {} (got {got})",
+            Date::EARLIEST_ACCEPTED,
+            Date::LATEST_ACCEPTED
+        )
     }
 }
 
@@ -283,11 +336,40 @@ impl OccurredAt {
             .date
             .0
             .to_datetime(self.time.unwrap_or(civil::Time::midnight()));
-        let instant = england()
-            .to_ambiguous_timestamp(dt)
-            .compatible()
-            .expect("civil datetime within range");
-        Timestamp(instant)
+        // A time that does not exist in London (in the hour the clocks go forward) is refused when an event
+        // is accepted (`OccurredAt::check_exists_in_england`); `compatible` reads one stored earlier as the
+        // same wall-clock time after the change, and a repeated time (when the clocks go back) as the first.
+        // Only the last day of the calendar has no instant; it stays at the latest instant there is.
+        let instant = england().to_ambiguous_timestamp(dt).compatible().unwrap_or(
+            if self.date < Date::EARLIEST_ACCEPTED {
+                jiff::Timestamp::MIN
+            } else {
+                jiff::Timestamp::MAX
+            },
+        );
+        Timestamp::from_micros(instant.as_microsecond()).unwrap_or(Timestamp(instant))
+    }
+
+    /// `self`, if it names a time that happened in England: refuses the wall-clock times skipped when the
+    /// clocks go forward (01:00 to 01:59 on the last Sunday of March), naming `field`. A time repeated when
+    /// the clocks go back (01:00 to 01:59 on the last Sunday of October) is read as the first of the two,
+    /// in British Summer Time: a record made in that hour cannot say which it meant.
+    pub fn check_exists_in_england(self, field: &str) -> Result<OccurredAt, FieldError> {
+        let Some(time) = self.time else {
+            return Ok(self);
+        };
+        let ambiguous = england().to_ambiguous_timestamp(self.date.0.to_datetime(time));
+        if let jiff::tz::AmbiguousOffset::Gap { .. } = ambiguous.offset() {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{self} is not a time that happened in England: the clocks went forward an hour that night \
+                     (British Summer Time began) and skipped it: give the time as a clock in England showed it, or \
+                     the date alone"
+                ),
+            ));
+        }
+        Ok(self)
     }
 
     pub fn parse_field(field: &str, s: &str) -> Result<OccurredAt, FieldError> {
@@ -421,6 +503,29 @@ impl Timestamp {
 
     pub fn parse_field(field: &str, s: &str) -> Result<Timestamp, FieldError> {
         parse_timestamp(s).map_err(|rule| FieldError::new(field, format!("{rule} (got {s:?})")))
+    }
+
+    /// The earliest instant Journey accepts (a `known_at`, a `source_recorded_at`): the start of
+    /// [`Date::EARLIEST_ACCEPTED`], 1900-01-01T00:00:00Z.
+    pub const EARLIEST_ACCEPTED: Timestamp = Timestamp(jiff::Timestamp::constant(-2_208_988_800, 0));
+    /// The latest: the last microsecond of [`Date::LATEST_ACCEPTED`], 2200-12-31T23:59:59.999999Z.
+    pub const LATEST_ACCEPTED: Timestamp = Timestamp(jiff::Timestamp::constant(7_289_654_399, 999_999_000));
+
+    /// `self`, if Journey accepts it ([`Timestamp::EARLIEST_ACCEPTED`] to [`Timestamp::LATEST_ACCEPTED`]);
+    /// otherwise the rule, naming `field`.
+    pub fn check_accepted(self, field: &str) -> Result<Timestamp, FieldError> {
+        if (Timestamp::EARLIEST_ACCEPTED..=Timestamp::LATEST_ACCEPTED).contains(&self) {
+            Ok(self)
+        } else {
+            Err(FieldError::new(
+                field,
+                format!(
+                    "must be an instant from {} to {} (got {self})",
+                    Timestamp::EARLIEST_ACCEPTED,
+                    Timestamp::LATEST_ACCEPTED
+                ),
+            ))
+        }
     }
 
     pub fn plus_micros(self, micros: i64) -> Timestamp {
@@ -633,6 +738,89 @@ mod tests {
         let (back, _): (Timestamp, _) =
             bincode::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
         assert_eq!(back, ts);
+    }
+
+    proptest::proptest! {
+        /// Date arithmetic never panics, wherever in the calendar it starts (an acceptance finding: a date
+        /// near 9999 crashed a handler), and inside the range Journey accepts it is exact.
+        #[test]
+        fn date_arithmetic_never_panics(days_from_epoch in -4_000_000i32..3_000_000, step in -3_000_000i32..3_000_000, years in i16::MIN..i16::MAX) {
+            let Some(d) = Date(civil::date(1970, 1, 1)).checked_add_days(days_from_epoch) else {
+                return Ok(());
+            };
+            let later = d.add_days(step);
+            proptest::prop_assert!(later >= Date::MIN && later <= Date::MAX);
+            let _ = d.add_years(years);
+            let _ = d.add_months(i32::from(years));
+            let _ = d.age_on(later);
+            let _ = OccurredAt::on(d).to_timestamp();
+            if d.check_accepted("d").is_ok() {
+                proptest::prop_assert_eq!(d.add_days(366).add_days(-366), d);
+                proptest::prop_assert!(d.checked_add_years(200).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn arithmetic_at_the_ends_of_the_calendar_saturates() {
+        let last = Date::from_str("9999-12-31").unwrap();
+        assert_eq!(last.add_days(1), Date::MAX);
+        assert_eq!(last.checked_add_days(1), None);
+        assert_eq!(Date::MIN.add_days(-1), Date::MIN);
+        assert_eq!(last.add_years(1), Date::MAX);
+        // The age on a date near the end of the calendar (the summary's `on=9999-03-01`).
+        let dob = Date::from_str("2015-06-01").unwrap();
+        assert_eq!(dob.age_on(Date::from_str("9999-03-01").unwrap()), 7983);
+        assert_eq!(dob.age_on(last), 7984);
+        // The last day of the calendar has no instant in London after 22:00 UTC on 30 December; it stays
+        // at the latest there is.
+        let end = OccurredAt::parse_field("t", "9999-12-31T23:00").unwrap();
+        assert!(end.to_timestamp() > "9999-12-30T00:00:00Z".parse().unwrap());
+    }
+
+    #[test]
+    fn the_accepted_range_is_1900_to_2200() {
+        let d = |s: &str| Date::from_str(s).unwrap();
+        assert!(d("1900-01-01").check_accepted("on").is_ok());
+        assert!(d("2200-12-31").check_accepted("on").is_ok());
+        let early = d("1899-12-31").check_accepted("on").unwrap_err();
+        assert_eq!(early.field, "on");
+        assert_eq!(
+            early.message,
+            "must be from 1900-01-01 to 2200-12-31 (got 1899-12-31)"
+        );
+        assert!(d("2201-01-01").check_accepted("on").is_err());
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(Timestamp::EARLIEST_ACCEPTED, t("1900-01-01T00:00:00Z"));
+        assert_eq!(Timestamp::LATEST_ACCEPTED, t("2200-12-31T23:59:59.999999Z"));
+        assert!(
+            t("1899-12-31T23:59:59.999999Z")
+                .check_accepted("known_at")
+                .is_err()
+        );
+        assert!(t("2201-01-01T00:00:00Z").check_accepted("known_at").is_err());
+        assert!(t("2024-03-01T09:00:00Z").check_accepted("known_at").is_ok());
+    }
+
+    #[test]
+    fn local_times_skipped_by_the_clocks_going_forward_are_refused_and_repeated_ones_read_as_the_first() {
+        let at = |s: &str| OccurredAt::parse_field("occurred_at", s).unwrap();
+        let err = at("2024-03-31T01:30")
+            .check_exists_in_england("occurred_at")
+            .unwrap_err();
+        assert_eq!(err.field, "occurred_at");
+        assert!(
+            err.message.contains("not a time that happened in England"),
+            "{}",
+            err.message
+        );
+        assert!(at("2024-03-31T00:59").check_exists_in_england("x").is_ok());
+        assert!(at("2024-03-31T02:00").check_exists_in_england("x").is_ok());
+        assert!(at("2024-03-31").check_exists_in_england("x").is_ok());
+        // 01:30 on 27 October 2024 happened twice: the first, in BST, is 00:30 UTC.
+        let twice = at("2024-10-27T01:30");
+        assert!(twice.check_exists_in_england("x").is_ok());
+        assert_eq!(twice.to_timestamp().to_string(), "2024-10-27T00:30:00Z");
     }
 
     #[test]

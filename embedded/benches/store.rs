@@ -36,6 +36,7 @@ use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use journey_core::ExpectedVersion;
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore};
+use journey_core::testkit::bench::{env_flag, env_number, load_average, peak_rss_bytes};
 use journey_core::testkit::{append, child, contact, registered};
 use journey_core::{SystemClock, Version, encoding};
 use journey_embedded::EmbeddedOptions;
@@ -84,25 +85,16 @@ struct Config {
 
 impl Config {
     fn from_env() -> Config {
-        let number = |name: &str, default: u64| -> u64 {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .replace('_', "")
-                    .parse()
-                    .unwrap_or_else(|_| panic!("{name} must be a number")),
-                Err(_) => default,
-            }
-        };
         let base = std::env::var_os("JOURNEY_BENCH_DIR")
             .or_else(|| std::env::var_os("TMPDIR"))
             .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
         Config {
-            events: number("JOURNEY_BENCH_EVENTS", 1_000_000).max(10_000) as usize,
-            seconds: number("JOURNEY_BENCH_SECONDS", 10).max(1),
+            events: env_number("JOURNEY_BENCH_EVENTS", 1_000_000).max(10_000) as usize,
+            seconds: env_number("JOURNEY_BENCH_SECONDS", 10).max(1),
             base,
-            cold: std::env::var("JOURNEY_BENCH_COLD").is_ok_and(|v| v == "1"),
-            keep: std::env::var("JOURNEY_BENCH_KEEP").is_ok_and(|v| v == "1"),
-            sled_diagnostic: std::env::var("JOURNEY_BENCH_SLED").is_ok_and(|v| v == "1"),
+            cold: env_flag("JOURNEY_BENCH_COLD"),
+            keep: env_flag("JOURNEY_BENCH_KEEP"),
+            sled_diagnostic: env_flag("JOURNEY_BENCH_SLED"),
             rebuild: !matches!(std::env::var("JOURNEY_BENCH_REBUILD").as_deref(), Ok("0")),
         }
     }
@@ -1085,7 +1077,7 @@ fn child_phase(phase: &str, dir: &Path) {
                 .expect("temp dir");
             // `JOURNEY_BENCH_NOSYNC=1`: with `SyncMode::None`, to see the cost of everything but the sync.
             let mut options = EmbeddedOptions::default();
-            if std::env::var("JOURNEY_BENCH_NOSYNC").is_ok_and(|v| v == "1") {
+            if env_flag("JOURNEY_BENCH_NOSYNC") {
                 options.log.sync = log::SyncMode::None;
             }
             let (rate, stats, latency) = concurrent_appends_with(target.path(), n, seconds, options);
@@ -1267,8 +1259,8 @@ fn sled_load(dir: &Path) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8_192);
-    let sorted = std::env::var("JOURNEY_SLED_SORTED").is_ok_and(|v| v == "1");
-    let plain = std::env::var("JOURNEY_SLED_PLAIN").is_ok_and(|v| v == "1");
+    let sorted = env_flag("JOURNEY_SLED_SORTED");
+    let plain = env_flag("JOURNEY_SLED_PLAIN");
     let target = tempfile::Builder::new()
         .prefix("sled-load-")
         .tempdir_in(dir)
@@ -1352,12 +1344,7 @@ fn count_preads(locations: &[EntryLocation]) -> usize {
 // Small things
 
 fn vm_hwm_kib() -> f64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(f64::NAN)
+    peak_rss_bytes().map_or(f64::NAN, |b| b as f64 / 1024.0)
 }
 
 /// The p-th percentile (nearest rank).
@@ -1435,11 +1422,4 @@ fn machine() -> String {
         .to_owned();
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cpus} CPUs, {mem} memory, kernel {}", kernel.trim())
-}
-
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "?".into(),
-        |s| s.split(' ').take(3).collect::<Vec<_>>().join(" "),
-    )
 }

@@ -10,6 +10,10 @@
 //!   the writer confirms it by reading the stored record and comparing the event id itself, so a fingerprint
 //!   collision can cost a read but never a wrong answer.
 //!
+//! The committer pushes each durable record under the index's write lock, so every table grows without
+//! ever copying or rehashing the whole of itself at once (`tables.rs`): the cost of one push stays the same
+//! at ten million records as at ten.
+//!
 //! On disk, in the index directory (all integers little-endian; each file's purpose is to make the next open
 //! cheap, never to be the truth):
 //! * `records`: append-only blocks, one or more per checkpoint. A block is `magic:u32 ‖ first_position:u64 ‖
@@ -26,12 +30,14 @@
 //! Positions are limited to `u32::MAX` (4.29 billion events, > 1 TB of log) by the compact stream and id
 //! tables; the writer refuses appends beyond that rather than index them wrongly.
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+mod tables;
+
+use self::tables::{ChildNumbers, ChunkedVec, IdTable};
 use crate::log::EntryLocation;
 use journey_core::error::{Error, Result};
 use journey_core::ids::{ChildId, Position, Version};
@@ -44,8 +50,11 @@ const RECORDS_MAGIC: u32 = 0x3152_4A49; // "IJR1"
 const CHILDREN_MAGIC: u32 = 0x3143_4A49; // "IJC1"
 const RECORD_LEN: usize = 8 + 8 + 4;
 const RUN_LEN: usize = 8 + 4;
-/// Records per block in `records`, so that loading reads bounded pieces.
+/// Records per block in `records`, so that loading reads bounded pieces and a checkpoint syncs them one
+/// bounded piece at a time.
 const BLOCK_RECORDS: usize = 65_536;
+/// Children per block in `children`, for the same reasons.
+const BLOCK_CHILDREN: usize = 65_536;
 /// The largest position the compact tables can hold.
 pub(crate) const MAX_POSITION: u64 = u32::MAX as u64;
 
@@ -98,112 +107,20 @@ fn unpack(segment: u32, packed: u64) -> EntryLocation {
     }
 }
 
-/// Positions keyed by event-id fingerprint: linear probing over a power-of-two table of `u32` positions
-/// (0 = empty); the fingerprints themselves live in [`MemIndex::fps`], indexed by position.
-#[derive(Debug)]
-struct IdTable {
-    slots: Vec<u32>,
-    len: usize,
-}
-
-impl IdTable {
-    fn with_capacity(entries: usize) -> IdTable {
-        let slots = (entries.saturating_mul(10) / 7 + 1).next_power_of_two().max(1024);
-        IdTable {
-            slots: vec![0; slots],
-            len: 0,
-        }
-    }
-
-    fn place(slots: &mut [u32], fp: u64, position: u32) {
-        IdTable::place_at(slots, fp as usize & (slots.len() - 1), position);
-    }
-
-    fn place_at(slots: &mut [u32], home: usize, position: u32) {
-        let mask = slots.len() - 1;
-        let mut i = home;
-        while slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        slots[i] = position;
-    }
-
-    /// The table for positions `1..=fps.len()`, built at once (on open): the positions are first grouped by
-    /// the region of the table their home slot is in (a counting sort), then inserted region by region, so
-    /// the table is filled in one sweep instead of at random (random inserts were half of an open's CPU).
-    /// Costs 8 bytes per position of temporary memory. The result is a valid linear-probing table for the
-    /// same fingerprints, whatever the order of insertion.
-    fn build(fps: &[u64]) -> IdTable {
-        let mut table = IdTable::with_capacity(fps.len());
-        let mask = table.slots.len() - 1;
-        let bits = table.slots.len().trailing_zeros();
-        let region_bits = bits.min(12);
-        let shift = bits - region_bits;
-        let mut starts = vec![0usize; (1 << region_bits) + 1];
-        for &fp in fps {
-            starts[((fp as usize & mask) >> shift) + 1] += 1;
-        }
-        for r in 1..starts.len() {
-            starts[r] += starts[r - 1];
-        }
-        let mut order = vec![0u64; fps.len()];
-        for (i, &fp) in fps.iter().enumerate() {
-            let home = fp as usize & mask;
-            let next = &mut starts[home >> shift];
-            order[*next] = ((home as u64) << 32) | (i as u64 + 1);
-            *next += 1;
-        }
-        for e in order {
-            IdTable::place_at(&mut table.slots, (e >> 32) as usize, e as u32);
-        }
-        table.len = fps.len();
-        table
-    }
-
-    fn insert(&mut self, fp: u64, position: u32, fps: &[u64]) {
-        if (self.len + 1) * 10 > self.slots.len() * 7 {
-            let mut bigger = vec![0u32; self.slots.len() * 2];
-            for &p in &self.slots {
-                if p != 0 {
-                    IdTable::place(&mut bigger, fps[p as usize - 1], p);
-                }
-            }
-            self.slots = bigger;
-        }
-        IdTable::place(&mut self.slots, fp, position);
-        self.len += 1;
-    }
-
-    fn candidates(&self, fp: u64, fps: &[u64]) -> Vec<u64> {
-        let mask = self.slots.len() - 1;
-        let mut i = fp as usize & mask;
-        let mut out = Vec::new();
-        loop {
-            let p = self.slots[i];
-            if p == 0 {
-                return out;
-            }
-            if fps[p as usize - 1] == fp {
-                out.push(u64::from(p));
-            }
-            i = (i + 1) & mask;
-        }
-    }
-}
-
 /// The whole index, in memory. See the module documentation.
 #[derive(Debug)]
 pub(crate) struct MemIndex {
     /// `locs[p - 1]`: position *p*'s offset and length, packed.
-    locs: Vec<u64>,
+    locs: ChunkedVec<u64>,
     /// `fps[p - 1]`: the fingerprint of position *p*'s event id.
-    fps: Vec<u64>,
+    fps: ChunkedVec<u64>,
     /// `(first position, segment)` for each run of positions in one segment, ascending.
     segs: Vec<(u64, u32)>,
-    children: Vec<ChildId>,
-    numbers: HashMap<ChildId, u32>,
+    /// `children[n]`: child number *n*'s id, in the order of their first records.
+    children: ChunkedVec<ChildId>,
+    numbers: ChildNumbers,
     /// `streams[n]`: child *n*'s positions, version order.
-    streams: Vec<Vec<u32>>,
+    streams: ChunkedVec<Vec<u32>>,
     ids: IdTable,
     last: Option<Checkpoint>,
     /// Positions up to this one, and children below this number, are in the snapshot files.
@@ -213,7 +130,11 @@ pub(crate) struct MemIndex {
     unsaved_children: Vec<u32>,
 }
 
-/// What one checkpoint adds to the snapshot files.
+/// What one checkpoint adds to the snapshot files. Taken from the index in two steps, so that the
+/// committer never waits for a whole checkpoint's copy: [`MemIndex::begin_unsaved`] (under the write lock,
+/// and constant time) says which records and children it covers; [`Delta::copy_from`] then copies them
+/// piece by piece under the read lock. That is sound because what the index holds for a position or a
+/// child never changes once pushed.
 #[derive(Debug)]
 pub(crate) struct Delta {
     first_position: u64,
@@ -221,25 +142,69 @@ pub(crate) struct Delta {
     fps: Vec<u64>,
     children_of: Vec<u32>,
     runs: Vec<(u64, u32)>,
+    /// The new children's ids, serialised as the `children` file holds them, in blocks of at most
+    /// [`BLOCK_CHILDREN`]: `(first child number, count, payload)`. Built straight from the index, with no
+    /// copy of each id in between.
+    children: Vec<(u32, u32, Vec<u8>)>,
     first_child: u32,
-    new_children: Vec<ChildId>,
+    /// The children the delta covers end before this number.
+    end_child: u32,
     checkpoint: Checkpoint,
 }
 
-impl MemIndex {
-    pub fn with_capacity(events: usize) -> MemIndex {
-        MemIndex::with_capacities(events, events)
+impl Delta {
+    /// Copies up to `max` more of the delta's records and children from `index`. True once it holds them all.
+    pub fn copy_from(&mut self, index: &MemIndex, max: usize) -> bool {
+        let records = self.children_of.len();
+        let from = self.locs.len();
+        let to = records.min(from.saturating_add(max));
+        let at = (self.first_position - 1) as usize + from;
+        self.locs.extend(index.locs.iter_from(at).take(to - from));
+        self.fps.extend(index.fps.iter_from(at).take(to - from));
+        let children_from = self.copied_children();
+        let children_to = (self.end_child as usize).min(children_from.saturating_add(max));
+        for (number, id) in (children_from..children_to).zip(index.children.iter_from(children_from)) {
+            match self.children.last_mut() {
+                Some((_, count, payload)) if (*count as usize) < BLOCK_CHILDREN => {
+                    *count += 1;
+                    push_child(payload, id);
+                }
+                _ => {
+                    let mut payload = Vec::new();
+                    push_child(&mut payload, id);
+                    self.children.push((number as u32, 1, payload));
+                }
+            }
+        }
+        self.locs.len() == records && self.copied_children() == self.end_child as usize
     }
 
-    fn with_capacities(events: usize, ids: usize) -> MemIndex {
+    fn copied_children(&self) -> usize {
+        self.children
+            .last()
+            .map_or(self.first_child as usize, |&(first, count, _)| {
+                (first + count) as usize
+            })
+    }
+}
+
+/// A child id as the `children` file holds it: `len:u32 ‖ utf-8`.
+fn push_child(payload: &mut Vec<u8>, id: &ChildId) {
+    payload.extend_from_slice(&(id.as_str().len() as u32).to_le_bytes());
+    payload.extend_from_slice(id.as_str().as_bytes());
+}
+
+impl MemIndex {
+    /// An empty index whose event-id table has room for `events` before its shards first grow.
+    pub fn with_capacity(events: usize) -> MemIndex {
         MemIndex {
-            locs: Vec::with_capacity(events),
-            fps: Vec::with_capacity(events),
+            locs: ChunkedVec::default(),
+            fps: ChunkedVec::default(),
             segs: Vec::new(),
-            children: Vec::new(),
-            numbers: HashMap::new(),
-            streams: Vec::new(),
-            ids: IdTable::with_capacity(ids),
+            children: ChunkedVec::default(),
+            numbers: ChildNumbers::default(),
+            streams: ChunkedVec::default(),
+            ids: IdTable::with_capacity(events),
             last: None,
             saved_positions: 0,
             saved_children: 0,
@@ -272,13 +237,13 @@ impl MemIndex {
             )));
         }
         let packed = pack(record.location)?;
-        let number = match self.numbers.get(child_id) {
-            Some(&n) => n,
+        let number = match self.numbers.get(child_id, &self.children) {
+            Some(n) => n,
             None => {
                 let n = u32::try_from(self.children.len())
                     .map_err(|_| Error::Index("too many children for the index".into()))?;
-                self.numbers.insert(child_id.clone(), n);
                 self.children.push(child_id.clone());
+                self.numbers.insert(n, &self.children);
                 self.streams.push(Vec::new());
                 n
             }
@@ -320,7 +285,7 @@ impl MemIndex {
         from: Version,
         limit: usize,
     ) -> Vec<(Version, Position, EntryLocation)> {
-        let Some(&n) = self.numbers.get(child_id) else {
+        let Some(n) = self.numbers.get(child_id, &self.children) else {
             return Vec::new();
         };
         let positions = &self.streams[n as usize];
@@ -341,7 +306,7 @@ impl MemIndex {
     }
 
     pub fn stream_version(&self, child_id: &ChildId) -> Option<Version> {
-        let &n = self.numbers.get(child_id)?;
+        let n = self.numbers.get(child_id, &self.children)?;
         Some(Version(self.streams[n as usize].len() as u64))
     }
 
@@ -354,26 +319,39 @@ impl MemIndex {
             .collect()
     }
 
-    /// Everything indexed since the last call, for the snapshot files. `None` if nothing is new.
+    /// Everything indexed since the last call, for the snapshot files, copied at once. `None` if nothing is
+    /// new. For a caller that holds the index alone (open, catch-up); the checkpointer, which shares it with
+    /// the committer, uses [`MemIndex::begin_unsaved`].
     pub fn take_unsaved(&mut self) -> Option<Delta> {
+        let mut delta = self.begin_unsaved()?;
+        delta.copy_from(self, usize::MAX);
+        Some(delta)
+    }
+
+    /// Marks everything indexed since the last call as taken for the snapshot files, and returns the delta
+    /// still to be filled by [`Delta::copy_from`]. `None` if nothing is new. Constant time but for the
+    /// segment runs (one per log segment written since).
+    pub fn begin_unsaved(&mut self) -> Option<Delta> {
         let checkpoint = self.last?;
         if self.unsaved() == 0 {
             return None;
         }
-        let from = self.saved_positions as usize;
         let first_position = self.saved_positions + 1;
         let mut runs: Vec<(u64, u32)> = Vec::new();
         let first_run = self.segs.partition_point(|&(first, _)| first <= first_position) - 1;
         runs.push((first_position, self.segs[first_run].1));
         runs.extend_from_slice(&self.segs[first_run + 1..]);
+        let records = self.unsaved_children.len();
         let delta = Delta {
             first_position,
-            locs: self.locs[from..].to_vec(),
-            fps: self.fps[from..].to_vec(),
+            // Sized once: growing by doubling would copy a checkpoint's worth of records several times.
+            locs: Vec::with_capacity(records),
+            fps: Vec::with_capacity(records),
             children_of: std::mem::take(&mut self.unsaved_children),
             runs,
+            children: Vec::new(),
             first_child: self.saved_children,
-            new_children: self.children[self.saved_children as usize..].to_vec(),
+            end_child: self.children.len() as u32,
             checkpoint,
         };
         self.saved_positions = self.len();
@@ -409,8 +387,8 @@ impl MemIndex {
         }
         let listed = self
             .numbers
-            .get(child_id)
-            .and_then(|&n| self.streams[n as usize].get(usize::try_from(version.0).ok()?.checked_sub(1)?))
+            .get(child_id, &self.children)
+            .and_then(|n| self.streams[n as usize].get(usize::try_from(version.0).ok()?.checked_sub(1)?))
             .map(|&q| u64::from(q));
         if listed != Some(p.0) {
             return Err(format!(
@@ -422,7 +400,7 @@ impl MemIndex {
 
     /// Gives back memory that growing by doubling left unused (after loading or rebuilding).
     pub fn shrink(&mut self) {
-        for s in &mut self.streams {
+        for s in self.streams.iter_mut() {
             s.shrink_to_fit();
         }
         self.unsaved_children.shrink_to_fit();
@@ -475,29 +453,27 @@ impl SnapshotFiles {
         })
     }
 
-    /// Appends a checkpoint's records and children, syncs them, then replaces the checkpoint file.
+    /// Appends a checkpoint's records and children, syncs them, then replaces the checkpoint file. Each block
+    /// (at most 65,536 records or children, about 1.3 MB) is synced on its own: a checkpoint of a million
+    /// records synced at once puts tens of megabytes in the disk's queue ahead of the log's next sync, and
+    /// every append waiting on that sync with it.
     pub fn append(&mut self, delta: &Delta) -> Result<()> {
         // Children first: records refer to them.
-        if !delta.new_children.is_empty() {
-            debug_assert_eq!(delta.first_child, self.children_count);
-            let mut payload = Vec::new();
-            for c in &delta.new_children {
-                payload.extend_from_slice(&(c.as_str().len() as u32).to_le_bytes());
-                payload.extend_from_slice(c.as_str().as_bytes());
-            }
+        for (first_child, count, payload) in &delta.children {
+            debug_assert_eq!(*first_child, self.children_count);
             let mut fields = Vec::with_capacity(12);
-            fields.extend_from_slice(&delta.first_child.to_le_bytes());
-            fields.extend_from_slice(&(delta.new_children.len() as u32).to_le_bytes());
+            fields.extend_from_slice(&first_child.to_le_bytes());
+            fields.extend_from_slice(&count.to_le_bytes());
             fields.extend_from_slice(&(payload.len() as u32).to_le_bytes());
             let mut block = Vec::with_capacity(20 + payload.len());
             block.extend_from_slice(&CHILDREN_MAGIC.to_le_bytes());
             block.extend_from_slice(&fields);
-            block.extend_from_slice(&crc_of(&[&fields, &payload]).to_le_bytes());
-            block.extend_from_slice(&payload);
+            block.extend_from_slice(&crc_of(&[&fields, payload]).to_le_bytes());
+            block.extend_from_slice(payload);
             self.children.write_all_at(&block, self.children_len)?;
             self.children.sync_data()?;
             self.children_len += block.len() as u64;
-            self.children_count += delta.new_children.len() as u32;
+            self.children_count += count;
         }
         let mut block = Vec::new();
         let mut start = 0;
@@ -529,10 +505,10 @@ impl SnapshotFiles {
             block.extend_from_slice(&crc_of(&[&fields, &payload]).to_le_bytes());
             block.extend_from_slice(&payload);
             self.records.write_all_at(&block, self.records_len)?;
+            self.records.sync_data()?;
             self.records_len += block.len() as u64;
             start = end;
         }
-        self.records.sync_data()?;
         self.write_checkpoint(&delta.checkpoint)
     }
 
@@ -690,9 +666,8 @@ fn load_as(
             file.set_len(len).map_err(io)?;
         }
     }
-    let events = usize::try_from(cp.position.0).map_err(|_| damaged("too many records"))?;
     // The id table is built once everything is read.
-    let mut index = MemIndex::with_capacities(events, 0);
+    let mut index = MemIndex::with_capacity(0);
 
     let mut buf = Vec::new();
     let mut r = BufReader::with_capacity(1 << 20, &children);
@@ -722,10 +697,10 @@ fn load_as(
                 .ok_or_else(|| damaged("an index children block holds an invalid child id"))?;
             at += 4 + n;
             let number = index.children.len() as u32;
-            if index.numbers.insert(id.clone(), number).is_some() {
+            index.children.push(id);
+            if !index.numbers.insert(number, &index.children) {
                 return Err(damaged("a child appears twice in the index children file"));
             }
-            index.children.push(id);
             index.streams.push(Vec::new());
         }
         if at != buf.len() {
@@ -844,15 +819,23 @@ mod tests {
         }
     }
 
+    /// Pushes position `p` as the next version of child `c{p % 7}`.
+    fn push_next(index: &mut MemIndex, p: u64, fp: u64, l: EntryLocation) {
+        let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
+        let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
+        index.push(&child, version, fp, record(p, l)).unwrap();
+    }
+
+    /// Pushes position `p` of `whole` into `index`.
+    fn push_from(index: &mut MemIndex, whole: &MemIndex, p: u64) {
+        push_next(index, p, whole.fps[p as usize - 1], whole.location(p).unwrap());
+    }
+
     fn filled(n: u64) -> MemIndex {
         let mut index = MemIndex::with_capacity(0);
         for p in 1..=n {
-            let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
-            let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
             let l = loc(1 + (p / 1000) as u32, 16 + (p % 1000) * 312);
-            index
-                .push(&child, version, fingerprint(&format!("e{p}")), record(p, l))
-                .unwrap();
+            push_next(&mut index, p, fingerprint(&format!("e{p}")), l);
         }
         index
     }
@@ -884,22 +867,76 @@ mod tests {
     }
 
     #[test]
+    fn a_delta_copied_in_pieces_while_records_arrive_is_the_delta_taken_at_once() {
+        // The checkpointer takes the delta's extent under the write lock, then copies it piece by piece
+        // while the committer goes on pushing: the later records must not leak into it.
+        let whole = filled(10_000);
+        let mut at_once = filled(6_000);
+        let expected = at_once.take_unsaved().unwrap();
+        let mut index = filled(6_000);
+        let mut delta = index.begin_unsaved().unwrap();
+        let mut pieces = 0;
+        let mut p = 6_001u64;
+        while !delta.copy_from(&index, 7) {
+            pieces += 1;
+            if p <= 10_000 {
+                push_from(&mut index, &whole, p);
+                p += 1;
+            }
+        }
+        assert!(pieces > 800, "copied in {pieces} pieces");
+        assert_eq!(delta.locs, expected.locs);
+        assert_eq!(delta.fps, expected.fps);
+        assert_eq!(delta.children_of, expected.children_of);
+        assert_eq!(delta.children, expected.children);
+        assert_eq!(delta.children.len(), 1);
+        assert_eq!(delta.children[0].1, 7);
+        assert_eq!(delta.runs, expected.runs);
+        assert_eq!(delta.checkpoint, expected.checkpoint);
+        // The records pushed meanwhile are the next delta's.
+        let next = index.take_unsaved().unwrap();
+        assert_eq!(next.first_position, 6_001);
+        assert_eq!(next.locs.len() as u64, p - 6_001);
+    }
+
+    #[test]
+    fn a_checkpoint_of_many_new_children_is_written_in_blocks_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = SnapshotFiles::create(dir.path()).unwrap();
+        let mut index = MemIndex::with_capacity(0);
+        let children = BLOCK_CHILDREN * 2 + 5;
+        for p in 1..=children as u64 {
+            let child = ChildId::parse(format!("child-{p}")).unwrap();
+            index
+                .push(
+                    &child,
+                    Version(1),
+                    fingerprint(&format!("e{p}")),
+                    record(p, loc(1, 16 + p * 312)),
+                )
+                .unwrap();
+        }
+        let delta = index.take_unsaved().unwrap();
+        assert_eq!(
+            delta.children.len(),
+            3,
+            "blocks of at most {BLOCK_CHILDREN} children"
+        );
+        files.append(&delta).unwrap();
+        let (loaded, _) = load(dir.path(), |_| Ok(())).unwrap();
+        assert_eq!(loaded.children, index.children);
+        let last = ChildId::parse(format!("child-{children}")).unwrap();
+        assert_eq!(loaded.stream_version(&last), Some(Version(1)));
+    }
+
+    #[test]
     fn snapshots_round_trip_across_several_checkpoints() {
         let dir = tempfile::tempdir().unwrap();
         let mut index = MemIndex::with_capacity(0);
         let mut files = SnapshotFiles::create(dir.path()).unwrap();
         let whole = filled(200_000);
         for p in 1..=200_000u64 {
-            let child = ChildId::parse(format!("c{}", p % 7)).unwrap();
-            let version = Version(index.stream_version(&child).map_or(0, |v| v.0) + 1);
-            index
-                .push(
-                    &child,
-                    version,
-                    whole.fps[p as usize - 1],
-                    record(p, whole.location(p).unwrap()),
-                )
-                .unwrap();
+            push_from(&mut index, &whole, p);
             if p % 70_001 == 0 || p == 200_000 {
                 files.append(&index.take_unsaved().unwrap()).unwrap();
             }
@@ -914,8 +951,7 @@ mod tests {
             let hits = loaded.candidates(whole.fps[p as usize - 1]);
             assert!(hits.iter().any(|h| h.0 == Position(p)), "{p}");
         }
-        assert_eq!(loaded.ids.len, 200_000);
-        assert_eq!(loaded.ids.slots.iter().filter(|&&s| s != 0).count(), 200_000);
+        assert_eq!(loaded.ids.occupied(), 200_000);
         // A damaged byte is found.
         let path = dir.path().join(RECORDS_FILE);
         let mut bytes = fs::read(&path).unwrap();

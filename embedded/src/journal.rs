@@ -47,6 +47,8 @@ pub struct FileJournal {
     reader: LogReader,
     sender: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Why the writer stopped, once it has (the writer's own `failed`, for readiness checks).
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl FileJournal {
@@ -91,6 +93,7 @@ impl FileJournal {
             reader,
             sender: Mutex::new(None),
             writer: Mutex::new(None),
+            failure: Arc::new(Mutex::new(None)),
         };
         Ok((journal, report))
     }
@@ -126,6 +129,7 @@ impl FileJournal {
             hash: head.hash,
         })?;
         let visible = Arc::new(RwLock::new(visible));
+        let failure = Arc::new(Mutex::new(None));
         let (sender, receiver) = mpsc::channel();
         let mut writer_state = WriterState {
             log: writer,
@@ -133,6 +137,7 @@ impl FileJournal {
             clock,
             visible: Arc::clone(&visible),
             failed: None,
+            failure: Arc::clone(&failure),
         };
         let handle = std::thread::Builder::new()
             .name("journey-journal-writer".into())
@@ -143,6 +148,7 @@ impl FileJournal {
                 reader,
                 sender: Mutex::new(Some(sender)),
                 writer: Mutex::new(Some(handle)),
+                failure,
             },
             loss,
         ))
@@ -326,6 +332,24 @@ impl Journal for FileJournal {
             .collect();
         futures::future::ready(journey_core::journal::verify_records(stored.into_iter())).boxed()
     }
+
+    fn failure(&self) -> Option<String> {
+        if let Some(why) = self
+            .failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Some(format!(
+                "the journal writer stopped after a failure and the journal must be reopened: {why}"
+            ));
+        }
+        self.sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+            .then(|| "the journal is closed".to_owned())
+    }
 }
 
 struct WriterState {
@@ -337,6 +361,8 @@ struct WriterState {
     /// After a failed write or sync nothing more is written until the journal is reopened (fail-stop, as the
     /// event store's writer).
     failed: Option<String>,
+    /// The same reason, shared with [`FileJournal::failure`].
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl WriterState {
@@ -413,6 +439,7 @@ impl WriterState {
                 }
                 let reason = e.to_string();
                 self.failed = Some(reason.clone());
+                *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.clone());
                 for (reply, _) in planned {
                     let _ = reply.send(Err(Error::Closed(format!(
                         "the journal could not be written: {reason}"

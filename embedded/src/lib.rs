@@ -9,14 +9,21 @@
 //! suites. Neither has privileges over the other. See `docs/ARCHITECTURE.md`.
 
 mod blobs;
+mod checkpoints;
 mod index;
 mod journal;
 pub mod log;
 mod read_cache;
 mod store;
+mod tree;
 mod verify;
 
 pub use blobs::{BlobCheck, FileBlobStore};
 pub use journal::FileJournal;
-pub use store::{CommitStats, EmbeddedOptions, EmbeddedStore, OpenReport, index_dir, log_dir};
-pub use verify::{DataDirVerification, FromJournal, IndexPart, JournalPart, LogPart, verify_data_dir};
+pub use store::{
+    CommitStats, EmbeddedOptions, EmbeddedStore, OpenReport, checkpoints_dir, index_dir, log_dir, tree_dir,
+};
+pub use verify::{
+    CheckpointsPart, DataDirVerification, FromJournal, IndexPart, JournalPart, LogPart, TreePart,
+    verify_data_dir,
+};

@@ -11,6 +11,10 @@
 //! * **journal**: opened read-only with the same rules, its whole chain walked.
 //! * **blobs**: every blob file re-hashed, and every blob the journal names (given by the caller, which
 //!   knows the record bodies) present and intact.
+//! * **tree** and **checkpoints**: the Merkle tree rebuilt from the log's records as they are walked must
+//!   equal the stored level files hash for hash, and its root at every stored checkpoint's size must be that
+//!   checkpoint's (`journey_core::store::tree::TreeCheck`). A missing tree is what an open would rebuild; a
+//!   checkpoint the log does not give means the log is not the one that was signed.
 
 use std::fs::File;
 use std::path::Path;
@@ -18,6 +22,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::blobs::{BlobCheck, verify_blob_dir};
+use crate::checkpoints::CheckpointLog;
 use crate::index::{self, MemIndex, Unusable};
 use crate::journal::FileJournal;
 use crate::log::{self, DurableMark, EntryLocation, LogReader, RecoveryReport};
@@ -25,15 +30,18 @@ use crate::store::{check_checkpoint, check_indexed, checkpoint_in_log, segment_n
 use journey_core::error::{Error, Result};
 use journey_core::journal::{Journal, JournalVerification};
 use journey_core::store::backend::Verifier;
+use journey_core::store::tree::{TreeCheck, TreeReport};
 use journey_core::store::{BrokenLink, LogHead, VerifyReport};
+use journey_core::tlog::LeafEntry;
 
 /// What [`verify_data_dir`] found.
 #[derive(Debug, Serialize)]
 pub struct DataDirVerification {
     /// True when no part reports a problem and every chain is intact.
     pub intact: bool,
-    /// The parts walked, in order: `log`, `index`, `journal`, `blobs` (a part the directory does not have,
-    /// or that could not be opened, is not listed).
+    /// The parts walked, in order: `log`, `index`, `journal`, `blobs`, `tree`, `checkpoints` (a part the
+    /// directory does not have, or that could not be opened, is not listed; the tree only when the log
+    /// walked whole).
     pub walked: Vec<String>,
     /// The log's walk, also at the top level for readers of the report `journey verify` gave before it
     /// walked the other parts: records checked, streams, the recomputed head and the first broken link.
@@ -45,6 +53,35 @@ pub struct DataDirVerification {
     pub index: IndexPart,
     pub journal: JournalPart,
     pub blobs: BlobCheck,
+    pub tree: TreePart,
+    pub checkpoints: CheckpointsPart,
+}
+
+/// The Merkle tree's level files, against the log.
+#[derive(Debug, Default, Serialize)]
+pub struct TreePart {
+    /// What is wrong, if anything: stored hashes the log does not give (deleting `tree/` makes the next
+    /// open rebuild it; but a tree changed below a checkpoint is worth asking about).
+    pub problem: Option<String>,
+    /// Why an open would rebuild it (there is none): costs time, loses nothing.
+    pub rebuild: Option<String>,
+    /// Leaves the level files hold.
+    pub leaves: u64,
+    /// What rebuilding it from the log found.
+    pub check: Option<TreeReport>,
+}
+
+/// The checkpoints this log signed and the cosignatures it received.
+#[derive(Debug, Default, Serialize)]
+pub struct CheckpointsPart {
+    /// What is wrong, if anything: a checkpoint the log does not give (the log is not the one that was
+    /// signed), or a checkpoints log that cannot be read.
+    pub problem: Option<String>,
+    /// The log's id (`log/id`), the last part of its checkpoints' origin.
+    pub log_id: Option<String>,
+    pub checkpoints: u64,
+    /// The largest signed tree size.
+    pub latest: Option<u64>,
 }
 
 /// The children's log.
@@ -115,6 +152,41 @@ pub fn verify_data_dir(
     let mut log = LogPart::default();
     let mut index = IndexPart::default();
     let mut chain = Verifier::new().finish();
+    let mut tree = TreePart::default();
+    let mut checkpoints = CheckpointsPart {
+        log_id: std::fs::read_to_string(crate::store::log_dir(data).join(crate::store::LOG_ID_FILE))
+            .ok()
+            .map(|id| id.trim_end().to_owned()),
+        ..CheckpointsPart::default()
+    };
+    let mut checkpoints_present = false;
+    let signed = match CheckpointLog::open_read_only(&crate::store::checkpoints_dir(data)) {
+        Ok(Some(log)) => {
+            checkpoints_present = true;
+            let roots = log.roots();
+            checkpoints.checkpoints = roots.len() as u64;
+            checkpoints.latest = roots.last().map(|r| r.0);
+            roots
+        }
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            checkpoints.problem = Some(e.to_string());
+            Vec::new()
+        }
+    };
+    let stored_tree = match crate::tree::open_read_only(data) {
+        Ok(Some(levels)) => Some(levels),
+        Ok(None) => {
+            tree.rebuild = Some("there is no tree".into());
+            None
+        }
+        Err(e) => {
+            tree.problem = Some(format!("the level files cannot be read: {e}"));
+            None
+        }
+    };
+    tree.leaves = stored_tree.as_ref().map_or(0, |(_, size)| *size);
+    let mut tree_check = TreeCheck::new(signed);
     match log::open_read_only(&crate::store::log_dir(data)) {
         Err(e) => log.problem = Some(e.to_string()),
         Ok((reader, report)) => {
@@ -125,7 +197,13 @@ pub fn verify_data_dir(
             if snapshot.is_some() {
                 walked.push("index".to_owned());
             }
-            let walk = walk_log(&reader, snapshot.as_ref(), report.mark);
+            let walk = walk_log(
+                &reader,
+                snapshot.as_ref(),
+                report.mark,
+                &mut tree_check,
+                stored_tree.as_ref(),
+            );
             chain = walk.chain;
             index.records_checked = walk.indexed;
             if let Some(why) = walk.index_problem {
@@ -171,11 +249,33 @@ pub fn verify_data_dir(
     if blobs.present {
         walked.push("blobs".to_owned());
     }
+    // The tree is compared with the log only as far as the log walked whole.
+    if chain.is_intact() && log.problem.is_none() {
+        if stored_tree.is_some() {
+            walked.push("tree".to_owned());
+        }
+        let report = tree_check.finish(stored_tree.as_ref().map(|(_, size)| *size));
+        if tree.problem.is_none() {
+            tree.problem = report
+                .problem
+                .clone()
+                .map(|p| format!("{p}: delete tree/ and the next open rebuilds it from the log"));
+        }
+        if checkpoints.problem.is_none() {
+            checkpoints.problem = report.checkpoint_problem.clone();
+        }
+        tree.check = Some(report);
+    }
+    if checkpoints_present {
+        walked.push("checkpoints".to_owned());
+    }
     let intact = log.problem.is_none()
         && chain.is_intact()
         && index.problem.is_none()
         && journal.problem.is_none()
-        && blobs.problems.is_empty();
+        && blobs.problems.is_empty()
+        && tree.problem.is_none()
+        && checkpoints.problem.is_none();
     Ok(DataDirVerification {
         intact,
         walked,
@@ -187,6 +287,8 @@ pub fn verify_data_dir(
         index,
         journal,
         blobs,
+        tree,
+        checkpoints,
     })
 }
 
@@ -270,7 +372,13 @@ struct Walk {
 
 /// Walks every record of the log through the chain [`Verifier`], checking the index snapshot (if any)
 /// against each record it covers, and the record at the mark against the mark.
-fn walk_log(reader: &LogReader, snapshot: Option<&MemIndex>, mark: Option<DurableMark>) -> Walk {
+fn walk_log(
+    reader: &LogReader,
+    snapshot: Option<&MemIndex>,
+    mark: Option<DurableMark>,
+    tree: &mut TreeCheck,
+    stored_tree: Option<&(crate::tree::Levels, u64)>,
+) -> Walk {
     let marked = mark.and_then(|m| m.head.filter(|h| h.entries > 0).map(|h| (m, h)));
     let mut verifier = Verifier::new();
     let mut indexed = 0;
@@ -302,6 +410,15 @@ fn walk_log(reader: &LogReader, snapshot: Option<&MemIndex>, mark: Option<Durabl
         if !verifier.push(body, &link) {
             break;
         }
+        tree.push(&LeafEntry {
+            stream_hash: link.stream_hash,
+            log_hash: link.log_hash,
+        });
+        if let Some((levels, size)) = stored_tree
+            && position.0.is_multiple_of(4096)
+        {
+            tree.compare(levels, *size);
+        }
         if let Some(snapshot) = snapshot
             && index_problem.is_none()
             && position.0 <= snapshot.len()
@@ -311,6 +428,9 @@ fn walk_log(reader: &LogReader, snapshot: Option<&MemIndex>, mark: Option<Durabl
                 Err(why) => index_problem = Some(why),
             }
         }
+    }
+    if let Some((levels, size)) = stored_tree {
+        tree.compare(levels, *size);
     }
     let chain = verifier.finish();
     let mark_problem = marked.and_then(|(mark, head)| {

@@ -23,8 +23,9 @@ pub enum PluginError {
         found: Vec<String>,
     },
 
-    /// A Journey policy built against another contract version.
-    #[error("the policy was built for contract {found}, but this host implements contract {expected}")]
+    /// A Journey policy built against a contract version the host does not serve, or one whose `about`
+    /// names another contract version than the interface it exports.
+    #[error("the policy was built for contract {found}, but this host serves contract {expected}")]
     WrongContract { expected: &'static str, found: String },
 
     /// The component imports something the sandbox does not provide (only WASI 0.2 is linked, and of it

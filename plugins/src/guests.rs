@@ -7,7 +7,8 @@ include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 /// A reference policy as built in-tree: see [`REFERENCE_POLICIES`] and `journey_plugins::reference`.
 #[derive(Debug)]
 pub struct ReferencePolicy {
-    /// The crate's directory under `plugins/guests`.
+    /// Where it comes from, under `plugins/`: its crate in the guest workspace (`guests/policies/levels-of-need`,
+    /// built from source), or an earlier version frozen as shipped (`reference/levels-of-need-1.0.1`).
     pub dir: &'static str,
     pub component: &'static [u8],
     /// `parameters.json`: the default parameters.

@@ -14,18 +14,71 @@ use wasmtime::{
     WasmBacktraceDetails,
 };
 
-use crate::bindings::{PolicyPlugin, PolicyPluginPre, wit};
+use crate::bindings::{PolicyPluginPreV1, PolicyPluginPreV2, wit1, wit2};
 use crate::output::Checker;
 use crate::sandbox::{Log, MemoryLimitExceeded, RANDOM_SEED, Sandbox};
 use crate::{Decisions, Digest, PluginError, PolicyInput, Refusal};
 
-/// The version of the `journey:policy` contract this host implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "1.0.0";
+/// The version of the `journey:policy` contract new policies are built against (the WIT package version of
+/// `plugins/wit/policy-2.0.0.wit`, and the SDK's). The host serves every version in [`Contract::ALL`].
+pub const CONTRACT_VERSION: &str = Contract::LATEST.version();
 
-/// The interface a policy must export.
-pub const CONTRACT_INTERFACE: &str = "journey:policy/policy@1.0.0";
+/// The interface a policy of the latest contract exports.
+pub const CONTRACT_INTERFACE: &str = Contract::LATEST.interface();
+
+/// The contract versions this host serves, in words, for errors.
+const SERVED: &str = "1.0.0 or 2.0.0";
 
 const CONTRACT_PREFIX: &str = "journey:policy/policy@";
+
+/// A version of the `journey:policy` contract the host serves. Each is its own WIT package
+/// (`plugins/wit/`), and a component exports exactly one of them; the host loads, checks and runs it
+/// through that version's bindings and converts its answer into the one [`Decisions`]. A new major version
+/// is added here, beside the ones before it, so that every deployed policy and every recorded decision
+/// keeps working (`docs/adr/0004-policies-as-components.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Contract {
+    /// `journey:policy@1.0.0` (`plugins/wit/policy.wit`): lateness in calendar days (`days-late`).
+    V1,
+    /// `journey:policy@2.0.0` (`plugins/wit/policy-2.0.0.wit`): lateness in the rule's unit, counting
+    /// conventions, completion instants, and retention policies.
+    V2,
+}
+
+impl Contract {
+    /// Every contract the host serves, oldest first.
+    pub const ALL: [Contract; 2] = [Contract::V1, Contract::V2];
+    /// The contract new policies are built against.
+    pub const LATEST: Contract = Contract::V2;
+
+    /// The WIT package version.
+    pub const fn version(self) -> &'static str {
+        match self {
+            Contract::V1 => "1.0.0",
+            Contract::V2 => "2.0.0",
+        }
+    }
+
+    /// The interface a policy of this contract exports.
+    pub const fn interface(self) -> &'static str {
+        match self {
+            Contract::V1 => "journey:policy/policy@1.0.0",
+            Contract::V2 => "journey:policy/policy@2.0.0",
+        }
+    }
+
+    /// The contract whose major version `version` ("2.0.0", "2.1.0") has, if the host serves it.
+    fn of(version: &str) -> Option<Contract> {
+        let major = version.split('.').next()?;
+        Contract::ALL
+            .into_iter()
+            .find(|c| c.version().split('.').next() == Some(major))
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// The largest WebAssembly stack a policy may use (deep recursion traps with a stack overflow).
 const MAX_WASM_STACK: usize = 1 << 20;
@@ -144,6 +197,8 @@ pub enum PolicyKind {
     StepUpStepDown,
     CareLeaverEntitlements,
     StatutoryTimescales,
+    /// Contract 2.0: when the child's record may be destroyed.
+    Retention,
     Other,
 }
 
@@ -151,7 +206,13 @@ pub enum PolicyKind {
 pub struct LoadedPolicy {
     digest: Digest,
     info: PolicyInfo,
-    pre: PolicyPluginPre<Sandbox>,
+    pre: Pre,
+}
+
+/// A component pre-instantiated through the bindings of the contract it exports.
+enum Pre {
+    V1(PolicyPluginPreV1<Sandbox>),
+    V2(PolicyPluginPreV2<Sandbox>),
 }
 
 impl LoadedPolicy {
@@ -163,6 +224,14 @@ impl LoadedPolicy {
     pub fn info(&self) -> &PolicyInfo {
         &self.info
     }
+
+    /// The contract the policy exports.
+    pub fn contract(&self) -> Contract {
+        match self.pre {
+            Pre::V1(_) => Contract::V1,
+            Pre::V2(_) => Contract::V2,
+        }
+    }
 }
 
 impl fmt::Debug for LoadedPolicy {
@@ -170,6 +239,7 @@ impl fmt::Debug for LoadedPolicy {
         f.debug_struct("LoadedPolicy")
             .field("digest", &self.digest)
             .field("info", &self.info)
+            .field("contract", &self.contract())
             .finish_non_exhaustive()
     }
 }
@@ -206,8 +276,9 @@ pub struct Host {
     engine: Engine,
     linker: Linker<Sandbox>,
     config: HostConfig,
-    settings: EngineSettings,
-    settings_hash: Digest,
+    /// Per contract ([`Contract::index`]): the contract is one of the settings.
+    settings: [EngineSettings; 2],
+    settings_hash: [Digest; 2],
     policies: Mutex<HashMap<Digest, Arc<LoadedPolicy>>>,
     slots: Slots,
     _ticker: Ticker,
@@ -248,8 +319,8 @@ impl Host {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| PluginError::Host(format!("{e:#}")))?;
-        let settings = EngineSettings {
-            contract: format!("journey:policy@{CONTRACT_VERSION}"),
+        let settings = |contract: Contract| EngineSettings {
+            contract: format!("journey:policy@{}", contract.version()),
             wasmtime: WASMTIME_VERSION.to_string(),
             cranelift_nan_canonicalization: true,
             relaxed_simd: false,
@@ -270,7 +341,10 @@ impl Host {
                 stdin: "closed".into(),
             },
         };
-        let settings_hash = Digest::of(&serde_json::to_vec(&settings).expect("settings serialise"));
+        let settings = Contract::ALL.map(settings);
+        let settings_hash = settings
+            .each_ref()
+            .map(|s| Digest::of(&serde_json::to_vec(s).expect("settings serialise")));
         let ticker = Ticker::start(engine.clone(), config.epoch_tick);
         Ok(Host {
             engine,
@@ -288,26 +362,43 @@ impl Host {
         &self.config
     }
 
-    /// The settings that can change a result.
-    pub fn engine_settings(&self) -> &EngineSettings {
-        &self.settings
+    /// The settings that can change a result of a policy of `contract`. They differ between contracts only
+    /// in naming the contract, so that a 1.0 policy's settings (and their hash, recorded with its decisions)
+    /// are what they were before 2.0 existed.
+    pub fn engine_settings(&self, contract: Contract) -> &EngineSettings {
+        &self.settings[contract.index()]
     }
 
     /// SHA-256 of the canonical JSON of [`Host::engine_settings`].
-    pub fn engine_config_hash(&self) -> Digest {
-        self.settings_hash
+    pub fn engine_config_hash(&self, contract: Contract) -> Digest {
+        self.settings_hash[contract.index()]
     }
 
     /// Compiles, checks and describes a policy, once per distinct content: loading the same bytes again
     /// returns the cached policy without compiling. Checks, in order: a valid component; exporting
-    /// `journey:policy/policy` at a 1.x version ([`PluginError::WrongInterface`],
+    /// `journey:policy/policy` at a version the host serves, 1.x or 2.x ([`PluginError::WrongInterface`],
     /// [`PluginError::WrongContract`]); imports the sandbox can satisfy ([`PluginError::Link`]); the exact
     /// contract types; and a sensible answer from `about`.
     pub fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedPolicy>, PluginError> {
         let digest = Digest::of(bytes);
-        if let Some(policy) = self.policies.lock().expect("policy cache lock").get(&digest) {
-            return Ok(policy.clone());
+        if let Some(policy) = self.cached(&digest) {
+            return Ok(policy);
         }
+        self.compile(digest, bytes)
+    }
+
+    /// The policy compiled from the bytes whose SHA-256 is `digest`, if this host has compiled them: a
+    /// caller that already knows the hash (the registry names each version's bytes by it) need not read or
+    /// hash the bytes again.
+    pub fn cached(&self, digest: &Digest) -> Option<Arc<LoadedPolicy>> {
+        self.policies
+            .lock()
+            .expect("policy cache lock")
+            .get(digest)
+            .cloned()
+    }
+
+    fn compile(&self, digest: Digest, bytes: &[u8]) -> Result<Arc<LoadedPolicy>, PluginError> {
         let component =
             Component::new(&self.engine, bytes).map_err(|e| PluginError::Compile(format!("{e:#}")))?;
         let exports: Vec<String> = component
@@ -315,25 +406,44 @@ impl Host {
             .exports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect();
-        check_contract(&exports)?;
+        let contract = check_contract(&exports)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Link(format!("{e:#}")))?;
         // Right name, wrong types: a contract edited without a new version.
-        let pre = PolicyPluginPre::new(pre).map_err(|e| PluginError::WrongInterface {
-            expected: CONTRACT_INTERFACE,
+        let wrong_types = |e: wasmtime::Error| PluginError::WrongInterface {
+            expected: contract.interface(),
             found: vec![format!(
                 "{} (whose types differ from the contract: {e:#})",
                 exports.join(", ")
             )],
-        })?;
-        let info = self
-            .run(&pre, |plugin, store| {
-                plugin.journey_policy_policy().call_about(store)
-            })?
-            .value;
-        let info = check_info(info)?;
+        };
+        let (pre, info) = match contract {
+            Contract::V1 => {
+                let pre = PolicyPluginPreV1::new(pre).map_err(wrong_types)?;
+                let info = self
+                    .run(|store| {
+                        pre.instantiate(&mut *store)?
+                            .journey_policy_policy()
+                            .call_about(store)
+                    })?
+                    .value;
+                (Pre::V1(pre), info_v1(info))
+            }
+            Contract::V2 => {
+                let pre = PolicyPluginPreV2::new(pre).map_err(wrong_types)?;
+                let info = self
+                    .run(|store| {
+                        pre.instantiate(&mut *store)?
+                            .journey_policy_policy()
+                            .call_about(store)
+                    })?
+                    .value;
+                (Pre::V2(pre), info_v2(info))
+            }
+        };
+        let info = check_info(info, contract)?;
         let policy = Arc::new(LoadedPolicy { digest, info, pre });
         let mut cache = self.policies.lock().expect("policy cache lock");
         Ok(cache.entry(digest).or_insert(policy).clone())
@@ -351,7 +461,7 @@ impl Host {
             log: answer.log,
             policy_hash: policy.digest,
             input_hash: input.digest(),
-            engine_config_hash: self.settings_hash,
+            engine_config_hash: self.engine_config_hash(policy.contract()),
         })
     }
 
@@ -359,27 +469,51 @@ impl Host {
     /// aggregates over many children (dry runs, the measures) need. Hashing the input is a third of an
     /// evaluation of a 200-event child (docs/performance.md), and nothing keeps those hashes.
     pub fn answer(&self, policy: &LoadedPolicy, input: &PolicyInput) -> Result<Answer, PluginError> {
-        let run = input.with_wit(|wit_input| {
-            self.run(&policy.pre, |plugin, store| {
-                plugin.journey_policy_policy().call_evaluate(store, wit_input)
-            })
-        })?;
-        let log = run.log;
-        let decisions = match run.value {
-            Ok(decisions) => decisions,
-            Err(refusal) => {
-                let refusal = match refusal {
-                    wit::PolicyError::InvalidParameters(m) => Refusal::InvalidParameters(m),
-                    wit::PolicyError::UnsupportedInput(m) => Refusal::UnsupportedInput(m),
-                    wit::PolicyError::Failed(m) => Refusal::Failed(m),
-                };
-                return Err(PluginError::Refused { refusal, log });
-            }
-        };
         let checker = Checker {
             citable: input.citable_ids(),
         };
-        let decisions = match checker.decisions(decisions) {
+        // Each contract's call and conversion; the checks and the encoding after them are the same.
+        let (checked, fuel_used, log) = match &policy.pre {
+            Pre::V1(pre) => {
+                let run = input.with_wit1(|wit_input| {
+                    self.run(|store| {
+                        pre.instantiate(&mut *store)?
+                            .journey_policy_policy()
+                            .call_evaluate(store, wit_input)
+                    })
+                })?;
+                let checked = match run.value {
+                    Ok(decisions) => checker.decisions_v1(decisions),
+                    Err(refusal) => {
+                        return Err(PluginError::Refused {
+                            refusal: refusal_v1(refusal),
+                            log: run.log,
+                        });
+                    }
+                };
+                (checked, run.fuel_used, run.log)
+            }
+            Pre::V2(pre) => {
+                let run = input.with_wit2(|wit_input| {
+                    self.run(|store| {
+                        pre.instantiate(&mut *store)?
+                            .journey_policy_policy()
+                            .call_evaluate(store, wit_input)
+                    })
+                })?;
+                let checked = match run.value {
+                    Ok(decisions) => checker.decisions_v2(decisions),
+                    Err(refusal) => {
+                        return Err(PluginError::Refused {
+                            refusal: refusal_v2(refusal),
+                            log: run.log,
+                        });
+                    }
+                };
+                (checked, run.fuel_used, run.log)
+            }
+        };
+        let decisions = match checked {
             Ok(d) => d,
             Err(m) => {
                 return Err(PluginError::MalformedOutput {
@@ -400,16 +534,16 @@ impl Host {
         Ok(Answer {
             decisions,
             output,
-            fuel_used: run.fuel_used,
+            fuel_used,
             log,
         })
     }
 
-    /// Instantiates `pre` in a fresh store within the limits and calls `call`; classifies any failure.
+    /// Makes a fresh store within the limits and calls `call` with it (which instantiates the policy and
+    /// calls it); classifies any failure.
     fn run<R>(
         &self,
-        pre: &PolicyPluginPre<Sandbox>,
-        call: impl FnOnce(&PolicyPlugin, &mut Store<Sandbox>) -> wasmtime::Result<R>,
+        call: impl FnOnce(&mut Store<Sandbox>) -> wasmtime::Result<R>,
     ) -> Result<Run<R>, PluginError> {
         let limits = &self.config.limits;
         let _slot = self.slots.take();
@@ -420,9 +554,7 @@ impl Host {
             .set_fuel(limits.fuel)
             .map_err(|e| PluginError::Host(format!("{e:#}")))?;
         store.set_epoch_deadline(self.deadline_ticks());
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|plugin| call(&plugin, &mut store));
+        let result = call(&mut store);
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let log = capture.log();
         match result {
@@ -566,19 +698,19 @@ struct Run<R> {
     log: Log,
 }
 
-/// The component must export `journey:policy/policy` at a 1.x version.
-fn check_contract(exports: &[String]) -> Result<(), PluginError> {
+/// The component must export `journey:policy/policy` at a version the host serves (1.x or 2.x); the latest
+/// one it exports is used.
+fn check_contract(exports: &[String]) -> Result<Contract, PluginError> {
     let versions: Vec<&str> = exports
         .iter()
         .filter_map(|n| n.strip_prefix(CONTRACT_PREFIX))
         .collect();
-    let major = CONTRACT_VERSION.split('.').next().unwrap_or_default();
-    if versions.iter().any(|v| v.split('.').next() == Some(major)) {
-        return Ok(());
+    if let Some(contract) = versions.iter().filter_map(|v| Contract::of(v)).max() {
+        return Ok(contract);
     }
     match versions.first() {
         Some(v) => Err(PluginError::WrongContract {
-            expected: CONTRACT_VERSION,
+            expected: SERVED,
             found: (*v).to_string(),
         }),
         None => Err(PluginError::WrongInterface {
@@ -588,7 +720,58 @@ fn check_contract(exports: &[String]) -> Result<(), PluginError> {
     }
 }
 
-fn check_info(info: wit::PolicyInfo) -> Result<PolicyInfo, PluginError> {
+/// `about`'s answer, from either contract.
+fn info_v1(info: wit1::PolicyInfo) -> PolicyInfo {
+    PolicyInfo {
+        name: info.name,
+        kind: match info.kind {
+            wit1::PolicyKind::LevelOfNeed => PolicyKind::LevelOfNeed,
+            wit1::PolicyKind::StepUpStepDown => PolicyKind::StepUpStepDown,
+            wit1::PolicyKind::CareLeaverEntitlements => PolicyKind::CareLeaverEntitlements,
+            wit1::PolicyKind::StatutoryTimescales => PolicyKind::StatutoryTimescales,
+            wit1::PolicyKind::Other => PolicyKind::Other,
+        },
+        version: info.version,
+        contract_version: info.contract_version,
+        summary: info.summary,
+    }
+}
+
+fn info_v2(info: wit2::PolicyInfo) -> PolicyInfo {
+    PolicyInfo {
+        name: info.name,
+        kind: match info.kind {
+            wit2::PolicyKind::LevelOfNeed => PolicyKind::LevelOfNeed,
+            wit2::PolicyKind::StepUpStepDown => PolicyKind::StepUpStepDown,
+            wit2::PolicyKind::CareLeaverEntitlements => PolicyKind::CareLeaverEntitlements,
+            wit2::PolicyKind::StatutoryTimescales => PolicyKind::StatutoryTimescales,
+            wit2::PolicyKind::Retention => PolicyKind::Retention,
+            wit2::PolicyKind::Other => PolicyKind::Other,
+        },
+        version: info.version,
+        contract_version: info.contract_version,
+        summary: info.summary,
+    }
+}
+
+fn refusal_v1(e: wit1::PolicyError) -> Refusal {
+    match e {
+        wit1::PolicyError::InvalidParameters(m) => Refusal::InvalidParameters(m),
+        wit1::PolicyError::UnsupportedInput(m) => Refusal::UnsupportedInput(m),
+        wit1::PolicyError::Failed(m) => Refusal::Failed(m),
+    }
+}
+
+fn refusal_v2(e: wit2::PolicyError) -> Refusal {
+    match e {
+        wit2::PolicyError::InvalidParameters(m) => Refusal::InvalidParameters(m),
+        wit2::PolicyError::UnsupportedInput(m) => Refusal::UnsupportedInput(m),
+        wit2::PolicyError::Failed(m) => Refusal::Failed(m),
+    }
+}
+
+/// A sensible `about`: a name, a semantic version, and the contract version of the interface it exports.
+fn check_info(info: PolicyInfo, contract: Contract) -> Result<PolicyInfo, PluginError> {
     let bad = |why: String| Err(PluginError::BadPolicyInfo(why));
     if info.name.trim().is_empty() || info.name.len() > 200 {
         return bad(format!("name must be 1 to 200 characters, got {:?}", info.name));
@@ -607,26 +790,13 @@ fn check_info(info: wit::PolicyInfo) -> Result<PolicyInfo, PluginError> {
             info.version
         ));
     }
-    let major = CONTRACT_VERSION.split('.').next();
-    if !semver(&info.contract_version) || info.contract_version.split('.').next() != major {
+    if !semver(&info.contract_version) || Contract::of(&info.contract_version) != Some(contract) {
         return Err(PluginError::WrongContract {
-            expected: CONTRACT_VERSION,
+            expected: contract.version(),
             found: info.contract_version,
         });
     }
-    Ok(PolicyInfo {
-        name: info.name,
-        kind: match info.kind {
-            wit::PolicyKind::LevelOfNeed => PolicyKind::LevelOfNeed,
-            wit::PolicyKind::StepUpStepDown => PolicyKind::StepUpStepDown,
-            wit::PolicyKind::CareLeaverEntitlements => PolicyKind::CareLeaverEntitlements,
-            wit::PolicyKind::StatutoryTimescales => PolicyKind::StatutoryTimescales,
-            wit::PolicyKind::Other => PolicyKind::Other,
-        },
-        version: info.version,
-        contract_version: info.contract_version,
-        summary: info.summary,
-    })
+    Ok(info)
 }
 
 /// The panic message a Rust guest's panic hook wrote to stderr ("thread '...' panicked at src/lib.rs:17:9:
@@ -693,13 +863,17 @@ mod tests {
 
     #[test]
     fn the_contract_is_checked_by_export_name() {
-        let ok = vec!["journey:policy/policy@1.0.0".to_string()];
-        assert!(check_contract(&ok).is_ok());
+        let one = vec!["journey:policy/policy@1.0.0".to_string()];
+        assert_eq!(check_contract(&one).unwrap(), Contract::V1);
         let later_minor = vec!["journey:policy/policy@1.2.0".to_string()];
-        assert!(check_contract(&later_minor).is_ok());
-        let future = vec!["journey:policy/policy@2.0.0".to_string()];
+        assert_eq!(check_contract(&later_minor).unwrap(), Contract::V1);
+        let two = vec!["journey:policy/policy@2.0.0".to_string()];
+        assert_eq!(check_contract(&two).unwrap(), Contract::V2);
+        let both = vec![two[0].clone(), one[0].clone()];
+        assert_eq!(check_contract(&both).unwrap(), Contract::V2, "the latest served");
+        let future = vec!["journey:policy/policy@3.0.0".to_string()];
         assert!(
-            matches!(check_contract(&future), Err(PluginError::WrongContract { found, .. }) if found == "2.0.0")
+            matches!(check_contract(&future), Err(PluginError::WrongContract { found, .. }) if found == "3.0.0")
         );
         let other = vec!["run".to_string()];
         assert!(
@@ -708,10 +882,18 @@ mod tests {
     }
 
     #[test]
-    fn the_contract_version_is_the_wit_package_version() {
-        let wit = include_str!("../wit/policy.wit");
-        assert!(wit.contains(&format!("package journey:policy@{CONTRACT_VERSION};")));
-        assert_eq!(CONTRACT_INTERFACE, format!("{CONTRACT_PREFIX}{CONTRACT_VERSION}"));
+    fn each_contract_version_is_its_wit_package_version() {
+        for (contract, wit) in [
+            (Contract::V1, include_str!("../wit/policy.wit")),
+            (Contract::V2, include_str!("../wit/policy-2.0.0.wit")),
+        ] {
+            assert!(wit.contains(&format!("package journey:policy@{};", contract.version())));
+            assert_eq!(
+                contract.interface(),
+                format!("{CONTRACT_PREFIX}{}", contract.version())
+            );
+        }
+        assert_eq!(CONTRACT_VERSION, "2.0.0");
     }
 
     #[test]

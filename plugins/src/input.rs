@@ -6,7 +6,7 @@ use journey_core::view::{AsOf, ChildSummary, EffectiveRef, EventStatus, known_at
 use journey_core::{ChildId, Date, EventId, OccurredAt, RecordedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::wit;
+use crate::bindings::{wit1, wit2};
 use crate::{Calendar, Digest, PluginError};
 
 /// Everything a policy sees (the contract's `evaluation-input`), on the host side.
@@ -175,49 +175,6 @@ impl PolicyInput {
             .map(EventId::as_str)
             .collect()
     }
-
-    /// Calls `f` with the contract's view of this input, which borrows every string from it: what the call
-    /// lowers into the guest's memory, without a deep copy made for the purpose.
-    pub(crate) fn with_wit<R>(&self, f: impl FnOnce(wit::EvaluationInput<'_>) -> R) -> R {
-        let amended_by: Vec<Vec<&str>> = self
-            .events
-            .iter()
-            .map(|e| e.amended_by.iter().map(EventId::as_str).collect())
-            .collect();
-        let events: Vec<wit::JourneyEvent<'_>> = self
-            .events
-            .iter()
-            .zip(&amended_by)
-            .map(|(e, amended_by)| e.to_wit(amended_by))
-            .collect();
-        let bank_holidays: Vec<wit::Date> = self
-            .calendar
-            .bank_holidays
-            .iter()
-            .copied()
-            .map(wit_date)
-            .collect();
-        f(wit::EvaluationInput {
-            evaluation_date: wit_date(self.evaluation_date),
-            known_at: self.known_at.as_micros(),
-            child: wit::ChildFacts {
-                child_id: self.child.child_id.as_str(),
-                date_of_birth: self.child.date_of_birth.map(wit_date),
-                expected_date_of_birth: self.child.expected_date_of_birth.map(wit_date),
-                died_on: self.child.died_on.map(wit_date),
-                age: self.child.age,
-                summary: &self.child.summary,
-            },
-            events: &events,
-            calendar: wit::Calendar {
-                version: &self.calendar.version,
-                covers_from: wit_date(self.calendar.covers_from),
-                covers_to: wit_date(self.calendar.covers_to),
-                bank_holidays: &bank_holidays,
-            },
-            parameters: &self.parameters,
-        })
-    }
 }
 
 impl PolicyEvent {
@@ -247,30 +204,6 @@ impl PolicyEvent {
         event.value("caused_by", caused_by);
         event.value("amended_by", amended_by);
         event.close();
-    }
-
-    fn to_wit<'a>(&'a self, amended_by: &'a [&'a str]) -> wit::JourneyEvent<'a> {
-        wit::JourneyEvent {
-            event_id: self.event_id.as_str(),
-            version: self.version,
-            kind: self.kind.as_str(),
-            stage: self.stage.as_str(),
-            occurred_on: wit_date(self.occurred_at.date()),
-            occurred_time: self.occurred_at.time().map(|t| wit::TimeOfDay {
-                hour: u8::try_from(t.hour()).unwrap_or(0),
-                minute: u8::try_from(t.minute()).unwrap_or(0),
-                second: u8::try_from(t.second()).unwrap_or(0),
-            }),
-            recorded_at: self.recorded_at.as_micros(),
-            status: match self.status {
-                PolicyEventStatus::Current => wit::EventStatus::Current,
-                PolicyEventStatus::Corrected => wit::EventStatus::Corrected,
-                PolicyEventStatus::Retracted => wit::EventStatus::Retracted,
-            },
-            content: &self.content,
-            caused_by: self.caused_by.as_ref().map(EventId::as_str),
-            amended_by,
-        }
     }
 }
 
@@ -358,10 +291,88 @@ impl<'a> Members<'a> {
     }
 }
 
-pub(crate) fn wit_date(d: Date) -> wit::Date {
-    wit::Date {
-        year: i32::from(d.year()),
-        month: u8::try_from(d.month()).expect("month 1..=12"),
-        day: u8::try_from(d.day()).expect("day 1..=31"),
-    }
+/// The contracts' view of an input: each contract has its own generated types (of the same shape), so
+/// the conversion is written once for both.
+macro_rules! contract_input {
+    ($wit:ident, $with:ident, $event:ident, $date:ident) => {
+        impl PolicyInput {
+            /// Calls `f` with this contract's view of this input, which borrows every string from it: what
+            /// the call lowers into the guest's memory, without a deep copy made for the purpose.
+            pub(crate) fn $with<R>(&self, f: impl FnOnce($wit::EvaluationInput<'_>) -> R) -> R {
+                let amended_by: Vec<Vec<&str>> = self
+                    .events
+                    .iter()
+                    .map(|e| e.amended_by.iter().map(EventId::as_str).collect())
+                    .collect();
+                let events: Vec<$wit::JourneyEvent<'_>> = self
+                    .events
+                    .iter()
+                    .zip(&amended_by)
+                    .map(|(e, amended_by)| $event(e, amended_by))
+                    .collect();
+                let bank_holidays: Vec<$wit::Date> = self
+                    .calendar
+                    .bank_holidays
+                    .iter()
+                    .copied()
+                    .map($date)
+                    .collect();
+                f($wit::EvaluationInput {
+                    evaluation_date: $date(self.evaluation_date),
+                    known_at: self.known_at.as_micros(),
+                    child: $wit::ChildFacts {
+                        child_id: self.child.child_id.as_str(),
+                        date_of_birth: self.child.date_of_birth.map($date),
+                        expected_date_of_birth: self.child.expected_date_of_birth.map($date),
+                        died_on: self.child.died_on.map($date),
+                        age: self.child.age,
+                        summary: &self.child.summary,
+                    },
+                    events: &events,
+                    calendar: $wit::Calendar {
+                        version: &self.calendar.version,
+                        covers_from: $date(self.calendar.covers_from),
+                        covers_to: $date(self.calendar.covers_to),
+                        bank_holidays: &bank_holidays,
+                    },
+                    parameters: &self.parameters,
+                })
+            }
+        }
+
+        fn $event<'a>(e: &'a PolicyEvent, amended_by: &'a [&'a str]) -> $wit::JourneyEvent<'a> {
+            $wit::JourneyEvent {
+                event_id: e.event_id.as_str(),
+                version: e.version,
+                kind: e.kind.as_str(),
+                stage: e.stage.as_str(),
+                occurred_on: $date(e.occurred_at.date()),
+                occurred_time: e.occurred_at.time().map(|t| $wit::TimeOfDay {
+                    hour: u8::try_from(t.hour()).unwrap_or(0),
+                    minute: u8::try_from(t.minute()).unwrap_or(0),
+                    second: u8::try_from(t.second()).unwrap_or(0),
+                }),
+                recorded_at: e.recorded_at.as_micros(),
+                status: match e.status {
+                    PolicyEventStatus::Current => $wit::EventStatus::Current,
+                    PolicyEventStatus::Corrected => $wit::EventStatus::Corrected,
+                    PolicyEventStatus::Retracted => $wit::EventStatus::Retracted,
+                },
+                content: &e.content,
+                caused_by: e.caused_by.as_ref().map(EventId::as_str),
+                amended_by,
+            }
+        }
+
+        fn $date(d: Date) -> $wit::Date {
+            $wit::Date {
+                year: i32::from(d.year()),
+                month: u8::try_from(d.month()).expect("month 1..=12"),
+                day: u8::try_from(d.day()).expect("day 1..=31"),
+            }
+        }
+    };
 }
+
+contract_input!(wit1, with_wit1, wit1_event, wit1_date);
+contract_input!(wit2, with_wit2, wit2_event, wit2_date);

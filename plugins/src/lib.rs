@@ -1,9 +1,10 @@
 //! `journey-plugins`: Journey's policy host.
 //!
 //! Local authorities' rules (threshold documents, step-up and step-down protocols, the local offer,
-//! statutory timescales) run as WebAssembly components that export `journey:policy/policy@1.0.0`
-//! (`plugins/wit/policy.wit`, the contract). Authors write them with `journey-policy-sdk`
-//! (`docs/policy-authoring.md`); this crate runs them:
+//! statutory timescales, records retention) run as WebAssembly components that export
+//! `journey:policy/policy@2.0.0` (`plugins/wit/policy-2.0.0.wit`, the contract), or the earlier
+//! `journey:policy/policy@1.0.0` (`plugins/wit/policy.wit`), which is still served ([`Contract`]). Authors
+//! write them with `journey-policy-sdk` (`docs/policy-authoring.md`); this crate runs them:
 //!
 //! * [`Host`]: one wasmtime engine; [`Host::load`] compiles a component once (cached by the SHA-256 of its
 //!   bytes), checks it is a policy of this contract and pre-instantiates it; [`Host::evaluate`] runs it in a
@@ -34,12 +35,12 @@ pub use calendar::Calendar;
 pub use digest::Digest;
 pub use error::{PluginError, Refusal};
 pub use host::{
-    Answer, CONTRACT_INTERFACE, CONTRACT_VERSION, EngineSettings, Evaluation, Host, HostConfig, Limits,
-    LoadedPolicy, PolicyInfo, PolicyKind, WasiSettings,
+    Answer, CONTRACT_INTERFACE, CONTRACT_VERSION, Contract, EngineSettings, Evaluation, Host, HostConfig,
+    Limits, LoadedPolicy, PolicyInfo, PolicyKind, WasiSettings,
 };
 pub use input::{ChildFacts, PolicyEvent, PolicyEventStatus, PolicyInput};
 pub use output::{
-    Alert, Deadline, DeadlineStatus, Decisions, Entitlement, LevelOfNeed, Reason, Service, Severity,
-    StepDirection, StepRecommendation,
+    Alert, Counting, Deadline, DeadlineStatus, Decisions, Entitlement, Lateness, LevelOfNeed, Reason,
+    Retention, RetentionStatus, Service, Severity, StepDirection, StepRecommendation, TimeUnit,
 };
 pub use sandbox::Log;

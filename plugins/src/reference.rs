@@ -1,10 +1,13 @@
 //! The reference policies built in-tree (levels of need, step-up and step-down, care-leaver entitlements,
 //! statutory timescales), embedded in this library so that `journey serve` can deploy and activate them on a
-//! fresh data directory with nothing else on disk.
+//! fresh data directory with nothing else on disk; and their earlier versions, frozen as shipped in
+//! `plugins/reference/`, so that every data directory, new or upgraded, holds the same versions with the
+//! same bytes (an earlier version's recorded decisions replay, and an investigator can pin it).
 //!
 //! Deploying is idempotent: on every start the same bytes, parameters and examples are a retry of the same
 //! deployment. A reference policy changed without a new version number is refused as a version conflict
-//! (versions are immutable), which is reported for that policy without stopping the others.
+//! (versions are immutable), which is reported for that policy without stopping the others. Of the versions
+//! of one policy, all effective from [`EFFECTIVE_FROM`], the highest is in force.
 
 use journey_core::{Date, PrincipalId};
 
@@ -42,7 +45,8 @@ pub fn deploy_request(policy: &ReferencePolicy) -> Result<DeployRequest, PluginE
     })
 }
 
-/// Deploys and activates every reference policy, returning each one's outcome in order.
+/// Deploys and activates every reference policy, the frozen earlier versions first, returning each one's
+/// outcome in order.
 pub async fn deploy_all(
     registry: &Registry,
     by: &PrincipalId,

@@ -467,6 +467,15 @@ impl Journal for PostgresJournal {
             Ok(verification)
         })
     }
+
+    /// Each append is its own transaction, so there is no writer to stop: an unreachable database shows in
+    /// the store's `head` (which readiness also asks). What can stop is the runtime the pool lives on, and
+    /// with it the head's poller.
+    fn failure(&self) -> Option<String> {
+        self.poller
+            .is_finished()
+            .then(|| "the PostgreSQL journal's runtime has stopped".to_owned())
+    }
 }
 
 /// Policy components and example cases in PostgreSQL, named by the SHA-256 of their bytes.

@@ -281,6 +281,7 @@ impl EventStore for PostgresStore {
                     previous_log_hash,
                     chain: event.chain,
                     event,
+                    tlog_proof: None,
                 });
             }
             let log_head = read_head(&*tx).await?;
@@ -290,12 +291,21 @@ impl EventStore for PostgresStore {
                 child_id,
                 records,
                 log_head,
+                tlog: None,
             })
         })
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
         self.run(|inner| async move { inner.verify().await })
+    }
+
+    /// The appender ends only with the store or its runtime; a failed transaction is answered and the next
+    /// batch tried (an unreachable database shows in `head`, which readiness also asks).
+    fn failure(&self) -> Option<String> {
+        self.appends
+            .is_closed()
+            .then(|| "the PostgreSQL store's appender has stopped".to_owned())
     }
 }
 

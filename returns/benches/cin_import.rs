@@ -118,15 +118,15 @@ fn run(name: &str, store: &dyn EventStore, files: &[ImportFile], records: usize,
         let t = Instant::now();
         let r = block_on(cin::import_census(store, files, &options, &())).expect("imports");
         let secs = t.elapsed().as_secs_f64();
-        for p in r.problems.iter().chain(&r.conflicts).take(5) {
+        for p in r.tally.problems.iter().chain(&r.tally.conflicts).take(5) {
             println!("  refused: {p:?}");
         }
         println!(
             "{name}, {pass}: {records} records in {secs:.2} s = {:.0} records/s ({} events appended, {} children \
              refused, {} facts not recordable)",
             records as f64 / secs,
-            r.events_appended,
-            r.children_refused,
+            r.tally.events_appended,
+            r.tally.children_refused,
             r.unrecorded.len()
         );
     }

@@ -103,8 +103,8 @@ fn main() {
     println!(
         "embedded store, both years in one import_years call: {rows} rows in {secs:.2} s = {:.0} rows/s ({} events appended, {} children refused)",
         rows as f64 / secs,
-        r.events_appended,
-        r.children_refused
+        r.tally.events_appended,
+        r.tally.children_refused
     );
 }
 
@@ -125,9 +125,9 @@ fn run(name: &str, store: &dyn EventStore, files: &[Vec<ImportFile>], rows: usiz
         let mut refused = 0;
         for (y, f) in YEARS.iter().zip(files) {
             let r = block_on(ssda903::import(store, f, &options(y, concurrency))).expect("imports");
-            events += r.events_appended;
-            refused += r.children_refused;
-            for p in r.problems.iter().chain(&r.conflicts).take(5) {
+            events += r.tally.events_appended;
+            refused += r.tally.children_refused;
+            for p in r.tally.problems.iter().chain(&r.tally.conflicts).take(5) {
                 println!("  {y}: refused: {p:?}");
             }
         }

@@ -7,5 +7,6 @@
 
 pub mod annex_a;
 pub mod cin;
+pub mod report;
 pub mod ssda903;
 pub mod timeliness;

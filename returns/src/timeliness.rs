@@ -61,7 +61,6 @@ pub struct TimescaleOutcome {
     pub due_on: Option<Date>,
     pub status: TimescaleStatus,
     pub completed_on: Option<Date>,
-    pub days_late: Option<u32>,
 }
 
 /// The period measured and the instant of knowledge.
@@ -302,12 +301,15 @@ fn adoption(events: &[EffectiveEvent], from: Date, to: Date) -> Option<Adoption>
         .filter(|d| *d >= from && *d <= to)
         .max()?;
     let before = |d: Date| d <= adopted_on;
-    let entered = live()
+    // Entering care: the start of the period that ended in adoption. A period the record found in progress
+    // (imported mid-period) has no known start: A1 and A10 cannot be counted for the child, A2 still can.
+    let (entered, start_known) = live()
         .filter_map(|e| match &e.payload {
-            EventPayload::BecameLookedAfter(_) => Some(e.occurred_at.date()),
+            EventPayload::BecameLookedAfter(_) => Some((e.occurred_at.date(), true)),
+            EventPayload::CareInProgressRecorded(_) => Some((e.occurred_at.date(), false)),
             _ => None,
         })
-        .filter(|d| before(*d))
+        .filter(|(d, _)| before(*d))
         .max()?;
     let placed = live()
         .filter(|e| matches!(e.payload, EventPayload::PlacedForAdoption(_)))
@@ -333,7 +335,7 @@ fn adoption(events: &[EffectiveEvent], from: Date, to: Date) -> Option<Adoption>
         .filter(|d| *d >= entered && before(*d))
         .max();
     let mut out = Adoption {
-        a1: placed.map(|p| entered.days_until(p)),
+        a1: placed.filter(|_| start_known).map(|p| entered.days_until(p)),
         ..Adoption::default()
     };
     out.a10 = match matched {
@@ -342,15 +344,15 @@ fn adoption(events: &[EffectiveEvent], from: Date, to: Date) -> Option<Adoption>
             // the placement in force when the match was made.
             let moved_in = live()
                 .filter_map(|e| match &e.payload {
-                    EventPayload::BecameLookedAfter(_) | EventPayload::PlacementChanged(_) => {
-                        Some(e.occurred_at.date())
-                    }
+                    EventPayload::BecameLookedAfter(_)
+                    | EventPayload::CareInProgressRecorded(_)
+                    | EventPayload::PlacementChanged(_) => Some(e.occurred_at.date()),
                     _ => None,
                 })
                 .filter(|d| *d >= entered && *d <= match_day)
                 .max()
                 .unwrap_or(entered);
-            Some(entered.days_until(moved_in))
+            start_known.then(|| entered.days_until(moved_in))
         }
         _ => out.a1,
     };

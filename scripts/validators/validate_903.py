@@ -34,6 +34,7 @@ def main() -> int:
     logging.disable(logging.CRITICAL)
     # The package logs and prints freely; keep stdout for the JSON.
     with redirect_stdout(io.StringIO()):
+        import pandas as pd
         from lac_validator import lac_validator
         from lac_validator.types import UploadedFile
 
@@ -55,6 +56,11 @@ def main() -> int:
         metadata = {"collectionYear": str(args.year), "localAuthority": args.la}
         v = lac_validator.LacValidator(metadata=metadata, files=files, registry=registry)
 
+    def text(value):
+        # Empty cells come back as NaN, None, NaT or pandas.NA depending on the column's dtype; NA and NaT
+        # have no truth value (`NA != NA` is NA, and `if NA` raises), so ask pandas which values are missing.
+        return None if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
+
     hits = []
     for table, df in v.ds_results.items():
         if table == "metadata":
@@ -69,9 +75,9 @@ def main() -> int:
                         "message": registry[code].message if code in registry else None,
                         "table": table,
                         "row": int(row),
-                        "child": None if record.get("CHILD") is None else str(record.get("CHILD")),
+                        "child": text(record.get("CHILD")),
                         "values": {
-                            str(k): (None if v != v else str(v))  # NaN is the only value unequal to itself
+                            str(k): text(v)
                             for k, v in record.items()
                             if not str(k).startswith(("ERR_", "_"))
                         },

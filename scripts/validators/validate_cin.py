@@ -34,6 +34,7 @@ def main() -> int:
     ruleset = f"cin{args.year - 1}_{str(args.year)[2:]}"
     # The package prints freely; keep stdout for the JSON.
     with redirect_stdout(io.StringIO()):
+        import pandas as pd
         from cin_validator import cin_validator
 
         try:
@@ -46,7 +47,8 @@ def main() -> int:
         v = cin_validator.CinValidator(data, registry)
 
     def text(value):
-        return None if value is None or value != value else str(value)  # NaN is unequal to itself
+        # Missing values are NaN, None, NaT or pandas.NA by dtype; NA and NaT have no truth value.
+        return None if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else str(value)
 
     hits = []
     for _, row in v.full_issue_df.iterrows():

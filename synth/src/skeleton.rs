@@ -414,6 +414,12 @@ fn draw_care(rng: &mut Rng, p: &AuthorityProfile, floor: Date) -> (CarePlan, Dat
         order: later(a.order),
     });
     let main = main.min(entry);
+    // A referral before birth comes during the pregnancy: at most 40 weeks before it (CIN rule 8606).
+    let main = if main < dob.add_days(-270) {
+        dob.add_days(-rng.int(90, 270)).min(entry)
+    } else {
+        main
+    };
     // Referred before birth: known as an unborn child.
     let unborn = unborn || main < dob;
     (

@@ -108,6 +108,14 @@ fn after_a_kill_a_lost_or_damaged_end_of_the_log_is_refused() {
     let copy = tempfile::tempdir().unwrap();
     copy_tree(dir.path(), copy.path());
     let recovered = check(copy.path(), &acks, "recovered copy");
+    // One more group after recovery, so that the newest segment holds the last group even when the kill came
+    // just after the writer began a segment (which then holds only its header).
+    block_on(recovered.append(append(
+        "after-recovery",
+        ExpectedVersion::NoStream,
+        vec![registered("after-recovery-reg", "2015-06-01")],
+    )))
+    .unwrap();
     recovered.close().unwrap();
     let last = segment_files(copy.path()).pop().unwrap();
     let mut bytes = std::fs::read(&last).unwrap();

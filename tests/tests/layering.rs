@@ -10,8 +10,10 @@ use serde_json::Value;
 
 /// For each workspace crate, the workspace crates it may depend on (normal and build dependencies).
 const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
-    ("journey-core", &[]),
-    // The Merkle tree, proofs and C2SP formats: pure, below every store that will keep a tree.
+    // The tree and checkpoints a store keeps, and the proof service, are core's; the pure tree, proofs and
+    // C2SP formats below it are journey-tlog's.
+    ("journey-core", &["journey-tlog"]),
+    // The Merkle tree, proofs and C2SP formats: pure, below every store that keeps a tree.
     ("journey-tlog", &[]),
     // The witness an independent body runs: the formats and proofs, none of the log's storage.
     ("journey-witness", &["journey-tlog"]),

@@ -12,6 +12,7 @@ use crate::access::{self, AccessEntry, AccessQuery};
 use crate::auth::{Action, Auth, CreatedKey, KeyInfo, NewKey};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{JsonBody, QueryParams};
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable, UnsupportedMediaType};
 
 /// Creates an API key. The token is in this response and nowhere else: only its hash is stored.
 #[utoipa::path(
@@ -21,12 +22,12 @@ use crate::extract::{JsonBody, QueryParams};
     request_body(content = NewKey, content_type = "application/json"),
     responses(
         (status = 201, body = CreatedKey),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "An active key already has this name", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
     ),
     security(("bearer" = []))
 )]
@@ -55,8 +56,8 @@ pub struct KeyList {
     tag = "admin",
     responses(
         (status = 200, body = KeyList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -76,9 +77,9 @@ pub async fn list_keys(State(state): State<AppState>, Auth(principal): Auth) -> 
     params(("key_id" = String, Path)),
     responses(
         (status = 200, body = KeyInfo),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -128,9 +129,9 @@ pub struct AccessLogPage {
     params(AccessLogQuery),
     responses(
         (status = 200, body = AccessLogPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]

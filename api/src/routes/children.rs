@@ -10,20 +10,24 @@ use journey_core::envelope::NewEvent;
 use journey_core::error::FieldError;
 use journey_core::store::{AppendOutcome, AppendRequest, StreamExport};
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
-use journey_core::{ChildId, Date, RecordedEvent, Timestamp, Version};
+use journey_core::{ChildId, RecordedEvent, Timestamp, Version};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
+use crate::access::{Purpose, PurposeHeader, authorize_read, logged_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{JsonBody, QueryParams, child_id};
+use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, QueryParams, child_id};
+use crate::responses::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
 use crate::schemas;
 
 /// One atomic append of one or more events to a child's stream.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = append_example)]
 pub struct AppendBody {
     /// The events, in order; all are stored or none.
     #[schema(value_type = Vec<schemas::NewEvent>, min_items = 1)]
@@ -32,6 +36,16 @@ pub struct AppendBody {
     #[serde(default)]
     #[schema(value_type = Option<schemas::ExpectedVersion>)]
     pub expected_version: Option<ExpectedVersion>,
+}
+
+/// The documented example of an append: the first events of the synthetic Child A (`journey_core::examples`),
+/// so that the example is always a request the rules accept.
+fn append_example() -> serde_json::Value {
+    let (_, events) = journey_core::examples::example_streams()
+        .into_iter()
+        .next()
+        .expect("the examples have a first child");
+    serde_json::json!({ "events": &events[..3], "expected_version": "no_stream" })
 }
 
 /// Appends events to a child's stream.
@@ -48,12 +62,12 @@ pub struct AppendBody {
     responses(
         (status = 201, description = "Stored", body = schemas::AppendOutcome),
         (status = 200, description = "A retry of an append already stored; nothing new was written", body = schemas::AppendOutcome),
-        (status = 400, description = "Malformed JSON or child id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key's role or agency does not allow this", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "Wrong expected version, or an event id reused for other content", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body above the configured limit", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "Broken rules, each with its field path", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -117,70 +131,6 @@ fn check_agency(principal: &Principal, events: &[NewEvent]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Authorises a read of one child's record and writes it to the access log, durably, before any data is
-/// read or returned.
-pub async fn authorize_read(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    principal.require(Action::ReadChild)?;
-    record_read(state, principal, purpose, child_id, view, parameters).await
-}
-
-/// Reads a child's record for `view` while the read is written to the access log: `read` builds the answer
-/// meanwhile (in memory; nothing leaves the server), and it is returned only once the access record is
-/// durable. A failed log write returns nothing. The role and the purpose are checked before anything is
-/// read. For a long view (a chronology) this takes the access log's `fdatasync` off the answer's latency.
-pub async fn logged_read<T>(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-    read: impl std::future::Future<Output = ApiResult<T>>,
-) -> ApiResult<T> {
-    principal.require(Action::ReadChild)?;
-    purpose.required_for(principal)?;
-    let (logged, answer) = tokio::join!(
-        record_read(state, principal, purpose, child_id, view, parameters),
-        read
-    );
-    logged?;
-    answer
-}
-
-/// Writes one read of a child's record to the access log, durably, with the purpose (required of
-/// investigators), for a caller whose role was already checked (reads made by evaluating a policy, too).
-pub async fn record_read(
-    state: &AppState,
-    principal: &Principal,
-    purpose: &Purpose,
-    child_id: &ChildId,
-    view: &str,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    let purpose = purpose.required_for(principal)?;
-    access::record(
-        state.journal.as_ref(),
-        Access {
-            principal,
-            child_id: Some(child_id),
-            children: Vec::new(),
-            view,
-            purpose,
-            parameters,
-        },
-    )
-    .await?;
-    state.metrics.record_access();
-    Ok(())
-}
-
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -194,7 +144,7 @@ pub struct EventsQuery {
     /// Only the records known at this instant (`recorded_at <= known_at`).
     #[param(value_type = Option<String>, format = DateTime)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// A page of one child's events.
@@ -239,9 +189,10 @@ fn from_at_least_one(from: Option<u64>) -> ApiResult<u64> {
     params(("child_id" = String, Path), EventsQuery, PurposeHeader),
     responses(
         (status = 200, body = EventsPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -258,13 +209,17 @@ pub async fn read_events(
     let from = from_at_least_one(query.from)?;
     let parameters = serde_json::to_value(&query).expect("query serialises");
     authorize_read(&state, &principal, &purpose, &child_id, "events", parameters).await?;
+    let known_at = query
+        .known_at
+        .map_or_else(|| state.clock.now(), AcceptedInstant::get);
+    require_child(&state, &child_id, known_at).await?;
     let mut events = state
         .store
         .read_stream(child_id.clone(), Version(from), limit)
         .await?;
     let full = events.len() == limit;
     let mut truncated = false;
-    if let Some(known_at) = query.known_at {
+    if let Some(AcceptedInstant(known_at)) = query.known_at {
         let before = events.len();
         events.retain(|e| e.envelope.recorded_at <= known_at);
         truncated = events.len() < before;
@@ -279,15 +234,14 @@ pub async fn read_events(
     }))
 }
 
-/// The `X-Journey-Purpose` header, for the OpenAPI document.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-pub struct PurposeHeader {
-    /// Why the record is read (a case reference, an inquiry). Required for investigators; written to the
-    /// access log.
-    #[param(rename = "X-Journey-Purpose")]
-    x_journey_purpose: Option<String>,
+/// The two time axes of a read or a judgement: the date (default today in England as at `known_at`) and the
+/// instant whose knowledge is used (default now).
+pub fn as_of(state: &AppState, on: Option<AcceptedDate>, known_at: Option<AcceptedInstant>) -> AsOf {
+    let known_at = known_at.map_or_else(|| state.clock.now(), AcceptedInstant::get);
+    AsOf::new(
+        on.map_or_else(|| known_at.england_date(), AcceptedDate::get),
+        known_at,
+    )
 }
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -297,31 +251,61 @@ pub struct AsOfQuery {
     /// The date described (valid time), e.g. `2024-03-01`. Default: today in England as at `known_at`.
     #[param(value_type = Option<String>, format = Date)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// The instant whose knowledge is shown (transaction time). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 impl AsOfQuery {
     pub fn as_of(&self, state: &AppState) -> AsOf {
-        let known_at = self.known_at.unwrap_or_else(|| state.clock.now());
-        AsOf::new(self.on.unwrap_or_else(|| known_at.england_date()), known_at)
+        as_of(state, self.on, self.known_at)
     }
 }
 
-/// The whole stream, or 404 when nothing is recorded for the child.
-async fn whole_stream(state: &AppState, child_id: &ChildId) -> ApiResult<Vec<RecordedEvent>> {
+/// The one answer for "no such child (as known then)", on every route that reads a child's record: 404,
+/// naming the child and, when the child's first record came later, the instant asked about.
+pub fn unknown_child(child_id: &ChildId, known_at: Option<Timestamp>) -> ApiError {
+    match known_at {
+        Some(known_at) => ApiError::NotFound(format!(
+            "nothing was recorded for child {child_id} as known at {known_at}"
+        )),
+        None => ApiError::NotFound(format!(
+            "no child {child_id} is recorded (child ids are case-sensitive)"
+        )),
+    }
+}
+
+/// Ok when the child has a record known at `known_at` (`recorded_at <= known_at`); [`unknown_child`]
+/// otherwise. A stream's first record is its earliest recorded, so one record decides.
+pub async fn require_child(state: &AppState, child_id: &ChildId, known_at: Timestamp) -> ApiResult<()> {
+    let first = state
+        .store
+        .read_stream(child_id.clone(), Version::FIRST, 1)
+        .await?;
+    known(child_id, first.first(), known_at)
+}
+
+fn known(child_id: &ChildId, first: Option<&RecordedEvent>, known_at: Timestamp) -> ApiResult<()> {
+    match first {
+        None => Err(unknown_child(child_id, None)),
+        Some(e) if e.envelope.recorded_at > known_at => Err(unknown_child(child_id, Some(known_at))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The whole stream, or 404 when nothing is recorded for the child as known at `known_at`.
+pub async fn whole_stream(
+    state: &AppState,
+    child_id: &ChildId,
+    known_at: Timestamp,
+) -> ApiResult<Vec<RecordedEvent>> {
     let events = state
         .store
         .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
         .await?;
-    if events.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "nothing is recorded for child {child_id}"
-        )));
-    }
+    known(child_id, events.first(), known_at)?;
     Ok(events)
 }
 
@@ -333,10 +317,10 @@ async fn whole_stream(state: &AppState, child_id: &ChildId) -> ApiResult<Vec<Rec
     params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
     responses(
         (status = 200, body = schemas::ChildSummary),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -352,7 +336,7 @@ pub async fn summary(
     let as_of = query.as_of(&state);
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
     let read = async {
-        let events = whole_stream(&state, &child_id).await?;
+        let events = whole_stream(&state, &child_id, as_of.known_at).await?;
         Ok(Json(ChildSummary::replay(&events, as_of)))
     };
     logged_read(
@@ -369,10 +353,10 @@ pub async fn summary(
     params(("child_id" = String, Path), AsOfQuery, PurposeHeader),
     responses(
         (status = 200, body = schemas::Chronology),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -389,7 +373,7 @@ pub async fn chronology(
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
     // Built and serialised while the access is logged.
     let read = async {
-        let events = whole_stream(&state, &child_id).await?;
+        let events = whole_stream(&state, &child_id, as_of.known_at).await?;
         let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
         serde_json::to_vec(&chronology)
             .map_err(|e| ApiError::Internal(format!("serialising a chronology: {e}")))
@@ -407,7 +391,11 @@ pub async fn chronology(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// One child's record with everything needed to verify it without the rest of the log.
+/// One child's record with everything needed to verify it without the rest of the log. On a server that
+/// keeps a tree (ADR 10) this is the child's proof bundle: each record carries its inclusion proof
+/// (c2sp.org/tlog-proof) against the latest checkpoint witnesses cosigned that covers it, or the latest
+/// signed one (said so in `tlog.summary`), checkable offline with `journey verify-export`. Hashes only of
+/// other children's records.
 #[utoipa::path(
     get,
     path = "/v1/children/{child_id}/export",
@@ -415,10 +403,10 @@ pub async fn chronology(
     params(("child_id" = String, Path), PurposeHeader),
     responses(
         (status = 200, body = schemas::StreamExport),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -439,11 +427,12 @@ pub async fn export(
         serde_json::Value::Null,
     )
     .await?;
-    let export = state.store.export_stream(child_id.clone()).await?;
+    let mut export = state.store.export_stream(child_id.clone()).await?;
     if export.records.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "nothing is recorded for child {child_id}"
-        )));
+        return Err(unknown_child(&child_id, None));
+    }
+    if let Some(proofs) = &state.proofs {
+        proofs.attach(&mut export).await?;
     }
     Ok(Json(export))
 }

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
-use crate::auth::{Action, Auth, Principal};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::access::{Purpose, PurposeHeader, record_bulk_read};
+use crate::auth::{Action, Auth};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
-use crate::routes::children::PurposeHeader;
+use crate::responses::{BadRequest, Forbidden, Unauthorized};
 use crate::schemas;
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
@@ -44,30 +44,6 @@ pub struct LogPage {
     pub next_position: u64,
 }
 
-pub(crate) async fn log_access(
-    state: &AppState,
-    principal: &Principal,
-    purpose: Option<String>,
-    view: &str,
-    children: Vec<ChildId>,
-    parameters: serde_json::Value,
-) -> ApiResult<()> {
-    access::record(
-        state.journal.as_ref(),
-        Access {
-            principal,
-            child_id: None,
-            children,
-            view,
-            purpose,
-            parameters,
-        },
-    )
-    .await?;
-    state.metrics.record_access();
-    Ok(())
-}
-
 fn bad_param(field: &str, rule: &str) -> ApiError {
     ApiError::BadRequest {
         detail: format!("{field} {rule}"),
@@ -84,9 +60,9 @@ fn bad_param(field: &str, rule: &str) -> ApiError {
     params(LogQuery, PurposeHeader),
     responses(
         (status = 200, body = LogPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -113,7 +89,7 @@ pub async fn read_log(
     let next_position = events.last().map_or(from, |e| e.envelope.position.0 + 1);
     if !events.is_empty() {
         let parameters = serde_json::json!({ "from": from, "to": next_position - 1 });
-        log_access(
+        record_bulk_read(
             &state,
             &principal,
             purpose,
@@ -153,9 +129,9 @@ pub struct FeedQuery {
     ),
     responses(
         (status = 200, description = "An event stream; each event is `event: record`, `id: <position>`, `data: <the recorded event as JSON>`", content_type = "text/event-stream", body = String),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -183,7 +159,7 @@ pub async fn feed(
         (None, Some(seen)) => seen + 1,
         (None, None) => 1,
     };
-    log_access(
+    record_bulk_read(
         &state,
         &principal,
         purpose,
@@ -237,8 +213,8 @@ pub struct Verification {
     tag = "log",
     responses(
         (status = 200, body = Verification),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]

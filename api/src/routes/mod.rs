@@ -14,6 +14,7 @@ pub mod login;
 pub mod measures;
 pub mod ops;
 pub mod policies;
+pub mod proof;
 pub mod returns;
 pub mod timeline;
 
@@ -29,8 +30,26 @@ pub mod timeline;
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerAuth),
+    // The tile route is a wildcard (`tile/{L}/{N}[.p/{W}]`), registered by hand in `all()`.
+    paths(proof::tile),
     // Referenced only from inside the hand-written schemas of `crate::schemas`.
-    components(schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead)),
+    components(
+        schemas(crate::schemas::Source, crate::schemas::AsOf, crate::schemas::LogHead),
+        // The problem responses every route refers to (`crate::responses`).
+        responses(
+            crate::responses::BadRequest,
+            crate::responses::Unauthorized,
+            crate::responses::Forbidden,
+            crate::responses::NotFound,
+            crate::responses::PayloadTooLarge,
+            crate::responses::UnsupportedMediaType,
+            crate::responses::Unprocessable,
+            crate::responses::Unavailable,
+            crate::responses::UnauthorizedWhenPrivate,
+            crate::responses::NoTree,
+            crate::responses::TreeUnavailable
+        )
+    ),
     tags(
         (name = "children", description = "Appending to and reading one child's record"),
         (name = "log", description = "The whole log: pages, the live feed, verification"),
@@ -38,6 +57,7 @@ pub mod timeline;
         (name = "admin", description = "API keys and the access log"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
+        (name = "proof", description = "Proof an outsider can check: signed checkpoints, witnesses' cosignatures, tiles of the Merkle tree, inclusion and consistency proofs (C2SP formats)"),
         (name = "operations", description = "Health, readiness and metrics")
     )
 )]
@@ -62,7 +82,7 @@ impl Modify for BearerAuth {
 
 /// Every route with its description. The policy routes (and the timeline page) join here, e.g.
 /// `.merge(crate::policies::routes())`; a handler reading a child's record calls
-/// [`children::authorize_read`] before reading.
+/// [`crate::access::authorize_read`] before reading.
 pub fn all() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(children::append_events, children::read_events))
@@ -95,6 +115,14 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::access_log))
+        .routes(routes!(proof::latest))
+        .routes(routes!(proof::vkey))
+        .routes(routes!(proof::at_size))
+        .routes(routes!(proof::consistency))
+        .routes(routes!(proof::inclusion))
+        .routes(routes!(proof::cosignatures))
+        .routes(routes!(proof::sign))
+        .route("/tile/{*path}", axum::routing::get(proof::tile))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

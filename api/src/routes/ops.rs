@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
+use crate::responses::Unavailable;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -30,19 +31,22 @@ pub struct Readiness {
     pub journal_sequence: u64,
 }
 
-/// Readiness: the store answers and the server is not shutting down.
+/// Readiness: the node can serve. Not ready (503, saying why) while it shuts down, when the store's or the
+/// journal's writer has stopped after a failed write (every append, and every read that must be written
+/// to the access log, would fail until the server is restarted), or when the store does not answer. A load
+/// balancer takes the node out of service; `journey_ready` in `/metrics` says the same.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, body = Readiness),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Readiness>> {
-    if state.is_shutting_down() {
-        return Err(ApiError::Unavailable("shutting down".into()));
+    if let Some((_, why)) = state.unready().into_iter().next() {
+        return Err(ApiError::Unavailable(why));
     }
     let head = state
         .store
@@ -69,7 +73,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        state.metrics.render(),
+        state.metrics.render() + &crate::metrics::render_readiness(&state.unready()),
     )
         .into_response()
 }

@@ -13,8 +13,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use journey_core::error::{FieldError, Problems};
 use journey_core::store::EventStore;
-use journey_core::view::AsOf;
-use journey_core::{ChildId, Date, Timestamp, Version};
+use journey_core::{ChildId, Version};
 use journey_plugins::PluginError;
 use journey_plugins::registry::{
     DeployRequest, DryRunReport, EvaluateRequest, EvaluationOutcome, ExampleCase, ExampleOutcome,
@@ -25,11 +24,15 @@ use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::{self, Access, Purpose};
+use crate::access::{self, Access, Purpose, record_read};
 use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{JsonBody, QueryParams, child_id};
-use crate::routes::children::record_read;
+use crate::extract::{AcceptedDate, AcceptedInstant, JsonBody, PolicyUploadBody, QueryParams, child_id};
+use crate::responses::{
+    BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
+use crate::routes::children::{as_of, require_child};
 
 /// The registry, or 503 when this server runs without a policy host.
 fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
@@ -99,11 +102,11 @@ pub struct DeployBody {
     pub parameters: serde_json::Value,
     /// The first date the version may judge.
     #[schema(value_type = String, format = Date)]
-    pub effective_from: Date,
+    pub effective_from: AcceptedDate,
     /// The last date it may judge, if any.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub effective_to: Option<Date>,
+    pub effective_to: Option<AcceptedDate>,
     /// Who wrote it ("Exampleshire policy team").
     pub author: String,
     /// The worked cases shipped with the version: run before it can be activated.
@@ -128,7 +131,8 @@ pub struct VersionResponse {
 /// Deploys a policy version (and activates it, if asked and its examples pass).
 ///
 /// Versions are immutable: the same name and version with the same bytes, parameters, dates and examples is a
-/// harmless retry (200); with anything different it is refused (409).
+/// harmless retry (200); with anything different it is refused (409). The body is held to the server's
+/// `policy_upload_limit` (64 MiB by default), not to the smaller `body_limit` of other requests.
 #[utoipa::path(
     post,
     path = "/v1/policies",
@@ -137,21 +141,21 @@ pub struct VersionResponse {
     responses(
         (status = 201, description = "Deployed", body = VersionResponse),
         (status = 200, description = "Already deployed exactly so", body = VersionResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "The version exists with other content", body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "Not a policy of this contract, bad parameters or dates, or failing examples", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
 pub async fn deploy(
     State(state): State<AppState>,
     Auth(principal): Auth,
-    JsonBody(body): JsonBody<DeployBody>,
+    PolicyUploadBody(body): PolicyUploadBody<DeployBody>,
 ) -> ApiResult<(StatusCode, Json<VersionResponse>)> {
     principal.require(Action::ManagePolicies)?;
     let registry = registry(&state)?;
@@ -169,8 +173,8 @@ pub async fn deploy(
             DeployRequest {
                 component,
                 parameters: body.parameters,
-                effective_from: body.effective_from,
-                effective_to: body.effective_to,
+                effective_from: body.effective_from.get(),
+                effective_to: body.effective_to.map(AcceptedDate::get),
                 author: body.author,
                 examples: body.examples,
             },
@@ -212,9 +216,9 @@ pub struct PolicyList {
     tag = "policies",
     responses(
         (status = 200, body = PolicyList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -232,10 +236,10 @@ pub async fn list(State(state): State<AppState>, Auth(principal): Auth) -> ApiRe
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -264,12 +268,12 @@ pub async fn get_version(
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
         (status = 409, description = "Retired versions cannot be activated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An example case failed", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -303,12 +307,12 @@ pub struct RetireBody {
     request_body(content = RetireBody, content_type = "application/json"),
     responses(
         (status = 200, body = VersionResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -345,10 +349,10 @@ pub struct TestReport {
     params(("name" = String, Path), ("version" = String, Path)),
     responses(
         (status = 200, body = TestReport),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -377,27 +381,27 @@ pub struct JudgementQuery {
     /// The date judged (valid time); default today in England.
     #[param(value_type = Option<String>, format = Date)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// What was known at this instant (transaction time); default now.
     #[param(value_type = Option<String>, format = DateTime)]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// A version to use instead of the one in force on the date.
     pub version: Option<String>,
     /// Record the decision as evidence (admins only; default false).
     pub record: Option<bool>,
 }
 
-fn as_of(state: &AppState, on: Option<Date>, known_at: Option<Timestamp>) -> AsOf {
-    let now = state.clock.now();
-    AsOf {
-        on: on.unwrap_or_else(|| now.england_date()),
-        known_at: known_at.unwrap_or(now),
-    }
-}
-
 /// Evaluates a policy for one child: the version in force on the date (or the one named), over the child's
 /// record as known at the instant. A read of the child's record: written to the access log first.
+///
+/// The decisions are written as the policy's contract gives them. A deadline from a policy built against
+/// contract 2.0 says how late it is in the rule's own unit (`late_by`: `amount`, and `unit` one of `hours`,
+/// `calendar-days`, `working-days`), how its due date was counted from its start (`counting`: `inclusive`,
+/// the start day is day 1, or `exclusive`, the day after is) and when it was done as an instant
+/// (`completed_at`), each only when known; one from a policy of contract 1.0 gives `days_late`, calendar
+/// days, instead. A retention policy answers `retention` (`status` `until`, `indefinitely`, `undetermined`
+/// or `held`; `destroy_from`, `runs_from`, `rule`, `source`, `reasons`).
 #[utoipa::path(
     post,
     path = "/v1/children/{child_id}/policies/{name}/evaluate",
@@ -406,12 +410,12 @@ fn as_of(state: &AppState, on: Option<Date>, known_at: Option<Timestamp>) -> AsO
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators")),
     responses(
         (status = 200, description = "The decisions and their evidence", body = Object),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such child, policy, or version in force", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The policy could not decide", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -441,6 +445,7 @@ pub async fn evaluate(
         serde_json::json!({"on": as_of.on, "known_at": as_of.known_at, "version": query.version, "record": record}),
     )
     .await?;
+    require_child(&state, &child, as_of.known_at).await?;
     let request = EvaluateRequest {
         policy: name,
         child_id: child,
@@ -471,11 +476,11 @@ pub async fn evaluate(
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators")),
     responses(
         (status = 200, body = Object),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -511,11 +516,11 @@ pub struct DryRunBody {
     /// The date judged; default today in England.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// What was known at this instant; default now.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// At most this many children, the first registered (default 1,000; at most 100,000).
     #[serde(default)]
     pub limit: Option<usize>,
@@ -531,12 +536,12 @@ pub struct DryRunBody {
     request_body(content = DryRunBody, content_type = "application/json"),
     responses(
         (status = 200, body = Object),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
+        (status = 503, response = Unavailable),
     ),
     security(("bearer" = []))
 )]

@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, PurposeHeader, record_bulk_read};
 use crate::auth::{Action, Auth, Principal};
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::QueryParams;
-use crate::routes::children::PurposeHeader;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AcceptedDate, AcceptedInstant, QueryParams};
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -29,7 +29,7 @@ use crate::routes::children::PurposeHeader;
 pub struct KnownAtQuery {
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// One SSDA903 table.
@@ -80,7 +80,7 @@ async fn produce(
         .filter_map(|row| row.first())
         .filter_map(|id| ChildId::parse(id).ok())
         .collect();
-    crate::routes::log::log_access(
+    record_bulk_read(
         state,
         principal,
         purpose,
@@ -105,9 +105,9 @@ async fn produce(
     ),
     responses(
         (status = 200, body = Ssda903Return),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -119,7 +119,15 @@ pub async fn ssda903_return(
     QueryParams(query): QueryParams<KnownAtQuery>,
 ) -> ApiResult<Json<Ssda903Return>> {
     let year = parse_year(&year)?;
-    let (tables, known_at) = produce(&state, &principal, &purpose, year, query.known_at, "ssda903").await?;
+    let (tables, known_at) = produce(
+        &state,
+        &principal,
+        &purpose,
+        year,
+        query.known_at.map(AcceptedInstant::get),
+        "ssda903",
+    )
+    .await?;
     Ok(Json(Ssda903Return {
         year: year.to_string(),
         known_at,
@@ -149,10 +157,10 @@ pub async fn ssda903_return(
     ),
     responses(
         (status = 200, description = "The table", body = String, content_type = "text/csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -169,7 +177,15 @@ pub async fn ssda903_table(
         .find(|k| k.file_name().eq_ignore_ascii_case(&table) || k.name().eq_ignore_ascii_case(&table))
         .filter(|k| k.in_year(year))
         .ok_or_else(|| ApiError::NotFound(format!("the {year} SSDA903 return has no table {table}")))?;
-    let (tables, _) = produce(&state, &principal, &purpose, year, query.known_at, "ssda903").await?;
+    let (tables, _) = produce(
+        &state,
+        &principal,
+        &purpose,
+        year,
+        query.known_at.map(AcceptedInstant::get),
+        "ssda903",
+    )
+    .await?;
     let csv = tables
         .csv(kind)
         .map_err(|e| ApiError::Internal(format!("writing the table: {e}")))?;
@@ -192,13 +208,13 @@ pub async fn ssda903_table(
 pub struct AnnexAQuery {
     /// The first day the lists cover (Ofsted asks for the 6 or 12 months before the inspection).
     #[param(value_type = String, format = Date)]
-    pub start: Date,
+    pub start: AcceptedDate,
     /// The last day they cover (included).
     #[param(value_type = String, format = Date)]
-    pub end: Date,
+    pub end: AcceptedDate,
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// One Annex A list.
@@ -240,13 +256,15 @@ async fn produce_annex_a(
             errors: vec![FieldError::new("start", "must be on or before end")],
         });
     }
-    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
+    let known_at = query
+        .known_at
+        .map_or_else(|| state.clock.now(), AcceptedInstant::get);
     let window = AnnexAWindow {
-        start: query.start,
-        end: query.end,
+        start: query.start.get(),
+        end: query.end.get(),
     };
     let lists = annex_a::export(state.store.as_ref(), window, known_at).await?;
-    crate::routes::log::log_access(
+    record_bulk_read(
         state,
         principal,
         purpose,
@@ -266,9 +284,9 @@ async fn produce_annex_a(
     params(AnnexAQuery, PurposeHeader),
     responses(
         (status = 200, body = AnnexAReturn),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -280,8 +298,8 @@ pub async fn annex_a_lists(
 ) -> ApiResult<Json<AnnexAReturn>> {
     let (lists, known_at) = produce_annex_a(&state, &principal, &purpose, &query).await?;
     Ok(Json(AnnexAReturn {
-        start: query.start,
-        end: query.end,
+        start: query.start.get(),
+        end: query.end.get(),
         known_at,
         lists: lists
             .lists
@@ -305,9 +323,9 @@ pub async fn annex_a_lists(
     responses(
         (status = 200, description = "The workbook", body = Vec<u8>,
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -326,7 +344,8 @@ pub async fn annex_a_workbook(
                 header::CONTENT_DISPOSITION,
                 format!(
                     "attachment; filename=\"annex-a-{}-to-{}.xlsx\"",
-                    query.start, query.end
+                    query.start.get(),
+                    query.end.get()
                 ),
             ),
         ],
@@ -345,10 +364,10 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
     params(("number" = u8, Path, description = "The list, 1 to 11"), AnnexAQuery, PurposeHeader),
     responses(
         (status = 200, description = "The list", body = String, content_type = "text/csv"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -389,7 +408,7 @@ pub struct CinQuery {
     pub la_code: String,
     /// The record as it stood at this instant (RFC 3339). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
 }
 
 /// The Children in Need census for a collection year, as the DfE's XML, as the record stood at `known_at`.
@@ -404,9 +423,9 @@ pub struct CinQuery {
     ),
     responses(
         (status = 200, description = "The census", body = String, content_type = "application/xml"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     ),
     security(("bearer" = []))
 )]
@@ -427,7 +446,7 @@ pub async fn cin_census(
         });
     }
     let now = state.clock.now();
-    let known_at = query.known_at.unwrap_or(now);
+    let known_at = query.known_at.map_or(now, AcceptedInstant::get);
     let census = cin::export(
         state.store.as_ref(),
         &CinOptions {
@@ -439,7 +458,7 @@ pub async fn cin_census(
         },
     )
     .await?;
-    crate::routes::log::log_access(
+    record_bulk_read(
         &state,
         &principal,
         purpose,

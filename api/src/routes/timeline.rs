@@ -6,18 +6,19 @@
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
-use journey_core::{Date, Timestamp, Version};
+use journey_core::Timestamp;
+use journey_core::view::{ChildSummary, Chronology, ChronologyOptions};
 use journey_plugins::registry::{EvaluateRequest, VersionSelector};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::AppState;
-use crate::access::Purpose;
+use crate::access::{Purpose, authorize_read};
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{QueryParams, child_id};
-use crate::routes::children::authorize_read;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AcceptedDate, AcceptedInstant, QueryParams, child_id};
+use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
+use crate::routes::children::{as_of, whole_stream};
 use crate::timeline::{TimelinePage, render};
 
 /// The statutory-timescales policy whose deadlines the page shows.
@@ -32,10 +33,10 @@ const MAX_INSTANTS: usize = 500;
 pub struct TimelineQuery {
     /// The date judged (valid time). Default: today in England as at `known_at`.
     #[param(value_type = Option<String>, format = Date)]
-    pub on: Option<Date>,
+    pub on: Option<AcceptedDate>,
     /// The instant whose knowledge is shown (transaction time). Default: now.
     #[param(value_type = Option<String>, format = DateTime)]
-    pub known_at: Option<Timestamp>,
+    pub known_at: Option<AcceptedInstant>,
     /// The purpose of the read, when the `X-Journey-Purpose` header is not sent (the page's links carry it).
     pub purpose: Option<String>,
 }
@@ -59,11 +60,11 @@ fn wants_html(headers: &HeaderMap) -> bool {
         ("X-Journey-Purpose" = Option<String>, Header, description = "Required for investigators (or `purpose`)")),
     responses(
         (status = 200, description = "The page", body = String, content_type = "text/html"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
         (status = 303, description = "A browser with no key or session: sent to the sign-in form"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
     ),
     security(("bearer" = []))
 )]
@@ -88,8 +89,7 @@ pub async fn timeline(
         Err(e) => return Err(e),
     };
     let child = child_id(&raw_child)?;
-    let known_at = query.known_at.unwrap_or_else(|| state.clock.now());
-    let as_of = AsOf::new(query.on.unwrap_or_else(|| known_at.england_date()), known_at);
+    let as_of = as_of(&state, query.on, query.known_at);
     let purpose = match header_purpose.0 {
         Some(p) => Purpose(Some(p)),
         None => Purpose(
@@ -108,13 +108,7 @@ pub async fn timeline(
         serde_json::json!({"on": as_of.on, "known_at": as_of.known_at}),
     )
     .await?;
-    let events = state
-        .store
-        .read_stream(child.clone(), Version::FIRST, usize::MAX)
-        .await?;
-    if events.is_empty() {
-        return Err(ApiError::NotFound(format!("no child {child} is recorded")));
-    }
+    let events = whole_stream(&state, &child, as_of.known_at).await?;
     let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
     let summary = ChildSummary::replay(&events, as_of);
     let deadlines = match &state.registry {
@@ -151,6 +145,10 @@ pub async fn timeline(
     if instants.len() > MAX_INSTANTS {
         instants.drain(..instants.len() - MAX_INSTANTS);
     }
+    let proof = match &state.proofs {
+        None => None,
+        Some(proofs) => Some(proof_words(proofs, &events, as_of.known_at).await?),
+    };
     let purpose_text = purpose.0.unwrap_or_default();
     let page = TimelinePage {
         chronology: &chronology,
@@ -160,6 +158,36 @@ pub async fn timeline(
         purpose: &purpose_text,
         page_path: format!("/v1/children/{child}/timeline"),
         export_path: format!("/v1/children/{child}/export"),
+        proof,
     };
     Ok(Html(render(&page)).into_response())
+}
+
+/// Which checkpoint the newest record shown (known at `known_at`) is proven against, in words.
+async fn proof_words(
+    proofs: &journey_core::proof::Proofs,
+    events: &[journey_core::RecordedEvent],
+    known_at: Timestamp,
+) -> ApiResult<String> {
+    let Some(newest) = events
+        .iter()
+        .filter(|e| e.envelope.recorded_at <= known_at)
+        .map(|e| e.envelope.position.0)
+        .max()
+    else {
+        return Ok("Nothing shown to prove.".to_owned());
+    };
+    match proofs.proven_against(newest).await? {
+        Some(checkpoint) => {
+            let provenance = proofs.provenance(&checkpoint).await?;
+            Ok(format!(
+                "The newest record shown (position {newest}): {}",
+                provenance.in_words()
+            ))
+        }
+        None => Ok(format!(
+            "The newest record shown (position {newest}) is not yet in a signed checkpoint of log {}.",
+            proofs.origin()
+        )),
+    }
 }

@@ -189,3 +189,76 @@ async fn appends_are_counted_in_metrics() {
         )
     );
 }
+
+/// Dates that cannot be true of a child born on 2015-06-01, recorded on 2024-01-03: each refused (422) at its
+/// own field with the rule it breaks.
+#[tokio::test]
+async fn dates_that_cannot_be_true_are_refused_naming_the_field() {
+    let h = Harness::new().await;
+    let token = h.token(Role::Integrator);
+    let uri = format!("/v1/children/{CHILD}/events");
+    let contact = |field: &str, value: &str| {
+        let mut event = event_json(&testkit::contact(&format!("d-{field}-{value}"), "2023-12-22"));
+        event[field] = json!(value);
+        json!({ "events": [event] })
+    };
+    for (field, value, rule) in [
+        // Acceptance findings: a contact dated 0000-01-01, a time the clocks skipped, claims from 2999 and year 1.
+        (
+            "occurred_at",
+            "0000-01-01",
+            "must be from 1900-01-01 to 2200-12-31",
+        ),
+        (
+            "occurred_at",
+            "2014-07-31",
+            "more than 10 months before the child's date of birth (2015-06-01)",
+        ),
+        (
+            "occurred_at",
+            "2023-03-26T01:30",
+            "is not a time that happened in England",
+        ),
+        (
+            "source_recorded_at",
+            "2999-01-01T00:00:00Z",
+            "must be an instant from 1900-01-01T00:00:00Z",
+        ),
+        (
+            "source_recorded_at",
+            "0001-01-01T00:00:00Z",
+            "must be an instant from 1900-01-01T00:00:00Z",
+        ),
+        (
+            "source_recorded_at",
+            "2024-01-03T09:00:00.000001Z",
+            "must not be after the time Journey records the event, 2024-01-03T09:00:00Z",
+        ),
+    ] {
+        let reply = h
+            .call(Method::POST, &uri, Some(token), Some(contact(field, value)))
+            .await;
+        let problem = reply.problem(422);
+        let path = format!("events[0].{field}");
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == path.as_str() && e["message"].as_str().unwrap().contains(rule)),
+            "{field} = {value}: {problem}"
+        );
+    }
+    // Inside every bound: accepted.
+    for (field, value) in [
+        ("occurred_at", "2014-08-01"),
+        ("occurred_at", "2023-03-26T02:00"),
+        ("source_recorded_at", "2024-01-03T09:00:00Z"),
+        ("source_recorded_at", "1900-01-01T00:00:00Z"),
+    ] {
+        let reply = h
+            .call(Method::POST, &uri, Some(token), Some(contact(field, value)))
+            .await;
+        assert_eq!(reply.status, 201, "{field} = {value}: {}", reply.text);
+    }
+}

@@ -17,6 +17,8 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub const CHILD: &str = "child-1";
+/// Where the origins of the test logs' checkpoints start (`Harness::with_proofs`).
+pub const PROOF_ORIGIN_BASE: &str = "journey.test/log";
 
 /// One policy host for the whole test binary, as a server has one: each component compiles once.
 pub fn shared_host() -> Arc<journey_plugins::Host> {
@@ -252,6 +254,42 @@ impl Harness {
         registry
     }
 
+    /// This harness with the proof service over its store (ADR 10): checkpoints signed with a fixed test key
+    /// under the origin `journey.test/log/<log id>`, and `witnesses` test witnesses configured (named `w0`,
+    /// `w1`...), whose cosigners are returned.
+    pub fn with_proofs(mut self, witnesses: usize) -> (Harness, Vec<journey_core::tlog::Cosigner>) {
+        use journey_core::proof::{OriginBase, Proofs, Witness};
+        use journey_core::store::TreeStore;
+        use journey_core::tlog::note::KeyName;
+        use journey_core::tlog::{Cosigner, NoteSigner};
+        let base = OriginBase::parse(PROOF_ORIGIN_BASE).unwrap();
+        let signer = NoteSigner::from_seed(base.origin(self.store.log_id()).key_name(), &[7; 32]);
+        let cosigners: Vec<Cosigner> = (0..witnesses)
+            .map(|i| {
+                Cosigner::from_seed(
+                    KeyName::parse(format!("w{i}.test/witness")).unwrap(),
+                    &[20 + i as u8; 32],
+                )
+            })
+            .collect();
+        let configured = cosigners
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Witness::new(format!("w{i}"), &c.verifier_key().to_string()).unwrap())
+            .collect();
+        let proofs = Proofs::new(
+            self.store.clone(),
+            &base,
+            signer,
+            configured,
+            self.state.clock.clone(),
+        )
+        .unwrap();
+        self.state = self.state.clone().with_proofs(Arc::new(proofs));
+        self.app = journey_api::router(self.state.clone());
+        (self, cosigners)
+    }
+
     /// This harness serving `registry`.
     pub fn with_registry(mut self, registry: Arc<journey_plugins::registry::Registry>) -> Harness {
         self.state = self.state.clone().with_registry(registry);
@@ -307,6 +345,11 @@ pub fn request(
         builder = builder.header(*name, *value);
     }
     match body {
+        // A string is sent as it is, as text (a witness's cosignature delivery); anything else as JSON.
+        Some(Value::String(text)) => builder
+            .header("content-type", "text/plain")
+            .body(Body::from(text))
+            .unwrap(),
         Some(body) => builder
             .header("content-type", "application/json")
             .body(Body::from(serde_json::to_vec(&body).unwrap()))

@@ -9,13 +9,62 @@ use serde_json::Value;
 
 use crate::common::{CHILD, Harness, contact_body, request};
 
-fn form(body: &str) -> Request<Body> {
-    Request::builder()
+/// The host the tests' requests are addressed to, as a browser would send it.
+const HOST: &str = "journey.test:8080";
+
+/// A form post to `/login` with these headers (as `(name, value)`).
+fn form_with(body: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder()
         .method(Method::POST)
         .uri("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body.to_owned()))
-        .unwrap()
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// What a browser holds after opening the sign-in page: the form token's cookie (`name=value`) and the
+/// token in the form.
+struct SignInPage {
+    cookie: String,
+    token: String,
+}
+
+async fn open_sign_in_page(h: &Harness) -> SignInPage {
+    let page = h.call(Method::GET, "/login", None, None).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let cookie = page.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    for attribute in ["journey_login=", "HttpOnly", "SameSite=Strict", "Path=/login"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let token = page
+        .text
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries its token")
+        .to_owned();
+    SignInPage {
+        cookie: cookie.split(';').next().unwrap().to_owned(),
+        token,
+    }
+}
+
+/// The form as the sign-in page's browser posts it: the page's cookie, its token, and the headers a browser
+/// adds to a same-origin form post.
+async fn form(h: &Harness, body: &str) -> Request<Body> {
+    let page = open_sign_in_page(h).await;
+    let body = format!("{body}&form_token={}", page.token);
+    form_with(
+        &body,
+        &[
+            ("cookie", &page.cookie),
+            ("host", HOST),
+            ("origin", &format!("http://{HOST}")),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    )
 }
 
 fn encode(s: &str) -> String {
@@ -30,7 +79,7 @@ async fn sign_in(h: &Harness, role: Role, purpose: &str, next: &str) -> (String,
         encode(purpose),
         encode(next)
     );
-    let reply = h.send(form(&body)).await;
+    let reply = h.send(form(h, &body).await).await;
     assert_eq!(reply.status, 303, "{}", reply.text);
     let cookie = reply.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=1800"] {
@@ -38,6 +87,15 @@ async fn sign_in(h: &Harness, role: Role, purpose: &str, next: &str) -> (String,
     }
     let location = reply.headers[header::LOCATION].to_str().unwrap().to_owned();
     (cookie.split(';').next().unwrap().to_owned(), location)
+}
+
+/// Whether a reply sets a session cookie (the form shown again sets only a fresh form token).
+fn signs_in(reply: &crate::common::Reply) -> bool {
+    reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("journey_session="))
 }
 
 fn with_cookie(method: Method, uri: &str, cookie: &str, body: Option<Value>) -> Request<Body> {
@@ -159,22 +217,24 @@ async fn the_form_refuses_bad_keys_other_roles_missing_purposes_and_foreign_redi
         page.text
     );
 
-    let wrong = h.send(form("key=jny_0123456789abcdef_nonsense&purpose=x")).await;
+    let wrong = h
+        .send(form(&h, "key=jny_0123456789abcdef_nonsense&purpose=x").await)
+        .await;
     assert_eq!(wrong.status, 401);
     assert!(wrong.text.contains("That key cannot sign in"));
-    assert!(!wrong.headers.contains_key(header::SET_COOKIE));
+    assert!(!signs_in(&wrong));
 
     let author = format!("key={}&purpose=x", encode(h.token(Role::PolicyAuthor)));
-    let refused = h.send(form(&author)).await;
+    let refused = h.send(form(&h, &author).await).await;
     assert_eq!(refused.status, 403);
     assert!(refused.text.contains("may not read children"));
 
     let no_purpose = format!("key={}&purpose=%20", encode(h.token(Role::Investigator)));
-    assert_eq!(h.send(form(&no_purpose)).await.status, 422);
+    assert_eq!(h.send(form(&h, &no_purpose).await).await.status, 422);
 
     // Not the sign-in form (an unknown field, a missing key): the form again, as documented, never a cookie.
     for not_the_form in ["key=&purpose=x&colour=red", "purpose=x"] {
-        let reply = h.send(form(not_the_form)).await;
+        let reply = h.send(form(&h, not_the_form).await).await;
         assert_eq!(reply.status, 422, "{not_the_form}");
         assert!(
             reply.headers[header::CONTENT_TYPE]
@@ -184,7 +244,7 @@ async fn the_form_refuses_bad_keys_other_roles_missing_purposes_and_foreign_redi
             "{not_the_form}"
         );
         assert!(reply.text.contains("not the sign-in form"), "{}", reply.text);
-        assert!(!reply.headers.contains_key(header::SET_COOKIE));
+        assert!(!signs_in(&reply));
     }
 
     for foreign in [
@@ -220,4 +280,129 @@ async fn a_browser_without_a_session_is_sent_to_the_form_and_a_program_gets_a_pr
     );
     let program = h.send(request(Method::GET, uri, None, &[], None)).await;
     program.problem(401);
+}
+
+/// Login CSRF: another site's page posting the form with the attacker's own (valid) key must not sign the
+/// visitor's browser in, or the visitor's reads would be logged under the attacker's key and purpose.
+#[tokio::test]
+async fn a_sign_in_not_sent_from_journeys_own_page_is_refused() {
+    let h = Harness::new().await;
+    let attackers_key = encode(h.token(Role::Investigator));
+    let body = format!("key={attackers_key}&purpose=phishing");
+    let origin = format!("http://{HOST}");
+    // The attacker can open the sign-in page too, and put that page's token in their own form.
+    let attackers_page = open_sign_in_page(&h).await;
+    let victims_page = open_sign_in_page(&h).await;
+    let with_token = |token: &str| format!("{body}&form_token={token}");
+    // (what the case is, the form body, the request's headers)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "a cross-site form post",
+            body.clone(),
+            vec![
+                ("host", HOST.into()),
+                ("origin", "https://evil.example".into()),
+                ("sec-fetch-site", "cross-site".into()),
+            ],
+        ),
+        (
+            "a cross-site post carrying the attacker's own token",
+            with_token(&attackers_page.token),
+            vec![
+                ("host", HOST.into()),
+                ("origin", "https://evil.example".into()),
+                ("sec-fetch-site", "cross-site".into()),
+                ("cookie", victims_page.cookie.clone()),
+            ],
+        ),
+        (
+            "a post from a sibling site",
+            with_token(&victims_page.token),
+            vec![
+                ("host", HOST.into()),
+                ("sec-fetch-site", "same-site".into()),
+                ("cookie", victims_page.cookie.clone()),
+            ],
+        ),
+        (
+            "an opaque origin",
+            with_token(&victims_page.token),
+            vec![
+                ("host", HOST.into()),
+                ("origin", "null".into()),
+                ("cookie", victims_page.cookie.clone()),
+            ],
+        ),
+        (
+            "a post from the same origin with no token",
+            body.clone(),
+            vec![
+                ("host", HOST.into()),
+                ("origin", origin.clone()),
+                ("cookie", victims_page.cookie.clone()),
+            ],
+        ),
+        (
+            "a token that is not the cookie's",
+            with_token(&attackers_page.token),
+            vec![
+                ("host", HOST.into()),
+                ("origin", origin.clone()),
+                ("cookie", victims_page.cookie.clone()),
+            ],
+        ),
+        (
+            "a token without the cookie",
+            with_token(&victims_page.token),
+            vec![("host", HOST.into()), ("origin", origin.clone())],
+        ),
+    ];
+    for (case, body, headers) in cases {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let reply = h.send(form_with(&body, &headers)).await;
+        assert_eq!(reply.status, 403, "{case}: {}", reply.text);
+        assert!(
+            reply
+                .text
+                .contains("not sent from Journey&#39;s own sign-in page")
+                || reply.text.contains("not sent from Journey's own sign-in page"),
+            "{case}: {}",
+            reply.text
+        );
+        let cookies: Vec<&str> = reply
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            cookies.iter().all(|c| !c.starts_with("journey_session=")),
+            "{case}: signed in: {cookies:?}"
+        );
+        // The form shown again carries a fresh token, so that the person can sign in from it.
+        assert!(cookies.iter().any(|c| c.starts_with("journey_login=")), "{case}");
+    }
+
+    // The page's own form is taken, from a browser (same origin) and from a client that sends neither
+    // Origin nor Sec-Fetch-Site (the token alone).
+    let own = with_token(&victims_page.token);
+    for headers in [
+        vec![
+            ("host", HOST),
+            ("origin", origin.as_str()),
+            ("sec-fetch-site", "same-origin"),
+            ("cookie", victims_page.cookie.as_str()),
+        ],
+        vec![("cookie", victims_page.cookie.as_str())],
+    ] {
+        let reply = h.send(form_with(&own, &headers)).await;
+        assert_eq!(reply.status, 303, "{headers:?}: {}", reply.text);
+        assert!(
+            reply.headers[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .starts_with("journey_session=")
+        );
+    }
 }

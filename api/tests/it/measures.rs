@@ -43,7 +43,7 @@ async fn the_measures_are_the_policys_deadlines_counted_and_the_read_is_logged()
         ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["policy"], "statutory-timescales 1.0.1");
+    assert_eq!(reply.body["policy"], "statutory-timescales 2.0.0");
     assert_eq!(reply.body["failures"], serde_json::json!({}));
 
     // The same numbers as the core computes from the registry's own outcomes.
@@ -135,7 +135,7 @@ async fn sections_come_as_csv_and_the_report_as_a_page_with_a_chart_per_measure(
         "data-testid=\"teams\"",
         "data-testid=\"adoption\"",
         "<svg",
-        "statutory-timescales 1.0.1",
+        "statutory-timescales 2.0.0",
     ] {
         assert!(page.text.contains(needle), "{needle} in the report");
     }

@@ -55,7 +55,7 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
     let test = h
         .call(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/test",
+            "/v1/policies/statutory-timescales/versions/2.0.0/test",
             Some(author),
             None,
         )
@@ -66,7 +66,32 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
 
     let list = h.call(Method::GET, "/v1/policies", Some(author), None).await;
     let versions = list.body["versions"].as_array().unwrap();
-    assert_eq!(versions.len(), 4);
+    // Each reference policy's frozen 1.0.1 beside the version built from source, by name then version.
+    let listed: Vec<String> = versions
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}",
+                v["name"].as_str().unwrap(),
+                v["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "care-leaver-entitlements 1.0.1",
+            "care-leaver-entitlements 2.0.0",
+            "levels-of-need 1.0.1",
+            "levels-of-need 1.1.0",
+            "statutory-timescales 1.0.1",
+            "statutory-timescales 2.0.0",
+            "step-up-down 1.0.1",
+            "step-up-down 1.1.0",
+        ],
+        "{}",
+        list.text
+    );
     assert!(versions.iter().all(|v| v["status"] == "active"), "{}", list.text);
 
     let path = format!("/v1/children/{CHILD}/policies/statutory-timescales/evaluate?on=2024-01-31");
@@ -80,7 +105,7 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
         ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(reply.body["version"], "1.0.1");
+    assert_eq!(reply.body["version"], "2.0.0");
     assert_eq!(reply.body["evaluation_date"], "2024-01-31");
     for evidence in [
         "policy_hash",
@@ -159,7 +184,7 @@ async fn a_dry_run_reports_aggregates_and_names_no_child() {
     let reply = h
         .call(
             Method::POST,
-            "/v1/policies/levels-of-need/versions/1.0.1/dry-run",
+            "/v1/policies/levels-of-need/versions/1.1.0/dry-run",
             Some(h.token(Role::PolicyAuthor)),
             Some(json!({"on": "2024-01-31", "limit": 10})),
         )
@@ -170,7 +195,7 @@ async fn a_dry_run_reports_aggregates_and_names_no_child() {
     assert!(!reply.text.contains(CHILD), "{}", reply.text);
     h.call(
         Method::POST,
-        "/v1/policies/levels-of-need/versions/1.0.1/dry-run",
+        "/v1/policies/levels-of-need/versions/1.1.0/dry-run",
         Some(h.token(Role::PolicyAuthor)),
         Some(json!({"limit": 0})),
     )
@@ -184,20 +209,32 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
     let retire = h
         .call(
             Method::POST,
-            "/v1/policies/step-up-down/versions/1.0.1/retire",
+            "/v1/policies/step-up-down/versions/1.1.0/retire",
             Some(h.token(Role::PolicyAuthor)),
             Some(json!({"reason": "superseded by the 2026 protocol"})),
         )
         .await;
     assert_eq!(retire.body["version"]["status"], "retired", "{}", retire.text);
     let path = format!("/v1/children/{CHILD}/policies/step-up-down/evaluate?on=2024-01-31");
+    // The earlier version, still active, is in force again; once it is retired too, none is.
+    let earlier = h
+        .call(Method::POST, &path, Some(h.token(Role::Admin)), None)
+        .await;
+    assert_eq!(earlier.body["version"], "1.0.1", "{}", earlier.text);
+    h.call(
+        Method::POST,
+        "/v1/policies/step-up-down/versions/1.0.1/retire",
+        Some(h.token(Role::PolicyAuthor)),
+        Some(json!({"reason": "superseded by the 2026 protocol"})),
+    )
+    .await;
     h.call(Method::POST, &path, Some(h.token(Role::Admin)), None)
         .await
         .problem(404);
     let pinned = h
         .call(
             Method::POST,
-            &format!("{path}&version=1.0.1"),
+            &format!("{path}&version=1.1.0"),
             Some(h.token(Role::Admin)),
             None,
         )
@@ -205,7 +242,7 @@ async fn a_retired_version_is_in_force_for_no_date_but_can_be_pinned() {
     assert_eq!(pinned.status, 200, "{}", pinned.text);
     h.call(
         Method::POST,
-        "/v1/policies/step-up-down/versions/1.0.1/activate",
+        "/v1/policies/step-up-down/versions/1.1.0/activate",
         Some(h.token(Role::Admin)),
         None,
     )
@@ -247,4 +284,116 @@ async fn the_timeline_page_is_html_for_an_investigator_with_a_purpose() {
     )
     .await
     .problem(404);
+}
+
+/// "Activated only after its example cases pass" must not be empty: a version that ships no example case is
+/// deployed but never activated, and the refusal names the rule.
+#[tokio::test]
+async fn a_version_without_example_cases_cannot_be_activated() {
+    use std::sync::Arc;
+    let h = Harness::new().await;
+    let registry = journey_plugins::registry::Registry::open(
+        h.state.journal.clone(),
+        Arc::new(journey_core::blobs::MemoryBlobStore::default()),
+        crate::common::shared_host(),
+        journey_plugins::Calendar::england_and_wales().clone(),
+        2,
+    )
+    .await
+    .unwrap();
+    let h = h.with_registry(Arc::new(registry));
+    let author = h.token(Role::PolicyAuthor);
+    let mut body = deploy_body("policies/statutory-timescales", false);
+    body["examples"] = json!([]);
+    let deployed = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body.clone()))
+        .await;
+    assert_eq!(deployed.status, 201, "{}", deployed.text);
+    let version = deployed.body["version"]["version"].as_str().unwrap().to_owned();
+    let activated = h
+        .call(
+            Method::POST,
+            &format!("/v1/policies/statutory-timescales/versions/{version}/activate"),
+            Some(author),
+            None,
+        )
+        .await;
+    let problem = activated.problem(422);
+    assert_eq!(activated.fields(), ["examples"]);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("at least one"),
+        "{problem}"
+    );
+    // Asking for activation with the deployment is refused the same way, and nothing is in force.
+    body["activate"] = json!(true);
+    let at_once = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body))
+        .await;
+    at_once.problem(422);
+    assert_eq!(at_once.fields(), ["examples"]);
+    let listed = h.call(Method::GET, "/v1/policies", Some(author), None).await;
+    assert_eq!(
+        listed.body["versions"][0]["status"], "deployed",
+        "{}",
+        listed.text
+    );
+}
+
+/// Components are not events (issue 15): a policy upload is held to `policy_upload_limit`, every other body
+/// to the smaller `body_limit`, and a refusal names the setting that raises it and how.
+#[tokio::test]
+async fn a_policy_upload_has_a_limit_of_its_own_named_when_it_refuses() {
+    let body = deploy_body("policies/levels-of-need", false);
+    let size = body.to_string().len();
+    let serve_with = |body_limit: usize, policy_upload_limit: usize| async move {
+        let h = Harness::with_config(journey_api::Config {
+            body_limit,
+            policy_upload_limit,
+            ..journey_api::Config::default()
+        })
+        .await;
+        let registry = h.reference_registry().await;
+        h.with_registry(std::sync::Arc::new(registry))
+    };
+
+    // Far over the limit on events, well under the one on uploads: deployed (it is already, so 200).
+    let h = serve_with(size / 8, size * 2).await;
+    let author = h.token(Role::PolicyAuthor);
+    let reply = h
+        .call(Method::POST, "/v1/policies", Some(author), Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // An event body of the same size is held to body_limit.
+    let events = json!({"events": [], "pad": "x".repeat(size)});
+    let reply = h
+        .call(
+            Method::POST,
+            &format!("/v1/children/{CHILD}/events"),
+            Some(h.token(Role::Integrator)),
+            Some(events),
+        )
+        .await;
+    let detail = reply.problem(413)["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains(&format!("limit of {} bytes (body_limit", size / 8))
+            && detail.contains("journey serve --body-limit"),
+        "{detail}"
+    );
+
+    // Over the upload limit: refused, naming policy_upload_limit and how to raise it.
+    let h = serve_with(size / 8, size / 2).await;
+    let reply = h
+        .call(
+            Method::POST,
+            "/v1/policies",
+            Some(h.token(Role::PolicyAuthor)),
+            Some(body),
+        )
+        .await;
+    let detail = reply.problem(413)["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("(policy_upload_limit: raise it with `policy_upload_limit = ...`")
+            && detail.contains("journey serve --policy-upload-limit"),
+        "{detail}"
+    );
 }

@@ -138,8 +138,16 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     reply.problem(405);
     let allow = reply.headers["allow"].to_str().unwrap();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    // The detail names the methods too (it once read "this route accepts: " and nothing more).
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(detail.contains("GET") && detail.contains("POST"), "{detail}");
     let reply = h.call(Method::PUT, "/healthz", None, None).await;
     reply.problem(405);
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(
+        detail.ends_with("GET, HEAD") || detail.ends_with("GET"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

@@ -138,28 +138,28 @@ fn routes() -> Vec<Row> {
         ),
         row(
             Method::GET,
-            "/v1/policies/statutory-timescales/versions/1.0.1",
+            "/v1/policies/statutory-timescales/versions/2.0.0",
             none,
             [403, 200, 200, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/activate",
+            "/v1/policies/statutory-timescales/versions/2.0.0/activate",
             none,
             [403, 200, 403, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/test",
+            "/v1/policies/statutory-timescales/versions/2.0.0/test",
             none,
             [403, 200, 403, 200],
             401,
         ),
         row(
             Method::POST,
-            "/v1/policies/statutory-timescales/versions/1.0.1/dry-run",
+            "/v1/policies/statutory-timescales/versions/2.0.0/dry-run",
             |_| Some(json!({ "limit": 5 })),
             [403, 200, 403, 200],
             401,
@@ -181,7 +181,7 @@ fn routes() -> Vec<Row> {
         // Last of the policy rows: it retires the version (again and again: retiring is idempotent).
         row(
             Method::POST,
-            "/v1/policies/levels-of-need/versions/1.0.1/retire",
+            "/v1/policies/levels-of-need/versions/1.1.0/retire",
             |_| Some(json!({ "reason": "role table test" })),
             [403, 200, 403, 200],
             401,
@@ -207,6 +207,7 @@ fn routes() -> Vec<Row> {
             [403, 403, 200, 200],
             401,
         ),
+        // Proof an outsider can check: `proof_rows` (the checkpoints are signed by the test first).
         row(Method::GET, "/login", none, [200; 4], 200),
         row(Method::POST, "/logout", none, [303; 4], 303),
         row(Method::GET, "/healthz", none, [200; 4], 200),
@@ -217,13 +218,70 @@ fn routes() -> Vec<Row> {
     rows
 }
 
+/// A witness's cosigned checkpoint, delivered again and again (a delivery already stored is accepted).
+static COSIGNED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The proof routes (ADR 10), on a harness that signed a checkpoint of `size` leaves: checkpoints, hash
+/// tiles and consistency proofs are public by default (they carry no personal data), entry bundles need a
+/// key that may verify the log, an inclusion proof is a read of a child's record, a cosignature is its own
+/// credential, and only an admin has a checkpoint signed.
+fn proof_rows(size: u64) -> Vec<Row> {
+    let at: &'static str = Box::leak(format!("/checkpoints/{size}").into_boxed_str());
+    let row = |method, path, body, by_role, anonymous| Row {
+        method,
+        path,
+        body,
+        by_role,
+        anonymous,
+    };
+    vec![
+        row(Method::GET, "/checkpoint", none, [200; 4], 200),
+        row(Method::GET, "/checkpoint/vkey", none, [200; 4], 200),
+        row(Method::GET, at, none, [200; 4], 200),
+        row(Method::GET, "/tile/0/000.p/1", none, [200; 4], 200),
+        row(
+            Method::GET,
+            "/tile/entries/000.p/1",
+            none,
+            [403, 403, 200, 200],
+            401,
+        ),
+        row(Method::GET, "/proof/consistency?old=1&new=2", none, [200; 4], 200),
+        row(
+            Method::GET,
+            "/proof/inclusion?position=1",
+            none,
+            [403, 403, 200, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/checkpoint/cosignatures",
+            |_| Some(Value::String(COSIGNED.get().expect("cosigned first").clone())),
+            [200; 4],
+            200,
+        ),
+        row(Method::POST, "/v1/checkpoints", none, [403, 403, 403, 200], 401),
+    ]
+}
+
 #[tokio::test]
 async fn every_route_with_every_role_and_every_bad_credential() {
-    let h = Harness::with_policies().await;
+    let (h, witnesses) = Harness::with_policies().await.with_proofs(1);
+    let signed = h
+        .call(Method::POST, "/v1/checkpoints", Some(h.token(Role::Admin)), None)
+        .await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let note = signed.body["checkpoint"].as_str().unwrap();
+    let mut cosigned = journey_core::tlog::SignedCheckpoint::parse(note.as_bytes()).unwrap();
+    let line = witnesses[0].cosign(cosigned.checkpoint(), 1_700_000_000).unwrap();
+    cosigned.add_signature(line).unwrap();
+    COSIGNED.set(cosigned.to_string()).unwrap();
+    let size = signed.body["size"].as_u64().unwrap();
     let counter = AtomicUsize::new(0);
     let unknown = format!("jny_0123456789abcdef_{}", "0".repeat(64));
     let mut failures = Vec::new();
-    for row in routes() {
+    for row in routes().into_iter().chain(proof_rows(size)) {
         let path = row.path.replace("{spare}", &h.spare_key_id);
         let mut cells: Vec<(String, Option<String>, u16)> = ROLES
             .iter()

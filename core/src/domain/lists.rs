@@ -320,3 +320,14 @@ code_list! {
         Other = "other" => "Other",
     }
 }
+
+code_list! {
+    /// Which identifier a source recorded that fails its check (`InvalidIdentifierRecorded`).
+    IdentifierKind, field = "identifier", {
+        Upn = "upn" => "Unique pupil number",
+        FormerUpn = "former_upn" => "Former unique pupil number",
+        NhsNumber = "nhs_number" => "NHS number",
+        HomePostcode = "home_postcode" => "Postcode of the child's home",
+        PlacementPostcode = "placement_postcode" => "Postcode of the placement",
+    }
+}

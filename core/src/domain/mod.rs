@@ -103,6 +103,10 @@ pub(crate) trait Payload: ThirdPartyData {
     /// Rules for the payload's own dates against the event's date (`occurred`) and today; paths relative
     /// to `data`. Every date that must not be in the future is checked here.
     fn check_dates(&self, _occurred: Date, _today: Date, _p: &mut Problems) {}
+    /// Every DfE code of the payload whose list changed over the years, checked with [`code_on`] against
+    /// the date the code is used on (the event's, `occurred`); paths relative to `data`. A code outside the
+    /// years its list had it would be exported into a return that the DfE refuses.
+    fn check_codes(&self, _occurred: Date, _p: &mut Problems) {}
     /// The other events of the stream this payload refers to.
     fn references(&self) -> Vec<Reference<'_>> {
         Vec::new()
@@ -121,12 +125,34 @@ pub(crate) struct Reference<'a> {
     pub what: &'static str,
 }
 
+/// A date outside the range Journey accepts (`Date::check_accepted`: 1900-01-01 to 2200-12-31). Every date
+/// of an event is checked so (the test `every_date_of_every_example_is_bounded` finds any that is not).
+pub(crate) fn accepted(p: &mut Problems, path: &str, date: Date) {
+    if let Err(e) = date.check_accepted(path) {
+        p.push(e.field, e.message);
+    }
+}
+
 pub(crate) fn not_future(p: &mut Problems, path: &str, date: Date, today: Date) {
     if date > today {
         p.push(
             path,
             format!("must not be in the future (got {date}; today is {today} in England)"),
         );
+    }
+}
+
+/// A DfE code used on `on` must be in its list for the collection year of `on` (`codes::check_used_on`).
+pub(crate) fn code_on<C: crate::codes::CodeList>(p: &mut Problems, path: &str, code: C, on: Date) {
+    if let Err(message) = crate::codes::check_used_on(code, on) {
+        p.push(path, message);
+    }
+}
+
+/// [`code_on`] for each code of a list (`factors[2]`).
+pub(crate) fn codes_on<C: crate::codes::CodeList>(p: &mut Problems, path: &str, codes: &[C], on: Date) {
+    for (i, code) in codes.iter().enumerate() {
+        code_on(p, &format!("{path}[{i}]"), *code, on);
     }
 }
 
@@ -322,6 +348,11 @@ pub enum EventPayload {
     TransferredOut(TransferredOut),
     EventCorrected(EventCorrected),
     EventRetracted(EventRetracted),
+    /// SSDA903 Episodes: a period of care already in progress on the earliest date recorded (imported
+    /// history), its start unknown.
+    CareInProgressRecorded(CareInProgressRecorded),
+    /// An identifier as a source recorded it, failing its check: kept and flagged, never used.
+    InvalidIdentifierRecorded(InvalidIdentifierRecorded),
     // ---- Append new variants here. ----
 }
 
@@ -427,6 +458,10 @@ event_payloads! {
     TransferredOut => Casework,
     EventCorrected => Correction,
     EventRetracted => Correction,
+    /// SSDA903 Episodes: a period of care already in progress, its start unknown (imported history).
+    CareInProgressRecorded => LookedAfter,
+    /// An identifier failing its check, kept as recorded (imported history).
+    InvalidIdentifierRecorded => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -448,18 +483,35 @@ impl EventPayload {
     }
 
     /// The payload's own dates checked against the event's date (`occurred`) and `today`: nothing in the
-    /// future, dates of a thing within the thing. Paths relative to `data`. For a correction, the
-    /// replacement's dates are checked against `occurred` (the caller passes the corrected target's date).
+    /// future, dates of a thing within the thing; and its DfE codes against the collection year of
+    /// `occurred` (a code is valid only in the years its list had it). Paths relative to `data`. For a
+    /// correction, the replacement is checked against `occurred` (the caller passes the corrected target's
+    /// date).
     pub fn date_problems(&self, occurred: Date, today: Date) -> Problems {
         let mut p = Problems::new();
         match self {
             EventPayload::EventCorrected(c) => {
                 if let Some(t) = c.target_occurred_at {
+                    accepted(&mut p, "target_occurred_at", t.date());
                     not_future(&mut p, "target_occurred_at", t.date(), today);
                 }
                 p.extend_under("replacement.data", c.replacement.date_problems(occurred, today));
             }
-            other => other.as_dyn().check_dates(occurred, today, &mut p),
+            other => {
+                other.as_dyn().check_dates(occurred, today, &mut p);
+                other.as_dyn().check_codes(occurred, &mut p);
+                // Third parties' dates of birth (carers, adopters, family members, a baby), wherever the
+                // payload holds them: found by the same exhaustive walk as the data subjects.
+                let mut people = Vec::new();
+                other.as_dyn().third_parties("", &mut people);
+                for person in people {
+                    if let (Some(dob), Some(at)) = (person.date_of_birth, person.fields.first()) {
+                        let field = subjects::join(at, "date_of_birth");
+                        accepted(&mut p, &field, dob);
+                        not_future(&mut p, &field, dob, today);
+                    }
+                }
+            }
         }
         p
     }
@@ -492,7 +544,11 @@ impl EventKind {
     pub const fn allowed_before_birth(self) -> bool {
         use EventKind::*;
         match self {
-            ChildRegistered | ChildDetailsAmended | EventCorrected | EventRetracted => true,
+            ChildRegistered
+            | ChildDetailsAmended
+            | InvalidIdentifierRecorded
+            | EventCorrected
+            | EventRetracted => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted
@@ -529,6 +585,7 @@ impl EventKind {
             | CourtOrderMade
             | CourtOrderEnded => false,
             BecameLookedAfter
+            | CareInProgressRecorded
             | LegalStatusChanged
             | PlacementChanged
             | CeasedToBeLookedAfter

@@ -171,7 +171,8 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         CareProceedingsConcluded => (L::CareProceedings, Close),
         CourtOrderMade => (L::CourtOrder, Replace),
         CourtOrderEnded => (L::CourtOrder, Close),
-        BecameLookedAfter => (L::LookedAfter, Open),
+        // A period found in progress opens the period as the history records it.
+        BecameLookedAfter | CareInProgressRecorded => (L::LookedAfter, Open),
         LegalStatusChanged | PlacementChanged => (L::LookedAfter, Touch),
         CeasedToBeLookedAfter => (L::LookedAfter, Close),
         MissingEpisodeStarted => (L::Missing, Open),
@@ -215,6 +216,7 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EntitlementOffered
         | TransferredIn
         | TransferredOut
+        | InvalidIdentifierRecorded
         | EventCorrected
         | EventRetracted => return None,
     })
@@ -313,6 +315,12 @@ impl StreamState {
     pub fn check(&self, occurred_at: OccurredAt, payload: &EventPayload, today: Date) -> Problems {
         let mut p = Problems::new();
         let date = occurred_at.date();
+        if let Err(e) = date.check_accepted("occurred_at") {
+            p.push(e.field, e.message);
+        }
+        if let Err(e) = occurred_at.check_exists_in_england("occurred_at") {
+            p.push(e.field, e.message);
+        }
         not_future(&mut p, "occurred_at", date, today);
         match payload {
             EventPayload::EventCorrected(c) => self.check_correction(c, today, &mut p),
@@ -527,6 +535,12 @@ impl StreamState {
             .target_occurred_at
             .map_or_else(|| self.current_date(t), |o| o.date());
         if let Some(o) = c.target_occurred_at {
+            if let Err(e) = o.date().check_accepted("data.target_occurred_at") {
+                p.push(e.field, e.message);
+            }
+            if let Err(e) = o.check_exists_in_england("data.target_occurred_at") {
+                p.push(e.field, e.message);
+            }
             not_future(p, "data.target_occurred_at", o.date(), today);
         }
         p.extend_under("data.replacement.data", c.replacement.date_problems(date, today));
@@ -658,6 +672,20 @@ impl StreamState {
                 _ => {}
             }
         }
+        if is_pre_birth_work(kind)
+            && let Some((birth, what)) = birth_date(self.birth(None))
+        {
+            let earliest = earliest_pre_birth_work(birth);
+            if c.date < earliest {
+                p.push(
+                    f.date,
+                    format!(
+                        "is more than {PRE_BIRTH_MONTHS} months before the child's {what} ({birth}): work before a \
+                         birth happens during the pregnancy, so {kind} can be dated no earlier than {earliest}"
+                    ),
+                );
+            }
+        }
         let died = self.death(if c.correcting { Some(c) } else { None });
         if let Some(dd) = died {
             if kind == EventKind::ChildDied {
@@ -703,6 +731,24 @@ impl StreamState {
                 format!("the child cannot be recorded as unborn: the stream holds events that need the birth ({k} on {d})"),
             ),
             _ => {}
+        }
+        // Pre-birth work already recorded bounds the birth from above, as the birth bounds it from below.
+        if let Some((birth, what)) = birth_date(self.birth(Some(c)))
+            && let Some((k, d)) = self.earliest_pre_birth_work(c.owner)
+            && d < earliest_pre_birth_work(birth)
+        {
+            let field = if what == "date of birth" {
+                "date_of_birth"
+            } else {
+                "expected_date_of_birth"
+            };
+            p.push(
+                format!("{}.{field}", f.data),
+                format!(
+                    "is more than {PRE_BIRTH_MONTHS} months after the earliest work recorded before the birth ({k} on \
+                     {d}): correct or retract it first"
+                ),
+            );
         }
     }
 
@@ -969,17 +1015,52 @@ impl StreamState {
         self.effective(Lane::Death, candidate).first().map(|m| m.date)
     }
 
+    /// The earliest live pre-birth work (other than `except`): see [`is_pre_birth_work`].
+    fn earliest_pre_birth_work(&self, except: u32) -> Option<(EventKind, Date)> {
+        self.earliest_live(except, is_pre_birth_work)
+    }
+
     /// The earliest live event (other than `except`) that needs the child to be born.
     fn earliest_needing_birth(&self, except: u32) -> Option<(EventKind, Date)> {
+        self.earliest_live(except, |kind| !kind.allowed_before_birth())
+    }
+
+    /// The earliest live event (not a correction, not retracted, not `except`) of a kind `of_kind` picks, by its
+    /// current date.
+    fn earliest_live(&self, except: u32, of_kind: impl Fn(EventKind) -> bool) -> Option<(EventKind, Date)> {
         self.entries
             .iter()
             .enumerate()
-            .filter(|(i, e)| {
-                *i as u32 != except && e.target.is_none() && !e.retracted && !e.kind.allowed_before_birth()
-            })
+            .filter(|(i, e)| *i as u32 != except && e.target.is_none() && !e.retracted && of_kind(e.kind))
             .map(|(i, e)| (e.kind, self.current_date(i as u32)))
             .min_by_key(|(_, d)| *d)
     }
+}
+
+/// How long before a birth (or an expected birth) work about the child can have begun: a pregnancy, with a
+/// margin for a birth later than expected. Nothing recorded about the unborn child is dated earlier.
+const PRE_BIRTH_MONTHS: i32 = 10;
+
+/// Work that may be dated before the birth (contacts, referrals, assessments, plans...), as opposed to the
+/// records of the child's identity and the corrections, which are about the record rather than the child.
+fn is_pre_birth_work(kind: EventKind) -> bool {
+    kind.allowed_before_birth()
+        && !kind.is_correction()
+        && !matches!(kind, EventKind::ChildRegistered | EventKind::ChildDetailsAmended)
+}
+
+/// The date of birth, or the expected one, and what it is.
+fn birth_date(birth: Birth) -> Option<(Date, &'static str)> {
+    match birth {
+        Birth::Born { dob } => Some((dob, "date of birth")),
+        Birth::Unborn { expected: Some(e) } => Some((e, "expected date of birth")),
+        _ => None,
+    }
+}
+
+/// The earliest date pre-birth work can have for a child born (or expected) on `birth`.
+fn earliest_pre_birth_work(birth: Date) -> Date {
+    birth.add_months(-PRE_BIRTH_MONTHS)
 }
 
 const ANSWER_CONTACT: u8 = 0;

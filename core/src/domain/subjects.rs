@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::lists::Relationship;
 use super::values::{AgencyAttendance, PersonAttendance, Placement, Professional, Referrer, ThirdParty};
+use crate::time::Date;
 
 /// One person other than the child whose data an event holds, and where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -25,6 +26,10 @@ pub struct DataSubject {
     /// The person's identity must be withheld from the child and family (a referrer who asked for
     /// confidentiality).
     pub confidential: bool,
+    /// The person's date of birth, where the event gives one: checked like every date of an event when it
+    /// is accepted (`EventPayload::date_problems`, at `fields[0].date_of_birth`). Not part of the listing.
+    #[serde(skip)]
+    pub date_of_birth: Option<Date>,
 }
 
 /// Implemented by every payload struct and by every value that can hold a third party's data.
@@ -71,6 +76,7 @@ impl ThirdPartyData for ThirdParty {
             relationship: self.relationship,
             fields: vec![at.to_owned()],
             confidential: false,
+            date_of_birth: self.date_of_birth,
         });
     }
 }
@@ -92,6 +98,7 @@ impl ThirdPartyData for Professional {
             relationship: Relationship::Professional,
             fields: vec![at.to_owned()],
             confidential: false,
+            date_of_birth: None,
         });
     }
 }

@@ -12,7 +12,7 @@ use super::*;
 use crate::codes::{
     AbuseCategory, AdopterLegalStatus, AdopterSex, AssessmentFactor, CategoryOfNeed, CinClosureReason,
     Disability, InTouch, LegalStatus, MissingKind, PlacementProvider, PlacementType, PrimaryNeed,
-    ReasonEpisodeCeased, ReasonPlacedCeased, ReferralSource,
+    ReasonEpisodeCeased, ReasonNewEpisode, ReasonPlacedCeased, ReferralSource,
 };
 use crate::envelope::NewEvent;
 use crate::error::Problems;
@@ -470,6 +470,97 @@ fn an_expected_date_of_birth_is_only_for_an_unborn_child() {
         .then_ok();
 }
 
+#[test]
+fn pre_birth_work_starts_no_earlier_than_ten_months_before_the_birth() {
+    // An acceptance finding: a contact dated 0000-01-01 was accepted for a child born in 2015.
+    let s = given(&[("2015-06-01", born("2015-06-01"))]);
+    s.when("0000-01-01", contact())
+        .then_rejects("occurred_at", "must be from 1900-01-01 to 2200-12-31");
+    s.when("0000-01-01", contact()).then_rejects(
+        "occurred_at",
+        "more than 10 months before the child's date of birth (2015-06-01)",
+    );
+    s.when("2014-07-31", contact()).then_rejects(
+        "occurred_at",
+        "ContactReceived can be dated no earlier than 2014-08-01",
+    );
+    s.when("2014-08-01", contact()).then_ok();
+    // An unborn child: ten months before the expected date.
+    let s = given(&[("2015-01-01", unborn("2015-05-01"))]);
+    s.when("2014-06-30", contact()).then_rejects(
+        "occurred_at",
+        "before the child's expected date of birth (2015-05-01)",
+    );
+    s.when("2014-07-01", contact()).then_ok();
+    // The other way round: a birth recorded long after the pre-birth work already in the record.
+    let s = given(&[("2014-01-01", unborn("2014-09-01")), ("2014-01-02", contact())]);
+    s.when("2015-03-01", amended_dob("2014-11-03")).then_rejects(
+        "data.date_of_birth",
+        "more than 10 months after the earliest work recorded before the birth (ContactReceived on 2014-01-02)",
+    );
+    s.when("2015-03-01", amended_dob("2014-11-02")).then_ok();
+    // Corrections and the child's own registration are about the record, not work with the family.
+    given(&[("2015-06-01", born("2015-06-01"))])
+        .when("2015-06-02", correct("e1", born("2015-05-30"), None))
+        .then_ok();
+}
+
+#[test]
+fn a_local_time_that_did_not_happen_in_england_is_refused() {
+    let s = given(&[("2015-01-01", born("2015-01-01"))]);
+    // The clocks went forward at 01:00 GMT on 31 March 2024: 01:30 never showed on a clock in England.
+    s.when("2024-03-31T01:30", contact())
+        .then_rejects("occurred_at", "is not a time that happened in England");
+    s.when("2024-03-31T00:59", contact()).then_ok();
+    s.when("2024-03-31T02:00", contact()).then_ok();
+    s.when("2024-03-31", contact()).then_ok();
+    // 01:30 on 27 October 2024 happened twice; it is accepted and read as the first (BST).
+    s.when("2024-10-27T01:30", contact()).then_ok();
+}
+
+#[test]
+fn every_date_of_every_example_is_bounded() {
+    // Every event of the example streams, with each of its dates in turn moved just outside the range
+    // Journey accepts: each is refused at its own path. A date field added without a bound fails here.
+    let mut checked = 0;
+    for (_, events) in example_streams() {
+        let mut state = StreamState::default();
+        for e in &events {
+            let json = serde_json::to_value(e).unwrap();
+            let mut paths = Vec::new();
+            date_paths(&json, "", &mut paths);
+            for (path, with_time) in &paths {
+                for outside in ["1899-12-31", "2201-01-01"] {
+                    let mut changed = json.clone();
+                    let value = if *with_time {
+                        format!("{outside}T09:00")
+                    } else {
+                        outside.to_owned()
+                    };
+                    set_path(&mut changed, path, json!(value));
+                    let Ok(changed) = serde_json::from_value::<NewEvent>(changed) else {
+                        panic!("{path} of {}: not decodable with {outside}", e.event_id);
+                    };
+                    let p = problems(&state, &changed);
+                    assert!(
+                        p.iter().any(|f| f.field == *path
+                            && f.message.contains("must be from 1900-01-01 to 2200-12-31")),
+                        "{} ({}): {path} = {outside} was not refused as outside the range: [{p}]",
+                        e.event_id,
+                        e.payload.kind()
+                    );
+                    checked += 1;
+                }
+            }
+            state.apply(&e.event_id, e.occurred_at, &e.payload);
+        }
+    }
+    assert!(
+        checked > 200,
+        "the examples should hold plenty of dates (found {checked})"
+    );
+}
+
 // ---- death ----
 
 #[test]
@@ -856,6 +947,151 @@ fn a_second_looked_after_episode_cannot_open_while_one_is_open() {
     assert!(s.state.is_looked_after());
 }
 
+/// A DfE code is valid on the dates of the collection years whose lists have it (issue 16): E43/E44 (special
+/// guardianship, before the split into E45-E48) up to 2017/18, E45-E48 from 2018/19 (1 April 2018). The
+/// error names the code, the date and the years.
+#[test]
+fn a_reason_code_is_checked_against_the_collection_year_of_its_date() {
+    let ended = |reason| CeasedToBeLookedAfter { reason };
+    let s = given(&[(BIRTH.0, born(BIRTH.1)), ("2016-02-01", looked_after())]);
+    s.when("2018-03-31", ended(ReasonEpisodeCeased::E45)).then_rejects(
+        "data.reason",
+        "reason episode ceased code \"E45\" is not valid on 2018-03-31: it is in the DfE list from 2018/19 \
+         on, and 2018-03-31 is in 2017/18",
+    );
+    s.when("2018-04-01", ended(ReasonEpisodeCeased::E45)).then_ok();
+    s.when("2018-03-31", ended(ReasonEpisodeCeased::E43)).then_ok();
+    s.when("2018-04-01", ended(ReasonEpisodeCeased::E44))
+        .then_rejects(
+            "data.reason",
+            "code \"E44\" is not valid on 2018-04-01: it is in the DfE list up to 2017/18",
+        );
+    // Before the first collection year known here (2013/14), the earliest lists apply.
+    let early = given(&[("2009-01-01", born("2008-01-01")), ("2010-02-01", looked_after())]);
+    early
+        .when("2011-05-01", ended(ReasonEpisodeCeased::E43))
+        .then_ok();
+    early
+        .when("2011-05-01", ended(ReasonEpisodeCeased::E47))
+        .then_rejects("data.reason", "is in 2013/14");
+    // A correction is checked against the date of the event it corrects.
+    let s = s.and("2018-03-31", ended(ReasonEpisodeCeased::E43));
+    s.when("2018-06-01", correct("e3", ended(ReasonEpisodeCeased::E45), None))
+        .then_rejects("data.replacement.data.reason", "not valid on 2018-03-31");
+}
+
+#[test]
+fn every_code_whose_list_changed_is_checked_where_it_is_used() {
+    let s = given(&[(BIRTH.0, born(BIRTH.1)), ("2015-02-01", looked_after())]);
+    // A placement type, in a first placement and in a move; a reason for the move.
+    let k3 = || placement(PlacementType::K3, Some(PlacementProvider::PR4));
+    given(&[(BIRTH.0, born(BIRTH.1))])
+        .when(
+            "2024-03-31",
+            BecameLookedAfter {
+                legal_status: LegalStatus::V2,
+                category_of_need: CategoryOfNeed::N4,
+                placement: k3(),
+                home_postcode: None,
+            },
+        )
+        .then_rejects(
+            "data.placement.place_type",
+            "code \"K3\" is not valid on 2024-03-31",
+        );
+    s.when(
+        "2024-04-01",
+        PlacementChanged {
+            placement: k3(),
+            reason: None,
+            same_carers: false,
+        },
+    )
+    .then_ok();
+    s.when(
+        "2018-03-01",
+        PlacementChanged {
+            placement: placement(PlacementType::U4, Some(PlacementProvider::PR1)),
+            reason: Some(crate::codes::ReasonPlaceChange::CUSTOD),
+            same_carers: false,
+        },
+    )
+    .then_rejects("data.reason", "code \"CUSTOD\" is not valid on 2018-03-01");
+    // The front door and child in need codes.
+    let EventPayload::ContactReceived(mut c) = contact() else {
+        unreachable!()
+    };
+    c.source = ReferralSource::R5D;
+    c.concerns = vec![AssessmentFactor::F2B, AssessmentFactor::F18A];
+    let rejected = s.when("2021-04-01", c);
+    rejected.then_rejects(
+        "data.source",
+        "referral source code \"5D\" is not valid on 2021-04-01",
+    );
+    rejected.then_rejects(
+        "data.concerns[1]",
+        "code \"18A\" is not valid on 2021-04-01: it is in the DfE list up to 2019/20",
+    );
+    let s = s.and(
+        "2021-05-04",
+        ReferralReceived {
+            source: ReferralSource::R2A,
+            primary_need: PrimaryNeed::N1,
+            no_further_action: false,
+            contact_event_id: None,
+            referrer: None,
+        },
+    );
+    s.when(
+        "2022-03-31",
+        ChildInNeedEpisodeClosed {
+            reason: CinClosureReason::RC9,
+            detail: None,
+        },
+    )
+    .then_rejects(
+        "data.reason",
+        "code \"RC9\" is not valid on 2022-03-31: it is in the DfE list from 2022/23 on",
+    );
+    s.when(
+        "2021-06-01",
+        AssessmentCompleted {
+            factors: vec![AssessmentFactor::F19A],
+            authorised_on: None,
+            child_seen: None,
+            requires_social_care_support: None,
+            primary_need: None,
+        },
+    )
+    .then_rejects("data.factors[0]", "code \"19A\" is not valid on 2021-06-01");
+    // A social worker's change reason: collected from 2023/24, with no list before, so a reason given for
+    // an earlier change is exported with no earlier return and is accepted on any date.
+    s.when(
+        "2019-03-31",
+        WorkerAllocated {
+            role: WorkerRole::SocialWorker,
+            worker: worker("sw-1"),
+            team: None,
+            change_reason: Some(crate::codes::SocialWorkerChangeReason::MANAGE),
+        },
+    )
+    .then_ok();
+    // A care leaver's activity: F3 was replaced by F4 and F5 from 2021/22.
+    s.when(
+        "2021-04-01",
+        CareLeaverContactRecorded {
+            in_touch: InTouch::YES,
+            activity: Some(crate::codes::CareLeaverActivity::F3),
+            accommodation: None,
+            mode: None,
+        },
+    )
+    .then_rejects(
+        "data.activity",
+        "code \"F3\" is not valid on 2021-04-01: it is in the DfE list up to 2020/21",
+    );
+}
+
 #[test]
 fn legal_status_and_placement_change_only_while_looked_after() {
     let s = given(&[(BIRTH.0, born(BIRTH.1))]);
@@ -1158,7 +1394,7 @@ fn examples_cover_every_event_kind_in_order() {
         EventKind::ALL,
         "examples() must hold one example of every kind, in EventKind order"
     );
-    assert_eq!(EventKind::ALL.len(), 79);
+    assert_eq!(EventKind::ALL.len(), 81);
     // Exhaustive, so a new kind fails to compile until it is placed in a stage (and given an example).
     for k in EventKind::ALL {
         let _: Stage = k.stage();
@@ -1973,4 +2209,56 @@ fn recorded_events_read_back_with_the_payload_flattened_beside_the_envelope() {
         let back: RecordedEvent = serde_json::from_str(&json).unwrap_or_else(|err| panic!("{json}: {err}"));
         assert_eq!(back, recorded);
     }
+}
+
+// ---- a period of care found in progress ----
+
+fn in_progress(rne: ReasonNewEpisode) -> EventPayload {
+    CareInProgressRecorded {
+        reason_new_episode: rne,
+        legal_status: LegalStatus::C2,
+        category_of_need: CategoryOfNeed::N1,
+        placement: placement(PlacementType::U4, Some(PlacementProvider::PR1)),
+        home_postcode: None,
+    }
+    .into()
+}
+
+#[test]
+fn a_period_found_in_progress_opens_the_period_of_care_and_is_not_a_start() {
+    let s = given(&[("2010-01-01", born("2010-01-01"))]);
+    let p = in_progress(ReasonNewEpisode::S).validate();
+    assert!(
+        p.iter()
+            .any(|f| f.field == "reason_new_episode" && f.message.contains("BecameLookedAfter")),
+        "{p}"
+    );
+    let s = s.and("2022-05-01", in_progress(ReasonNewEpisode::P));
+    s.when("2022-06-01", moved()).then_ok();
+    s.when("2022-06-01", looked_after())
+        .then_rejects("type", "already open");
+    s.when("2022-06-01", ceased()).then_ok();
+    // Retracted (the earlier history recorded instead), the period may be opened earlier.
+    let s = s.and("2025-01-01", retract("e2"));
+    s.when("2021-01-01", looked_after()).then_ok();
+}
+
+/// A period found in progress names its placement as on the episode's start (its `DECOM`), so the placement
+/// type is checked against that date's collection year like a first placement's (issue 16): K3 only from
+/// 2024/25.
+#[test]
+fn a_period_found_in_progress_has_its_placement_type_checked_against_its_date() {
+    let s = given(&[("2010-01-01", born("2010-01-01"))]);
+    let with_k3 = |rne| {
+        let EventPayload::CareInProgressRecorded(mut c) = in_progress(rne) else {
+            unreachable!()
+        };
+        c.placement = placement(PlacementType::K3, Some(PlacementProvider::PR4));
+        c
+    };
+    s.when("2024-03-31", with_k3(ReasonNewEpisode::P)).then_rejects(
+        "data.placement.place_type",
+        "code \"K3\" is not valid on 2024-03-31: it is in the DfE list from 2024/25 on",
+    );
+    s.when("2024-04-01", with_k3(ReasonNewEpisode::P)).then_ok();
 }

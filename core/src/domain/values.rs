@@ -379,6 +379,12 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// The placement type is used on the day the placement started (the event's date): K3 only from
+    /// 2024/25, H5, P2 and Z1 only to 2024/25, Z11-Z14 only from 2025/26.
+    pub(crate) fn check_codes(&self, at: &str, on: Date, p: &mut Problems) {
+        super::code_on(p, &format!("{at}.place_type"), self.place_type, on);
+    }
+
     /// SSDA903 rule 178 and the provider rules: PR0 only with P1; no provider for temporary (T0-T3) and
     /// "other" (Z1, Z11-Z14) placements; a provider for every other placement (optional for T4, whose rule
     /// changed between collection years).

@@ -193,6 +193,12 @@ pub trait Journal: Send + Sync + fmt::Debug {
 
     /// Walks the whole journal, checking numbering and the hash chain.
     fn verify(&self) -> BoxFuture<'static, Result<JournalVerification>>;
+
+    /// Why this journal cannot take appends until it is reopened, if it cannot (its writer stopped after a
+    /// failed write or sync). `None` while it can. Cheap and synchronous, for readiness checks.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The bookkeeping of a journal that keeps it in memory (the memory and file journals): stream versions,

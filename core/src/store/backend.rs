@@ -124,10 +124,9 @@ pub fn plan_append(
         .into());
     }
 
-    let today = recorded_at.england_date();
     if let [event] = request.events.as_slice() {
         // The common case, one event: check against the state as it is, and advance it in place.
-        let problems = check_event(state, event, today);
+        let problems = check_event(state, event, recorded_at);
         if !problems.is_empty() {
             return Err(Problems(problems.0.into_iter().map(|f| f.under("events[0]")).collect()).into());
         }
@@ -139,7 +138,7 @@ pub fn plan_append(
     let mut next_state = state.clone();
     let mut problems = Problems::new();
     for (i, e) in request.events.iter().enumerate() {
-        let p = check_event(&next_state, e, today);
+        let p = check_event(&next_state, e, recorded_at);
         if p.is_empty() {
             next_state.apply(&e.event_id, e.occurred_at, &e.payload);
         } else {
@@ -152,12 +151,31 @@ pub fn plan_append(
 }
 
 /// Stateless rules first (reported under `data`, as the sender wrote it), then the rules that need history.
-fn check_event(state: &StreamState, event: &NewEvent, today: crate::time::Date) -> Problems {
+/// `recorded_at` is the instant the append is recorded; its date in England is "today".
+fn check_event(state: &StreamState, event: &NewEvent, recorded_at: Timestamp) -> Problems {
     let p = event.payload.validate();
     if !p.is_empty() {
         return Problems(p.0.into_iter().map(|f| f.under("data")).collect());
     }
-    state.check(event.occurred_at, &event.payload, today)
+    let mut p = state.check(event.occurred_at, &event.payload, recorded_at.england_date());
+    if let Some(claimed) = event.source_recorded_at {
+        source_recorded_at_problems(claimed, recorded_at, &mut p);
+    }
+    p
+}
+
+/// Another system's claim of when it recorded the fact: in the accepted range, and not after Journey records
+/// it (a claim from the future is a wrong clock or a wrong field).
+fn source_recorded_at_problems(claimed: Timestamp, recorded_at: Timestamp, p: &mut Problems) {
+    const FIELD: &str = "source_recorded_at";
+    if let Err(e) = claimed.check_accepted(FIELD) {
+        p.push(e.field, e.message);
+    } else if claimed > recorded_at {
+        p.push(
+            FIELD,
+            format!("must not be after the time Journey records the event, {recorded_at} (got {claimed})"),
+        );
+    }
 }
 
 /// A record sealed for storage: its exact bytes, its chain links, and the decoded form.

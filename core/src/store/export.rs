@@ -9,7 +9,11 @@ use crate::error::{Error, Result};
 use crate::ids::{ChildId, Position, Version};
 use crate::store::LogHead;
 
-pub const EXPORT_FORMAT: &str = "journey-stream-export/v1";
+/// The format of exports: v1 plus, when the server keeps a tree, proof an outsider can check (`tlog`, and
+/// each record's `tlog_proof`). Exports of format v1 still verify.
+pub const EXPORT_FORMAT: &str = "journey-stream-export/v2";
+/// The format before the Merkle tree: the chains only.
+pub const EXPORT_FORMAT_V1: &str = "journey-stream-export/v1";
 
 /// One child's records: the exact stored bytes of each, its hash links, and the decoded event for reading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,6 +24,28 @@ pub struct StreamExport {
     /// The whole log's head when the export was taken: anchor it externally to prove later that nothing
     /// before it changed.
     pub log_head: LogHead,
+    /// The checkpoints the records are proven in (`crate::proof::bundle`); absent when the server keeps no
+    /// tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlog: Option<ExportProofs>,
+}
+
+/// The checkpoints a child's records are proven in: hashes and signed notes only, nothing of other
+/// children.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportProofs {
+    /// The log's origin (its checkpoints' first line).
+    pub origin: String,
+    /// The checkpoints the records' proofs are against, smallest first, each as served with its
+    /// cosignatures (c2sp.org/tlog-checkpoint): the latest one witnesses cosigned, and the latest signed
+    /// when records are newer than that.
+    pub checkpoints: Vec<String>,
+    /// When there are two checkpoints: the consistency proof from the first to the second (base64 hashes,
+    /// RFC 9162 §2.1.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency: Vec<String>,
+    /// In words: which checkpoints, whether witnessed, and which records have no proof yet.
+    pub summary: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +62,10 @@ pub struct ExportedRecord {
     pub chain: ChainLink,
     /// The decoded record, for people. Verification checks that it says what `body` says.
     pub event: RecordedEvent,
+    /// The record's inclusion proof (c2sp.org/tlog-proof@v1: its 64-byte entry, leaf index position − 1,
+    /// the proof's hashes and the checkpoint with its cosignatures), when a checkpoint covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tlog_proof: Option<String>,
 }
 
 /// What a successful verification establishes.
@@ -56,8 +86,12 @@ pub fn verify_export(export: &StreamExport) -> Result<ExportVerification> {
             crate::error::FieldError::new(format!("records[position={position}]"), reason).into(),
         ))
     };
-    if export.format != EXPORT_FORMAT {
-        return Err(crate::error::FieldError::new("format", format!("must be {EXPORT_FORMAT:?}")).into());
+    if export.format != EXPORT_FORMAT && export.format != EXPORT_FORMAT_V1 {
+        return Err(crate::error::FieldError::new(
+            "format",
+            format!("must be {EXPORT_FORMAT:?} or {EXPORT_FORMAT_V1:?}"),
+        )
+        .into());
     }
     let mut previous_stream_hash = chain::GENESIS;
     let mut previous_position = Position(0);

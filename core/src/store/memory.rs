@@ -13,9 +13,14 @@ use crate::error::Result;
 use crate::ids::{ChildId, EventId, Position, Version};
 use crate::store::backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 use crate::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
+use crate::store::tree::{
+    HashRange, LogId, StoredCheckpoint, StoredCosignature, TreeStatus, TreeStore, check_new_checkpoint,
+};
 use crate::store::verify::{Verifier, VerifyReport};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LogHead};
 use crate::time::{Clock, Timestamp};
+use journey_tlog::tree::HashReader;
+use journey_tlog::{Hash, LeafEntry, MemoryHashes, TreeBuilder};
 
 #[derive(Debug, Default)]
 struct Stream {
@@ -30,6 +35,11 @@ struct Inner {
     records: Vec<(Vec<u8>, RecordedEvent)>,
     streams: HashMap<ChildId, Stream>,
     ids: HashMap<EventId, StoredEventRef>,
+    /// The tree over the records, grown with every append (everything here is "durable" at once).
+    tree: MemoryHashes,
+    builder: TreeBuilder,
+    checkpoints: Vec<StoredCheckpoint>,
+    cosignatures: Vec<StoredCosignature>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,15 +47,22 @@ pub struct InMemoryStore {
     inner: Arc<Mutex<Inner>>,
     clock: Arc<dyn Clock>,
     head_tx: Arc<tokio::sync::watch::Sender<u64>>,
+    log_id: LogId,
 }
 
 impl InMemoryStore {
     pub fn new(clock: Arc<dyn Clock>) -> InMemoryStore {
+        InMemoryStore::with_log_id(clock, LogId::parse("0000000000000000").expect("a valid log id"))
+    }
+
+    /// A store whose log is named `log_id` (tests that need two distinct logs).
+    pub fn with_log_id(clock: Arc<dyn Clock>, log_id: LogId) -> InMemoryStore {
         let (head_tx, _) = tokio::sync::watch::channel(0);
         InMemoryStore {
             inner: Arc::default(),
             clock,
             head_tx: Arc::new(head_tx),
+            log_id,
         }
     }
 
@@ -100,8 +117,20 @@ impl InMemoryStore {
                 .ids
                 .insert(record.event.envelope.event_id.clone(), record.stored_ref());
             appended.push(record.appended());
+            inner.builder.push(
+                LeafEntry {
+                    stream_hash: record.event.chain.stream_hash,
+                    log_hash: record.event.chain.log_hash,
+                }
+                .leaf_hash(),
+            );
             inner.records.push((record.body, record.event));
         }
+        let appends = inner.builder.take_appends();
+        inner
+            .tree
+            .apply(&appends)
+            .expect("the builder appends where each level ends");
         let head = inner.records.len() as u64;
         drop(guard);
         self.head_tx.send_replace(head);
@@ -202,6 +231,7 @@ impl EventStore for InMemoryStore {
                             previous_log_hash,
                             chain: event.chain,
                             event: event.clone(),
+                            tlog_proof: None,
                         }
                     })
                     .collect()
@@ -216,6 +246,7 @@ impl EventStore for InMemoryStore {
             child_id,
             records,
             log_head,
+            tlog: None,
         };
         async move { Ok(export) }.boxed()
     }
@@ -236,4 +267,185 @@ impl EventStore for InMemoryStore {
 /// The instant tests start their clocks at, unless they say otherwise.
 pub fn test_epoch() -> Timestamp {
     "2024-01-01T09:00:00Z".parse().expect("valid instant")
+}
+
+/// Reads the in-memory store's tree, locking it for each read. Deliberately not offered as
+/// [`TreeStore::local_hashes`]: the in-memory store then makes its proofs in two passes, as a store whose
+/// hashes are over the network does, so the tests of the API exercise that path.
+#[derive(Debug, Clone)]
+struct MemoryTreeReader(Arc<Mutex<Inner>>);
+
+impl HashReader for MemoryTreeReader {
+    fn read_hashes(&self, level: u8, start: u64, out: &mut [Hash]) -> journey_tlog::Result<()> {
+        self.0
+            .lock()
+            .expect("store lock")
+            .tree
+            .read_hashes(level, start, out)
+    }
+}
+
+impl InMemoryStore {
+    fn tree_reader(&self) -> MemoryTreeReader {
+        MemoryTreeReader(self.inner.clone())
+    }
+
+    /// Rewrites the stored tree's leaf hash at `index`, as an attacker with disk access could: for tests.
+    #[doc(hidden)]
+    pub fn tamper_with_tree(&self, index: u64) {
+        let mut inner = self.inner.lock().expect("store lock");
+        let size = inner.tree.size();
+        let mut rebuilt = MemoryHashes::new();
+        let mut builder = TreeBuilder::new();
+        for i in 0..size {
+            let mut leaf = [0u8; 32];
+            inner
+                .tree
+                .read_hashes(0, i, std::slice::from_mut(&mut leaf))
+                .expect("stored");
+            if i == index {
+                leaf[0] ^= 1;
+            }
+            builder.push(leaf);
+        }
+        rebuilt.apply(&builder.take_appends()).expect("whole levels");
+        inner.tree = rebuilt;
+        inner.builder = builder;
+    }
+}
+
+impl TreeStore for InMemoryStore {
+    fn log_id(&self) -> &LogId {
+        &self.log_id
+    }
+
+    fn tree_status(&self) -> BoxFuture<'_, Result<TreeStatus>> {
+        let size = self.inner.lock().expect("store lock").tree.size();
+        async move {
+            Ok(TreeStatus {
+                size,
+                rebuilding: None,
+            })
+        }
+        .boxed()
+    }
+
+    fn read_hashes(&self, ranges: Vec<HashRange>) -> BoxFuture<'_, Result<Vec<Vec<Hash>>>> {
+        let reader = self.tree_reader();
+        let result = ranges
+            .iter()
+            .map(|r| {
+                let mut out = vec![[0u8; 32]; r.count];
+                reader
+                    .read_hashes(r.level, r.start, &mut out)
+                    .map(|()| out)
+                    .map_err(crate::store::tree::tree_error)
+            })
+            .collect();
+        async move { result }.boxed()
+    }
+
+    fn read_leaf_entries(&self, first: Position, count: usize) -> BoxFuture<'_, Result<Vec<LeafEntry>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let skip = first.0.saturating_sub(1) as usize;
+        let entries = inner
+            .records
+            .iter()
+            .skip(skip)
+            .take(count)
+            .map(|(_, r)| LeafEntry {
+                stream_hash: r.chain.stream_hash,
+                log_hash: r.chain.log_hash,
+            })
+            .collect();
+        async move { Ok(entries) }.boxed()
+    }
+
+    fn sync_tree(&self) -> BoxFuture<'_, Result<u64>> {
+        let size = self.inner.lock().expect("store lock").tree.size();
+        async move { Ok(size) }.boxed()
+    }
+
+    fn rebuild_tree(&self, _why: String) -> BoxFuture<'_, Result<()>> {
+        let mut inner = self.inner.lock().expect("store lock");
+        let mut builder = TreeBuilder::new();
+        for (_, record) in &inner.records {
+            builder.push(
+                LeafEntry {
+                    stream_hash: record.chain.stream_hash,
+                    log_hash: record.chain.log_hash,
+                }
+                .leaf_hash(),
+            );
+        }
+        let mut tree = MemoryHashes::new();
+        tree.apply(&builder.take_appends()).expect("whole levels");
+        inner.tree = tree;
+        inner.builder = builder;
+        async move { Ok(()) }.boxed()
+    }
+
+    fn store_checkpoint(&self, checkpoint: StoredCheckpoint) -> BoxFuture<'_, Result<StoredCheckpoint>> {
+        let mut inner = self.inner.lock().expect("store lock");
+        let result = match check_new_checkpoint(inner.checkpoints.last(), &checkpoint) {
+            Ok(Some(stored)) => Ok(stored),
+            Ok(None) => {
+                inner.checkpoints.push(checkpoint.clone());
+                Ok(checkpoint)
+            }
+            Err(e) => Err(e),
+        };
+        async move { result }.boxed()
+    }
+
+    fn latest_checkpoint(&self) -> BoxFuture<'_, Result<Option<StoredCheckpoint>>> {
+        let latest = self.inner.lock().expect("store lock").checkpoints.last().cloned();
+        async move { Ok(latest) }.boxed()
+    }
+
+    fn checkpoint_at(&self, size: u64) -> BoxFuture<'_, Result<Option<StoredCheckpoint>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let found = inner.checkpoints.iter().find(|c| c.size == size).cloned();
+        async move { Ok(found) }.boxed()
+    }
+
+    fn latest_cosigned(&self, at_most: u64) -> BoxFuture<'_, Result<Option<StoredCheckpoint>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let found = inner
+            .checkpoints
+            .iter()
+            .rev()
+            .filter(|c| c.size <= at_most)
+            .find(|c| inner.cosignatures.iter().any(|s| s.size == c.size))
+            .cloned();
+        async move { Ok(found) }.boxed()
+    }
+
+    fn checkpoints(&self) -> BoxFuture<'_, Result<Vec<StoredCheckpoint>>> {
+        let all = self.inner.lock().expect("store lock").checkpoints.clone();
+        async move { Ok(all) }.boxed()
+    }
+
+    fn store_cosignature(&self, cosignature: StoredCosignature) -> BoxFuture<'_, Result<bool>> {
+        let mut inner = self.inner.lock().expect("store lock");
+        let new = !inner
+            .cosignatures
+            .iter()
+            .any(|c| c.size == cosignature.size && c.line == cosignature.line);
+        if new {
+            inner.cosignatures.push(cosignature);
+        }
+        async move { Ok(new) }.boxed()
+    }
+
+    fn cosignatures(&self, size: u64) -> BoxFuture<'_, Result<Vec<StoredCosignature>>> {
+        let inner = self.inner.lock().expect("store lock");
+        let found = inner
+            .cosignatures
+            .iter()
+            .filter(|c| c.size == size)
+            .cloned()
+            .collect();
+        async move { Ok(found) }.boxed()
+    }
 }

@@ -31,11 +31,13 @@ pub mod backend;
 pub mod export;
 pub mod memory;
 mod subscribe;
+pub mod tree;
 mod verify;
 
-pub use export::{ExportVerification, ExportedRecord, StreamExport, verify_export};
+pub use export::{ExportProofs, ExportVerification, ExportedRecord, StreamExport, verify_export};
 pub use memory::InMemoryStore;
 pub use subscribe::subscribe;
+pub use tree::{LogId, TreeStore};
 pub use verify::{BrokenLink, VerifyReport};
 
 /// One atomic append to one child's stream.
@@ -115,6 +117,13 @@ pub trait EventStore: Send + Sync + fmt::Debug {
 
     /// Walks the whole log, recomputing every hash link; reports the first broken one.
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>>;
+
+    /// Why this store cannot take appends until it is reopened, if it cannot: its writer stopped after a
+    /// failed write or sync (fail-stop), or it was closed. `None` while it can. Cheap and synchronous: a
+    /// readiness check (`/readyz`) asks it on every probe.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Shared handle type for stores chosen at run time.

@@ -5,6 +5,7 @@
 //! here too, as test support: [`store_contract`] (with [`contract_suite!`](crate::contract_suite)) and
 //! [`journal_contract`].
 
+pub mod bench;
 #[cfg(feature = "contract-tests")]
 pub mod journal_contract;
 #[cfg(feature = "contract-tests")]

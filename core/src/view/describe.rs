@@ -53,6 +53,12 @@ pub fn describe(payload: &EventPayload) -> String {
             }
             line
         }
+        // The value is left out (the payload has it): the line says which identifier and why it failed.
+        P::InvalidIdentifierRecorded(i) => format!(
+            "{} kept as recorded, failing its check: {}",
+            i.identifier.description(),
+            i.problem
+        ),
         P::ChildBecameParent(_) => "Became a parent".to_owned(),
         P::ChildDied(_) => "Child died".to_owned(),
         P::ContactReceived(c) => {
@@ -204,6 +210,12 @@ pub fn describe(payload: &EventPayload) -> String {
             }
             line
         }
+        P::CareInProgressRecorded(c) => format!(
+            "Already looked after (period of care begun earlier, start not recorded): episode {}, {}, placed {}",
+            dfe!(c.reason_new_episode),
+            dfe!(c.legal_status),
+            placement(&c.placement)
+        ),
         P::CeasedToBeLookedAfter(c) => format!("Ceased to be looked after: {}", dfe!(c.reason)),
         P::LookedAfterReviewHeld(r) => {
             format!("Looked-after review (participation {})", dfe!(r.participation))

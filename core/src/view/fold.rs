@@ -71,6 +71,8 @@ pub(crate) enum Fact {
         legal_status: LegalStatus,
         category_of_need: CategoryOfNeed,
         placement: PlacementFact,
+        /// `CareInProgressRecorded`: the period began before this date, on a date not recorded.
+        start_unknown: bool,
     },
     LegalStatusChanged {
         legal_status: LegalStatus,
@@ -169,6 +171,16 @@ impl Fact {
                     place_type: b.placement.place_type,
                     provider: b.placement.provider,
                 },
+                start_unknown: false,
+            },
+            P::CareInProgressRecorded(c) => Fact::BecameLookedAfter {
+                legal_status: c.legal_status,
+                category_of_need: c.category_of_need,
+                placement: PlacementFact {
+                    place_type: c.placement.place_type,
+                    provider: c.placement.provider,
+                },
+                start_unknown: true,
             },
             P::LegalStatusChanged(l) => Fact::LegalStatusChanged {
                 legal_status: l.legal_status,
@@ -228,7 +240,12 @@ impl Fact {
             Fact::ChildProtectionPlanEnded => K::ChildProtectionPlanEnded,
             Fact::OrderMade { .. } => K::CourtOrderMade,
             Fact::OrderEnded { .. } => K::CourtOrderEnded,
-            Fact::BecameLookedAfter { .. } => K::BecameLookedAfter,
+            Fact::BecameLookedAfter {
+                start_unknown: false, ..
+            } => K::BecameLookedAfter,
+            Fact::BecameLookedAfter {
+                start_unknown: true, ..
+            } => K::CareInProgressRecorded,
             Fact::LegalStatusChanged { .. } => K::LegalStatusChanged,
             Fact::PlacementChanged { .. } => K::PlacementChanged,
             Fact::Ceased { .. } => K::CeasedToBeLookedAfter,
@@ -332,7 +349,13 @@ pub struct OrderInForce {
 /// A period of care (from becoming looked after to ceasing), up to the view's date.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodOfCare {
+    /// The day the period began; for a period found in progress (`start_unknown`), the earliest day the
+    /// record knows it was open.
     pub start: Date,
+    /// The period began before `start`, on a date the record does not hold (imported history whose earliest
+    /// return starts mid-period): `days` and everything counted from the start are at least what is given.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_unknown: bool,
     /// `None`: still looked after on the view's date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<Date>,
@@ -362,7 +385,19 @@ pub struct CareLeaverFacts {
     pub looked_after_after_16th_birthday: bool,
     /// At least 13 weeks (91 days) after the 14th birthday and at least one day after the 16th: the time
     /// test for an eligible, relevant or former relevant child. The other conditions are a policy's.
+    /// Met by the days recorded: with a period whose start is unknown it can only become true.
     pub thirteen_weeks_test_met: bool,
+    /// `days_after_14th_birthday` is a lower bound: a period whose start is not recorded began after the 14th
+    /// birthday, so days before its recorded start may count too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub days_after_14th_birthday_at_least: bool,
+    /// `days_after_16th_birthday` is a lower bound, likewise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub days_after_16th_birthday_at_least: bool,
+    /// The time test is not met by the days recorded but could be by the days not recorded: whether the
+    /// young person is a care leaver depends on when a period began, which the record does not hold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thirteen_weeks_test_unknown: bool,
 }
 
 /// The permanence plan as last recorded (Ofsted Annex A list 8 "Permanence plan").
@@ -437,11 +472,22 @@ pub struct OpenEpisodes {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Period {
     pub start: Date,
+    /// Begun before `start`, on a date not recorded (`CareInProgressRecorded`).
+    pub start_unknown: bool,
     pub end: Option<Date>,
     pub reason_ceased: Option<ReasonEpisodeCeased>,
     pub category_of_need: CategoryOfNeed,
     pub placements: u32,
     pub event_id: EventId,
+}
+
+/// How a period of care opens: its first episode, and whether it began before that on a date not recorded.
+#[derive(Clone, Copy, Debug)]
+struct PeriodStart {
+    legal_status: LegalStatus,
+    category_of_need: CategoryOfNeed,
+    placement: PlacementFact,
+    unknown: bool,
 }
 
 /// A stretch of one legal status within a period of care: `[start, end)`.
@@ -637,8 +683,15 @@ impl Fold {
                 legal_status,
                 category_of_need,
                 placement,
+                start_unknown,
             } => {
-                self.became_looked_after(on, event_id, fact, *legal_status, *category_of_need, *placement);
+                let start = PeriodStart {
+                    legal_status: *legal_status,
+                    category_of_need: *category_of_need,
+                    placement: *placement,
+                    unknown: *start_unknown,
+                };
+                self.became_looked_after(on, event_id, fact, start);
             }
             Fact::LegalStatusChanged { legal_status } => {
                 self.legal_status_changed(on, event_id, fact, *legal_status)
@@ -823,15 +876,13 @@ impl Fold {
         self.placement_starts.push(on);
     }
 
-    fn became_looked_after(
-        &mut self,
-        on: Date,
-        event_id: &EventId,
-        fact: &Fact,
-        legal_status: LegalStatus,
-        category_of_need: CategoryOfNeed,
-        placement: PlacementFact,
-    ) {
+    fn became_looked_after(&mut self, on: Date, event_id: &EventId, fact: &Fact, start: PeriodStart) {
+        let PeriodStart {
+            legal_status,
+            category_of_need,
+            placement,
+            unknown,
+        } = start;
         match self.open_period() {
             Some(i) => {
                 // Possible after the retraction of the event that ended the earlier period: the child is
@@ -853,6 +904,7 @@ impl Fold {
             None => {
                 self.periods.push(Period {
                     start: on,
+                    start_unknown: unknown,
                     end: None,
                     reason_ceased: None,
                     category_of_need,

@@ -56,6 +56,10 @@ pub struct ChildSummary {
     pub periods_of_care: Vec<PeriodOfCare>,
     /// Days looked after, over every period of care, up to the date (see [`PeriodOfCare::days`]).
     pub looked_after_days: i64,
+    /// `looked_after_days` is a lower bound: a period of care began before the record knows
+    /// ([`PeriodOfCare::start_unknown`]), and its days before that are not counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub looked_after_days_at_least: bool,
     /// Of which under a series of short breaks (legal status V3 or V4).
     pub short_break_days: i64,
     /// Placements started, over every period of care, up to the date.
@@ -184,6 +188,7 @@ fn summarise(
         .iter()
         .map(|p| PeriodOfCare {
             start: p.start,
+            start_unknown: p.start_unknown,
             end: p.end,
             reason_ceased: p.reason_ceased,
             days: days_within(p.start, p.end, None, on),
@@ -209,13 +214,25 @@ fn summarise(
         };
         let days_after_14th_birthday = after(fourteenth_birthday);
         let days_after_16th_birthday = after(sixteenth_birthday);
+        // A period begun on an unrecorded date before its recorded start may add days after a birthday when
+        // that start is after the birthday (under a legal status the record does not hold either).
+        let unrecorded_after =
+            |birthday: Date| fold.periods.iter().any(|p| p.start_unknown && p.start > birthday);
+        let days_after_14th_birthday_at_least = unrecorded_after(fourteenth_birthday);
+        let days_after_16th_birthday_at_least = unrecorded_after(sixteenth_birthday);
+        let thirteen_weeks_test_met = days_after_14th_birthday >= 91 && days_after_16th_birthday >= 1;
         CareLeaverFacts {
             fourteenth_birthday,
             sixteenth_birthday,
             days_after_14th_birthday,
             days_after_16th_birthday,
             looked_after_after_16th_birthday: days_after_16th_birthday >= 1,
-            thirteen_weeks_test_met: days_after_14th_birthday >= 91 && days_after_16th_birthday >= 1,
+            thirteen_weeks_test_met,
+            days_after_14th_birthday_at_least,
+            days_after_16th_birthday_at_least,
+            thirteen_weeks_test_unknown: !thirteen_weeks_test_met
+                && (days_after_14th_birthday >= 91 || days_after_14th_birthday_at_least)
+                && (days_after_16th_birthday >= 1 || days_after_16th_birthday_at_least),
         }
     });
     let year_before = on.add_years(-1);
@@ -235,6 +252,7 @@ fn summarise(
         missing: fold.missing.clone(),
         orders_in_force: fold.orders.clone(),
         looked_after_days: periods_of_care.iter().map(|p| p.days).sum(),
+        looked_after_days_at_least: periods_of_care.iter().any(|p| p.start_unknown),
         periods_of_care,
         short_break_days,
         placements: fold.placement_starts.len() as u32,

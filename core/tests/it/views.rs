@@ -7,15 +7,17 @@ use futures::executor::block_on;
 use journey_core::ExpectedVersion;
 use journey_core::codes::{
     AbuseCategory, CategoryOfNeed, Ethnicity, LegalStatus, MissingKind, PlacementProvider, PlacementType,
-    PrimaryNeed, ReasonEpisodeCeased, ReasonPlaceChange, ReferralSource, ReviewParticipation, Sex,
+    PrimaryNeed, ReasonEpisodeCeased, ReasonNewEpisode, ReasonPlaceChange, ReferralSource,
+    ReviewParticipation, Sex,
 };
 use journey_core::domain::lists::{CpPlanEndReason, RetractionReason, VisitKind, WorkerRole};
 use journey_core::domain::{
-    BecameLookedAfter, CeasedToBeLookedAfter, ChildDetailsAmended, ChildInNeedEpisodeClosed,
-    ChildProtectionCategoryChanged, ChildProtectionPlanEnded, ChildProtectionPlanStarted, ChildRegistered,
-    ChildVisited, EventCorrected, EventKind, EventPayload, EventRetracted, LegalStatusChanged, LongText,
-    LookedAfterReviewHeld, MissingEpisodeEnded, MissingEpisodeStarted, Placement, PlacementChanged,
-    Professional, ReferralReceived, ShortText, WorkerAllocated, WorkerAllocationEnded, WorkerId,
+    BecameLookedAfter, CareInProgressRecorded, CeasedToBeLookedAfter, ChildDetailsAmended,
+    ChildInNeedEpisodeClosed, ChildProtectionCategoryChanged, ChildProtectionPlanEnded,
+    ChildProtectionPlanStarted, ChildRegistered, ChildVisited, EventCorrected, EventKind, EventPayload,
+    EventRetracted, LegalStatusChanged, LongText, LookedAfterReviewHeld, MissingEpisodeEnded,
+    MissingEpisodeStarted, Placement, PlacementChanged, Professional, ReferralReceived, ShortText,
+    WorkerAllocated, WorkerAllocationEnded, WorkerId,
 };
 use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit;
@@ -1198,4 +1200,105 @@ fn imported_history_is_judged_late_by_when_its_source_recorded_it() {
     );
     assert_eq!(entry("i3").source_lag_days, Some(21));
     assert!(entry("i3").recorded_late);
+}
+
+/// A period of care imported from an authority's earliest return, already in progress: the summary counts
+/// from the earliest day the record holds and says the counts are lower bounds; the care-leaver time test
+/// it cannot settle is "unknown", not "not met". Once the earlier history is recorded (the in-progress
+/// record retracted, the real start and the episode as a change), the counts are exact.
+#[test]
+fn a_period_found_in_progress_counts_at_least_until_its_start_is_recorded() {
+    let j = Journey::new("C-INPROG");
+    // Born 1 June 2008: 14 on 1 June 2022, 16 on 1 June 2024.
+    j.record(
+        "2025-01-01T09:00:00Z",
+        "r",
+        "2008-06-01",
+        registration("2008-06-01", Sex::F),
+    );
+    j.record(
+        "2025-01-01T09:00:00Z",
+        "p",
+        "2024-05-02",
+        CareInProgressRecorded {
+            reason_new_episode: ReasonNewEpisode::P,
+            legal_status: LegalStatus::C2,
+            category_of_need: CategoryOfNeed::N1,
+            placement: placement(PlacementType::U4, Some(PlacementProvider::PR1)),
+            home_postcode: None,
+        },
+    );
+    let before = j.events();
+    let s = ChildSummary::replay(&before, as_of("2024-06-11", "2025-01-02T00:00:00Z"));
+    assert_eq!(s.periods_of_care.len(), 1);
+    let p = &s.periods_of_care[0];
+    assert_eq!((p.start, p.start_unknown, p.days), (d("2024-05-02"), true, 40));
+    assert_eq!(s.looked_after_days, 40);
+    assert!(s.looked_after_days_at_least);
+    assert!(s.open.looked_after.is_some(), "the period is open");
+    let cl = s.care_leaver.unwrap();
+    assert_eq!(
+        (cl.days_after_14th_birthday, cl.days_after_16th_birthday),
+        (40, 10)
+    );
+    assert!(cl.days_after_14th_birthday_at_least);
+    assert!(
+        !cl.days_after_16th_birthday_at_least,
+        "the unrecorded days are before 2 May 2024, before the 16th birthday"
+    );
+    assert!(!cl.thirteen_weeks_test_met, "40 days recorded");
+    assert!(cl.thirteen_weeks_test_unknown, "the unrecorded days may make 91");
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["looked_after_days_at_least"], true);
+    assert_eq!(json["periods_of_care"][0]["start_unknown"], true);
+    assert_eq!(json["care_leaver"]["thirteen_weeks_test_unknown"], true);
+    assert!(s.inconsistencies.is_empty(), "{:?}", s.inconsistencies);
+
+    // The earlier year: in care since 2 March 2022, the move of 2 May 2024 a change of placement.
+    j.record(
+        "2025-02-01T09:00:00Z",
+        "x",
+        "2025-02-01",
+        EventRetracted {
+            target_event_id: testkit::event_id("p"),
+            reason: RetractionReason::Other,
+            detail: Some(long("superseded by the earlier year's return")),
+        },
+    );
+    j.record(
+        "2025-02-01T09:00:00Z",
+        "s",
+        "2022-03-02",
+        became_looked_after(LegalStatus::C2, PlacementType::U6, Some(PlacementProvider::PR1)),
+    );
+    j.record(
+        "2025-02-01T09:00:00Z",
+        "m",
+        "2024-05-02",
+        PlacementChanged {
+            placement: placement(PlacementType::U4, Some(PlacementProvider::PR1)),
+            reason: None,
+            same_carers: false,
+        },
+    );
+    let after = j.events();
+    let s = ChildSummary::replay(&after, as_of("2024-06-11", "2025-02-02T00:00:00Z"));
+    let p = &s.periods_of_care[0];
+    assert_eq!((p.start, p.start_unknown), (d("2022-03-02"), false));
+    assert!(!s.looked_after_days_at_least);
+    let cl = s.care_leaver.unwrap();
+    assert!(cl.thirteen_weeks_test_met && !cl.thirteen_weeks_test_unknown);
+    let json = serde_json::to_value(&s).unwrap();
+    assert!(
+        json.get("looked_after_days_at_least").is_none(),
+        "absent when exact: {json}"
+    );
+    // As known before the earlier year was recorded, still "at least": nothing acknowledged is lost.
+    let then = ChildSummary::replay(&after, as_of("2024-06-11", "2025-01-02T00:00:00Z"));
+    assert!(then.looked_after_days_at_least);
+    // The incremental projection agrees.
+    assert_eq!(
+        SummaryProjection::from_events(&after).summary(d("2024-06-11")),
+        ChildSummary::replay(&after, as_of("2024-06-11", "2025-02-01T09:00:00Z"))
+    );
 }

@@ -19,6 +19,8 @@ pub(super) struct Committer {
     pub(super) checkpoint_tx: mpsc::Sender<()>,
     /// To the replies thread: appends to answer, in commit order, each durable and indexed.
     pub(super) replies_tx: mpsc::Sender<Vec<Pending>>,
+    /// To the tree thread: each durable group's entries, after the group is answered.
+    pub(super) tree_tx: mpsc::Sender<TreeMsg>,
 }
 
 /// A record of the current group, for the index once the group is durable.
@@ -150,5 +152,8 @@ impl Committer {
         } else if let Err(mpsc::SendError(pending)) = self.replies_tx.send(pending) {
             reply_all(pending);
         }
+        // The tree grows on its own thread, off this one's path: handing the entries over costs no copy
+        // (their first 64 bytes are the leaf entries), and frees them there.
+        let _ = self.tree_tx.send(TreeMsg::Entries(entries));
     }
 }

@@ -44,9 +44,11 @@ use futures::channel::oneshot;
 use futures::future::{BoxFuture, FutureExt};
 use serde::Serialize;
 
+use crate::checkpoints::{CHECKPOINTS_DIR, CheckpointLog};
 use crate::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
 use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::read_cache::ReadCache;
+use crate::tree::{TreeMsg, TreeShared};
 use journey_core::chain;
 use journey_core::domain::StreamState;
 use journey_core::encoding;
@@ -57,11 +59,13 @@ use journey_core::store::VerifyReport;
 use journey_core::store::backend::Verifier;
 use journey_core::store::backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 use journey_core::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
+use journey_core::store::tree::LogId;
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead};
 use journey_core::time::{Clock, Timestamp};
 
 mod committer;
 mod open;
+mod proofs;
 mod reads;
 mod writer;
 
@@ -184,14 +188,16 @@ impl Shared {
             .snapshot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let delta = self.index_mut().take_unsaved();
+        let delta = self.index_mut().begin_unsaved();
         self.checkpoint_requested.store(false, Ordering::Release);
         if files.failed {
             return;
         }
-        if let Some(delta) = delta
-            && let Err(e) = files.append(&delta)
-        {
+        let Some(mut delta) = delta else { return };
+        // In pieces, each under the read lock: a million records copied in one hold would make the
+        // committer, and every append behind it, wait for the whole copy.
+        while !delta.copy_from(&self.index(), CHECKPOINT_COPY_PIECE) {}
+        if let Err(e) = files.append(&delta) {
             tracing::error!(error = %e, "writing an index checkpoint failed; the next open will catch up from the log");
             files.failed = true;
         }
@@ -229,12 +235,24 @@ pub struct EmbeddedStore {
     committer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
     replier: Mutex<Option<JoinHandle<()>>>,
+    /// The Merkle tree over the log (`crate::tree`): what its thread publishes, how to reach it, the thread.
+    tree: Arc<TreeShared>,
+    tree_tx: Mutex<Option<mpsc::Sender<TreeMsg>>>,
+    tree_thread: Mutex<Option<JoinHandle<()>>>,
+    /// The checkpoints signed over the tree and the cosignatures received (`crate::checkpoints`).
+    checkpoints: CheckpointLog,
+    log_id: LogId,
     _lock: File,
     report: OpenReport,
 }
 
+/// Records (and children) the checkpointer copies out of the index per hold of its read lock.
+const CHECKPOINT_COPY_PIECE: usize = 16_384;
+
 const LOG_DIR: &str = "log";
 const INDEX_DIR: &str = "index";
+/// The log's identity (`journey_core::store::LogId`), in the log's directory.
+pub(crate) const LOG_ID_FILE: &str = "id";
 
 impl EmbeddedStore {
     pub fn open_report(&self) -> &OpenReport {
@@ -276,6 +294,13 @@ impl EmbeddedStore {
             handle
                 .join()
                 .map_err(|_| Error::Closed("the index checkpoint thread panicked".into()))?;
+        }
+        // The committer's sender went with it; with this one gone the tree thread syncs and stops.
+        drop(self.tree_tx.lock().expect("tree sender lock").take());
+        if let Some(handle) = self.tree_thread.lock().expect("tree thread lock").take() {
+            handle
+                .join()
+                .map_err(|_| Error::Closed("the tree thread panicked".into()))?;
         }
         Ok(())
     }
@@ -396,6 +421,19 @@ impl EventStore for EmbeddedStore {
         let result = self.verify_now();
         async move { result }.boxed()
     }
+
+    fn failure(&self) -> Option<String> {
+        if let Some(why) = self.shared.failure() {
+            return Some(format!(
+                "the writer stopped after a failure and the store must be reopened: {why}"
+            ));
+        }
+        self.sender
+            .lock()
+            .expect("sender lock")
+            .is_none()
+            .then(|| "the store is closed".to_owned())
+    }
 }
 
 /// The data directory layout, for tools that need to find things.
@@ -405,4 +443,14 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
 
 pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(INDEX_DIR)
+}
+
+/// The tree's level files (derived: deleting them costs a rebuild from the log).
+pub fn tree_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(crate::tree::TREE_DIR)
+}
+
+/// The checkpoints and cosignatures (not derived: nothing rebuilds them).
+pub fn checkpoints_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(CHECKPOINTS_DIR)
 }

@@ -90,6 +90,23 @@ impl EmbeddedStore {
             committed: AtomicU64::new(0),
             failure: Mutex::new(None),
         });
+        let log_id = log_id(&dir.join(LOG_DIR), records)?;
+        let checkpoints = CheckpointLog::open(&dir.join(CHECKPOINTS_DIR), options.log.clone())?;
+        // The tree opens (or is rebuilt) on its own thread: the store is usable at once, and proofs wait.
+        let tree = Arc::new(TreeShared::new());
+        let (tree_tx, tree_rx) = mpsc::channel::<TreeMsg>();
+        let for_tree = shared.clone();
+        let tree_thread = crate::tree::TreeThread {
+            data: dir.to_owned(),
+            shared: tree.clone(),
+            reader: shared.reader.clone(),
+            records,
+            checkpoint: checkpoints.latest_root(),
+            locate: Box::new(move |position| for_tree.index().location(position)),
+        };
+        let tree_thread = std::thread::Builder::new()
+            .name("journey-tree".into())
+            .spawn(move || tree_thread.run(tree_rx))?;
         let (sender, receiver) = mpsc::channel();
         let cache =
             lru::LruCache::new(NonZeroUsize::new(options.stream_cache_capacity.max(1)).expect("non-zero"));
@@ -122,6 +139,7 @@ impl EmbeddedStore {
             failed: None,
             checkpoint_tx,
             replies_tx,
+            tree_tx: tree_tx.clone(),
         };
         let committer = std::thread::Builder::new()
             .name("journey-log-commit".into())
@@ -147,6 +165,11 @@ impl EmbeddedStore {
             committer: Mutex::new(Some(committer)),
             checkpointer: Mutex::new(Some(checkpointer)),
             replier: Mutex::new(Some(replier)),
+            tree,
+            tree_tx: Mutex::new(Some(tree_tx)),
+            tree_thread: Mutex::new(Some(tree_thread)),
+            checkpoints,
+            log_id,
             _lock: lock,
             report,
         })
@@ -174,6 +197,50 @@ impl EmbeddedStore {
         store.close()?;
         Ok(report)
     }
+}
+
+/// The log's id, from `log/id`; made at random (and written durably) when the log has none: when the log
+/// is created, or the first time a log from before ids is opened.
+fn log_id(log_dir: &Path, records: u64) -> Result<LogId> {
+    let path = log_dir.join(LOG_ID_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => LogId::parse(text.trim_end()).map_err(|e| Error::Corrupt {
+            location: LogLocation {
+                segment: format!("log/{LOG_ID_FILE}"),
+                offset: 0,
+                position: None,
+            },
+            detail: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| Error::Io(std::io::Error::other(format!("the system's random source: {e}"))))?;
+            let id = LogId::from_random(bytes);
+            write_durably(&path, format!("{id}\n").as_bytes())?;
+            if records > 0 {
+                tracing::warn!(log_id = %id, records, "gave the log, which had none, its id");
+            }
+            Ok(id)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes a small file whole or not at all: a temporary file, synced, renamed into place, the directory
+/// synced.
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut file = File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        file.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn lock_dir(dir: &Path) -> Result<File> {

@@ -123,6 +123,7 @@ impl EmbeddedStore {
                     payload,
                     chain,
                 },
+                tlog_proof: None,
             });
         }
         Ok(StreamExport {
@@ -130,6 +131,7 @@ impl EmbeddedStore {
             child_id,
             records,
             log_head,
+            tlog: None,
         })
     }
 

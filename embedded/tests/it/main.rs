@@ -4,3 +4,4 @@ mod contract;
 mod durability;
 mod journal;
 mod store;
+mod tree;

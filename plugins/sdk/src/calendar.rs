@@ -16,20 +16,41 @@
 //! holiday: for `n > 0` the start first rolls *back* to the previous working day and then moves `n` working
 //! days on; for `n <= 0` it rolls *forward* to the next working day. So from Saturday 30 March 2024 (Easter),
 //! inclusive 1 and 2 working days are both Tuesday 2 April.
+//!
+//! The convention is the contract's [`Counting`], so that a deadline can say which it used
+//! ([`crate::Deadline::counted`]); in parameters it reads as `"inclusive"` or `"exclusive"`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-use crate::{Calendar, Date};
+use crate::{Calendar, Counting, Date};
 
-/// How "within N working days of X" counts (see the module documentation).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Counting {
-    /// X itself is day 1 (when a working day): the DfE validators' convention.
-    #[default]
-    Inclusive,
-    /// The working day after X is day 1.
-    Exclusive,
+/// The DfE validators' convention.
+impl Default for Counting {
+    fn default() -> Counting {
+        Counting::Inclusive
+    }
+}
+
+impl<'de> Deserialize<'de> for Counting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Counting, D::Error> {
+        const NAMES: &[&str] = &["inclusive", "exclusive"];
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        match name.as_ref() {
+            "inclusive" => Ok(Counting::Inclusive),
+            "exclusive" => Ok(Counting::Exclusive),
+            other => Err(serde::de::Error::unknown_variant(other, NAMES)),
+        }
+    }
+}
+
+impl Counting {
+    /// The convention in words: "the start day is day 1" or "the day after the start is day 1".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Counting::Inclusive => "the start day is day 1",
+            Counting::Exclusive => "the day after the start is day 1",
+        }
+    }
 }
 
 impl Calendar {
@@ -75,6 +96,21 @@ impl Calendar {
             Counting::Inclusive => self.add_working_days(start, n - 1),
             Counting::Exclusive => self.add_working_days(start, n),
         }
+    }
+
+    /// How many working days after `due` a thing done (or still not done) on `until` is: the working days
+    /// after `due` up to and including `until`, where an `until` that is not a working day counts as the
+    /// next working day (as pandas rolls it forward), so that something done late on a Saturday is one
+    /// working day late, not none. Zero when `until` is not after `due`.
+    pub fn working_days_late(&self, due: Date, until: Date) -> u32 {
+        if until <= due {
+            return 0;
+        }
+        let mut counted = until;
+        while !self.is_working_day(&counted) {
+            counted = counted.add_days(1);
+        }
+        u32::try_from(self.count_working_days(due.add_days(1), counted.add_days(1))).unwrap_or(0)
     }
 
     /// The working days in `[from, to)`, as numpy's `busday_count`; negative when `to` is before `from`.
@@ -152,6 +188,41 @@ mod tests {
         assert_eq!(
             c.due_within_working_days(Date::ymd(2024, 3, 4), 45, Counting::Inclusive),
             Date::ymd(2024, 5, 8)
+        );
+    }
+
+    /// Lateness in working days across Christmas 2007 (Tuesday 25 and Wednesday 26 December): due on
+    /// Monday 24, done on Thursday 27 is one working day late; on Saturday 29, three (it counts as Monday
+    /// 31); on the due date or before, none.
+    #[test]
+    fn working_days_late_over_christmas() {
+        let c = calendar();
+        let due = Date::ymd(2007, 12, 24);
+        assert_eq!(c.working_days_late(due, Date::ymd(2007, 12, 27)), 1);
+        assert_eq!(c.working_days_late(due, Date::ymd(2007, 12, 28)), 2);
+        assert_eq!(
+            c.working_days_late(due, Date::ymd(2007, 12, 29)),
+            3,
+            "Saturday counts as Monday 31"
+        );
+        assert_eq!(
+            c.working_days_late(due, Date::ymd(2007, 12, 25)),
+            1,
+            "a bank holiday rolls to the 27th"
+        );
+        assert_eq!(c.working_days_late(due, due), 0);
+        assert_eq!(c.working_days_late(due, Date::ymd(2007, 12, 20)), 0);
+    }
+
+    #[test]
+    fn counting_is_read_from_parameters() {
+        let read = |s: &str| serde_json::from_str::<Counting>(s);
+        assert_eq!(read(r#""inclusive""#).unwrap(), Counting::Inclusive);
+        assert_eq!(read(r#""exclusive""#).unwrap(), Counting::Exclusive);
+        let err = read(r#""sideways""#).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown variant `sideways`, expected `inclusive` or `exclusive`"),
+            "{err}"
         );
     }
 

@@ -191,6 +191,17 @@ fn summer_time(year: i32) -> (Timestamp, Timestamp) {
     (at_one(last_sunday(3)), at_one(last_sunday(10)))
 }
 
+/// An instant as microseconds of local (GMT or BST) time in England since 1970-01-01T00:00.
+fn local_in_england(instant: Timestamp) -> Timestamp {
+    let utc = Date::from_days_since_epoch(instant.div_euclid(DAY_MICROS));
+    let (starts, ends) = summer_time(utc.year);
+    if instant >= starts && instant < ends {
+        instant + HOUR_MICROS
+    } else {
+        instant
+    }
+}
+
 impl Date {
     /// The instant a civil date and time in England names (UTC microseconds): GMT in winter, BST (UTC+1) in
     /// summer. A time in the hour skipped in March reads as GMT; one in the hour repeated in October as
@@ -210,14 +221,19 @@ impl Date {
 
     /// The civil date in England of an instant (the inverse of [`Date::instant_in_england`]).
     pub fn in_england_at(instant: Timestamp) -> Date {
-        let utc = Date::from_days_since_epoch(instant.div_euclid(DAY_MICROS));
-        let (starts, ends) = summer_time(utc.year);
-        let local = if instant >= starts && instant < ends {
-            instant + HOUR_MICROS
-        } else {
-            instant
-        };
-        Date::from_days_since_epoch(local.div_euclid(DAY_MICROS))
+        Date::from_days_since_epoch(local_in_england(instant).div_euclid(DAY_MICROS))
+    }
+
+    /// An instant as a civil date and time in England, for a reason's text: "2024-04-01 at 23:00".
+    pub fn describe_instant(instant: Timestamp) -> String {
+        let local = local_in_england(instant);
+        let seconds = local.rem_euclid(DAY_MICROS) / 1_000_000;
+        format!(
+            "{} at {:02}:{:02}",
+            Date::from_days_since_epoch(local.div_euclid(DAY_MICROS)),
+            seconds / 3600,
+            seconds % 3600 / 60
+        )
     }
 
     /// Whole calendar months from `self` to `later` (counting as [`Date::add_months`] does: the largest
@@ -363,6 +379,11 @@ mod tests {
             Date::in_england_at(start + 72 * 3_600_000_000),
             Date::ymd(2024, 4, 1)
         );
+        assert_eq!(
+            Date::describe_instant(start + 72 * 3_600_000_000),
+            "2024-04-01 at 23:00"
+        );
+        assert_eq!(Date::describe_instant(start), "2024-03-29 at 22:00");
     }
 
     #[test]

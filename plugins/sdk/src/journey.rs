@@ -72,8 +72,13 @@ impl LegalStatusSpan<'_> {
     }
 }
 
-/// One period of care: from `BecameLookedAfter` to the next `CeasedToBeLookedAfter`, with its legal
-/// statuses (SSDA903 episodes by legal status) and placements.
+/// The event that opens a period of care found in progress when history was imported (the authority's
+/// earliest episode continued a period that began earlier, on a date not recorded).
+pub const CARE_FOUND_IN_PROGRESS: &str = "CareInProgressRecorded";
+
+/// One period of care: from `BecameLookedAfter` (or, for a period found in progress, from
+/// `CareInProgressRecorded`) to the next `CeasedToBeLookedAfter`, with its legal statuses (SSDA903 episodes
+/// by legal status) and placements.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarePeriod<'a> {
     pub period: Period<'a>,
@@ -83,6 +88,13 @@ pub struct CarePeriod<'a> {
 }
 
 impl CarePeriod<'_> {
+    /// True when the period was found in progress (`CareInProgressRecorded`): it began before its recorded
+    /// start, on a date not recorded, so its days before `period.starts_on()` are unknown and any count of
+    /// looked-after days that could include them is a lower bound.
+    pub fn start_unknown(&self) -> bool {
+        self.period.start.kind == CARE_FOUND_IN_PROGRESS
+    }
+
     /// True when every legal status of the period is one of `short_breaks` ("V3", "V4"): a series of
     /// short breaks (CPPCR 2010 reg 48), which does not count towards care-leaver eligibility.
     pub fn is_short_breaks(&self, short_breaks: &[String]) -> bool {
@@ -179,10 +191,15 @@ impl EvaluationInput {
     /// that follows it (in occurrence order); a start while a span is open is ignored (the span is already
     /// open), and an end with nothing open is ignored.
     pub fn periods<'a>(&'a self, start_kind: &str, end_kind: &str) -> Vec<Period<'a>> {
+        self.periods_opened_by(&[start_kind], end_kind)
+    }
+
+    /// As [`EvaluationInput::periods`], a span opened by any of `start_kinds`.
+    fn periods_opened_by<'a>(&'a self, start_kinds: &[&str], end_kind: &str) -> Vec<Period<'a>> {
         let mut periods: Vec<Period<'a>> = Vec::new();
         for e in self.in_force() {
             let open = periods.last_mut().filter(|p| p.end.is_none());
-            if e.kind == start_kind && open.is_none() {
+            if start_kinds.contains(&e.kind.as_str()) && open.is_none() {
                 periods.push(Period { start: e, end: None });
             } else if e.kind == end_kind
                 && let Some(p) = open
@@ -216,11 +233,23 @@ impl EvaluationInput {
         episode.is_open_on(on).then_some(episode)
     }
 
-    /// The child's periods of care (`BecameLookedAfter` .. `CeasedToBeLookedAfter`), each with its legal
-    /// statuses and placements, in order.
+    /// The child's periods of care that began on a recorded date (`BecameLookedAfter` ..
+    /// `CeasedToBeLookedAfter`), each with its legal statuses and placements, in order. A period found in
+    /// progress (`CareInProgressRecorded`) is not among them: a policy that can judge a period whose start
+    /// is unknown reads [`EvaluationInput::all_care_periods`].
     pub fn care_periods(&self) -> Result<Vec<CarePeriod<'_>>, PolicyError> {
+        self.care_periods_opened_by(&["BecameLookedAfter"])
+    }
+
+    /// The child's periods of care, including one found in progress when history was imported, whose start
+    /// is unknown ([`CarePeriod::start_unknown`]), in order.
+    pub fn all_care_periods(&self) -> Result<Vec<CarePeriod<'_>>, PolicyError> {
+        self.care_periods_opened_by(&["BecameLookedAfter", CARE_FOUND_IN_PROGRESS])
+    }
+
+    fn care_periods_opened_by(&self, start_kinds: &[&str]) -> Result<Vec<CarePeriod<'_>>, PolicyError> {
         let mut out = Vec::new();
-        for period in self.periods("BecameLookedAfter", "CeasedToBeLookedAfter") {
+        for period in self.periods_opened_by(start_kinds, "CeasedToBeLookedAfter") {
             let until = period.ends_on();
             let mut legal_statuses: Vec<LegalStatusSpan<'_>> = Vec::new();
             let mut placements = Vec::new();
@@ -456,6 +485,41 @@ mod tests {
         let short = ["V3".to_string(), "V4".to_string()];
         assert!(!first.is_short_breaks(&short));
         assert!(periods[1].is_short_breaks(&short));
+    }
+
+    /// A period found in progress when history was imported opens a period of care whose start is unknown;
+    /// only `all_care_periods` reads it, so a policy that cannot judge an unknown start is not misled.
+    #[test]
+    fn a_period_found_in_progress_is_a_care_period_whose_start_is_unknown() {
+        let placed =
+            json!({"reason_new_episode": "P", "legal_status": "C2", "placement": {"place_type": "U4"}});
+        let i = input(
+            "2024-12-31",
+            vec![
+                event("cip", CARE_FOUND_IN_PROGRESS, "2024-01-10", placed),
+                event(
+                    "ce1",
+                    "CeasedToBeLookedAfter",
+                    "2024-04-10",
+                    json!({"reason": "E4A"}),
+                ),
+                event(
+                    "la2",
+                    "BecameLookedAfter",
+                    "2024-06-01",
+                    json!({"legal_status": "V2", "placement": {"place_type": "U6"}}),
+                ),
+            ],
+        );
+        let all = i.all_care_periods().unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all[0].start_unknown() && !all[1].start_unknown());
+        assert_eq!(all[0].legal_statuses[0].legal_status, "C2");
+        assert_eq!(all[0].placement_on(Date::ymd(2024, 2, 1)), Some("U4"));
+        assert_eq!(all[0].end_reason().as_deref(), Some("E4A"));
+        let recorded = i.care_periods().unwrap();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].period.start.event_id, "la2");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! # journey-policy-sdk: write a Journey policy as plain Rust
 //!
-//! A policy is a WebAssembly component that exports `journey:policy/policy@1.0.0`
-//! (`plugins/wit/policy.wit`, the contract). This crate generates the guest side of that contract and hides
-//! it behind one trait and one macro, so that a policy is only its rules:
+//! A policy is a WebAssembly component that exports `journey:policy/policy@2.0.0`
+//! (`plugins/wit/policy-2.0.0.wit`, the contract). This crate generates the guest side of that contract and
+//! hides it behind one trait and one macro, so that a policy is only its rules. (Journey still serves
+//! policies built against contract 1.0.0 by earlier versions of this crate; this one builds 2.0.0 only.)
+//!
 //!
 //! ```ignore
 //! use journey_policy_sdk::*;
@@ -37,12 +39,14 @@
 //!   [`Calendar::add_working_days`] and [`Calendar::count_working_days`].
 //! * [`EvaluationInput::parameters`] and [`JourneyEvent::data`]: decode the policy's parameters and an
 //!   event's JSON content into your own `serde` structs, reading only the fields you need.
-//! * [`Deadline::judged`], [`Reason::new`]: build decisions whose status and lateness are computed the same
-//!   way by every policy.
+//! * [`Deadline::judged`], [`Deadline::late_in_working_days`], [`Deadline::judged_at`], [`Reason::new`]:
+//!   build decisions whose status and lateness (in the rule's own unit: [`Lateness`]) are computed the same
+//!   way by every policy; [`Deadline::counted`] says how the due date was counted ([`Counting`]).
 //! * Reading a journey ([`EvaluationInput::periods`], [`EvaluationInput::care_periods`],
 //!   [`EvaluationInput::age_on`], [`EvaluationInput::disabilities`], [`JourneyEvent::assessment_factors`]):
 //!   spans of service between a start and an end event, periods of care with their legal statuses and
-//!   placements (short breaks recognisable), and the contents most policies read.
+//!   placements (short breaks recognisable; [`EvaluationInput::all_care_periods`] adds a period found in
+//!   progress when history was imported, whose start is unknown), and the contents most policies read.
 //! * [`EvaluationInput::parameters_over`]: the parameters over the defaults the policy ships in its
 //!   `parameters.json`, refusing a wrong value with the field's name; [`PolicyError::check`] for ranges.
 //! * [`Date::instant_in_england`] and [`Date::in_england_at`]: civil times in England (GMT and BST) and
@@ -68,15 +72,14 @@ mod journey;
 mod output;
 pub mod testing;
 
-pub use calendar::Counting;
 pub use date::{Weekday, days};
-pub use journey::{CarePeriod, LegalStatusSpan, Period};
+pub use journey::{CARE_FOUND_IN_PROGRESS, CarePeriod, LegalStatusSpan, Period};
 pub use output::Rule;
 
 /// The contract version this SDK implements: the version of the `journey:policy` WIT package.
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "2.0.0";
 
-/// The bindings generated from `plugins/wit/policy.wit`. Use the re-exports at the crate root instead.
+/// The bindings generated from `plugins/wit/policy-2.0.0.wit`. Use the re-exports at the crate root instead.
 #[doc(hidden)]
 // wit-bindgen generates the canonical-ABI glue: `extern "C"` exports that read and write the guest's linear
 // memory through raw pointers, which is unsafe by nature and is the one reason this crate allows
@@ -84,7 +87,7 @@ pub const CONTRACT_VERSION: &str = "1.0.0";
 #[allow(unsafe_code, missing_debug_implementations, clippy::all, clippy::pedantic)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/policy-2.0.0.wit",
         world: "policy-plugin",
         pub_export_macro: true,
         export_macro_name: "__export_policy_plugin",
@@ -95,9 +98,10 @@ pub mod bindings {
 }
 
 pub use bindings::exports::journey::policy::policy::{
-    Alert, Calendar, ChildFacts, Date, Deadline, DeadlineStatus, Decisions, Entitlement, EvaluationInput,
-    EventStatus, JourneyEvent, LevelOfNeed, PolicyError, PolicyInfo, PolicyKind, Reason, Service, Severity,
-    StepDirection, StepRecommendation, TimeOfDay, Timestamp,
+    Alert, Calendar, ChildFacts, Counting, Date, Deadline, DeadlineStatus, Decisions, Entitlement,
+    EvaluationInput, EventStatus, JourneyEvent, Lateness, LevelOfNeed, PolicyError, PolicyInfo, PolicyKind,
+    Reason, Retention, RetentionStatus, Service, Severity, StepDirection, StepRecommendation, TimeOfDay,
+    TimeUnit, Timestamp,
 };
 
 /// A policy: who it is, and how it decides. Implement this and call [`export_policy!`] once.
@@ -178,8 +182,11 @@ impl PolicyInfo {
 mod tests {
     #[test]
     fn the_contract_version_is_the_wit_package_version() {
-        let wit = include_str!("../../wit/policy.wit");
+        let wit = include_str!("../../wit/policy-2.0.0.wit");
         let declared = format!("package journey:policy@{};", super::CONTRACT_VERSION);
-        assert!(wit.contains(&declared), "policy.wit must declare {declared}");
+        assert!(
+            wit.contains(&declared),
+            "policy-2.0.0.wit must declare {declared}"
+        );
     }
 }

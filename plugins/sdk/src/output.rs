@@ -2,7 +2,12 @@
 
 use std::fmt;
 
-use crate::{Alert, Date, Deadline, DeadlineStatus, Decisions, PolicyError, Reason, Severity, Timestamp};
+use crate::{
+    Alert, Calendar, Counting, Date, Deadline, DeadlineStatus, Decisions, Lateness, PolicyError, Reason,
+    Severity, TimeUnit, Timestamp,
+};
+
+const HOUR_MICROS: i64 = 3_600_000_000;
 
 impl Reason {
     /// A reason resting on the events with these ids.
@@ -70,13 +75,44 @@ impl Default for Decisions {
             entitlements: Vec::new(),
             deadlines: Vec::new(),
             alerts: Vec::new(),
+            retention: None,
         }
+    }
+}
+
+impl Lateness {
+    pub fn new(amount: u32, unit: TimeUnit) -> Lateness {
+        Lateness { amount, unit }
+    }
+
+    /// Whole hours from `due_at` to `done_at`, any part of an hour counting as one (done 72 hours and a
+    /// minute after a 72-hour clock started is an hour late); `None` when not after the due instant.
+    pub fn hours_after(due_at: Timestamp, done_at: Timestamp) -> Option<Lateness> {
+        let late = done_at.saturating_sub(due_at);
+        (late > 0).then(|| Lateness {
+            amount: u32::try_from(late.div_euclid(HOUR_MICROS) + i64::from(late % HOUR_MICROS != 0))
+                .unwrap_or(u32::MAX),
+            unit: TimeUnit::Hours,
+        })
+    }
+}
+
+/// "1 working day", "3 hours", "5 days".
+impl fmt::Display for Lateness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (one, many) = match self.unit {
+            TimeUnit::Hours => ("hour", "hours"),
+            TimeUnit::CalendarDays => ("day", "days"),
+            TimeUnit::WorkingDays => ("working day", "working days"),
+        };
+        write!(f, "{} {}", self.amount, if self.amount == 1 { one } else { many })
     }
 }
 
 impl DeadlineStatus {
     /// Judges a deadline due on `due` on `evaluation_date`: met (done by the due date), missed (done late, or
-    /// not done and past due) or open (not done, not yet due); with the calendar days late for missed.
+    /// not done and past due) or open (not done, not yet due); with the calendar days late for missed (see
+    /// [`Deadline::late_in_working_days`] for a rule in working days).
     pub fn judge(due: Date, completed: Option<Date>, evaluation_date: Date) -> (DeadlineStatus, Option<u32>) {
         let late = |until: Date| u32::try_from(due.days_until(&until)).ok();
         match completed {
@@ -98,7 +134,9 @@ pub struct Rule<'a> {
 
 impl Deadline {
     /// A deadline that applies: started on `starts_on`, due on `due_on`, done on `completed_on` (if it was),
-    /// judged on `evaluation_date` with [`DeadlineStatus::judge`].
+    /// judged on `evaluation_date` with [`DeadlineStatus::judge`]; late by calendar days. For a rule in
+    /// working days, follow with [`Deadline::late_in_working_days`]; say how the due date was counted with
+    /// [`Deadline::counted`].
     pub fn judged(
         rule: Rule<'_>,
         starts_on: Date,
@@ -115,10 +153,83 @@ impl Deadline {
             starts_on: Some(starts_on),
             due_on: Some(due_on),
             due_at: None,
+            counting: None,
             status,
             completed_on,
-            days_late,
+            completed_at: None,
+            late_by: days_late.map(|days| Lateness::new(days, TimeUnit::CalendarDays)),
             reasons,
+        }
+    }
+
+    /// An hour-based deadline judged by instants: due at `due_at`, done at `completed_at` (when the record
+    /// has the time it was done). Met when done by the due instant; missed when done after it, late by
+    /// whole hours ([`Lateness::hours_after`]). Not done: open until the end of the due instant's day in
+    /// England and missed from the next, late by the hours from the due instant to the start of
+    /// `evaluation_date` (at least that late: the date has no time). For a completion recorded without a
+    /// time, judge by dates with [`Deadline::judged`] and [`Deadline::with_due_at`], and say so in a reason.
+    pub fn judged_at(
+        rule: Rule<'_>,
+        starts_on: Date,
+        due_at: Timestamp,
+        completed_at: Option<Timestamp>,
+        evaluation_date: Date,
+        reasons: Vec<Reason>,
+    ) -> Deadline {
+        let due_on = Date::in_england_at(due_at);
+        let (status, late_by) = match completed_at {
+            Some(done) if done <= due_at => (DeadlineStatus::Met, None),
+            Some(done) => (DeadlineStatus::Missed, Lateness::hours_after(due_at, done)),
+            None if evaluation_date > due_on => (
+                DeadlineStatus::Missed,
+                Lateness::hours_after(due_at, evaluation_date.instant_in_england(None)),
+            ),
+            None => (DeadlineStatus::Open, None),
+        };
+        Deadline {
+            name: rule.name.to_string(),
+            rule: rule.rule.to_string(),
+            source: rule.source.to_string(),
+            starts_on: Some(starts_on),
+            due_on: Some(due_on),
+            due_at: Some(due_at),
+            counting: None,
+            status,
+            completed_on: completed_at.map(Date::in_england_at),
+            completed_at,
+            late_by,
+            reasons,
+        }
+    }
+
+    /// The same deadline with its lateness counted in working days, for a rule in working days: the working
+    /// days after the due date up to the day it was done (or the day it was judged), as
+    /// [`Calendar::working_days_late`] counts them. A deadline late by hours, or not late, is unchanged.
+    pub fn late_in_working_days(self, calendar: &Calendar) -> Deadline {
+        let late_by = match (self.late_by, self.due_on) {
+            (
+                Some(Lateness {
+                    amount,
+                    unit: TimeUnit::CalendarDays,
+                }),
+                Some(due),
+            ) => {
+                let until = due.add_days(i64::from(amount));
+                Some(Lateness::new(
+                    calendar.working_days_late(due, until).max(1),
+                    TimeUnit::WorkingDays,
+                ))
+            }
+            (other, _) => other,
+        };
+        Deadline { late_by, ..self }
+    }
+
+    /// The same deadline saying how its due date was counted from its start.
+    pub fn counted(self, counting: Counting) -> Deadline {
+        Deadline {
+            counting: Some(counting),
+            ..self
         }
     }
 
@@ -126,6 +237,15 @@ impl Deadline {
     pub fn with_due_at(self, due_at: Timestamp) -> Deadline {
         Deadline {
             due_at: Some(due_at),
+            ..self
+        }
+    }
+
+    /// The same deadline with the instant it was done, when the record has the time (its date must be
+    /// `completed_on`: the host checks).
+    pub fn with_completed_at(self, completed_at: Timestamp) -> Deadline {
+        Deadline {
+            completed_at: Some(completed_at),
             ..self
         }
     }
@@ -139,9 +259,11 @@ impl Deadline {
             starts_on,
             due_on: None,
             due_at: None,
+            counting: None,
             status: DeadlineStatus::NotApplicable,
             completed_on: None,
-            days_late: None,
+            completed_at: None,
+            late_by: None,
             reasons,
         }
     }
@@ -170,6 +292,80 @@ mod tests {
         assert_eq!(
             DeadlineStatus::judge(due, None, on(3)),
             (DeadlineStatus::Missed, Some(1))
+        );
+    }
+
+    /// Christmas 2025: Wednesday 24 December, bank holidays Thursday 25 and Friday 26, the weekend, then
+    /// Monday 29. Due on the 24th and done on the 29th is 5 calendar days late, 1 working day.
+    #[test]
+    fn lateness_in_working_days() {
+        let calendar = Calendar {
+            version: "test".into(),
+            covers_from: Date::ymd(2025, 1, 1),
+            covers_to: Date::ymd(2025, 12, 31),
+            bank_holidays: vec![Date::ymd(2025, 12, 25), Date::ymd(2025, 12, 26)],
+        };
+        let rule = Rule {
+            name: "contact-decision",
+            rule: "r",
+            source: "s",
+        };
+        let eve = Date::ymd(2025, 12, 24);
+        let done = Some(Date::ymd(2025, 12, 29));
+        let d = Deadline::judged(rule, eve, eve, done, Date::ymd(2026, 1, 5), vec![]);
+        assert_eq!(d.late_by, Some(Lateness::new(5, TimeUnit::CalendarDays)));
+        let d = d.late_in_working_days(&calendar);
+        assert_eq!(d.late_by, Some(Lateness::new(1, TimeUnit::WorkingDays)));
+        assert_eq!(d.late_by.unwrap().to_string(), "1 working day");
+        // Not done by Friday 2 January 2026: 29, 30, 31 December and 2 January (1 January is not in this
+        // test calendar, so it counts too): 5 working days.
+        let open = Deadline::judged(rule, eve, eve, None, Date::ymd(2026, 1, 2), vec![])
+            .late_in_working_days(&calendar);
+        assert_eq!(open.late_by, Some(Lateness::new(5, TimeUnit::WorkingDays)));
+    }
+
+    #[test]
+    fn lateness_in_hours() {
+        let due = Date::ymd(2024, 4, 1).instant_in_england(None) + 22 * HOUR_MICROS;
+        assert_eq!(Lateness::hours_after(due, due), None);
+        assert_eq!(
+            Lateness::hours_after(due, due + 1),
+            Some(Lateness::new(1, TimeUnit::Hours))
+        );
+        assert_eq!(
+            Lateness::hours_after(due, due + HOUR_MICROS),
+            Some(Lateness::new(1, TimeUnit::Hours))
+        );
+        assert_eq!(
+            Lateness::hours_after(due, due + HOUR_MICROS + 1),
+            Some(Lateness::new(2, TimeUnit::Hours))
+        );
+        let rule = Rule {
+            name: "return-interview",
+            rule: "r",
+            source: "s",
+        };
+        let start = Date::ymd(2024, 3, 29);
+        let on = Date::ymd(2024, 4, 30);
+        let late = Deadline::judged_at(rule, start, due, Some(due + HOUR_MICROS), on, vec![]);
+        assert_eq!(
+            (late.status, late.late_by, late.completed_on),
+            (
+                DeadlineStatus::Missed,
+                Some(Lateness::new(1, TimeUnit::Hours)),
+                Some(Date::ymd(2024, 4, 1))
+            )
+        );
+        let met = Deadline::judged_at(rule, start, due, Some(due), on, vec![]);
+        assert_eq!((met.status, met.late_by), (DeadlineStatus::Met, None));
+        // Not done: open on the due date, missed the next day by the hours since the due instant (22:00
+        // BST on 1 April is 21:00 UTC; midnight BST on 2 April is 23:00 UTC: 2 hours).
+        let open = Deadline::judged_at(rule, start, due, None, Date::ymd(2024, 4, 1), vec![]);
+        assert_eq!(open.status, DeadlineStatus::Open);
+        let missed = Deadline::judged_at(rule, start, due, None, Date::ymd(2024, 4, 2), vec![]);
+        assert_eq!(
+            (missed.status, missed.late_by),
+            (DeadlineStatus::Missed, Some(Lateness::new(2, TimeUnit::Hours)))
         );
     }
 }

@@ -152,7 +152,10 @@ mod tests {
             "Thursday before Easter"
         );
         assert_eq!(d.deadlines[0].status, DeadlineStatus::Missed);
-        assert_eq!(d.deadlines[0].days_late, Some(5));
+        assert_eq!(
+            d.deadlines[0].late_by,
+            Some(Lateness::new(5, TimeUnit::CalendarDays))
+        );
         input.parameters = "exclusive".into();
         let d = ContactDecisions::evaluate(&input).unwrap();
         assert_eq!(

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DECISIONS_STREAM, PolicyVersion, Registry, canonical_json, stream};
 use crate::host::Evaluation;
-use crate::{Decisions, Digest, PluginError, PolicyInput};
+use crate::{Deadline, Decisions, Digest, PluginError, PolicyInput};
 
 /// Which version judges.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,12 +123,16 @@ pub struct DryRunReport {
     pub entitlements: BTreeMap<String, usize>,
     /// Alerts by code.
     pub alerts: BTreeMap<String, usize>,
+    /// Retention answers by status (`until`, `indefinitely`, `undetermined`, `held`).
+    pub retention: BTreeMap<String, usize>,
     /// The version in force on the evaluation date, when there is one other than the dry-run version.
     pub compared_with: Option<String>,
     /// Children whose answers under the dry-run version differ from those of `compared_with`: a level, a
-    /// step, a deadline, an entitlement or an alert that is not the same in any field but its reasons.
-    /// Reasons are left out of the comparison, or a version that only words them differently (or names a
-    /// changed threshold in them) would count every child; so is the order answers are listed in.
+    /// step, a deadline, an entitlement, an alert or a retention that is not the same in any field but its
+    /// reasons. Reasons are left out of the comparison, or a version that only words them differently (or
+    /// names a changed threshold in them) would count every child; so is the order answers are listed in.
+    /// A deadline is compared by its dates, status and lateness (a 1.0 version's days late as calendar days,
+    /// so that a 2.0 version late by the same days is not a change), not by how it says it counted.
     pub differing_from_in_force: usize,
     /// Children whose answers are the same under both versions but whose reasons differ.
     pub differing_only_in_reasons: usize,
@@ -326,6 +330,7 @@ impl Registry {
             deadlines: BTreeMap::new(),
             entitlements: BTreeMap::new(),
             alerts: BTreeMap::new(),
+            retention: BTreeMap::new(),
             compared_with: in_force.as_ref().map(|v| v.deployed.version.clone()),
             differing_from_in_force: 0,
             differing_only_in_reasons: 0,
@@ -438,6 +443,9 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
     for alert in &decisions.alerts {
         *report.alerts.entry(alert.code.clone()).or_default() += 1;
     }
+    if let Some(retention) = &decisions.retention {
+        *report.retention.entry(json_name(&retention.status)).or_default() += 1;
+    }
 }
 
 /// A child's answers as a dry run compares them between two versions: without reasons, and with the
@@ -445,12 +453,28 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
 /// differently or lists its answers in another order does not count as changing them.
 fn answers(decisions: &Decisions) -> serde_json::Value {
     let mut value = without_reasons(decisions);
+    value["deadlines"] = decisions.deadlines.iter().map(deadline_answer).collect();
     for list in ["deadlines", "entitlements", "alerts"] {
         if let Some(serde_json::Value::Array(items)) = value.get_mut(list) {
             items.sort_by_cached_key(|item| item.to_string());
         }
     }
     value
+}
+
+/// A deadline's answer as a dry run compares it, whichever contract gave it: the dates, the status and the
+/// lateness in its unit (1.0's days late as calendar days); not the reasons, nor how the due date was
+/// counted or when in the day it was done (2.0 says, 1.0 does not), which only explain the answer.
+fn deadline_answer(d: &Deadline) -> serde_json::Value {
+    serde_json::json!({
+        "name": d.name,
+        "starts_on": d.starts_on,
+        "due_on": d.due_on,
+        "due_at": d.due_at,
+        "status": d.status,
+        "completed_on": d.completed_on,
+        "late": d.lateness(),
+    })
 }
 
 /// An answer without its reasons, as JSON.
@@ -495,6 +519,7 @@ fn changes(in_force: &Decisions, candidate: &Decisions) -> BTreeSet<String> {
         &in_force.deadlines,
         &candidate.deadlines,
         |d| &d.name,
+        deadline_answer,
         &mut keys,
     );
     named_changes(
@@ -502,6 +527,7 @@ fn changes(in_force: &Decisions, candidate: &Decisions) -> BTreeSet<String> {
         &in_force.entitlements,
         &candidate.entitlements,
         |e| &e.name,
+        without_reasons,
         &mut keys,
     );
     named_changes(
@@ -509,36 +535,54 @@ fn changes(in_force: &Decisions, candidate: &Decisions) -> BTreeSet<String> {
         &in_force.alerts,
         &candidate.alerts,
         |a| &a.code,
+        without_reasons,
         &mut keys,
     );
+    let retention = |d: &Decisions| {
+        d.retention
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |r| json_name(&r.status))
+    };
+    if retention(in_force) != retention(candidate) {
+        keys.insert(format!(
+            "retention {} -> {}",
+            retention(in_force),
+            retention(candidate)
+        ));
+    } else if without_reasons(&in_force.retention) != without_reasons(&candidate.retention) {
+        keys.insert("retention changed".to_owned());
+    }
     if keys.is_empty() {
         keys.insert("other".to_owned());
     }
     keys
 }
 
-/// Items grouped by name (a deadline may recur: every visit is one), each name's answers compared as a list.
-fn named_changes<T: Serialize>(
+/// Items grouped by name (a deadline may recur: every visit is one), each name's answers (`answer`)
+/// compared as a list.
+fn named_changes<T>(
     what: &str,
     in_force: &[T],
     candidate: &[T],
     name: impl Fn(&T) -> &String,
+    answer: impl Fn(&T) -> serde_json::Value,
     keys: &mut BTreeSet<String>,
 ) {
-    fn group<'a, T: Serialize>(
+    fn group<'a, T>(
         items: &'a [T],
         name: &impl Fn(&T) -> &String,
+        answer: &impl Fn(&T) -> serde_json::Value,
     ) -> BTreeMap<&'a String, Vec<serde_json::Value>> {
         let mut by_name: BTreeMap<&String, Vec<serde_json::Value>> = BTreeMap::new();
         for item in items {
-            by_name.entry(name(item)).or_default().push(without_reasons(item));
+            by_name.entry(name(item)).or_default().push(answer(item));
         }
         for answers in by_name.values_mut() {
             answers.sort_by_cached_key(|answer| answer.to_string());
         }
         by_name
     }
-    let (before, after) = (group(in_force, &name), group(candidate, &name));
+    let (before, after) = (group(in_force, &name, &answer), group(candidate, &name, &answer));
     for item in before.keys().chain(after.keys()).collect::<BTreeSet<_>>() {
         let change = match (before.get(item), after.get(item)) {
             (None, Some(_)) => "added",
@@ -649,6 +693,40 @@ mod tests {
 
     fn keys(in_force: &Decisions, candidate: &Decisions) -> Vec<String> {
         changes(in_force, candidate).into_iter().collect()
+    }
+
+    /// A 2.0 version late by the same calendar days as a 1.0 version's `days_late` gives the same answer;
+    /// one late by working days, or saying how it counted, is compared by its lateness only.
+    #[test]
+    fn deadlines_of_both_contracts_compare_by_their_lateness() {
+        let v1 = with(
+            3,
+            "Targeted",
+            vec![
+                json!({"name": "visit", "rule": "r", "source": "s", "starts_on": "2024-04-01",
+                        "due_on": "2024-04-02", "due_at": null, "status": "missed", "completed_on": "2024-04-05",
+                        "days_late": 3, "reasons": []}),
+            ],
+            &[],
+        );
+        let v2 = |late: serde_json::Value| {
+            with(
+                3,
+                "Targeted",
+                vec![
+                    json!({"name": "visit", "rule": "r", "source": "s", "starts_on": "2024-04-01",
+                            "due_on": "2024-04-02", "due_at": null, "counting": "exclusive",
+                            "status": "missed", "completed_on": "2024-04-05", "late_by": late,
+                            "reasons": []}),
+                ],
+                &[],
+            )
+        };
+        let same = v2(json!({"amount": 3, "unit": "calendar-days"}));
+        assert_eq!(answers(&v1), answers(&same));
+        let working = v2(json!({"amount": 3, "unit": "working-days"}));
+        assert_ne!(answers(&v1), answers(&working));
+        assert_eq!(keys(&v1, &working), ["deadline visit changed"]);
     }
 
     #[test]

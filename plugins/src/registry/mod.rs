@@ -57,7 +57,7 @@ pub(crate) fn stream(name: &str) -> SystemStream {
 /// What a policy author sends to deploy a version.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeployRequest {
-    /// The component's bytes (`wasm32-wasip2`, exporting `journey:policy/policy@1.0.0`).
+    /// The component's bytes (`wasm32-wasip2`, exporting `journey:policy/policy@2.0.0`, or `@1.0.0`).
     pub component: Vec<u8>,
     /// The policy's parameters, a JSON object, exactly as it will receive them.
     pub parameters: serde_json::Value,
@@ -411,6 +411,18 @@ impl Registry {
             }
             VersionStatus::Deployed => {}
         }
+        // "Activated only after its example cases pass" means nothing for a version that ships none: a
+        // component that loops forever, or answers anything, would pass vacuously.
+        if current.deployed.examples == 0 {
+            return Err(PluginError::BadRequest {
+                field: "examples".into(),
+                rule: format!(
+                    "{name} {version} ships no example cases, and a version is activated only after its example \
+                     cases pass: deploy a new version with at least one (see docs/policy-authoring.md)"
+                ),
+            });
+        }
+        let contract = self.loaded(&current).await?.contract();
         let outcomes = self.check_examples(&current).await?;
         let failures: Vec<ExampleFailure> = outcomes.iter().filter_map(|o| o.failure.clone()).collect();
         if !failures.is_empty() {
@@ -424,7 +436,7 @@ impl Registry {
             name: name.into(),
             version: version.into(),
             examples_passed: outcomes.len(),
-            engine_config_hash: self.host.engine_config_hash(),
+            engine_config_hash: self.host.engine_config_hash(contract),
         };
         self.record_transition(
             name,
@@ -503,8 +515,13 @@ impl Registry {
         Ok(outcomes)
     }
 
-    /// The compiled policy of a deployed version (compiled once per process, by content hash).
+    /// The compiled policy of a deployed version (compiled once per process, by content hash). The host's
+    /// cache is asked by the hash the registry holds first: an evaluation of a policy already compiled
+    /// neither reads its blob nor hashes its bytes (megabytes for a component in another language).
     pub(crate) async fn loaded(&self, version: &PolicyVersion) -> Result<Arc<LoadedPolicy>, PluginError> {
+        if let Some(policy) = self.host.cached(&version.deployed.content_hash) {
+            return Ok(policy);
+        }
         let bytes = self.blobs.get(&version.deployed.content_hash.0).await?;
         self.load_blocking(bytes).await
     }

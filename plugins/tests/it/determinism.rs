@@ -2,7 +2,7 @@
 //! what a guest can observe of time and chance is the same every run.
 
 use journey_plugins::guests::{SANDBOX_PROBE, STATUTORY_TIMESCALES};
-use journey_plugins::{Digest, Evaluation, Host, HostConfig, Limits, guests};
+use journey_plugins::{Contract, Digest, Evaluation, Host, HostConfig, Limits, guests};
 
 use crate::support::{child_a, input_on, load, test_limits};
 
@@ -73,7 +73,10 @@ fn clocks_and_random_numbers_are_the_same_every_run() {
 #[test]
 fn the_engine_configuration_hash_covers_what_changes_results() {
     let base = fresh_host();
-    assert_eq!(base.engine_config_hash(), fresh_host().engine_config_hash());
+    assert_eq!(
+        base.engine_config_hash(Contract::V1),
+        fresh_host().engine_config_hash(Contract::V1)
+    );
     let more_fuel = Host::new(HostConfig {
         limits: Limits {
             fuel: test_limits().fuel + 1,
@@ -82,7 +85,10 @@ fn the_engine_configuration_hash_covers_what_changes_results() {
         ..HostConfig::default()
     })
     .unwrap();
-    assert_ne!(base.engine_config_hash(), more_fuel.engine_config_hash());
+    assert_ne!(
+        base.engine_config_hash(Contract::V1),
+        more_fuel.engine_config_hash(Contract::V1)
+    );
     // The deadline is a backstop only: it does not change what a finished evaluation returns.
     let longer_deadline = Host::new(HostConfig {
         limits: Limits {
@@ -92,12 +98,15 @@ fn the_engine_configuration_hash_covers_what_changes_results() {
         ..HostConfig::default()
     })
     .unwrap();
-    assert_eq!(base.engine_config_hash(), longer_deadline.engine_config_hash());
-    let settings = base.engine_settings();
+    assert_eq!(
+        base.engine_config_hash(Contract::V1),
+        longer_deadline.engine_config_hash(Contract::V1)
+    );
+    let settings = base.engine_settings(Contract::V1);
     assert!(settings.cranelift_nan_canonicalization && !settings.relaxed_simd && !settings.threads);
     assert!(settings.wasmtime.starts_with("48."), "{}", settings.wasmtime);
     assert_eq!(
-        base.engine_config_hash(),
+        base.engine_config_hash(Contract::V1),
         Digest::of(&serde_json::to_vec(settings).unwrap())
     );
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use journey_plugins::guests::{
     CARE_LEAVER_ENTITLEMENTS, CONTACT_THRESHOLD_1, CONTACT_THRESHOLD_2, GARBAGE_OUTPUT, INFINITE_LOOP,
-    LEVELS_OF_NEED, PANIC, SANDBOX_PROBE, STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP, UNBOUNDED_ALLOCATION,
-    WRONG_CONTRACT, WRONG_INTERFACE,
+    LEVELS_OF_NEED, PANIC, RETENTION_PROBE, SANDBOX_PROBE, STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP,
+    UNBOUNDED_ALLOCATION, WRONG_CONTRACT, WRONG_INTERFACE,
 };
 use journey_plugins::{
     DeadlineStatus, Host, HostConfig, Limits, PluginError, PolicyEventStatus, PolicyKind, Refusal,
@@ -43,8 +43,9 @@ fn still_serves(host: &Host) {
     assert_eq!(
         statuses,
         [
-            ("contact-decision", DeadlineStatus::Missed),
-            ("contact-decision", DeadlineStatus::Missed),
+            // Decided the next working day: on time.
+            ("contact-decision", DeadlineStatus::Met),
+            ("contact-decision", DeadlineStatus::Met),
             // A 2007 referral: the initial assessment of Working Together 2010 (10 working days).
             ("initial-assessment", DeadlineStatus::Missed),
             ("initial-child-protection-conference", DeadlineStatus::Missed),
@@ -75,8 +76,8 @@ fn statutory_timescales() {
         (
             "statutory-timescales",
             PolicyKind::StatutoryTimescales,
-            "1.0.1",
-            "1.0.0"
+            "2.0.0",
+            "2.0.0"
         )
     );
     // Loading the same bytes again is a cache hit: the very same compiled policy.
@@ -86,13 +87,18 @@ fn statutory_timescales() {
 
 /// The identity of a reference policy, and that it evaluates Child A's whole stream without error (the
 /// worked journeys are in `reference_*.rs`).
-fn reference_policy(path: &str, name: &str, kind: PolicyKind) {
+fn reference_policy(path: &str, name: &str, kind: PolicyKind, version: &str) {
     let host = host();
     let policy = load(host, path);
     let info = policy.info();
     assert_eq!(
-        (info.name.as_str(), info.kind, info.version.as_str()),
-        (name, kind, "1.0.1")
+        (
+            info.name.as_str(),
+            info.kind,
+            info.version.as_str(),
+            info.contract_version.as_str()
+        ),
+        (name, kind, version, "2.0.0")
     );
     for on in ["2007-10-05", "2008-01-01", "2026-03-01"] {
         host.evaluate(&policy, &input_on(&child_a(), on, ""))
@@ -102,12 +108,12 @@ fn reference_policy(path: &str, name: &str, kind: PolicyKind) {
 
 #[test]
 fn levels_of_need() {
-    reference_policy(LEVELS_OF_NEED, "levels-of-need", PolicyKind::LevelOfNeed);
+    reference_policy(LEVELS_OF_NEED, "levels-of-need", PolicyKind::LevelOfNeed, "1.1.0");
 }
 
 #[test]
 fn step_up_down() {
-    reference_policy(STEP_UP_DOWN, "step-up-down", PolicyKind::StepUpStepDown);
+    reference_policy(STEP_UP_DOWN, "step-up-down", PolicyKind::StepUpStepDown, "1.1.0");
 }
 
 #[test]
@@ -116,6 +122,7 @@ fn care_leaver_entitlements() {
         CARE_LEAVER_ENTITLEMENTS,
         "care-leaver-entitlements",
         PolicyKind::CareLeaverEntitlements,
+        "2.0.0",
     );
 }
 
@@ -250,6 +257,42 @@ fn garbage_output() {
             "every decision needs at least one reason".into()
         )
     );
+    // Contract 2.0's rules.
+    assert_eq!(
+        malformed("late-when-met"),
+        (
+            "deadlines[0].late_by".into(),
+            "only a missed deadline is late".into()
+        )
+    );
+    assert_eq!(
+        malformed("late-by-zero"),
+        (
+            "deadlines[0].late_by.amount".into(),
+            "a missed deadline is late by at least 1".into()
+        )
+    );
+    assert_eq!(
+        malformed("completed-at-another-day"),
+        (
+            "deadlines[0].completed_at".into(),
+            "2024-04-02T11:00:00Z is on 2024-04-02 in England, but completed_on is 2024-04-01".into()
+        )
+    );
+    assert_eq!(
+        malformed("retention-without-date"),
+        (
+            "retention.destroy_from".into(),
+            "a record kept until a date needs the date".into()
+        )
+    );
+    assert_eq!(
+        malformed("retention-date-when-undetermined"),
+        (
+            "retention.destroy_from".into(),
+            "2090-01-01 given for a record with no date it may be destroyed from".into()
+        )
+    );
     match run_hostile(host, GARBAGE_OUTPUT, r#"{"mode": "too-large"}"#) {
         PluginError::OutputTooLarge { size, limit, .. } => {
             assert_eq!(limit, test_limits().output_bytes);
@@ -286,14 +329,14 @@ fn wrong_interface() {
         .unwrap_err();
     match &err {
         PluginError::WrongInterface { expected, found } => {
-            assert_eq!(*expected, "journey:policy/policy@1.0.0");
+            assert_eq!(*expected, "journey:policy/policy@2.0.0");
             assert_eq!(found, &vec!["run".to_string()]);
         }
         other => panic!("expected the wrong interface, got {other}"),
     }
     assert_eq!(
         err.to_string(),
-        "the component does not export the Journey policy interface `journey:policy/policy@1.0.0`; it \
+        "the component does not export the Journey policy interface `journey:policy/policy@2.0.0`; it \
          exports: run"
     );
     // Not a component at all.
@@ -308,12 +351,12 @@ fn wrong_contract() {
         .load(&journey_plugins::guests::bytes(WRONG_CONTRACT))
         .unwrap_err();
     assert!(
-        matches!(&err, PluginError::WrongContract { expected: "1.0.0", found } if found == "2.0.0"),
+        matches!(&err, PluginError::WrongContract { expected: "1.0.0 or 2.0.0", found } if found == "3.0.0"),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "the policy was built for contract 2.0.0, but this host implements contract 1.0.0"
+        "the policy was built for contract 3.0.0, but this host serves contract 1.0.0 or 2.0.0"
     );
     still_serves(host);
 }
@@ -402,4 +445,46 @@ fn contact_threshold_1() {
 #[test]
 fn contact_threshold_2() {
     contact_threshold(CONTACT_THRESHOLD_2, "2.0.0", 3);
+}
+
+/// Contract 2.0's retention: a policy of kind `retention` answers with the date the record may be destroyed
+/// and the day the period runs from, or with none while it cannot be determined; the host carries it into
+/// the decisions (and their JSON) unchanged.
+#[test]
+fn retention_probe() {
+    use journey_plugins::{Contract, RetentionStatus};
+    let host = host();
+    let policy = load(host, RETENTION_PROBE);
+    assert_eq!(policy.contract(), Contract::V2);
+    assert_eq!(policy.info().kind, PolicyKind::Retention);
+    assert_eq!(policy.info().contract_version, "2.0.0");
+    let evaluation = host
+        .evaluate(&policy, &input_on(&child_a(), "2009-06-30", ""))
+        .unwrap();
+    let retention = evaluation.decisions.retention.clone().expect("a retention");
+    assert_eq!(retention.status, RetentionStatus::Until);
+    let born = retention.runs_from.expect("runs from the birth");
+    assert_eq!(retention.destroy_from, Some(born.add_years(75)));
+    let json: serde_json::Value = serde_json::from_slice(&evaluation.output).unwrap();
+    assert_eq!(json["retention"]["status"], "until");
+    assert_eq!(json["retention"]["destroy_from"], born.add_years(75).to_string());
+    // An unborn child: the date cannot be determined yet.
+    let unborn = crate::support::record(
+        "T-UNBORN",
+        vec![crate::support::json_event(
+            "reg",
+            "2024-01-10",
+            "ChildRegistered",
+            serde_json::json!({"expected_date_of_birth": "2024-05-01", "sex": "F"}),
+        )],
+    );
+    let evaluation = host
+        .evaluate(&policy, &input_on(&unborn, "2024-02-01", ""))
+        .unwrap();
+    let retention = evaluation.decisions.retention.expect("a retention");
+    assert_eq!(
+        (retention.status, retention.destroy_from),
+        (RetentionStatus::Undetermined, None)
+    );
+    assert_eq!(retention.reasons[0].event_ids, ["reg"]);
 }

@@ -1,5 +1,6 @@
 //! The policy host's integration tests: one binary (link once), one module per theme.
 
+mod contract_1;
 mod determinism;
 mod guests;
 mod input;

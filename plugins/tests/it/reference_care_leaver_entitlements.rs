@@ -363,3 +363,53 @@ fn a_correction_of_when_care_began_changes_the_category_from_when_it_is_known() 
             .any(|r| r.event_ids.iter().any(|id| id == "la"))
     );
 }
+
+/// Special guardianship counts under every code it had (issue 16): E43 and E44 up to 2017/18, E45-E48 from
+/// 2018/19, each recorded on a date of its years and judged the same (qualifying from the 16th birthday).
+/// A code dated outside its years is refused when it is recorded, naming the code, the date and the years,
+/// so it never reaches a policy or a return.
+#[test]
+fn special_guardianship_under_the_codes_of_each_year() {
+    for (reason, ended) in [
+        ("E43", "2017-06-16"),
+        ("E44", "2018-03-31"),
+        ("E45", "2018-04-01"),
+        ("E48", "2021-09-30"),
+    ] {
+        let events = record(
+            &format!("T-SGO-{reason}"),
+            vec![
+                registration("2007-01-09", json!({})),
+                placed("la", "2017-03-01", "C2", "U4"),
+                ceased("ce", ended, reason),
+            ],
+        );
+        let d = decide(CARE_LEAVER_ENTITLEMENTS, &input_on(&events, "2024-01-10", ""));
+        assert_eq!(
+            category(&d),
+            ("qualifying".into(), "2023-01-09".into()),
+            "{reason} on {ended}"
+        );
+    }
+    let store = journey_core::store::InMemoryStore::new(journey_core::testkit::clock());
+    let appended = futures::executor::block_on(journey_core::store::EventStore::append(
+        &store,
+        journey_core::store::AppendRequest {
+            child_id: journey_core::testkit::child("T-SGO-EARLY"),
+            expected: journey_core::ExpectedVersion::NoStream,
+            recorded_by: journey_core::testkit::principal(),
+            events: vec![
+                registration("2007-01-09", json!({})),
+                placed("la", "2017-03-01", "C2", "U4"),
+                ceased("ce", "2018-03-31", "E45"),
+            ],
+        },
+    ));
+    let err = appended.expect_err("E45 before 2018/19 is refused").to_string();
+    assert!(
+        err.contains(
+            "reason episode ceased code \"E45\" is not valid on 2018-03-31: it is in the DfE list from 2018/19 on"
+        ),
+        "{err}"
+    );
+}

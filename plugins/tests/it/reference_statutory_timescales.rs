@@ -141,12 +141,12 @@ fn initial_conference(id: &str, on: &str) -> NewEvent {
 // Checking answers
 // ---------------------------------------------------------------------------------------------------------
 
-/// One expected deadline: `(name, due date or "", status, days late, completed on or "")`.
+/// One expected deadline: `(name, due date or "", status, how late ("1 working day"), completed on or "")`.
 type Expected = (
     &'static str,
     &'static str,
     DeadlineStatus,
-    Option<u32>,
+    Option<&'static str>,
     &'static str,
 );
 
@@ -164,31 +164,49 @@ fn evaluate(input: &PolicyInput) -> Vec<Deadline> {
     evaluation.decisions.deadlines
 }
 
+type Got = (String, String, DeadlineStatus, Option<String>, String);
+
 fn check(what: &str, input: &PolicyInput, expected: &[Expected]) {
-    let got: Vec<(String, String, DeadlineStatus, Option<u32>, String)> = evaluate(input)
+    let got: Vec<Got> = evaluate(input)
         .into_iter()
         .map(|d| {
             let show = |d: Option<journey_core::Date>| d.map(|d| d.to_string()).unwrap_or_default();
-            (
-                d.name,
-                show(d.due_on),
-                d.status,
-                d.days_late,
-                show(d.completed_on),
-            )
+            let late = d.lateness().map(|l| l.to_string());
+            (d.name, show(d.due_on), d.status, late, show(d.completed_on))
         })
         .collect();
-    let expected: Vec<(String, String, DeadlineStatus, Option<u32>, String)> = expected
+    let expected: Vec<Got> = expected
         .iter()
-        .map(|(n, due, s, late, done)| (n.to_string(), due.to_string(), *s, *late, done.to_string()))
+        .map(|(n, due, s, late, done)| {
+            (
+                n.to_string(),
+                due.to_string(),
+                *s,
+                late.map(str::to_owned),
+                done.to_string(),
+            )
+        })
         .collect();
     assert_eq!(got, expected, "{what}");
 }
 
-const INCLUSIVE: &str =
+/// The front-door and conference rules, each counted as the shipped parameters say: a contact decision
+/// by the next working day, the assessment and the initial conference as the DfE counts them (the first
+/// day is day 1).
+const DEFAULTS: &str =
     r#"{"rules": ["contact-decision", "assessment", "initial-child-protection-conference"]}"#;
-const EXCLUSIVE: &str = r#"{"counting": "exclusive",
-    "rules": ["contact-decision", "assessment", "initial-child-protection-conference"]}"#;
+/// The same rules, every one counted with the first day as day 1 (the DfE validators' convention).
+const INCLUSIVE: &str = r#"{"rules": ["contact-decision", "assessment", "initial-child-protection-conference"],
+    "counting": {
+        "contact-decision": {"convention": "inclusive", "source": "the DfE validators"},
+        "assessment": {"convention": "inclusive", "source": "the DfE validators"},
+        "initial-child-protection-conference": {"convention": "inclusive", "source": "the DfE validators"}}}"#;
+/// The same rules, every one counted from the day after.
+const EXCLUSIVE: &str = r#"{"rules": ["contact-decision", "assessment", "initial-child-protection-conference"],
+    "counting": {
+        "contact-decision": {"convention": "exclusive", "source": "local"},
+        "assessment": {"convention": "exclusive", "source": "local"},
+        "initial-child-protection-conference": {"convention": "exclusive", "source": "local"}}}"#;
 
 use DeadlineStatus::{Met, Missed, NotApplicable, Open};
 
@@ -240,7 +258,22 @@ fn contacts_over_a_weekend_and_easter() {
         &input,
         &[
             ("contact-decision", "2024-03-25", Met, None, "2024-03-25"),
-            ("contact-decision", "2024-03-28", Missed, Some(5), "2024-04-02"),
+            // Decided on Tuesday 2 April: 5 calendar days, but the first working day after the due date.
+            (
+                "contact-decision",
+                "2024-03-28",
+                Missed,
+                Some("1 working day"),
+                "2024-04-02",
+            ),
+        ],
+    );
+    check(
+        "by default, as exclusive: a decision within one working day is due the next working day",
+        &input_on(&events, "2024-04-30", DEFAULTS),
+        &[
+            ("contact-decision", "2024-03-25", Met, None, "2024-03-25"),
+            ("contact-decision", "2024-04-02", Met, None, "2024-04-02"),
         ],
     );
     check(
@@ -269,7 +302,13 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
         &input_on(&events, "2024-06-01", INCLUSIVE),
         &[
             ("contact-decision", "2024-03-04", Met, None, "2024-03-04"),
-            ("assessment", "2024-05-08", Missed, Some(1), "2024-05-09"),
+            (
+                "assessment",
+                "2024-05-08",
+                Missed,
+                Some("1 working day"),
+                "2024-05-09",
+            ),
             (
                 "initial-child-protection-conference",
                 "2024-05-10",
@@ -288,6 +327,28 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
             (
                 "initial-child-protection-conference",
                 "2024-05-13",
+                Met,
+                None,
+                "2024-05-10",
+            ),
+        ],
+    );
+    check(
+        "by default: the contact decision by the next working day, the assessment and conference as the DfE \
+         counts them",
+        &input_on(&events, "2024-06-01", DEFAULTS),
+        &[
+            ("contact-decision", "2024-03-05", Met, None, "2024-03-04"),
+            (
+                "assessment",
+                "2024-05-08",
+                Missed,
+                Some("1 working day"),
+                "2024-05-09",
+            ),
+            (
+                "initial-child-protection-conference",
+                "2024-05-10",
                 Met,
                 None,
                 "2024-05-10",
@@ -322,7 +383,7 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
         &input_as_of(&events, "2024-05-09", "2024-05-09T12:00:00Z", INCLUSIVE),
         &[
             ("contact-decision", "2024-03-04", Met, None, "2024-03-04"),
-            ("assessment", "2024-05-08", Missed, Some(1), ""),
+            ("assessment", "2024-05-08", Missed, Some("1 working day"), ""),
             (
                 "initial-child-protection-conference",
                 "2024-05-10",
@@ -332,6 +393,60 @@ fn assessment_and_initial_conference_over_the_may_bank_holiday() {
             ),
         ],
     );
+}
+
+/// One date everywhere (issue 16): the statutory-timescales policy judges an assessment by the date it was
+/// authorised, the date the CIN census exports as `AssessmentAuthorisationDate`. Completed within the 45
+/// working days (Tuesday 3 February 2026, due Wednesday 4 February for a referral on Monday 1 December 2025,
+/// over Christmas and New Year) but authorised after them (Thursday 5 February): missed by a working day,
+/// in the policy as in the census.
+#[test]
+fn an_assessment_is_judged_by_the_date_the_census_exports() {
+    use journey_core::codes::CollectionYear;
+    use journey_returns::cin::{self, CinOptions};
+    let mut completed = assessment_completed("as-1c", "2026-02-03");
+    if let EventPayload::AssessmentCompleted(a) = &mut completed.payload {
+        a.authorised_on = Some(testkit::date("2026-02-05"));
+    }
+    let events = crate::support::record_late(
+        "T-AUTH",
+        30,
+        vec![
+            registered(),
+            referral("ref-1", "2025-12-01", false),
+            ev("as-1", "2025-12-02", AssessmentStarted {}),
+            completed,
+        ],
+    );
+    check(
+        "authorised a day after the due date",
+        &input_on(&events, "2026-03-31", DEFAULTS),
+        &[(
+            "assessment",
+            "2026-02-04",
+            Missed,
+            Some("1 working day"),
+            "2026-02-05",
+        )],
+    );
+    let known_at = ts("2026-06-30T12:00:00Z");
+    let options = CinOptions {
+        year: CollectionYear::parse("2025/26").unwrap(),
+        known_at,
+        la_code: "999".into(),
+        produced_at: known_at,
+        bank_holidays: &journey_plugins::Calendar::england_and_wales().bank_holidays,
+    };
+    let census = cin::child_in_year(
+        Some(testkit::child("T-AUTH")),
+        cin::in_force(&events, known_at),
+        &options,
+    )
+    .expect("the child is in the 2025/26 census");
+    let exported = census.episodes[0].assessments[0].authorised;
+    let judged = evaluate(&input_on(&events, "2026-03-31", DEFAULTS))[0].completed_on;
+    assert_eq!(exported, Some(testkit::date("2026-02-05")));
+    assert_eq!(judged, exported, "the policy and the census use one date");
 }
 
 #[test]
@@ -409,14 +524,26 @@ fn a_correction_and_a_retraction_change_the_answer_from_when_they_are_known() {
         &[("contact-decision", "2024-12-20", Met, None, "2024-12-20")],
     );
     check(
-        "once the correction is known: decided a week late",
+        "once the correction is known: decided a week late, 3 working days (23, 24 and 27 December)",
         &on("2025-01-11T00:00:00Z"),
-        &[("contact-decision", "2024-12-20", Missed, Some(7), "2024-12-27")],
+        &[(
+            "contact-decision",
+            "2024-12-20",
+            Missed,
+            Some("3 working days"),
+            "2024-12-27",
+        )],
     );
     check(
-        "once the decision is retracted: never decided, 42 days late by 31 January",
+        "once the decision is retracted: never decided, 27 working days late by Friday 31 January",
         &on("2025-01-21T00:00:00Z"),
-        &[("contact-decision", "2024-12-20", Missed, Some(42), "")],
+        &[(
+            "contact-decision",
+            "2024-12-20",
+            Missed,
+            Some("27 working days"),
+            "",
+        )],
     );
     // The corrected answer cites the event it rests on; the amendment ids may be cited too.
     let corrected = on("2025-01-11T00:00:00Z");
@@ -438,19 +565,39 @@ fn child_a_from_the_example_streams() {
     let events = child_a();
     // The referral of Thursday 4 October 2007 falls under Working Together 2010's numbers (the default
     // edition before 15 April 2013): an initial assessment within 10 working days, due Wednesday 17
-    // October (inclusive), completed on 10 November.
+    // October (inclusive), completed on 10 November and authorised on 14 November.
     check(
-        "inclusive (the DfE validators' counting): three deadlines missed by a day, the assessment by 24",
+        "inclusive (the DfE validators' counting): three deadlines missed by a working day; the assessment, \
+         completed on Saturday 10 November and authorised on Wednesday 14 November (the date the DfE measures \
+         it by), by 20",
         &input_on(&events, "2008-01-01", INCLUSIVE),
         &[
-            ("contact-decision", "2007-08-01", Missed, Some(1), "2007-08-02"),
-            ("contact-decision", "2007-10-03", Missed, Some(1), "2007-10-04"),
-            ("initial-assessment", "2007-10-17", Missed, Some(24), "2007-11-10"),
+            (
+                "contact-decision",
+                "2007-08-01",
+                Missed,
+                Some("1 working day"),
+                "2007-08-02",
+            ),
+            (
+                "contact-decision",
+                "2007-10-03",
+                Missed,
+                Some("1 working day"),
+                "2007-10-04",
+            ),
+            (
+                "initial-assessment",
+                "2007-10-17",
+                Missed,
+                Some("20 working days"),
+                "2007-11-14",
+            ),
             (
                 "initial-child-protection-conference",
                 "2007-10-30",
                 Missed,
-                Some(1),
+                Some("1 working day"),
                 "2007-10-31",
             ),
         ],
@@ -461,7 +608,13 @@ fn child_a_from_the_example_streams() {
         &[
             ("contact-decision", "2007-08-02", Met, None, "2007-08-02"),
             ("contact-decision", "2007-10-04", Met, None, "2007-10-04"),
-            ("initial-assessment", "2007-10-18", Missed, Some(23), "2007-11-10"),
+            (
+                "initial-assessment",
+                "2007-10-18",
+                Missed,
+                Some("19 working days"),
+                "2007-11-14",
+            ),
             (
                 "initial-child-protection-conference",
                 "2007-10-31",
@@ -488,7 +641,10 @@ fn bad_parameters_are_refused_by_the_policy() {
     let host = host();
     let policy = load(host, STATUTORY_TIMESCALES);
     for (parameters, needle) in [
-        (r#"{"counting": "sideways"}"#, "unknown variant `sideways`"),
+        (
+            r#"{"counting": {"assessment": {"convention": "sideways", "source": "local"}}}"#,
+            "unknown variant `sideways`",
+        ),
         (
             r#"{"child_protection_visit_working_days": 0}"#,
             "parameter `child_protection_visit_working_days`: must be at least 1",
@@ -524,8 +680,8 @@ mod recurring {
         correction, decide, input_as_of, input_on, json_event, record, record_at, registration, ts,
     };
 
-    /// `(name, starts on, due on, status, days late)`.
-    type Row = (String, String, String, DeadlineStatus, Option<u32>);
+    /// `(name, starts on, due on, status, how late)`.
+    type Row = (String, String, String, DeadlineStatus, Option<String>);
 
     fn rows(deadlines: &[Deadline]) -> Vec<Row> {
         let show = |d: Option<journey_core::Date>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -537,14 +693,20 @@ mod recurring {
                     show(d.starts_on),
                     show(d.due_on),
                     d.status,
-                    d.days_late,
+                    d.lateness().map(|l| l.to_string()),
                 )
             })
             .collect()
     }
 
-    fn row(name: &str, starts: &str, due: &str, status: DeadlineStatus, late: Option<u32>) -> Row {
-        (name.into(), starts.into(), due.into(), status, late)
+    fn row(name: &str, starts: &str, due: &str, status: DeadlineStatus, late: Option<&str>) -> Row {
+        (
+            name.into(),
+            starts.into(),
+            due.into(),
+            status,
+            late.map(str::to_owned),
+        )
     }
 
     fn judge(input: &PolicyInput) -> Vec<Row> {
@@ -614,8 +776,9 @@ mod recurring {
         assert_eq!(
             got,
             [
-                // 10 working days from Tuesday 3 September, inclusive: Monday 16 September. Met.
-                row("core-group", "2024-09-03", "2024-09-16", Met, None),
+                // 10 working days from Tuesday 3 September, the day after it day 1: 4-6, 9-13, 16 and 17
+                // September. Met on the 16th.
+                row("core-group", "2024-09-03", "2024-09-17", Met, None),
                 row(
                     "review-child-protection-conference",
                     "2024-09-03",
@@ -623,22 +786,17 @@ mod recurring {
                     Open,
                     None
                 ),
-                row("child-protection-visit", "2024-09-03", "2024-09-16", Met, None),
-                // From 10 September: 23 September is the 10th working day; seen on the 24th.
-                row(
-                    "child-protection-visit",
-                    "2024-09-10",
-                    "2024-09-23",
-                    Missed,
-                    Some(1)
-                ),
-                // From 24 September: 7 October; none since, 24 days late on 31 October.
+                row("child-protection-visit", "2024-09-03", "2024-09-17", Met, None),
+                // From Tuesday 10 September: 11-13, 16-20, 23 and 24 September; seen on the 24th.
+                row("child-protection-visit", "2024-09-10", "2024-09-24", Met, None),
+                // From 24 September: Tuesday 8 October; none since, 17 working days late on Thursday 31
+                // October (9-11, 14-18, 21-25, 28-31 October).
                 row(
                     "child-protection-visit",
                     "2024-09-24",
-                    "2024-10-07",
+                    "2024-10-08",
                     Missed,
-                    Some(24)
+                    Some("17 working days")
                 ),
             ]
         );
@@ -656,7 +814,7 @@ mod recurring {
                     "2024-09-03",
                     "2024-12-03",
                     Missed,
-                    Some(1)
+                    Some("1 day")
                 ),
                 // 6 months after 4 December is 4 June 2025; the plan ended at the review of 3 March.
                 &row(
@@ -679,9 +837,9 @@ mod recurring {
             &row(
                 "child-protection-visit",
                 "2024-09-24",
-                "2024-10-07",
+                "2024-10-08",
                 Missed,
-                Some(147)
+                Some("101 working days")
             )
         );
     }
@@ -689,8 +847,8 @@ mod recurring {
     #[test]
     fn looked_after_reviews_short_breaks_and_health_assessments_around_the_5th_birthday() {
         // Born Friday 12 April 2019 (5 on Friday 12 April 2024). Looked after from Thursday 28 March 2024,
-        // the day before Good Friday: 20 working days inclusive (over Easter) end on Friday 26 April; the
-        // review on Monday 29 April is 3 days late.
+        // the day before Good Friday: 20 working days from the day after (over Easter: 2-5, 8-12, 15-19,
+        // 22-26 and 29 April) end on Monday 29 April, when the review was held.
         let events = record(
             "T-LAC",
             vec![
@@ -714,9 +872,9 @@ mod recurring {
         assert_eq!(
             judge(&input_on(&events, "2024-06-01", only)),
             [
-                row("looked-after-review", "2024-03-28", "2024-04-26", Missed, Some(3)),
+                row("looked-after-review", "2024-03-28", "2024-04-29", Met, None),
                 row("looked-after-review", "2024-04-29", "2024-07-29", Open, None),
-                row("health-assessment", "2024-03-28", "2024-04-26", Met, None),
+                row("health-assessment", "2024-03-28", "2024-04-29", Met, None),
                 // Assessed on 11 April, aged 4: the review is due within 6 months.
                 row("health-assessment", "2024-04-11", "2024-10-11", Open, None),
             ]
@@ -775,7 +933,7 @@ mod recurring {
                 "2024-01-31",
                 "2024-04-30",
                 Missed,
-                Some(32)
+                Some("32 days")
             )]
         );
     }
@@ -812,7 +970,7 @@ mod recurring {
                 "2024-03-29",
                 "2024-04-01",
                 Missed,
-                Some(1)
+                Some("1 day")
             )]
         );
         assert_eq!(d.deadlines[0].due_at, Some(ts("2024-04-01T21:30:00Z")));
@@ -823,6 +981,73 @@ mod recurring {
         assert_eq!(
             rows(&d.deadlines),
             [row("return-interview", "2024-03-29", "2024-04-02", Met, None)]
+        );
+    }
+
+    /// Judged by the hour when both the return and the interview have a time (issue 16): back at 21:30 GMT on
+    /// Friday 29 March 2024, due at 22:30 BST on Monday 1 April (72 hours, over the clocks going forward);
+    /// interviewed at 23:30 that evening, 73 hours after the return: an hour late, on the day it was due.
+    /// Not interviewed at all: missed from 2 April, by at least the hour and a half to midnight.
+    #[test]
+    fn return_interviews_judged_by_the_hour_when_both_times_are_known() {
+        let journey = |interview: Option<&str>| {
+            let mut events = vec![
+                registration("2009-08-21", json!({})),
+                json_event(
+                    "m",
+                    "2024-03-29T08:00",
+                    "MissingEpisodeStarted",
+                    json!({"kind": "M"}),
+                ),
+                json_event("me", "2024-03-29T21:30", "MissingEpisodeEnded", json!({})),
+            ];
+            events.extend(interview.map(|at| json_event("ri", at, "ReturnInterviewHeld", json!({}))));
+            record("T-RHI-H", events)
+        };
+        let d = decide(
+            STATUTORY_TIMESCALES,
+            &input_on(&journey(Some("2024-04-01T23:30")), "2024-04-30", ""),
+        );
+        assert_eq!(
+            rows(&d.deadlines),
+            [row(
+                "return-interview",
+                "2024-03-29",
+                "2024-04-01",
+                Missed,
+                Some("1 hour")
+            )]
+        );
+        let deadline = &d.deadlines[0];
+        assert_eq!(deadline.due_at, Some(ts("2024-04-01T21:30:00Z")));
+        assert_eq!(deadline.completed_at, Some(ts("2024-04-01T22:30:00Z")));
+        assert!(
+            deadline.reasons[1]
+                .text
+                .contains("judged by the times recorded: due 2024-04-01 at 22:30"),
+            "{:?}",
+            deadline.reasons
+        );
+        let on_time = decide(
+            STATUTORY_TIMESCALES,
+            &input_on(&journey(Some("2024-04-01T22:30")), "2024-04-30", ""),
+        );
+        assert_eq!(on_time.deadlines[0].status, Met);
+        let none =
+            |on: &str| rows(&decide(STATUTORY_TIMESCALES, &input_on(&journey(None), on, "")).deadlines);
+        assert_eq!(
+            none("2024-04-01"),
+            [row("return-interview", "2024-03-29", "2024-04-01", Open, None)]
+        );
+        assert_eq!(
+            none("2024-04-02"),
+            [row(
+                "return-interview",
+                "2024-03-29",
+                "2024-04-01",
+                Missed,
+                Some("2 hours")
+            )]
         );
     }
 
@@ -885,8 +1110,9 @@ mod recurring {
 
     #[test]
     fn a_corrected_review_date_changes_the_next_due_date_from_when_it_is_known() {
-        // The first review (due Friday 26 April 2024) was recorded on 29 April; a correction on 20 May moves
-        // it to 2 May, later still, and the second review is then due 2 August instead of 29 July.
+        // The first review (due Monday 29 April 2024, 20 working days after 28 March) was recorded on 29
+        // April; a correction on 20 May moves it to 2 May, 3 working days late, and the second review is
+        // then due 2 August instead of 29 July.
         let at = |s: &str| Some(ts(s));
         let events = record_at(
             "T-LAC-CORR",
@@ -920,14 +1146,20 @@ mod recurring {
         assert_eq!(
             on("2024-05-10T00:00:00Z"),
             [
-                row("looked-after-review", "2024-03-28", "2024-04-26", Missed, Some(3)),
+                row("looked-after-review", "2024-03-28", "2024-04-29", Met, None),
                 row("looked-after-review", "2024-04-29", "2024-07-29", Open, None),
             ]
         );
         assert_eq!(
             on("2024-05-21T00:00:00Z"),
             [
-                row("looked-after-review", "2024-03-28", "2024-04-26", Missed, Some(6)),
+                row(
+                    "looked-after-review",
+                    "2024-03-28",
+                    "2024-04-29",
+                    Missed,
+                    Some("3 working days")
+                ),
                 row("looked-after-review", "2024-05-02", "2024-08-02", Open, None),
             ]
         );

@@ -23,7 +23,7 @@ use serde_json::json;
 use crate::support::test_limits;
 
 const POLICY: &str = "statutory-timescales";
-const VERSION: &str = "1.0.1";
+const VERSION: &str = "2.0.0";
 
 fn date(s: &str) -> Date {
     Date::parse_field("date", s).unwrap()
@@ -56,13 +56,13 @@ fn decided(id: &str, at: &str, contact: &str) -> NewEvent {
     )
 }
 
-/// A contact on the Thursday before Easter 2024 decided on the Tuesday after: due the same day (inclusive
-/// counting), missed.
+/// A contact on the Thursday before Easter 2024 decided on the Wednesday after: due the next working day,
+/// Tuesday 2 April, missed.
 fn easter_journey() -> Vec<NewEvent> {
     vec![
         testkit::registered("reg", "2015-06-01"),
         contact("c-1", "2024-03-28T15:00"),
-        decided("d-1", "2024-04-02T11:00", "c-1"),
+        decided("d-1", "2024-04-03T11:00", "c-1"),
     ]
 }
 
@@ -102,6 +102,18 @@ async fn registry(journal: Arc<dyn Journal>, blobs: Arc<dyn BlobStore>) -> Regis
     Registry::open(journal, blobs, host(), Calendar::england_and_wales().clone(), 2)
         .await
         .unwrap()
+}
+
+/// Deploys the statutory-timescales version with its Easter example case and puts it in force.
+async fn deploy_and_activate_easter(registry: &Registry) {
+    registry
+        .deploy(
+            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+            &author(),
+        )
+        .await
+        .unwrap();
+    registry.activate(POLICY, VERSION, &author()).await.unwrap();
 }
 
 async fn memory_registry() -> Registry {
@@ -209,6 +221,33 @@ async fn a_version_is_deployed_then_activated_only_after_its_examples_pass() {
 }
 
 #[tokio::test]
+async fn a_version_without_example_cases_is_never_activated() {
+    let registry = memory_registry().await;
+    // Deploying is allowed (a version can be stored, tested and dry-run while its examples are written)...
+    registry
+        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+        .await
+        .unwrap();
+    // ...but with nothing to pass, "activated only after its example cases pass" would be empty.
+    let err = registry.activate(POLICY, VERSION, &author()).await.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::BadRequest { field, rule } if field == "examples" && rule.contains("at least one")),
+        "{err}"
+    );
+    assert_eq!(
+        registry.get(POLICY, VERSION).await.unwrap().status,
+        VersionStatus::Deployed
+    );
+    assert!(
+        registry
+            .in_force(POLICY, date("2024-01-01"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn a_failing_example_blocks_activation_and_says_where() {
     let registry = memory_registry().await;
     registry
@@ -266,14 +305,7 @@ async fn bad_deployments_name_the_field() {
 #[tokio::test]
 async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_later() {
     let registry = memory_registry().await;
-    registry
-        .deploy(
-            request(vec![easter_case("missed")], json!({}), "2020-04-01"),
-            &author(),
-        )
-        .await
-        .unwrap();
-    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+    deploy_and_activate_easter(&registry).await;
 
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
@@ -354,11 +386,7 @@ async fn decisions_are_recorded_and_replay_identically_whatever_was_recorded_lat
 #[tokio::test]
 async fn retired_versions_leave_force_but_can_still_be_pinned() {
     let registry = memory_registry().await;
-    registry
-        .deploy(request(vec![], json!({}), "2020-04-01"), &author())
-        .await
-        .unwrap();
-    registry.activate(POLICY, VERSION, &author()).await.unwrap();
+    deploy_and_activate_easter(&registry).await;
     let err = registry
         .retire(POLICY, VERSION, " ", &author())
         .await
@@ -468,11 +496,20 @@ async fn a_dry_run_reports_aggregates_over_a_cohort() {
 }
 
 /// A deployment of a version of the `contact-threshold` probe (level 3 from two contacts in 1.0.0, from
-/// three in 2.0.0), with no example cases.
+/// three in 2.0.0), with the one example case a version needs to be activated: one contact is level 2 in
+/// both. The case gives its own parameters, so that a deployment told to refuse every child still passes it.
 fn threshold_probe(component: &str) -> DeployRequest {
+    let one_contact = ExampleCase {
+        name: "One contact".into(),
+        description: "A single contact is below both versions' thresholds.".into(),
+        evaluation_date: date("2024-04-30"),
+        parameters: Some(json!({})),
+        events: easter_journey(),
+        expect: json!({"level_of_need": {"level": 2}}),
+    };
     DeployRequest {
         component: guests::bytes(component),
-        ..request(vec![], json!({}), "2020-04-01")
+        ..request(vec![one_contact], json!({}), "2020-04-01")
     }
 }
 
@@ -608,12 +645,15 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
     };
     {
         let registry = Arc::new(open().await);
-        // Two deployers race with different parameters for the same version: exactly one wins.
+        // Two deployers race with different effective dates for the same version: exactly one wins.
         let a = tokio::spawn({
             let registry = Arc::clone(&registry);
             async move {
                 registry
-                    .deploy(request(vec![], json!({}), "2020-04-01"), &author())
+                    .deploy(
+                        request(vec![easter_case("missed")], json!({}), "2020-04-01"),
+                        &author(),
+                    )
                     .await
             }
         });
@@ -622,7 +662,7 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
             async move {
                 registry
                     .deploy(
-                        request(vec![], json!({"counting": "exclusive"}), "2020-04-01"),
+                        request(vec![easter_case("missed")], json!({}), "2021-04-01"),
                         &author(),
                     )
                     .await
@@ -641,7 +681,10 @@ async fn a_reopened_registry_knows_everything_and_racing_deployers_cannot_both_w
     let versions = registry.list().await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].status, VersionStatus::Active);
-    assert_eq!(registry.examples(&versions[0]).await.unwrap(), vec![]);
+    assert_eq!(
+        registry.examples(&versions[0]).await.unwrap(),
+        vec![easter_case("missed")]
+    );
 }
 
 #[tokio::test]
@@ -661,6 +704,7 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
         kinds.push(version.deployed.kind);
     }
     kinds.sort_by_key(|k| format!("{k:?}"));
+    kinds.dedup();
     assert_eq!(
         kinds,
         [
@@ -670,6 +714,35 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
             PolicyKind::StepUpStepDown
         ]
     );
+    // Each policy's frozen 1.0.1 (contract 1.0) and the version built from source (contract 2.0), both
+    // active; the later is in force.
+    let versions: Vec<(String, String, String)> = registry
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.deployed.name, v.deployed.version, v.deployed.contract_version))
+        .collect();
+    let row = |n: &str, v: &str, c: &str| (n.to_string(), v.to_string(), c.to_string());
+    assert_eq!(
+        versions,
+        [
+            row("care-leaver-entitlements", "1.0.1", "1.0.0"),
+            row("care-leaver-entitlements", "2.0.0", "2.0.0"),
+            row("levels-of-need", "1.0.1", "1.0.0"),
+            row("levels-of-need", "1.1.0", "2.0.0"),
+            row("statutory-timescales", "1.0.1", "1.0.0"),
+            row("statutory-timescales", "2.0.0", "2.0.0"),
+            row("step-up-down", "1.0.1", "1.0.0"),
+            row("step-up-down", "1.1.0", "2.0.0"),
+        ]
+    );
+    let in_force = registry
+        .in_force("statutory-timescales", date("2025-01-01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(in_force.deployed.version, "2.0.0");
     let journal_version = registry.list().await.unwrap().len();
     let again = journey_plugins::reference::deploy_all(&registry, &by).await;
     assert!(again.iter().all(|(_, o)| o.is_ok()));
@@ -678,4 +751,79 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
         journal_version,
         "nothing new was deployed"
     );
+}
+
+/// A blob store that counts its reads.
+#[derive(Debug, Default)]
+struct CountingBlobs {
+    inner: MemoryBlobStore,
+    gets: std::sync::atomic::AtomicUsize,
+}
+
+impl BlobStore for CountingBlobs {
+    fn put(&self, bytes: &[u8]) -> futures::future::BoxFuture<'static, journey_core::Result<[u8; 32]>> {
+        self.inner.put(bytes)
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> futures::future::BoxFuture<'static, journey_core::Result<Vec<u8>>> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get(hash)
+    }
+}
+
+/// The host's compiled-component cache is asked by the hash the registry holds before the blob is read
+/// (issue 15): evaluating a policy already compiled reads no blob and hashes no bytes. A registry opened on
+/// a host that has not compiled it yet reads the blob once, then never again.
+#[tokio::test]
+async fn an_evaluation_of_a_compiled_policy_reads_no_blob() {
+    let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(testkit::clock()));
+    let blobs = Arc::new(CountingBlobs::default());
+    let registry = registry(journal.clone(), blobs.clone()).await;
+    deploy_and_activate_easter(&registry).await;
+
+    let clock = testkit::clock();
+    let store = InMemoryStore::new(clock.clone());
+    record(&store, &clock, "C-1", easter_journey()).await;
+    let evaluate = EvaluateRequest {
+        policy: POLICY.into(),
+        child_id: testkit::child("C-1"),
+        as_of: AsOf {
+            on: date("2024-04-30"),
+            known_at: ts("2024-04-30T12:00:00Z"),
+        },
+        version: VersionSelector::InForce,
+        record: false,
+    };
+    let gets = || blobs.gets.load(std::sync::atomic::Ordering::SeqCst);
+    let before = gets();
+    for _ in 0..3 {
+        registry
+            .evaluate(&store, &evaluate, &testkit::principal())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        gets(),
+        before,
+        "the deployment compiled it: no evaluation reads the blob"
+    );
+
+    // Reopened on a fresh host (a restarted server): the first evaluation reads the blob, the next do not.
+    let reopened = Registry::open(
+        journal,
+        blobs.clone(),
+        host(),
+        Calendar::england_and_wales().clone(),
+        2,
+    )
+    .await
+    .unwrap();
+    let before = gets();
+    for _ in 0..3 {
+        reopened
+            .evaluate(&store, &evaluate, &testkit::principal())
+            .await
+            .unwrap();
+    }
+    assert_eq!(gets(), before + 1, "read once, to compile it");
 }

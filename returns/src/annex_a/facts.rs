@@ -311,6 +311,12 @@ impl AnnexFacts {
                 location: b.placement.location,
                 la_of_placement: b.placement.la_of_placement,
             }),
+            P::CareInProgressRecorded(c) => self.placements.push(PlacementFact {
+                start: d,
+                place_type: c.placement.place_type,
+                location: c.placement.location,
+                la_of_placement: c.placement.la_of_placement,
+            }),
             P::PlacementChanged(c) => self.placements.push(PlacementFact {
                 start: d,
                 place_type: c.placement.place_type,

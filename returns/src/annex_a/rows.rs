@@ -80,16 +80,19 @@ fn team_worker(a: Option<&AllocationSpell>) -> [String; 2] {
 struct Period<'a> {
     episodes: &'a [Episode],
     start: Date,
+    /// Begun before `start`, on a date the record does not hold (imported mid-period).
+    start_unknown: bool,
     end: Option<Date>,
     reason_ceased: Option<ReasonEpisodeCeased>,
 }
 
-/// The periods of care, from the episodes: a new one at each `RNE` S (as the SSDA903 export counts them).
+/// The periods of care, from the episodes: a new one at each `RNE` S (as the SSDA903 export counts them),
+/// and at a period the record found in progress.
 fn periods(episodes: &[Episode]) -> Vec<Period<'_>> {
     let mut starts: Vec<usize> = episodes
         .iter()
         .enumerate()
-        .filter(|(i, e)| *i == 0 || e.reason_new == ReasonNewEpisode::S)
+        .filter(|(i, e)| *i == 0 || e.reason_new == ReasonNewEpisode::S || e.period_start_unknown)
         .map(|(i, _)| i)
         .collect();
     starts.push(episodes.len());
@@ -105,6 +108,7 @@ fn periods(episodes: &[Episode]) -> Vec<Period<'_>> {
             Some(Period {
                 episodes: eps,
                 start: first.start,
+                start_unknown: first.period_start_unknown,
                 end: ended,
                 reason_ceased: last.reason_ceased.filter(|_| ended.is_some()),
             })
@@ -479,7 +483,12 @@ impl Builder {
         vec![
             yn(uasc),
             disability.to_string(),
-            d(p.start),
+            // Not known for a period the record found in progress: left empty rather than guessed.
+            if p.start_unknown {
+                String::new()
+            } else {
+                d(p.start)
+            },
             code(latest.map(|e| e.category_of_need.code())),
             yn(subsequent),
             od(legal_since),

@@ -39,13 +39,16 @@ use roxmltree::{Document, Node};
 use serde::Serialize;
 
 use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history, in_force};
+use crate::report::{ChildOutcome, ChildTally, flagged_identifier};
 use crate::ssda903::import::{ChildAppend, append_child, fact_event_id, imported_event, read_all, sanitise};
 use crate::ssda903::{ImportFile, ImportOptions, ImportProgress, RowProblem};
 use journey_core::codes::{
     AbuseCategory, AssessmentFactor, CinClosureReason, CodeList, CollectionYear, Disability, Ethnicity,
     PrimaryNeed, ReferralSource, Sex, UpnUnknownReason,
 };
-use journey_core::domain::lists::{ConferenceKind, ConferenceOutcome, CpPlanEndReason, Section47Outcome};
+use journey_core::domain::lists::{
+    ConferenceKind, ConferenceOutcome, CpPlanEndReason, IdentifierKind, Section47Outcome,
+};
 use journey_core::domain::{
     AssessmentCompleted, AssessmentReviewed, AssessmentStarted, ChildDetailsAmended, ChildDied,
     ChildInNeedEpisodeClosed, ChildInNeedPlanEnded, ChildInNeedPlanStarted, ChildProtectionCategoryChanged,
@@ -63,19 +66,10 @@ use journey_core::time::Date;
 pub struct CinImportReport {
     /// Each file: its name, the collection year its header names (none when unreadable), its children.
     pub files: Vec<CinFileSummary>,
-    /// Children with at least one new event appended.
-    pub children_imported: usize,
-    /// Children whose every fact was already recorded.
-    pub children_unchanged: usize,
-    /// Children not imported because of a bad element or a conflict.
-    pub children_refused: usize,
-    pub events_appended: usize,
-    /// Facts in the files that the log already held (not recorded again).
-    pub facts_already_present: usize,
-    /// Bad elements: `row` is the line in the file, `column` the element's path.
-    pub problems: Vec<RowProblem>,
-    /// Facts that disagree with what the log holds.
-    pub conflicts: Vec<RowProblem>,
+    /// The children: imported, unchanged, refused and why. In every list `row` is the line in the file and
+    /// `column` the element's path.
+    #[serde(flatten)]
+    pub tally: ChildTally,
     /// Facts the log cannot hold (reported; the child's other facts are imported).
     pub unrecorded: Vec<RowProblem>,
 }
@@ -104,6 +98,8 @@ struct ReadChild {
     at: At,
     child: CinChild,
     episodes: Vec<EpisodeAt>,
+    /// Identifiers that fail their check, kept as recorded.
+    flags: Vec<Flag>,
 }
 
 #[derive(Debug)]
@@ -132,6 +128,7 @@ pub async fn import_census(
             file: fi,
             name: &file.name,
             problems: Vec::new(),
+            flags: Vec::new(),
             line_starts: Vec::new(),
         };
         let (year, read) = reader.census(&file.bytes);
@@ -141,40 +138,29 @@ pub async fn import_census(
             year,
             children: read.len(),
         });
-        report.problems.extend(reader.problems);
+        report.tally.problems.extend(reader.problems);
         for (key, child) in read {
             children.entry(key).or_default().push(child);
         }
     }
     progress.children_found(children.len());
     let names = &names;
-    let outcomes: Vec<Result<ChildOutcome>> =
+    let outcomes: Vec<Result<(String, ChildOutcome)>> =
         stream::iter(children.into_iter().map(|(key, reads)| async move {
             let outcome = import_child(store, options, names, &key, reads).await;
             progress.child_done();
-            outcome
+            outcome.map(|o| (key, o))
         }))
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
     for outcome in outcomes {
-        let o = outcome?;
-        report.facts_already_present += o.already;
-        report.unrecorded.extend(o.unrecorded);
-        if o.refused || !o.problems.is_empty() || !o.conflicts.is_empty() {
-            report.children_refused += 1;
-            report.problems.extend(o.problems);
-            report.conflicts.extend(o.conflicts);
-        } else if o.appended > 0 {
-            report.children_imported += 1;
-            report.events_appended += o.appended;
-        } else {
-            report.children_unchanged += 1;
-        }
+        let (child, o) = outcome?;
+        let unrecorded = report.tally.add(&child, o);
+        report.unrecorded.extend(unrecorded);
     }
+    report.tally.finish();
     let key = |p: &RowProblem| (p.file.clone(), p.row, p.column.clone());
-    report.problems.sort_by_key(key);
-    report.conflicts.sort_by_key(key);
     report.unrecorded.sort_by_key(key);
     Ok(report)
 }
@@ -186,8 +172,20 @@ struct Reader<'a> {
     file: usize,
     name: &'a str,
     problems: Vec<RowProblem>,
+    /// Identifiers of the child being read that fail their check (kept as recorded, not refused).
+    flags: Vec<Flag>,
     /// Where each line of the file being read starts (byte offsets).
     line_starts: Vec<usize>,
+}
+
+/// An identifier as read that fails its check.
+#[derive(Clone, Debug)]
+struct Flag {
+    identifier: IdentifierKind,
+    recorded: String,
+    rule: String,
+    line: usize,
+    path: String,
 }
 
 fn children_of<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
@@ -353,6 +351,31 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
         }
     }
 
+    /// An identifier: one that fails its check is kept aside as recorded (flagged, not used), not reported
+    /// as a bad value, so the child is still imported.
+    fn identifier<T>(
+        &mut self,
+        name: &'static str,
+        identifier: IdentifierKind,
+        parse: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        let (text, line) = self.value(name)?;
+        match parse(&text) {
+            Ok(v) => Some(v),
+            Err(rule) => {
+                let path = format!("{}/{name}", self.path);
+                self.reader.flags.push(Flag {
+                    identifier,
+                    recorded: text,
+                    rule,
+                    line,
+                    path,
+                });
+                None
+            }
+        }
+    }
+
     /// [`Fields::parsed`], and reported as missing when absent.
     fn required<T>(
         &mut self,
@@ -421,8 +444,10 @@ impl<'a, 'd, 'i> Fields<'_, 'a, 'd, 'i> {
 impl Reader<'_> {
     fn child(&mut self, node: Node<'_, '_>, year: CollectionYear, at: At) -> Option<(String, ReadChild)> {
         let before = self.problems.len();
+        self.flags.clear();
         let mut read = self.read_child(node, year, at)?;
         read.1.bad = self.problems.len() > before;
+        read.1.flags = std::mem::take(&mut self.flags);
         Some(read)
     }
 
@@ -467,8 +492,8 @@ impl Reader<'_> {
                 None
             }
         };
-        let upn = f.parsed("UPN", upn_value);
-        let former_upn = f.parsed("FormerUPN", upn_value);
+        let upn = f.identifier("UPN", IdentifierKind::Upn, upn_value);
+        let former_upn = f.identifier("FormerUPN", IdentifierKind::FormerUpn, upn_value);
         let upn_unknown = f.code::<UpnUnknownReason>("UPNunknown");
         let date_of_birth = f.date("PersonBirthDate");
         let expected_date_of_birth = f.date("ExpectedPersonBirthDate");
@@ -649,20 +674,10 @@ impl Reader<'_> {
                 at,
                 child,
                 episodes: episodes_at,
+                flags: Vec::new(),
             },
         ))
     }
-}
-
-#[derive(Debug, Default)]
-struct ChildOutcome {
-    /// Refused for a bad element already reported.
-    refused: bool,
-    appended: usize,
-    already: usize,
-    problems: Vec<RowProblem>,
-    conflicts: Vec<RowProblem>,
-    unrecorded: Vec<RowProblem>,
 }
 
 /// A new event, with where in which file it came from.
@@ -780,9 +795,55 @@ async fn import_child(
     let events_in_force = existing
         .last()
         .map_or_else(Vec::new, |last| in_force(&existing, last.envelope.recorded_at));
+    let events_in_force_flags: Vec<(IdentifierKind, String)> = events_in_force
+        .iter()
+        .filter_map(|(_, _, _, p)| match p {
+            EventPayload::InvalidIdentifierRecorded(i) => {
+                Some((i.identifier, i.recorded.as_str().to_owned()))
+            }
+            _ => None,
+        })
+        .collect();
     let mut history = child_history(Some(child_id.clone()), events_in_force, &[]);
+    let mut flagged_in_log: Vec<(IdentifierKind, String)> = events_in_force_flags;
     for read in &reads {
         plan_identity(&mut pl, &mut history, read);
+        for flag in &read.flags {
+            pl.out.flagged.push(RowProblem {
+                file: names[read.at.file].0.clone(),
+                row: flag.line,
+                column: flag.path.clone(),
+                rule: format!("kept as recorded, not used: {}", flag.rule),
+                child: Some(key.to_owned()),
+            });
+            let event = flagged_identifier(flag.identifier, &flag.recorded, &flag.rule);
+            let recorded = event.recorded.as_str().to_owned();
+            if flagged_in_log.contains(&(flag.identifier, recorded.clone())) {
+                pl.out.already += 1;
+                continue;
+            }
+            flagged_in_log.push((flag.identifier, recorded.clone()));
+            // Held from the date the census first gives: the birth (or the first referral for an unborn
+            // child), else the start of its year.
+            let on = read
+                .child
+                .date_of_birth
+                .or_else(|| read.child.episodes.iter().map(|e| e.referral).min())
+                .unwrap_or(read.year.start_date());
+            let at = At {
+                line: flag.line,
+                path: flag.path.clone(),
+                ..read.at.clone()
+            };
+            pl.plan(
+                &at,
+                on,
+                0,
+                1,
+                format!("flag:{}:{recorded}", flag.identifier.code()),
+                event,
+            );
+        }
         for (census, at) in read.child.episodes.iter().zip(&read.episodes) {
             plan_episode(&mut pl, &mut history, census, at, read.year);
         }
@@ -822,6 +883,7 @@ async fn import_child(
         }
     }
     if !pl.out.problems.is_empty() || !pl.out.conflicts.is_empty() || pl.planned.is_empty() {
+        // (Flagged identifiers alone are planned events: an empty plan means nothing new.)
         return Ok(pl.out);
     }
     let mut planned = std::mem::take(&mut pl.planned);
@@ -852,7 +914,7 @@ async fn import_child(
             for (i, fe) in problems {
                 let p = i.and_then(|i| planned.get(i));
                 let at = p.map_or(&first_at, |p| &p.at);
-                pl.out.problems.push(RowProblem {
+                pl.out.refused_by_rules.push(RowProblem {
                     file: names[at.file].0.clone(),
                     row: at.line,
                     column: at.path.clone(),

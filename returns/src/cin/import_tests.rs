@@ -62,14 +62,14 @@ fn text(files: &[ImportFile]) -> Vec<String> {
 
 fn assert_clean(report: &CinImportReport) {
     assert!(
-        report.problems.is_empty(),
+        report.tally.problems.is_empty(),
         "{:#?}",
-        &report.problems[..report.problems.len().min(10)]
+        &report.tally.problems[..report.tally.problems.len().min(10)]
     );
     assert!(
-        report.conflicts.is_empty(),
+        report.tally.conflicts.is_empty(),
         "{:#?}",
-        &report.conflicts[..report.conflicts.len().min(10)]
+        &report.tally.conflicts[..report.tally.conflicts.len().min(10)]
     );
     assert!(
         report.unrecorded.is_empty(),
@@ -112,8 +112,8 @@ fn importing_a_synthetic_authoritys_censuses_reproduces_them_and_a_second_import
     let target = InMemoryStore::new(clock.clone());
     let report = block_on(import_census(&target, &exported, &options(known_at), &())).unwrap();
     assert_clean(&report);
-    assert!(report.children_imported > 100, "{report:?}");
-    assert_eq!(report.children_refused, 0);
+    assert!(report.tally.children_imported > 100, "{report:?}");
+    assert_eq!(report.tally.children_refused, 0);
     let again = census_files(&target, clock.now(), &years);
     for (i, (a, b)) in xml.iter().zip(text(&again)).enumerate() {
         if *a != b {
@@ -138,8 +138,8 @@ fn importing_a_synthetic_authoritys_censuses_reproduces_them_and_a_second_import
     // Twice: nothing new.
     let twice = block_on(import_census(&target, &exported, &options(known_at), &())).unwrap();
     assert_clean(&twice);
-    assert_eq!(twice.events_appended, 0, "{twice:?}");
-    assert_eq!(twice.children_unchanged, report.children_imported);
+    assert_eq!(twice.tally.events_appended, 0, "{twice:?}");
+    assert_eq!(twice.tally.children_unchanged, report.tally.children_imported);
 
     // Year by year, each import merging into what the earlier ones recorded: the same log's census.
     let clock = Arc::new(ManualClock::new(ts("2025-08-01T09:00:00Z")));
@@ -207,11 +207,12 @@ fn bad_elements_and_conflicts_name_the_file_line_and_element_and_refuse_only_tha
     ))
     .unwrap();
     assert_eq!(
-        (report.children_imported, report.children_refused),
+        (report.tally.children_imported, report.tally.children_refused),
         (1, 1),
         "{report:?}"
     );
     let columns: Vec<(&str, usize, &str)> = report
+        .tally
         .problems
         .iter()
         .map(|p| (p.file.as_str(), p.row, p.column.as_str()))
@@ -223,12 +224,12 @@ fn bad_elements_and_conflicts_name_the_file_line_and_element_and_refuse_only_tha
             ("cin-2025.xml", 15, "Child[2]/CINdetails[1]/ReferralSource"),
         ],
         "{:#?}",
-        report.problems
+        report.tally.problems
     );
     assert!(
-        report.problems[1].rule.contains("ZZ"),
+        report.tally.problems[1].rule.contains("ZZ"),
         "{}",
-        report.problems[1].rule
+        report.tally.problems[1].rule
     );
     assert!(
         block_on(store.read_stream(testkit::child("C-BAD"), Version(1), 10))
@@ -243,16 +244,16 @@ fn bad_elements_and_conflicts_name_the_file_line_and_element_and_refuse_only_tha
     let next = file("cin-2026.xml", "2026", &child("C-GOOD", closed));
     let report = block_on(import_census(&store, &[next], &options(clock.now()), &())).unwrap();
     assert_eq!(
-        (report.children_imported, report.events_appended),
+        (report.tally.children_imported, report.tally.events_appended),
         (1, 1),
         "{report:?}"
     );
     let other_source = closed.replace("<ReferralSource>1A", "<ReferralSource>5A");
     let clash = file("cin-2026b.xml", "2026", &child("C-GOOD", &other_source));
     let report = block_on(import_census(&store, &[clash], &options(clock.now()), &())).unwrap();
-    assert_eq!(report.children_refused, 1);
-    assert_eq!(report.conflicts.len(), 1, "{:#?}", report.conflicts);
-    let conflict = &report.conflicts[0];
+    assert_eq!(report.tally.children_refused, 1);
+    assert_eq!(report.tally.conflicts.len(), 1, "{:#?}", report.tally.conflicts);
+    let conflict = &report.tally.conflicts[0];
     assert_eq!(conflict.column, "Child[1]/CINdetails[1]/ReferralSource");
     assert!(
         conflict.rule.contains("\"1A\"") && conflict.rule.contains("\"5A\""),
@@ -266,11 +267,11 @@ fn bad_elements_and_conflicts_name_the_file_line_and_element_and_refuse_only_tha
         bytes: b"<Message><Header><CollectionDetails><Collection>903</Collection>".to_vec(),
     };
     let report = block_on(import_census(&store, &[junk], &options(clock.now()), &())).unwrap();
-    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert_eq!(report.tally.problems.len(), 1, "{report:?}");
     assert!(
-        report.problems[0].rule.contains("well-formed"),
+        report.tally.problems[0].rule.contains("well-formed"),
         "{}",
-        report.problems[0].rule
+        report.tally.problems[0].rule
     );
 }
 
@@ -297,7 +298,7 @@ fn an_unborn_child_then_born_a_year_later_is_one_child_whose_details_are_amended
     ];
     let report = block_on(import_census(&store, &files, &options(clock.now()), &())).unwrap();
     assert_clean(&report);
-    assert_eq!(report.children_imported, 1, "{report:?}");
+    assert_eq!(report.tally.children_imported, 1, "{report:?}");
     let events = block_on(store.read_stream(testkit::child("C-UNBORN"), Version(1), 100)).unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.payload.kind().as_str()).collect();
     assert_eq!(
@@ -327,7 +328,7 @@ fn an_unborn_child_then_born_a_year_later_is_one_child_whose_details_are_amended
     for again in [&files[..1], &files[1..], &files[..]] {
         let report = block_on(import_census(&store, again, &options(clock.now()), &())).unwrap();
         assert_clean(&report);
-        assert_eq!(report.events_appended, 0, "{report:?}");
+        assert_eq!(report.tally.events_appended, 0, "{report:?}");
     }
     // The 2024/25 census of the log says what the file said.
     let census = block_on(export(

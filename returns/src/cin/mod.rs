@@ -16,7 +16,8 @@
 //!   while it was open; `NumberOfPreviousCPP` counts the child's plans that started before it.
 //! * **The child:** identifiers and characteristics from the registration in force (`ChildRegistered`, with
 //!   `ChildDetailsAmended`): UPN or the reason there is none, former UPN, date of birth (or expected date for
-//!   an unborn child), `GenderCurrent` (1, 2, 0) to 2023/24 and `Sex` (M, F, U) from 2024/25, date of death,
+//!   an unborn child), `GenderCurrent` (1, 2, 0) to 2023/24 and `Sex` (M, F, U) from 2024/25 (U, 0, for a child
+//!   unborn on the reference date whatever sex is recorded: rule 8750), date of death,
 //!   ethnicity, disabilities (`NONE` when none is recorded).
 //!
 //! Not produced: the 2025/26 pre-proceedings module (`PreProceedingsandFGDM`). The census's import, the
@@ -430,6 +431,21 @@ impl CinChild {
         }
     }
 
+    /// Unborn on the census's reference date: no date of birth known to the year, an expected one given.
+    pub fn is_unborn(&self) -> bool {
+        self.date_of_birth.is_none() && self.expected_date_of_birth.is_some()
+    }
+
+    /// The sex the census reports: `U` (`GenderCurrent` 0) for an unborn child whatever the record holds
+    /// (CIN rule 8750: the census reports sex from birth; a sex known before it, from a scan, stays in the
+    /// record but not in the return), otherwise the record's, `U` when none is recorded.
+    pub fn census_sex(&self) -> Sex {
+        if self.is_unborn() {
+            return Sex::U;
+        }
+        self.sex.unwrap_or(Sex::U)
+    }
+
     /// The census's view of a year: the episodes open on some day of it, and within them what overlaps it,
     /// with dates after the reference date (31 March) not yet known to the year. `None` when no episode was
     /// open in the year.
@@ -438,6 +454,11 @@ impl CinChild {
         let in_year = |from: Date, to: Option<Date>| from <= end && to.is_none_or(|t| t >= start);
         let known = |d: Option<Date>| d.filter(|d| *d <= end);
         let child = &mut self;
+        // Born after the reference date: unborn as far as this year's census knows (rule 8520: no date of
+        // birth after the census period), with the expected date the record keeps from the registration.
+        if child.expected_date_of_birth.is_some() && child.date_of_birth.is_some_and(|d| d > end) {
+            child.date_of_birth = None;
+        }
         child.episodes = std::mem::take(&mut child.episodes)
             .into_iter()
             .filter(|e| in_year(e.referral, e.closure.map(|c| c.0)))
@@ -543,7 +564,7 @@ impl CinCensus {
             if c.date_of_birth.is_none() {
                 x.opt("ExpectedPersonBirthDate", c.expected_date_of_birth.map(date));
             }
-            let sex = c.sex.unwrap_or(Sex::U);
+            let sex = c.census_sex();
             if sex_codes {
                 x.text("Sex", sex.code());
             } else {

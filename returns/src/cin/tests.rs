@@ -286,3 +286,101 @@ fn census_again(ids: &[&str]) -> (usize, String) {
         .count();
     (n, xml)
 }
+
+/// An unborn child registered with a sex (known from a scan): the record holds it, the census reports `U`
+/// (rule 8750), in both years' coding; a child born after the reference date is still unborn to that year's
+/// census (rule 8520), and reported with its sex once born.
+#[test]
+fn an_unborn_child_is_reported_with_sex_u_whatever_sex_the_record_holds() {
+    let unborn = |p: &str, expected: &str, referral: &str| {
+        vec![
+            ev(
+                &format!("{p}-1"),
+                "2024-06-01",
+                "ChildRegistered",
+                json!({"expected_date_of_birth": expected, "sex": "F", "upn_unknown_reason": "UN1"}),
+            ),
+            ev(
+                &format!("{p}-2"),
+                referral,
+                "ReferralReceived",
+                json!({"source": "5A", "primary_need": "N1"}),
+            ),
+        ]
+    };
+    // Expected after the reference date and still unborn when the census is made.
+    let still_unborn = unborn("u", "2025-06-20", "2024-10-01");
+    // Born on 18 April 2025: after 2024/25's reference date, before the census is made.
+    let mut born_after = unborn("v", "2025-04-20", "2024-09-01");
+    born_after.push(ev(
+        "v-3",
+        "2025-04-18",
+        "ChildDetailsAmended",
+        json!({"date_of_birth": "2025-04-18"}),
+    ));
+    let (census, xml) = census(vec![("U-1", still_unborn), ("V-1", born_after)], "2024/25");
+    assert_eq!(census.children.len(), 2, "{xml}");
+    for c in &census.children {
+        assert_eq!(c.sex, Some(Sex::F), "the record's sex is kept: {c:?}");
+        assert!(c.is_unborn(), "{c:?}");
+        assert_eq!(c.census_sex(), Sex::U);
+    }
+    assert_eq!(xml.matches("<Sex>U</Sex>").count(), 2, "{xml}");
+    assert!(!xml.contains("<Sex>F</Sex>"), "{xml}");
+    assert!(!xml.contains("PersonBirthDate>2025-04-18"), "{xml}");
+    assert!(
+        xml.contains("<ExpectedPersonBirthDate>2025-04-20</ExpectedPersonBirthDate>"),
+        "{xml}"
+    );
+    // Once born, the child's sex is reported (here in the year after, through the same history).
+    let history = child_history(
+        None,
+        vec![
+            (
+                testkit::date("2024-06-01"),
+                1,
+                None,
+                EventPayload::from_type_and_data(
+                    "ChildRegistered",
+                    json!({"expected_date_of_birth": "2025-04-20", "sex": "F"}),
+                )
+                .unwrap(),
+            ),
+            (
+                testkit::date("2025-04-18"),
+                2,
+                None,
+                EventPayload::from_type_and_data(
+                    "ChildDetailsAmended",
+                    json!({"date_of_birth": "2025-04-18"}),
+                )
+                .unwrap(),
+            ),
+        ],
+        &[],
+    );
+    assert!(!history.is_unborn());
+    assert_eq!(history.census_sex(), Sex::F);
+}
+
+/// 2023/24's coding of an unborn child's sex: `GenderCurrent` 0.
+#[test]
+fn an_unborn_child_is_gender_0_in_2023_24() {
+    let events = vec![
+        ev(
+            "w-1",
+            "2023-06-01",
+            "ChildRegistered",
+            json!({"expected_date_of_birth": "2024-06-20", "sex": "M"}),
+        ),
+        ev(
+            "w-2",
+            "2023-10-01",
+            "ReferralReceived",
+            json!({"source": "5A", "primary_need": "N1"}),
+        ),
+    ];
+    let (census, xml) = census(vec![("W-1", events)], "2023/24");
+    assert_eq!(census.children.len(), 1, "{xml}");
+    assert!(xml.contains("<GenderCurrent>0</GenderCurrent>"), "{xml}");
+}

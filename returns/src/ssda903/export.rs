@@ -246,7 +246,7 @@ fn add_child(out: &mut Tables, year: CollectionYear, c: &ChildFacts) {
             );
         }
         if TableKind::SwEpisodes.in_year(year) {
-            for (from, s) in social_worker_episodes(c, year) {
+            for (from, until, s) in social_worker_episodes(c, year) {
                 push(
                     out,
                     TableKind::SwEpisodes,
@@ -255,7 +255,7 @@ fn add_child(out: &mut Tables, year: CollectionYear, c: &ChildFacts) {
                         dob_s.clone(),
                         s.worker.as_str().to_string(),
                         d(from),
-                        od(s.end.filter(|x| *x <= end)),
+                        od(until.filter(|x| *x <= end)),
                         s.reason.map(|r| r.code().to_string()).unwrap_or_default(),
                     ],
                 );
@@ -335,12 +335,13 @@ fn add_child(out: &mut Tables, year: CollectionYear, c: &ChildFacts) {
     }
 }
 
-/// The periods of care (first day, last day or `None` while open), from the episodes.
-pub(crate) fn periods_of_care(episodes: &[Episode]) -> Vec<(Date, Option<Date>)> {
-    let mut out: Vec<(Date, Option<Date>)> = Vec::new();
+/// The periods of care (first day, last day or `None` while open, and whether the first day is only the
+/// earliest the record holds: a period found in progress), from the episodes.
+pub(crate) fn periods_of_care(episodes: &[Episode]) -> Vec<(Date, Option<Date>, bool)> {
+    let mut out: Vec<(Date, Option<Date>, bool)> = Vec::new();
     for e in episodes {
-        if e.reason_new == ReasonNewEpisode::S || out.is_empty() {
-            out.push((e.start, None));
+        if e.reason_new == ReasonNewEpisode::S || e.period_start_unknown || out.is_empty() {
+            out.push((e.start, None, e.period_start_unknown));
         }
         if let Some(last) = out.last_mut() {
             last.1 = match e.reason_ceased {
@@ -353,24 +354,35 @@ pub(crate) fn periods_of_care(episodes: &[Episode]) -> Vec<(Date, Option<Date>)>
 }
 
 /// Social worker episodes for the time the child was looked after in the year: each allocation that
-/// overlaps a period of care overlapping the year, starting no earlier than that period (the validator's
-/// rules SW10-SW12 check them against the episodes: none before a period starts, none with a gap).
+/// overlaps a period of care overlapping the year, within that period: starting no earlier than it and
+/// ending no later (the validator's rules SW10-SW12 check them against the episodes: none before a period
+/// starts, none with a gap; a worker who stays on after the child leaves care is no longer a looked-after
+/// child's social worker, SW11b).
 fn social_worker_episodes(
     c: &ChildFacts,
     year: CollectionYear,
-) -> Vec<(Date, &super::facts::SocialWorkerSpell)> {
+) -> Vec<(Date, Option<Date>, &super::facts::SocialWorkerSpell)> {
     let (start, end) = (year.start_date(), year.end_date());
-    let mut out: Vec<(Date, &super::facts::SocialWorkerSpell)> = Vec::new();
-    for (p_start, p_end) in periods_of_care(&c.episodes) {
+    let mut out = Vec::new();
+    for (p_start, p_end, start_unknown) in periods_of_care(&c.episodes) {
         if p_start > end || p_end.is_some_and(|x| x < start) {
             continue;
         }
-        for (i, s) in c.social_workers.iter().enumerate() {
+        for s in &c.social_workers {
             let overlaps_period = s.start <= p_end.unwrap_or(end) && s.end.is_none_or(|x| x > p_start);
             let overlaps_year = s.start <= end && s.end.is_none_or(|x| x >= start);
-            let already = out.iter().any(|(_, o)| std::ptr::eq(*o, &c.social_workers[i]));
-            if overlaps_period && overlaps_year && !already {
-                out.push((s.start.max(p_start), s));
+            if overlaps_period && overlaps_year {
+                // A period found in progress began before its first recorded day: not clipped to it.
+                let from = if start_unknown {
+                    s.start
+                } else {
+                    s.start.max(p_start)
+                };
+                let until = match (s.end, p_end) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                out.push((from, until, s));
             }
         }
     }
@@ -556,14 +568,18 @@ pub(super) fn oc3_row(
         .episodes
         .last()
         .is_some_and(|e| e.end.is_none_or(|x| x >= birthday));
-    if days_after_14 < 91 || !after_16 || still_looked_after {
-        return None;
-    }
     let contact = c
         .care_leaver_contacts
         .iter()
         .filter(|k| k.on >= birthday.add_days(-91) && k.on <= birthday.add_days(31))
         .min_by_key(|k| (k.on.days_until(birthday)).abs());
+    // A young person whose care the record does not hold at all (history imported from a return that began
+    // after they left care): the care-leaver contact recorded for them is the authority's word, from that
+    // return, that they are a care leaver; the time test cannot be counted and is not.
+    let care_unrecorded = c.episodes.is_empty() && contact.is_some();
+    if !care_unrecorded && (days_after_14 < 91 || !after_16 || still_looked_after) {
+        return None;
+    }
     let died = c.died.is_some_and(|x| x <= birthday);
     let (in_touch, activ, accom) = match contact {
         _ if died => ("DIED".to_string(), "0".to_string(), "0".to_string()),

@@ -4,7 +4,8 @@
 //! Episodes are derived here: a period of care starts with `BecameLookedAfter` (`RNE` S); every change of
 //! legal status (`LegalStatusChanged`) or placement (`PlacementChanged`) ends the open episode with `REC`
 //! X1 and starts a new one with `RNE` L, P or T; a change of both on the same day is one new episode, B
-//! or U. `CeasedToBeLookedAfter` ends the open episode with its `REC`.
+//! or U. `CeasedToBeLookedAfter` ends the open episode with its `REC`. `CareInProgressRecorded` (imported
+//! history that begins mid-period) starts a period with the episode it records, its `RNE` as recorded.
 
 use journey_core::codes::{
     CareLeaverAccommodation, CareLeaverActivity, CategoryOfNeed, Ethnicity, InTouch, LegalStatus,
@@ -38,6 +39,9 @@ pub struct Episode {
     pub home_postcode: Option<Postcode>,
     pub placement_postcode: Option<Postcode>,
     pub urn: Option<Urn>,
+    /// The first episode the record holds of a period of care begun earlier, on a date it does not hold
+    /// (`CareInProgressRecorded`): `reason_new` is how this episode continued that period.
+    pub period_start_unknown: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,6 +178,28 @@ impl ChildFacts {
             }
             P::ChildBecameParent(_) => self.became_parent.push(d),
             P::ChildDied(_) => self.died = Some(d),
+            P::CareInProgressRecorded(c) => {
+                if let Some(mut prev) = open.take() {
+                    prev.end = Some(d);
+                    prev.reason_ceased = Some(ReasonEpisodeCeased::E8);
+                    self.episodes.push(prev);
+                }
+                *open = Some(Episode {
+                    start: d,
+                    reason_new: c.reason_new_episode,
+                    legal_status: c.legal_status,
+                    category_of_need: c.category_of_need,
+                    place: c.placement.place_type,
+                    provider: c.placement.provider,
+                    end: None,
+                    reason_ceased: None,
+                    reason_place_change: None,
+                    home_postcode: c.home_postcode,
+                    placement_postcode: c.placement.postcode,
+                    urn: c.placement.urn,
+                    period_start_unknown: true,
+                });
+            }
             P::BecameLookedAfter(b) => {
                 if let Some(mut prev) = open.take() {
                     // A new period of care while one is open: the record is inconsistent; close the old one.
@@ -194,6 +220,7 @@ impl ChildFacts {
                     home_postcode: b.home_postcode,
                     placement_postcode: b.placement.postcode,
                     urn: b.placement.urn,
+                    period_start_unknown: false,
                 });
             }
             P::LegalStatusChanged(c) => {
@@ -213,6 +240,7 @@ impl ChildFacts {
                 }
                 let mut next = cur.clone();
                 next.start = d;
+                next.period_start_unknown = false;
                 next.reason_new = ReasonNewEpisode::L;
                 next.legal_status = c.legal_status;
                 next.reason_place_change = None;
@@ -246,6 +274,7 @@ impl ChildFacts {
                 }
                 let mut next = cur.clone();
                 next.start = d;
+                next.period_start_unknown = false;
                 next.reason_new = if c.same_carers {
                     ReasonNewEpisode::T
                 } else {

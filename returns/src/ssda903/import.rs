@@ -6,6 +6,13 @@
 //!   the reason of the placement change that follows. Reviews, missing episodes, UASC status, adoption
 //!   decisions and matches, previous permanence, social worker allocations, care leaver contacts (OC3, on the
 //!   birthday) and the OC2 outcomes (dated 31 March: the table says "in the year", not when) likewise.
+//! * **History that begins mid-period.** An authority's earliest return holds children already in care
+//!   when it starts: their earliest episode continues a period (`RNE` L, P, T, B, U) that no file holds.
+//!   That episode is recorded as `CareInProgressRecorded` (the period found in progress, its start
+//!   unknown), so the child is imported and every count from the start is "at least". A later import of an
+//!   earlier year whose episodes lead into it retracts that record and records the episode as the change
+//!   it was: the beginning filled in, without a conflict. An episode continuing a period that a previous
+//!   episode of the record ended is still refused.
 //! * **Merging years.** The child's stream as it stands is read first; a fact already there (the same
 //!   episode, review, allocation... on the same date) is not recorded again, and one that disagrees with it
 //!   (another legal status for the same episode start, another date of birth) is a **conflict**, reported
@@ -33,15 +40,15 @@ use journey_core::codes::{
     SocialWorkerChangeReason, UpnUnknownReason,
 };
 use journey_core::domain::lists::{
-    ConvictionKind, HealthAssessmentKind, SubstanceMisuseIntervention, WorkerRole,
+    ConvictionKind, HealthAssessmentKind, IdentifierKind, SubstanceMisuseIntervention, WorkerRole,
 };
 use journey_core::domain::{
-    AdoptionDecisionMade, AdoptionDecisionReversed, BecameLookedAfter, CareLeaverContactRecorded,
-    CeasedToBeLookedAfter, ChildBecameParent, ChildConvicted, ChildRegistered, DentalCheckCompleted,
-    EventPayload, HealthAssessmentCompleted, ImmunisationsRecorded, LaCode, LegalStatusChanged, LongText,
-    LookedAfterReviewHeld, MatchedWithAdopters, MissingEpisodeEnded, MissingEpisodeStarted, PartialDate,
-    Placement, PlacementChanged, Postcode, PreviousPermanenceRecorded, Professional, SdqScoreRecorded,
-    SubstanceMisuseIdentified, UnaccompaniedAsylumSeekingStatusCeased,
+    AdoptionDecisionMade, AdoptionDecisionReversed, BecameLookedAfter, CareInProgressRecorded,
+    CareLeaverContactRecorded, CeasedToBeLookedAfter, ChildBecameParent, ChildConvicted, ChildRegistered,
+    DentalCheckCompleted, EventPayload, HealthAssessmentCompleted, ImmunisationsRecorded, LaCode,
+    LegalStatusChanged, LongText, LookedAfterReviewHeld, MatchedWithAdopters, MissingEpisodeEnded,
+    MissingEpisodeStarted, PartialDate, Placement, PlacementChanged, Postcode, PreviousPermanenceRecorded,
+    Professional, SdqScoreRecorded, SubstanceMisuseIdentified, UnaccompaniedAsylumSeekingStatusCeased,
     UnaccompaniedAsylumSeekingStatusRecorded, Upn, Urn, WorkerAllocated, WorkerAllocationEnded, WorkerId,
 };
 use journey_core::envelope::NewEvent;
@@ -54,6 +61,7 @@ use journey_core::time::{Date, OccurredAt, Timestamp};
 use super::export::{oc2_row, oc3_row};
 use super::facts::ChildFacts;
 use super::tables::{TableKind, format_date, parse_date};
+use crate::report::{ChildOutcome, ChildTally, flagged_identifier};
 
 /// One file of a return: its name (for the report and provenance) and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,19 +126,9 @@ pub struct ImportReport {
     pub rows: usize,
     /// Files and the table each was read as.
     pub files: Vec<(String, Option<TableKind>, usize)>,
-    /// Children with at least one new event appended.
-    pub children_imported: usize,
-    /// Children whose every fact was already recorded.
-    pub children_unchanged: usize,
-    /// Children not imported because of a bad row or a conflict (see `problems` and `conflicts`).
-    pub children_refused: usize,
-    pub events_appended: usize,
-    /// Facts in the files that the log already held (not recorded again).
-    pub facts_already_present: usize,
-    /// Bad rows and cells.
-    pub problems: Vec<RowProblem>,
-    /// Facts that disagree with what the log holds (another year's return, or another system).
-    pub conflicts: Vec<RowProblem>,
+    /// The children: imported, unchanged, refused and why (bad rows and cells are `problems`).
+    #[serde(flatten)]
+    pub tally: ChildTally,
 }
 
 /// Imports one year's SSDA903 CSV tables into `store` (see the module documentation).
@@ -201,34 +199,23 @@ pub async fn import_years_with_progress(
         }
     }
     progress.children_found(children.len());
-    let outcomes: Vec<Result<ChildOutcome>> = stream::iter(children.into_iter().map(|(id, rows)| {
-        let refs = &file_refs;
-        async move {
-            let outcome = import_child(store, options, refs, &id, rows).await;
-            progress.child_done();
-            outcome
-        }
-    }))
-    .buffer_unordered(options.concurrency.max(1))
-    .collect()
-    .await;
+    let outcomes: Vec<Result<(String, ChildOutcome)>> =
+        stream::iter(children.into_iter().map(|(id, rows)| {
+            let refs = &file_refs;
+            async move {
+                let outcome = import_child(store, options, refs, &id, rows).await;
+                progress.child_done();
+                outcome.map(|o| (id, o))
+            }
+        }))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
     for outcome in outcomes {
-        let o = outcome?;
-        report.facts_already_present += o.already;
-        if !o.problems.is_empty() || !o.conflicts.is_empty() {
-            report.children_refused += 1;
-            report.problems.extend(o.problems);
-            report.conflicts.extend(o.conflicts);
-        } else if o.appended > 0 {
-            report.children_imported += 1;
-            report.events_appended += o.appended;
-        } else {
-            report.children_unchanged += 1;
-        }
+        let (child, o) = outcome?;
+        report.tally.add(&child, o);
     }
-    let key = |p: &RowProblem| (p.file.clone(), p.row, p.column.clone());
-    report.problems.sort_by_key(key);
-    report.conflicts.sort_by_key(key);
+    report.tally.finish();
     Ok(report)
 }
 
@@ -274,6 +261,7 @@ fn read_file(
         Ok(h) => h.iter().map(|c| c.trim().to_ascii_uppercase()).collect(),
         Err(e) => {
             report
+                .tally
                 .problems
                 .push(problem(1, "", format!("not a CSV file: {e}")));
             report.files.push((name.to_string(), None, 0));
@@ -281,7 +269,7 @@ fn read_file(
         }
     };
     let Some(kind) = TableKind::from_columns(&headers) else {
-        report.problems.push(problem(
+        report.tally.problems.push(problem(
             1,
             "",
             format!("the columns {headers:?} are not those of any SSDA903 table"),
@@ -307,13 +295,14 @@ fn read_file(
             Ok(r) => r,
             Err(e) => {
                 report
+                    .tally
                     .problems
                     .push(problem(line, "", format!("unreadable row: {e}")));
                 continue;
             }
         };
         if record.len() != headers.len() {
-            report.problems.push(problem(
+            report.tally.problems.push(problem(
                 line,
                 "",
                 format!("has {} cells, the header {}", record.len(), headers.len()),
@@ -337,14 +326,6 @@ fn read_file(
     report.files.push((name.to_string(), Some(kind), rows));
 }
 
-#[derive(Debug, Default)]
-struct ChildOutcome {
-    appended: usize,
-    already: usize,
-    problems: Vec<RowProblem>,
-    conflicts: Vec<RowProblem>,
-}
-
 /// A new event to append, with the row it came from.
 struct Planned {
     date: Date,
@@ -365,6 +346,23 @@ struct Planner<'a> {
     facts: ChildFacts,
     planned: Vec<Planned>,
     out: ChildOutcome,
+    /// Periods of care the log holds as found in progress (`CareInProgressRecorded`, not retracted).
+    in_progress: Vec<FoundInProgress>,
+    /// Versions of the log's events this import retracts (a period in progress whose start it fills in).
+    retracted_versions: Vec<u64>,
+    /// The day the return was produced: the date of a retraction the import records.
+    decided_on: Date,
+    /// Identifiers kept as recorded (`InvalidIdentifierRecorded`) in the log or planned: not again.
+    flagged_in_log: Vec<(IdentifierKind, String)>,
+}
+
+/// A `CareInProgressRecorded` in the log.
+#[derive(Clone, Debug)]
+struct FoundInProgress {
+    on: Date,
+    version: u64,
+    event_id: EventId,
+    content: CareInProgressRecorded,
 }
 
 impl Planner<'_> {
@@ -376,6 +374,59 @@ impl Planner<'_> {
             rule: rule.into(),
             child: Some(self.child.clone()),
         });
+    }
+
+    /// A well-formed fact that breaks a rule of the child's journey (reported apart from bad values).
+    fn rule(&mut self, row: &Row, column: &str, rule: impl Into<String>) {
+        self.out.refused_by_rules.push(RowProblem {
+            file: self.files[row.file].shown.clone(),
+            row: row.line,
+            column: column.to_string(),
+            rule: rule.into(),
+            child: Some(self.child.clone()),
+        });
+    }
+
+    /// An identifier that fails its check: kept as recorded (`InvalidIdentifierRecorded` on `on`, unless
+    /// the log holds it already), listed in the report, not used. The child is still imported.
+    fn identifier<T>(
+        &mut self,
+        kind: TableKind,
+        row: &Row,
+        column: &str,
+        on: Date,
+        identifier: IdentifierKind,
+        parse: impl Fn(&str) -> std::result::Result<T, journey_core::error::FieldError>,
+    ) -> Option<T> {
+        let s = self.cell(kind, row, column).to_string();
+        if s.is_empty() {
+            return None;
+        }
+        match parse(&s) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.out.flagged.push(RowProblem {
+                    file: self.files[row.file].shown.clone(),
+                    row: row.line,
+                    column: column.to_string(),
+                    rule: format!("kept as recorded, not used: {}", e.message),
+                    child: Some(self.child.clone()),
+                });
+                let flag = flagged_identifier(identifier, &s, &e.message);
+                if self
+                    .flagged_in_log
+                    .iter()
+                    .any(|(i, v)| *i == identifier && *v == flag.recorded.as_str())
+                {
+                    self.out.already += 1;
+                } else {
+                    self.flagged_in_log
+                        .push((identifier, flag.recorded.as_str().to_string()));
+                    self.plan(row, on, 5, flag);
+                }
+                None
+            }
+        }
     }
 
     fn conflict(&mut self, row: &Row, column: &str, recorded: &str, imported: &str) {
@@ -494,6 +545,10 @@ async fn import_child(
         facts: ChildFacts::default(),
         planned: Vec::new(),
         out: ChildOutcome::default(),
+        in_progress: Vec::new(),
+        retracted_versions: Vec::new(),
+        decided_on: options.source_recorded_at.england_date(),
+        flagged_in_log: Vec::new(),
     };
     let any_row = years
         .iter()
@@ -515,6 +570,32 @@ async fn import_child(
         .map(|last| ChildFacts::effective(&existing, last.envelope.recorded_at))
         .unwrap_or_default();
     let next_version = version.map_or(1, |v| v.0 + 1);
+    if let Some(last) = existing.last() {
+        let effective = journey_core::view::known_at(&existing, last.envelope.recorded_at);
+        planner.flagged_in_log = effective
+            .iter()
+            .filter(|e| !e.is_retracted())
+            .filter_map(|e| match &e.payload {
+                EventPayload::InvalidIdentifierRecorded(i) => {
+                    Some((i.identifier, i.recorded.as_str().to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        planner.in_progress = effective
+            .into_iter()
+            .filter(|e| !e.is_retracted())
+            .filter_map(|e| match &e.payload {
+                EventPayload::CareInProgressRecorded(c) => Some(FoundInProgress {
+                    on: e.occurred_at.date(),
+                    version: e.envelope.version.0,
+                    event_id: e.envelope.event_id.clone(),
+                    content: c.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+    }
     planner.facts = ChildFacts::from_events(
         existing.first().map(|e| e.envelope.child_id.clone()),
         base.clone(),
@@ -525,12 +606,20 @@ async fn import_child(
         };
         planner.year = files[first.file].year;
         plan_child(&mut planner, rows);
-        if !planner.out.problems.is_empty() || !planner.out.conflicts.is_empty() {
+        if !planner.out.problems.is_empty()
+            || !planner.out.refused_by_rules.is_empty()
+            || !planner.out.conflicts.is_empty()
+        {
             return Ok(planner.out);
         }
         // The next year is planned against the log as this year's facts will leave it.
         planner.planned.sort_by_key(|p| (p.date, p.order, p.seq));
-        let mut all = base.clone();
+        let retracted = &planner.retracted_versions;
+        let mut all: Vec<_> = base
+            .iter()
+            .filter(|(_, v, _)| !retracted.contains(v))
+            .cloned()
+            .collect();
         all.extend(
             planner
                 .planned
@@ -544,7 +633,17 @@ async fn import_child(
     if planner.planned.is_empty() {
         return Ok(planner.out);
     }
-    let planned = std::mem::take(&mut planner.planned);
+    let mut planned = std::mem::take(&mut planner.planned);
+    // A retraction goes first: the period it withdraws must be gone before the earlier history that
+    // replaces it opens the period again.
+    planned.sort_by_key(|p| {
+        (
+            !matches!(p.payload, EventPayload::EventRetracted(_)),
+            p.date,
+            p.order,
+            p.seq,
+        )
+    });
     let source = Source {
         agency: options.agency.clone(),
         system: SystemId::parse("ssda903-import").expect("a valid system id"),
@@ -569,7 +668,7 @@ async fn import_child(
             // The domain refused the child's events: report each rule against the row it came from.
             for (i, fe) in problems {
                 let p = i.and_then(|i| planned.get(i));
-                planner.out.problems.push(RowProblem {
+                planner.out.refused_by_rules.push(RowProblem {
                     file: p.map_or_else(String::new, |p| files[p.file].shown.clone()),
                     row: p.map_or(0, |p| p.line),
                     column: fe.field.clone(),
@@ -792,7 +891,11 @@ fn plan_header(pl: &mut Planner<'_>, h: &Row) {
     } else if upn_cell.is_empty() {
         (None, None)
     } else {
-        (pl.code(k, h, "UPN", |s| Upn::parse(s)), None)
+        let on = parse_date(pl.cell(k, h, "DOB")).unwrap_or(pl.year.start_date());
+        (
+            pl.identifier(k, h, "UPN", on, IdentifierKind::Upn, |s| Upn::parse(s)),
+            None,
+        )
     };
     let (Some(sex), Some(dob)) = (sex, dob) else {
         return;
@@ -915,8 +1018,13 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         let end = pl.date(k, r, "DEC");
         let rec = pl.code(k, r, "REC", ReasonEpisodeCeased::parse);
         let reason_place_change = pl.code(k, r, "REASON_PLACE_CHANGE", ReasonPlaceChange::parse);
-        let home = pl.code(k, r, "HOME_POST", |s| Postcode::parse(s));
-        let postcode = pl.code(k, r, "PL_POST", |s| Postcode::parse(s));
+        let on = parse_date(pl.cell(k, r, "DECOM")).unwrap_or(pl.year.start_date());
+        let home = pl.identifier(k, r, "HOME_POST", on, IdentifierKind::HomePostcode, |s| {
+            Postcode::parse(s)
+        });
+        let postcode = pl.identifier(k, r, "PL_POST", on, IdentifierKind::PlacementPostcode, |s| {
+            Postcode::parse(s)
+        });
         let urn = pl.code(k, r, "URN", |s| Urn::parse(s));
         if end.is_some() != rec.is_some() {
             pl.problem(
@@ -929,7 +1037,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
             continue;
         };
         if end.is_some_and(|e| e < start) {
-            pl.problem(r, "DEC", "must not be before DECOM");
+            pl.rule(r, "DEC", "must not be before DECOM");
         }
         eps.push(EpisodeRow {
             row: r,
@@ -953,16 +1061,19 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
         });
     }
     eps.sort_by_key(|e| e.start);
-    // The open episode as the log (and the rows planned so far) leave it.
-    let mut open = pl.facts.episodes.last().filter(|e| e.end.is_none()).cloned();
-    let mut previous_reason: Option<ReasonPlaceChange> =
-        pl.facts.episodes.last().and_then(|e| e.reason_place_change);
+    // The period of care open on the day the first row starts, as the log (and the years planned before
+    // this one) leave it. The log may hold later years already (an earlier year imported after them).
+    let first_start = eps.first().map(|e| e.start);
+    let before = first_start.and_then(|d| pl.facts.episodes.iter().rfind(|x| x.start < d));
+    let mut previous_reason: Option<ReasonPlaceChange> = before.and_then(|e| e.reason_place_change);
+    let mut open = before.filter(|e| open_on(e, first_start)).cloned();
+    let mut starts_unknown: Vec<Date> = Vec::new();
     for (i, e) in eps.iter().enumerate() {
         let r = e.row;
         if let Some(next) = eps.get(i + 1) {
             let x1 = e.rec == Some(ReasonEpisodeCeased::X1);
             if x1 && e.end != Some(next.start) {
-                pl.problem(
+                pl.rule(
                     r,
                     "DEC",
                     "an episode ending X1 must end on the day the next one starts",
@@ -984,24 +1095,28 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                 continue;
             }
             pl.out.already += 1;
+            if existing.period_start_unknown && open.is_some() {
+                // The log found this period in progress here; this return holds the episodes before:
+                // they fill in its beginning.
+                fill_in(pl, r, e.start, previous_reason);
+            }
             match (existing.end, e.end, e.rec) {
                 (None, Some(dec), Some(rec)) if rec != ReasonEpisodeCeased::X1 => {
                     pl.plan(r, dec, 90, CeasedToBeLookedAfter { reason: rec });
-                    open = None;
                 }
                 (Some(a), Some(b), _) if a != b => pl.conflict(r, "DEC", &format_date(a), &format_date(b)),
                 _ => {}
             }
             previous_reason = e.reason_place_change;
-            if existing.end.is_none() && e.end.is_none() {
-                open = Some(existing);
-            }
+            let ended = |rec: Option<ReasonEpisodeCeased>| rec.is_some_and(|r| r.ends_period_of_care());
+            open = (!ended(e.rec) && !ended(existing.reason_ceased)).then_some(existing);
             continue;
         }
+        let mut in_progress = false;
         match e.rne {
             ReasonNewEpisode::S => {
                 if open.is_some() {
-                    pl.problem(
+                    pl.rule(
                         r,
                         "RNE",
                         "S (started to be looked after) while a period of care is open in the log",
@@ -1020,44 +1135,45 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                     },
                 );
             }
-            rne => {
-                let Some(cur) = open.as_ref() else {
-                    pl.problem(
-                        r,
-                        "RNE",
-                        format!(
-                            "{rne} continues a period of care that is not in the log: import the earlier year's return first"
-                        ),
-                    );
-                    continue;
-                };
-                if cur.category_of_need != e.cin {
-                    pl.conflict(r, "CIN", cur.category_of_need.code(), e.cin.code());
-                }
-                let ls_change = matches!(
-                    rne,
-                    ReasonNewEpisode::L | ReasonNewEpisode::B | ReasonNewEpisode::U
-                );
-                let place_change = matches!(
-                    rne,
-                    ReasonNewEpisode::P | ReasonNewEpisode::T | ReasonNewEpisode::B | ReasonNewEpisode::U
-                );
-                if ls_change {
-                    pl.plan(r, e.start, 11, LegalStatusChanged { legal_status: e.ls });
-                }
-                if place_change {
+            rne => match open.as_ref() {
+                None if i == 0 && !pl.facts.episodes.iter().any(|x| x.start < e.start) => {
+                    // The earliest episode the record holds continues a period begun before it (the
+                    // authority's earliest return): the period is recorded as found in progress, its start
+                    // unknown, until an earlier year's return fills it in.
+                    in_progress = true;
+                    starts_unknown.push(e.start);
                     pl.plan(
                         r,
                         e.start,
-                        12,
-                        PlacementChanged {
+                        10,
+                        CareInProgressRecorded {
+                            reason_new_episode: rne,
+                            legal_status: e.ls,
+                            category_of_need: e.cin,
                             placement: e.placement.clone(),
-                            reason: previous_reason,
-                            same_carers: matches!(rne, ReasonNewEpisode::T | ReasonNewEpisode::U),
+                            home_postcode: e.home.clone(),
                         },
                     );
                 }
-            }
+                None => {
+                    pl.rule(
+                        r,
+                        "RNE",
+                        format!(
+                            "{rne} continues a period of care, but no period is open on {} (the episode before \
+                             ended it): an episode starting a period is RNE S",
+                            format_date(e.start)
+                        ),
+                    );
+                    continue;
+                }
+                Some(cur) => {
+                    if cur.category_of_need != e.cin {
+                        pl.conflict(r, "CIN", cur.category_of_need.code(), e.cin.code());
+                    }
+                    plan_change(pl, r, e.start, rne, e.ls, &e.placement, previous_reason);
+                }
+            },
         }
         previous_reason = e.reason_place_change;
         open = Some(super::facts::Episode {
@@ -1073,6 +1189,7 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
             home_postcode: e.home.clone(),
             placement_postcode: e.placement.postcode.clone(),
             urn: e.placement.urn.clone(),
+            period_start_unknown: in_progress,
         });
         if let (Some(dec), Some(rec)) = (e.end, e.rec)
             && rec != ReasonEpisodeCeased::X1
@@ -1097,10 +1214,87 @@ fn plan_episodes(pl: &mut Planner<'_>, rows: &[Row]) {
                 home_postcode: e.home.clone(),
                 placement_postcode: e.placement.postcode.clone(),
                 urn: e.placement.urn.clone(),
+                period_start_unknown: starts_unknown.contains(&e.start),
             });
         }
     }
     pl.facts.episodes.sort_by_key(|e| e.start);
+}
+
+/// Whether `episode` (the last to begin before `on`) is still open on `on`: not ended, or ended that day or
+/// later only to be followed by the next episode (X1).
+fn open_on(episode: &super::facts::Episode, on: Option<Date>) -> bool {
+    let Some(on) = on else { return false };
+    match (episode.end, episode.reason_ceased) {
+        (None, _) => true,
+        (Some(end), Some(ReasonEpisodeCeased::X1)) => end >= on,
+        (Some(end), _) => end > on,
+    }
+}
+
+/// The events of an episode that continues the open period: a new legal status (`RNE` L, B, U), a new
+/// placement (P, T, B, U; T and U with the same carers), `reason` the placement change's (the previous
+/// episode's `REASON_PLACE_CHANGE`).
+fn plan_change(
+    pl: &mut Planner<'_>,
+    r: &Row,
+    on: Date,
+    rne: ReasonNewEpisode,
+    ls: LegalStatus,
+    placement: &Placement,
+    reason: Option<ReasonPlaceChange>,
+) {
+    use ReasonNewEpisode as R;
+    if matches!(rne, R::L | R::B | R::U) {
+        pl.plan(r, on, 11, LegalStatusChanged { legal_status: ls });
+    }
+    if matches!(rne, R::P | R::T | R::B | R::U) {
+        pl.plan(
+            r,
+            on,
+            12,
+            PlacementChanged {
+                placement: placement.clone(),
+                reason,
+                same_carers: matches!(rne, R::T | R::U),
+            },
+        );
+    }
+}
+
+/// The log holds a period of care found in progress on `on` (`CareInProgressRecorded`, its start unknown),
+/// and this return shows it continuing from an earlier episode: that record is retracted (it stays in the
+/// log, as what was known until now) and the episode is recorded as the change it was. Nothing conflicts.
+fn fill_in(pl: &mut Planner<'_>, r: &Row, on: Date, reason: Option<ReasonPlaceChange>) {
+    let Some(found) = pl.in_progress.iter().find(|f| f.on == on).cloned() else {
+        return;
+    };
+    let c = found.content;
+    let retraction = journey_core::domain::EventRetracted {
+        target_event_id: found.event_id.clone(),
+        reason: journey_core::domain::lists::RetractionReason::Other,
+        detail: Some(
+            LongText::parse(format!(
+                "Superseded: the {} SSDA903 return holds this period of care from its start; the episode of {} \
+                 is recorded as the change it was",
+                pl.year,
+                format_date(on)
+            ))
+            .expect("short text"),
+        ),
+    };
+    pl.retracted_versions.push(found.version);
+    let decided_on = pl.decided_on;
+    pl.plan(r, decided_on, 0, retraction);
+    plan_change(
+        pl,
+        r,
+        on,
+        c.reason_new_episode,
+        c.legal_status,
+        &c.placement,
+        reason,
+    );
 }
 
 fn plan_missing(pl: &mut Planner<'_>, rows: &[Row]) {

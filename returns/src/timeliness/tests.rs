@@ -82,7 +82,6 @@ fn outcome(child: &str, name: &str, due: &str, status: TimescaleStatus) -> Times
         due_on: Some(d(due)),
         status,
         completed_on: None,
-        days_late: None,
     }
 }
 

@@ -69,16 +69,16 @@ fn import(store: &InMemoryStore, tables: &Tables, label: &str, dir: &Path) -> Im
 
 fn assert_clean(r: &ImportReport) {
     assert!(
-        r.problems.is_empty(),
+        r.tally.problems.is_empty(),
         "problems: {:#?}",
-        &r.problems[..r.problems.len().min(10)]
+        &r.tally.problems[..r.tally.problems.len().min(10)]
     );
     assert!(
-        r.conflicts.is_empty(),
+        r.tally.conflicts.is_empty(),
         "conflicts: {:#?}",
-        &r.conflicts[..r.conflicts.len().min(10)]
+        &r.tally.conflicts[..r.tally.conflicts.len().min(10)]
     );
-    assert_eq!(r.children_refused, 0);
+    assert_eq!(r.tally.children_refused, 0);
 }
 
 fn first_difference(a: &Tables, b: &Tables) -> Option<String> {
@@ -110,8 +110,8 @@ fn importing_two_years_of_exports_reproduces_both_exports_and_a_second_import_ch
     }
     // The second year repeats facts of the first (episodes open across 31 March, the child's details,
     // allocations): they are recognised, not recorded twice.
-    assert!(reports[0].events_appended > 0 && reports[0].children_imported > 0);
-    assert!(reports[1].facts_already_present > 0, "{:?}", reports[1]);
+    assert!(reports[0].tally.events_appended > 0 && reports[0].tally.children_imported > 0);
+    assert!(reports[1].tally.facts_already_present > 0, "{:?}", reports[1]);
     let at = ts("2025-07-02T00:00:00Z");
     for (tables, label) in source.iter().zip(YEARS) {
         let again = block_on(ssda903::export(&store, year(label), at)).unwrap();
@@ -129,8 +129,8 @@ fn importing_two_years_of_exports_reproduces_both_exports_and_a_second_import_ch
             &dir.path().join(format!("again-{}", label.replace('/', "-"))),
         );
         assert_clean(&r);
-        assert_eq!(r.events_appended, 0, "{label}: {r:?}");
-        assert_eq!(r.children_imported, 0);
+        assert_eq!(r.tally.events_appended, 0, "{label}: {r:?}");
+        assert_eq!(r.tally.children_imported, 0);
     }
     assert_eq!(block_on(store.head()).unwrap(), head);
 }
@@ -232,18 +232,58 @@ fn a_bad_row_is_reported_by_file_row_and_column_and_nothing_of_that_child_is_imp
     eps[0][3] = "Q9".to_string();
     let (_clock, store) = empty_store();
     let r = import(&store, &tables, "2023/24", dir.path());
-    assert_eq!(r.children_refused, 1, "{r:?}");
-    let p = &r.problems[0];
+    assert_eq!(r.tally.children_refused, 1, "{r:?}");
+    let p = &r.tally.problems[0];
     assert_eq!(p.file, "episodes.csv");
     assert_eq!(p.row, 2, "the first data row is line 2");
     assert_eq!(p.column, "LS");
     assert!(p.rule.contains("Q9"), "{}", p.rule);
     assert_eq!(p.child.as_deref(), Some(victim.as_str()));
     // The other children are in; the victim has nothing.
-    assert!(r.children_imported > 0);
+    assert!(r.tally.children_imported > 0);
     let victim_events =
         block_on(store.read_stream(testkit::child(&victim), journey_core::Version(1), 1000)).unwrap();
     assert!(victim_events.is_empty(), "half-imported: {victim_events:?}");
+}
+
+/// A reason code used outside the collection years whose lists have it is refused at import, as at append,
+/// with the row it came from (issue 16): E43, special guardianship before 2018/19, on an episode that ended
+/// in 2023/24, whose return would fail.
+#[test]
+fn a_code_outside_the_years_it_is_valid_in_is_refused_naming_the_row_the_code_and_the_date() {
+    let source = source_returns(60);
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables = source[0].clone();
+    let eps = &mut tables.tables.get_mut(&TableKind::Episodes).unwrap().rows;
+    let (dec, rec) = (7, 8);
+    let (at, row) = eps
+        .iter_mut()
+        .enumerate()
+        .find(|(_, r)| !r[dec].is_empty() && r[rec] != "X1")
+        .expect("an episode that ended care in the year");
+    let (victim, ended) = (row[0].clone(), row[dec].clone());
+    row[rec] = "E43".to_string();
+    let (_clock, store) = empty_store();
+    let r = import(&store, &tables, "2023/24", dir.path());
+    assert_eq!(r.tally.children_refused, 1, "{r:?}");
+    // Well formed, refused by the journey's rules (the code is checked where it is appended).
+    let p = r
+        .tally
+        .refused_by_rules
+        .iter()
+        .find(|p| p.rule.contains("E43"))
+        .unwrap_or_else(|| panic!("{:#?}", r.tally));
+    assert_eq!((p.file.as_str(), p.row), ("episodes.csv", at + 2));
+    assert_eq!(p.child.as_deref(), Some(victim.as_str()));
+    // dd/mm/yyyy in the file, the date as Journey writes it in the rule.
+    let (d, m, y) = (&ended[0..2], &ended[3..5], &ended[6..10]);
+    assert!(
+        p.rule.contains(&format!(
+            "reason episode ceased code \"E43\" is not valid on {y}-{m}-{d}: it is in the DfE list up to 2017/18"
+        )),
+        "{}",
+        p.rule
+    );
 }
 
 #[test]
@@ -269,6 +309,7 @@ fn a_conflict_between_years_is_reported_not_resolved() {
     let before = block_on(store.stream_version(testkit::child(&child))).unwrap();
     let r = import(&store, &second, "2024/25", &dir.path().join("y2"));
     let c = r
+        .tally
         .conflicts
         .iter()
         .find(|c| c.child.as_deref() == Some(child.as_str()))
@@ -289,9 +330,12 @@ fn files_that_are_not_ssda903_tables_are_reported() {
         bytes: b"A,B\n1,2\n".to_vec(),
     }];
     let r = block_on(ssda903::import(&store, &files, &options("2023/24"))).unwrap();
-    assert_eq!(r.problems.len(), 1);
-    assert_eq!((r.problems[0].file.as_str(), r.problems[0].row), ("notes.csv", 1));
-    assert_eq!(r.events_appended, 0);
+    assert_eq!(r.tally.problems.len(), 1);
+    assert_eq!(
+        (r.tally.problems[0].file.as_str(), r.tally.problems[0].row),
+        ("notes.csv", 1)
+    );
+    assert_eq!(r.tally.events_appended, 0);
 }
 
 #[test]
@@ -311,5 +355,90 @@ fn the_export_derives_episodes_from_legal_status_and_placement_events() {
         for code in ["S", "L", "P"] {
             assert!(rnes.contains(code), "{code} not in {rnes:?}");
         }
+    }
+}
+
+/// Children in care of each kind of event in force: how many periods the log holds as found in progress.
+fn in_progress_periods(store: &InMemoryStore) -> usize {
+    let at = ts("2026-01-01T00:00:00Z");
+    block_on(ssda903::streams_known_at(store, at))
+        .unwrap()
+        .values()
+        .map(|events| {
+            ssda903::ChildFacts::from_stream(events, at)
+                .episodes
+                .iter()
+                .filter(|e| e.period_start_unknown)
+                .count()
+        })
+        .sum()
+}
+
+/// An authority's history imported from a middle year on: the children already in care when its earliest
+/// return begins are imported with their period of care in progress (start unknown), not refused; each
+/// year's return comes back out as it went in; the earlier year imported afterwards fills the beginnings in
+/// without a conflict, and the later years still come back out the same.
+#[test]
+fn history_imported_from_a_middle_year_keeps_the_children_already_in_care_and_fills_in_later() {
+    let profile = AuthorityProfile::deep_end()
+        .with_children(160)
+        .with_real_postcodes();
+    let clock = testkit::clock();
+    let source_store = InMemoryStore::new(clock.clone());
+    let load = block_on(synth::load(&source_store, &clock, synth::generate(23, &profile))).unwrap();
+    assert!(load.rejected.is_empty(), "{:?}", load.rejected);
+    let labels = ["2022/23", "2023/24", "2024/25"];
+    let source: Vec<Tables> = labels
+        .iter()
+        .map(|y| {
+            block_on(ssda903::export(
+                &source_store,
+                year(y),
+                ts("2025-06-30T23:00:00Z"),
+            ))
+            .unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (_clock, store) = empty_store();
+    // 2023/24 and 2024/25 first.
+    for (tables, label) in source[1..].iter().zip(&labels[1..]) {
+        let r = import(&store, tables, label, &dir.path().join(label.replace('/', "-")));
+        assert_clean(&r);
+    }
+    let found = in_progress_periods(&store);
+    assert!(found > 5, "children already in care on 1 April 2023: {found}");
+    let at = ts("2025-07-02T00:00:00Z");
+    for (tables, label) in source[1..].iter().zip(&labels[1..]) {
+        let again = block_on(ssda903::export(&store, year(label), at)).unwrap();
+        if let Some(diff) = first_difference(tables, &again) {
+            panic!("{label}: the round trip changed the return: {diff}");
+        }
+    }
+    // Then the year before: it holds the beginnings of some of those periods.
+    let r = import(&store, &source[0], labels[0], &dir.path().join("2022-23"));
+    assert_clean(&r);
+    let left = in_progress_periods(&store);
+    assert!(
+        left < found,
+        "the earlier year fills some beginnings in: {left} of {found} still in progress"
+    );
+    let at = ts("2025-07-03T00:00:00Z");
+    for (tables, label) in source.iter().zip(labels) {
+        let again = block_on(ssda903::export(&store, year(label), at)).unwrap();
+        if let Some(diff) = first_difference(tables, &again) {
+            panic!("{label}: after filling in, the return changed: {diff}");
+        }
+    }
+    // Nothing more to do: every year again appends nothing.
+    for (tables, label) in source.iter().zip(labels) {
+        let r = import(
+            &store,
+            tables,
+            label,
+            &dir.path().join(format!("again-{}", label.replace('/', "-"))),
+        );
+        assert_clean(&r);
+        assert_eq!(r.tally.events_appended, 0, "{label}: {r:?}");
     }
 }

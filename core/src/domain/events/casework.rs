@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::SocialWorkerChangeReason;
 use crate::error::Problems;
+use crate::time::Date;
 
-use super::super::Payload;
 use super::super::lists::WorkerRole;
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{LaCode, Professional, ShortText};
+use super::super::{Payload, code_on};
 
 /// A worker was allocated to the child. An allocation in a role that already has a worker replaces that
 /// worker from this date: for social workers, each allocation starts an SSDA903 social worker episode and
@@ -42,6 +43,12 @@ impl Payload for WorkerAllocated {
             );
         }
     }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        if let Some(reason) = self.change_reason {
+            code_on(p, "change_reason", reason, occurred);
+        }
+    }
 }
 
 /// The allocation in a role ended with nobody replacing the worker (case closed, or unallocated).
@@ -63,6 +70,12 @@ impl Payload for WorkerAllocationEnded {
                 "reason",
                 "is only recorded for social workers (SSDA903 SW_REASON)",
             );
+        }
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        if let Some(reason) = self.reason {
+            code_on(p, "reason", reason, occurred);
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::time::Date;
 use super::super::lists::{CinPlanEndReason, VisitKind};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{LongText, Professional, Referrer, duplicate};
-use super::super::{EventKind, Payload, Reference, not_before, not_future};
+use super::super::{EventKind, Payload, Reference, accepted, code_on, codes_on, not_before, not_future};
 
 /// A referral to children's social care: opens a child in need episode (CIN census `CINreferralDate`,
 /// Annex A list 3). `occurred_at` is the referral date. Close the episode with `ChildInNeedEpisodeClosed`,
@@ -43,6 +43,10 @@ impl Payload for ReferralReceived {
         if self.source == ReferralSource::R9 && self.referrer.is_some() {
             p.push("referrer", "must be absent when source is 9 (anonymous)");
         }
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        code_on(p, "source", self.source, occurred);
     }
 
     fn references(&self) -> Vec<Reference<'_>> {
@@ -108,8 +112,13 @@ impl Payload for AssessmentCompleted {
         }
     }
 
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        codes_on(p, "factors", &self.factors, occurred);
+    }
+
     fn check_dates(&self, occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.authorised_on {
+            accepted(p, "authorised_on", d);
             not_future(p, "authorised_on", d, today);
             not_before(
                 p,
@@ -206,4 +215,9 @@ pub struct ChildInNeedEpisodeClosed {
 }
 
 no_third_parties!(ChildInNeedEpisodeClosed);
-impl Payload for ChildInNeedEpisodeClosed {}
+
+impl Payload for ChildInNeedEpisodeClosed {
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        code_on(p, "reason", self.reason, occurred);
+    }
+}

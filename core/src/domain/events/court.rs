@@ -10,7 +10,7 @@ use super::super::lists::{
 };
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{LongText, PersonAttendance, ShortText, ThirdParty, duplicate};
-use super::super::{Payload, later_than, not_future};
+use super::super::{Payload, accepted, later_than, not_future};
 
 /// The pre-proceedings period started (CIN census 2025/26 `PPStartDate`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
@@ -107,6 +107,7 @@ no_third_parties!(CareProceedingsIssued);
 impl Payload for CareProceedingsIssued {
     fn check_dates(&self, occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.letter_of_issue_sent_on {
+            accepted(p, "letter_of_issue_sent_on", d);
             not_future(p, "letter_of_issue_sent_on", d, today);
             if d > occurred {
                 p.push(
@@ -190,6 +191,7 @@ impl Payload for CourtOrderMade {
 
     fn check_dates(&self, occurred: Date, _today: Date, p: &mut Problems) {
         if let Some(d) = self.expires_on {
+            accepted(p, "expires_on", d);
             later_than(
                 p,
                 "expires_on",

@@ -5,11 +5,12 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{AssessmentFactor, ReferralSource};
 use crate::error::Problems;
 use crate::ids::EventId;
+use crate::time::Date;
 
 use super::super::lists::{ContactOutcome, EarlyHelpEndReason};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{LongText, Professional, Referrer, ShortText, duplicate};
-use super::super::{EventKind, Payload, Reference};
+use super::super::{EventKind, Payload, Reference, code_on, codes_on};
 
 /// Someone raised a concern about the child (Ofsted Annex A list 1). `occurred_at` is when the contact was
 /// received, with a time of day where known (the decision is due within one working day).
@@ -48,6 +49,11 @@ impl Payload for ContactReceived {
         if self.source == ReferralSource::R9 && self.referrer.is_some() {
             p.push("referrer", "must be absent when source is 9 (anonymous)");
         }
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        code_on(p, "source", self.source, occurred);
+        codes_on(p, "concerns", &self.concerns, occurred);
     }
 }
 
@@ -132,6 +138,10 @@ impl Payload for EarlyHelpAssessmentCompleted {
                 format!("lists {} twice", self.factors[i]),
             );
         }
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        codes_on(p, "factors", &self.factors, occurred);
     }
 }
 

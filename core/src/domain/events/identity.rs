@@ -6,13 +6,18 @@ use crate::codes::{Disability, Ethnicity, Sex, UpnUnknownReason};
 use crate::error::Problems;
 use crate::time::Date;
 
-use super::super::lists::Relationship;
+use super::super::lists::{IdentifierKind, Relationship};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
-use super::super::values::{FamilyId, NhsNumber, ShortText, ThirdParty, Upn, duplicate};
-use super::super::{Payload, not_future};
+use super::super::values::{FamilyId, LongText, NhsNumber, ShortText, ThirdParty, Upn, duplicate};
+use super::super::{Payload, accepted, not_future};
 
 /// The first event of every stream: who the child is. For an unborn child, give `expected_date_of_birth`
 /// instead of `date_of_birth`, and record the birth later with `ChildDetailsAmended`.
+///
+/// An unborn child's `sex` is held as recorded (a sex known from a scan is a fact practitioners use), not
+/// refused: refusing it would make a true record unrecordable and an import refuse the child. The returns
+/// report what each requires instead: the CIN census reports `U` for a child unborn on its reference date
+/// (rule 8750) whatever is recorded here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ChildRegistered {
@@ -82,7 +87,11 @@ impl Payload for ChildRegistered {
 
     fn check_dates(&self, _occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.date_of_birth {
+            accepted(p, "date_of_birth", d);
             not_future(p, "date_of_birth", d, today);
+        }
+        if let Some(d) = self.expected_date_of_birth {
+            accepted(p, "expected_date_of_birth", d);
         }
     }
 }
@@ -148,7 +157,11 @@ impl Payload for ChildDetailsAmended {
 
     fn check_dates(&self, _occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = self.date_of_birth {
+            accepted(p, "date_of_birth", d);
             not_future(p, "date_of_birth", d, today);
+        }
+        if let Some(d) = self.expected_date_of_birth {
+            accepted(p, "expected_date_of_birth", d);
         }
     }
 }
@@ -212,3 +225,21 @@ pub struct ChildDied {}
 
 no_third_parties!(ChildDied);
 impl Payload for ChildDied {}
+
+/// An identifier of the child as a source system recorded it, which fails its check (a UPN's check letter,
+/// an NHS number's check digit, a postcode's format). Kept as recorded and flagged, never used as the
+/// child's identifier: no rule, view or return reads it as one. Imports of history record it instead of
+/// refusing the child over one identifier; the valid value, once found, is recorded as usual
+/// (`ChildDetailsAmended`, a placement's postcode). `occurred_at` is when the source says it held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct InvalidIdentifierRecorded {
+    pub identifier: IdentifierKind,
+    /// The value exactly as recorded (trimmed).
+    pub recorded: ShortText,
+    /// The check it fails.
+    pub problem: LongText,
+}
+
+no_third_parties!(InvalidIdentifierRecorded);
+impl Payload for InvalidIdentifierRecorded {}

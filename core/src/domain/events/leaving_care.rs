@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{CareLeaverAccommodation, CareLeaverActivity, InTouch};
 use crate::error::Problems;
 use crate::ids::EventId;
+use crate::time::Date;
 
 use super::super::lists::ContactMode;
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{Entitlement, LongText, ThirdParty, duplicate};
-use super::super::{EventKind, Payload, Reference};
+use super::super::{EventKind, Payload, Reference, code_on};
 
 /// The eligible child's needs assessment was completed (due within 3 months of the 16th birthday).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
@@ -100,6 +101,15 @@ impl Payload for CareLeaverContactRecorded {
                     "0 is for a young person not in touch: give the accommodation when in_touch is YES",
                 );
             }
+        }
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        if let Some(activity) = self.activity {
+            code_on(p, "activity", activity, occurred);
+        }
+        if let Some(accommodation) = self.accommodation {
+            code_on(p, "accommodation", accommodation, occurred);
         }
     }
 }

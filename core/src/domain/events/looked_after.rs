@@ -3,15 +3,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{
-    CategoryOfNeed, LegalStatus, MissingKind, ReasonEpisodeCeased, ReasonPlaceChange, ReviewParticipation,
-    SdqReason,
+    CategoryOfNeed, LegalStatus, MissingKind, ReasonEpisodeCeased, ReasonNewEpisode, ReasonPlaceChange,
+    ReviewParticipation, SdqReason,
 };
 use crate::error::Problems;
+use crate::time::Date;
 
-use super::super::Payload;
 use super::super::lists::{ContactMode, ConvictionKind, HealthAssessmentKind, SubstanceMisuseIntervention};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{Placement, Postcode, Professional};
+use super::super::{Payload, code_on};
 
 /// The child started to be looked after (SSDA903 episode with `RNE` = S): legal status, category of need
 /// and the first placement. `occurred_at` is `DECOM`.
@@ -35,6 +36,54 @@ impl ThirdPartyData for BecameLookedAfter {
 impl Payload for BecameLookedAfter {
     fn validate(&self, p: &mut Problems) {
         self.placement.validate("placement", p);
+    }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
+    }
+}
+
+/// The child was already looked after on this date, in a period of care whose start is not recorded: the
+/// earliest episode an authority's history holds (its earliest SSDA903 return) continues a period that began
+/// in a year no file still has (`RNE` L, P, T, B or U). It opens the period of care as [`BecameLookedAfter`]
+/// does, with the episode that starts on this date; everything counted from the period's start (days looked
+/// after, the care-leaver time test, entering care) is then "at least", counted from this date. When the
+/// earlier history is recorded later, this event is retracted and the episode recorded as the change it was.
+/// `occurred_at` is the episode's `DECOM`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct CareInProgressRecorded {
+    /// The SSDA903 `RNE` of the episode starting on this date: how it continued the period (not S).
+    pub reason_new_episode: ReasonNewEpisode,
+    pub legal_status: LegalStatus,
+    pub category_of_need: CategoryOfNeed,
+    pub placement: Placement,
+    /// The postcode of the child's home when the period began, where the return gives it (`HOME_POST`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_postcode: Option<Postcode>,
+}
+
+impl ThirdPartyData for CareInProgressRecorded {
+    fn third_parties(&self, at: &str, out: &mut Vec<DataSubject>) {
+        self.placement.third_parties(&join(at, "placement"), out);
+    }
+}
+
+impl Payload for CareInProgressRecorded {
+    fn validate(&self, p: &mut Problems) {
+        if self.reason_new_episode == ReasonNewEpisode::S {
+            p.push(
+                "reason_new_episode",
+                "must be L, P, T, B or U (an episode continuing a period of care): a period that starts on \
+                 this date is BecameLookedAfter",
+            );
+        }
+        self.placement.validate("placement", p);
+    }
+
+    /// The placement type is used on the day the episode found in progress started (its `DECOM`).
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
     }
 }
 
@@ -73,6 +122,13 @@ impl Payload for PlacementChanged {
     fn validate(&self, p: &mut Problems) {
         self.placement.validate("placement", p);
     }
+
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        self.placement.check_codes("placement", occurred, p);
+        if let Some(reason) = self.reason {
+            code_on(p, "reason", reason, occurred);
+        }
+    }
 }
 
 /// The period of care ended (SSDA903 `DEC` and `REC`).
@@ -94,6 +150,12 @@ impl Payload for CeasedToBeLookedAfter {
                  LegalStatusChanged or PlacementChanged instead",
             );
         }
+    }
+
+    /// The reason is used on the day care ended (SSDA903 `DEC`): E43/E44 up to 2017/18, E45-E48 from
+    /// 2018/19.
+    fn check_codes(&self, occurred: Date, p: &mut Problems) {
+        code_on(p, "reason", self.reason, occurred);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::time::Date;
 use super::super::lists::{PermanencePlan, Relationship};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::{FamilyId, LaCode, LongText, PartialDate, ThirdParty, duplicate};
-use super::super::{Payload, not_future};
+use super::super::{Payload, accepted, not_future};
 
 /// The agency decision maker decided the child should be placed for adoption (SSDA903 AD1 `DATE_INT`;
 /// Annex A list 10 "Date of ADM decision").
@@ -56,6 +56,7 @@ impl ThirdPartyData for MatchedWithAdopters {
             .map(|f| join(at, f))
             .collect(),
             confidential: false,
+            date_of_birth: None,
         });
         self.adopters.third_parties(&join(at, "adopters"), out);
     }
@@ -193,6 +194,7 @@ impl Payload for PreviousPermanenceRecorded {
 
     fn check_dates(&self, _occurred: Date, today: Date, p: &mut Problems) {
         if let Some(d) = &self.order_date {
+            accepted(p, "order_date", d.earliest());
             not_future(p, "order_date", d.earliest(), today);
         }
     }

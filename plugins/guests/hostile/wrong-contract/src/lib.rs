@@ -1,8 +1,8 @@
-//! Hostile: a policy built against a contract version this host does not speak (`journey:policy@2.0.0`).
+//! Hostile: a policy built against a contract version this host does not speak (`journey:policy@3.0.0`).
 
 wit_bindgen::generate!({
     inline: "
-        package journey:policy@2.0.0;
+        package journey:policy@3.0.0;
 
         interface policy {
             about: func() -> string;
@@ -18,7 +18,7 @@ struct FromTheFuture;
 
 impl exports::journey::policy::policy::Guest for FromTheFuture {
     fn about() -> String {
-        "a policy for contract 2.0.0".to_string()
+        "a policy for contract 3.0.0".to_string()
     }
 }
 

@@ -18,12 +18,30 @@
 //! Then on the evaluation date:
 //! * **eligible**: 16 or 17, looked after, counted as above;
 //! * **relevant** (s23A): 16 or 17, not looked after, eligible on the day before care last ended; no longer
-//!   relevant once home with a parent (`returned_home_reasons`) for `returned_home_months` (Care Leavers
-//!   (England) Regulations 2010 reg 3(3));
+//!   relevant once living for `parental_responsibility_months` with someone with parental responsibility
+//!   (Care Leavers (England) Regulations 2010 reg 3(3)): care ended with one of
+//!   `parental_responsibility_reasons` (home to a parent, E4A/E4B; a child arrangements or residence order,
+//!   E41; adoption, E11/E12; special guardianship, E43-E48);
 //! * **former relevant** (s23C): 18 to 24, eligible or relevant on the day before the 18th birthday;
 //! * **qualifying** (s24): under 21 (16 to 20 for special guardianship), and looked after on a day after the
 //!   16th birthday but no longer (s24(1B)), or looked after immediately before a special guardianship order
 //!   (s24(1A), `special_guardianship_reasons`).
+//!
+//! **Reason codes by meaning, in every year.** The SSDA903 reason a period of care ended with (`REC`)
+//! changed over the years: special guardianship was E43 (to former foster carers) and E44 (to other
+//! carers) up to 2017/18, and E45-E48 from 2018/19. Each list above names every code of its meaning in
+//! every collection year it was valid in, so that a history recorded before 2018/19 is judged as one
+//! recorded after (Journey refuses a code on a date outside its years: `journey_core::codes`).
+//!
+//! **A period of care found in progress.** History imported from an authority's earliest return may begin
+//! with a period of care already in progress (`CareInProgressRecorded`): it began before its recorded start,
+//! on a date not recorded. Its days from the 14th birthday (or the end of an earlier recorded period) up to
+//! its recorded start may have been looked after, so the days counted are "at least" and the reasons say so.
+//! Where the category depends on those days (fewer than 13 weeks counted, but 13 weeks reachable with them),
+//! the child is not given a category the record cannot show: an alert (`care-leaver-category-unknown`)
+//! says why, and a young person who is at least qualifying is given that category with a reason saying that
+//! former relevant depends on the unrecorded days. An eligible child's first eligible day is then "at the
+//! latest".
 //!
 //! **Entitlements**, each with its start and last day (`ends_on` is the day before the birthday it ends
 //! at): the needs assessment (and a deadline: within `needs_assessment_months` of becoming eligible, CPPCR
@@ -52,8 +70,8 @@ const THIRTEEN_WEEKS: i64 = 91;
 #[serde(deny_unknown_fields)]
 struct Parameters {
     short_break_legal_statuses: Vec<String>,
-    returned_home_reasons: Vec<String>,
-    returned_home_months: i32,
+    parental_responsibility_reasons: Vec<String>,
+    parental_responsibility_months: i32,
     special_guardianship_reasons: Vec<String>,
     needs_assessment_months: i32,
     personal_adviser_until_age: u32,
@@ -84,8 +102,8 @@ const CATEGORIES: [&str; 4] = ["eligible", "relevant", "former-relevant", "quali
 impl Parameters {
     fn validate(&self) -> Result<(), PolicyError> {
         PolicyError::check(
-            self.returned_home_months >= 1,
-            "returned_home_months",
+            self.parental_responsibility_months >= 1,
+            "parental_responsibility_months",
             "must be at least 1",
         )?;
         PolicyError::check(
@@ -157,12 +175,48 @@ struct Care<'a> {
     counted: Vec<LegalStatusSpan<'a>>,
     /// Periods of care other than a series of short breaks.
     periods: Vec<CarePeriod<'a>>,
+    /// The days before a period found in progress that may have been looked after and would count.
+    unrecorded: Option<Unrecorded<'a>>,
+}
+
+/// Whether the child was eligible on a day, as far as the record shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Eligibility {
+    Yes,
+    No,
+    /// Only if enough of the unrecorded days before a period found in progress were looked after.
+    Unknown,
+}
+
+/// The days `[after, before)` that a period of care found in progress may have covered before its recorded
+/// start (`before`): from the 14th birthday, or the end of the recorded period before it if later.
+struct Unrecorded<'a> {
+    after: Date,
+    before: Date,
+    /// The `CareInProgressRecorded` event, for citing.
+    event: &'a JourneyEvent,
+}
+
+impl Unrecorded<'_> {
+    /// Why counts that could include these days are lower bounds.
+    fn reason(&self) -> Reason {
+        Reason::new(
+            format!(
+                "Care found in progress on {} (history imported from a return that begins mid-period) began on a \
+                 date not recorded: the days from {} to {} may have been looked after and are not counted",
+                self.before,
+                self.after,
+                self.before.add_days(-1)
+            ),
+            [self.event.event_id.as_str()],
+        )
+    }
 }
 
 impl<'a> Care<'a> {
     fn new(input: &'a EvaluationInput, dob: Date, p: &Parameters) -> Result<Care<'a>, PolicyError> {
         // A series of short breaks is not care for any of the counting (CPPCR 2010 reg 48).
-        let mut periods = input.care_periods()?;
+        let mut periods = input.all_care_periods()?;
         periods.retain(|c| !c.is_short_breaks(&p.short_break_legal_statuses));
         let counted = periods
             .iter()
@@ -170,11 +224,40 @@ impl<'a> Care<'a> {
             .filter(|s| !p.short_break_legal_statuses.contains(&s.legal_status))
             .cloned()
             .collect();
+        let unrecorded = periods.iter().enumerate().find_map(|(i, c)| {
+            let before = c.period.starts_on();
+            let previous_end = i.checked_sub(1).and_then(|j| periods[j].period.ends_on());
+            let after = previous_end.map_or(dob.birthday(14), |e| e.max(dob.birthday(14)));
+            (c.start_unknown() && after < before).then_some(Unrecorded {
+                after,
+                before,
+                event: c.period.start,
+            })
+        });
         Ok(Care {
             dob,
             counted,
             periods,
+            unrecorded,
         })
+    }
+
+    /// Of the unrecorded days before a period found in progress, those up to `d` (inclusive): they would
+    /// count towards the 13 weeks if the child was looked after on them.
+    fn unrecorded_days(&self, d: Date) -> i64 {
+        self.unrecorded
+            .as_ref()
+            .map_or(0, |u| u.after.days_until(&u.before.min(d.add_days(1))).max(0))
+    }
+
+    /// "91 days", or "at least 91 days" when unrecorded days up to `d` may have been looked after too.
+    fn days_to(&self, d: Date) -> String {
+        let counted = days(self.days_since_14(d));
+        if self.unrecorded_days(d) > 0 {
+            format!("at least {counted}")
+        } else {
+            counted
+        }
     }
 
     fn looked_after_on(&self, d: Date) -> bool {
@@ -190,23 +273,46 @@ impl<'a> Care<'a> {
             .sum()
     }
 
-    fn eligible_on(&self, d: Date) -> bool {
-        matches!(self.dob.age_on(&d), Some(16 | 17))
-            && self.looked_after_on(d)
-            && self.days_since_14(d) >= THIRTEEN_WEEKS
+    fn eligibility_on(&self, d: Date) -> Eligibility {
+        if !matches!(self.dob.age_on(&d), Some(16 | 17)) {
+            return Eligibility::No;
+        }
+        let counted = self.days_since_14(d);
+        if self.looked_after_on(d) && counted >= THIRTEEN_WEEKS {
+            return Eligibility::Yes;
+        }
+        // On an unrecorded day the child may have been looked after; after them, only as recorded.
+        let may_be_looked_after = self.looked_after_on(d)
+            || self
+                .unrecorded
+                .as_ref()
+                .is_some_and(|u| u.after <= d && d < u.before);
+        if may_be_looked_after && counted + self.unrecorded_days(d) >= THIRTEEN_WEEKS {
+            Eligibility::Unknown
+        } else {
+            Eligibility::No
+        }
     }
 
-    /// The first day from the 16th birthday to `until` (inclusive) on which the child was eligible.
-    fn first_eligible(&self, until: Date) -> Option<Date> {
+    fn eligible_on(&self, d: Date) -> bool {
+        self.eligibility_on(d) == Eligibility::Yes
+    }
+
+    /// The first day from the 16th birthday to `until` (inclusive) on which the child was eligible, and
+    /// whether the child may have been eligible earlier (on unrecorded days, or with them counted).
+    fn first_eligible(&self, until: Date) -> (Option<Date>, bool) {
         let mut d = self.dob.birthday(16);
         let last = until.min(self.dob.birthday(18).add_days(-1));
+        let mut maybe_earlier = false;
         while d <= last {
-            if self.eligible_on(d) {
-                return Some(d);
+            match self.eligibility_on(d) {
+                Eligibility::Yes => return (Some(d), maybe_earlier),
+                Eligibility::Unknown => maybe_earlier = true,
+                Eligibility::No => {}
             }
             d = d.add_days(1);
         }
-        None
+        (None, maybe_earlier)
     }
 
     /// The last counted period of care that ended on or before `on`, with its end event.
@@ -232,12 +338,20 @@ struct Status<'a> {
     left: Option<&'a JourneyEvent>,
 }
 
+/// What the record shows of the category on the evaluation date.
+enum Judged<'a> {
+    Category(Status<'a>),
+    /// The category depends on unrecorded days before a period found in progress: why.
+    Undetermined(Vec<Reason>),
+    None,
+}
+
 impl Policy for CareLeaverEntitlements {
     fn about() -> PolicyInfo {
         PolicyInfo::new(
             "care-leaver-entitlements",
             PolicyKind::CareLeaverEntitlements,
-            "1.0.1",
+            "2.0.0",
             "The care-leaver category (eligible, relevant, former relevant, qualifying) counted from the \
              looked-after history and date of birth as the Children Act 1989 counts it (13 weeks after 14, \
              ending after 16, short breaks excluded), and the entitlements that follow with their start and \
@@ -260,11 +374,20 @@ impl Policy for CareLeaverEntitlements {
             return Ok(decisions);
         };
         let care = Care::new(input, dob, &p)?;
+        let on = input.evaluation_date;
         match status(input, &care, &p) {
-            Some(s) => entitlements(input, &care, &p, &s, &mut decisions),
-            None => {
-                let on = input.evaluation_date;
-                let counted = care.days_since_14(on);
+            Judged::Category(s) => entitlements(input, &care, &p, &s, &mut decisions),
+            Judged::Undetermined(reasons) => decisions.alerts.push(Alert::new(
+                "care-leaver-category-unknown",
+                Severity::Warning,
+                format!(
+                    "The care-leaver category on {on} cannot be counted from the record: it depends on days \
+                     looked after before a period of care found in progress, which began on a date not \
+                     recorded. Record the period's beginning (import the earlier return) to count it."
+                ),
+                reasons,
+            )),
+            Judged::None => {
                 decisions.alerts.push(Alert::new(
                     "no-care-leaver-category",
                     Severity::Info,
@@ -272,7 +395,7 @@ impl Policy for CareLeaverEntitlements {
                         "No care-leaver category on {on}: aged {}, looked after {} since the 14th birthday \
                          ({}), short breaks excluded.",
                         dob.age_on(&on).map_or("unborn".into(), |a| a.to_string()),
-                        days(counted),
+                        care.days_to(on),
                         dob.birthday(14)
                     ),
                     vec![Reason::because(format!("Date of birth {dob}"))],
@@ -293,10 +416,12 @@ fn born(dob: Date) -> Reason {
     ))
 }
 
-fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Option<Status<'a>> {
+fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Judged<'a> {
     let on = input.evaluation_date;
     let dob = care.dob;
-    let age = dob.age_on(&on)?;
+    let Some(age) = dob.age_on(&on) else {
+        return Judged::None;
+    };
     let (b16, b18, b21) = (dob.birthday(16), dob.birthday(18), dob.birthday(21));
     let counted = |d: Date| {
         let mut ids: Vec<String> = care
@@ -310,14 +435,21 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
             format!(
                 "Looked after {} from the 14th birthday to {d} (13 weeks is {THIRTEEN_WEEKS} days; short breaks \
                  excluded), and on a day after the 16th birthday",
-                days(care.days_since_14(d))
+                care.days_to(d)
             ),
             ids,
         )
     };
+    // Why a category rests on, or cannot be told without, the unrecorded days.
+    let unrecorded = || care.unrecorded.as_ref().map(Unrecorded::reason);
+    let undetermined = |why: String| {
+        let mut reasons = vec![born(dob), Reason::because(why)];
+        reasons.extend(unrecorded());
+        Judged::Undetermined(reasons)
+    };
     let found = |category, since, eligible_from, mut reasons: Vec<Reason>, left| {
         reasons.insert(0, born(dob));
-        Some(Status {
+        Judged::Category(Status {
             category,
             since,
             eligible_from,
@@ -330,29 +462,77 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
         care.last_left(by)
             .filter(|c| c.period.ends_on().is_some_and(|e| e > b16))
     };
-    let relevant_on = |d: Date| -> Option<&CarePeriod<'a>> {
-        let left = last_left(d)?;
-        let end = left.period.ends_on()?;
-        if care.looked_after_on(d) || !care.eligible_on(end.add_days(-1)) {
-            return None;
+    // Relevant on `d` (`Yes` with the period left), or only if unrecorded days were looked after.
+    let relevant_on = |d: Date| -> (Eligibility, Option<&CarePeriod<'a>>) {
+        let Some(left) = last_left(d) else {
+            return (Eligibility::No, None);
+        };
+        let Some(end) = left.period.ends_on() else {
+            return (Eligibility::No, None);
+        };
+        let eligible = care.eligibility_on(end.add_days(-1));
+        if care.looked_after_on(d) || eligible == Eligibility::No {
+            return (Eligibility::No, None);
         }
         let home = left
             .end_reason()
-            .is_some_and(|r| p.returned_home_reasons.contains(&r));
-        (!(home && d >= end.add_months(p.returned_home_months))).then_some(left)
+            .is_some_and(|r| p.parental_responsibility_reasons.contains(&r));
+        if home && d >= end.add_months(p.parental_responsibility_months) {
+            return (Eligibility::No, None);
+        }
+        (eligible, Some(left))
     };
     if !(16..25).contains(&age) {
-        return None;
+        return Judged::None;
     }
-    let eligible_from = care.first_eligible(on.min(b18.add_days(-1)));
-    if age < 18 {
-        if care.eligible_on(on) {
-            let from = eligible_from.unwrap_or(on);
-            return found(Category::Eligible, from, Some(from), vec![counted(on)], None);
+    let (eligible_from, maybe_earlier) = care.first_eligible(on.min(b18.add_days(-1)));
+    // An eligible child who may have been eligible before the first day the record shows.
+    let at_the_latest = |from: Date| {
+        let mut reasons = Vec::new();
+        if maybe_earlier {
+            reasons.push(Reason::because(format!(
+                "Eligible from {from} at the latest: eligible earlier if enough of the unrecorded days were \
+                 looked after"
+            )));
+            reasons.extend(unrecorded());
         }
-        if let Some(left) = relevant_on(on) {
+        reasons
+    };
+    if age < 18 {
+        match care.eligibility_on(on) {
+            Eligibility::Yes => {
+                let from = eligible_from.unwrap_or(on);
+                let mut reasons = vec![counted(on)];
+                reasons.extend(at_the_latest(from));
+                return found(Category::Eligible, from, Some(from), reasons, None);
+            }
+            Eligibility::Unknown => {
+                return undetermined(format!(
+                    "Looked after {} from the 14th birthday to {on}: eligible if the unrecorded days bring it \
+                     to 13 weeks ({THIRTEEN_WEEKS} days)",
+                    care.days_to(on)
+                ));
+            }
+            Eligibility::No => {}
+        }
+    }
+    // Relevant or former relevant only if unrecorded days were looked after: at most qualifying, as far as
+    // the record shows.
+    let mut category_unknown = None;
+    if age < 18 {
+        let (relevant, left) = relevant_on(on);
+        if relevant == Eligibility::Unknown
+            && let Some(end) = left.and_then(|l| l.period.ends_on())
+        {
+            category_unknown = Some(format!(
+                "Relevant if the unrecorded days bring the days looked after from the 14th birthday to the day \
+                 before care ended ({}; {} counted) to 13 weeks ({THIRTEEN_WEEKS} days)",
+                end.add_days(-1),
+                care.days_to(end.add_days(-1))
+            ));
+        } else if let Some(left) = left {
             let end = left.period.end.expect("a period that ended");
-            let reasons = vec![
+            let mut reasons = vec![
                 counted(end.occurred_on.add_days(-1)),
                 Reason::new(
                     format!(
@@ -363,6 +543,7 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
                     [end.event_id.as_str()],
                 ),
             ];
+            reasons.extend(at_the_latest(eligible_from.unwrap_or(end.occurred_on)));
             return found(
                 Category::Relevant,
                 end.occurred_on,
@@ -373,7 +554,8 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
         }
     } else {
         let eve = b18.add_days(-1);
-        if care.eligible_on(eve) || relevant_on(eve).is_some() {
+        let (eligible, relevant) = (care.eligibility_on(eve), relevant_on(eve).0);
+        if eligible == Eligibility::Yes || relevant == Eligibility::Yes {
             let how = if care.eligible_on(eve) {
                 "Looked after and eligible on the day before the 18th birthday"
             } else {
@@ -391,12 +573,32 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
                 .into_iter()
                 .collect();
             reasons.push(Reason::new(how, cite));
+            reasons.extend(at_the_latest(eligible_from.unwrap_or(b18)));
             let left = care.last_left(on).and_then(|c| c.period.end);
             return found(Category::FormerRelevant, b18, eligible_from, reasons, left);
         }
+        if eligible == Eligibility::Unknown || relevant == Eligibility::Unknown {
+            category_unknown = Some(format!(
+                "Former relevant if the unrecorded days bring the days looked after from the 14th birthday to \
+                 the day before the 18th birthday ({eve}; {} counted) to 13 weeks ({THIRTEEN_WEEKS} days)",
+                care.days_to(eve)
+            ));
+        }
     }
+    // A young person who may be relevant or former relevant is at least qualifying, where the record shows
+    // that.
+    let qualifying = |mut reasons: Vec<Reason>| {
+        if let Some(why) = &category_unknown {
+            reasons.push(Reason::because(why.clone()));
+            reasons.extend(unrecorded());
+        }
+        reasons
+    };
     if age >= 21 {
-        return None;
+        return match &category_unknown {
+            Some(why) => undetermined(why.clone()),
+            None => Judged::None,
+        };
     }
     // Qualifying: looked after after 16 (while a child) but no longer, or special guardianship from care.
     let after_16 = care.periods.iter().rfind(|c| {
@@ -408,13 +610,13 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
         && !care.looked_after_on(on)
     {
         let end = c.period.end.expect("a period that ended");
-        let reasons = vec![Reason::new(
+        let reasons = qualifying(vec![Reason::new(
             format!(
                 "Looked after after the 16th birthday ({b16}) until {}",
                 end.occurred_on
             ),
             c.period.event_ids(),
-        )];
+        )]);
         return found(
             Category::Qualifying,
             end.occurred_on.min(b21),
@@ -432,13 +634,13 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
         && !care.looked_after_on(on)
     {
         let end = c.period.end.expect("a period that ended");
-        let reasons = vec![Reason::new(
+        let reasons = qualifying(vec![Reason::new(
             format!(
                 "Looked after immediately before a special guardianship order on {}",
                 end.occurred_on
             ),
             [end.event_id.as_str()],
-        )];
+        )]);
         return found(
             Category::Qualifying,
             b16.max(end.occurred_on),
@@ -447,7 +649,10 @@ fn status<'a>(input: &'a EvaluationInput, care: &Care<'a>, p: &Parameters) -> Op
             Some(end),
         );
     }
-    None
+    match &category_unknown {
+        Some(why) => undetermined(why.clone()),
+        None => Judged::None,
+    }
 }
 
 /// Everything that follows from the category.

@@ -158,7 +158,7 @@ impl Policy for LevelsOfNeed {
         PolicyInfo::new(
             "levels-of-need",
             PolicyKind::LevelOfNeed,
-            "1.0.1",
+            "1.1.0",
             "The level of need (1 universal, 2 early help, 3 targeted / child in need, 4 specialist / \
              protection) from the services open, the factors recorded at contacts and assessments, \
              re-referrals, age and disability, with the local threshold document as parameters.",

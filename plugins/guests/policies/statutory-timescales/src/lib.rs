@@ -1,14 +1,16 @@
 //! # statutory-timescales: every deadline that applies to the child
 //!
-//! For each timescale, a deadline with the day its clock started, its due date, whether it was met, missed
-//! or is still open on the evaluation date, and how many calendar days late. Recurring timescales (review
-//! conferences, visits, reviews, health assessments) are a series: each one is due a fixed time after the
-//! previous one was actually done, and the series stops when the plan, placement or period of care ends.
+//! For each timescale, a deadline with the day its clock started, its due date, how the due date was
+//! counted, whether it was met, missed or is still open on the evaluation date, and how late in the rule's
+//! own unit (working days for a rule in working days, hours for the return interview, calendar days for
+//! the rest). Recurring timescales (review conferences, visits, reviews, health assessments) are a series:
+//! each one is due a fixed time after the previous one was actually done, and the series stops when the
+//! plan, placement or period of care ends.
 //!
 //! | deadline | clock starts | done when | default | source |
 //! |---|---|---|---|---|
 //! | `contact-decision` | `ContactReceived` | the `ContactDecided` naming it | 1 working day | WT |
-//! | `assessment` (`initial-assessment` before WT 2013) | `ReferralReceived` | next `AssessmentCompleted` | 45 (10) working days | WT |
+//! | `assessment` (`initial-assessment` before WT 2013) | `ReferralReceived` | the next `AssessmentCompleted`'s authorisation (`authorised_on`, else its date) | 45 (10) working days | WT |
 //! | `initial-child-protection-conference` | the strategy discussion that started the s47 enquiry | next initial conference | 15 working days | WT |
 //! | `core-group` | an initial conference that made a plan | next `CoreGroupMet` | 10 working days | WT |
 //! | `review-child-protection-conference` | the initial conference, then each review | review conference | 3, then 6 months | WT |
@@ -22,15 +24,42 @@
 //! | `adoption-a1` | entering care (the period of care with the adoption decision) | `PlacedForAdoption` | the scorecard's A1 days | scorecard |
 //! | `adoption-a2` | the placement order | `MatchedWithAdopters` (before the order counts as 0 days) | the scorecard's A2 days | scorecard |
 //!
+//! **Counting.** "Within N working days of X" is read two ways, and for a 1-day rule the two mean different
+//! rules (the same day, or the next working day). Each rule in working days states its convention and why
+//! in the `counting` parameter (`inclusive`: X is day 1; `exclusive`: the working day after X is day 1), and
+//! each deadline says which it used (`counting`, and a reason). The defaults follow each rule's source:
+//!
+//! | rule | default | why (the source's reading) |
+//! |---|---|---|
+//! | `contact-decision` | exclusive | Working Together asks for a decision "within one working day" of receipt: by the end of the next working day, not the day it came in |
+//! | `assessment` | inclusive | the DfE measures it in the children in need census with the referral as day 1 of the 45 (10) working days, as its validators count (rule 8670Q, `start + CustomBusinessDay(n = N - 1)`) |
+//! | `initial-child-protection-conference` | inclusive | the same census measure from the strategy discussion (rule 8675Q) |
+//! | `core-group` | exclusive | Working Together, with no DfE measure: "within 10 working days of" the conference, the day of the conference not counted (as the law reads "within N days of" an event) |
+//! | `child-protection-visit`, `child-in-need-visit` | exclusive | a local standard of at most N working days between visits, counted from the day after the last |
+//! | `looked-after-review` | exclusive | CPPCR 2010 reg 33(1), "within 20 working days of the date on which C becomes looked after", that day not counted |
+//! | `health-assessment` | exclusive | the initial health assessment informs the first review (CPPCR reg 7; 20 working days in statutory guidance), counted as the first review is |
+//!
+//! Timescales in calendar days, weeks, months or years run from the day after the start (7 days from a
+//! Monday is the next Monday; 3 months from 15 January is 15 April) and say `exclusive`; the return
+//! interview's 72 hours run between instants.
+//!
 //! Which rules apply is the `rules` parameter; which edition of Working Together applies is chosen by the
 //! date the clock started, from `working_together` (each edition with its own numbers, so an authority can
 //! model its local variations and an investigator the rules of the day); the scorecard thresholds by the
 //! date of completion (or the evaluation date, while open) from `adoption_scorecard`. Every number is in
 //! `parameters.json`. Sources: `shared/domain/rules.md` sections 1-3.
 //!
-//! Judging: met when done on or before the due date (return interviews are judged by date; the due instant
-//! is reported as `due_at`). A series item never done is missed from the day after its due date until the
+//! Judging: met when done on or before the due date. An assessment is done when it was authorised, the date
+//! the DfE measures it by (the CIN census exports it as `AssessmentAuthorisationDate`), which is its
+//! completion date unless a later authorisation is recorded; a reason gives the completion date when they
+//! differ, and an assessment authorised after the date judged was not yet done on it. A return interview is judged by instants when both the
+//! return and the interview have a time (due 72 hours after the return, late by whole hours), and by dates
+//! when either has only a date (due on the day the 72 hours end, counted from the end of the day of return
+//! when its time is not known; late by days), and a reason says which was used; the due instant is always
+//! reported as `due_at`. A series item never done is missed from the day after its due date until the
 //! evaluation date, or until the day its plan or placement ended.
+
+use std::collections::BTreeMap;
 
 use journey_policy_sdk::*;
 use serde::Deserialize;
@@ -55,12 +84,26 @@ const RULES: [&str; 13] = [
     "adoption-a2",
 ];
 
+/// The rules in working days, each with a counting convention in the `counting` parameter.
+const WORKING_DAY_RULES: [&str; 8] = [
+    "contact-decision",
+    "assessment",
+    "initial-child-protection-conference",
+    "core-group",
+    "child-protection-visit",
+    "child-in-need-visit",
+    "looked-after-review",
+    "health-assessment",
+];
+
 const CPPCR: &str = "Care Planning, Placement and Case Review (England) Regulations 2010";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Parameters {
-    counting: Counting,
+    /// By rule (`WORKING_DAY_RULES`): how its working days are counted, and why. A deployment may give
+    /// only the rules it changes; the others keep the shipped defaults.
+    counting: BTreeMap<String, Convention>,
     rules: Vec<String>,
     working_together: Vec<Edition>,
     child_protection_visit_working_days: u32,
@@ -79,6 +122,21 @@ struct Parameters {
     health_review_months_from_5: i32,
     return_interview_hours: i64,
     adoption_scorecard: Vec<Scorecard>,
+}
+
+/// What an `AssessmentCompleted` says of its authorisation.
+#[derive(Deserialize)]
+struct Authorisation {
+    #[serde(default)]
+    authorised_on: Option<Date>,
+}
+
+/// How a rule's working days are counted, and the source of that reading.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Convention {
+    convention: Counting,
+    source: String,
 }
 
 /// One edition of Working Together, in force from a date, with its numbers.
@@ -108,7 +166,36 @@ struct Scorecard {
 }
 
 impl Parameters {
+    /// The parameters given over the shipped ones; `counting` rule by rule.
+    fn read(input: &EvaluationInput) -> Result<Parameters, PolicyError> {
+        let mut p: Parameters = input.parameters_over(DEFAULTS)?;
+        if WORKING_DAY_RULES.iter().any(|r| !p.counting.contains_key(*r)) {
+            let defaults: Parameters = serde_json::from_str(DEFAULTS)
+                .map_err(|e| PolicyError::Failed(format!("the policy's default parameters: {e}")))?;
+            for (rule, convention) in defaults.counting {
+                p.counting.entry(rule).or_insert(convention);
+            }
+        }
+        p.validate()?;
+        Ok(p)
+    }
+
     fn validate(&self) -> Result<(), PolicyError> {
+        for (rule, c) in &self.counting {
+            PolicyError::check(
+                WORKING_DAY_RULES.contains(&rule.as_str()),
+                "counting",
+                format!(
+                    "`{rule}` is not a rule in working days (those are: {})",
+                    WORKING_DAY_RULES.join(", ")
+                ),
+            )?;
+            PolicyError::check(
+                !c.source.trim().is_empty(),
+                "counting",
+                format!("`{rule}`: say where the convention comes from (source)"),
+            )?;
+        }
         for r in &self.rules {
             PolicyError::check(
                 RULES.contains(&r.as_str()),
@@ -254,17 +341,17 @@ impl Policy for StatutoryTimescales {
         PolicyInfo::new(
             "statutory-timescales",
             PolicyKind::StatutoryTimescales,
-            "1.0.1",
+            "2.0.0",
             "Every statutory timescale that applies to the child (front door, assessment, child protection \
              conferences, core groups, visits, looked-after reviews, health assessments, return interviews, \
-             adoption scorecard A1/A2), with due dates, met/missed/open and days late. The rules and the \
-             edition of Working Together in force are parameters.",
+             adoption scorecard A1/A2), with due dates, how they were counted, met/missed/open and how late \
+             in the rule's own unit. The rules, their counting conventions and the edition of Working \
+             Together in force are parameters.",
         )
     }
 
     fn evaluate(input: &EvaluationInput) -> Result<Decisions, PolicyError> {
-        let p: Parameters = input.parameters_over(DEFAULTS)?;
-        p.validate()?;
+        let p = Parameters::read(input)?;
         let t = Timescales {
             input,
             p: &p,
@@ -334,6 +421,24 @@ fn cite(text: String, e: &JourneyEvent) -> Reason {
     Reason::new(text, [e.event_id.as_str()])
 }
 
+/// "offered" or "held", for a return interview's event.
+fn offered_verb(e: &JourneyEvent) -> &'static str {
+    if e.kind == "ReturnInterviewHeld" {
+        "held"
+    } else {
+        "offered"
+    }
+}
+
+/// When one deadline is due, and how it was counted.
+struct Due {
+    on: Date,
+    /// The rule in words.
+    words: String,
+    /// A rule in working days (counted by the series' convention), else calendar days or months.
+    working_days: bool,
+}
+
 /// A recurring timescale: the first is due a set time after the clock starts, each next a set time after
 /// the previous was done, until the plan, placement or period of care it belongs to ends.
 struct Series<'a> {
@@ -342,8 +447,8 @@ struct Series<'a> {
     start: Date,
     /// Why the clock started.
     opened: Reason,
-    /// The due date and the rule in words of the `n`th (from 0), given when the previous one was done.
-    due: &'a dyn Fn(usize, Date) -> (Date, String),
+    /// The `n`th (from 0), given when the previous one was done.
+    due: &'a dyn Fn(usize, Date) -> Due,
     /// What counts as done, in order (only those on or after the start are used).
     done: Vec<&'a JourneyEvent>,
     /// The event that ends the series, if it has ended.
@@ -377,17 +482,32 @@ fn care<'a>(input: &'a EvaluationInput, p: &Parameters) -> Result<Vec<Care<'a>>,
 }
 
 impl<'a> Timescales<'a> {
-    fn working_days(&self, start: Date, n: u32) -> Date {
-        self.input
-            .calendar
-            .due_within_working_days(start, n, self.p.counting)
+    /// How `rule`'s working days are counted (validated: every rule in working days has one).
+    fn convention(&self, rule: &str) -> &Convention {
+        &self.p.counting[rule]
     }
 
-    fn counting(&self) -> &'static str {
-        match self.p.counting {
-            Counting::Inclusive => "the start day is day 1",
-            Counting::Exclusive => "the day after the start is day 1",
-        }
+    /// The last day of "within `n` working days of `start`" under `rule`'s convention.
+    fn working_days(&self, rule: &str, start: Date, n: u32) -> Date {
+        self.input
+            .calendar
+            .due_within_working_days(start, n, self.convention(rule).convention)
+    }
+
+    /// Why the due date is what it is, for a rule in working days: the count, the convention and its source.
+    fn counted(&self, rule: &str, n: u32, due: Date) -> Reason {
+        let c = self.convention(rule);
+        Reason::because(format!(
+            "Due {due}: {n} working day(s), {} ({})",
+            c.convention.describe(),
+            c.source
+        ))
+    }
+
+    /// A deadline of a rule in working days: late by working days, and saying how it was counted.
+    fn in_working_days(&self, rule: &str, d: Deadline) -> Deadline {
+        d.late_in_working_days(&self.input.calendar)
+            .counted(self.convention(rule).convention)
     }
 
     /// One deadline, done by `done` if it was. `what` says it was done ("Decided") or that it was not ("No
@@ -412,39 +532,39 @@ impl<'a> Timescales<'a> {
         let mut from = s.start;
         let mut cause = s.opened;
         let mut n = 0;
-        let (mut due, mut text) = (s.due)(0, from);
-        let rule =
-            |text: &str| -> (String, String, String) { (s.name.into(), text.to_string(), s.source.clone()) };
+        let mut due = (s.due)(0, from);
+        // A deadline of the series, in its unit.
+        let unit = |d: Deadline, due: &Due| {
+            if due.working_days {
+                self.in_working_days(s.name, d)
+            } else {
+                d.counted(Counting::Exclusive)
+            }
+        };
         let end_on = s.end.map(|e| e.occurred_on);
         for d in s.done.iter().filter(|d| d.occurred_on >= s.start) {
-            let (name, words, source) = rule(&text);
             let r = Rule {
-                name: &name,
-                rule: &words,
-                source: &source,
+                name: s.name,
+                rule: &due.words,
+                source: &s.source,
             };
             let reasons = vec![cause, cite(format!("Done on {}", d.when()), d)];
-            out.push(Deadline::judged(
-                r,
-                from,
-                due,
-                Some(d.occurred_on),
-                self.on,
-                reasons,
+            out.push(unit(
+                Deadline::judged(r, from, due.on, Some(d.occurred_on), self.on, reasons),
+                &due,
             ));
             cause = cite(format!("The previous one was on {}", d.occurred_on), d);
             from = d.occurred_on;
             n += 1;
-            (due, text) = (s.due)(n, from);
+            due = (s.due)(n, from);
         }
-        if end_on.is_some_and(|end| end <= due) {
+        if end_on.is_some_and(|end| end <= due.on) {
             return;
         }
-        let (name, words, source) = rule(&text);
         let r = Rule {
-            name: &name,
-            rule: &words,
-            source: &source,
+            name: s.name,
+            rule: &due.words,
+            source: &s.source,
         };
         let mut reasons = vec![cause];
         let judged_on = match s.end {
@@ -460,7 +580,10 @@ impl<'a> Timescales<'a> {
                 self.on
             }
         };
-        out.push(Deadline::judged(r, from, due, None, judged_on, reasons));
+        out.push(unit(
+            Deadline::judged(r, from, due.on, None, judged_on, reasons),
+            &due,
+        ));
     }
 
     fn contact_decisions(&self, out: &mut Vec<Deadline>) -> Result<(), PolicyError> {
@@ -482,23 +605,21 @@ impl<'a> Timescales<'a> {
                 source: &ed.edition,
             };
             let decision = decisions.get(&contact.event_id).copied();
-            let due = self.working_days(contact.occurred_on, n);
-            let reasons = vec![cite(
-                format!(
-                    "Contact received on {}; due {due} ({n} working day(s); {})",
-                    contact.when(),
-                    self.counting()
-                ),
-                contact,
-            )];
-            out.push(self.one(
+            let key = "contact-decision";
+            let due = self.working_days(key, contact.occurred_on, n);
+            let reasons = vec![
+                cite(format!("Contact received on {}", contact.when()), contact),
+                self.counted(key, n, due),
+            ];
+            let d = self.one(
                 rule,
                 contact.occurred_on,
                 due,
                 decision,
                 reasons,
                 ("Decided", "No decision"),
-            ));
+            );
+            out.push(self.in_working_days(key, d));
         }
         Ok(())
     }
@@ -547,19 +668,46 @@ impl<'a> Timescales<'a> {
                 out.push(Deadline::not_applicable(rule, Some(start), vec![referred, why]));
                 continue;
             }
-            let due = self.working_days(start, n);
-            let mut reasons = vec![referred];
+            let key = "assessment";
+            let due = self.working_days(key, start, n);
+            let mut reasons = vec![referred, self.counted(key, n, due)];
             if let Some(s) = started {
                 reasons.push(cite(format!("Assessment started on {}", s.occurred_on), s));
             }
-            out.push(self.one(
-                rule,
-                start,
-                due,
-                completed,
-                reasons,
-                ("Assessment completed", "No completed assessment"),
-            ));
+            // Done when authorised, as the DfE measures it and the CIN census exports it.
+            let done = match completed {
+                Some(c) => {
+                    let authorised = c.data::<Authorisation>()?.authorised_on.unwrap_or(c.occurred_on);
+                    let text = if authorised == c.occurred_on {
+                        format!("Assessment completed and authorised on {}", c.occurred_on)
+                    } else {
+                        format!(
+                            "Assessment completed on {}, authorised on {authorised}: the DfE measures an \
+                             assessment by the date it was authorised (CIN census AssessmentAuthorisationDate)",
+                            c.occurred_on
+                        )
+                    };
+                    reasons.push(cite(text, c));
+                    if authorised <= self.on {
+                        Some(authorised)
+                    } else {
+                        reasons.push(Reason::because(format!(
+                            "Not yet authorised on {}, the date judged",
+                            self.on
+                        )));
+                        None
+                    }
+                }
+                None => {
+                    reasons.push(Reason::because(format!(
+                        "No completed assessment recorded by {}",
+                        self.on
+                    )));
+                    None
+                }
+            };
+            let d = Deadline::judged(rule, start, due, done, self.on, reasons);
+            out.push(self.in_working_days(key, d));
         }
         Ok(())
     }
@@ -629,15 +777,18 @@ impl<'a> Timescales<'a> {
                 out.push(Deadline::not_applicable(rule, Some(start), reasons));
                 continue;
             }
-            let due = self.working_days(start, n);
-            out.push(self.one(
+            let key = "initial-child-protection-conference";
+            let due = self.working_days(key, start, n);
+            reasons.push(self.counted(key, n, due));
+            let d = self.one(
                 rule,
                 start,
                 due,
                 conference,
                 reasons,
                 ("Initial conference held", "No initial conference"),
-            ));
+            );
+            out.push(self.in_working_days(key, d));
         }
         Ok(())
     }
@@ -669,19 +820,24 @@ impl<'a> Timescales<'a> {
                 source: &ed.edition,
             };
             let met = self.input.between("CoreGroupMet", start, until).next();
-            let reasons = vec![cite(
-                format!("Initial conference on {start} made a child protection plan"),
-                icpc,
-            )];
-            let due = self.working_days(start, n);
-            out.push(self.one(
+            let key = "core-group";
+            let due = self.working_days(key, start, n);
+            let reasons = vec![
+                cite(
+                    format!("Initial conference on {start} made a child protection plan"),
+                    icpc,
+                ),
+                self.counted(key, n, due),
+            ];
+            let d = self.one(
                 rule,
                 start,
                 due,
                 met,
                 reasons,
                 ("Core group met", "No core group meeting"),
-            ));
+            );
+            out.push(self.in_working_days(key, d));
         }
         Ok(())
     }
@@ -723,17 +879,21 @@ impl<'a> Timescales<'a> {
             let (first, later) = (ed.first_review_conference_months, ed.review_conference_months);
             let due = move |n: usize, from: Date| {
                 if n == 0 {
-                    (
-                        from.add_months(first),
-                        format!(
+                    Due {
+                        on: from.add_months(first),
+                        words: format!(
                             "Hold the first review conference within {first} months of the initial conference"
                         ),
-                    )
+                        working_days: false,
+                    }
                 } else {
-                    (
-                        from.add_months(later),
-                        format!("Hold review conferences at intervals of not more than {later} months"),
-                    )
+                    Due {
+                        on: from.add_months(later),
+                        words: format!(
+                            "Hold review conferences at intervals of not more than {later} months"
+                        ),
+                        working_days: false,
+                    }
                 }
             };
             let reviews = self.during("ChildProtectionConferenceHeld", &plan, |c| {
@@ -808,10 +968,17 @@ impl<'a> Timescales<'a> {
     ) {
         for period in plans {
             let due = |_: usize, from: Date| {
-                (
-                    self.working_days(from, n),
-                    format!("See the child at least every {n} working days while on a {plan} plan"),
-                )
+                let on = self.working_days(name, from, n);
+                let c = self.convention(name);
+                Due {
+                    on,
+                    words: format!(
+                        "See the child at least every {n} working days while on a {plan} plan ({}: {})",
+                        c.convention.describe(),
+                        c.source
+                    ),
+                    working_days: true,
+                }
             };
             let visits = self.during("ChildVisited", &period, |v| {
                 v.code("kind").as_deref() == Some(kind) && v.flag("seen") == Some(true)
@@ -836,34 +1003,43 @@ impl<'a> Timescales<'a> {
         let p = self.p;
         for &(period, short_breaks, _) in &self.care {
             let due = |n: usize, from: Date| match (short_breaks, n) {
-                (true, 0) => (
-                    from.add_months(p.short_break_first_review_months),
-                    format!(
+                (true, 0) => Due {
+                    on: from.add_months(p.short_break_first_review_months),
+                    words: format!(
                         "Review a series of short breaks within {} months of the first",
                         p.short_break_first_review_months
                     ),
-                ),
-                (false, 0) => (
-                    self.working_days(from, p.looked_after_first_review_working_days),
-                    format!(
-                        "First review within {} working days of becoming looked after",
-                        p.looked_after_first_review_working_days
-                    ),
-                ),
-                (false, 1) => (
-                    from.add_months(p.looked_after_second_review_months),
-                    format!(
+                    working_days: false,
+                },
+                (false, 0) => {
+                    let (key, wd) = ("looked-after-review", p.looked_after_first_review_working_days);
+                    let c = self.convention(key);
+                    Due {
+                        on: self.working_days(key, from, wd),
+                        words: format!(
+                            "First review within {wd} working days of becoming looked after ({}: {})",
+                            c.convention.describe(),
+                            c.source
+                        ),
+                        working_days: true,
+                    }
+                }
+                (false, 1) => Due {
+                    on: from.add_months(p.looked_after_second_review_months),
+                    words: format!(
                         "Second review not more than {} months after the first",
                         p.looked_after_second_review_months
                     ),
-                ),
-                _ => (
-                    from.add_months(p.looked_after_later_review_months),
-                    format!(
+                    working_days: false,
+                },
+                _ => Due {
+                    on: from.add_months(p.looked_after_later_review_months),
+                    words: format!(
                         "Later reviews at intervals of not more than {} months",
                         p.looked_after_later_review_months
                     ),
-                ),
+                    working_days: false,
+                },
             };
             let reviews = self.during("LookedAfterReviewHeld", &period, |_| true);
             let source = if short_breaks {
@@ -906,24 +1082,27 @@ impl<'a> Timescales<'a> {
                 let due = |n: usize, from: Date| {
                     if n == 0 {
                         let d = p.looked_after_first_visit_days;
-                        (
-                            from.add_days(d),
-                            format!("Visit within {d} days of the start of a placement"),
-                        )
+                        Due {
+                            on: from.add_days(d),
+                            words: format!("Visit within {d} days of the start of a placement"),
+                            working_days: false,
+                        }
                     } else if long_term && from >= placed_on.add_years(1) {
                         let m = p.long_term_visit_months;
-                        (
-                            from.add_months(m),
-                            format!(
+                        Due {
+                            on: from.add_months(m),
+                            words: format!(
                                 "After the first year of a long-term placement, visit at least every {m} months"
                             ),
-                        )
+                            working_days: false,
+                        }
                     } else {
                         let w = p.looked_after_visit_weeks;
-                        (
-                            from.add_weeks(w),
-                            format!("Visit at intervals of not more than {w} weeks"),
-                        )
+                        Due {
+                            on: from.add_weeks(w),
+                            words: format!("Visit at intervals of not more than {w} weeks"),
+                            working_days: false,
+                        }
                     }
                 };
                 let visits = self.during("ChildVisited", &placement, |v| {
@@ -954,29 +1133,35 @@ impl<'a> Timescales<'a> {
             }
             let due = |n: usize, from: Date| {
                 if n == 0 {
-                    let wd = p.initial_health_assessment_working_days;
-                    return (
-                        self.working_days(from, wd),
-                        format!(
-                            "Initial health assessment within {wd} working days of becoming looked after"
+                    let (key, wd) = ("health-assessment", p.initial_health_assessment_working_days);
+                    let c = self.convention(key);
+                    return Due {
+                        on: self.working_days(key, from, wd),
+                        words: format!(
+                            "Initial health assessment within {wd} working days of becoming looked after ({}: {})",
+                            c.convention.describe(),
+                            c.source
                         ),
-                    );
+                        working_days: true,
+                    };
                 }
                 match self.input.age_on(from) {
-                    Some(age) if age < 5 => (
-                        from.add_months(p.health_review_months_under_5),
-                        format!(
+                    Some(age) if age < 5 => Due {
+                        on: from.add_months(p.health_review_months_under_5),
+                        words: format!(
                             "Review health assessment within {} months (the child was under 5 at the last)",
                             p.health_review_months_under_5
                         ),
-                    ),
-                    _ => (
-                        from.add_months(p.health_review_months_from_5),
-                        format!(
+                        working_days: false,
+                    },
+                    _ => Due {
+                        on: from.add_months(p.health_review_months_from_5),
+                        words: format!(
                             "Review health assessment within {} months (the child was 5 or over at the last)",
                             p.health_review_months_from_5
                         ),
-                    ),
+                        working_days: false,
+                    },
                 }
             };
             let done = self.during("HealthAssessmentCompleted", &period, |_| true);
@@ -1012,21 +1197,22 @@ impl<'a> Timescales<'a> {
                 continue;
             };
             let until = episodes.get(i + 1).map(|e| e.starts_on());
-            let due_at = returned
-                .occurred_on
-                .instant_in_england(returned.occurred_time)
-                .saturating_add(hours * 3_600_000_000);
+            // The instant of the return, where the record has its time.
+            let returned_at = returned
+                .occurred_time
+                .map(|t| returned.occurred_on.instant_in_england(Some(t)));
             // Without a time of return, the clock runs from the end of the day of return.
-            let due_at = match returned.occurred_time {
-                Some(_) => due_at,
-                None => due_at.saturating_add(86_400_000_000 - 1),
-            };
+            let due_at = returned_at
+                .unwrap_or_else(|| returned.occurred_on.add_days(1).instant_in_england(None) - 1)
+                .saturating_add(hours * 3_600_000_000);
             let due = Date::in_england_at(due_at);
             let offered = self
                 .input
                 .of_kinds(&["ReturnInterviewOffered", "ReturnInterviewHeld"])
                 .find(|e| e.occurred_on >= returned.occurred_on && until.is_none_or(|u| e.occurred_on < u));
-            let reasons = vec![Reason::new(
+            let offered_at =
+                offered.and_then(|o| o.occurred_time.map(|t| o.occurred_on.instant_in_england(Some(t))));
+            let mut reasons = vec![Reason::new(
                 format!(
                     "Missing from {}, returned {}",
                     episode.start.when(),
@@ -1034,15 +1220,79 @@ impl<'a> Timescales<'a> {
                 ),
                 episode.event_ids(),
             )];
-            let d = self.one(
-                rule,
-                returned.occurred_on,
-                due,
-                offered,
-                reasons,
-                ("Return interview offered", "No return interview offered or held"),
-            );
-            out.push(d.with_due_at(due_at));
+            let due_words = Date::describe_instant(due_at);
+            let d = match (returned_at, offered, offered_at) {
+                // Both instants known: judged by them, to the hour.
+                (Some(_), Some(o), Some(done_at)) => {
+                    reasons.push(cite(
+                        format!(
+                            "Return interview {} on {}; judged by the times recorded: due {due_words}",
+                            offered_verb(o),
+                            o.when()
+                        ),
+                        o,
+                    ));
+                    Deadline::judged_at(
+                        rule,
+                        returned.occurred_on,
+                        due_at,
+                        Some(done_at),
+                        self.on,
+                        reasons,
+                    )
+                }
+                // One of them has only a date: judged by dates.
+                (_, Some(o), _) => {
+                    let missing = if returned_at.is_none() {
+                        "the return"
+                    } else {
+                        "the interview"
+                    };
+                    reasons.push(cite(
+                        format!(
+                            "Return interview {} on {}; judged by date, as {missing} has no time recorded: due by \
+                             the end of {due} ({due_words})",
+                            offered_verb(o),
+                            o.when()
+                        ),
+                        o,
+                    ));
+                    let d = Deadline::judged(
+                        rule,
+                        returned.occurred_on,
+                        due,
+                        Some(o.occurred_on),
+                        self.on,
+                        reasons,
+                    )
+                    .with_due_at(due_at)
+                    .counted(Counting::Exclusive);
+                    match offered_at {
+                        Some(done_at) => d.with_completed_at(done_at),
+                        None => d,
+                    }
+                }
+                // Not offered, the return's time known: due at the instant, late by the hours from it to the
+                // start of the day judged (at least that late).
+                (Some(_), None, _) => {
+                    reasons.push(Reason::because(format!(
+                        "No return interview offered or held by {}; due {due_words}",
+                        self.on
+                    )));
+                    Deadline::judged_at(rule, returned.occurred_on, due_at, None, self.on, reasons)
+                }
+                (None, None, _) => {
+                    reasons.push(Reason::because(format!(
+                        "No return interview offered or held by {}; judged by date, as the return has no time \
+                         recorded: due by the end of {due}",
+                        self.on
+                    )));
+                    Deadline::judged(rule, returned.occurred_on, due, None, self.on, reasons)
+                        .with_due_at(due_at)
+                        .counted(Counting::Exclusive)
+                }
+            };
+            out.push(d);
         }
         Ok(())
     }
@@ -1112,14 +1362,17 @@ impl<'a> Timescales<'a> {
                 continue;
             }
             let due = start.add_days(sc.a1_days);
-            out.push(self.one(
-                rule,
-                start,
-                due,
-                placed,
-                reasons,
-                ("Placed for adoption", "No placement for adoption"),
-            ));
+            out.push(
+                self.one(
+                    rule,
+                    start,
+                    due,
+                    placed,
+                    reasons,
+                    ("Placed for adoption", "No placement for adoption"),
+                )
+                .counted(Counting::Exclusive),
+            );
         }
         Ok(())
     }
@@ -1172,7 +1425,9 @@ impl<'a> Timescales<'a> {
                     None
                 }
             };
-            out.push(Deadline::judged(rule, start, due, completed, self.on, reasons));
+            out.push(
+                Deadline::judged(rule, start, due, completed, self.on, reasons).counted(Counting::Exclusive),
+            );
         }
         Ok(())
     }

@@ -150,7 +150,7 @@ impl Policy for StepUpDown {
         PolicyInfo::new(
             "step-up-down",
             PolicyKind::StepUpStepDown,
-            "1.0.1",
+            "1.1.0",
             "Whether the child should step up or down between early help, child in need, child protection \
              and care, and why: protection concerns, escalating contacts in early help, re-referrals, plans \
              ended by review conferences, assessments that found no need, returns home. The local protocol's \
