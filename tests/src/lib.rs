@@ -1,8 +1,6 @@
 //! Black-box tests live in `tests/tests/`; this library holds what they share with the helper binaries in
 //! `src/bin/`.
 
-pub mod tlog_fixture;
-
 pub mod crash {
     //! The protocol between `journey-crash-writer` and `tests/crash.rs`.
     //!

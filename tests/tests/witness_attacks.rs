@@ -1,31 +1,36 @@
-//! The six attacks of issue #18, each by an adversary with full write access to the log's data and the
-//! log's signing key, while a witness ran: the log is rebuilt with every chain recomputed (so the chains
-//! alone, and `journey verify`, would pass), the tree rebuilt over it, and checkpoints re-signed. Each must
-//! be reported against the last witnessed checkpoint, naming its tree size; a child's proof bundle from
-//! before the attack must fail against a checkpoint after it; and an honest log's bundle must pass.
+//! The six attacks of issue #18 on a real Journey log, each by an adversary with full write access to the
+//! data directory and the log's signing key, while a witness ran. The log is an embedded store served by
+//! `journey_api::router` with the proof service signing its checkpoints (`support::served_log`); the
+//! adversary rebuilds the log from appends it chooses into a new directory under the same log id, so every
+//! chain is recomputed and `journey verify` would pass, moves it into place, restarts the server and has it
+//! sign. The witness (`journey_witness`) polls the server over HTTP as `journey witness run` does, once
+//! with consistency proofs built from the log's tiles and once from its proof route.
 //!
-//! The log is `journey_tests::tlog_fixture` (real records of a synthetic authority, the tree, the routes
-//! `journey serve` serves): the witness polls it over HTTP as it would poll a server, once with consistency
-//! proofs built from the log's tiles and once with the log's proof route. The bundle checks are those of
-//! `journey verify-export --later` (c2sp.org/tlog-proof per record, the later checkpoint in the
-//! add-checkpoint format), made here with `journey-tlog` directly.
+//! Each attack must be reported against the last witnessed checkpoint, naming its tree size; a child's
+//! proof bundle taken before the attack must fail against the log's checkpoint after it (checked as
+//! `journey verify-export --later` checks it: `journey_core::proof::bundle::verify_bundle`); and an honest
+//! log's bundle must pass.
+
+mod support;
 
 use std::sync::Arc;
 
-use journey_core::RecordedEvent;
-use journey_core::{CorrelationId, Timestamp};
-use journey_tests::tlog_fixture::{
-    FixtureLog, FixtureServer, as_append, entry, rebuild, synthetic_records,
-};
-use journey_tlog::policy::Policy;
-use journey_tlog::witness_protocol::AddCheckpointRequest;
-use journey_tlog::{RecordProof, verify_checkpoint_with_policy, verify_consistency};
+use journey_core::proof::Witness as ConfiguredWitness;
+use journey_core::proof::bundle::{later_body, verify_bundle};
+use journey_core::tlog::policy::Policy;
+use journey_core::tlog::{SignedCheckpoint, verify_checkpoint_with_policy};
+use journey_core::store::StreamExport;
+use journey_core::{ChildId, CorrelationId, RecordedEvent};
+use journey_synth::GeneratedAppend;
 use journey_witness::client::LogClient;
+use journey_witness::config::BearerKey;
 use journey_witness::poll::{PollOutcome, poll_once};
 use journey_witness::{AlertKind, SystemClock, Witness, WitnessConfig};
+use support::served_log::{ServedLog, as_append, synthetic_appends};
 
-const ORIGIN: &str = "journey.council.example/log/01J9ZK3M7Q4F";
+/// The bearer key the witness presents: the adversary's front can tell it from other clients by it.
 const WITNESS_TOKEN: &str = "jk_witness_partnership";
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug)]
 enum Proofs {
@@ -33,41 +38,45 @@ enum Proofs {
     Endpoint,
 }
 
-/// A log that signed its first `witnessed` records, a witness that cosigned that checkpoint and delivered
-/// the cosignature, and a child whose records all lie in it.
+/// A log that recorded most of a synthetic authority and signed it, a witness that cosigned that checkpoint
+/// and delivered the cosignature to the server, and a child's bundle from then.
 struct Scene {
-    log: FixtureLog,
-    _server: FixtureServer,
+    log: ServedLog,
+    /// The authority's appends: those up to `witnessed` records are in the log.
+    appends: Vec<GeneratedAppend>,
+    /// The log's records when the witness cosigned.
     records: Vec<RecordedEvent>,
     witness: Arc<Witness>,
     config: WitnessConfig,
     client: LogClient,
     witnessed: u64,
-    /// The child's bundle: one record proof per record, against the witnessed checkpoint.
-    bundle: Vec<(RecordedEvent, RecordProof)>,
+    child: ChildId,
+    /// The child's verifiable export against the witnessed checkpoint.
+    bundle: StreamExport,
     _dir: tempfile::TempDir,
 }
 
 fn scene(proofs: Proofs) -> Scene {
-    let records = synthetic_records(12, 18);
-    assert!(records.len() > 600, "enough records for full tiles: {}", records.len());
-    let witnessed = (records.len() * 2 / 3) as u64;
-    let log = FixtureLog::new(ORIGIN, [7; 32]);
-    let entries: Vec<_> = records.iter().map(entry).collect();
-    log.append(0, &entries[..witnessed as usize]);
-    log.sign(0);
-    let server = log.serve();
-
     let dir = tempfile::tempdir().unwrap();
     let vkey = journey_witness::keys::generate_key("partnership.example/witness", &dir.path().join("w.key")).unwrap();
-    log.accept_witness(vkey, WITNESS_TOKEN);
+    let log = ServedLog::new(vec![ConfiguredWitness::new("the partnership", &vkey.to_string()).unwrap()]);
+
+    let appends = synthetic_appends(90, 18);
+    let first = appends.len() * 2 / 3;
+    log.append(0, appends[..first].iter().cloned());
+    let records = log.records(0);
+    assert!(records.len() > 600, "enough records for full tiles: {}", records.len());
+    let witnessed = records.len() as u64;
+    assert_eq!(log.sign(0).checkpoint().size, witnessed);
+
     std::fs::write(dir.path().join("log.token"), WITNESS_TOKEN).unwrap();
     let config = WitnessConfig::parse(
         &format!(
-            "key_file = \"w.key\"\nstate_dir = \"state\"\n[[log]]\norigin = \"{ORIGIN}\"\nvkey = \"{}\"\n\
+            "key_file = \"w.key\"\nstate_dir = \"state\"\n[[log]]\norigin = \"{}\"\nvkey = \"{}\"\n\
              url = \"{}\"\nbearer_key_file = \"log.token\"\nproofs = \"{}\"\n",
+            log.origin(0),
             log.vkey(),
-            server.url(),
+            log.url(),
             match proofs {
                 Proofs::Tiles => "tiles",
                 Proofs::Endpoint => "endpoint",
@@ -77,31 +86,30 @@ fn scene(proofs: Proofs) -> Scene {
     )
     .unwrap();
     let witness = journey_witness::daemon::open(&config, Arc::new(SystemClock)).unwrap();
-    let client = LogClient::new(&server.url(), config.logs[0].bearer_key.clone(), std::time::Duration::from_secs(10));
+    let client = LogClient::new(&log.url(), config.logs[0].bearer_key.clone(), TIMEOUT);
     match poll_once(&witness, &config.logs[0], &client) {
         PollOutcome::Cosigned { size, delivered } => {
             assert_eq!(size, witnessed);
-            assert!(delivered, "{:?}", log.refused_deliveries());
+            assert!(delivered, "the server took the cosignature");
         }
         other => panic!("{other:?}"),
     }
 
-    // A child with records in the witnessed checkpoint, and its bundle against it (with the cosignature).
-    let child = records[witnessed as usize / 2].envelope.child_id.clone();
-    let bundle: Vec<_> = records[..witnessed as usize]
-        .iter()
-        .filter(|r| r.envelope.child_id == child)
-        .map(|r| (r.clone(), log.record_proof(0, r.envelope.position.0, witnessed)))
-        .collect();
-    assert!(bundle.len() >= 2);
+    // A child with several records, all in the witnessed checkpoint: its export proves each against it,
+    // with the witness's cosignature.
+    let child = records[records.len() / 2].envelope.child_id.clone();
+    let bundle = log.export(0, &child);
+    assert!(bundle.records.len() >= 2);
+    assert!(bundle.records.iter().all(|r| r.tlog_proof.is_some()));
     Scene {
         log,
-        _server: server,
+        appends,
         records,
         witness,
         config,
         client,
         witnessed,
+        child,
         bundle,
         _dir: dir,
     }
@@ -112,7 +120,7 @@ impl Scene {
         poll_once(&self.witness, &self.config.logs[0], &self.client)
     }
 
-    /// The trust a reader has: the log's key and this witness, with a quorum of `quorum`.
+    /// The trust a reader has: the log's key and this witness, which must have cosigned (or not).
     fn policy(&self, quorum: bool) -> Policy {
         let text = format!(
             "log {}\nwitness partnership {}\n{}\n",
@@ -123,13 +131,35 @@ impl Scene {
         Policy::parse(&text).unwrap()
     }
 
-    /// The adversary's log: the records rebuilt from appends it chose, the tree replaced, re-signed.
-    fn replace_with(&self, records: &[RecordedEvent]) -> u64 {
-        let entries: Vec<_> = records.iter().map(entry).collect();
-        self.log.replace(0, &entries).checkpoint().size
+    /// What a reader fetches from the log as it now is, to check a bundle at `old` leaves against the
+    /// latest checkpoint: the checkpoint (GET /checkpoint) and the consistency proof (GET
+    /// /proof/consistency), which a log that shrank cannot give.
+    fn later(&self, client: &LogClient, old: u64) -> Vec<u8> {
+        let served = client.checkpoint().unwrap().expect("a checkpoint");
+        let latest = SignedCheckpoint::parse(&served).unwrap();
+        let size = latest.checkpoint().size;
+        let proof = if size >= old { client.consistency_proof(old, size).unwrap() } else { Vec::new() };
+        later_body(old, proof, latest)
     }
 
-    /// The witness's verdict on the attacked log: an alert of `kind`, against the witnessed checkpoint.
+    /// The child's bundle checked as `journey verify-export --later` checks it, against the log the witness
+    /// is shown.
+    fn check_bundle(&self, quorum: bool) -> Result<(), String> {
+        let later = self.later(&self.client, self.witnessed);
+        verify_bundle(&self.bundle, &self.policy(quorum), Some(&later))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The adversary's log: rebuilt from `appends`, moved into place, served and signed with the log's key.
+    fn replace_with(&self, appends: Vec<GeneratedAppend>) -> u64 {
+        let signed = self.log.replace(0, appends);
+        assert_eq!(self.log.origin(0), self.config.logs[0].origin.as_str(), "the same origin");
+        signed.checkpoint().size
+    }
+
+    /// The witness's verdict on the attacked log: an alert of `kind`, against the witnessed checkpoint,
+    /// naming its tree size, with the evidence kept; and the origin stays frozen.
     fn expect_alert(&self, kind: AlertKind) {
         match self.poll() {
             PollOutcome::Alert(alert) => {
@@ -144,7 +174,6 @@ impl Scene {
             }
             other => panic!("expected a {kind} alert, got {other:?}"),
         }
-        // And the witness stays refusing: frozen.
         assert!(matches!(self.poll(), PollOutcome::Frozen(_)));
         assert_eq!(
             self.witness.latest(&self.config.logs[0].origin).unwrap().checkpoint().size,
@@ -152,62 +181,19 @@ impl Scene {
         );
     }
 
-    /// The child's bundle checked as `journey verify-export --later` checks it: each record's entry and
-    /// inclusion proof against the bundle's checkpoint under the policy, then the later checkpoint (from
-    /// the log as it now is) under the policy, same origin, and consistency from the bundle's tree.
-    fn check_bundle(&self, quorum: bool) -> Result<(), String> {
-        let policy = self.policy(quorum);
-        for (record, proof) in &self.bundle {
-            let claimed = proof.entry().map_err(|e| e.to_string())?;
-            if claimed != entry(record) {
-                return Err(format!("record {} does not match its entry", record.envelope.position.0));
-            }
-            proof
-                .verify(&claimed.leaf_hash(), &policy)
-                .map_err(|e| e.to_string())?;
-        }
-        let bundle_tree = self.bundle[0].1.checkpoint.checkpoint().clone();
-        let state = self.log.state(0);
-        let later_size = state.latest().expect("the log signed");
-        if later_size < bundle_tree.size {
-            return Err(format!(
-                "the later checkpoint has tree size {later_size}, smaller than the bundle's tree size {}",
-                bundle_tree.size
-            ));
-        }
-        let later = AddCheckpointRequest::parse(&self.log.later(0, bundle_tree.size, later_size)).unwrap();
-        let verified = verify_checkpoint_with_policy(&later.checkpoint, &policy).map_err(|e| e.to_string())?;
-        if verified.checkpoint.origin != bundle_tree.origin {
-            return Err("the later checkpoint is of another log".to_owned());
-        }
-        if verified.checkpoint.size == bundle_tree.size {
-            if verified.checkpoint.root != bundle_tree.root {
-                return Err(format!("two roots for tree size {}", bundle_tree.size));
-            }
-            return Ok(());
-        }
-        verify_consistency(
-            bundle_tree.size,
-            verified.checkpoint.size,
-            &bundle_tree.root,
-            &verified.checkpoint.root,
-            &later.proof,
-        )
-        .map_err(|e| e.to_string())
-    }
-
-    /// After an attack: the old bundle fails against the log's checkpoint, for want of cosignatures and,
-    /// trusting the log alone, for want of consistency with the witnessed tree; the message names the size.
+    /// After an attack: the old bundle fails against the log's checkpoint, for want of the witness's
+    /// cosignature and, trusting the log's key alone, for want of consistency with the witnessed tree; the
+    /// refusal names the witnessed tree size.
     fn expect_bundle_refused(&self) {
         let quorum = self.check_bundle(true).unwrap_err();
-        assert!(quorum.contains("quorum"), "{quorum}");
+        assert!(quorum.contains("quorum") || quorum.contains("cosign"), "{quorum}");
         let alone = self.check_bundle(false).unwrap_err();
         assert!(alone.contains(&format!("tree size {}", self.witnessed)), "{alone}");
     }
 
-    /// Appends with one record's correlation id changed (a change to its stored bytes).
-    fn with_changed(&self, index: usize, records: &[RecordedEvent]) -> Vec<journey_synth::GeneratedAppend> {
-        records
+    /// The log's records as appends, with one record's correlation id changed (a change to its stored bytes).
+    fn with_changed(&self, index: usize) -> Vec<GeneratedAppend> {
+        self.records
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -218,6 +204,11 @@ impl Scene {
                 append
             })
             .collect()
+    }
+
+    /// The rest of the authority's appends (after the witnessed ones), as the honest log goes on.
+    fn rest(&self) -> Vec<GeneratedAppend> {
+        self.appends[self.appends.len() * 2 / 3..].to_vec()
     }
 }
 
@@ -231,18 +222,22 @@ fn an_honest_log_is_cosigned_and_its_bundles_pass_before_and_after() {
     each_proof_source(|proofs| {
         let s = scene(proofs);
         assert_eq!(s.check_bundle(true), Ok(()));
-        let entries: Vec<_> = s.records.iter().map(entry).collect();
-        s.log.append(0, &entries[s.witnessed as usize..]);
-        s.log.sign(0);
+        s.log.append(0, s.rest());
+        let grown = s.log.sign(0).checkpoint().size;
+        assert!(grown > s.witnessed);
         match s.poll() {
             PollOutcome::Cosigned { size, delivered } => {
-                assert_eq!(size, s.records.len() as u64);
+                assert_eq!(size, grown);
                 assert!(delivered);
             }
             other => panic!("{other:?}"),
         }
-        // The later checkpoint now carries the witness's cosignature: the bundle passes against it.
+        // The later checkpoint now carries the witness's cosignature: the old bundle passes against it, and
+        // a new export is proven against it.
         assert_eq!(s.check_bundle(true), Ok(()), "{proofs:?}");
+        let fresh = s.log.export(0, &s.child);
+        let report = verify_bundle(&fresh, &s.policy(true), None).unwrap();
+        assert!(report.checkpoints.iter().all(|c| !c.cosigned_by.is_empty()), "{report:?}");
         assert!(matches!(s.poll(), PollOutcome::Unchanged { .. }));
     });
 }
@@ -256,11 +251,12 @@ fn attack_1_the_tail_rewritten_consistently_with_chains_recomputed() {
         for append in &mut appends[s.witnessed as usize - 20..] {
             append.request.events[0].correlation_id = Some(CorrelationId::parse("rewritten-tail").unwrap());
         }
-        let rebuilt = rebuild(appends);
-        assert_eq!(rebuilt.len(), s.records.len());
-        assert_eq!(entry(&rebuilt[10]), entry(&s.records[10]), "the untouched head is the same");
-        assert_ne!(entry(&rebuilt[s.witnessed as usize - 1]), entry(&s.records[s.witnessed as usize - 1]));
-        s.replace_with(&rebuilt);
+        appends.extend(s.rest());
+        s.replace_with(appends);
+        let attacked = s.log.records(0);
+        assert_eq!(attacked[10].chain, s.records[10].chain, "the untouched head is the same");
+        let last = s.witnessed as usize - 1;
+        assert_ne!(attacked[last].chain, s.records[last].chain);
         s.expect_alert(AlertKind::Inconsistent);
         s.expect_bundle_refused();
     });
@@ -270,17 +266,23 @@ fn attack_1_the_tail_rewritten_consistently_with_chains_recomputed() {
 fn attack_2_one_old_record_changed() {
     each_proof_source(|proofs| {
         let s = scene(proofs);
-        let rebuilt = rebuild(s.with_changed(3, &s.records));
-        s.replace_with(&rebuilt);
+        let size = s.replace_with(s.with_changed(3));
+        assert_eq!(size, s.witnessed, "the same size, another root");
+        assert_ne!(s.log.records(0)[3].chain, s.records[3].chain);
+        s.expect_alert(AlertKind::SplitView);
+        s.expect_bundle_refused();
+    });
+}
+
+#[test]
+fn attack_2_one_old_record_changed_and_the_log_grown() {
+    each_proof_source(|proofs| {
+        let s = scene(proofs);
+        let mut appends = s.with_changed(3);
+        appends.extend(s.rest());
+        assert!(s.replace_with(appends) > s.witnessed);
         s.expect_alert(AlertKind::Inconsistent);
         s.expect_bundle_refused();
-        // The child's own leaf is no longer in the log's tree where it was.
-        let (record, _) = &s.bundle[0];
-        let attacked = s.log.state(0);
-        let index = record.envelope.position.0 - 1;
-        if index >= 3 {
-            assert_ne!(attacked.entries[index as usize], entry(record));
-        }
     });
 }
 
@@ -296,16 +298,16 @@ fn attack_3_a_record_deleted_from_the_middle() {
                 !s.records[i + 1..].iter().any(|r| &r.envelope.child_id == child)
             })
             .expect("some child's last record");
-        let appends: Vec<_> = s
+        let mut appends: Vec<_> = s
             .records
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != deleted)
             .map(|(_, r)| as_append(r))
             .collect();
-        let rebuilt = rebuild(appends);
-        assert_eq!(rebuilt.len(), s.records.len() - 1);
-        s.replace_with(&rebuilt);
+        appends.extend(s.rest());
+        s.replace_with(appends);
+        assert!(!s.log.records(0).iter().any(|r| r.envelope.event_id == s.records[deleted].envelope.event_id));
         s.expect_alert(AlertKind::Inconsistent);
         s.expect_bundle_refused();
     });
@@ -315,12 +317,27 @@ fn attack_3_a_record_deleted_from_the_middle() {
 fn attack_4_the_log_rolled_back_to_an_earlier_state() {
     each_proof_source(|proofs| {
         let s = scene(proofs);
-        // A backup from when the log was half its witnessed size, restored, and signed again.
-        let earlier = &s.records[..s.witnessed as usize / 2];
-        s.replace_with(earlier);
-        s.expect_alert(AlertKind::Rollback);
-        let quorum = s.check_bundle(true).unwrap_err();
-        assert!(quorum.contains(&format!("smaller than the bundle's tree size {}", s.witnessed)), "{quorum}");
+        // A backup of the data directory, taken when the log was smaller... restored after the log grew and
+        // the witness cosigned the larger tree.
+        let backup = s.log.backup(0);
+        s.log.append(0, s.rest());
+        let grown = s.log.sign(0).checkpoint().size;
+        assert!(matches!(s.poll(), PollOutcome::Cosigned { size, .. } if size == grown));
+        let grown_bundle = s.log.export(0, &s.child);
+        let restored = s.log.restore(0, &backup);
+        assert_eq!(restored.checkpoint().size, s.witnessed);
+        match s.poll() {
+            PollOutcome::Alert(alert) => {
+                assert_eq!(alert.kind, AlertKind::Rollback, "{alert}");
+                assert_eq!(alert.witnessed.as_ref().map(|c| c.size), Some(grown));
+                assert!(alert.to_string().contains(&format!("last witnessed checkpoint tree size {grown}")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A bundle taken before the rollback, against the rolled-back log's checkpoint: fewer leaves.
+        let later = s.later(&s.client, grown);
+        let refused = verify_bundle(&grown_bundle, &s.policy(false), Some(&later)).unwrap_err().to_string();
+        assert!(refused.contains("rolled back") && refused.contains(&grown.to_string()), "{refused}");
     });
 }
 
@@ -329,56 +346,51 @@ fn attack_5_two_different_logs_shown_to_two_clients() {
     each_proof_source(|proofs| {
         let s = scene(proofs);
         let reader = "jk_reader_of_the_fork";
-        // The honest log grows and the witness cosigns it; a reader is shown a fork of the same size, with
-        // one old record changed and the chains recomputed.
-        let entries: Vec<_> = s.records.iter().map(entry).collect();
-        s.log.append(0, &entries[s.witnessed as usize..]);
-        s.log.sign(0);
+        // The honest log grows and the witness cosigns it. A copy of the data directory is then rewritten
+        // (one old record changed, chains recomputed, the same size) and shown to a reader.
+        s.log.append(0, s.rest());
+        let cosigned = s.log.sign(0).checkpoint().size;
         assert!(matches!(s.poll(), PollOutcome::Cosigned { .. }));
-        let cosigned_size = s.records.len() as u64;
+        let honest = s.log.records(0);
         let fork = s.log.fork();
-        let forged = rebuild(s.with_changed(5, &s.records));
-        let forged_entries: Vec<_> = forged.iter().map(entry).collect();
-        s.log.replace(fork, &forged_entries);
+        let forged: Vec<_> = honest
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut append = as_append(r);
+                if i == 5 {
+                    append.request.events[0].correlation_id = Some(CorrelationId::parse("forked").unwrap());
+                }
+                append
+            })
+            .collect();
+        assert_eq!(s.log.replace(fork, forged).checkpoint().size, cosigned);
         s.log.show(reader, fork);
 
-        // The reader's checkpoint carries no cosignature: refused under any quorum.
-        let client = LogClient::new(s.client.base(), Some(journey_witness::config::BearerKey::new(reader).unwrap()), std::time::Duration::from_secs(10));
-        let served = client.checkpoint().unwrap().unwrap();
-        let forked = journey_tlog::SignedCheckpoint::parse(&served).unwrap();
-        assert_eq!(forked.checkpoint().size, cosigned_size);
+        // The reader's checkpoint carries no cosignature: refused under the quorum, naming the size.
+        let reader_client = LogClient::new(&s.log.url(), Some(BearerKey::new(reader).unwrap()), TIMEOUT);
+        let forked = SignedCheckpoint::parse(&reader_client.checkpoint().unwrap().unwrap()).unwrap();
+        assert_eq!(forked.checkpoint().size, cosigned);
         let refused = verify_checkpoint_with_policy(&forked, &s.policy(true)).unwrap_err();
-        assert!(refused.to_string().contains(&format!("size {cosigned_size}")), "{refused}");
+        assert!(refused.to_string().contains(&format!("size {cosigned}")), "{refused}");
+        // The child's bundle from the witnessed checkpoint fails against the fork's checkpoint, even trusting
+        // the log's key alone.
+        let later = s.later(&reader_client, s.witnessed);
+        let refused = verify_bundle(&s.bundle, &s.policy(false), Some(&later)).unwrap_err().to_string();
+        assert!(refused.contains(&format!("tree size {}", s.witnessed)), "{refused}");
 
         // Shown to the witness, the fork is a split view at the size it cosigned.
         s.log.show(WITNESS_TOKEN, fork);
         match s.poll() {
             PollOutcome::Alert(alert) => {
                 assert_eq!(alert.kind, AlertKind::SplitView, "{alert}");
-                assert_eq!(alert.witnessed.as_ref().unwrap().size, cosigned_size);
-                assert!(alert.to_string().contains(&format!("two roots signed for tree size {cosigned_size}")));
+                assert_eq!(alert.witnessed.as_ref().unwrap().size, cosigned);
+                assert!(alert.to_string().contains(&format!("last witnessed checkpoint tree size {cosigned}")));
             }
             other => panic!("{other:?}"),
         }
-        // The child's bundle from the witnessed checkpoint fails against the fork's checkpoint.
-        s.log.show(WITNESS_TOKEN, 0);
-        let fork_state = s.log.state(fork);
-        let later = AddCheckpointRequest {
-            old_size: s.witnessed,
-            proof: journey_tlog::tree::consistency_proof(s.witnessed, cosigned_size, &fork_state.hashes).unwrap(),
-            checkpoint: forked,
-        };
-        let bundle_tree = s.bundle[0].1.checkpoint.checkpoint().clone();
-        let rejected = verify_consistency(
-            s.witnessed,
-            cosigned_size,
-            &bundle_tree.root,
-            &later.checkpoint.checkpoint().root,
-            &later.proof,
-        )
-        .unwrap_err();
-        assert!(rejected.to_string().contains(&format!("tree size {}", s.witnessed)), "{rejected}");
         // While the honest log's bundle passes against the honest later checkpoint.
+        s.log.show(WITNESS_TOKEN, 0);
         assert_eq!(s.check_bundle(true), Ok(()));
     });
 }
@@ -387,31 +399,20 @@ fn attack_5_two_different_logs_shown_to_two_clients() {
 fn attack_6_the_log_rebuilt_from_an_export_with_a_backdated_recorded_at() {
     each_proof_source(|proofs| {
         let s = scene(proofs);
-        // An export re-imported record by record, one recording time moved back (still after the record
+        // The log re-imported record by record, one recording time moved back (still after the record
         // before it, so the store takes it): every chain from there on is recomputed.
         let i = (1..s.witnessed as usize)
             .find(|&i| s.records[i].envelope.recorded_at > s.records[i - 1].envelope.recorded_at.plus_micros(1))
             .expect("a record recorded after the one before it");
+        let backdated = s.records[i - 1].envelope.recorded_at.plus_micros(1);
         let mut appends: Vec<_> = s.records.iter().map(as_append).collect();
-        let backdated: Timestamp = s.records[i - 1].envelope.recorded_at.plus_micros(1);
         appends[i].recorded_at = backdated;
-        let rebuilt = rebuild(appends);
-        assert_eq!(rebuilt[i].envelope.recorded_at, backdated);
-        assert_eq!(entry(&rebuilt[i - 1]), entry(&s.records[i - 1]));
-        assert_ne!(entry(&rebuilt[i]), entry(&s.records[i]));
-
-        // Presented under the original origin, re-signed with the original key: inconsistent.
-        s.replace_with(&rebuilt);
-        s.expect_alert(AlertKind::Inconsistent);
+        s.replace_with(appends);
+        let attacked = s.log.records(0);
+        assert_eq!(attacked[i].envelope.recorded_at, backdated);
+        assert_eq!(attacked[i - 1].chain, s.records[i - 1].chain);
+        assert_ne!(attacked[i].chain, s.records[i].chain);
+        s.expect_alert(AlertKind::SplitView);
         s.expect_bundle_refused();
-
-        // Presented as the new log an import makes (a new origin): no witness knows it, and a bundle of the
-        // original cannot be checked against it.
-        let imported = FixtureLog::new("journey.council.example/log/01JIMPORTED00", [8; 32]);
-        let entries: Vec<_> = rebuilt.iter().map(entry).collect();
-        imported.append(0, &entries);
-        let signed = imported.sign(0);
-        let refused = verify_checkpoint_with_policy(&signed, &s.policy(false)).unwrap_err();
-        assert!(refused.to_string().contains("01JIMPORTED00"), "{refused}");
     });
 }
