@@ -13,9 +13,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use journey_core::proof::Witness as ConfiguredWitness;
 use journey_core::proof::bundle::{later_body, verify_bundle};
 use journey_core::tlog::policy::Policy;
 use journey_core::tlog::{SignedCheckpoint, verify_checkpoint_with_policy};
@@ -24,13 +21,11 @@ use journey_core::{ChildId, CorrelationId, RecordedEvent};
 use journey_synth::GeneratedAppend;
 use journey_witness::client::LogClient;
 use journey_witness::config::BearerKey;
-use journey_witness::poll::{PollOutcome, poll_once};
-use journey_witness::{AlertKind, SystemClock, Witness, WitnessConfig};
+use journey_witness::AlertKind;
+use journey_witness::poll::PollOutcome;
 use support::served_log::{ServedLog, as_append, synthetic_appends};
+use support::witness::{TIMEOUT, WITNESS_TOKEN, WitnessKey, Watching};
 
-/// The bearer key the witness presents: the adversary's front can tell it from other clients by it.
-const WITNESS_TOKEN: &str = "jk_witness_partnership";
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[derive(Clone, Copy, Debug)]
 enum Proofs {
@@ -46,20 +41,16 @@ struct Scene {
     appends: Vec<GeneratedAppend>,
     /// The log's records when the witness cosigned.
     records: Vec<RecordedEvent>,
-    witness: Arc<Witness>,
-    config: WitnessConfig,
-    client: LogClient,
+    watching: Watching,
     witnessed: u64,
     child: ChildId,
     /// The child's verifiable export against the witnessed checkpoint.
     bundle: StreamExport,
-    _dir: tempfile::TempDir,
 }
 
 fn scene(proofs: Proofs) -> Scene {
-    let dir = tempfile::tempdir().unwrap();
-    let vkey = journey_witness::keys::generate_key("partnership.example/witness", &dir.path().join("w.key")).unwrap();
-    let log = ServedLog::new(vec![ConfiguredWitness::new("the partnership", &vkey.to_string()).unwrap()]);
+    let key = WitnessKey::new();
+    let log = ServedLog::new(vec![key.configured()]);
 
     let appends = synthetic_appends(90, 18);
     let first = appends.len() * 2 / 3;
@@ -69,25 +60,14 @@ fn scene(proofs: Proofs) -> Scene {
     let witnessed = records.len() as u64;
     assert_eq!(log.sign(0).checkpoint().size, witnessed);
 
-    std::fs::write(dir.path().join("log.token"), WITNESS_TOKEN).unwrap();
-    let config = WitnessConfig::parse(
-        &format!(
-            "key_file = \"w.key\"\nstate_dir = \"state\"\n[[log]]\norigin = \"{}\"\nvkey = \"{}\"\n\
-             url = \"{}\"\nbearer_key_file = \"log.token\"\nproofs = \"{}\"\n",
-            log.origin(0),
-            log.vkey(),
-            log.url(),
-            match proofs {
-                Proofs::Tiles => "tiles",
-                Proofs::Endpoint => "endpoint",
-            }
-        ),
-        dir.path(),
-    )
-    .unwrap();
-    let witness = journey_witness::daemon::open(&config, Arc::new(SystemClock)).unwrap();
-    let client = LogClient::new(&log.url(), config.logs[0].bearer_key.clone(), TIMEOUT);
-    match poll_once(&witness, &config.logs[0], &client) {
+    let watching = key.watch(
+        &log,
+        match proofs {
+            Proofs::Tiles => "tiles",
+            Proofs::Endpoint => "endpoint",
+        },
+    );
+    match watching.poll() {
         PollOutcome::Cosigned { size, delivered } => {
             assert_eq!(size, witnessed);
             assert!(delivered, "the server took the cosignature");
@@ -105,19 +85,16 @@ fn scene(proofs: Proofs) -> Scene {
         log,
         appends,
         records,
-        witness,
-        config,
-        client,
+        watching,
         witnessed,
         child,
         bundle,
-        _dir: dir,
     }
 }
 
 impl Scene {
     fn poll(&self) -> PollOutcome {
-        poll_once(&self.witness, &self.config.logs[0], &self.client)
+        self.watching.poll()
     }
 
     /// The trust a reader has: the log's key and this witness, which must have cosigned (or not).
@@ -125,7 +102,7 @@ impl Scene {
         let text = format!(
             "log {}\nwitness partnership {}\n{}\n",
             self.log.vkey(),
-            self.witness.verifier_key(),
+            self.watching.witness.verifier_key(),
             if quorum { "quorum partnership" } else { "quorum none" }
         );
         Policy::parse(&text).unwrap()
@@ -145,7 +122,7 @@ impl Scene {
     /// The child's bundle checked as `journey verify-export --later` checks it, against the log the witness
     /// is shown.
     fn check_bundle(&self, quorum: bool) -> Result<(), String> {
-        let later = self.later(&self.client, self.witnessed);
+        let later = self.later(&self.watching.client, self.witnessed);
         verify_bundle(&self.bundle, &self.policy(quorum), Some(&later))
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -154,7 +131,7 @@ impl Scene {
     /// The adversary's log: rebuilt from `appends`, moved into place, served and signed with the log's key.
     fn replace_with(&self, appends: Vec<GeneratedAppend>) -> u64 {
         let signed = self.log.replace(0, appends);
-        assert_eq!(self.log.origin(0), self.config.logs[0].origin.as_str(), "the same origin");
+        assert_eq!(self.log.origin(0), self.watching.config.logs[0].origin.as_str(), "the same origin");
         signed.checkpoint().size
     }
 
@@ -176,7 +153,7 @@ impl Scene {
         }
         assert!(matches!(self.poll(), PollOutcome::Frozen(_)));
         assert_eq!(
-            self.witness.latest(&self.config.logs[0].origin).unwrap().checkpoint().size,
+            self.watching.witness.latest(&self.watching.config.logs[0].origin).unwrap().checkpoint().size,
             self.witnessed
         );
     }
@@ -335,7 +312,7 @@ fn attack_4_the_log_rolled_back_to_an_earlier_state() {
             other => panic!("{other:?}"),
         }
         // A bundle taken before the rollback, against the rolled-back log's checkpoint: fewer leaves.
-        let later = s.later(&s.client, grown);
+        let later = s.later(&s.watching.client, grown);
         let refused = verify_bundle(&grown_bundle, &s.policy(false), Some(&later)).unwrap_err().to_string();
         assert!(refused.contains("rolled back") && refused.contains(&grown.to_string()), "{refused}");
     });

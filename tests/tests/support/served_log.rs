@@ -278,6 +278,18 @@ impl ServedLog {
         views.len() - 1
     }
 
+    /// A GET of `path` (with its query) from view 0's server, without a key, as an outsider asks.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let router = self.view(0).router.clone();
+        self.runtime.block_on(async {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status().as_u16();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, body.to_vec())
+        })
+    }
+
     /// From now on, the client presenting `bearer` is shown `view`.
     pub fn show(&self, bearer: &str, view: usize) {
         self.shown.lock().unwrap().insert(bearer.to_owned(), view);
