@@ -65,7 +65,10 @@ pub fn run(command: WitnessCommand) -> anyhow::Result<()> {
         WitnessCommand::Keygen { name, key_file } => {
             let vkey = journey_witness::keys::generate_key(&name, &key_file)
                 .with_context(|| format!("creating the key {}", key_file.display()))?;
-            eprintln!("journey: wrote the witness key to {} (keep it secret)", key_file.display());
+            eprintln!(
+                "journey: wrote the witness key to {} (keep it secret)",
+                key_file.display()
+            );
             println!("{vkey}");
             Ok(())
         }
@@ -77,7 +80,10 @@ pub fn run(command: WitnessCommand) -> anyhow::Result<()> {
             }
             let state = StateDir::open(&config.state_dir)?;
             if state.unfreeze(&origin)? {
-                println!("{origin} is no longer frozen; the evidence stays in {}", state.root().join("evidence").display());
+                println!(
+                    "{origin} is no longer frozen; the evidence stays in {}",
+                    state.root().join("evidence").display()
+                );
             } else {
                 println!("{origin} was not frozen");
             }

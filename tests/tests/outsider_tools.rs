@@ -21,9 +21,15 @@ use support::witness::WitnessKey;
 /// Builds `tests/tlogcheck` with the system's Go in GOPATH mode (no network), or `None` without Go.
 fn tlogcheck(scratch: &Path) -> Option<PathBuf> {
     let required = std::env::var("JOURNEY_REQUIRE_GO").is_ok_and(|v| v == "1");
-    let have_go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
+    let have_go = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !have_go {
-        assert!(!required, "JOURNEY_REQUIRE_GO=1 but `go` is not installed (apt-get install golang-go golang-golang-x-mod-dev)");
+        assert!(
+            !required,
+            "JOURNEY_REQUIRE_GO=1 but `go` is not installed (apt-get install golang-go golang-golang-x-mod-dev)"
+        );
         eprintln!("skipped: Go is not installed here (CI installs it and sets JOURNEY_REQUIRE_GO=1)");
         return None;
     }
@@ -75,7 +81,11 @@ impl Checker {
 fn tile_path(level: u8, n: u64, width: u64) -> String {
     let digits = format!("{n:03}");
     let padded = format!("{}{digits}", "0".repeat((3 - digits.len() % 3) % 3));
-    let groups: Vec<&str> = padded.as_bytes().chunks(3).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let groups: Vec<&str> = padded
+        .as_bytes()
+        .chunks(3)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
     let (last, rest) = groups.split_last().unwrap();
     let mut path = format!("tile/{level}/");
     for group in rest {
@@ -113,7 +123,9 @@ fn mirror_tiles(log: &ServedLog, size: u64, dir: &Path) -> usize {
 #[test]
 fn go_x_mod_verifies_journeys_checkpoints_proofs_and_tiles_and_refuses_tampered_ones() {
     let scratch = tempfile::tempdir().unwrap();
-    let Some(binary) = tlogcheck(scratch.path()) else { return };
+    let Some(binary) = tlogcheck(scratch.path()) else {
+        return;
+    };
     let key = WitnessKey::new();
     let log = ServedLog::new(vec![key.configured()]);
     let appends = synthetic_appends(60, 7);
@@ -152,7 +164,11 @@ fn go_x_mod_verifies_journeys_checkpoints_proofs_and_tiles_and_refuses_tampered_
     let mut forged = served.clone();
     let at = forged.iter().position(|&b| b == b'\n').unwrap() + 3;
     forged[at] ^= 1; // a digit of the tree size
-    assert!(checker.run(&["checkpoint", &file("forged.checkpoint", &forged)]).is_err());
+    assert!(
+        checker
+            .run(&["checkpoint", &file("forged.checkpoint", &forged)])
+            .is_err()
+    );
 
     // Every record proof of a child's export (c2sp.org/tlog-proof@v1).
     let records = log.records(0);
@@ -162,46 +178,76 @@ fn go_x_mod_verifies_journeys_checkpoints_proofs_and_tiles_and_refuses_tampered_
     for record in &export.records {
         let proof = record.tlog_proof.as_deref().expect("a proof");
         let path = file(&format!("proof-{}", record.position.0), proof.as_bytes());
-        checker.run(&["proof", &path]).unwrap_or_else(|e| panic!("position {}: {e}", record.position.0));
+        checker
+            .run(&["proof", &path])
+            .unwrap_or_else(|e| panic!("position {}: {e}", record.position.0));
     }
     let mut tampered = export.records[0].tlog_proof.clone().unwrap().into_bytes();
     let hash_line = tampered.iter().position(|&b| b == b'\n').unwrap(); // after "c2sp.org/tlog-proof@v1"
-    let extra = hash_line + 1 + tampered[hash_line + 1..].iter().position(|&b| b == b'\n').unwrap();
+    let extra = hash_line
+        + 1
+        + tampered[hash_line + 1..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap();
     tampered[extra + 12] ^= 1; // inside the index line or the first hash
-    assert!(checker.run(&["proof", &file("tampered-proof", &tampered)]).is_err());
+    assert!(
+        checker
+            .run(&["proof", &file("tampered-proof", &tampered)])
+            .is_err()
+    );
 
     // Consistency from the first checkpoint to the latest, as /proof/consistency gives it.
     let (status, old_served) = log.get(&format!("/checkpoints/{}", old.checkpoint().size));
     assert_eq!(status, 200);
     let old_path = file("old.checkpoint", &old_served);
-    let (status, proof) = log.get(&format!("/proof/consistency?old={}&new={new_size}", old.checkpoint().size));
+    let (status, proof) = log.get(&format!(
+        "/proof/consistency?old={}&new={new_size}",
+        old.checkpoint().size
+    ));
     assert_eq!(status, 200);
     let hashes: Vec<_> = String::from_utf8(proof)
         .unwrap()
         .lines()
         .map(|l| {
             use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.decode(l).unwrap().try_into().unwrap()
+            base64::engine::general_purpose::STANDARD
+                .decode(l)
+                .unwrap()
+                .try_into()
+                .unwrap()
         })
         .collect();
     let latest = SignedCheckpoint::parse(&served).unwrap();
     let later = later_body(old.checkpoint().size, hashes.clone(), latest.clone());
-    checker.run(&["consistency", &old_path, &file("later", &later)]).unwrap();
+    checker
+        .run(&["consistency", &old_path, &file("later", &later)])
+        .unwrap();
     let mut bent = hashes;
     bent[0][0] ^= 1;
     let bent = later_body(old.checkpoint().size, bent, latest);
-    assert!(checker.run(&["consistency", &old_path, &file("bent", &bent)]).is_err());
+    assert!(
+        checker
+            .run(&["consistency", &old_path, &file("bent", &bent)])
+            .is_err()
+    );
 
     // The tiles give the signed root.
     let tiles = scratch.path().join("mirror");
     assert!(mirror_tiles(&log, new_size, &tiles) >= 3);
-    checker.run(&["tiles", &checkpoint, tiles.to_str().unwrap()]).unwrap();
+    checker
+        .run(&["tiles", &checkpoint, tiles.to_str().unwrap()])
+        .unwrap();
     // The root over full tiles is read from the level above them: a changed hash there is caught.
     let upper = tiles.join(tile_path(1, 0, new_size / 256));
     let mut bytes = std::fs::read(&upper).unwrap();
     bytes[0] ^= 1;
     std::fs::write(&upper, bytes).unwrap();
-    assert!(checker.run(&["tiles", &checkpoint, tiles.to_str().unwrap()]).is_err());
+    assert!(
+        checker
+            .run(&["tiles", &checkpoint, tiles.to_str().unwrap()])
+            .is_err()
+    );
 }
 
 #[test]

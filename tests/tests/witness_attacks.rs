@@ -14,18 +14,17 @@
 mod support;
 
 use journey_core::proof::bundle::{later_body, verify_bundle};
+use journey_core::store::StreamExport;
 use journey_core::tlog::policy::Policy;
 use journey_core::tlog::{SignedCheckpoint, verify_checkpoint_with_policy};
-use journey_core::store::StreamExport;
 use journey_core::{ChildId, CorrelationId, RecordedEvent};
 use journey_synth::GeneratedAppend;
+use journey_witness::AlertKind;
 use journey_witness::client::LogClient;
 use journey_witness::config::BearerKey;
-use journey_witness::AlertKind;
 use journey_witness::poll::PollOutcome;
 use support::served_log::{ServedLog, as_append, synthetic_appends};
-use support::witness::{TIMEOUT, WITNESS_TOKEN, WitnessKey, Watching};
-
+use support::witness::{TIMEOUT, WITNESS_TOKEN, Watching, WitnessKey};
 
 #[derive(Clone, Copy, Debug)]
 enum Proofs {
@@ -56,7 +55,11 @@ fn scene(proofs: Proofs) -> Scene {
     let first = appends.len() * 2 / 3;
     log.append(0, appends[..first].iter().cloned());
     let records = log.records(0);
-    assert!(records.len() > 600, "enough records for full tiles: {}", records.len());
+    assert!(
+        records.len() > 600,
+        "enough records for full tiles: {}",
+        records.len()
+    );
     let witnessed = records.len() as u64;
     assert_eq!(log.sign(0).checkpoint().size, witnessed);
 
@@ -103,7 +106,11 @@ impl Scene {
             "log {}\nwitness partnership {}\n{}\n",
             self.log.vkey(),
             self.watching.witness.verifier_key(),
-            if quorum { "quorum partnership" } else { "quorum none" }
+            if quorum {
+                "quorum partnership"
+            } else {
+                "quorum none"
+            }
         );
         Policy::parse(&text).unwrap()
     }
@@ -115,7 +122,11 @@ impl Scene {
         let served = client.checkpoint().unwrap().expect("a checkpoint");
         let latest = SignedCheckpoint::parse(&served).unwrap();
         let size = latest.checkpoint().size;
-        let proof = if size >= old { client.consistency_proof(old, size).unwrap() } else { Vec::new() };
+        let proof = if size >= old {
+            client.consistency_proof(old, size).unwrap()
+        } else {
+            Vec::new()
+        };
         later_body(old, proof, latest)
     }
 
@@ -131,7 +142,11 @@ impl Scene {
     /// The adversary's log: rebuilt from `appends`, moved into place, served and signed with the log's key.
     fn replace_with(&self, appends: Vec<GeneratedAppend>) -> u64 {
         let signed = self.log.replace(0, appends);
-        assert_eq!(self.log.origin(0), self.watching.config.logs[0].origin.as_str(), "the same origin");
+        assert_eq!(
+            self.log.origin(0),
+            self.watching.config.logs[0].origin.as_str(),
+            "the same origin"
+        );
         signed.checkpoint().size
     }
 
@@ -141,19 +156,33 @@ impl Scene {
         match self.poll() {
             PollOutcome::Alert(alert) => {
                 assert_eq!(alert.kind, kind, "{alert}");
-                assert_eq!(alert.witnessed.as_ref().map(|c| c.size), Some(self.witnessed), "{alert}");
+                assert_eq!(
+                    alert.witnessed.as_ref().map(|c| c.size),
+                    Some(self.witnessed),
+                    "{alert}"
+                );
                 let text = alert.to_string();
                 assert!(
                     text.contains(&format!("last witnessed checkpoint tree size {}", self.witnessed)),
                     "{text}"
                 );
-                assert!(alert.evidence.as_ref().is_some_and(|e| e.join("offered.checkpoint").exists()));
+                assert!(
+                    alert
+                        .evidence
+                        .as_ref()
+                        .is_some_and(|e| e.join("offered.checkpoint").exists())
+                );
             }
             other => panic!("expected a {kind} alert, got {other:?}"),
         }
         assert!(matches!(self.poll(), PollOutcome::Frozen(_)));
         assert_eq!(
-            self.watching.witness.latest(&self.watching.config.logs[0].origin).unwrap().checkpoint().size,
+            self.watching
+                .witness
+                .latest(&self.watching.config.logs[0].origin)
+                .unwrap()
+                .checkpoint()
+                .size,
             self.witnessed
         );
     }
@@ -165,7 +194,10 @@ impl Scene {
         let quorum = self.check_bundle(true).unwrap_err();
         assert!(quorum.contains("quorum") || quorum.contains("cosign"), "{quorum}");
         let alone = self.check_bundle(false).unwrap_err();
-        assert!(alone.contains(&format!("tree size {}", self.witnessed)), "{alone}");
+        assert!(
+            alone.contains(&format!("tree size {}", self.witnessed)),
+            "{alone}"
+        );
     }
 
     /// The log's records as appends, with one record's correlation id changed (a change to its stored bytes).
@@ -176,7 +208,8 @@ impl Scene {
             .map(|(i, r)| {
                 let mut append = as_append(r);
                 if i == index {
-                    append.request.events[0].correlation_id = Some(CorrelationId::parse("rewritten").unwrap());
+                    append.request.events[0].correlation_id =
+                        Some(CorrelationId::parse("rewritten").unwrap());
                 }
                 append
             })
@@ -214,7 +247,10 @@ fn an_honest_log_is_cosigned_and_its_bundles_pass_before_and_after() {
         assert_eq!(s.check_bundle(true), Ok(()), "{proofs:?}");
         let fresh = s.log.export(0, &s.child);
         let report = verify_bundle(&fresh, &s.policy(true), None).unwrap();
-        assert!(report.checkpoints.iter().all(|c| !c.cosigned_by.is_empty()), "{report:?}");
+        assert!(
+            report.checkpoints.iter().all(|c| !c.cosigned_by.is_empty()),
+            "{report:?}"
+        );
         assert!(matches!(s.poll(), PollOutcome::Unchanged { .. }));
     });
 }
@@ -231,7 +267,10 @@ fn attack_1_the_tail_rewritten_consistently_with_chains_recomputed() {
         appends.extend(s.rest());
         s.replace_with(appends);
         let attacked = s.log.records(0);
-        assert_eq!(attacked[10].chain, s.records[10].chain, "the untouched head is the same");
+        assert_eq!(
+            attacked[10].chain, s.records[10].chain,
+            "the untouched head is the same"
+        );
         let last = s.witnessed as usize - 1;
         assert_ne!(attacked[last].chain, s.records[last].chain);
         s.expect_alert(AlertKind::Inconsistent);
@@ -284,7 +323,12 @@ fn attack_3_a_record_deleted_from_the_middle() {
             .collect();
         appends.extend(s.rest());
         s.replace_with(appends);
-        assert!(!s.log.records(0).iter().any(|r| r.envelope.event_id == s.records[deleted].envelope.event_id));
+        assert!(
+            !s.log
+                .records(0)
+                .iter()
+                .any(|r| r.envelope.event_id == s.records[deleted].envelope.event_id)
+        );
         s.expect_alert(AlertKind::Inconsistent);
         s.expect_bundle_refused();
     });
@@ -307,14 +351,23 @@ fn attack_4_the_log_rolled_back_to_an_earlier_state() {
             PollOutcome::Alert(alert) => {
                 assert_eq!(alert.kind, AlertKind::Rollback, "{alert}");
                 assert_eq!(alert.witnessed.as_ref().map(|c| c.size), Some(grown));
-                assert!(alert.to_string().contains(&format!("last witnessed checkpoint tree size {grown}")));
+                assert!(
+                    alert
+                        .to_string()
+                        .contains(&format!("last witnessed checkpoint tree size {grown}"))
+                );
             }
             other => panic!("{other:?}"),
         }
         // A bundle taken before the rollback, against the rolled-back log's checkpoint: fewer leaves.
         let later = s.later(&s.watching.client, grown);
-        let refused = verify_bundle(&grown_bundle, &s.policy(false), Some(&later)).unwrap_err().to_string();
-        assert!(refused.contains("rolled back") && refused.contains(&grown.to_string()), "{refused}");
+        let refused = verify_bundle(&grown_bundle, &s.policy(false), Some(&later))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("rolled back") && refused.contains(&grown.to_string()),
+            "{refused}"
+        );
     });
 }
 
@@ -349,12 +402,20 @@ fn attack_5_two_different_logs_shown_to_two_clients() {
         let forked = SignedCheckpoint::parse(&reader_client.checkpoint().unwrap().unwrap()).unwrap();
         assert_eq!(forked.checkpoint().size, cosigned);
         let refused = verify_checkpoint_with_policy(&forked, &s.policy(true)).unwrap_err();
-        assert!(refused.to_string().contains(&format!("size {cosigned}")), "{refused}");
+        assert!(
+            refused.to_string().contains(&format!("size {cosigned}")),
+            "{refused}"
+        );
         // The child's bundle from the witnessed checkpoint fails against the fork's checkpoint, even trusting
         // the log's key alone.
         let later = s.later(&reader_client, s.witnessed);
-        let refused = verify_bundle(&s.bundle, &s.policy(false), Some(&later)).unwrap_err().to_string();
-        assert!(refused.contains(&format!("tree size {}", s.witnessed)), "{refused}");
+        let refused = verify_bundle(&s.bundle, &s.policy(false), Some(&later))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(&format!("tree size {}", s.witnessed)),
+            "{refused}"
+        );
 
         // Shown to the witness, the fork is a split view at the size it cosigned.
         s.log.show(WITNESS_TOKEN, fork);
@@ -362,7 +423,11 @@ fn attack_5_two_different_logs_shown_to_two_clients() {
             PollOutcome::Alert(alert) => {
                 assert_eq!(alert.kind, AlertKind::SplitView, "{alert}");
                 assert_eq!(alert.witnessed.as_ref().unwrap().size, cosigned);
-                assert!(alert.to_string().contains(&format!("last witnessed checkpoint tree size {cosigned}")));
+                assert!(
+                    alert
+                        .to_string()
+                        .contains(&format!("last witnessed checkpoint tree size {cosigned}"))
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -379,7 +444,9 @@ fn attack_6_the_log_rebuilt_from_an_export_with_a_backdated_recorded_at() {
         // The log re-imported record by record, one recording time moved back (still after the record
         // before it, so the store takes it): every chain from there on is recomputed.
         let i = (1..s.witnessed as usize)
-            .find(|&i| s.records[i].envelope.recorded_at > s.records[i - 1].envelope.recorded_at.plus_micros(1))
+            .find(|&i| {
+                s.records[i].envelope.recorded_at > s.records[i - 1].envelope.recorded_at.plus_micros(1)
+            })
             .expect("a record recorded after the one before it");
         let backdated = s.records[i - 1].envelope.recorded_at.plus_micros(1);
         let mut appends: Vec<_> = s.records.iter().map(as_append).collect();

@@ -154,7 +154,10 @@ impl WitnessConfig {
             .listen
             .map(|l| {
                 l.parse::<SocketAddr>().map_err(|_| {
-                    Error::config("listen", format!("{l:?} is not an address and port such as 0.0.0.0:8380"))
+                    Error::config(
+                        "listen",
+                        format!("{l:?} is not an address and port such as 0.0.0.0:8380"),
+                    )
                 })
             })
             .transpose()?;
@@ -183,7 +186,8 @@ impl WitnessConfig {
 
 fn parse_log(i: usize, raw: RawLog, base: &Path) -> Result<LogConfig> {
     let field = |name: &str| format!("log[{i}].{name}");
-    let origin = Origin::parse(raw.origin.clone()).map_err(|e| Error::config(field("origin"), e.to_string()))?;
+    let origin =
+        Origin::parse(raw.origin.clone()).map_err(|e| Error::config(field("origin"), e.to_string()))?;
     let vkeys = match raw.vkey {
         OneOrMany::One(k) => vec![k],
         OneOrMany::Many(ks) => ks,
@@ -215,7 +219,9 @@ fn parse_log(i: usize, raw: RawLog, base: &Path) -> Result<LogConfig> {
         .url
         .map(|url| {
             let url = url.trim_end_matches('/').to_owned();
-            let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
             match rest {
                 Some(host) if !host.is_empty() && !url.contains(['?', '#', ' ']) => Ok(url),
                 _ => Err(Error::config(
@@ -228,10 +234,7 @@ fn parse_log(i: usize, raw: RawLog, base: &Path) -> Result<LogConfig> {
     let poll_interval = match raw.poll_interval_seconds {
         None => DEFAULT_POLL_INTERVAL,
         Some(0) => {
-            return Err(Error::config(
-                field("poll_interval_seconds"),
-                "at least 1 second",
-            ));
+            return Err(Error::config(field("poll_interval_seconds"), "at least 1 second"));
         }
         Some(s) => Duration::from_secs(s),
     };
@@ -318,9 +321,15 @@ mod tests {
         assert_eq!(log.url.as_deref(), Some("https://journey.example"));
         assert_eq!(log.poll_interval, Duration::from_secs(5));
         assert_eq!(log.proofs, ProofSource::Endpoint);
-        assert_eq!(log.bearer_key.as_ref().unwrap().header_value(), "Bearer jk_abc123");
+        assert_eq!(
+            log.bearer_key.as_ref().unwrap().header_value(),
+            "Bearer jk_abc123"
+        );
         assert_eq!(log.pin.as_ref().unwrap().size, 0);
-        assert!(!format!("{config:?}").contains("jk_abc123"), "the key is never printed");
+        assert!(
+            !format!("{config:?}").contains("jk_abc123"),
+            "the key is never printed"
+        );
     }
 
     #[test]
@@ -332,10 +341,18 @@ mod tests {
             (config(""), "file"),
             (config("origin = \"has space\"\nvkey = \"x\""), "log[0].origin"),
             ("key_file = \"k\"\nstate_dir = \"s\"\n".to_owned(), "log"),
-            (config(&format!("origin = \"journey.example/log/1\"\nvkey = \"{other}\"")), "log[0].vkey"),
-            (config("origin = \"journey.example/log/1\"\nvkey = \"nonsense\""), "log[0].vkey"),
             (
-                config(&format!("origin = \"journey.example/log/1\"\nvkey = \"{vkey}\"\nurl = \"ftp://x\"")),
+                config(&format!("origin = \"journey.example/log/1\"\nvkey = \"{other}\"")),
+                "log[0].vkey",
+            ),
+            (
+                config("origin = \"journey.example/log/1\"\nvkey = \"nonsense\""),
+                "log[0].vkey",
+            ),
+            (
+                config(&format!(
+                    "origin = \"journey.example/log/1\"\nvkey = \"{vkey}\"\nurl = \"ftp://x\""
+                )),
                 "log[0].url",
             ),
             (
@@ -351,7 +368,9 @@ mod tests {
                 "log[0].pin.root",
             ),
             (
-                config(&format!("origin = \"journey.example/log/1\"\nvkey = \"{vkey}\"\npoll = 5")),
+                config(&format!(
+                    "origin = \"journey.example/log/1\"\nvkey = \"{vkey}\"\npoll = 5"
+                )),
                 "file",
             ),
             (
@@ -369,9 +388,12 @@ mod tests {
             }
         }
         // A cosignature key is not a log key.
-        let witness_key = journey_tlog::Cosigner::from_seed(KeyName::parse("journey.example/log/1").unwrap(), &[1; 32])
-            .verifier_key();
-        let text = config(&format!("origin = \"journey.example/log/1\"\nvkey = \"{witness_key}\""));
+        let witness_key =
+            journey_tlog::Cosigner::from_seed(KeyName::parse("journey.example/log/1").unwrap(), &[1; 32])
+                .verifier_key();
+        let text = config(&format!(
+            "origin = \"journey.example/log/1\"\nvkey = \"{witness_key}\""
+        ));
         assert!(matches!(
             WitnessConfig::parse(&text, dir.path()),
             Err(Error::Config { field, .. }) if field == "log[0].vkey"

@@ -58,12 +58,16 @@ fn report(log: &LogConfig, outcome: &PollOutcome) {
             tracing::info!(origin = %log.origin, size, delivered, "polled: new checkpoint cosigned");
         }
         PollOutcome::Unchanged { size } => tracing::debug!(origin = %log.origin, size, "polled: unchanged"),
-        PollOutcome::NoCheckpoint => tracing::info!(origin = %log.origin, "polled: the log has no checkpoint yet"),
+        PollOutcome::NoCheckpoint => {
+            tracing::info!(origin = %log.origin, "polled: the log has no checkpoint yet")
+        }
         PollOutcome::Alert(_) => {} // logged at ERROR when raised
         PollOutcome::Frozen(reason) => {
             tracing::error!(origin = %log.origin, "frozen after an alert; not polled until an operator clears it (journey witness unfreeze): {reason}");
         }
-        PollOutcome::Failed(e) => tracing::warn!(origin = %log.origin, error = %e, "poll failed; trying again at the next interval"),
+        PollOutcome::Failed(e) => {
+            tracing::warn!(origin = %log.origin, error = %e, "poll failed; trying again at the next interval")
+        }
     }
 }
 
@@ -110,7 +114,10 @@ struct Stop {
 
 impl Stop {
     fn trigger(&self, exit: RunExit) {
-        let mut current = self.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut current = self
+            .exit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if current.is_none() {
             *current = Some(exit);
         }
@@ -121,7 +128,10 @@ impl Stop {
 
     /// Waits up to `timeout`; true once stopping.
     fn wait(&self, timeout: Duration) -> bool {
-        let current = self.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self
+            .exit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (current, _) = self
             .changed
             .wait_timeout_while(current, timeout, |exit| exit.is_none())
@@ -130,7 +140,10 @@ impl Stop {
     }
 
     fn exit(&self) -> Option<RunExit> {
-        *self.exit.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .exit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -153,7 +166,11 @@ impl Daemon {
         let frozen: Vec<_> = config
             .logs
             .iter()
-            .filter_map(|log| witness.frozen(&log.origin).map(|reason| (log.origin.clone(), reason)))
+            .filter_map(|log| {
+                witness
+                    .frozen(&log.origin)
+                    .map(|reason| (log.origin.clone(), reason))
+            })
             .collect();
         for (origin, reason) in &frozen {
             tracing::error!(origin = %origin, "frozen after an alert; an operator must investigate and clear it (journey witness unfreeze): {reason}");
@@ -172,16 +189,14 @@ impl Daemon {
             .build()
             .map_err(|e| StartError::Failed(Error::io("tokio runtime", e)))?;
         let listener = match config.listen {
-            Some(address) => Some(
-                runtime
-                    .block_on(tokio::net::TcpListener::bind(address))
-                    .map_err(|source| {
-                        StartError::Failed(Error::Listen {
-                            address: address.to_string(),
-                            source,
-                        })
-                    })?,
-            ),
+            Some(address) => Some(runtime.block_on(tokio::net::TcpListener::bind(address)).map_err(
+                |source| {
+                    StartError::Failed(Error::Listen {
+                        address: address.to_string(),
+                        source,
+                    })
+                },
+            )?),
             None => None,
         };
         let address = listener.as_ref().and_then(|l| l.local_addr().ok());

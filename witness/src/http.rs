@@ -27,7 +27,13 @@ pub fn router(witness: Arc<Witness>) -> Router {
         )
         .route("/{hex}/checkpoint", get(monitoring))
         .route("/metrics", get(metrics))
-        .fallback(|| async { (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, TEXT)], "not found\n") })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, TEXT)],
+                "not found\n",
+            )
+        })
         .with_state(witness)
 }
 
@@ -51,7 +57,9 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
         PushOutcome::Frozen(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, TEXT)],
-            format!("this witness has frozen the origin after an alert and cosigns nothing for it: {reason}\n"),
+            format!(
+                "this witness has frozen the origin after an alert and cosigns nothing for it: {reason}\n"
+            ),
         )
             .into_response(),
         PushOutcome::Failed(_) => (
@@ -66,7 +74,12 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
 async fn monitoring(State(witness): State<Arc<Witness>>, Path(hex): Path<String>) -> Response {
     let well_formed = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     match well_formed.then(|| witness.latest_by_hex(&hex)).flatten() {
-        Some(checkpoint) => (StatusCode::OK, [(header::CONTENT_TYPE, TEXT)], checkpoint.to_bytes()).into_response(),
+        Some(checkpoint) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, TEXT)],
+            checkpoint.to_bytes(),
+        )
+            .into_response(),
         None => (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, TEXT)],

@@ -54,7 +54,10 @@ pub fn load_key(path: &Path) -> Result<Cosigner> {
     Cosigner::from_private_text(text.trim_end()).map_err(|e| {
         Error::config(
             "key_file",
-            format!("{}: {e} (expected a key from `journey witness keygen`)", path.display()),
+            format!(
+                "{}: {e} (expected a key from `journey witness keygen`)",
+                path.display()
+            ),
         )
     })
 }
@@ -69,7 +72,10 @@ mod tests {
         let path = dir.path().join("w.key");
         let vkey = generate_key("partnership.example/witness-1", &path).unwrap();
         assert_eq!(vkey.key_type(), journey_tlog::note::KeyType::CosignatureV1);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(load_key(&path).unwrap().verifier_key(), vkey);
         // Never overwritten.
         assert!(matches!(generate_key("other", &path), Err(Error::Io { .. })));

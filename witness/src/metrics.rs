@@ -243,14 +243,19 @@ mod tests {
         m.register("a.example/log\"1");
         let text = m.render();
         assert!(
-            text.contains("journey_witness_alerts_total{origin=\"a.example/log\\\"1\",kind=\"split_view\"} 0"),
+            text.contains(
+                "journey_witness_alerts_total{origin=\"a.example/log\\\"1\",kind=\"split_view\"} 0"
+            ),
             "{text}"
         );
         m.alert("a.example/log\"1", AlertKind::SplitView);
         m.set_frozen("a.example/log\"1", true);
         let text = m.render();
         assert!(text.contains("kind=\"split_view\"} 1"), "{text}");
-        assert!(text.contains("journey_witness_frozen{origin=\"a.example/log\\\"1\"} 1"), "{text}");
+        assert!(
+            text.contains("journey_witness_frozen{origin=\"a.example/log\\\"1\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE journey_witness_alerts_total counter"));
     }
 }

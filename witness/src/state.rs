@@ -249,7 +249,10 @@ impl StateDir {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut files: Vec<(&str, Vec<u8>)> = vec![
-            ("alert.txt", format!("time {now}\n{}\n", evidence.report).into_bytes()),
+            (
+                "alert.txt",
+                format!("time {now}\n{}\n", evidence.report).into_bytes(),
+            ),
             ("offered.checkpoint", evidence.offered.to_vec()),
         ];
         if let Some(cosigned) = evidence.cosigned {
@@ -274,7 +277,10 @@ impl StateDir {
 
 /// Writes `bytes` to `.<name>.tmp` beside `target` and syncs it; gives the temporary path and the directory.
 fn write_synced_tmp(target: &Path, bytes: &[u8]) -> Result<(PathBuf, PathBuf)> {
-    let dir = target.parent().expect("state files live in a directory").to_path_buf();
+    let dir = target
+        .parent()
+        .expect("state files live in a directory")
+        .to_path_buf();
     let name = target
         .file_name()
         .expect("state files have names")

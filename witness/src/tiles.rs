@@ -151,7 +151,10 @@ impl<F: FnMut(&TilePath) -> Result<Vec<u8>>> AuthenticatedTiles<F> {
             // Past the full tiles: only the partial tile, held since `new`, or nothing.
             return Err(Error::Tlog(journey_tlog::Error::OutOfRange {
                 field: "tile",
-                rule: format!("level {level} of a tree of size {} has no tile {index}", self.size),
+                rule: format!(
+                    "level {level} of a tree of size {} has no tile {index}",
+                    self.size
+                ),
             }));
         }
         let tile = TilePath::hashes(level, index, TILE_WIDTH as u16)?;
@@ -250,12 +253,22 @@ mod tests {
     fn proofs_from_authenticated_tiles_equal_those_from_the_tree() {
         let (stored, _) = tree(70_000);
         let fetched = RefCell::new(Vec::new());
-        for (old, new) in [(1, 70_000), (700, 1_000), (65_536, 70_000), (256, 257), (69_999, 70_000)] {
+        for (old, new) in [
+            (1, 70_000),
+            (700, 1_000),
+            (65_536, 70_000),
+            (256, 257),
+            (69_999, 70_000),
+        ] {
             let new_root = journey_tlog::tree::root(new, &stored).unwrap();
             let old_root = journey_tlog::tree::root(old, &stored).unwrap();
-            let tiles = AuthenticatedTiles::new(new, new_root, "test", server(&stored, None, &fetched)).unwrap();
+            let tiles =
+                AuthenticatedTiles::new(new, new_root, "test", server(&stored, None, &fetched)).unwrap();
             let proof = tiles.consistency_proof(old).unwrap();
-            assert_eq!(proof, journey_tlog::tree::consistency_proof(old, new, &stored).unwrap());
+            assert_eq!(
+                proof,
+                journey_tlog::tree::consistency_proof(old, new, &stored).unwrap()
+            );
             verify_consistency(old, new, &old_root, &new_root, &proof).unwrap();
         }
     }
@@ -266,7 +279,8 @@ mod tests {
         let (stored, root) = tree(1_000);
         let fetched = RefCell::new(Vec::new());
         let tiles =
-            AuthenticatedTiles::new(1_000, root, "test", server(&stored, Some("tile/0/002"), &fetched)).unwrap();
+            AuthenticatedTiles::new(1_000, root, "test", server(&stored, Some("tile/0/002"), &fetched))
+                .unwrap();
         match tiles.inclusion_proof(600) {
             Err(Error::TileNotAuthentic { tile, size, .. }) => {
                 assert_eq!((tile.as_str(), size), ("tile/0/002", 1_000));
@@ -283,7 +297,8 @@ mod tests {
         let (stored, root) = tree(70_000);
         let fetched = RefCell::new(Vec::new());
         for tile in ["tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"] {
-            let refused = AuthenticatedTiles::new(70_000, root, "test", server(&stored, Some(tile), &fetched));
+            let refused =
+                AuthenticatedTiles::new(70_000, root, "test", server(&stored, Some(tile), &fetched));
             assert!(
                 matches!(refused, Err(Error::TileNotAuthentic { .. })),
                 "{tile}: {refused:?}"
@@ -291,7 +306,9 @@ mod tests {
         }
         let mut other_root = root;
         other_root[0] ^= 1;
-        assert!(AuthenticatedTiles::new(70_000, other_root, "test", server(&stored, None, &fetched)).is_err());
+        assert!(
+            AuthenticatedTiles::new(70_000, other_root, "test", server(&stored, None, &fetched)).is_err()
+        );
         // A tile of the wrong length.
         let short = |tile: &TilePath| -> Result<Vec<u8>> {
             let mut bytes = read_tile(tile, &stored)?;
@@ -309,8 +326,13 @@ mod tests {
         let (stored, root) = tree(70_000);
         let fetched = RefCell::new(Vec::new());
         // Leaf 100 needs level-1 tile 0 (full) to authenticate level-0 tile 0.
-        let tiles =
-            AuthenticatedTiles::new(70_000, root, "test", server(&stored, Some("tile/1/000"), &fetched)).unwrap();
+        let tiles = AuthenticatedTiles::new(
+            70_000,
+            root,
+            "test",
+            server(&stored, Some("tile/1/000"), &fetched),
+        )
+        .unwrap();
         assert!(matches!(
             tiles.inclusion_proof(100),
             Err(Error::TileNotAuthentic { tile, .. }) if tile == "tile/1/000"

@@ -26,9 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::Engine as _;
 use journey_tlog::note::Note;
-use journey_tlog::witness_protocol::{
-    AddCheckpointRequest, Refusal, WitnessResponse, check_add_checkpoint,
-};
+use journey_tlog::witness_protocol::{AddCheckpointRequest, Refusal, WitnessResponse, check_add_checkpoint};
 use journey_tlog::{
     Checkpoint, Cosigner, EMPTY_ROOT, Hash, NoteSignature, Origin, SignedCheckpoint, VerifierKey,
     verify_consistency,
@@ -208,7 +206,9 @@ struct Log {
 
 impl Log {
     fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// What a new checkpoint must extend: the last cosigned one, else the pin, else nothing (first sight).
@@ -368,8 +368,7 @@ impl Witness {
         match check_add_checkpoint(&request, &log.trust.keys, known.as_ref()) {
             Err(refusal) => {
                 let response = refusal.response();
-                self.metrics
-                    .refused(offered.origin.as_str(), response.status());
+                self.metrics.refused(offered.origin.as_str(), response.status());
                 self.refused_push(log, &mut slot, &request, &refusal, known.as_ref());
                 PushOutcome::Answer(response)
             }
@@ -434,7 +433,15 @@ impl Witness {
                 describe(known),
                 describe(Some(offered)),
             );
-            let evidence = self.keep_evidence(log, slot, kind, &report, Some(offered), &request.checkpoint.to_bytes(), Some(request.to_bytes()));
+            let evidence = self.keep_evidence(
+                log,
+                slot,
+                kind,
+                &report,
+                Some(offered),
+                &request.checkpoint.to_bytes(),
+                Some(request.to_bytes()),
+            );
             tracing::warn!(origin = %offered.origin, witnessed_size = known.map(|k| k.size), offered_size = offered.size, evidence = ?evidence, "{report}");
         }
     }
@@ -580,7 +587,9 @@ impl Witness {
             if let Some(reason) = &slot.frozen {
                 return Ok(Observation::Frozen(reason.clone()));
             }
-            if let Err(e) = verify_consistency(known.size, checkpoint.size, &known.root, &checkpoint.root, &proof) {
+            if let Err(e) =
+                verify_consistency(known.size, checkpoint.size, &known.root, &checkpoint.root, &proof)
+            {
                 let request = AddCheckpointRequest {
                     old_size: known.size,
                     proof,

@@ -53,7 +53,12 @@ async fn push(witness: &Arc<Witness>, body: Vec<u8>) -> Answer {
 
 /// The cosignature lines of a 200, verified under the witness's key over `signed`.
 fn cosigned(answer: &Answer, signed: &SignedCheckpoint) -> u64 {
-    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     let text = std::str::from_utf8(&answer.body).unwrap();
     let lines: Vec<&str> = text.strip_suffix('\n').unwrap().split('\n').collect();
     assert_eq!(lines.len(), 1);
@@ -126,11 +131,17 @@ async fn each_status_code_of_the_specification_in_its_order() {
     // 422: a proof that does not verify.
     let mut bad = AddCheckpointRequest::parse(&log.request(10)).unwrap();
     bad.proof[0][0] ^= 1;
-    assert_eq!(push(&w, bad.to_bytes()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        push(&w, bad.to_bytes()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // 422: a proof one hash short.
     let mut short = AddCheckpointRequest::parse(&log.request(10)).unwrap();
     short.proof.pop();
-    assert_eq!(push(&w, short.to_bytes()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        push(&w, short.to_bytes()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     // 200: the right proof from the latest size.
     let second = push(&w, log.request(10)).await;
@@ -148,9 +159,16 @@ async fn each_status_code_of_the_specification_in_its_order() {
     // A pushed proof that failed is kept as evidence but does not freeze the origin: anyone can replay a
     // signed checkpoint with a bad proof.
     assert!(w.frozen(&log.origin).is_none());
-    assert_eq!(w.metrics().alerts(log.origin.as_str(), AlertKind::Inconsistent), 0);
+    assert_eq!(
+        w.metrics().alerts(log.origin.as_str(), AlertKind::Inconsistent),
+        0
+    );
     let evidence = dir.path().join("evidence").join(&origin_hex(&log.origin)[..16]);
-    assert_eq!(std::fs::read_dir(&evidence).unwrap().count(), 1, "one offence kept once");
+    assert_eq!(
+        std::fs::read_dir(&evidence).unwrap().count(),
+        1,
+        "one offence kept once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,7 +205,10 @@ async fn a_size_zero_checkpoint_must_have_the_empty_root() {
         proof: vec![],
         checkpoint: SignedCheckpoint::sign(wrong, &signer).unwrap(),
     };
-    assert_eq!(push(&w, request.to_bytes()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        push(&w, request.to_bytes()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert!(w.frozen(&log.origin).is_some());
 }
 
@@ -211,7 +232,11 @@ async fn a_split_view_is_refused_alerted_and_freezes_the_origin_whatever_old_siz
             proof: vec![],
             checkpoint: fork.signed(),
         };
-        assert_eq!(push(&w, split.to_bytes()).await.status, expected, "old {claimed_old}");
+        assert_eq!(
+            push(&w, split.to_bytes()).await.status,
+            expected,
+            "old {claimed_old}"
+        );
         assert_eq!(w.metrics().alerts(log.origin.as_str(), AlertKind::SplitView), 1);
         let frozen = w.frozen(&log.origin).expect("frozen");
         assert!(frozen.contains("tree size 20"), "{frozen}");
@@ -222,12 +247,23 @@ async fn a_split_view_is_refused_alerted_and_freezes_the_origin_whatever_old_siz
         assert_eq!(w.latest(&log.origin).unwrap().checkpoint().size, 20);
         // The evidence holds both checkpoints.
         let evidence = dir.path().join("evidence").join(&origin_hex(&log.origin)[..16]);
-        let kept: Vec<_> = std::fs::read_dir(&evidence).unwrap().map(|e| e.unwrap().path()).collect();
+        let kept: Vec<_> = std::fs::read_dir(&evidence)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(kept.len(), 1);
-        assert!(kept[0].file_name().unwrap().to_str().unwrap().starts_with("split_view-20-"));
+        assert!(
+            kept[0]
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("split_view-20-")
+        );
         let offered = std::fs::read(kept[0].join("offered.checkpoint")).unwrap();
         assert_eq!(offered, fork.signed().to_bytes());
-        let ours = SignedCheckpoint::parse(&std::fs::read(kept[0].join("cosigned.checkpoint")).unwrap()).unwrap();
+        let ours =
+            SignedCheckpoint::parse(&std::fs::read(kept[0].join("cosigned.checkpoint")).unwrap()).unwrap();
         assert_eq!(ours.checkpoint(), log.signed_at(20).checkpoint());
     }
 }
@@ -291,5 +327,7 @@ async fn monitoring_serves_the_latest_cosigned_checkpoint_by_the_hash_of_its_ori
         text.contains("journey_witness_cosigned_tree_size{origin=\"journey.example/log/1\"} 300"),
         "{text}"
     );
-    assert!(text.contains("journey_witness_alerts_total{origin=\"journey.example/log/1\",kind=\"rollback\"} 0"));
+    assert!(
+        text.contains("journey_witness_alerts_total{origin=\"journey.example/log/1\",kind=\"rollback\"} 0")
+    );
 }

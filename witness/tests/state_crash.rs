@@ -34,7 +34,8 @@ fn die_between_write_and_rename(dir: &str) -> ! {
     let signed = log.signed_at(20);
     let mut note = Note::new(signed.checkpoint().to_text()).unwrap();
     note.add_signature(signed.note().signatures()[0].clone()).unwrap();
-    note.add_signature(cosigner().cosign(signed.checkpoint(), 1).unwrap()).unwrap();
+    note.add_signature(cosigner().cosign(signed.checkpoint(), 1).unwrap())
+        .unwrap();
     let prepared = state
         .prepare_checkpoint(&SignedCheckpoint::from_note(note).unwrap())
         .unwrap();
@@ -52,7 +53,9 @@ fn killed_between_the_write_and_the_rename_the_witness_restarts_from_the_old_sta
     let prove = |old: &Checkpoint, new: &Checkpoint| Ok::<Vec<Hash>, Error>(log.proof(old.size, new.size));
     {
         let w = witness(dir.path(), vec![log.trust()]).unwrap();
-        let observed = w.observe(&log.origin, &log.signed_at(10).to_bytes(), &mut { prove }).unwrap();
+        let observed = w
+            .observe(&log.origin, &log.signed_at(10).to_bytes(), &mut { prove })
+            .unwrap();
         assert!(matches!(observed, Observation::Cosigned { .. }));
     }
     let state_file = dir
@@ -70,19 +73,29 @@ fn killed_between_the_write_and_the_rename_the_witness_restarts_from_the_old_sta
         .env(CHILD, dir.path())
         .status()
         .unwrap();
-    assert_eq!(status.signal(), Some(SIGABRT), "the child must die, not exit: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(SIGABRT),
+        "the child must die, not exit: {status:?}"
+    );
     let leftover = dir
         .path()
         .join("state")
         .join(format!(".{}.checkpoint.tmp", origin_hex(&log.origin)));
     assert!(leftover.exists(), "the child wrote the new state before it died");
-    assert_eq!(std::fs::read(&state_file).unwrap(), before, "the state file is untouched");
+    assert_eq!(
+        std::fs::read(&state_file).unwrap(),
+        before,
+        "the state file is untouched"
+    );
 
     // Restarted: the old state, the leftover gone, and the witness goes on from size 10.
     let w = witness(dir.path(), vec![log.trust()]).unwrap();
     assert!(!leftover.exists());
     assert_eq!(w.latest(&log.origin).unwrap().checkpoint().size, 10);
-    let observed = w.observe(&log.origin, &log.signed_at(20).to_bytes(), &mut { prove }).unwrap();
+    let observed = w
+        .observe(&log.origin, &log.signed_at(20).to_bytes(), &mut { prove })
+        .unwrap();
     assert!(matches!(observed, Observation::Cosigned { .. }), "{observed:?}");
     assert_eq!(w.latest(&log.origin).unwrap().checkpoint().size, 20);
 }

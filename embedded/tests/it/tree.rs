@@ -130,7 +130,11 @@ fn sync_tree_after_an_acknowledged_append_covers_it() {
             vec![registered(&format!("{child}-0"), "2012-02-29")],
         )))
         .unwrap();
-        assert_eq!(block_on(store.sync_tree()).unwrap(), n, "the tree after append {n}");
+        assert_eq!(
+            block_on(store.sync_tree()).unwrap(),
+            n,
+            "the tree after append {n}"
+        );
     }
 }
 

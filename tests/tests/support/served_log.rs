@@ -74,7 +74,8 @@ pub struct ServedLog {
     /// Which view the client presenting a bearer key is shown (view 0 otherwise).
     shown: Arc<Mutex<HashMap<String, usize>>>,
     address: SocketAddr,
-    rebuilds: Mutex<u32>,
+    /// Numbers the directories the adversary makes, so none is made twice.
+    made: Mutex<u32>,
 }
 
 impl ServedLog {
@@ -111,7 +112,7 @@ impl ServedLog {
             views,
             shown,
             address,
-            rebuilds: Mutex::new(0),
+            made: Mutex::new(0),
         };
         let dir = log.root.path().join("data");
         let view = log.open(&dir);
@@ -160,6 +161,13 @@ impl ServedLog {
             proofs,
             router: journey_api::router(state),
         })
+    }
+
+    /// A path for a new directory the adversary makes: `<what>-<n>` in the test's directory.
+    fn fresh(&self, what: &str) -> PathBuf {
+        let mut made = self.made.lock().unwrap();
+        *made += 1;
+        self.root.path().join(format!("{what}-{made}"))
     }
 
     fn view(&self, view: usize) -> Arc<View> {
@@ -222,11 +230,7 @@ impl ServedLog {
     /// served; the server then signs a checkpoint of it with the log's key. Returns that checkpoint.
     pub fn replace(&self, view: usize, appends: Vec<GeneratedAppend>) -> SignedCheckpoint {
         let log_id = self.view(view).store.log_id().clone();
-        let rebuilt = {
-            let mut n = self.rebuilds.lock().unwrap();
-            *n += 1;
-            self.root.path().join(format!("rebuilt-{n}"))
-        };
+        let rebuilt = self.fresh("rebuilt");
         // The log's identity is a file in its directory: written first, the new store takes it as its own.
         std::fs::create_dir_all(rebuilt.join("log")).unwrap();
         std::fs::write(rebuilt.join("log").join("id"), format!("{log_id}\n")).unwrap();
@@ -242,7 +246,7 @@ impl ServedLog {
             store.close().expect("closes");
         }
         let dir = self.close(view);
-        std::fs::rename(&dir, self.root.path().join(format!("replaced-{}", log_id_suffix(&rebuilt)))).unwrap();
+        std::fs::rename(&dir, self.fresh("replaced")).unwrap();
         std::fs::rename(&rebuilt, &dir).unwrap();
         self.reopen(view, &dir);
         self.sign(view)
@@ -251,7 +255,7 @@ impl ServedLog {
     /// A copy of `view`'s data directory as it is now (the server stopped while it is taken).
     pub fn backup(&self, view: usize) -> PathBuf {
         let dir = self.close(view);
-        let copy = self.root.path().join(format!("backup-{}", log_id_suffix(&dir)));
+        let copy = self.fresh("backup");
         copy_dir(&dir, &copy);
         self.reopen(view, &dir);
         copy
@@ -270,7 +274,10 @@ impl ServedLog {
     /// A second copy of the operator's log, served to whoever [`ServedLog::show`] sends to it.
     pub fn fork(&self) -> usize {
         let copy = self.backup(0);
-        let dir = self.root.path().join(format!("fork-{}", self.views.lock().unwrap().len()));
+        let dir = self
+            .root
+            .path()
+            .join(format!("fork-{}", self.views.lock().unwrap().len()));
         std::fs::rename(&copy, &dir).unwrap();
         let opened = self.open(&dir);
         let mut views = self.views.lock().unwrap();
@@ -285,7 +292,9 @@ impl ServedLog {
             let request = Request::get(path).body(Body::empty()).unwrap();
             let response = router.oneshot(request).await.expect("infallible");
             let status = response.status().as_u16();
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
             (status, body.to_vec())
         })
     }
@@ -339,17 +348,6 @@ async fn forward(
             .body(Body::from("the server is stopped"))
             .unwrap(),
     }
-}
-
-fn log_id_suffix(path: &Path) -> String {
-    format!(
-        "{}-{}",
-        path.file_name().unwrap().to_string_lossy(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -23,7 +23,8 @@ impl WitnessKey {
     pub fn new() -> WitnessKey {
         let dir = tempfile::tempdir().unwrap();
         let vkey =
-            journey_witness::keys::generate_key("partnership.example/witness", &dir.path().join("w.key")).unwrap();
+            journey_witness::keys::generate_key("partnership.example/witness", &dir.path().join("w.key"))
+                .unwrap();
         let configured = ConfiguredWitness::new("the partnership", &vkey.to_string()).unwrap();
         WitnessKey { dir, configured }
     }
