@@ -28,6 +28,7 @@ mod returns;
 mod serve;
 mod target;
 mod verify_export;
+mod witness;
 
 /// mimalloc rather than glibc's malloc: allocation and freeing were a quarter of the server's CPU under the
 /// HTTP load test, and mimalloc cut it (docs/performance.md, "The HTTP API under load").
@@ -138,6 +139,12 @@ enum Command {
         #[command(subcommand)]
         command: returns::ReturnsCommand,
     },
+    /// A witness an independent body runs: cosigns a Journey log's checkpoints while each extends the last,
+    /// and alerts (exit status 3, ERROR log, metric) on a rollback, split view or rewritten history.
+    Witness {
+        #[command(subcommand)]
+        command: witness::WitnessCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,7 +181,13 @@ enum PolicyCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The server logs its requests at info; the one-shot commands only what goes wrong.
-    let default_filter = if matches!(cli.command, Command::Serve(_)) {
+    let default_filter = if matches!(
+        cli.command,
+        Command::Serve(_)
+            | Command::Witness {
+                command: witness::WitnessCommand::Run(_)
+            }
+    ) {
         "info"
     } else {
         "warn"
@@ -221,6 +234,7 @@ fn main() -> anyhow::Result<()> {
         Command::Log { command } => records::log(command),
         Command::Returns { command } => returns::run(command),
         Command::Measures(args) => measures::run(args),
+        Command::Witness { command } => witness::run(command),
         Command::Rebuild { data } => {
             let report = EmbeddedStore::rebuild_index(&data, EmbeddedOptions::default())
                 .with_context(|| format!("rebuilding the index in {}", data.display()))?;

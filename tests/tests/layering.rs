@@ -15,6 +15,8 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
     ("journey-core", &["journey-tlog"]),
     // The Merkle tree, proofs and C2SP formats: pure, below every store that keeps a tree.
     ("journey-tlog", &[]),
+    // The witness an independent body runs: the formats and proofs, none of the log's storage.
+    ("journey-witness", &["journey-tlog"]),
     ("journey-embedded", &["journey-core"]),
     ("journey-postgres", &["journey-core"]),
     ("journey-returns", &["journey-core"]),
@@ -37,6 +39,8 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
             "journey-synth",
             "journey-plugins",
             "journey-api",
+            "journey-tlog",
+            "journey-witness",
         ],
     ),
     (
@@ -46,6 +50,7 @@ const MAY_DEPEND_ON: &[(&str, &[&str])] = &[
             "journey-embedded",
             "journey-returns",
             "journey-synth",
+            "journey-tlog",
         ],
     ),
 ];
@@ -142,6 +147,19 @@ const NEVER_REACHES: &[(&str, &[&str])] = &[
     ),
     ("journey-policy-sdk", &["wasmtime", "journey-core"]),
     ("journey-api", &["tokio-postgres", "clap", "crc32c"]),
+    (
+        "journey-witness",
+        &[
+            "journey-core",
+            "journey-embedded",
+            "journey-postgres",
+            "journey-api",
+            "wasmtime",
+            "tokio-postgres",
+            "sled",
+            "clap",
+        ],
+    ),
 ];
 
 struct Graph {

@@ -145,6 +145,11 @@ impl Committer {
             .stats
             .events
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
+        // The tree grows on its own thread, off this one's path: handing the entries over costs no copy
+        // (their first 64 bytes are the leaf entries), and frees them there. They are handed over before any
+        // appender hears back, so a `sync_tree` asked for after an acknowledged append (a checkpoint signed
+        // just after it) is queued behind them and covers it.
+        let _ = self.tree_tx.send(TreeMsg::Entries(entries));
         // Waking each appender is a system call; for a large group the replies thread does it while this
         // thread gets on with the next group.
         if pending.len() <= DIRECT_REPLIES {
@@ -152,8 +157,5 @@ impl Committer {
         } else if let Err(mpsc::SendError(pending)) = self.replies_tx.send(pending) {
             reply_all(pending);
         }
-        // The tree grows on its own thread, off this one's path: handing the entries over costs no copy
-        // (their first 64 bytes are the leaf entries), and frees them there.
-        let _ = self.tree_tx.send(TreeMsg::Entries(entries));
     }
 }

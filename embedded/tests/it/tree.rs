@@ -116,6 +116,28 @@ fn the_tree_follows_the_log_and_its_proofs_verify() {
     assert!(!tree.join("level-2.hashes").exists());
 }
 
+/// A checkpoint signed just after an append is acknowledged covers it: the committer hands a group's leaves
+/// to the tree before it answers the appenders, so `sync_tree` asked for afterwards queues behind them.
+#[test]
+fn sync_tree_after_an_acknowledged_append_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for n in 1..=300u64 {
+        let child = format!("c{n}");
+        block_on(store.append(append(
+            &child,
+            ExpectedVersion::NoStream,
+            vec![registered(&format!("{child}-0"), "2012-02-29")],
+        )))
+        .unwrap();
+        assert_eq!(
+            block_on(store.sync_tree()).unwrap(),
+            n,
+            "the tree after append {n}"
+        );
+    }
+}
+
 #[test]
 fn a_store_reopened_mid_tile_goes_on_as_if_it_had_never_stopped() {
     let dir = tempfile::tempdir().unwrap();
