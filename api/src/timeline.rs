@@ -8,12 +8,14 @@
 //!   the due date to the date it was done, or to the date judged) and open.
 //! * A form moves the "known at" instant (any instant, or one of the instants at which something was
 //!   recorded) and the date judged, and the page shows what the record said then.
-//! * A link to the child's verifiable export.
+//! * A link to the child's verifiable export, and what proves each record shown: the checkpoint its
+//!   inclusion proof leads to and the witnesses who cosigned it, or that it is not yet in one (ADR 10).
 //!
 //! Rendering is a pure function of [`TimelinePage`] (tests check the markup without a server); the handler in
 //! `routes` gathers the data, checks the key and writes the access log before rendering.
 
 use journey_core::domain::Stage;
+use journey_core::proof::Provenance;
 use journey_core::view::{ChildSummary, Chronology, ChronologyEntry, EventStatus};
 use journey_core::{Date, Timestamp};
 use journey_plugins::{Deadline, DeadlineStatus};
@@ -33,9 +35,76 @@ pub struct TimelinePage<'a> {
     /// The path of this page (`/v1/children/{id}/timeline`) and of the export.
     pub page_path: String,
     pub export_path: String,
-    /// Which checkpoint, and which witnesses, the newest record shown is proven against, in words (ADR 10);
-    /// `None` on a server that keeps no tree.
-    pub proof: Option<String>,
+    /// Which checkpoint, and which witnesses, each record shown is proven against (ADR 10); `None` on a
+    /// server that keeps no tree.
+    pub proof: Option<ProofView>,
+}
+
+/// What proves the records shown: the records grouped by the checkpoint each is proven against (the one
+/// its inclusion proof in the child's export leads to).
+#[derive(Debug)]
+pub struct ProofView {
+    /// The log's origin.
+    pub origin: String,
+    /// Smallest positions first; the records not yet in a signed checkpoint, if any, last.
+    pub groups: Vec<ProvenRecords>,
+}
+
+/// Records shown that one checkpoint proves (or that none does yet).
+#[derive(Debug)]
+pub struct ProvenRecords {
+    /// The checkpoint and its witnesses; `None`: not yet in a signed checkpoint.
+    pub checkpoint: Option<Provenance>,
+    /// The records' positions in the log, ascending.
+    pub positions: Vec<u64>,
+}
+
+impl ProvenRecords {
+    /// The anchor the chronology's rows link to.
+    fn anchor(&self) -> String {
+        match &self.checkpoint {
+            Some(c) => format!("proof-{}", c.size),
+            None => "proof-pending".to_owned(),
+        }
+    }
+
+    /// In words: which records, and what proves them.
+    fn in_words(&self, origin: &str) -> String {
+        let records = match self.positions.as_slice() {
+            [one] => format!("The record shown at log position {one}"),
+            [first, .., last] => format!(
+                "The {} records shown at log positions {first} to {last}",
+                self.positions.len()
+            ),
+            [] => "No record shown".to_owned(),
+        };
+        match &self.checkpoint {
+            Some(checkpoint) => format!("{records}: {}", checkpoint.in_words()),
+            None => format!(
+                "{records}: not yet in a signed checkpoint of log {origin}. Until the next checkpoint they \
+                 rest on their hash links alone, and no witness has seen them."
+            ),
+        }
+    }
+
+    /// In a few words, beside each record in the chronology.
+    fn short_words(&self) -> String {
+        match &self.checkpoint {
+            None => "not yet in a signed checkpoint".to_owned(),
+            Some(c) if c.cosigned.is_empty() => {
+                format!("checkpoint at tree size {}, no witness yet", c.size)
+            }
+            Some(c) => format!(
+                "checkpoint at tree size {}, witnessed by {}",
+                c.size,
+                c.cosigned
+                    .iter()
+                    .map(|w| w.witness.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 /// The lanes, top to bottom.
@@ -179,7 +248,7 @@ pub fn render(page: &TimelinePage<'_>) -> String {
                     }
                 }
                 @if let Some(proof) = &page.proof {
-                    p data-testid="proof" { (proof) }
+                    (proof_section(proof))
                 }
                 (deadline_table(page))
                 (entry_table(page))
@@ -417,17 +486,48 @@ fn deadline_table(page: &TimelinePage<'_>) -> Markup {
     }
 }
 
+fn proof_section(proof: &ProofView) -> Markup {
+    html! {
+        section aria-labelledby="proof-heading" data-testid="proof" {
+            h2 #proof-heading { "What proves these records" }
+            @if proof.groups.is_empty() {
+                p { "Nothing shown to prove." }
+            } @else {
+                p {
+                    "Each record below is proven against a checkpoint signed by log " (proof.origin)
+                    ": the child's verifiable export carries, for each record, an inclusion proof leading to it."
+                }
+                ul {
+                    @for group in &proof.groups {
+                        li id=(group.anchor()) data-testid="proof-group" { (group.in_words(&proof.origin)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn entry_table(page: &TimelinePage<'_>) -> Markup {
+    let proven = |position: u64| {
+        page.proof.as_ref().and_then(|p| {
+            p.groups
+                .iter()
+                .find(|g| g.positions.binary_search(&position).is_ok())
+        })
+    };
     html! {
         section aria-labelledby="entries-heading" {
             h2 #entries-heading { "Chronology" }
             table data-testid="entries" {
                 thead {
-                    tr { th { "Occurred" } th { "Recorded" } th { "Lag (days)" } th { "Event" } th { "Summary" } th { "Status" } th { "Source" } }
+                    tr {
+                        th { "Occurred" } th { "Recorded" } th { "Lag (days)" } th { "Event" } th { "Summary" } th { "Status" } th { "Source" }
+                        @if page.proof.is_some() { th { "Proven against" } }
+                    }
                 }
                 tbody {
                     @for e in &page.chronology.entries {
-                        tr data-event-id=(e.event_id) data-status=(status_class(&e.status)) data-late=(e.recorded_late) {
+                        tr data-event-id=(e.event_id) data-position=(e.position.0) data-status=(status_class(&e.status)) data-late=(e.recorded_late) {
                             td { (e.occurred_at) }
                             td { (e.recorded_at) }
                             td.number { (e.lag_days) @if e.recorded_late { " ▲" } }
@@ -435,6 +535,13 @@ fn entry_table(page: &TimelinePage<'_>) -> Markup {
                             td { (e.summary) }
                             td { (status_class(&e.status)) }
                             td { (e.source.agency) " / " (e.source.system) }
+                            @if page.proof.is_some() {
+                                td data-testid="proven-against" {
+                                    @if let Some(group) = proven(e.position.0) {
+                                        a href={"#" (group.anchor())} { (group.short_words()) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -11,12 +11,13 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use futures::executor::block_on;
 use journey_core::ExpectedVersion;
+use journey_core::store::TreeStore;
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore};
 use journey_core::view::{AsOf, Chronology, EventStatus};
 use journey_core::{
     ChildId, Clock, Date, ManualClock, NewEvent, Position, RecordedEvent, SystemClock, Timestamp,
 };
-use journey_embedded::EmbeddedStore;
+use journey_embedded::{EmbeddedStore, IMPORT_MARKER};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -89,7 +90,11 @@ pub enum LogCommand {
     },
     /// Restore an exported log into an empty data directory: every record is appended again with its own
     /// recording time and recorder, and each rebuilt hash link is checked against the exported one, so the
-    /// copy is proven identical (or the import stops at the first difference).
+    /// copy is proven identical (or the import stops at the first difference). All or nothing: the log is
+    /// built in `<data>.importing` and moved to `<data>` only once every record is restored and checked; a
+    /// failed or interrupted import leaves nothing at `<data>` that opens. The restored log is a new log, with
+    /// a new log id (a new origin for its checkpoints): nothing is re-signed, and the original's checkpoints
+    /// and proof bundles do not verify as its.
     Import {
         /// The new data directory (must be empty or absent).
         #[arg(long)]
@@ -403,18 +408,77 @@ fn import_log(data: &Path, file: &Path) -> anyhow::Result<()> {
             data.display()
         );
     }
+    // All or nothing: the log is built beside the target and renamed into place only once every record is
+    // restored and checked. Until then nothing at the target opens, whatever happens to this process.
+    let staging = Staging::begin(data)?;
+    let restored = restore(&staging.dir, file)?;
+    staging.commit()?;
+    println!(
+        "restored {} records into {}; every hash link matches the export and the log verifies; head {}",
+        restored.records,
+        data.display(),
+        hex::encode(restored.head)
+    );
+    println!(
+        "this is a new log, not the original: its log id is {id}, so its checkpoints' origin is \
+         <checkpoint.origin_base>/{id} ({}/{id} by default). A log export carries no checkpoints: nothing was \
+         re-signed and no checkpoint or cosignature of the original was kept. The original's checkpoints, \
+         witnesses' cosignatures and proof bundles name the original's origin and do not verify as this log's; \
+         this log is proven only by checkpoints signed for it from now on, with a key named after its own \
+         origin.",
+        crate::checkpoint::DEFAULT_ORIGIN_BASE,
+        id = restored.log_id,
+    );
+    Ok(())
+}
+
+/// What [`restore`] built.
+struct Restored {
+    records: u64,
+    head: [u8; 32],
+    log_id: journey_core::store::LogId,
+}
+
+/// Restores the export `file` into the store an import is building in `dir`, record by record, checking
+/// each rebuilt hash link against the exported one, and verifies the whole log.
+fn restore(dir: &Path, file: &Path) -> anyhow::Result<Restored> {
     let input = BufReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?);
     // The store stamps `recorded_at` from its clock: following each record's own time reproduces it.
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let store = EmbeddedStore::open(data, clock.clone())
-        .with_context(|| format!("creating a store in {}", data.display()))?;
+    let store = EmbeddedStore::open_importing(dir, clock.clone())
+        .with_context(|| format!("creating a store in {}", dir.display()))?;
+    let restored = restore_records(&store, &clock, &mut input.lines(), file);
+    let verified = restored.and_then(|records| Ok((records, block_on(store.verify())?)));
+    let log_id = store.log_id().clone();
+    let closed = store.close();
+    let (records, verified) = verified?;
+    closed?;
+    if !verified.is_intact() {
+        bail!(
+            "the restored log failed verification: {:?}",
+            verified.first_broken
+        );
+    }
+    Ok(Restored {
+        records,
+        head: verified.head.log_hash,
+        log_id,
+    })
+}
+
+fn restore_records(
+    store: &EmbeddedStore,
+    clock: &ManualClock,
+    lines: &mut dyn Iterator<Item = std::io::Result<String>>,
+    file: &Path,
+) -> anyhow::Result<u64> {
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} restoring {pos} records ({per_sec})")
             .expect("valid template"),
     );
     let mut restored = 0u64;
     let mut expected_position = 1u64;
-    for (n, line) in input.lines().enumerate() {
+    for (n, line) in lines.enumerate() {
         let line = line.with_context(|| format!("reading {}", file.display()))?;
         if line.trim().is_empty() {
             continue;
@@ -461,19 +525,157 @@ fn import_log(data: &Path, file: &Path) -> anyhow::Result<()> {
         bar.set_position(restored);
     }
     bar.finish_and_clear();
-    let verified = block_on(store.verify())?;
-    store.close()?;
-    if !verified.is_intact() {
+    Ok(restored)
+}
+
+/// The directory an import builds its log in: `<target>.importing`, beside the target (so on the same
+/// filesystem, and the final rename is atomic), marked with [`IMPORT_MARKER`] from the start so that no
+/// open but the import's takes it for a data directory. Removed on any failure; renamed onto the target
+/// only by [`Staging::commit`].
+struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    fn begin(target: &Path) -> anyhow::Result<Staging> {
+        let name = target.file_name().ok_or_else(|| {
+            anyhow!(
+                "{}: name the new data directory by its own path (it ends in a name, not `..` or `/`)",
+                target.display()
+            )
+        })?;
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        let mut staged = name.to_owned();
+        staged.push(".importing");
+        let dir = parent.join(staged);
+        if dir.exists() {
+            remove_leftover(&dir, target)?;
+        }
+        std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let staging = Staging {
+            dir,
+            target: target.to_owned(),
+            committed: false,
+        };
+        let marker = staging.dir.join(IMPORT_MARKER);
+        let mut file = File::create(&marker).with_context(|| format!("creating {}", marker.display()))?;
+        writeln!(
+            file,
+            "journey log import into {} (process {}): not finished. This directory holds part of a log at \
+             most and is not a data directory; the next import into the same directory removes it.",
+            target.display(),
+            std::process::id()
+        )?;
+        file.sync_all()?;
+        sync_dir(&staging.dir)?;
+        sync_dir(parent)?;
+        Ok(staging)
+    }
+
+    /// Makes the built log durable, then unmarks it and renames it onto the target: the commit point. An
+    /// existing empty target directory is replaced; one that gained entries meanwhile is left as it is.
+    fn commit(mut self) -> anyhow::Result<()> {
+        sync_tree(&self.dir).with_context(|| format!("syncing {}", self.dir.display()))?;
+        std::fs::remove_file(self.dir.join(IMPORT_MARKER))?;
+        sync_dir(&self.dir)?;
+        std::fs::rename(&self.dir, &self.target).with_context(|| {
+            format!(
+                "moving the restored log from {} to {} (a target that gained entries meanwhile, or a mount \
+                 point, cannot be replaced; nothing was left at {})",
+                self.dir.display(),
+                self.target.display(),
+                self.target.display()
+            )
+        })?;
+        self.committed = true;
+        let parent = self
+            .target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync_dir(parent)?;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed
+            && let Err(e) = std::fs::remove_dir_all(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!(
+                "journey: could not remove the unfinished import {} ({e}); it is refused by every command \
+                 and removed by the next import into {}",
+                self.dir.display(),
+                self.target.display()
+            );
+        }
+    }
+}
+
+/// A `<target>.importing` found at the start of an import: the leftover of an import that was interrupted
+/// (removed, and said), one still running (refused), or something else (refused, never deleted).
+fn remove_leftover(dir: &Path, target: &Path) -> anyhow::Result<()> {
+    let marked = dir.join(IMPORT_MARKER).is_file();
+    let empty = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .next()
+        .is_none();
+    if !marked && !empty {
         bail!(
-            "the restored log failed verification: {:?}",
-            verified.first_broken
+            "{} exists and is not an unfinished import (it has no {IMPORT_MARKER} file): it may be a finished \
+             import interrupted before it was moved to {}; check it with `journey verify --data {}` and rename \
+             it, or move it aside, then import again",
+            dir.display(),
+            target.display(),
+            dir.display()
         );
     }
-    println!(
-        "restored {restored} records into {}; every hash link matches the export and the log verifies; head \
-         {}",
-        data.display(),
-        hex::encode(verified.head.log_hash)
-    );
+    if marked && let Ok(lock) = File::open(dir.join("LOCK")) {
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "another `journey log import` into {} is running (it holds {})",
+                target.display(),
+                dir.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", dir.display()));
+            }
+        }
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    if marked {
+        eprintln!(
+            "journey: removed {}, the leftover of an interrupted import into {} (never a data directory: \
+             every command refused it)",
+            dir.display(),
+            target.display()
+        );
+    }
     Ok(())
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Syncs every file and directory under `dir`, and `dir` itself.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_tree(&entry.path())?;
+        } else {
+            File::open(entry.path())?.sync_all()?;
+        }
+    }
+    sync_dir(dir)
 }

@@ -51,6 +51,12 @@ fn head_hash(dir: &Path) -> String {
     report["head"]["log_hash"].to_string()
 }
 
+/// The log id (`log/id`) `journey verify` reports, and the number of checkpoints the data directory holds.
+fn log_id(dir: &Path) -> String {
+    let report: Value = serde_json::from_str(&ok(&["verify", "--data", path(dir)])).unwrap();
+    report["checkpoints"]["log_id"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -65,6 +71,17 @@ fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refuse
     let restored = ok(&["log", "import", "--data", path(&copy), "--file", path(&export)]);
     assert!(restored.contains("every hash link matches"), "{restored}");
     assert_eq!(head_hash(&original), head_hash(&copy));
+    // The same records, but another log: a new log id (so a new origin), no checkpoint of the original's,
+    // and the import says so, naming the new id.
+    let (original_id, copy_id) = (log_id(&original), log_id(&copy));
+    assert_ne!(original_id, copy_id);
+    assert!(
+        restored.contains(&format!(
+            "this is a new log, not the original: its log id is {copy_id}"
+        )) && restored.contains("nothing was re-signed"),
+        "{restored}"
+    );
+    assert!(!tmp.path().join("copy.importing").exists());
 
     // Restoring over a directory with data in it is refused.
     let again = journey(&["log", "import", "--data", path(&copy), "--file", path(&export)]);
@@ -98,6 +115,94 @@ fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refuse
         stderr.contains(&format!("line {}", victim + 1)),
         "the refusal names the line: {stderr}"
     );
+}
+
+/// The issue's finding: an export with one `recorded_at` changed is refused, and must leave nothing behind
+/// that serves or verifies. An import is all or nothing: built beside the target, moved there only when every
+/// record is restored and checked; an interrupted one is refused by every command and removed by the next.
+#[test]
+fn a_failed_import_leaves_nothing_that_opens_and_an_interrupted_one_is_refused_then_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    authority(&original);
+    let export = tmp.path().join("log.jsonl");
+    ok(&["log", "export", "--data", path(&original), "--out", path(&export)]);
+    let lines = std::fs::read_to_string(&export).unwrap();
+    let mut records: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let victim = records.len() * 2 / 3;
+    let recorded: journey_core::Timestamp =
+        serde_json::from_value(records[victim]["recorded_at"].clone()).unwrap();
+    records[victim]["recorded_at"] =
+        serde_json::to_value(journey_core::Timestamp::from_micros(recorded.as_micros() - 1).unwrap())
+            .unwrap();
+    let altered = tmp.path().join("altered.jsonl");
+    let text: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    std::fs::write(&altered, text.join("\n") + "\n").unwrap();
+
+    let refused = |data: &Path| {
+        let out = journey(&["log", "import", "--data", path(data), "--file", path(&altered)]);
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!("line {}", victim + 1)), "{said}");
+        let staged = data.with_file_name(format!(
+            "{}.importing",
+            data.file_name().unwrap().to_str().unwrap()
+        ));
+        assert!(
+            !staged.exists(),
+            "the unfinished import was left at {}",
+            staged.display()
+        );
+    };
+    // Into a directory that did not exist: it still does not, and there is nothing to verify or serve.
+    let absent = tmp.path().join("absent");
+    refused(&absent);
+    assert!(!absent.exists());
+    let verify = journey(&["verify", "--data", path(&absent)]);
+    assert!(!verify.status.success());
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("no data directory"));
+    // Into an existing empty directory: it stays empty; the honest export then restores into it.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused(&empty);
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    ok(&["log", "import", "--data", path(&empty), "--file", path(&export)]);
+    assert_eq!(head_hash(&empty), head_hash(&original));
+
+    // An import interrupted part way (as a crash leaves it): the target was never made, and the part-built
+    // log beside it is refused by every command, naming it; the next import removes it and says so.
+    let target = tmp.path().join("target");
+    let staged = tmp.path().join("target.importing");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join(journey_embedded::IMPORT_MARKER), "an import\n").unwrap();
+    let store = journey_embedded::EmbeddedStore::open_importing(&staged, testkit::clock()).unwrap();
+    futures::executor::block_on(journey_core::store::EventStore::append(
+        &store,
+        testkit::append(
+            "child-a",
+            journey_core::ExpectedVersion::NoStream,
+            vec![testkit::registered("e-1", "2015-04-01")],
+        ),
+    ))
+    .unwrap();
+    store.close().unwrap();
+    assert!(!target.exists());
+    let verify = journey(&["verify", "--data", path(&staged)]);
+    assert!(!verify.status.success());
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(said.contains("unfinished `journey log import`"), "{said}");
+    let out = journey(&["log", "import", "--data", path(&target), "--file", path(&export)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!(
+            "removed {}, the leftover of an interrupted import",
+            staged.display()
+        )),
+        "{said}"
+    );
+    assert!(!staged.exists());
+    assert_eq!(head_hash(&target), head_hash(&original));
 }
 
 #[test]
@@ -837,4 +942,103 @@ fn a_childs_export_from_a_server_verifies_offline_and_a_changed_one_does_not() {
     let out = journey(&["verify-export", path(&bundle)]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--log-key"));
+}
+
+/// A log rebuilt from an export is a new origin (issue 18): the import re-signs nothing and keeps no
+/// checkpoint of the original; the copy's own server signs under the new log id with a key of its own, even
+/// though its tree has the same root at the same size; and a child's proof bundle from the original does not
+/// verify as the copy's.
+#[test]
+fn an_imported_log_is_a_new_origin_and_the_originals_bundle_does_not_verify_as_its() {
+    let tmp = tempfile::tempdir().unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let text = |response: ureq::http::Response<ureq::Body>| -> String {
+        assert_eq!(response.status(), 200);
+        response.into_body().read_to_string().unwrap()
+    };
+    // Signs a checkpoint on a server: its note, and the log's verifier key.
+    let sign = |server: &Server| -> (Value, String) {
+        let signed = text(
+            agent
+                .post(format!("{}/v1/checkpoints", server.base))
+                .header("Authorization", &format!("Bearer {}", server.token))
+                .send_empty()
+                .unwrap(),
+        );
+        let vkey = text(
+            agent
+                .get(format!("{}/checkpoint/vkey", server.base))
+                .call()
+                .unwrap(),
+        );
+        (serde_json::from_str(&signed).unwrap(), vkey.trim().to_owned())
+    };
+
+    let original = tmp.path().join("original");
+    let server = Server::start(&original);
+    let (signed, original_key) = sign(&server);
+    let size = signed["size"].as_u64().unwrap();
+    let page: Value = serde_json::from_str(&text(
+        agent
+            .get(format!("{}/v1/log?limit=1", server.base))
+            .header("Authorization", &format!("Bearer {}", server.token))
+            .call()
+            .unwrap(),
+    ))
+    .unwrap();
+    let child = page["events"][0]["child_id"].as_str().unwrap().to_owned();
+    let bundle = tmp.path().join("bundle.json");
+    let remote = ["--server", server.base.as_str(), "--key", server.token.as_str()];
+    let mut args = vec!["export", child.as_str(), "--out", path(&bundle)];
+    args.extend(remote);
+    ok(&args);
+    let export = tmp.path().join("log.jsonl");
+    let mut args = vec!["log", "export", "--out", path(&export)];
+    args.extend(remote);
+    ok(&args);
+    drop(server);
+    let original_id = log_id(&original);
+    assert!(original_key.starts_with(&format!("journey.localhost/log/{original_id}+")));
+
+    let copy = tmp.path().join("copy");
+    let restored = ok(&["log", "import", "--data", path(&copy), "--file", path(&export)]);
+    let copy_id = log_id(&copy);
+    assert_ne!(copy_id, original_id);
+    assert!(
+        restored.contains(&format!(
+            "its log id is {copy_id}, so its checkpoints' origin is <checkpoint.origin_base>/{copy_id} \
+             (journey.localhost/log/{copy_id} by default)"
+        )),
+        "{restored}"
+    );
+    let report: Value = serde_json::from_str(&ok(&["verify", "--data", path(&copy)])).unwrap();
+    assert_eq!(
+        report["checkpoints"]["checkpoints"], 0,
+        "the import kept a checkpoint: {report}"
+    );
+
+    let server = Server::start(&copy);
+    let (copy_signed, copy_key) = sign(&server);
+    drop(server);
+    assert!(copy_key.starts_with(&format!("journey.localhost/log/{copy_id}+")));
+    assert_ne!(copy_key, original_key);
+    // Same records, same tree: only the origin (and the key) tell the logs apart.
+    assert_eq!(copy_signed["size"].as_u64(), Some(size));
+    assert_eq!(copy_signed["root"], signed["root"]);
+
+    // The original's bundle verifies against the original's key, and not as the copy's.
+    ok(&["verify-export", path(&bundle), "--log-key", &original_key]);
+    let out = journey(&["verify-export", path(&bundle), "--log-key", &copy_key]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!(
+            "checkpoint at tree size {size}: checkpoint origin \"journey.localhost/log/{original_id}\" is not \
+             the expected \"journey.localhost/log/{copy_id}\""
+        )),
+        "{said}"
+    );
 }

@@ -21,7 +21,8 @@ mod verify;
 pub use blobs::{BlobCheck, FileBlobStore};
 pub use journal::FileJournal;
 pub use store::{
-    CommitStats, EmbeddedOptions, EmbeddedStore, OpenReport, checkpoints_dir, index_dir, log_dir, tree_dir,
+    CommitStats, EmbeddedOptions, EmbeddedStore, IMPORT_MARKER, OpenReport, checkpoints_dir, index_dir,
+    log_dir, tree_dir,
 };
 pub use verify::{
     CheckpointsPart, DataDirVerification, FromJournal, IndexPart, JournalPart, LogPart, TreePart,

@@ -135,8 +135,8 @@ pub struct FromJournal {
 }
 
 /// Verifies the data directory `data` (see the module documentation). `read_journal` reads what the
-/// report needs from the journal's records. Fails only if the directory is in use by another process or
-/// cannot be read at all; everything found wrong is in the report.
+/// report needs from the journal's records. Fails only if the directory is in use by another process, is an
+/// unfinished import, or cannot be read at all; everything found wrong is in the report.
 pub fn verify_data_dir(
     data: &Path,
     read_journal: impl FnOnce(&FileJournal) -> Result<FromJournal>,
@@ -147,6 +147,7 @@ pub fn verify_data_dir(
             data.display()
         )));
     }
+    crate::store::refuse_unfinished_import(data)?;
     let _lock = lock_existing(data)?;
     let mut walked = Vec::new();
     let mut log = LogPart::default();

@@ -7,6 +7,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use journey_core::Timestamp;
+use journey_core::proof::Proofs;
 use journey_core::view::{ChildSummary, Chronology, ChronologyOptions};
 use journey_plugins::registry::{EvaluateRequest, VersionSelector};
 use serde::Deserialize;
@@ -19,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{AcceptedDate, AcceptedInstant, QueryParams, child_id};
 use crate::responses::{BadRequest, Forbidden, NotFound, Unauthorized};
 use crate::routes::children::{as_of, whole_stream};
-use crate::timeline::{TimelinePage, render};
+use crate::timeline::{ProofView, ProvenRecords, TimelinePage, render};
 
 /// The statutory-timescales policy whose deadlines the page shows.
 const TIMESCALES_POLICY: &str = "statutory-timescales";
@@ -147,7 +148,7 @@ pub async fn timeline(
     }
     let proof = match &state.proofs {
         None => None,
-        Some(proofs) => Some(proof_words(proofs, &events, as_of.known_at).await?),
+        Some(proofs) => Some(proven_records(proofs, &chronology).await?),
     };
     let purpose_text = purpose.0.unwrap_or_default();
     let page = TimelinePage {
@@ -163,31 +164,34 @@ pub async fn timeline(
     Ok(Html(render(&page)).into_response())
 }
 
-/// Which checkpoint the newest record shown (known at `known_at`) is proven against, in words.
-async fn proof_words(
-    proofs: &journey_core::proof::Proofs,
-    events: &[journey_core::RecordedEvent],
-    known_at: Timestamp,
-) -> ApiResult<String> {
-    let Some(newest) = events
-        .iter()
-        .filter(|e| e.envelope.recorded_at <= known_at)
-        .map(|e| e.envelope.position.0)
-        .max()
-    else {
-        return Ok("Nothing shown to prove.".to_owned());
-    };
-    match proofs.proven_against(newest).await? {
-        Some(checkpoint) => {
-            let provenance = proofs.provenance(&checkpoint).await?;
-            Ok(format!(
-                "The newest record shown (position {newest}): {}",
-                provenance.in_words()
-            ))
-        }
-        None => Ok(format!(
-            "The newest record shown (position {newest}) is not yet in a signed checkpoint of log {}.",
-            proofs.origin()
-        )),
+/// Which checkpoint each record shown is proven against ([`Proofs::proven_against`], as its inclusion proof
+/// in the export), grouped. A checkpoint proves every record up to its size, so one question per group
+/// answers for all of its records: at most three (the latest cosigned checkpoint, the latest signed one,
+/// none yet), however many records are shown.
+async fn proven_records(proofs: &Proofs, chronology: &Chronology<'_>) -> ApiResult<ProofView> {
+    let mut positions: Vec<u64> = chronology.entries.iter().map(|e| e.position.0).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let mut groups = Vec::new();
+    let mut rest = positions.as_slice();
+    while let Some(&first) = rest.first() {
+        let Some(checkpoint) = proofs.proven_against(first).await? else {
+            groups.push(ProvenRecords {
+                checkpoint: None,
+                positions: rest.to_vec(),
+            });
+            break;
+        };
+        // It covers `first` at least, so every turn takes one record or more.
+        let covered = rest.partition_point(|&p| p <= checkpoint.size).max(1);
+        groups.push(ProvenRecords {
+            checkpoint: Some(proofs.provenance(&checkpoint).await?),
+            positions: rest[..covered].to_vec(),
+        });
+        rest = &rest[covered..];
     }
+    Ok(ProofView {
+        origin: proofs.origin().to_string(),
+        groups,
+    })
 }

@@ -438,39 +438,79 @@ async fn the_childs_export_is_a_proof_bundle_that_verifies_offline() {
     assert!(verify_bundle(&tampered, &lenient, None).is_err());
 }
 
+/// The chronology's row of the record at `position`.
+fn row(page: &str, position: u64) -> &str {
+    let start = page
+        .find(&format!("data-position=\"{position}\""))
+        .unwrap_or_else(|| panic!("no row for position {position}: {page}"));
+    let end = start + page[start..].find("</tr>").unwrap();
+    &page[start..end]
+}
+
+/// The page's sentence about what proves the group of records whose anchor is `anchor`.
+fn proof_group<'a>(page: &'a str, anchor: &str) -> &'a str {
+    let start = page
+        .find(&format!("id=\"{anchor}\""))
+        .unwrap_or_else(|| panic!("no proof group {anchor}: {page}"));
+    let end = start + page[start..].find("</li>").unwrap();
+    &page[start..end]
+}
+
 #[tokio::test]
-async fn the_timeline_page_says_which_checkpoint_and_witnesses_the_record_is_proven_against() {
-    let (h, witnesses) = Harness::new().await.with_proofs(1);
+async fn the_timeline_page_says_which_checkpoint_and_witnesses_each_record_is_proven_against() {
+    let (h, witnesses) = Harness::new().await.with_proofs(2);
     let uri = format!("/v1/children/{CHILD}/timeline");
     let page = h.get(&uri, Some(Role::Investigator), &[PURPOSE]).await;
     assert_eq!(page.status, 200, "{}", page.text);
+    let origin = format!("{PROOF_ORIGIN_BASE}/0000000000000000");
     assert!(
-        page.text
-            .contains("position 2) is not yet in a signed checkpoint of log journey.test/log/"),
-        "{}",
-        page.text
-    );
-    let note = h.sign().await["checkpoint"].as_str().unwrap().to_owned();
-    let page = h.get(&uri, Some(Role::Investigator), &[PURPOSE]).await;
-    assert!(
-        page.text.contains(&format!(
-            "Proven in log {PROOF_ORIGIN_BASE}/0000000000000000 at tree size 2 (root "
+        proof_group(&page.text, "proof-pending").contains(&format!(
+            "The 2 records shown at log positions 1 to 2: not yet in a signed checkpoint of log {origin}."
         )),
         "{}",
         page.text
     );
-    assert!(
-        page.text.contains("not yet cosigned by any witness"),
-        "{}",
-        page.text
-    );
+    for position in [1, 2] {
+        assert!(row(&page.text, position).contains("not yet in a signed checkpoint"));
+    }
+
+    // Positions 1 and 2 in a checkpoint w0 cosigned, 3 in a later one no witness has seen yet, 4 in none.
+    let note = h.sign().await["checkpoint"].as_str().unwrap().to_owned();
     h.deliver(&cosigned(&note, &witnesses[0], 1_700_000_000)).await;
+    h.one_more(2).await;
+    assert_eq!(h.sign().await["size"], 3);
+    h.one_more(3).await;
     let page = h.get(&uri, Some(Role::Investigator), &[PURPOSE]).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let text = &page.text;
+    let witnessed = proof_group(text, "proof-2");
     assert!(
-        page.text.contains("cosigned by w0 at 2023-11-14T22:13:20"),
-        "{}",
-        page.text
+        witnessed.contains(&format!(
+            "The 2 records shown at log positions 1 to 2: Proven in log {origin} at tree size 2 (root "
+        )) && witnessed.contains("cosigned by w0 at 2023-11-14T22:13:20"),
+        "{witnessed}"
     );
+    let signed = proof_group(text, "proof-3");
+    assert!(
+        signed.contains(&format!(
+            "The record shown at log position 3: Proven in log {origin} at tree size 3 (root "
+        )) && signed.contains("not yet cosigned by any witness"),
+        "{signed}"
+    );
+    assert!(
+        proof_group(text, "proof-pending").contains(&format!(
+            "The record shown at log position 4: not yet in a signed checkpoint of log {origin}."
+        )),
+        "{text}"
+    );
+    for (position, words) in [
+        (1, "href=\"#proof-2\">checkpoint at tree size 2, witnessed by w0<"),
+        (2, "href=\"#proof-2\">checkpoint at tree size 2, witnessed by w0<"),
+        (3, "href=\"#proof-3\">checkpoint at tree size 3, no witness yet<"),
+        (4, "href=\"#proof-pending\">not yet in a signed checkpoint<"),
+    ] {
+        assert!(row(text, position).contains(words), "{}", row(text, position));
+    }
 }
 
 #[tokio::test]

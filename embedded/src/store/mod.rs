@@ -69,7 +69,7 @@ mod proofs;
 mod reads;
 mod writer;
 
-pub(crate) use open::{check_checkpoint, checkpoint_in_log};
+pub(crate) use open::{check_checkpoint, checkpoint_in_log, refuse_unfinished_import};
 pub(crate) use reads::check_indexed;
 
 // What one thread hands another, named here so that each file sees its neighbours' parts.
@@ -253,6 +253,10 @@ const LOG_DIR: &str = "log";
 const INDEX_DIR: &str = "index";
 /// The log's identity (`journey_core::store::LogId`), in the log's directory.
 pub(crate) const LOG_ID_FILE: &str = "id";
+/// The file that marks a data directory `journey log import` is still building: written before anything
+/// else, removed only once every record is restored and checked. Every open but the import's refuses a
+/// directory that holds it.
+pub const IMPORT_MARKER: &str = "IMPORTING";
 
 impl EmbeddedStore {
     pub fn open_report(&self) -> &OpenReport {

@@ -18,7 +18,7 @@ impl EmbeddedStore {
         clock: Arc<dyn Clock>,
         options: EmbeddedOptions,
     ) -> Result<EmbeddedStore> {
-        EmbeddedStore::open_as(dir.as_ref(), clock, options, false)
+        EmbeddedStore::open_as(dir.as_ref(), clock, options, OpenMode::Normal)
     }
 
     /// Opens the store for an operator who has decided to go on without what its log lost: the log is cut
@@ -31,16 +31,35 @@ impl EmbeddedStore {
         clock: Arc<dyn Clock>,
         options: EmbeddedOptions,
     ) -> Result<EmbeddedStore> {
-        EmbeddedStore::open_as(dir.as_ref(), clock, options, true)
+        EmbeddedStore::open_as(dir.as_ref(), clock, options, OpenMode::AcceptLoss)
+    }
+
+    /// Opens the store a `journey log import` is building in `dir`, which must hold the
+    /// [`IMPORT_MARKER`] the import wrote first: every other open refuses such a directory, so a part-built
+    /// log is never served or verified as a log (the import removes the marker, then renames the directory
+    /// into place, only once every record is restored and checked).
+    pub fn open_importing(dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<EmbeddedStore> {
+        let dir = dir.as_ref();
+        if !dir.join(IMPORT_MARKER).is_file() {
+            return Err(Error::Closed(format!(
+                "{} is not a directory an import is building (it has no {IMPORT_MARKER} file)",
+                dir.display()
+            )));
+        }
+        EmbeddedStore::open_as(dir, clock, EmbeddedOptions::default(), OpenMode::Importing)
     }
 
     fn open_as(
         dir: &Path,
         clock: Arc<dyn Clock>,
         options: EmbeddedOptions,
-        accept_loss: bool,
+        mode: OpenMode,
     ) -> Result<EmbeddedStore> {
         let started = Instant::now();
+        if mode != OpenMode::Importing {
+            refuse_unfinished_import(dir)?;
+        }
+        let accept_loss = mode == OpenMode::AcceptLoss;
         fs::create_dir_all(dir)?;
         let lock = lock_dir(dir)?;
         let (mut writer, reader, recovery) = if accept_loss {
@@ -180,6 +199,7 @@ impl EmbeddedStore {
     /// checkpoint is evidence of that, and a rebuild must not erase it.
     pub fn rebuild_index(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<OpenReport> {
         let dir = dir.as_ref();
+        refuse_unfinished_import(dir)?;
         {
             let _lock = lock_dir(dir)?;
             if dir.join(LOG_DIR).is_dir() {
@@ -197,6 +217,30 @@ impl EmbeddedStore {
         store.close()?;
         Ok(report)
     }
+}
+
+/// How a store is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpenMode {
+    Normal,
+    /// The operator goes on without what the log lost ([`EmbeddedStore::open_accepting_loss`]).
+    AcceptLoss,
+    /// A `journey log import` builds the store ([`EmbeddedStore::open_importing`]).
+    Importing,
+}
+
+/// Refuses a data directory that a `journey log import` began and did not finish (it holds the
+/// [`IMPORT_MARKER`]): it holds part of a log at most, and must not be served, verified or repaired as one.
+pub(crate) fn refuse_unfinished_import(dir: &Path) -> Result<()> {
+    if dir.join(IMPORT_MARKER).exists() {
+        return Err(Error::Closed(format!(
+            "{} is an unfinished `journey log import` (it holds {IMPORT_MARKER}): it holds at most part of a \
+             log and is never opened as one; delete it and import again (the next import into the same \
+             data directory removes it)",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The log's id, from `log/id`; made at random (and written durably) when the log has none: when the log

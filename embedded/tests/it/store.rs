@@ -557,3 +557,38 @@ fn long_reads_from_the_log_are_the_logs_records_in_order_for_every_window() {
     }
     store.close().unwrap();
 }
+
+/// A data directory `journey log import` is still building holds the import marker: only the import opens it;
+/// serving, verifying, repairing or accepting a loss refuse it, naming it an unfinished import. Once the
+/// marker is gone it is an ordinary data directory.
+#[test]
+fn a_directory_an_import_is_building_opens_only_for_the_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data.importing");
+    fs::create_dir(&dir).unwrap();
+    // Without the marker, the import's open refuses: it never builds into an ordinary data directory.
+    let refused = EmbeddedStore::open_importing(&dir, testkit::clock()).unwrap_err();
+    assert!(
+        refused.to_string().contains(journey_embedded::IMPORT_MARKER),
+        "{refused}"
+    );
+    fs::write(dir.join(journey_embedded::IMPORT_MARKER), "an import\n").unwrap();
+    let store = EmbeddedStore::open_importing(&dir, testkit::clock()).unwrap();
+    fill(&store, 2, 3);
+    store.close().unwrap();
+
+    let unfinished = |e: Error| {
+        let said = e.to_string();
+        assert!(said.contains("unfinished `journey log import`"), "{said}");
+    };
+    unfinished(EmbeddedStore::open_with(&dir, testkit::clock(), small_segments()).unwrap_err());
+    unfinished(EmbeddedStore::open_accepting_loss(&dir, testkit::clock(), small_segments()).unwrap_err());
+    unfinished(EmbeddedStore::rebuild_index(&dir, small_segments()).unwrap_err());
+    unfinished(journey_embedded::verify_data_dir(&dir, |_| Ok(Default::default())).unwrap_err());
+    assert!(dir.join("index").is_dir(), "the refused rebuild deleted nothing");
+
+    fs::remove_file(dir.join(journey_embedded::IMPORT_MARKER)).unwrap();
+    let store = open(&dir);
+    assert_eq!(everything(&store).len(), 8);
+    store.close().unwrap();
+}
