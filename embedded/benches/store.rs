@@ -35,14 +35,14 @@ use futures::executor::block_on;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
 use journey_core::ExpectedVersion;
-use journey_core::store::{AppendOutcome, AppendRequest, EventStore};
+use journey_core::store::{AppendOutcome, AppendRequest, EventStore, TreeStore};
 use journey_core::testkit::bench::{env_flag, env_number, load_average, peak_rss_bytes};
 use journey_core::testkit::{append, child, contact, registered};
 use journey_core::{SystemClock, Version, encoding};
 use journey_embedded::EmbeddedOptions;
 use journey_embedded::EmbeddedStore;
 use journey_embedded::log::{self, EntryLocation, LogOptions};
-use journey_embedded::{index_dir, log_dir};
+use journey_embedded::{index_dir, log_dir, tree_dir};
 
 /// The allocator `journey serve` uses (cli/src/main.rs), so that what is measured is what is deployed.
 #[global_allocator]
@@ -353,6 +353,79 @@ fn run(config: &Config) {
             "< 512 MiB",
             format!("{:.2}× target", open_hwm / 512.0),
             open_hwm < 512.0,
+        ),
+    );
+
+    // Proof an outsider can check (issue #18), over the tree the appends maintained beside the log.
+    let tree_bytes = dir_size(&tree_dir(&store_dir));
+    rows.push(Row::new(
+        "Merkle tree level files beside the log (C2SP tiles are reads of them)",
+        format!(
+            "{:.0} MiB, {:.2} B/record",
+            mib(tree_bytes),
+            tree_bytes as f64 / filled.events as f64
+        ),
+    ));
+    let proofs = phase("proofs", &store_dir, &[]);
+    rows.push(
+        Row::new(
+            format!(
+                "inclusion proof of a record (random positions, checkpoint of {} records): median / p99",
+                thousands(proofs.get("size") as usize)
+            ),
+            format!(
+                "{:.3} / {:.3} ms",
+                proofs.get("inclusion_p50_ms"),
+                proofs.get("inclusion_p99_ms")
+            ),
+        )
+        .target(
+            "10M records < 1 ms",
+            format!("{:.2}× target (p99)", proofs.get("inclusion_p99_ms") / 1.0),
+            proofs.get("inclusion_p99_ms") < 1.0,
+        ),
+    );
+    rows.push(
+        Row::new(
+            "consistency proof between two signed checkpoints, checked against both roots: median / p99",
+            format!(
+                "{:.3} / {:.3} ms",
+                proofs.get("consistency_p50_ms"),
+                proofs.get("consistency_p99_ms")
+            ),
+        )
+        .target(
+            "< 10 ms",
+            format!("{:.2}× target (p99)", proofs.get("consistency_p99_ms") / 10.0),
+            proofs.get("consistency_p99_ms") < 10.0,
+        ),
+    );
+    rows.push(Row::new(
+        "  consistency proof from a random older size to the latest checkpoint: median / p99",
+        format!(
+            "{:.3} / {:.3} ms",
+            proofs.get("random_consistency_p50_ms"),
+            proofs.get("random_consistency_p99_ms")
+        ),
+    ));
+    rows.push(Row::new(
+        "  signing a checkpoint (tree synced to disk, root, Ed25519, stored durably)",
+        format!("{:.1} ms", proofs.get("sign_ms")),
+    ));
+    let lost = phase("tree-lost", &store_dir, &[]);
+    rows.push(
+        Row::new(
+            "open with the tree's level files deleted (rebuilt from the log behind the open)",
+            format!(
+                "{} s; the tree rebuilt {} s after the open",
+                secs(lost.get("open_seconds")),
+                secs(lost.get("rebuild_seconds"))
+            ),
+        )
+        .target(
+            "10M records: open < 2 s",
+            format!("{:.2}× target", lost.get("open_seconds") * scale / 2.0),
+            lost.get("open_seconds") * scale < 2.0,
         ),
     );
 
@@ -1015,6 +1088,24 @@ fn child_phase(phase: &str, dir: &Path) {
             println!("seconds={seconds} records={records} hwm_kib={}", vm_hwm_kib());
             store.close().expect("close");
         }
+        "proofs" => proofs_phase(dir),
+        "tree-lost" => {
+            fs::remove_dir_all(tree_dir(dir)).expect("delete the tree");
+            let started = Instant::now();
+            let store = EmbeddedStore::open(dir, Arc::new(SystemClock)).expect("open");
+            let open_seconds = started.elapsed().as_secs_f64();
+            let records = store.open_report().records;
+            loop {
+                let status = block_on(store.tree_status()).expect("tree status");
+                if status.size == records && status.rebuilding.is_none() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let rebuild_seconds = started.elapsed().as_secs_f64();
+            println!("open_seconds={open_seconds} rebuild_seconds={rebuild_seconds} records={records}");
+            store.close().expect("close");
+        }
         "log-open" => {
             let started = Instant::now();
             let (writer, _reader, report) =
@@ -1112,6 +1203,83 @@ fn child_phase(phase: &str, dir: &Path) {
 
 /// Where the time of a stream read goes: `read_many` from the log and decoding, each timed on its own (the
 /// in-memory index lookup before them takes microseconds). The locations come from one scan of the log.
+/// Inclusion and consistency proofs over the tree the fill built, through the proof service as the proof
+/// routes call it: a checkpoint signed at the store's size, then 1,000 more records and another, so that the
+/// consistency proof between them is also checked against both signed roots before it is given.
+fn proofs_phase(dir: &Path) {
+    use journey_core::proof::{OriginBase, Proofs};
+    use journey_core::tlog::NoteSigner;
+    const SAMPLES: u64 = 2_000;
+    let store = Arc::new(EmbeddedStore::open(dir, Arc::new(SystemClock)).expect("open"));
+    let base = OriginBase::parse("bench.example/log").expect("a base");
+    let signer = NoteSigner::from_seed(base.origin(store.log_id()).key_name(), &[1; 32]);
+    let proofs =
+        Proofs::new(store.clone(), &base, signer, Vec::new(), Arc::new(SystemClock)).expect("proofs");
+    let sign = || {
+        let started = Instant::now();
+        let signed = loop {
+            match block_on(proofs.sign()) {
+                Ok(signed) => break signed,
+                // The tree is caught up with the log behind the open.
+                Err(journey_core::Error::Unavailable(_)) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("signing: {e}"),
+            }
+        };
+        (signed.checkpoint.size, started.elapsed())
+    };
+    let (old, _) = sign();
+    // 1,000 more records: ten new children of a hundred (a child's stream begins with its registration).
+    for c in 0..10 {
+        let child = format!("proofs-bench-{old}-{c}");
+        let mut events = vec![registered(&format!("{child}-0"), "2012-02-29")];
+        events.extend((1..100).map(|e| contact(&format!("{child}-{e}"), "2024-01-01")));
+        if let Err(e) = block_on(store.append(append(&child, ExpectedVersion::NoStream, events))) {
+            panic!(
+                "appending: {}",
+                e.to_string().chars().take(500).collect::<String>()
+            );
+        }
+    }
+    let (size, sign_time) = sign();
+    // Positions spread over the whole log (a multiplicative step, so no two samples share a tile by design).
+    let positions = (0..SAMPLES).map(|i| 1 + (i * 2_654_435_761) % size);
+    let mut inclusion = Vec::new();
+    for position in positions.clone() {
+        let started = Instant::now();
+        block_on(proofs.inclusion(position, Some(size))).expect("an inclusion proof");
+        inclusion.push(started.elapsed());
+    }
+    let mut consistency = Vec::new();
+    for _ in 0..SAMPLES {
+        let started = Instant::now();
+        block_on(proofs.consistency(old, size)).expect("a consistency proof");
+        consistency.push(started.elapsed());
+    }
+    let mut random_consistency = Vec::new();
+    for position in positions {
+        let started = Instant::now();
+        block_on(proofs.consistency(position, size)).expect("a consistency proof");
+        random_consistency.push(started.elapsed());
+    }
+    let ms = |samples: &[Duration], p: f64| percentile(samples, p).as_secs_f64() * 1e3;
+    println!(
+        "size={size} inclusion_p50_ms={} inclusion_p99_ms={} consistency_p50_ms={} consistency_p99_ms={} \
+         random_consistency_p50_ms={} random_consistency_p99_ms={} sign_ms={}",
+        ms(&inclusion, 50.0),
+        ms(&inclusion, 99.0),
+        ms(&consistency, 50.0),
+        ms(&consistency, 99.0),
+        ms(&random_consistency, 50.0),
+        ms(&random_consistency, 99.0),
+        sign_time.as_secs_f64() * 1e3
+    );
+    drop(proofs);
+    Arc::into_inner(store)
+        .expect("the only handle")
+        .close()
+        .expect("close");
+}
+
 fn read_parts(dir: &Path) {
     let (writer, reader, _) = log::open(&log_dir(dir), LogOptions::default()).expect("open the log");
     let mut wanted: [(&str, Vec<EntryLocation>); 2] = [("contig", Vec::new()), ("inter", Vec::new())];
