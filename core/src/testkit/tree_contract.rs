@@ -219,8 +219,9 @@ pub fn a_lost_tree_is_rebuilt_from_the_log<H: TreeHarness>(h: H) {
 }
 
 /// A stored hash changed behind the store's back is found, and the tree rebuilt from the log: a leaf inside
-/// a full tile when a proof through it does not verify (the proof is refused, "try again later"), the last
-/// leaf as soon as the store looks at the tree's edge.
+/// a full tile when a proof through it does not verify (the proof is refused, "try again later"), a leaf
+/// the last checkpoint's root covers when the store opens, and the last leaf as soon as the store looks at
+/// the tree's edge.
 pub fn a_tampered_hash_is_found_and_the_tree_rebuilt<H: TreeHarness>(h: H) {
     let store = h.open();
     fill(&*store, 0, 40, 10);
@@ -245,13 +246,24 @@ pub fn a_tampered_hash_is_found_and_the_tree_rebuilt<H: TreeHarness>(h: H) {
     assert_tree_is_the_logs(&*store, 400, &[400]);
     drop((proofs_now, store));
 
-    h.tamper_with_leaf(399);
+    // Leaf 300 is in the last checkpoint's partial edge tile: the root at that checkpoint's size, checked as
+    // the store opens, reads it.
+    h.tamper_with_leaf(300);
     let store = h.open();
     wait_for_tree(&*store);
     assert_tree_is_the_logs(&*store, 400, &[400]);
     fill(&*store, 40, 1, 3);
     assert_eq!(wait_for_tree(&*store), 403);
+    drop(store);
+
+    // The last leaf, past every checkpoint: the tree's edge no longer matches the log's last record.
+    h.tamper_with_leaf(402);
+    let store = h.open();
+    wait_for_tree(&*store);
     assert_tree_is_the_logs(&*store, 403, &[400, 403]);
+    fill(&*store, 41, 1, 2);
+    assert_eq!(wait_for_tree(&*store), 405);
+    assert_tree_is_the_logs(&*store, 405, &[400, 405]);
     assert!(block_on(proofs(&store).0.sign()).unwrap().new);
 }
 
