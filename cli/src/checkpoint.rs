@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use journey_core::Conflict;
 use journey_core::proof::{OriginBase, Proofs, Witness};
 use journey_core::store::TreeStore;
-use journey_core::tlog::{NoteSigner, Origin};
+use journey_core::tlog::{NoteSigner, Origin, SignedCheckpoint};
 use serde::Deserialize;
 
 /// Where origins start when the config file does not say: fine on one machine, but a log that witnesses
@@ -167,8 +168,10 @@ fn make_key(path: &Path, origin: &Origin) -> anyhow::Result<NoteSigner> {
     Ok(signer)
 }
 
-/// The proof service over `tree`.
-pub fn proofs(
+/// The proof service over `tree` (the embedded store's level files or the PostgreSQL store's tables). Refused
+/// when the log's last checkpoint was signed with another key: a log has one key, and on PostgreSQL every
+/// server of the log must be configured with it.
+pub async fn proofs(
     settings: &CheckpointSettings,
     data: &Path,
     tree: Arc<dyn TreeStore>,
@@ -183,6 +186,9 @@ pub fn proofs(
         settings.witnesses.clone(),
         clock,
     )?;
+    if let Err(why) = last_signed_with_this_key(&proofs).await? {
+        bail!("{why}");
+    }
     tracing::info!(
         origin = %proofs.origin(),
         verifier_key = %proofs.verifier_key(),
@@ -192,14 +198,48 @@ pub fn proofs(
     Ok(Arc::new(proofs))
 }
 
+/// Whether the log's last checkpoint verifies under this server's key (the inner `Err` says why not).
+/// Another server on the same database signing with a key of its own would give the log two keys, and
+/// verifiers holding one would reject the other's checkpoints.
+async fn last_signed_with_this_key(proofs: &Proofs) -> anyhow::Result<Result<(), String>> {
+    let Some(latest) = proofs.tree().latest_checkpoint().await? else {
+        return Ok(Ok(()));
+    };
+    let signed = SignedCheckpoint::parse(&latest.note)
+        .map_err(|e| anyhow::anyhow!("the stored checkpoint at tree size {}: {e}", latest.size))?;
+    Ok(signed.verify(&proofs.verifier_key()).map_err(|_| {
+        format!(
+            "the log's last checkpoint (tree size {}) was signed with another key than this server's ({}): a \
+             log signs with one key, so every server of it must be configured with the same \
+             checkpoint.signing_key",
+            latest.size,
+            proofs.verifier_key()
+        )
+    }))
+}
+
 /// Signs a checkpoint every `interval` when the tree has grown, until dropped. A refusal is logged: a tree
 /// being rebuilt is retried at the next tick; a log that no longer extends its last checkpoint is an alarm.
+/// On PostgreSQL several servers sign the same log: a checkpoint another server stored while this one was
+/// signing is not an alarm (the store refused this one, which was behind it), and a last checkpoint signed
+/// with another key stops this server signing.
 pub fn spawn_signer(proofs: Arc<Proofs>, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            match last_signed_with_this_key(&proofs).await {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => {
+                    tracing::error!(reason = %why, "refused to sign a checkpoint");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "no checkpoint signed this time");
+                    continue;
+                }
+            }
             match proofs.sign().await {
                 Ok(signed) if signed.new => {
                     tracing::info!(size = signed.checkpoint.size, "signed a checkpoint")
@@ -207,6 +247,9 @@ pub fn spawn_signer(proofs: Arc<Proofs>, interval: Duration) -> tokio::task::Joi
                 Ok(_) => {}
                 Err(journey_core::Error::Unavailable(why)) => {
                     tracing::warn!(reason = %why, "no checkpoint signed this time")
+                }
+                Err(journey_core::Error::Conflict(Conflict::CheckpointBehind { stored, new })) => {
+                    tracing::debug!(stored, new, "another server signed a larger checkpoint meanwhile")
                 }
                 Err(e) => tracing::error!(error = %e, "refused to sign a checkpoint"),
             }

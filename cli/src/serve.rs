@@ -7,7 +7,8 @@
 //!
 //! With `--store postgres://...` the event log, the system journal (keys, policies, decisions, access log)
 //! and the blobs are all in that database instead, so several `journey serve` processes on it are one
-//! service (docs/deployment.md); the data directory then holds only the bootstrap token, if asked for.
+//! service (docs/deployment.md); the data directory then holds only the bootstrap token, if asked for. Either
+//! way the server signs checkpoints over its store's Merkle tree and serves the proof routes (ADR 10).
 //!
 //! On SIGTERM or ctrl-c the server stops accepting, ends open change feeds, lets in-flight requests finish,
 //! then closes the store and the journal (every acknowledged write is already synced) and exits 0.
@@ -26,7 +27,7 @@ use std::os::unix::fs::OpenOptionsExt as _;
 
 use journey_core::blobs::BlobStore;
 use journey_core::journal::Journal;
-use journey_core::store::EventStore;
+use journey_core::store::{EventStore, TreeStore};
 use journey_core::{ManualClock, PrincipalId, SystemClock, Timestamp};
 use journey_embedded::EmbeddedStore;
 use journey_embedded::FileBlobStore;
@@ -425,6 +426,8 @@ pub(crate) struct Backend {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) journal: Arc<dyn Journal>,
     pub(crate) blobs: Arc<dyn BlobStore>,
+    /// The Merkle tree over the store's log and its checkpoints (ADR 10): the same store, seen as a tree.
+    pub(crate) tree: Arc<dyn TreeStore>,
     /// The embedded store and file journal, closed (final checkpoint, files synced) on the way out.
     embedded: Option<(Arc<EmbeddedStore>, Arc<FileJournal>)>,
 }
@@ -432,8 +435,13 @@ pub(crate) struct Backend {
 impl Backend {
     /// Closes the embedded store and journal (everything acknowledged is already synced).
     pub(crate) fn close(self) -> anyhow::Result<()> {
-        let Backend { store, embedded, .. } = self;
-        drop(store);
+        let Backend {
+            store,
+            tree,
+            embedded,
+            ..
+        } = self;
+        drop((store, tree));
         if let Some((store, journal)) = embedded {
             journal.close().context("closing the journal")?;
             match Arc::try_unwrap(store) {
@@ -484,6 +492,7 @@ pub(crate) fn open_data_dir(data: &Path) -> anyhow::Result<Backend> {
         store: store.clone(),
         journal: journal.clone(),
         blobs,
+        tree: store.clone(),
         embedded: Some((store, journal)),
     })
 }
@@ -509,11 +518,13 @@ async fn open_postgres(settings: &Settings, url: &str) -> anyhow::Result<Backend
         .await
         .context(where_)?;
     let blobs = PostgresBlobStore::open(options).await.context(where_)?;
-    tracing::info!(schema = store.schema(), "PostgreSQL store opened");
+    tracing::info!(schema = store.schema(), log_id = %store.log_id(), "PostgreSQL store opened");
+    let store = Arc::new(store);
     Ok(Backend {
-        store: Arc::new(store),
+        store: store.clone(),
         journal: Arc::new(journal),
         blobs: Arc::new(blobs),
+        tree: store,
         embedded: None,
     })
 }
@@ -549,22 +560,20 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
     }
-    // Checkpoints over the embedded store's tree, signed at the interval. The PostgreSQL store keeps no tree
-    // yet: its proof routes answer 503.
-    let signer = match &backend.embedded {
-        Some((store, _)) => {
-            let proofs = crate::checkpoint::proofs(&settings.checkpoint, data, store.clone(), clock.clone())?;
-            state = state.with_proofs(proofs.clone());
-            Some(crate::checkpoint::spawn_signer(
-                proofs,
-                settings.checkpoint.interval,
-            ))
-        }
-        None => {
-            tracing::warn!("the PostgreSQL store keeps no Merkle tree yet: no checkpoints are signed");
-            None
-        }
-    };
+    // Checkpoints over the store's tree (level files beside the embedded log, tables in PostgreSQL), signed
+    // at the interval. On PostgreSQL every server signs: the store refuses, atomically, a checkpoint that
+    // contradicts one another server stored, and every server must sign with the same key.
+    if matches!(settings.store, StoreChoice::Postgres(_)) && settings.checkpoint.signing_key.is_none() {
+        tracing::warn!(
+            "no checkpoint.signing_key configured: this server signs with a key of its own beside {}; every \
+             server on one database must be configured with the same key",
+            data.display()
+        );
+    }
+    let proofs =
+        crate::checkpoint::proofs(&settings.checkpoint, data, backend.tree.clone(), clock.clone()).await?;
+    state = state.with_proofs(proofs.clone());
+    let signer = crate::checkpoint::spawn_signer(proofs, settings.checkpoint.interval);
     if let Some((store, _)) = &backend.embedded {
         let weak: Weak<EmbeddedStore> = Arc::downgrade(store);
         state.metrics.set_store_stats(move || {
@@ -603,10 +612,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     .await
     .context("serving")?;
     // The signer holds the store: it stops before the store is closed.
-    if let Some(signer) = signer {
-        signer.abort();
-        let _ = signer.await;
-    }
+    signer.abort();
+    let _ = signer.await;
     drop(state);
     backend.close()?;
     tracing::info!("stopped cleanly");

@@ -452,3 +452,161 @@ fn three_nodes_on_one_postgres_are_one_service() {
     drop(nodes);
     drop(database);
 }
+
+/// Runs the journey binary to its end.
+fn journey(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args(args)
+        .env_remove("JOURNEY_DATA")
+        .env_remove("JOURNEY_SERVER")
+        .output()
+        .expect("the journey binary runs")
+}
+
+/// A GET without a key (the checkpoint routes are public by default), as text.
+fn get_text(url: &str) -> (u16, String) {
+    let response = agent()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap())
+}
+
+/// The tree size a signed checkpoint note names (its second line).
+fn note_size(note: &str) -> u64 {
+    note.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {note:?}"))
+}
+
+/// Two `journey serve` nodes on one PostgreSQL keep one Merkle tree in the database (ADR 10): a checkpoint
+/// signed through one node is served by the other, appends through the second are proven against a later
+/// checkpoint consistent with the first, a child's export from either node is a proof bundle `journey
+/// verify-export` checks offline, and a node that would sign the same log with another key refuses to start.
+#[test]
+fn two_nodes_on_one_postgres_sign_and_prove_one_tree() {
+    let Some(admin_url) = postgres_url() else { return };
+    let database = Database::create(&admin_url);
+    let url = database.url();
+    let data = tempfile::tempdir().unwrap();
+    // Both nodes use the key the first one makes beside the shared data directory.
+    let a = Node::start(&url, data.path(), true);
+    let b = Node::start(&url, data.path(), false);
+    let token = std::fs::read_to_string(data.path().join("bootstrap-admin.token")).unwrap();
+    let token = token.trim().to_owned();
+    let append = |node: &Node, child: &str, events: Vec<journey_core::NewEvent>, expected: Value| {
+        let body = json!({
+            "events": events.iter().map(event_json).collect::<Vec<_>>(),
+            "expected_version": expected,
+        });
+        let (status, answer) = call(
+            "POST",
+            &format!("{}/v1/children/{child}/events", node.base),
+            &token,
+            Some(body),
+        );
+        assert_eq!(status, 201, "{answer}");
+    };
+    for c in 0..3 {
+        let child = format!("proof-child-{c}");
+        append(
+            &a,
+            &child,
+            vec![
+                testkit::registered(&format!("{child}-reg"), "2014-09-01"),
+                testkit::contact(&format!("{child}-c1"), "2023-03-01"),
+            ],
+            json!("no_stream"),
+        );
+    }
+    let (status, first) = call("POST", &format!("{}/v1/checkpoints", a.base), &token, None);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["size"], 6, "{first}");
+    let (status, served) = get_text(&format!("{}/checkpoint", b.base));
+    assert_eq!(status, 200, "{served}");
+    assert_eq!(served, first["checkpoint"].as_str().unwrap());
+
+    append(
+        &b,
+        "proof-child-0",
+        vec![testkit::contact("proof-child-0-c2", "2023-04-01")],
+        json!("any"),
+    );
+    let (status, second) = call("POST", &format!("{}/v1/checkpoints", b.base), &token, None);
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        (second["size"].as_u64(), second["new"].as_bool()),
+        (Some(7), Some(true))
+    );
+    let (status, latest) = get_text(&format!("{}/checkpoint", a.base));
+    assert_eq!((status, note_size(&latest)), (200, 7));
+    let (status, proof) = get_text(&format!("{}/proof/consistency?old=6&new=7", a.base));
+    assert_eq!(status, 200, "{proof}");
+    assert!(!proof.trim().is_empty());
+    let tile = agent().get(format!("{}/tile/0/000.p/7", b.base)).call().unwrap();
+    assert_eq!(tile.status(), 200);
+    assert_eq!(tile.into_body().read_to_vec().unwrap().len(), 7 * 32);
+
+    // A child's export from the second node carries inclusion proofs that verify against the log's key.
+    let (status, vkey) = get_text(&format!("{}/checkpoint/vkey", a.base));
+    assert_eq!(status, 200, "{vkey}");
+    let bundle = data.path().join("bundle.json");
+    let fetched = journey(&[
+        "export",
+        "proof-child-0",
+        "--server",
+        &b.base,
+        "--key",
+        &token,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&fetched.stderr);
+    assert!(
+        fetched.status.success() && said.contains("with an inclusion proof"),
+        "{said}"
+    );
+    let verified = journey(&[
+        "verify-export",
+        bundle.to_str().unwrap(),
+        "--log-key",
+        vkey.trim(),
+    ]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(report["checkpoints"][0]["size"], 7, "{report}");
+
+    // A third node with a key of its own (another data directory) would give the log a second key.
+    let other = tempfile::tempdir().unwrap();
+    let mut third = Command::new(env!("CARGO_BIN_EXE_journey"))
+        .args(["serve", "--store", &url, "--listen", "127.0.0.1:0"])
+        .arg("--data")
+        .arg(other.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while third.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = third.kill();
+            panic!("a node with another signing key started serving the same log");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let refused = third.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("checkpoint.signing_key"),
+        "{said}"
+    );
+    drop((a, b));
+    drop(database);
+}

@@ -10,10 +10,12 @@
 //!
 //! Layering: this crate depends on `journey-core`; core knows nothing of it.
 
+mod checkpoints;
 mod error;
 mod journal;
 mod schema;
 mod store;
+mod tree;
 
 pub use error::PgError;
 pub use journal::{PostgresBlobStore, PostgresJournal};

@@ -20,6 +20,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V2__journey_journal_and_blobs",
         include_str!("../migrations/V2__journey_journal_and_blobs.sql"),
     ),
+    (
+        "V3__journey_tree",
+        include_str!("../migrations/V3__journey_tree.sql"),
+    ),
+    (
+        "V4__journey_checkpoints",
+        include_str!("../migrations/V4__journey_checkpoints.sql"),
+    ),
 ];
 
 /// Where and how to connect.

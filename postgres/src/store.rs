@@ -52,6 +52,8 @@ use tokio_postgres::{AsyncMessage, IsolationLevel, NoTls, Row};
 
 use crate::error::{PgError, PgResult};
 use crate::schema::{self, PostgresOptions};
+use crate::tree::TreeKeeper;
+use journey_core::store::LogId;
 
 /// Streams whose domain state is kept between appends (a stored record never changes, so a state at version
 /// v plus the records after v is the state now).
@@ -63,9 +65,13 @@ const VERIFY_PAGE: i64 = 4096;
 /// caller polls its futures on.
 pub struct PostgresStore {
     inner: Arc<Inner>,
-    runtime: tokio::runtime::Handle,
+    pub(crate) runtime: tokio::runtime::Handle,
     appends: mpsc::Sender<Pending>,
-    /// The head listener and the fallback poll: stopped when the store is dropped.
+    /// The Merkle tree over the log and the checkpoints signed over it (`crate::tree`).
+    pub(crate) tree: Arc<TreeKeeper>,
+    /// The log's identity, made once when the log was created (`crate::checkpoints`).
+    pub(crate) log_id: LogId,
+    /// The head listener, the fallback poll and the tree's maintainer: stopped when the store is dropped.
     background: Vec<tokio::task::AbortHandle>,
 }
 
@@ -118,6 +124,8 @@ impl PostgresStore {
             .build()
             .map_err(|e| PgError::Config(format!("connection pool: {e}")))?;
         let head = check_log_end(&**pool.get().await?).await?;
+        let log_id = crate::checkpoints::log_id(&pool.get().await?).await?;
+        let tree = Arc::new(TreeKeeper::new(pool.clone()));
         let (head_tx, _) = watch::channel(head.position.map_or(0, |p| p.0));
         let inner = Arc::new(Inner {
             pool,
@@ -134,11 +142,22 @@ impl PostgresStore {
         tokio::spawn(run_appender(inner.clone(), queue, options.max_batch));
         let listener = tokio::spawn(listen(config, channel, inner.clone()));
         let poller = tokio::spawn(poll_head(inner.clone(), options.poll_interval));
+        let maintainer = tokio::spawn(crate::tree::maintain(
+            tree.clone(),
+            inner.head_tx.subscribe(),
+            options.poll_interval,
+        ));
         Ok(PostgresStore {
             inner,
             runtime: tokio::runtime::Handle::current(),
             appends,
-            background: vec![listener.abort_handle(), poller.abort_handle()],
+            tree,
+            log_id,
+            background: vec![
+                listener.abort_handle(),
+                poller.abort_handle(),
+                maintainer.abort_handle(),
+            ],
         })
     }
 
@@ -154,18 +173,31 @@ impl PostgresStore {
         F: Future<Output = PgResult<T>> + Send + 'static,
     {
         let inner = self.inner.clone();
-        let runtime = self.runtime.clone();
-        async move {
-            match runtime.spawn(async move { op(inner).await }).await {
-                Ok(result) => result.map_err(Error::from),
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => Err(Error::Closed(
-                    "the PostgreSQL store's runtime has shut down".into(),
-                )),
-            }
-        }
-        .boxed()
+        on_runtime(&self.runtime, async move { op(inner).await })
     }
+}
+
+/// Runs `op` on `runtime` (where the store's connections live) and hands its result to whichever executor
+/// awaits it.
+pub(crate) fn on_runtime<T, E>(
+    runtime: &tokio::runtime::Handle,
+    op: impl Future<Output = std::result::Result<T, E>> + Send + 'static,
+) -> BoxFuture<'static, Result<T>>
+where
+    T: Send + 'static,
+    E: Into<Error> + Send + 'static,
+{
+    let runtime = runtime.clone();
+    async move {
+        match runtime.spawn(op).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Closed(
+                "the PostgreSQL store's runtime has shut down".into(),
+            )),
+        }
+    }
+    .boxed()
 }
 
 impl EventStore for PostgresStore {
@@ -858,26 +890,26 @@ async fn poll_head(inner: Arc<Inner>, interval: std::time::Duration) {
     }
 }
 
-fn inconsistent(e: journey_core::FieldError) -> PgError {
+pub(crate) fn inconsistent(e: journey_core::FieldError) -> PgError {
     PgError::Inconsistent(e.to_string())
 }
 
-fn hash32(bytes: &[u8], what: &str) -> PgResult<[u8; 32]> {
+pub(crate) fn hash32(bytes: &[u8], what: &str) -> PgResult<[u8; 32]> {
     bytes
         .try_into()
         .map_err(|_| PgError::Inconsistent(format!("{what} is {} bytes, not 32", bytes.len())))
 }
 
-fn timestamp(t: jiff::Timestamp) -> PgResult<Timestamp> {
+pub(crate) fn timestamp(t: jiff::Timestamp) -> PgResult<Timestamp> {
     Timestamp::from_micros(t.as_microsecond()).map_err(inconsistent)
 }
 
 /// Positions, versions and limits fit in PostgreSQL's bigint: nothing gets near 2^63 records.
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn to_u64(n: i64) -> PgResult<u64> {
+pub(crate) fn to_u64(n: i64) -> PgResult<u64> {
     u64::try_from(n)
         .map_err(|_| PgError::Inconsistent(format!("negative number {n} in a position or version")))
 }

@@ -279,9 +279,12 @@ impl Proofs {
     pub async fn sign(&self) -> Result<Signed> {
         let mut state = self.signing.lock().await;
         self.ready_size().await?;
+        // The last checkpoint is read before the tree's size: another server on the same database may sign
+        // at any moment, and a checkpoint it stored after this one's tree was read would look like a tree
+        // that shrank. Read first, it is one the tree (which only grows) had already reached.
+        let latest = self.tree.latest_checkpoint().await?;
         let size = self.tree.sync_tree().await?;
         let root = self.root(size).await?;
-        let latest = self.tree.latest_checkpoint().await?;
         if let Some(latest) = &latest {
             self.check_same_origin(latest)?;
             if let Err(problem) = self.extends(latest, size, root).await {

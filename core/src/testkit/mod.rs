@@ -2,14 +2,16 @@
 //! about real people: every child is invented.
 //!
 //! The contract suites every store and journal implementation runs (behind the `contract-tests` feature) live
-//! here too, as test support: [`store_contract`] (with [`contract_suite!`](crate::contract_suite)) and
-//! [`journal_contract`].
+//! here too, as test support: [`store_contract`] (with [`contract_suite!`](crate::contract_suite)),
+//! [`tree_contract`] (with [`tree_contract_suite!`](crate::tree_contract_suite)) and [`journal_contract`].
 
 pub mod bench;
 #[cfg(feature = "contract-tests")]
 pub mod journal_contract;
 #[cfg(feature = "contract-tests")]
 pub mod store_contract;
+#[cfg(feature = "contract-tests")]
+pub mod tree_contract;
 
 use std::sync::Arc;
 

@@ -5,3 +5,4 @@ mod durability;
 mod journal;
 mod store;
 mod tree;
+mod tree_contract;

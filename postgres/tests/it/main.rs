@@ -6,3 +6,4 @@ mod contract;
 mod harness;
 mod journal;
 mod store;
+mod tree;
