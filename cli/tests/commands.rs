@@ -2,23 +2,17 @@
 //! generated (synthetic) authority. Appending from a file, a child's timeline and summary, the whole log
 //! exported and restored (and a tampered export refused), and the SSDA903 return exported and imported.
 
+mod common;
+
+use common::journey;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 
 use journey_core::journal::{Journal, SystemStream};
 use journey_core::{SystemClock, testkit};
 use journey_embedded::FileJournal;
 use serde_json::{Value, json};
-
-fn journey(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args(args)
-        .env_remove("JOURNEY_DATA")
-        .env_remove("JOURNEY_SERVER")
-        .output()
-        .expect("the journey binary runs")
-}
 
 fn ok(args: &[&str]) -> String {
     let out = journey(args);

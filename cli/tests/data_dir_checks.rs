@@ -3,20 +3,14 @@
 //! blobs) and fails where serve refuses to open; a lost end of the log is refused until an operator accepts
 //! the loss, which is recorded and listed by verify from then on.
 
+mod common;
+
+use common::journey;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn journey(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args(args)
-        .env_remove("JOURNEY_DATA")
-        .env_remove("JOURNEY_SERVER")
-        .output()
-        .expect("the journey binary runs")
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 temp path")

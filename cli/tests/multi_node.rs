@@ -7,6 +7,9 @@
 //! Needs a PostgreSQL server: `JOURNEY_TEST_POSTGRES` (`./scripts/postgres-setup` starts one and prints the
 //! URL). Without it the test says SKIPPED on stderr; with `JOURNEY_REQUIRE_POSTGRES=1` (CI) it fails instead.
 
+mod common;
+
+use common::journey;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -451,16 +454,6 @@ fn three_nodes_on_one_postgres_are_one_service() {
 
     drop(nodes);
     drop(database);
-}
-
-/// Runs the journey binary to its end.
-fn journey(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_journey"))
-        .args(args)
-        .env_remove("JOURNEY_DATA")
-        .env_remove("JOURNEY_SERVER")
-        .output()
-        .expect("the journey binary runs")
 }
 
 /// A GET without a key (the checkpoint routes are public by default), as text.
