@@ -5,7 +5,7 @@
 mod common;
 
 use common::journey;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -39,6 +39,16 @@ fn authority(dir: &Path) -> String {
         .to_owned()
 }
 
+/// A synthetic authority in `<tmp>/original` and its whole log exported to `<tmp>/log.jsonl`.
+fn exported_authority() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let original = tmp.path().join("original");
+    authority(&original);
+    let export = tmp.path().join("log.jsonl");
+    ok(&["log", "export", "--data", path(&original), "--out", path(&export)]);
+    (tmp, original, export)
+}
+
 fn head_hash(dir: &Path) -> String {
     let report: Value = serde_json::from_str(&ok(&["verify", "--data", path(dir)])).unwrap();
     assert_eq!(report["first_broken"], Value::Null);
@@ -53,11 +63,7 @@ fn log_id(dir: &Path) -> String {
 
 #[test]
 fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let original = tmp.path().join("original");
-    authority(&original);
-    let export = tmp.path().join("log.jsonl");
-    ok(&["log", "export", "--data", path(&original), "--out", path(&export)]);
+    let (tmp, original, export) = exported_authority();
     let lines = std::fs::read_to_string(&export).unwrap();
     assert!(lines.lines().count() > 100);
 
@@ -116,11 +122,7 @@ fn the_log_exported_and_restored_is_the_same_log_and_a_tampered_export_is_refuse
 /// record is restored and checked; an interrupted one is refused by every command and removed by the next.
 #[test]
 fn a_failed_import_leaves_nothing_that_opens_and_an_interrupted_one_is_refused_then_removed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let original = tmp.path().join("original");
-    authority(&original);
-    let export = tmp.path().join("log.jsonl");
-    ok(&["log", "export", "--data", path(&original), "--out", path(&export)]);
+    let (tmp, original, export) = exported_authority();
     let lines = std::fs::read_to_string(&export).unwrap();
     let mut records: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let victim = records.len() * 2 / 3;

@@ -201,23 +201,11 @@ fn go_x_mod_verifies_journeys_checkpoints_proofs_and_tiles_and_refuses_tampered_
     let (status, old_served) = log.get(&format!("/checkpoints/{}", old.checkpoint().size));
     assert_eq!(status, 200);
     let old_path = file("old.checkpoint", &old_served);
-    let (status, proof) = log.get(&format!(
-        "/proof/consistency?old={}&new={new_size}",
-        old.checkpoint().size
-    ));
-    assert_eq!(status, 200);
-    let hashes: Vec<_> = String::from_utf8(proof)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(l)
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect();
+    // Fetched and parsed by the witness's client, as a reader's tool would.
+    let hashes = watching
+        .client
+        .consistency_proof(old.checkpoint().size, new_size)
+        .unwrap();
     let latest = SignedCheckpoint::parse(&served).unwrap();
     let later = later_body(old.checkpoint().size, hashes.clone(), latest.clone());
     checker

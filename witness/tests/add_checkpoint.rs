@@ -15,7 +15,7 @@ use journey_witness::state::origin_hex;
 use journey_witness::{AlertKind, Witness};
 use tower::ServiceExt as _;
 
-use common::{TestLog, cosigner, witness};
+use common::{TestLog, cosigner, evidence_kept, witness};
 
 struct Answer {
     status: StatusCode,
@@ -163,9 +163,8 @@ async fn each_status_code_of_the_specification_in_its_order() {
         w.metrics().alerts(log.origin.as_str(), AlertKind::Inconsistent),
         0
     );
-    let evidence = dir.path().join("evidence").join(&origin_hex(&log.origin)[..16]);
     assert_eq!(
-        std::fs::read_dir(&evidence).unwrap().count(),
+        evidence_kept(dir.path(), &log.origin).len(),
         1,
         "one offence kept once"
     );
@@ -246,11 +245,7 @@ async fn a_split_view_is_refused_alerted_and_freezes_the_origin_whatever_old_siz
         assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(w.latest(&log.origin).unwrap().checkpoint().size, 20);
         // The evidence holds both checkpoints.
-        let evidence = dir.path().join("evidence").join(&origin_hex(&log.origin)[..16]);
-        let kept: Vec<_> = std::fs::read_dir(&evidence)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let kept = evidence_kept(dir.path(), &log.origin);
         assert_eq!(kept.len(), 1);
         assert!(
             kept[0]

@@ -8,7 +8,7 @@ use journey_tlog::{Checkpoint, Hash, SignedCheckpoint};
 use journey_witness::state::origin_hex;
 use journey_witness::{AlertKind, Error, Observation, StateDir, Witness};
 
-use common::{TestLog, cosigner, witness};
+use common::{TestLog, cosigner, evidence_kept, witness};
 
 /// Observes the log's latest checkpoint, with proofs from the log itself.
 fn observe(w: &Witness, log: &TestLog, served: &SignedCheckpoint) -> Observation {
@@ -209,11 +209,7 @@ fn every_kind_of_misbehaviour_freezes_the_origin_durably_until_an_operator_clear
         );
         assert_eq!(w.latest(&log.origin).unwrap().checkpoint().size, 300, "{name}");
         // Evidence kept: the offered bytes and the witness's last cosigned checkpoint.
-        let evidence_dir = dir.path().join("evidence").join(&origin_hex(&log.origin)[..16]);
-        let kept: Vec<_> = std::fs::read_dir(&evidence_dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let kept = evidence_kept(dir.path(), &log.origin);
         assert_eq!(kept.len(), 1, "{name}");
         assert!(
             kept[0]

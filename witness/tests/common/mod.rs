@@ -112,3 +112,15 @@ pub fn witness(dir: &std::path::Path, logs: Vec<LogTrust>) -> journey_witness::R
     let clock = Arc::new(TestClock(AtomicU64::new(1_700_000_000)));
     Witness::open(cosigner(), logs, StateDir::open(dir)?, clock)
 }
+
+/// What the witness with state directory `state_dir` kept as evidence against `origin`: one directory per
+/// alert (`<kind>-<size>-<root>`), as `StateDir::keep_evidence` names it.
+pub fn evidence_kept(state_dir: &std::path::Path, origin: &journey_tlog::Origin) -> Vec<std::path::PathBuf> {
+    let dir = state_dir
+        .join("evidence")
+        .join(&journey_witness::state::origin_hex(origin)[..16]);
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
