@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use journey_core::Conflict;
 use journey_core::proof::{OriginBase, Proofs, Witness};
 use journey_core::store::TreeStore;
-use journey_core::tlog::{NoteSigner, Origin, SignedCheckpoint};
+use journey_core::tlog::{NoteSigner, Origin};
 use serde::Deserialize;
 
 /// Where origins start when the config file does not say: fine on one machine, but a log that witnesses
@@ -186,9 +186,7 @@ pub async fn proofs(
         settings.witnesses.clone(),
         clock,
     )?;
-    if let Err(why) = last_signed_with_this_key(&proofs).await? {
-        bail!("{why}");
-    }
+    proofs.check_signer().await?;
     tracing::info!(
         origin = %proofs.origin(),
         verifier_key = %proofs.verifier_key(),
@@ -196,26 +194,6 @@ pub async fn proofs(
         "signing checkpoints"
     );
     Ok(Arc::new(proofs))
-}
-
-/// Whether the log's last checkpoint verifies under this server's key (the inner `Err` says why not).
-/// Another server on the same database signing with a key of its own would give the log two keys, and
-/// verifiers holding one would reject the other's checkpoints.
-async fn last_signed_with_this_key(proofs: &Proofs) -> anyhow::Result<Result<(), String>> {
-    let Some(latest) = proofs.tree().latest_checkpoint().await? else {
-        return Ok(Ok(()));
-    };
-    let signed = SignedCheckpoint::parse(&latest.note)
-        .map_err(|e| anyhow::anyhow!("the stored checkpoint at tree size {}: {e}", latest.size))?;
-    Ok(signed.verify(&proofs.verifier_key()).map_err(|_| {
-        format!(
-            "the log's last checkpoint (tree size {}) was signed with another key than this server's ({}): a \
-             log signs with one key, so every server of it must be configured with the same \
-             checkpoint.signing_key",
-            latest.size,
-            proofs.verifier_key()
-        )
-    }))
 }
 
 /// Signs a checkpoint every `interval` when the tree has grown, until dropped. A refusal is logged: a tree
@@ -229,17 +207,6 @@ pub fn spawn_signer(proofs: Arc<Proofs>, interval: Duration) -> tokio::task::Joi
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match last_signed_with_this_key(&proofs).await {
-                Ok(Ok(())) => {}
-                Ok(Err(why)) => {
-                    tracing::error!(reason = %why, "refused to sign a checkpoint");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "no checkpoint signed this time");
-                    continue;
-                }
-            }
             match proofs.sign().await {
                 Ok(signed) if signed.new => {
                     tracing::info!(size = signed.checkpoint.size, "signed a checkpoint")

@@ -286,7 +286,7 @@ impl Proofs {
         let size = self.tree.sync_tree().await?;
         let root = self.root(size).await?;
         if let Some(latest) = &latest {
-            self.check_same_origin(latest)?;
+            self.check_same_log(latest)?;
             if let Err(problem) = self.extends(latest, size, root).await {
                 if let Some(earlier) = &state.rebuilt_for {
                     return Err(Error::Conflict(Conflict::NotConsistent {
@@ -333,7 +333,11 @@ impl Proofs {
         })
     }
 
-    fn check_same_origin(&self, stored: &StoredCheckpoint) -> Result<()> {
+    /// Refuses to sign for a log whose last checkpoint this service could not have signed: one of another
+    /// origin, or signed with another key. A log signs with one key, so every server of it (several on one
+    /// PostgreSQL database) must be configured with the same one; a second key would give verifiers who hold
+    /// the first checkpoints they reject.
+    fn check_same_log(&self, stored: &StoredCheckpoint) -> Result<()> {
         let parsed = SignedCheckpoint::parse(&stored.note)
             .map_err(|e| Error::Decode(format!("the stored checkpoint at tree size {}: {e}", stored.size)))?;
         let origin = &parsed.checkpoint().origin;
@@ -347,7 +351,28 @@ impl Proofs {
                 ),
             }));
         }
+        if parsed.verify(&self.verifier_key()).is_err() {
+            return Err(Error::Conflict(Conflict::NotConsistent {
+                size: stored.size,
+                detail: format!(
+                    "the log's last checkpoint (tree size {}) was signed with another key than this server's \
+                     ({}): a log signs with one key, so every server of it must be configured with the same \
+                     checkpoint.signing_key",
+                    stored.size,
+                    self.verifier_key()
+                ),
+            }));
+        }
         Ok(())
+    }
+
+    /// Whether this service may sign for the log as stored: its last checkpoint, if any, is of this origin and
+    /// signed with this key (what [`Proofs::sign`] checks each time; a server checks it at start too).
+    pub async fn check_signer(&self) -> Result<()> {
+        match self.tree.latest_checkpoint().await? {
+            Some(latest) => self.check_same_log(&latest),
+            None => Ok(()),
+        }
     }
 
     /// Whether the stored tree of `size` leaves and root `root` extends the checkpoint `latest`.

@@ -131,6 +131,35 @@ fn a_key_not_named_after_the_origin_is_refused() {
     }
 }
 
+/// A log signs with one key: a service over the same log with another key (a second server configured
+/// with a key of its own, or the on-demand signing route on it) refuses to sign, naming the setting.
+#[test]
+fn a_log_whose_last_checkpoint_another_key_signed_is_not_signed_again() {
+    let s = setup(0);
+    record_child(&s.store, "child-a", 3);
+    block_on(s.proofs.sign()).unwrap();
+    let other_key = NoteSigner::from_seed(base().origin(s.store.log_id()).key_name(), &[8; 32]);
+    let other = Proofs::new(s.store.clone(), &base(), other_key, Vec::new(), s.clock.clone()).unwrap();
+    let refused = block_on(other.check_signer()).unwrap_err();
+    assert!(
+        refused.to_string().contains("checkpoint.signing_key"),
+        "{refused}"
+    );
+    record_child(&s.store, "child-b", 2);
+    let refused = block_on(other.sign()).unwrap_err();
+    assert!(
+        refused.to_string().contains("signed with another key"),
+        "{refused}"
+    );
+    assert_eq!(
+        block_on(s.store.checkpoints()).unwrap().len(),
+        1,
+        "nothing stored"
+    );
+    block_on(s.proofs.check_signer()).unwrap();
+    assert_eq!(block_on(s.proofs.sign()).unwrap().checkpoint.size, 5);
+}
+
 #[test]
 fn a_damaged_tree_is_rebuilt_before_signing_and_a_changed_log_is_never_signed() {
     let s = setup(0);
