@@ -1,10 +1,24 @@
 //! The stored form of a record, and how every released schema version is read back.
 //!
-//! A stored record body (schema version 1) is three parts, back to back:
+//! A stored record body of schema version 1 (in the clear) is three parts, back to back:
 //!
 //! ```text
-//! schema_version: u16 LE | bincode(StoreFields) | bincode(NewEvent)
+//! schema_version: u16 LE (1) | bincode(StoreFields) | bincode(NewEvent)
 //! ```
+//!
+//! Schema version 2 seals the sender's part under the child's content key (`crate::content_keys`, issue
+//! #19), so that destroying the key erases the content while every hash, which covers these stored bytes,
+//! still verifies:
+//!
+//! ```text
+//! schema_version: u16 LE (2) | bincode(StoreFields) | bincode(EventId) | suite: u8 | nonce | ciphertext | tag
+//! ```
+//!
+//! The plaintext is exactly version 1's `bincode(NewEvent)`; the associated data is every byte before the
+//! nonce, so a sealed part cannot be moved to another record, child, version or position. The store's
+//! fields and the event id stay readable: the index, `journey verify` and the proofs need them and nothing
+//! else, and they hold no personal content. The random nonce also salts a child's first record, whose
+//! previous stream hash is the well-known genesis (ADR 10).
 //!
 //! `StoreFields` is what the store stamps (stream, version, position, recorded time and principal); the
 //! `NewEvent` part is exactly what the sender submitted. Keeping the sender's part a contiguous byte range
@@ -20,7 +34,8 @@
 use bincode::config::{Configuration, Limit, LittleEndian, Varint};
 use sha2::{Digest, Sha256};
 
-use crate::envelope::{Envelope, NewEvent, SCHEMA_VERSION};
+use crate::content_keys::{ContentKey, ContentKeys, KeyError, SUITE_AES_256_GCM};
+use crate::envelope::{Envelope, NewEvent, SCHEMA_VERSION, SEALED_SCHEMA_VERSION};
 use crate::error::{Error, Result};
 use crate::ids::{ChildId, EventId, Position, PrincipalId, Version};
 use crate::time::Timestamp;
@@ -71,6 +86,103 @@ pub fn encode_body(fields: &StoreFields, new_event_bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Encodes a record body in schema version 2: the sender's bytes sealed under the child's content key.
+pub fn encode_sealed_body(
+    fields: &StoreFields,
+    event_id: &EventId,
+    new_event_bytes: &[u8],
+    key: &ContentKey,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(96 + new_event_bytes.len());
+    out.extend_from_slice(&SEALED_SCHEMA_VERSION.to_le_bytes());
+    bincode::encode_into_std_write(fields, &mut out, CONFIG).expect("encoding to memory cannot fail");
+    bincode::encode_into_std_write(event_id, &mut out, CONFIG).expect("encoding to memory cannot fail");
+    out.push(SUITE_AES_256_GCM);
+    let aad_len = out.len();
+    // The associated data is the prefix just written; sealing appends after it.
+    let aad = out[..aad_len].to_vec();
+    key.seal_into(&aad, new_event_bytes, &mut out)?;
+    Ok(out)
+}
+
+/// Where decoding finds the content key of a sealed record's child.
+pub trait KeySource: Send + Sync {
+    fn content_key(&self, child_id: &ChildId) -> std::result::Result<ContentKey, KeyError>;
+}
+
+impl KeySource for ContentKeys {
+    fn content_key(&self, child_id: &ChildId) -> std::result::Result<ContentKey, KeyError> {
+        self.key(child_id)
+    }
+}
+
+/// One child's key (a child's own export carries it): the associated data names the child, so it opens
+/// only that child's records.
+impl KeySource for ContentKey {
+    fn content_key(&self, _: &ChildId) -> std::result::Result<ContentKey, KeyError> {
+        Ok(self.clone())
+    }
+}
+
+/// No keys: records in the clear decode, sealed ones are refused as [`KeyError::Missing`].
+#[derive(Debug)]
+pub struct NoKeys;
+
+impl KeySource for NoKeys {
+    fn content_key(&self, child_id: &ChildId) -> std::result::Result<ContentKey, KeyError> {
+        Err(KeyError::Missing {
+            child_id: child_id.clone(),
+        })
+    }
+}
+
+/// The store's fields of a body of any version, read without its content (and without any key).
+pub fn decode_store_fields(bytes: &[u8]) -> Result<StoreFields> {
+    let (version, rest) = split_version(bytes)?;
+    match version {
+        1 | 2 => Ok(bincode::decode_from_slice(rest, CONFIG)?.0),
+        other => Err(unknown_version(other)),
+    }
+}
+
+/// A schema 2 body's parts: the store's fields, the event id, and the sender's bytes opened with the key.
+struct Sealed<'a> {
+    store: StoreFields,
+    event_id: EventId,
+    aad: &'a [u8],
+    sealed: &'a [u8],
+}
+
+fn split_sealed(bytes: &[u8]) -> Result<Sealed<'_>> {
+    let rest = &bytes[2..];
+    let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
+    let (event_id, used_id): (EventId, usize) = bincode::decode_from_slice(&rest[used..], CONFIG)?;
+    let suite_at = 2 + used + used_id;
+    match bytes.get(suite_at) {
+        Some(&SUITE_AES_256_GCM) => {}
+        Some(other) => {
+            return Err(Error::Decode(format!(
+                "unknown cipher suite {other} in a sealed record"
+            )));
+        }
+        None => return Err(Error::Decode("sealed record ends before its cipher suite".into())),
+    }
+    Ok(Sealed {
+        store,
+        event_id,
+        aad: &bytes[..suite_at + 1],
+        sealed: &bytes[suite_at + 1..],
+    })
+}
+
+impl Sealed<'_> {
+    fn open(&self, keys: &dyn KeySource) -> Result<Vec<u8>> {
+        let key = keys.content_key(&self.store.child_id)?;
+        let what = format!("the record at position {}", self.store.position);
+        Ok(key.open(self.aad, self.sealed, &what)?)
+    }
+}
+
 /// The parts of a body an index needs, read without decoding the payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexFields {
@@ -88,14 +200,25 @@ fn split_version(bytes: &[u8]) -> Result<(u16, &[u8])> {
 
 fn unknown_version(version: u16) -> Error {
     Error::Decode(format!(
-        "unknown schema version {version} (this build reads versions 1 to {SCHEMA_VERSION})"
+        "unknown schema version {version} (this build reads versions 1 to {SEALED_SCHEMA_VERSION})"
     ))
 }
 
-/// Decodes what the indexes need: the store's fields, the event id and the content digest.
-pub fn decode_index_fields(bytes: &[u8]) -> Result<IndexFields> {
+/// Decodes what the indexes need: the store's fields, the event id and the content digest (of the sender's
+/// bytes in the clear: a sealed record is opened with its child's key).
+pub fn decode_index_fields(bytes: &[u8], keys: &dyn KeySource) -> Result<IndexFields> {
     let (version, rest) = split_version(bytes)?;
     match version {
+        2 => {
+            let sealed = split_sealed(bytes)?;
+            let sender = sealed.open(keys)?;
+            let content_digest = content_digest(&sealed.store.child_id, &sender);
+            Ok(IndexFields {
+                store: sealed.store,
+                event_id: sealed.event_id,
+                content_digest,
+            })
+        }
         1 => {
             let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
             let sender = &rest[used..];
@@ -116,7 +239,9 @@ pub fn decode_index_fields(bytes: &[u8]) -> Result<IndexFields> {
 pub fn decode_locator(bytes: &[u8]) -> Result<(StoreFields, EventId)> {
     let (version, rest) = split_version(bytes)?;
     match version {
-        1 => {
+        // Version 2 keeps the event id in the clear right after the store's fields, as version 1's sender
+        // part begins with it.
+        1 | 2 => {
             let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
             let (event_id, _): (EventId, usize) = bincode::decode_from_slice(&rest[used..], CONFIG)?;
             Ok((store, event_id))
@@ -125,10 +250,29 @@ pub fn decode_locator(bytes: &[u8]) -> Result<(StoreFields, EventId)> {
     }
 }
 
-/// Decodes a record body of any released schema version into the current types.
-pub fn decode_body(bytes: &[u8]) -> Result<(Envelope, crate::domain::EventPayload)> {
+/// Decodes a record body of any released schema version into the current types, opening a sealed one with
+/// its child's key from `keys`.
+pub fn decode_body(bytes: &[u8], keys: &dyn KeySource) -> Result<(Envelope, crate::domain::EventPayload)> {
     let (version, rest) = split_version(bytes)?;
     match version {
+        2 => {
+            let sealed = split_sealed(bytes)?;
+            let sender = sealed.open(keys)?;
+            let (event, used): (NewEvent, usize) = bincode::decode_from_slice(&sender, CONFIG)?;
+            if used != sender.len() {
+                return Err(Error::Decode(format!(
+                    "schema 2 record has {} trailing bytes in its sealed part",
+                    sender.len() - used
+                )));
+            }
+            if event.event_id != sealed.event_id {
+                return Err(Error::Decode(format!(
+                    "schema 2 record names event {} outside its sealed part and {} inside",
+                    sealed.event_id, event.event_id
+                )));
+            }
+            Ok(into_envelope(sealed.store, event, 2))
+        }
         1 => {
             let (store, used): (StoreFields, usize) = bincode::decode_from_slice(rest, CONFIG)?;
             let (event, used_event): (NewEvent, usize) = bincode::decode_from_slice(&rest[used..], CONFIG)?;
@@ -138,22 +282,31 @@ pub fn decode_body(bytes: &[u8]) -> Result<(Envelope, crate::domain::EventPayloa
                     rest.len() - used - used_event
                 )));
             }
-            let envelope = Envelope {
-                event_id: event.event_id,
-                child_id: store.child_id,
-                version: store.version,
-                position: store.position,
-                occurred_at: event.occurred_at,
-                recorded_at: store.recorded_at,
-                recorded_by: store.recorded_by,
-                source: event.source,
-                correlation_id: event.correlation_id,
-                causation_id: event.causation_id,
-                source_recorded_at: event.source_recorded_at,
-                schema_version: 1,
-            };
-            Ok((envelope, event.payload))
+            Ok(into_envelope(store, event, 1))
         }
         other => Err(unknown_version(other)),
     }
+}
+
+/// A stored record's envelope and payload from its store fields and the sender's event.
+fn into_envelope(
+    store: StoreFields,
+    event: NewEvent,
+    schema_version: u16,
+) -> (Envelope, crate::domain::EventPayload) {
+    let envelope = Envelope {
+        event_id: event.event_id,
+        child_id: store.child_id,
+        version: store.version,
+        position: store.position,
+        occurred_at: event.occurred_at,
+        recorded_at: store.recorded_at,
+        recorded_by: store.recorded_by,
+        source: event.source,
+        correlation_id: event.correlation_id,
+        causation_id: event.causation_id,
+        source_recorded_at: event.source_recorded_at,
+        schema_version,
+    };
+    (envelope, event.payload)
 }

@@ -11,9 +11,13 @@ use crate::error::FieldError;
 use crate::ids::{ChildId, CorrelationId, EventId, Position, PrincipalId, Source, Version};
 use crate::time::{OccurredAt, Timestamp};
 
-/// The current schema version of stored records. Every released version stays decodable forever
-/// (see `encoding` and the golden fixtures in `core/tests/fixtures`).
+/// The schema version of records stored in the clear (stores without content keys, and every record written
+/// before issue #19). Every released version stays decodable forever (see `encoding` and the golden fixtures
+/// in `core/tests/fixtures`).
 pub const SCHEMA_VERSION: u16 = 1;
+/// The schema version of records whose sender's part is sealed under the child's content key
+/// (`crate::content_keys`): the same fields, the content encrypted.
+pub const SEALED_SCHEMA_VERSION: u16 = 2;
 
 /// An event as a sender submits it. In JSON the payload sits beside the envelope fields as
 /// `"type": "PlacementChanged", "data": {...}`; unknown fields anywhere are refused.

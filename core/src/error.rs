@@ -185,6 +185,10 @@ pub enum Error {
     /// The store has been closed, or its writer stopped after an unrecoverable write failure.
     #[error("the store is closed: {0}")]
     Closed(String),
+    /// A sealed record's content could not be opened: its child's key was destroyed (the record is erased),
+    /// or the key store is missing, incomplete or not this store's. Never answered with the ciphertext.
+    #[error(transparent)]
+    Key(#[from] crate::content_keys::KeyError),
     /// Not now, but soon: the tree over the log is being rebuilt, say. Ask again after a while.
     #[error("unavailable for now: {0}")]
     Unavailable(String),

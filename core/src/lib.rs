@@ -7,6 +7,7 @@
 pub mod blobs;
 pub mod chain;
 pub mod codes;
+pub mod content_keys;
 pub mod domain;
 pub mod encoding;
 pub mod envelope;

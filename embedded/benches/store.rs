@@ -1145,7 +1145,7 @@ fn child_phase(phase: &str, dir: &Path) {
             for item in reader.scan(None) {
                 let (_, entry) = item.expect("scan");
                 // An entry is `stream_hash ‖ log_hash ‖ body`.
-                let fields = encoding::decode_index_fields(&entry[64..]).expect("decode");
+                let fields = encoding::decode_index_fields(&entry[64..], &encoding::NoKeys).expect("decode");
                 check ^= fields.store.position.0;
             }
             let decode_seconds = started.elapsed().as_secs_f64();
@@ -1301,7 +1301,7 @@ fn read_parts(dir: &Path) {
             let t_read = t.elapsed();
             let t = Instant::now();
             for entry in &raw {
-                encoding::decode_body(&entry[64..]).expect("decode");
+                encoding::decode_body(&entry[64..], &encoding::NoKeys).expect("decode");
             }
             let t_decode = t.elapsed();
             assert_eq!(raw.len(), READ_EVENTS);
@@ -1463,7 +1463,7 @@ fn sled_load(dir: &Path) {
     };
     for item in reader.scan(None) {
         let (at, entry) = item.expect("scan");
-        let f = encoding::decode_index_fields(&entry[64..]).expect("decode");
+        let f = encoding::decode_index_fields(&entry[64..], &encoding::NoKeys).expect("decode");
         let mut key = f.store.child_id.as_str().as_bytes().to_vec();
         key.push(0);
         key.extend_from_slice(&f.store.version.0.to_be_bytes());

@@ -212,6 +212,11 @@ impl MemIndex {
         }
     }
 
+    /// Every child with a record, in the order each first appeared.
+    pub fn children(&self) -> impl Iterator<Item = &ChildId> {
+        self.children.iter()
+    }
+
     /// How many records are indexed (= the last position).
     pub fn len(&self) -> u64 {
         self.locs.len() as u64

@@ -12,6 +12,7 @@ mod blobs;
 mod checkpoints;
 mod index;
 mod journal;
+mod keys;
 pub mod log;
 mod read_cache;
 mod store;

@@ -62,6 +62,14 @@ impl ReadCache {
 
     /// Offers a prefix of the child's stream (its first record must be version 1, with no gaps). Kept if it is
     /// longer than what is cached and fits; older streams are evicted to make room.
+    /// Drops a child's cached stream (its record was destroyed).
+    pub(crate) fn remove(&self, child_id: &ChildId) {
+        let mut state = self.state.lock().expect("read cache lock");
+        if let Some(stream) = state.streams.pop(child_id) {
+            state.events -= stream.len();
+        }
+    }
+
     pub(crate) fn offer(&self, child_id: &ChildId, prefix: Arc<Vec<RecordedEvent>>) {
         let len = prefix.len();
         if len == 0 || len > self.capacity_events {

@@ -324,6 +324,7 @@ impl EventStore for PostgresStore {
                 records,
                 log_head,
                 tlog: None,
+                content_key: None,
             })
         })
     }
@@ -516,7 +517,11 @@ impl Inner {
             }
             Ok(AppendPlan::AlreadyRecorded(outcome)) => return Ok(Ok(outcome)),
             Ok(AppendPlan::Write) => {
-                let sealed = seal_append(request, recorded_at, (actual, stream_hash), *head);
+                // PostgreSQL keeps content in the clear for now (no key: schema version 1).
+                let sealed = match seal_append(request, recorded_at, (actual, stream_hash), *head, None) {
+                    Ok(sealed) => sealed,
+                    Err(e) => return Ok(Err(e)),
+                };
                 let n = sealed.len();
                 let (mut positions, mut versions) = (Vec::with_capacity(n), Vec::with_capacity(n));
                 let (mut event_ids, mut digests) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -705,7 +710,7 @@ fn columns_match_body(row: &Row, body: &[u8]) -> std::result::Result<(), String>
 /// Decodes a row's body and checks it is the record the row's columns say it is.
 fn decode_checked(row: &Row) -> PgResult<(journey_core::Envelope, journey_core::domain::EventPayload)> {
     let position = to_u64(row.get("position"))?;
-    let (envelope, payload) = encoding::decode_body(row.get("body"))
+    let (envelope, payload) = encoding::decode_body(row.get("body"), &encoding::NoKeys)
         .map_err(|e| PgError::Inconsistent(format!("position {position}: {e}")))?;
     if envelope.position.0 != position
         || envelope.child_id.as_str() != row.get::<_, &str>("child_id")

@@ -16,9 +16,10 @@
 //! `verify` feeds every stored body and its stored links, in position order, to a [`Verifier`].
 
 use crate::chain;
+use crate::content_keys::ContentKey;
 use crate::domain::StreamState;
 use crate::encoding::{self, StoreFields};
-use crate::envelope::{ChainLink, Envelope, NewEvent, RecordedEvent, SCHEMA_VERSION};
+use crate::envelope::{ChainLink, Envelope, NewEvent, RecordedEvent, SCHEMA_VERSION, SEALED_SCHEMA_VERSION};
 use crate::error::{Conflict, Error, Problems, Result};
 use crate::ids::{ChildId, EventId, Position, Version};
 use crate::store::{AppendOutcome, AppendRequest, AppendedEvent, LogHead};
@@ -213,13 +214,16 @@ impl SealedRecord {
 
 /// Seals every event of an accepted append, in order: versions follow the stream's last version, positions
 /// follow the log's head, and each record is hash-linked to the one before it in its stream and in the log.
-/// `stream` is the child's last version and stream hash (`None` and genesis for a new child).
+/// `stream` is the child's last version and stream hash (`None` and genesis for a new child). With the
+/// child's content `key`, the sender's part of each record is sealed under it (schema version 2); without,
+/// it is stored in the clear (schema version 1, a store that keeps no content keys).
 pub fn seal_append(
     request: &AppendRequest,
     recorded_at: Timestamp,
     stream: (Option<Version>, [u8; 32]),
     log: LogHead,
-) -> Vec<SealedRecord> {
+    key: Option<&ContentKey>,
+) -> Result<Vec<SealedRecord>> {
     let (mut version, mut stream_hash) = (stream.0.unwrap_or(Version(0)), stream.1);
     let (mut position, mut log_hash) = (log.next_position(), log.log_hash);
     let mut sealed = Vec::with_capacity(request.events.len());
@@ -235,13 +239,13 @@ pub fn seal_append(
             recorded_at,
             recorded_by: request.recorded_by.clone(),
         };
-        let record = seal(event, fields, &stream_hash, &log_hash);
+        let record = seal(event, fields, &stream_hash, &log_hash, key)?;
         stream_hash = record.event.chain.stream_hash;
         log_hash = record.event.chain.log_hash;
         position = position.next();
         sealed.push(record);
     }
-    sealed
+    Ok(sealed)
 }
 
 /// Stamps an event with the store's fields, encodes it, and links it into both chains.
@@ -250,10 +254,17 @@ fn seal(
     fields: StoreFields,
     previous_stream_hash: &[u8; 32],
     previous_log_hash: &[u8; 32],
-) -> SealedRecord {
+    key: Option<&ContentKey>,
+) -> Result<SealedRecord> {
     let sender_bytes = encoding::encode_new_event(event);
     let content_digest = encoding::content_digest(&fields.child_id, &sender_bytes);
-    let body = encoding::encode_body(&fields, &sender_bytes);
+    let (body, schema_version) = match key {
+        Some(key) => (
+            encoding::encode_sealed_body(&fields, &event.event_id, &sender_bytes, key)?,
+            SEALED_SCHEMA_VERSION,
+        ),
+        None => (encoding::encode_body(&fields, &sender_bytes), SCHEMA_VERSION),
+    };
     let stream_hash = chain::stream_hash(previous_stream_hash, &body);
     let log_hash = chain::log_hash(previous_log_hash, &stream_hash);
     let envelope = Envelope {
@@ -268,9 +279,9 @@ fn seal(
         correlation_id: event.correlation_id.clone(),
         causation_id: event.causation_id.clone(),
         source_recorded_at: event.source_recorded_at,
-        schema_version: SCHEMA_VERSION,
+        schema_version,
     };
-    SealedRecord {
+    Ok(SealedRecord {
         body,
         content_digest,
         event: RecordedEvent {
@@ -281,5 +292,5 @@ fn seal(
                 log_hash,
             },
         },
-    }
+    })
 }

@@ -28,6 +28,34 @@ pub struct StreamExport {
     /// tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tlog: Option<ExportProofs>,
+    /// The child's content key (hex), when the records are sealed (schema version 2): with it anyone can
+    /// check that each readable copy is what the hashed, stored bytes say. It opens only this child's
+    /// records, whose content the export already holds in the clear.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "content_key_hex")]
+    pub content_key: Option<crate::content_keys::ContentKey>,
+}
+
+mod content_key_hex {
+    use crate::content_keys::{ContentKey, KEY_BYTES};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &Option<ContentKey>, s: S) -> Result<S::Ok, S::Error> {
+        match key {
+            Some(key) => s.serialize_str(&hex::encode(key.expose())),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ContentKey>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
+        let bytes: [u8; KEY_BYTES] = bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("content_key must be 32 bytes of hex"))?;
+        Ok(Some(ContentKey::from_bytes(bytes)))
+    }
 }
 
 /// The checkpoints a child's records are proven in: hashes and signed notes only, nothing of other
@@ -96,7 +124,11 @@ pub fn verify_export(export: &StreamExport) -> Result<ExportVerification> {
     let mut previous_stream_hash = chain::GENESIS;
     let mut previous_position = Position(0);
     for (i, record) in export.records.iter().enumerate() {
-        let (envelope, payload) = match encoding::decode_body(&record.body) {
+        let keys: &dyn encoding::KeySource = match &export.content_key {
+            Some(key) => key,
+            None => &encoding::NoKeys,
+        };
+        let (envelope, payload) = match encoding::decode_body(&record.body, keys) {
             Ok(decoded) => decoded,
             Err(e) => return fail(record.position, format!("body does not decode: {e}")),
         };

@@ -108,7 +108,13 @@ impl InMemoryStore {
             position: Some(Position(inner.records.len() as u64)),
             log_hash,
         });
-        let sealed = seal_append(&request, recorded_at, (actual, stream.last_stream_hash), log);
+        let sealed = seal_append(
+            &request,
+            recorded_at,
+            (actual, stream.last_stream_hash),
+            log,
+            None,
+        )?;
         let mut appended = Vec::with_capacity(sealed.len());
         for record in sealed {
             stream.last_stream_hash = record.event.chain.stream_hash;
@@ -247,6 +253,7 @@ impl EventStore for InMemoryStore {
             records,
             log_head,
             tlog: None,
+            content_key: None,
         };
         async move { Ok(export) }.boxed()
     }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain;
 use crate::envelope::{NewEvent, RecordedEvent};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::{ChildId, EventId, ExpectedVersion, Position, PrincipalId, Version};
 use crate::time::Timestamp;
 
@@ -103,7 +103,9 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// The child's current version, `None` if nothing has been recorded for the child.
     fn stream_version(&self, child_id: ChildId) -> BoxFuture<'_, Result<Option<Version>>>;
 
-    /// Up to `limit` records of the global log from position `from` on, in position order.
+    /// Up to `limit` records of the global log from position `from` on, in position order. Records whose
+    /// child's content key was destroyed are passed over (their positions, hashes and proofs stay; their
+    /// content is gone): `limit` counts the records returned.
     fn read_all(&self, from: Position, limit: usize) -> BoxFuture<'_, Result<Vec<RecordedEvent>>>;
 
     fn head(&self) -> BoxFuture<'_, Result<LogHead>>;
@@ -118,12 +120,42 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// Walks the whole log, recomputing every hash link; reports the first broken one.
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>>;
 
+    /// Whether each child's content is sealed under a key of its own (schema version 2), so that
+    /// [`EventStore::destroy_content`] can erase it.
+    fn content_sealed(&self) -> bool {
+        false
+    }
+
+    /// Erases these children's records by destroying their content keys (issue #19): from then on their
+    /// content cannot be read anywhere it was copied, appends to them are refused, and every hash, proof and
+    /// other child's record is untouched. All or nothing, and durable before it answers; a child already
+    /// destroyed is reported as such. A store that keeps content in the clear refuses: nothing can be erased
+    /// from it without breaking its proofs.
+    fn destroy_content(
+        &self,
+        children: Vec<ChildId>,
+        destroyed_at: Timestamp,
+    ) -> BoxFuture<'_, Result<Destruction>> {
+        let _ = (children, destroyed_at);
+        Box::pin(async { Err(Error::Key(crate::content_keys::KeyError::NotSealed)) })
+    }
+
     /// Why this store cannot take appends until it is reopened, if it cannot: its writer stopped after a
     /// failed write or sync (fail-stop), or it was closed. `None` while it can. Cheap and synchronous: a
     /// readiness check (`/readyz`) asks it on every probe.
     fn failure(&self) -> Option<String> {
         None
     }
+}
+
+/// What a destruction did ([`EventStore::destroy_content`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Destruction {
+    /// The children whose keys this destruction destroyed.
+    pub destroyed: Vec<ChildId>,
+    /// Children whose keys an earlier destruction had destroyed, and when.
+    pub already_destroyed: Vec<(ChildId, Timestamp)>,
+    pub destroyed_at: Timestamp,
 }
 
 /// Shared handle type for stores chosen at run time.

@@ -74,6 +74,7 @@ impl Committer {
             to_index,
             pending,
             mut head,
+            new_keys,
             ..
         } = group;
         if let Some(why) = &self.failed {
@@ -91,6 +92,25 @@ impl Committer {
             entries: head.head.position.map_or(0, |p| p.0),
             hash: head.head.log_hash,
         };
+        // New children's keys first, synced: no record on disk is ever without its key.
+        let keys_written = if new_keys.is_empty() {
+            Ok(())
+        } else {
+            match self.shared.key_file.lock().expect("key file lock").as_mut() {
+                Some(file) => file.append(&new_keys),
+                None => Err(Error::Closed(
+                    "the store seals content but has no key store".into(),
+                )),
+            }
+        };
+        if let Err(e) = keys_written {
+            let why = format!("a write to the key store failed ({e}); reopen the store to recover");
+            tracing::error!(error = %e, "key store write failed: refusing further appends until reopened");
+            self.shared.fail(why.clone());
+            fail_all(pending, &why);
+            self.failed = Some(why);
+            return;
+        }
         let written = self.log.write_batch(&refs).and_then(|locations| {
             self.log.set_head(marked);
             self.log.sync()?;

@@ -46,10 +46,12 @@ use serde::Serialize;
 
 use crate::checkpoints::{CHECKPOINTS_DIR, CheckpointLog};
 use crate::index::{self as index, Checkpoint, MemIndex, SnapshotFiles, Unusable};
+use crate::keys::KeyFile;
 use crate::log::{self, DurableMark, EntryLocation, LogOptions, LogReader, LogWriter, RecoveryReport};
 use crate::read_cache::ReadCache;
 use crate::tree::{TreeMsg, TreeShared};
 use journey_core::chain;
+use journey_core::content_keys::{ContentKey, ContentKeys, KeyEncryptionKey, KeyEntry, KeyError};
 use journey_core::domain::StreamState;
 use journey_core::encoding;
 use journey_core::envelope::{ChainLink, RecordedEvent};
@@ -60,10 +62,11 @@ use journey_core::store::backend::Verifier;
 use journey_core::store::backend::{AppendPlan, StoredEventRef, plan_append, seal_append};
 use journey_core::store::export::{EXPORT_FORMAT, ExportedRecord, StreamExport};
 use journey_core::store::tree::LogId;
-use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead};
+use journey_core::store::{AppendOutcome, AppendRequest, Destruction, EventStore, LogHead};
 use journey_core::time::{Clock, Timestamp};
 
 mod committer;
+mod erasure;
 mod open;
 mod proofs;
 mod reads;
@@ -74,6 +77,7 @@ pub(crate) use reads::check_indexed;
 
 // What one thread hands another, named here so that each file sees its neighbours' parts.
 use committer::{Committer, Pending, ToIndex, fail_all, reply_all};
+use erasure::DestroyRequest;
 use reads::read_entries;
 use writer::{Prepared, WriterState};
 
@@ -91,6 +95,11 @@ pub struct EmbeddedOptions {
     pub max_commit_events: usize,
     /// How many decoded events the read cache keeps (recently read children's streams); 0 turns it off.
     pub read_cache_events: usize,
+    /// The operator's key-encryption key. A new data directory opened with one seals each child's content
+    /// under a key of that child's (schema version 2, `crate::keys`); a data directory whose content is
+    /// sealed cannot be opened without it. `None`: a store in the clear (tests, benchmarks, and data
+    /// directories made before issue #19, which stay in the clear until migrated by export and import).
+    pub kek: Option<Arc<dyn KeyEncryptionKey>>,
 }
 
 impl Default for EmbeddedOptions {
@@ -102,6 +111,7 @@ impl Default for EmbeddedOptions {
             max_commit_events: 8_192,
             // A few hundred bytes each decoded: tens of MiB, for the streams investigators have open.
             read_cache_events: 50_000,
+            kek: None,
         }
     }
 }
@@ -148,9 +158,33 @@ struct Shared {
     committed: AtomicU64,
     /// Why the writer stopped, once it has.
     failure: Mutex<Option<String>>,
+    /// The children's content keys, unwrapped, when the store seals content (`None`: in the clear).
+    content_keys: Option<Arc<ContentKeys>>,
+    /// The key store on disk: appended by the committer (new children's keys, synced before their group),
+    /// rewritten by a destruction.
+    key_file: Mutex<Option<KeyFile>>,
 }
 
 impl Shared {
+    /// Where reads find content keys.
+    fn keys(&self) -> &dyn encoding::KeySource {
+        match &self.content_keys {
+            Some(keys) => keys.as_ref(),
+            None => &encoding::NoKeys,
+        }
+    }
+
+    /// Refuses a child whose content key was destroyed.
+    fn refuse_destroyed(&self, child_id: &ChildId) -> Result<()> {
+        match self.content_keys.as_ref().and_then(|k| k.destroyed_at(child_id)) {
+            Some(destroyed_at) => Err(Error::Key(KeyError::Destroyed {
+                child_id: child_id.clone(),
+                destroyed_at,
+            })),
+            None => Ok(()),
+        }
+    }
+
     fn committed(&self) -> u64 {
         self.committed.load(Ordering::Acquire)
     }
@@ -219,6 +253,8 @@ enum WriterMsg {
     CommitterIdle,
     /// Hand over what is prepared and stop (sent when the store closes).
     Stop,
+    /// Destroy children's content keys, in order with the appends around it (`store/erasure.rs`).
+    Destroy(DestroyRequest),
 }
 
 struct WriteRequest {
@@ -353,9 +389,9 @@ pub(crate) fn split_entry(bytes: &[u8], at: EntryLocation) -> Result<(ChainLink,
     Ok((chain, &bytes[64..]))
 }
 
-fn decode_entry(bytes: &[u8], at: EntryLocation) -> Result<RecordedEvent> {
+fn decode_entry(bytes: &[u8], at: EntryLocation, keys: &dyn encoding::KeySource) -> Result<RecordedEvent> {
     let (chain, body) = split_entry(bytes, at)?;
-    let (envelope, payload) = encoding::decode_body(body)?;
+    let (envelope, payload) = encoding::decode_body(body, keys)?;
     Ok(RecordedEvent {
         envelope,
         payload,
@@ -424,6 +460,18 @@ impl EventStore for EmbeddedStore {
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
         let result = self.verify_now();
         async move { result }.boxed()
+    }
+
+    fn content_sealed(&self) -> bool {
+        self.shared.content_keys.is_some()
+    }
+
+    fn destroy_content(
+        &self,
+        children: Vec<ChildId>,
+        destroyed_at: Timestamp,
+    ) -> BoxFuture<'_, Result<Destruction>> {
+        self.destroy_content_now(children, destroyed_at)
     }
 
     fn failure(&self) -> Option<String> {

@@ -96,6 +96,7 @@ impl EmbeddedStore {
             loss_accepted: (!losses.is_empty()).then(|| losses.join("; ")),
         };
         log_recovery(&recovery, &report);
+        let (key_file, content_keys) = open_keys(dir, options.kek.clone(), &reader, &index)?;
         let (head_tx, _) = tokio::sync::watch::channel(records);
         let shared = Arc::new(Shared {
             reader,
@@ -108,6 +109,8 @@ impl EmbeddedStore {
             stats: CommitStats::default(),
             committed: AtomicU64::new(0),
             failure: Mutex::new(None),
+            content_keys,
+            key_file: Mutex::new(key_file),
         });
         let log_id = log_id(&dir.join(LOG_DIR), records)?;
         let checkpoints = CheckpointLog::open(&dir.join(CHECKPOINTS_DIR), options.log.clone())?;
@@ -594,4 +597,73 @@ fn catch_up(index: &mut MemIndex, files: &mut SnapshotFiles, reader: &LogReader)
         files.append(&delta)?;
     }
     Ok(caught_up)
+}
+
+/// The key store of `dir`, when the store seals content. A data directory seals content from its first record
+/// when it is made with a key-encryption key, and then never opens without it; one made in the clear stays
+/// in the clear (it is migrated by export and import, `docs/deployment.md`). Refused loudly: a sealed log
+/// whose key store is missing, a key store of another key-encryption key, a damaged one, and one that lacks
+/// a key for a child with records (a key store older than the log), so that ciphertext is never served as
+/// content and no child's records are silently unreadable.
+fn open_keys(
+    dir: &Path,
+    kek: Option<Arc<dyn KeyEncryptionKey>>,
+    reader: &LogReader,
+    index: &MemIndex,
+) -> Result<(Option<KeyFile>, Option<Arc<ContentKeys>>)> {
+    // Whether the log holds sealed records, judged by its first and last records (a log is sealed from its
+    // first record or never). One that cannot be read here is left for the reads to report.
+    let sealed_at = |position: u64| -> bool {
+        let Some(location) = index.location(position) else {
+            return false;
+        };
+        let Ok(bytes) = reader.read(location) else {
+            return false;
+        };
+        split_entry(&bytes, location).is_ok_and(|(_, body)| {
+            body.starts_with(&journey_core::envelope::SEALED_SCHEMA_VERSION.to_le_bytes())
+        })
+    };
+    let first_is_sealed = || -> Result<bool> { Ok(sealed_at(1) || sealed_at(index.len())) };
+    let (file, keys) = match (crate::keys::exists(dir), kek) {
+        (true, Some(kek)) => KeyFile::open(dir, kek)?,
+        (true, None) => {
+            return Err(Error::Key(KeyError::Malformed(format!(
+                "{} seals each child's content: it opens only with its key-encryption key (JOURNEY_KEK, \
+                 or store.kek_file in the server's config)",
+                dir.display()
+            ))));
+        }
+        (false, kek) if first_is_sealed()? => {
+            let _ = kek;
+            return Err(Error::Key(KeyError::Malformed(format!(
+                "{} holds sealed records but its key store ({}/{}) is missing: restore it from the backup \
+                 taken with this data directory; without it no child's content can be read",
+                dir.display(),
+                dir.display(),
+                crate::keys::KEYS_DIR
+            ))));
+        }
+        (false, Some(kek)) if index.len() == 0 => KeyFile::create(dir, kek)?,
+        (false, Some(_)) => {
+            tracing::warn!(
+                data = %dir.display(),
+                "this data directory was made before content was sealed: its records stay in the clear and \
+                 cannot be erased by destroying keys; migrate it with `journey log export` and `journey log \
+                 import` into a new data directory (docs/deployment.md)"
+            );
+            return Ok((None, None));
+        }
+        (false, None) => return Ok((None, None)),
+    };
+    let lacking: Vec<&ChildId> = index.children().filter(|c| !keys.knows(c)).take(5).collect();
+    if !lacking.is_empty() {
+        return Err(Error::Key(KeyError::Malformed(format!(
+            "the key store of {} has no key for children with records ({}): it is older than the log, or \
+             damaged; restore the key store taken with this data directory",
+            dir.display(),
+            lacking.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+        ))));
+    }
+    Ok((Some(file), Some(Arc::new(keys))))
 }

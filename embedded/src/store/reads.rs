@@ -12,6 +12,8 @@ impl EmbeddedStore {
         from: Version,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
+        // Before the cache: a read that raced a destruction may have cached the stream after it was dropped.
+        self.shared.refuse_destroyed(child_id)?;
         let cache = &self.shared.read_cache;
         let cached = cache.get(child_id);
         let have = cached.as_ref().map_or(0, |c| c.len() as u64);
@@ -30,7 +32,7 @@ impl EmbeddedStore {
         if !cache.enabled() || from.0 > have + 1 {
             // A window that starts past what is cached: read just the window, and leave the cache alone.
             let entries = self.shared.index().stream(child_id, from, limit);
-            return read_entries(&self.shared.reader, &entries, child_id);
+            return read_entries(&self.shared.reader, self.shared.keys(), &entries, child_id);
         }
         // Read what the cache lacks, up to the end of the window, and cache the longer prefix.
         let window_end = from.0.saturating_add(limit as u64).saturating_sub(1);
@@ -39,7 +41,7 @@ impl EmbeddedStore {
             .shared
             .index()
             .stream(child_id, Version(have + 1), missing_limit);
-        let fresh = read_entries(&self.shared.reader, &entries, child_id)?;
+        let fresh = read_entries(&self.shared.reader, self.shared.keys(), &entries, child_id)?;
         let mut prefix = Vec::with_capacity(have as usize + fresh.len());
         if let Some(cached) = cached {
             prefix.extend_from_slice(&cached);
@@ -70,7 +72,15 @@ impl EmbeddedStore {
             }
             let (at, bytes) = item?;
             if position >= from {
-                let event = decode_entry(&bytes, at)?;
+                let event = match decode_entry(&bytes, at, self.shared.keys()) {
+                    // A destroyed child's records are erased: the feed passes over them (their positions,
+                    // hashes and proofs stay; `EventStore::read_all`).
+                    Err(Error::Key(KeyError::Destroyed { .. })) => {
+                        position = position.next();
+                        continue;
+                    }
+                    other => other?,
+                };
                 if event.envelope.position != position {
                     return Err(Error::Index(
                         "position index points at the wrong record: rebuild the index".into(),
@@ -84,6 +94,15 @@ impl EmbeddedStore {
     }
 
     pub(super) fn export_now(&self, child_id: ChildId) -> Result<StreamExport> {
+        self.shared.refuse_destroyed(&child_id)?;
+        // The child's own key goes with its export when its records are sealed: the holder can then check
+        // that the readable copies are what the hashed bytes say (it opens nothing but this child's).
+        let content_key = match &self.shared.content_keys {
+            Some(keys) if self.shared.index().stream_version(&child_id).is_some() => {
+                Some(keys.key(&child_id)?)
+            }
+            _ => None,
+        };
         let log_head = self.head_state().head;
         // Each record's previous log hash is the log hash of the record before it in the whole log, read
         // from that record's first bytes (its body is not decoded).
@@ -101,7 +120,7 @@ impl EmbeddedStore {
         let mut records = Vec::with_capacity(entries.len());
         for ((bytes, (version, position, location)), prev) in raw.iter().zip(&entries).zip(&previous) {
             let (chain, body) = split_entry(bytes, *location)?;
-            let (envelope, payload) = encoding::decode_body(body)?;
+            let (envelope, payload) = encoding::decode_body(body, self.shared.keys())?;
             if envelope.child_id != child_id || envelope.version != *version {
                 return Err(stale_index(&child_id, *version));
             }
@@ -132,6 +151,7 @@ impl EmbeddedStore {
             records,
             log_head,
             tlog: None,
+            content_key,
         })
     }
 
@@ -194,18 +214,19 @@ const SPLIT_READ_AT: usize = 256;
 /// Reads and decodes a child's records at the index's locations, checking each is the one the index says.
 pub(super) fn read_entries(
     reader: &LogReader,
+    keys: &dyn encoding::KeySource,
     entries: &[(Version, Position, EntryLocation)],
     child_id: &ChildId,
 ) -> Result<Vec<RecordedEvent>> {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if entries.len() < SPLIT_READ_AT || cpus < 2 {
-        return read_entries_here(reader, entries, child_id);
+        return read_entries_here(reader, keys, entries, child_id);
     }
     let (first, second) = entries.split_at(entries.len() / 2);
     let (first, second) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| read_entries_here(reader, second, child_id));
-        let first = read_entries_here(reader, first, child_id);
+        let other = scope.spawn(|| read_entries_here(reader, keys, second, child_id));
+        let first = read_entries_here(reader, keys, first, child_id);
         (first, other.join())
     });
     let mut out = first?;
@@ -216,13 +237,14 @@ pub(super) fn read_entries(
 /// [`read_entries`] on the calling thread.
 fn read_entries_here(
     reader: &LogReader,
+    keys: &dyn encoding::KeySource,
     entries: &[(Version, Position, EntryLocation)],
     child_id: &ChildId,
 ) -> Result<Vec<RecordedEvent>> {
     let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
     let decode = |k: usize, bytes: &[u8]| {
         let (version, _, location) = entries[k];
-        let event = decode_entry(bytes, location)?;
+        let event = decode_entry(bytes, location, keys)?;
         if &event.envelope.child_id != child_id || event.envelope.version != version {
             return Err(stale_index(child_id, version));
         }

@@ -51,6 +51,8 @@ pub(super) struct Prepared {
     pub(super) pending: Vec<Pending>,
     /// The head after this group (its last location is filled in once written).
     pub(super) head: HeadState,
+    /// Keys made for this group's new children: durable before any of the group is written.
+    pub(super) new_keys: Vec<KeyEntry>,
 }
 
 /// An event already stored under this id, if there is one: candidates by fingerprint from the in-memory
@@ -60,7 +62,7 @@ fn lookup_stored(shared: &Shared, id: &EventId) -> Result<Option<StoredEventRef>
     for (_, location) in candidates {
         let bytes = shared.reader.read(location)?;
         let (_, body) = split_entry(&bytes, location)?;
-        let fields = encoding::decode_index_fields(body)?;
+        let fields = encoding::decode_index_fields(body, shared.keys())?;
         if fields.event_id == *id {
             return Ok(Some(StoredEventRef {
                 child_id: fields.store.child_id,
@@ -86,18 +88,23 @@ impl WriterState {
             let Ok(first) = receiver.recv() else { break };
             let mut group = Vec::new();
             let mut events = open.as_ref().map_or(0, |g| g.entries.len());
-            let mut take = |msg: WriterMsg, group: &mut Vec<WriteRequest>, events: &mut usize| match msg {
-                WriterMsg::Append(w) => {
-                    *events += w.request.events.len();
-                    group.push(w);
+            let mut take = |msg: WriterMsg, group: &mut Vec<WriteRequest>, events: &mut usize| {
+                match msg {
+                    WriterMsg::Append(w) => {
+                        *events += w.request.events.len();
+                        group.push(w);
+                    }
+                    WriterMsg::CommitterIdle => committer_idle = true,
+                    WriterMsg::Stop => stop = true,
+                    WriterMsg::Destroy(d) => return Some(d),
                 }
-                WriterMsg::CommitterIdle => committer_idle = true,
-                WriterMsg::Stop => stop = true,
+                None
             };
-            take(first, &mut group, &mut events);
-            while events < self.options.max_commit_events {
+            let mut destroy = take(first, &mut group, &mut events);
+            // A destruction ends the batch: appends before it are judged first, appends after it see it.
+            while events < self.options.max_commit_events && destroy.is_none() {
                 match receiver.try_recv() {
-                    Ok(msg) => take(msg, &mut group, &mut events),
+                    Ok(msg) => destroy = take(msg, &mut group, &mut events),
                     Err(_) => break,
                 }
             }
@@ -111,10 +118,14 @@ impl WriterState {
                         g.entries.extend(prepared.entries);
                         g.to_index.extend(prepared.to_index);
                         g.pending.extend(prepared.pending);
+                        g.new_keys.extend(prepared.new_keys);
                         g.head = prepared.head;
                         g
                     }
                 });
+            }
+            if let Some(request) = destroy {
+                self.destroy(request);
             }
             // A full group waits for the committer; otherwise it is handed over only when the committer is free.
             let full = open
@@ -161,6 +172,7 @@ impl WriterState {
         let mut pending: Vec<Pending> = Vec::new();
         let mut pending_ids: HashMap<EventId, StoredEventRef> = HashMap::new();
         let mut touched: HashMap<ChildId, CachedStream> = HashMap::new();
+        let mut new_keys: Vec<KeyEntry> = Vec::new();
 
         for WriteRequest { request, reply } in group {
             self.shared.stats.appends.fetch_add(1, Ordering::Relaxed);
@@ -183,6 +195,16 @@ impl WriterState {
                     }
                 },
             };
+            // The child's content key, when the store seals content: a new child's is made now and made
+            // durable by the committer before the group is written; a destroyed child's record is closed.
+            let (key, new_key) = match self.content_key(&request.child_id, stream.version.is_none()) {
+                Ok(found) => found,
+                Err(e) => {
+                    touched.insert(request.child_id.clone(), stream);
+                    let _ = reply.send(Err(e));
+                    continue;
+                }
+            };
             let shared = &*self.shared;
             let in_flight = &self.in_flight;
             let mut stream = stream;
@@ -200,6 +222,9 @@ impl WriterState {
                         None => lookup_stored(shared, id),
                     },
                 );
+            if new_key.is_some() && !matches!(plan, Ok(AppendPlan::Write)) {
+                self.forget_key(&request.child_id);
+            }
             match plan {
                 Err(e) => {
                     // A refusal claims nothing about durability: answer at once.
@@ -213,12 +238,24 @@ impl WriterState {
                     pending.push(Pending { reply, outcome });
                 }
                 Ok(AppendPlan::Write) => {
-                    let sealed = seal_append(
+                    let sealed = match seal_append(
                         &request,
                         recorded_at,
                         (stream.version, stream.last_stream_hash),
                         head.head,
-                    );
+                        key.as_ref(),
+                    ) {
+                        Ok(sealed) => sealed,
+                        Err(e) => {
+                            // Only the random source can fail here, before anything is written.
+                            if new_key.is_some() {
+                                self.forget_key(&request.child_id);
+                            }
+                            let _ = reply.send(Err(e));
+                            continue;
+                        }
+                    };
+                    new_keys.extend(new_key);
                     let mut appended = Vec::with_capacity(sealed.len());
                     for record in sealed {
                         let envelope = &record.event.envelope;
@@ -275,7 +312,30 @@ impl WriterState {
             to_index,
             pending,
             head,
+            new_keys,
         })
+    }
+
+    /// The key to seal a child's records with: `None` for a store in the clear; for a new child (`new`), a
+    /// key made now, with its entry for the key store.
+    fn content_key(&self, child_id: &ChildId, new: bool) -> Result<(Option<ContentKey>, Option<KeyEntry>)> {
+        let Some(keys) = &self.shared.content_keys else {
+            return Ok((None, None));
+        };
+        match keys.key(child_id) {
+            Ok(key) => Ok((Some(key), None)),
+            Err(KeyError::Missing { .. }) if new => {
+                let (key, entry) = keys.create(child_id)?;
+                Ok((Some(key), Some(entry)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn forget_key(&self, child_id: &ChildId) {
+        if let Some(keys) = &self.shared.content_keys {
+            keys.forget(child_id);
+        }
     }
 
     /// Puts states back in the cache. A state the cache evicts is kept aside if the child has records in
@@ -308,7 +368,7 @@ impl WriterState {
         };
         let entries = self.shared.index().stream(child_id, Version::FIRST, usize::MAX);
         for chunk in entries.chunks(1024) {
-            for event in read_entries(&self.shared.reader, chunk, child_id)? {
+            for event in read_entries(&self.shared.reader, self.shared.keys(), chunk, child_id)? {
                 stream.state.apply(
                     &event.envelope.event_id,
                     event.envelope.occurred_at,

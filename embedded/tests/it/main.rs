@@ -2,6 +2,7 @@
 
 mod contract;
 mod durability;
+mod erasure;
 mod journal;
 mod store;
 mod tree;

@@ -1,0 +1,332 @@
+//! Content sealed at rest and erasure by destroying keys (issue #19): each child's content is ciphertext on
+//! disk, a destroyed child's content is unreadable everywhere the store keeps data, and every hash, proof and
+//! other child's record is untouched.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::executor::block_on;
+use journey_core::content_keys::{KeyEncryptionKey, KeyError, LocalKek};
+use journey_core::examples::example_streams;
+use journey_core::proof::{OriginBase, Proofs};
+use journey_core::store::export::verify_export;
+use journey_core::store::tree::TreeStore as _;
+use journey_core::store::{AppendRequest, EventStore};
+use journey_core::testkit::{self, append, contact};
+use journey_core::tlog::NoteSigner;
+use journey_core::tlog::note::KeyName;
+use journey_core::{
+    ChildId, Error, ExpectedVersion, ManualClock, Position, RecordedEvent, Timestamp, Version,
+};
+use journey_embedded::{EmbeddedOptions, EmbeddedStore, verify_data_dir};
+
+fn kek(byte: u8) -> Arc<dyn KeyEncryptionKey> {
+    Arc::new(LocalKek::from_bytes([byte; 32]))
+}
+
+/// A clock after the last example event (the examples run to 2026).
+fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        Timestamp::parse_field("now", "2027-01-04T09:00:00Z").unwrap(),
+    ))
+}
+
+fn open_sealed(dir: &Path, kek: Arc<dyn KeyEncryptionKey>) -> journey_core::Result<EmbeddedStore> {
+    let options = EmbeddedOptions {
+        kek: Some(kek),
+        ..EmbeddedOptions::default()
+    };
+    EmbeddedStore::open_with(dir, clock(), options)
+}
+
+/// The four example children (every event type, with names, addresses and free text), one append each.
+fn fill(store: &EmbeddedStore) -> Vec<ChildId> {
+    let mut children = Vec::new();
+    for (child_id, events) in example_streams() {
+        block_on(store.append(AppendRequest {
+            child_id: child_id.clone(),
+            expected: ExpectedVersion::NoStream,
+            recorded_by: testkit::principal(),
+            events,
+        }))
+        .unwrap();
+        children.push(child_id);
+    }
+    children
+}
+
+fn stream(store: &EmbeddedStore, child: &ChildId) -> journey_core::Result<Vec<RecordedEvent>> {
+    block_on(store.read_stream(child.clone(), Version::FIRST, usize::MAX))
+}
+
+/// Every string in a child's events that would betray its content (names, addresses, free text, codes'
+/// descriptions...): the JSON strings of each event's sender part, except the identifiers kept in the clear.
+fn plaintexts(events: &[RecordedEvent]) -> BTreeSet<String> {
+    fn walk(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::String(s) if s.len() >= 8 => {
+                out.insert(s.clone());
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for event in events {
+        walk(&serde_json::to_value(&event.payload).unwrap(), &mut out);
+    }
+    // Identifiers stay in the clear by design (ADR 11): child and event ids, the recording principal.
+    for event in events {
+        out.remove(event.envelope.child_id.as_str());
+        out.remove(event.envelope.event_id.as_str());
+        out.remove(event.envelope.recorded_by.as_str());
+        for id in events.iter().map(|e| e.envelope.event_id.as_str()) {
+            out.remove(id);
+        }
+    }
+    out
+}
+
+/// Every file under `dir`, read raw.
+fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.display().to_string(), fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn found_in(files: &[(String, Vec<u8>)], needle: &str) -> Option<String> {
+    files
+        .iter()
+        .find(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .map(|(name, _)| name.clone())
+}
+
+fn proofs(store: &Arc<EmbeddedStore>) -> Proofs {
+    let base = OriginBase::parse("journey.test/log").unwrap();
+    let origin = base.origin(store.log_id());
+    let signer = NoteSigner::from_seed(KeyName::parse(origin.as_str()).unwrap(), &[3; 32]);
+    Proofs::new(store.clone(), &base, signer, Vec::new(), clock()).unwrap()
+}
+
+#[test]
+fn content_is_sealed_on_disk_and_reads_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sealed(dir.path(), kek(1)).unwrap();
+    assert!(store.content_sealed());
+    let children = fill(&store);
+    let before: Vec<Vec<RecordedEvent>> = children.iter().map(|c| stream(&store, c).unwrap()).collect();
+    assert!(
+        before
+            .iter()
+            .all(|s| s.iter().all(|e| e.envelope.schema_version == 2))
+    );
+    drop(store);
+    // Nothing of any child's content is on disk in the clear: the test can fail (a store in the clear has it).
+    let files = all_bytes(dir.path());
+    for events in &before {
+        for text in plaintexts(events) {
+            assert_eq!(found_in(&files, &text), None, "{text:?} is readable on disk");
+        }
+    }
+    let clear = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(clear.path(), clock()).unwrap();
+    fill(&store);
+    drop(store);
+    let clear_files = all_bytes(clear.path());
+    assert!(
+        plaintexts(&before[0])
+            .iter()
+            .any(|t| found_in(&clear_files, t).is_some()),
+        "the check must see plaintext in a store that keeps it in the clear"
+    );
+    // Reopened with its key, every record reads back as it was appended.
+    let store = open_sealed(dir.path(), kek(1)).unwrap();
+    for (child, events) in children.iter().zip(&before) {
+        assert_eq!(&stream(&store, child).unwrap(), events);
+    }
+    // A child's export carries its key, and verifies offline.
+    let export = block_on(store.export_stream(children[0].clone())).unwrap();
+    assert!(export.content_key.is_some());
+    verify_export(&export).unwrap();
+    let mut tampered = export.clone();
+    tampered.content_key = Some(journey_core::content_keys::ContentKey::from_bytes([9; 32]));
+    assert!(
+        verify_export(&tampered).is_err(),
+        "another key does not open the records"
+    );
+}
+
+#[test]
+fn a_destroyed_childs_content_is_gone_everywhere_and_every_proof_still_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open_sealed(dir.path(), kek(1)).unwrap());
+    let children = fill(&store);
+    let (erased, kept) = (&children[0], &children[1..]);
+    let erased_events = stream(&store, erased).unwrap();
+    let kept_before: Vec<_> = kept.iter().map(|c| stream(&store, c).unwrap()).collect();
+    let kept_exports: Vec<_> = kept
+        .iter()
+        .map(|c| block_on(store.export_stream(c.clone())).unwrap())
+        .collect();
+    let head = block_on(store.head()).unwrap();
+    let proofs_before = proofs(&store);
+    block_on(store.sync_tree()).unwrap();
+    let size = head.position.unwrap().0;
+    let root_before = block_on(proofs_before.root(size)).unwrap();
+    let all_before = block_on(store.read_all(Position(1), usize::MAX)).unwrap();
+
+    let at = Timestamp::from_micros(1_900_000_000_000_000).unwrap();
+    let destruction = block_on(store.destroy_content(vec![erased.clone()], at)).unwrap();
+    assert_eq!(destruction.destroyed, vec![erased.clone()]);
+    // Again: reported as already destroyed, nothing more done.
+    let again = block_on(store.destroy_content(vec![erased.clone()], at)).unwrap();
+    assert!(again.destroyed.is_empty());
+    assert_eq!(again.already_destroyed, vec![(erased.clone(), at)]);
+
+    let check = |store: &Arc<EmbeddedStore>| {
+        match stream(store, erased) {
+            Err(Error::Key(KeyError::Destroyed {
+                child_id,
+                destroyed_at,
+            })) => {
+                assert_eq!((&child_id, destroyed_at), (erased, at));
+            }
+            other => panic!("an erased child must read as destroyed, got {other:?}"),
+        }
+        assert!(block_on(store.export_stream(erased.clone())).is_err());
+        for (child, events) in kept.iter().zip(&kept_before) {
+            assert_eq!(
+                &stream(store, child).unwrap(),
+                events,
+                "another child's record changed"
+            );
+        }
+        // The feed passes over the erased records and nothing else.
+        let all = block_on(store.read_all(Position(1), usize::MAX)).unwrap();
+        let expected: Vec<_> = all_before
+            .iter()
+            .filter(|e| &e.envelope.child_id != erased)
+            .cloned()
+            .collect();
+        assert_eq!(all, expected);
+        // A small page still makes progress past a run of erased records.
+        let first_kept = block_on(store.read_all(Position(1), 1)).unwrap();
+        assert_eq!(first_kept, expected[..1]);
+        // The chains verify, the tree's root is the one signed before, other children's exports verify.
+        let report = block_on(store.verify()).unwrap();
+        assert!(report.first_broken.is_none(), "{report:?}");
+        assert_eq!(block_on(proofs(store).root(size)).unwrap(), root_before);
+        for (child, before) in kept.iter().zip(&kept_exports) {
+            let now = block_on(store.export_stream(child.clone())).unwrap();
+            verify_export(&now).unwrap();
+            assert_eq!(now.records, before.records);
+        }
+        // Appends to the erased child are refused, naming why.
+        let refused = block_on(store.append(append(
+            erased.as_str(),
+            ExpectedVersion::Any,
+            vec![contact("after-erasure", "2024-01-02")],
+        )));
+        assert!(
+            matches!(refused, Err(Error::Key(KeyError::Destroyed { .. }))),
+            "{refused:?}"
+        );
+    };
+    check(&store);
+    drop(proofs_before);
+    let store = Arc::try_unwrap(store).unwrap();
+    store.close().unwrap();
+    // Raw bytes: nothing of the erased child's content, and not its wrapped key, anywhere in the directory.
+    let files = all_bytes(dir.path());
+    for text in plaintexts(&erased_events) {
+        assert_eq!(found_in(&files, &text), None, "{text:?} is readable on disk");
+    }
+    let report = verify_data_dir(dir.path(), |_| Ok(Default::default())).unwrap();
+    assert!(report.intact, "{report:?}");
+    // And all of it holds after reopening.
+    let store = Arc::new(open_sealed(dir.path(), kek(1)).unwrap());
+    check(&store);
+}
+
+#[test]
+fn a_sealed_store_refuses_to_open_without_its_key_store_or_with_another_kek() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sealed(dir.path(), kek(1)).unwrap();
+    fill(&store);
+    store.close().unwrap();
+    let refusal = |result: journey_core::Result<EmbeddedStore>| result.unwrap_err().to_string();
+
+    let wrong = refusal(open_sealed(dir.path(), kek(2)));
+    assert!(
+        wrong.contains("key-encryption key") && wrong.contains(&kek(1).fingerprint()),
+        "{wrong}"
+    );
+    let without = refusal(EmbeddedStore::open(dir.path(), clock()));
+    assert!(
+        without.contains("opens only with its key-encryption key"),
+        "{without}"
+    );
+
+    let keys = dir.path().join("keys").join("content-keys");
+    let saved = fs::read(&keys).unwrap();
+    // An older key store, from before the last children came: refused, naming them.
+    let header_only = {
+        let len = 8 + 1 + 16 + 4;
+        saved[..len].to_vec()
+    };
+    fs::write(&keys, &header_only).unwrap();
+    let older = refusal(open_sealed(dir.path(), kek(1)));
+    assert!(older.contains("has no key for children with records"), "{older}");
+    // Damaged in the middle.
+    let mut damaged = saved.clone();
+    damaged[8 + 1 + 16 + 4 + 20] ^= 0x55;
+    fs::write(&keys, &damaged).unwrap();
+    let broken = refusal(open_sealed(dir.path(), kek(1)));
+    assert!(broken.contains("damaged"), "{broken}");
+    // Missing altogether.
+    fs::remove_dir_all(dir.path().join("keys")).unwrap();
+    let missing = refusal(open_sealed(dir.path(), kek(1)));
+    assert!(
+        missing.contains("key store") && missing.contains("missing"),
+        "{missing}"
+    );
+    // Put back, it opens and reads.
+    fs::create_dir_all(dir.path().join("keys")).unwrap();
+    fs::write(&keys, &saved).unwrap();
+    let store = open_sealed(dir.path(), kek(1)).unwrap();
+    assert!(stream(&store, &example_streams()[0].0).is_ok());
+}
+
+#[test]
+fn a_store_made_in_the_clear_stays_in_the_clear_and_refuses_erasure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), clock()).unwrap();
+    let children = fill(&store);
+    store.close().unwrap();
+    let store = open_sealed(dir.path(), kek(1)).unwrap();
+    assert!(!store.content_sealed());
+    assert!(
+        stream(&store, &children[0])
+            .unwrap()
+            .iter()
+            .all(|e| e.envelope.schema_version == 1)
+    );
+    let refused = block_on(store.destroy_content(vec![children[0].clone()], testkit::epoch()));
+    assert!(
+        matches!(refused, Err(Error::Key(KeyError::NotSealed))),
+        "{refused:?}"
+    );
+}
