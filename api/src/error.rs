@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use journey_core::content_keys::KeyError;
 use journey_core::error::{Conflict, Error as CoreError, FieldError, Problems};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -68,6 +69,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize, setting: &'static str },
     #[error("not found: {0}")]
     NotFound(String),
+    /// The child's record was destroyed under its retention rule: its content key no longer exists (410).
+    #[error("{0}")]
+    Gone(String),
     #[error(transparent)]
     Conflict(#[from] Conflict),
     /// A conflict that is not one of the store's (a key name in use, a key already revoked).
@@ -93,6 +97,10 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound(what) => ApiError::NotFound(what),
             CoreError::Closed(why) => ApiError::Unavailable(why),
             CoreError::Unavailable(why) => ApiError::Unavailable(why),
+            CoreError::Key(destroyed @ KeyError::Destroyed { .. }) => ApiError::Gone(destroyed.to_string()),
+            CoreError::Key(not_sealed @ KeyError::NotSealed) => {
+                ApiError::ConflictDetail(not_sealed.to_string())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -134,6 +142,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict(_) | ApiError::ConflictDetail(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,6 +160,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::Gone(_) => ("record-destroyed", "The record was destroyed"),
             ApiError::Conflict(Conflict::WrongExpectedVersion { .. }) => (
                 "wrong-expected-version",
                 "The stream is not at the expected version",
@@ -250,6 +260,24 @@ pub fn problem_for_status(status: StatusCode, detail: Option<String>) -> Problem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A destroyed record is gone (410, naming when), never an internal error and never its ciphertext; a
+    /// missing or wrong key store is an internal error whose detail stays in the server's log.
+    #[test]
+    fn a_destroyed_record_is_gone_and_a_missing_key_is_internal() {
+        let child = journey_core::ChildId::parse("c-1").unwrap();
+        let gone = ApiError::from(CoreError::Key(KeyError::Destroyed {
+            child_id: child.clone(),
+            destroyed_at: journey_core::Timestamp::UNIX_EPOCH,
+        }));
+        assert_eq!(gone.status(), StatusCode::GONE);
+        let problem = gone.to_problem();
+        assert_eq!(problem.kind, "urn:journey:problem:record-destroyed");
+        assert!(problem.detail.unwrap().contains("destroyed at 1970-01-01"));
+        let missing = ApiError::from(CoreError::Key(KeyError::Missing { child_id: child }));
+        assert_eq!(missing.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!missing.to_problem().detail.unwrap().contains("c-1"));
+    }
 
     /// "Not now" from the core (the tree over the log being rebuilt) is a 503 that says to come back, not
     /// an internal error.

@@ -18,6 +18,7 @@ use journey_synth::{self as synth, AuthorityProfile};
 
 mod api_client;
 mod checkpoint;
+mod kek;
 mod keys;
 mod measures;
 mod policy;
@@ -250,8 +251,12 @@ const DEMO_LA_CODE: &str = "331";
 fn demo(data: PathBuf, children: usize, seed: u64) -> anyhow::Result<()> {
     // Generated history carries its own recording times: the store's clock follows them.
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let store =
-        EmbeddedStore::open(&data, clock.clone()).with_context(|| format!("opening {}", data.display()))?;
+    // A demo seals content when a key-encryption key is at hand (JOURNEY_KEK, or `<data>.kek` from an earlier
+    // `journey serve`); it makes none, so that its log can be exported and imported (a sealed log cannot be
+    // yet: `records::restore_records`).
+    let options = kek::store_options(&data, None, kek::IfMissing::Without)?;
+    let store = EmbeddedStore::open_with(&data, clock.clone(), options)
+        .with_context(|| format!("opening {}", data.display()))?;
     let started = Instant::now();
     let (report, showcase) = record_synthetic(&store, &clock, children, seed)?;
     println!(

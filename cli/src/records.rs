@@ -486,6 +486,16 @@ fn restore_records(
         let record: RecordedEvent = serde_json::from_str(&line)
             .with_context(|| format!("{} line {}: not a stored record", file.display(), n + 1))?;
         let envelope = &record.envelope;
+        if envelope.schema_version == journey_core::envelope::SEALED_SCHEMA_VERSION {
+            bail!(
+                "{} line {}: this is an export of a log whose content is sealed under each child's key: its hash \
+                 links cover ciphertext that an import cannot reproduce, so it cannot be restored exactly. Restore \
+                 a sealed log from a backup of its data directory (with its key store) and its key-encryption key \
+                 (docs/deployment.md, \"Sealing content at rest\")",
+                file.display(),
+                n + 1
+            );
+        }
         if envelope.position.0 != expected_position {
             bail!(
                 "{} line {}: position {} where {expected_position} was expected (an export must be whole, from \

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use futures::executor::block_on;
 use journey_core::journal::{Journal, NewRecord, SystemStream};
 use journey_core::{ExpectedVersion, PrincipalId, SystemClock};
-use journey_embedded::{DataDirVerification, EmbeddedOptions, EmbeddedStore, FileJournal, FromJournal};
+use journey_embedded::{DataDirVerification, EmbeddedStore, FileJournal, FromJournal};
 use journey_plugins::registry::{POLICIES_STREAM, PolicyDeployed};
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +160,8 @@ pub fn accept_loss(data: &Path, reason: &str, confirm: bool) -> anyhow::Result<(
     ))
     .context("recording the loss in the system journal")?;
     journal.close()?;
-    let store = EmbeddedStore::open_accepting_loss(data, clock, EmbeddedOptions::default())
+    let options = crate::kek::store_options(data, None, crate::kek::IfMissing::Without)?;
+    let store = EmbeddedStore::open_accepting_loss(data, clock, options)
         .context("opening the store, accepting its loss")?;
     let opened = store.open_report().clone();
     store.close()?;

@@ -137,6 +137,8 @@ struct FileConfig {
     policy: PolicyFileConfig,
     #[serde(default)]
     checkpoint: crate::checkpoint::CheckpointFileConfig,
+    /// The key-encryption key's file (`crate::kek`); unset: `JOURNEY_KEK`, or `<data>.kek`, made on first start.
+    kek_file: Option<PathBuf>,
 }
 
 /// The config file's `[policy]` table: the sandbox's limits for every evaluation (unset: the defaults of
@@ -228,6 +230,8 @@ pub struct Settings {
     pub store: StoreChoice,
     /// The config file's `[checkpoint]` table: the proof an outsider can check (ADR 10).
     pub checkpoint: crate::checkpoint::CheckpointSettings,
+    /// The config file's `kek_file`: the key-encryption key that wraps every child's content key.
+    pub kek_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -303,6 +307,7 @@ impl Settings {
                 .checkpoint
                 .resolve()
                 .context("in the config file's [checkpoint] table")?,
+            kek_file: file.kek_file,
         })
     }
 }
@@ -323,9 +328,10 @@ fn journal_dir(data: &Path) -> PathBuf {
 
 /// Records a synthetic authority when the store is empty (`--synthetic`), with the store's clock following the
 /// generated recording times; then closes the store for the server to reopen on the system clock.
-fn seed_synthetic(data: &Path, children: usize) -> anyhow::Result<()> {
+fn seed_synthetic(data: &Path, kek_file: Option<&Path>, children: usize) -> anyhow::Result<()> {
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let store = EmbeddedStore::open(data, clock.clone())
+    let options = crate::kek::store_options(data, kek_file, crate::kek::IfMissing::Make)?;
+    let store = EmbeddedStore::open_with(data, clock.clone(), options)
         .with_context(|| format!("opening the store in {}", data.display()))?;
     record_synthetic_if_empty(&store, &clock, children)?;
     store.close().context("closing the store")?;
@@ -459,17 +465,24 @@ impl Backend {
 async fn open_embedded(settings: &Settings) -> anyhow::Result<Backend> {
     let data = &settings.data;
     if let Some(children) = settings.synthetic {
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || seed_synthetic(&data, children)).await??;
+        let (data, kek_file) = (data.clone(), settings.kek_file.clone());
+        tokio::task::spawn_blocking(move || seed_synthetic(&data, kek_file.as_deref(), children)).await??;
     }
-    open_data_dir(data)
+    let options = crate::kek::store_options(data, settings.kek_file.as_deref(), crate::kek::IfMissing::Make)?;
+    open_data_dir_with(data, options)
 }
 
-/// A data directory's embedded store, file journal and blob store.
+/// A data directory's embedded store, file journal and blob store, for a command working on it directly: the
+/// key-encryption key from `JOURNEY_KEK` or beside the data directory.
 pub(crate) fn open_data_dir(data: &Path) -> anyhow::Result<Backend> {
+    let options = crate::kek::store_options(data, None, crate::kek::IfMissing::Without)?;
+    open_data_dir_with(data, options)
+}
+
+fn open_data_dir_with(data: &Path, options: journey_embedded::EmbeddedOptions) -> anyhow::Result<Backend> {
     let clock = Arc::new(SystemClock);
     let store = Arc::new(
-        EmbeddedStore::open(data, clock.clone())
+        EmbeddedStore::open_with(data, clock.clone(), options)
             .with_context(|| format!("opening the store in {}", data.display()))?,
     );
     let report = store.open_report();

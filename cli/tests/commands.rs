@@ -974,6 +974,9 @@ fn an_imported_log_is_a_new_origin_and_the_originals_bundle_does_not_verify_as_i
     };
 
     let original = tmp.path().join("original");
+    // A log in the clear (a demo makes no key-encryption key): a sealed log cannot be exported and imported
+    // exactly (`a_sealed_logs_export_is_refused_by_import_naming_why`).
+    authority(&original);
     let server = Server::start(&original);
     let (signed, original_key) = sign(&server);
     let size = signed["size"].as_u64().unwrap();
@@ -1036,5 +1039,54 @@ fn an_imported_log_is_a_new_origin_and_the_originals_bundle_does_not_verify_as_i
              the expected \"journey.localhost/log/{copy_id}\""
         )),
         "{said}"
+    );
+}
+
+/// A first `journey serve` makes a key-encryption key beside the data directory and seals every child's
+/// content under it; the data directory alone then reads as ciphertext, opens only with that key, and a log
+/// export of it is refused by import, naming why.
+#[test]
+fn a_first_serve_seals_content_under_a_key_it_makes_and_a_sealed_logs_export_is_refused_by_import_naming_why()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("sealed");
+    let server = Server::start(&data);
+    drop(server);
+    let kek = tmp.path().join("sealed.kek");
+    assert!(
+        kek.is_file(),
+        "serve made no key-encryption key beside the data directory"
+    );
+    assert!(data.join("keys").join("content-keys").is_file());
+    // Commands working on the data directory find the key beside it; verify needs none.
+    let report: Value = serde_json::from_str(&ok(&["verify", "--data", path(&data)])).unwrap();
+    assert_eq!(report["first_broken"], Value::Null);
+    let export = tmp.path().join("log.jsonl");
+    ok(&["log", "export", "--data", path(&data), "--out", path(&export)]);
+    let lines = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        lines.contains("\"schema_version\":2"),
+        "the export's records are not sealed ones"
+    );
+    // Without its key-encryption key the data directory does not open.
+    std::fs::rename(&kek, tmp.path().join("elsewhere.kek")).unwrap();
+    let refused = journey(&["log", "export", "--data", path(&data), "--out", path(&export)]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("opens only with its key-encryption key"), "{said}");
+    let out = journey(&[
+        "log",
+        "import",
+        "--data",
+        path(&tmp.path().join("copy")),
+        "--file",
+        path(&export),
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("sealed under each child's key"), "{said}");
+    assert!(
+        !tmp.path().join("copy").exists(),
+        "a refused import left a data directory behind"
     );
 }

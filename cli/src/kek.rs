@@ -1,0 +1,158 @@
+//! The key-encryption key that wraps every child's content key (issue #19, ADR 11): where the command line
+//! finds it, and the one it makes on a first start so that `journey serve` still just works.
+//!
+//! In order: the `JOURNEY_KEK` environment variable (base64 of 32 bytes); the file named by the config file's
+//! `kek_file`; the file beside the data directory, `<data>.kek`. A server or demo starting with none of them
+//! makes the last, says loudly where it is, and that losing it loses every record.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use journey_core::content_keys::{KeyEncryptionKey, LocalKek};
+use journey_embedded::EmbeddedOptions;
+
+/// The environment variable that may hold the key-encryption key.
+pub const KEK_ENV: &str = "JOURNEY_KEK";
+const DEFAULT_SUFFIX: &str = ".kek";
+
+/// Where the key-encryption key lives when none is named: `<data>.kek`, beside the data directory, so that a
+/// copy of the data directory alone cannot be read.
+pub fn default_kek_path(data: &Path) -> anyhow::Result<PathBuf> {
+    let absolute = std::path::absolute(data).with_context(|| format!("finding {}", data.display()))?;
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => Ok(parent.join(format!("{}{DEFAULT_SUFFIX}", name.to_string_lossy()))),
+        _ => bail!(
+            "the data directory {} has no parent to keep a key-encryption key in: set {KEK_ENV} or kek_file",
+            data.display()
+        ),
+    }
+}
+
+/// Whether to make a key when none exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfMissing {
+    /// A server or a demo starting: make one beside the data directory.
+    Make,
+    /// Any other command: go on without (a store in the clear opens; a sealed one refuses, naming the key).
+    Without,
+}
+
+/// The key-encryption key for `data`, if there is one (or one is made).
+pub fn resolve(
+    data: &Path,
+    configured: Option<&Path>,
+    if_missing: IfMissing,
+) -> anyhow::Result<Option<Arc<dyn KeyEncryptionKey>>> {
+    if let Ok(text) = std::env::var(KEK_ENV) {
+        let kek = LocalKek::parse(&text).with_context(|| format!("in the environment variable {KEK_ENV}"))?;
+        return Ok(Some(Arc::new(kek)));
+    }
+    let read = |path: &Path| -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key-encryption key {}", path.display()))?,
+        );
+        let kek = LocalKek::parse(&text)
+            .with_context(|| format!("in the key-encryption key {}", path.display()))?;
+        Ok(Arc::new(kek))
+    };
+    if let Some(path) = configured {
+        return read(path).map(Some).context("the config file's kek_file");
+    }
+    let path = default_kek_path(data)?;
+    if path.exists() {
+        return read(&path).map(Some);
+    }
+    match if_missing {
+        IfMissing::Without => Ok(None),
+        IfMissing::Make => make(&path).map(Some),
+    }
+}
+
+/// The embedded store's options for `data` with its key-encryption key.
+pub fn store_options(
+    data: &Path,
+    configured: Option<&Path>,
+    if_missing: IfMissing,
+) -> anyhow::Result<EmbeddedOptions> {
+    Ok(EmbeddedOptions {
+        kek: resolve(data, configured, if_missing)?,
+        ..EmbeddedOptions::default()
+    })
+}
+
+/// Makes a key-encryption key in a new file only the server's user can read: written whole to a temporary
+/// file, synced, then linked into place, so that two processes starting together use one key.
+fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
+    let kek = LocalKek::generate().context("making a key-encryption key")?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        writeln!(file, "{}", kek.to_text().as_str())?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, path)?;
+        if let Some(parent) = path.parent() {
+            std::fs::File::open(parent)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
+            return Ok(Arc::new(LocalKek::parse(&text).with_context(|| {
+                format!("in the key-encryption key {}", path.display())
+            })?));
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("writing the key-encryption key {}", path.display()));
+        }
+    }
+    eprintln!(
+        "journey: made a key-encryption key in {} (fingerprint {}).\n\
+         journey: EVERY CHILD'S RECORD IS ENCRYPTED UNDER KEYS THIS KEY WRAPS: LOSE IT AND EVERY RECORD IS LOST.\n\
+         journey: Back it up apart from the data directory; production names its own with kek_file or {KEK_ENV} \
+         (docs/deployment.md, \"Sealing content at rest\").",
+        path.display(),
+        kek.fingerprint()
+    );
+    Ok(Arc::new(kek))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_made_once_beside_the_data_directory_and_a_named_one_must_exist() {
+        // The environment variable would take precedence; this test runs without it.
+        if std::env::var(KEK_ENV).is_ok() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        assert!(resolve(&data, None, IfMissing::Without).unwrap().is_none());
+        let made = resolve(&data, None, IfMissing::Make).unwrap().unwrap();
+        let again = resolve(&data, None, IfMissing::Without).unwrap().unwrap();
+        assert_eq!(made.fingerprint(), again.fingerprint());
+        let path = dir.path().join("data.kek");
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let missing = resolve(&data, Some(&dir.path().join("nope")), IfMissing::Make).unwrap_err();
+        assert!(format!("{missing:#}").contains("kek_file"), "{missing:#}");
+        std::fs::write(dir.path().join("bad"), "not a key").unwrap();
+        let bad = resolve(&data, Some(&dir.path().join("bad")), IfMissing::Make).unwrap_err();
+        assert!(format!("{bad:#}").contains("base64"), "{bad:#}");
+    }
+}
