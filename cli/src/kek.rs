@@ -84,6 +84,38 @@ pub fn store_options(
     })
 }
 
+/// `journey rotate-kek`: every content key re-wrapped under the key in `new_file`.
+pub fn rotate(data: &Path, new_file: &Path) -> anyhow::Result<()> {
+    let old = resolve(data, None, IfMissing::Without)?.with_context(|| {
+        format!(
+            "no key-encryption key for {}: set {KEK_ENV} or put it at {}",
+            data.display(),
+            default_kek_path(data)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )
+    })?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(new_file).with_context(|| format!("reading {}", new_file.display()))?,
+    );
+    let new = LocalKek::parse(&text).with_context(|| format!("in {}", new_file.display()))?;
+    if new.fingerprint() == old.fingerprint() {
+        bail!("the new key-encryption key is the current one");
+    }
+    let (live, destroyed) = journey_embedded::rotate_kek(data, old.clone(), &new)
+        .with_context(|| format!("re-wrapping the content keys of {}", data.display()))?;
+    println!(
+        "re-wrapped {live} content keys ({destroyed} destroyed ones stay destroyed) from key-encryption key {} to {}; \
+         the log was not touched. Only the new key opens {} now: keep it where the server finds it (kek_file, \
+         {KEK_ENV}, or {}), and destroy the old one once backups taken under it have expired.",
+        old.fingerprint(),
+        new.fingerprint(),
+        data.display(),
+        default_kek_path(data)?.display()
+    );
+    Ok(())
+}
+
 /// Makes a key-encryption key in a new file only the server's user can read: written whole to a temporary
 /// file, synced, then linked into place, so that two processes starting together use one key.
 fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {

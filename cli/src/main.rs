@@ -116,6 +116,16 @@ enum Command {
     /// Fetch one child's verifiable export into a file: from a server (--server, --key), the proof bundle
     /// that `journey verify-export` checks; from a data directory, the hash chains only.
     Export(verify_export::ExportArgs),
+    /// Re-wrap every child's content key under a new key-encryption key, without touching the log (the data
+    /// directory must not be in use). The current key comes from JOURNEY_KEK or beside the data directory;
+    /// afterwards only the new one opens the data directory: put it where the server finds it.
+    RotateKek {
+        #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
+        data: PathBuf,
+        /// The new key-encryption key's file (base64 of 32 bytes; `openssl rand -base64 32` makes one).
+        #[arg(long)]
+        new_kek_file: PathBuf,
+    },
     /// Rebuild the index from the log (the store must not be open elsewhere).
     Rebuild {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
@@ -236,6 +246,7 @@ fn main() -> anyhow::Result<()> {
         Command::Returns { command } => returns::run(command),
         Command::Measures(args) => measures::run(args),
         Command::Witness { command } => witness::run(command),
+        Command::RotateKek { data, new_kek_file } => kek::rotate(&data, &new_kek_file),
         Command::Rebuild { data } => {
             let report = EmbeddedStore::rebuild_index(&data, EmbeddedOptions::default())
                 .with_context(|| format!("rebuilding the index in {}", data.display()))?;

@@ -253,6 +253,23 @@ impl KeyFile {
     }
 }
 
+/// Re-wraps every content key of the data directory `data` from the key-encryption key `old` to `new`, without
+/// touching the log (the store must not be open: its lock is taken). All or nothing: a crash leaves the key
+/// store wrapped wholly by one key or wholly by the other. Returns how many live and destroyed keys it holds.
+pub fn rotate_kek(
+    data: &Path,
+    old: Arc<dyn KeyEncryptionKey>,
+    new: &dyn KeyEncryptionKey,
+) -> Result<(usize, usize)> {
+    let _lock = crate::store::lock_data_dir(data)?;
+    if !exists(data) {
+        return Err(Error::Key(KeyError::NotSealed));
+    }
+    let (mut file, keys) = KeyFile::open(data, old)?;
+    file.rewrite(new, &keys.entries_wrapped_by(new)?)?;
+    Ok(keys.counts())
+}
+
 /// Writes `bytes` as the key file of `dir`: temporary file, `fsync`, rename, directory `fsync`.
 fn write_whole(dir: &Path, bytes: &[u8]) -> Result<()> {
     let temporary = dir.join(format!("{KEYS_FILE}.new"));
@@ -305,6 +322,24 @@ mod tests {
         let (_, keys) = KeyFile::open(dir.path(), kek()).unwrap();
         assert!(matches!(keys.key(&child("c-1")), Err(KeyError::Destroyed { .. })));
         assert!(keys.key(&child("c-2")).is_ok());
+    }
+
+    #[test]
+    fn rotating_the_kek_rewraps_every_key_and_the_old_one_no_longer_opens_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut file, keys) = KeyFile::create(dir.path(), kek()).unwrap();
+        let (k1, e1) = keys.create(&child("c-1")).unwrap();
+        file.append(&[e1]).unwrap();
+        drop(file);
+        let new = LocalKek::from_bytes([9; 32]);
+        assert_eq!(rotate_kek(dir.path(), kek(), &new).unwrap(), (1, 0));
+        let err = KeyFile::open(dir.path(), kek()).unwrap_err();
+        assert!(matches!(err, Error::Key(KeyError::WrongKek { .. })), "{err}");
+        let (_, keys) = KeyFile::open(dir.path(), Arc::new(new)).unwrap();
+        assert_eq!(keys.key(&child("c-1")).unwrap().expose(), k1.expose());
+        // With the wrong old key nothing changes.
+        let wrong: Arc<dyn KeyEncryptionKey> = Arc::new(LocalKek::from_bytes([1; 32]));
+        assert!(rotate_kek(dir.path(), wrong, &LocalKek::from_bytes([2; 32])).is_err());
     }
 
     #[test]

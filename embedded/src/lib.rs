@@ -21,6 +21,7 @@ mod verify;
 
 pub use blobs::{BlobCheck, FileBlobStore};
 pub use journal::FileJournal;
+pub use keys::rotate_kek;
 pub use store::{
     CommitStats, EmbeddedOptions, EmbeddedStore, IMPORT_MARKER, OpenReport, checkpoints_dir, index_dir,
     log_dir, tree_dir,

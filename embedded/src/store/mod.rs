@@ -68,6 +68,7 @@ use journey_core::time::{Clock, Timestamp};
 mod committer;
 mod erasure;
 mod open;
+pub(crate) use open::lock_dir as lock_data_dir;
 mod proofs;
 mod reads;
 mod writer;
