@@ -178,8 +178,10 @@ fn split_sealed(bytes: &[u8]) -> Result<Sealed<'_>> {
 impl Sealed<'_> {
     fn open(&self, keys: &dyn KeySource) -> Result<Vec<u8>> {
         let key = keys.content_key(&self.store.child_id)?;
-        let what = format!("the record at position {}", self.store.position);
-        Ok(key.open(self.aad, self.sealed, &what)?)
+        let position = self.store.position;
+        Ok(key.open(self.aad, self.sealed, || {
+            format!("the record at position {position}")
+        })?)
     }
 }
 

@@ -19,9 +19,14 @@ pub mod crash {
     /// Small segments, so that the log rotates every few hundred events and kills land during rotations too.
     pub const SEGMENT_BYTES: u64 = 64 * 1024;
 
-    /// The options both the writer and the checker open the store with.
+    /// The options both the writer and the checker open the store with: each child's content sealed under
+    /// its own key (issue #19), so that every crash is one during sealed appends, with new children's keys
+    /// being made as the writer goes.
     pub fn options() -> EmbeddedOptions {
         EmbeddedOptions {
+            kek: Some(std::sync::Arc::new(
+                journey_core::content_keys::LocalKek::from_bytes([0x4b; 32]),
+            )),
             log: LogOptions {
                 segment_max_bytes: SEGMENT_BYTES,
                 sync: SyncMode::Data,
@@ -29,6 +34,11 @@ pub mod crash {
             },
             ..EmbeddedOptions::default()
         }
+    }
+
+    /// The children `journey-crash-destroyer` registers and then destroys one by one.
+    pub fn doomed_child(k: usize) -> String {
+        format!("doomed-{k:05}")
     }
 
     /// Children that every appender writes to with `ExpectedVersion::Any`.

@@ -507,3 +507,97 @@ fn append_after_recovery(store: &EmbeddedStore, run: &str, acked: &[Ack]) -> Vec
     }
     out
 }
+
+const DESTROYER: &str = env!("CARGO_BIN_EXE_journey-crash-destroyer");
+
+/// SIGKILL during destructions of content keys: every destruction that was answered holds, the one in flight
+/// is whole or not at all (the child reads as destroyed, or reads whole), every other child reads whole, the
+/// key store opens, and the log verifies. Killed twice on one directory, at random moments.
+#[test]
+fn killed_while_destroying_content_keys() {
+    const CHILDREN: usize = 600;
+    let seed = std::env::var("JOURNEY_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random::<u64>());
+    eprintln!("JOURNEY_CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let mut destroyed: Vec<usize> = Vec::new();
+    for cycle in 0..2 {
+        let mut process = Command::new(DESTROYER)
+            .arg(dir.path())
+            .arg(CHILDREN.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start journey-crash-destroyer");
+        let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        let kill_after = rng.random_range(20..120);
+        let (mut in_flight, mut seen) = (None, 0);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            assert!(!line.starts_with("fail"), "cycle {cycle}: {line}");
+            if let Some(k) = line.strip_prefix("destroying ") {
+                in_flight = Some(k.parse::<usize>().unwrap());
+                seen += 1;
+                if seen == kill_after {
+                    break;
+                }
+            } else if let Some(k) = line.strip_prefix("destroyed ") {
+                destroyed.push(k.parse().unwrap());
+                in_flight = None;
+            }
+        }
+        // Let the destruction asked for last get under way, then kill at a random point within it.
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..3_000)));
+        process.kill().unwrap();
+        assert_eq!(
+            process.wait().unwrap().signal(),
+            Some(9),
+            "the destroyer must die by SIGKILL"
+        );
+        // Lines printed before the kill are still in the pipe: those destructions were answered.
+        for line in lines.map_while(Result::ok) {
+            if let Some(k) = line.strip_prefix("destroyed ") {
+                destroyed.push(k.parse().unwrap());
+                in_flight = None;
+            }
+        }
+        let store = EmbeddedStore::open_with(dir.path(), Arc::new(SystemClock), crash::options())
+            .unwrap_or_else(|e| panic!("cycle {cycle}: reopening after the kill failed: {e}"));
+        let report = block_on(store.verify()).unwrap();
+        assert!(report.first_broken.is_none(), "cycle {cycle}: {report:?}");
+        for k in 0..CHILDREN {
+            let child = ChildId::parse(crash::doomed_child(k)).unwrap();
+            let read = block_on(store.read_stream(child, Version(1), usize::MAX));
+            let gone = matches!(
+                read,
+                Err(journey_core::Error::Key(
+                    journey_core::content_keys::KeyError::Destroyed { .. }
+                ))
+            );
+            if destroyed.contains(&k) {
+                assert!(
+                    gone,
+                    "cycle {cycle}: child {k}'s destruction was answered, yet it reads: {read:?}"
+                );
+            } else if in_flight == Some(k) {
+                assert!(
+                    gone || read.as_ref().is_ok_and(|events| events.len() == 3),
+                    "cycle {cycle}: child {k}, destroyed at the kill, is half there: {read:?}"
+                );
+                if gone {
+                    destroyed.push(k);
+                }
+            } else {
+                let events =
+                    read.unwrap_or_else(|e| panic!("cycle {cycle}: child {k} was not destroyed: {e}"));
+                assert_eq!(events.len(), 3, "cycle {cycle}: child {k}");
+            }
+        }
+        store.close().unwrap();
+        eprintln!("cycle {cycle}: {} children destroyed so far", destroyed.len());
+    }
+}

@@ -242,6 +242,12 @@ fn read_entries_here(
     child_id: &ChildId,
 ) -> Result<Vec<RecordedEvent>> {
     let locations: Vec<EntryLocation> = entries.iter().map(|(_, _, l)| *l).collect();
+    // Every record here is this child's: its key is looked up once, not once per record.
+    let child_key = keys.content_key(child_id).ok();
+    let keys: &dyn encoding::KeySource = match &child_key {
+        Some(key) => key,
+        None => keys,
+    };
     let decode = |k: usize, bytes: &[u8]| {
         let (version, _, location) = entries[k];
         let event = decode_entry(bytes, location, keys)?;
