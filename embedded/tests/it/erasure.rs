@@ -330,3 +330,124 @@ fn a_store_made_in_the_clear_stays_in_the_clear_and_refuses_erasure() {
         "{refused:?}"
     );
 }
+
+mod property {
+    use super::*;
+    use journey_core::domain::EventCorrected;
+    use journey_core::domain::EventPayload;
+    use journey_core::view::{AsOf, ChildSummary};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Contacts for child `c` (registering it first if need be).
+        Append {
+            child: usize,
+            contacts: usize,
+        },
+        /// A correction of child `c`'s latest contact.
+        Correct {
+            child: usize,
+        },
+        Erase {
+            child: usize,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..5usize, 1..4usize).prop_map(|(child, contacts)| Op::Append { child, contacts }),
+            2 => (0..5usize).prop_map(|child| Op::Correct { child }),
+            1 => (0..5usize).prop_map(|child| Op::Erase { child }),
+        ]
+    }
+
+    /// What an investigator sees of a child: its records (with their hashes) and its summary as known now.
+    fn views(store: &EmbeddedStore, child: &ChildId) -> (Vec<RecordedEvent>, ChildSummary) {
+        let events = stream(store, child).unwrap();
+        let as_of = AsOf {
+            on: testkit::date("2026-12-31"),
+            known_at: Timestamp::parse_field("t", "2027-01-04T09:00:00Z").unwrap(),
+        };
+        let summary = ChildSummary::replay(&events, as_of);
+        (events, summary)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// For any sequence of appends, corrections and erasures: an erasure changes no other child's views
+        /// (records, hashes, summary), every erased child stays erased, and the log verifies throughout.
+        #[test]
+        fn no_childs_views_change_when_another_child_is_erased(ops in proptest::collection::vec(op(), 1..30)) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = open_sealed(dir.path(), kek(3)).unwrap();
+            let name = |c: usize| ChildId::parse(format!("p{c}")).unwrap();
+            let mut live: BTreeSet<usize> = BTreeSet::new();
+            let mut erased: BTreeSet<usize> = BTreeSet::new();
+            let mut latest_contact: Vec<Option<NewEventRef>> = vec![None; 5];
+            let mut n = 0usize;
+            for op in ops {
+                match op {
+                    Op::Append { child, contacts } if !erased.contains(&child) => {
+                        let mut events = Vec::new();
+                        if !live.contains(&child) {
+                            events.push(testkit::registered(&format!("p{child}-r"), "2012-02-29"));
+                        }
+                        for _ in 0..contacts {
+                            n += 1;
+                            let id = format!("p{child}-{n}");
+                            events.push(contact(&id, "2023-05-01"));
+                            latest_contact[child] = Some(NewEventRef(id));
+                        }
+                        block_on(store.append(append(&format!("p{child}"), ExpectedVersion::Any, events))).unwrap();
+                        live.insert(child);
+                    }
+                    Op::Correct { child } if live.contains(&child) => {
+                        if let Some(NewEventRef(target)) = latest_contact[child].clone() {
+                            n += 1;
+                            let replacement = contact(&target, "2023-04-30").payload;
+                            let correction = testkit::event(
+                                &format!("p{child}-fix{n}"),
+                                "2023-05-02",
+                                EventPayload::EventCorrected(EventCorrected {
+                                    target_event_id: testkit::event_id(&target),
+                                    target_occurred_at: None,
+                                    replacement: Box::new(replacement),
+                                    reason: "recorded against the wrong day".parse().unwrap(),
+                                }),
+                            );
+                            block_on(store.append(append(&format!("p{child}"), ExpectedVersion::Any, vec![correction]))).unwrap();
+                        }
+                    }
+                    Op::Erase { child } if live.contains(&child) => {
+                        let others: Vec<usize> = live.iter().copied().filter(|&c| c != child).collect();
+                        let before: Vec<_> = others.iter().map(|&c| views(&store, &name(c))).collect();
+                        block_on(store.destroy_content(vec![name(child)], testkit::epoch())).unwrap();
+                        live.remove(&child);
+                        erased.insert(child);
+                        for (c, before) in others.iter().zip(before) {
+                            prop_assert_eq!(views(&store, &name(*c)), before, "child p{} changed", c);
+                        }
+                    }
+                    // An append or correction to an erased child is refused, and changes nothing.
+                    Op::Append { child, .. } | Op::Correct { child } if erased.contains(&child) => {
+                        let refused = block_on(store.append(append(&format!("p{child}"), ExpectedVersion::Any, vec![contact(&format!("late{n}"), "2023-05-01")])));
+                        let destroyed = matches!(refused, Err(Error::Key(KeyError::Destroyed { .. })));
+                        prop_assert!(destroyed, "an append to an erased child was not refused: {:?}", refused);
+                    }
+                    _ => {}
+                }
+            }
+            for c in &erased {
+                let destroyed = matches!(stream(&store, &name(*c)), Err(Error::Key(KeyError::Destroyed { .. })));
+                prop_assert!(destroyed, "child p{} reads after erasure", c);
+            }
+            let report = block_on(store.verify()).unwrap();
+            prop_assert!(report.first_broken.is_none());
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    struct NewEventRef(String);
+}
