@@ -492,7 +492,10 @@ pub async fn replay(
 ) -> ApiResult<Json<ReplayReport>> {
     principal.require(Action::EvaluatePolicy)?;
     let registry = registry(&state)?;
-    let recorded = registry.decision(decision).await.map_err(plugin_error)?;
+    let recorded = registry
+        .decision(state.store.as_ref(), decision)
+        .await
+        .map_err(plugin_error)?;
     record_read(
         &state,
         &principal,

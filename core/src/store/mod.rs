@@ -140,6 +140,20 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         Box::pin(async { Err(Error::Key(crate::content_keys::KeyError::NotSealed)) })
     }
 
+    /// Seals bytes that carry a child's personal data outside its records (a recorded decision's output, say)
+    /// under the child's content key, bound to `aad`, so that destroying the key erases them too. `None` from
+    /// a store that keeps content in the clear: the caller keeps the bytes as they are.
+    fn seal_for_child(&self, child_id: &ChildId, aad: &[u8], plaintext: &[u8]) -> Result<Option<Vec<u8>>> {
+        let _ = (child_id, aad, plaintext);
+        Ok(None)
+    }
+
+    /// Opens what [`EventStore::seal_for_child`] sealed; a destroyed child's answers `KeyError::Destroyed`.
+    fn open_for_child(&self, child_id: &ChildId, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        let _ = (child_id, aad, sealed);
+        Err(Error::Key(crate::content_keys::KeyError::NotSealed))
+    }
+
     /// Why this store cannot take appends until it is reopened, if it cannot: its writer stopped after a
     /// failed write or sync (fail-stop), or it was closed. `None` while it can. Cheap and synchronous: a
     /// readiness check (`/readyz`) asks it on every probe.

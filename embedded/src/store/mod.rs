@@ -467,6 +467,26 @@ impl EventStore for EmbeddedStore {
         self.shared.content_keys.is_some()
     }
 
+    fn seal_for_child(&self, child_id: &ChildId, aad: &[u8], plaintext: &[u8]) -> Result<Option<Vec<u8>>> {
+        let Some(keys) = &self.shared.content_keys else {
+            return Ok(None);
+        };
+        let mut sealed = Vec::with_capacity(plaintext.len() + 28);
+        keys.key(child_id)?.seal_into(aad, plaintext, &mut sealed)?;
+        Ok(Some(sealed))
+    }
+
+    fn open_for_child(&self, child_id: &ChildId, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        let keys = self
+            .shared
+            .content_keys
+            .as_ref()
+            .ok_or(Error::Key(KeyError::NotSealed))?;
+        Ok(keys
+            .key(child_id)?
+            .open(aad, sealed, || format!("sealed data of child {child_id}"))?)
+    }
+
     fn destroy_content(
         &self,
         children: Vec<ChildId>,

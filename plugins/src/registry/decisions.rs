@@ -77,6 +77,62 @@ pub struct DecisionRecorded {
     pub fuel_used: u64,
 }
 
+/// Where a recorded decision's output, which can quote the child's dates and facts, is kept sealed under the
+/// child's content key (issue #19): `sealed_decisions` (base64) instead of `decisions`, so that destroying the
+/// child's key erases it from the journal too. The associated data binds it to the decision's hashes.
+const SEALED_DECISIONS: &str = "sealed_decisions";
+
+fn decisions_aad(child_id: &ChildId, policy: &str, version: &str, output_hash: &Digest) -> Vec<u8> {
+    format!("journey/decision/v1\0{child_id}\0{policy}\0{version}\0{output_hash}").into_bytes()
+}
+
+/// The journal body of a decision: its output sealed when the store seals the child's content.
+fn seal_decisions(store: &dyn EventStore, body: &DecisionRecorded) -> Result<serde_json::Value, PluginError> {
+    use base64::Engine as _;
+    let mut value = serde_json::to_value(body).expect("a decision serialises");
+    let output = serde_json::to_vec(&body.decisions).expect("decisions serialise");
+    let aad = decisions_aad(&body.child_id, &body.policy, &body.version, &body.output_hash);
+    if let Some(sealed) = store.seal_for_child(&body.child_id, &aad, &output)? {
+        let map = value.as_object_mut().expect("a decision is an object");
+        map.remove("decisions");
+        map.insert(
+            SEALED_DECISIONS.into(),
+            base64::engine::general_purpose::STANDARD.encode(sealed).into(),
+        );
+    }
+    Ok(value)
+}
+
+/// A decision from its journal body, its sealed output opened.
+fn open_decisions(
+    store: &dyn EventStore,
+    mut body: serde_json::Value,
+) -> Result<DecisionRecorded, PluginError> {
+    use base64::Engine as _;
+    let bad = |why: String| PluginError::Store(journey_core::Error::Decode(why));
+    if let Some(map) = body.as_object_mut()
+        && let Some(sealed) = map.remove(SEALED_DECISIONS)
+    {
+        let field = |name: &str| {
+            map.get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let child_id = ChildId::parse(field("child_id")).map_err(|e| bad(e.to_string()))?;
+        let output_hash: Digest = serde_json::from_value(map.get("output_hash").cloned().unwrap_or_default())
+            .map_err(|e| bad(e.to_string()))?;
+        let aad = decisions_aad(&child_id, &field("policy"), &field("version"), &output_hash);
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(sealed.as_str().unwrap_or_default())
+            .map_err(|e| bad(format!("a sealed decision is not base64: {e}")))?;
+        let output = store.open_for_child(&child_id, &aad, &sealed)?;
+        let decisions: serde_json::Value = serde_json::from_slice(&output).map_err(|e| bad(e.to_string()))?;
+        map.insert("decisions".into(), decisions);
+    }
+    serde_json::from_value(body).map_err(|e| bad(format!("a recorded decision does not decode: {e}")))
+}
+
 /// One difference between a recorded and a replayed output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Field {
@@ -219,6 +275,7 @@ impl Registry {
                 decisions: outcome.evaluation.decisions.clone(),
                 fuel_used: outcome.evaluation.fuel_used,
             };
+            let body = seal_decisions(store, &body)?;
             let stored = self
                 .journal()
                 .append(
@@ -242,14 +299,19 @@ impl Registry {
             .await?
     }
 
-    /// A recorded decision.
-    pub async fn decision(&self, decision: u64) -> Result<DecisionRecorded, PluginError> {
+    /// A recorded decision, its output opened with the child's key where the store sealed it (a destroyed
+    /// child's decision answers that its record was destroyed).
+    pub async fn decision(
+        &self,
+        store: &dyn EventStore,
+        decision: u64,
+    ) -> Result<DecisionRecorded, PluginError> {
         let records = self
             .journal()
             .read_stream(&stream(DECISIONS_STREAM), decision, 1)
             .await?;
         match records.first() {
-            Some(record) if record.version == decision => Ok(record.body_as()?),
+            Some(record) if record.version == decision => open_decisions(store, record.body.clone()),
             _ => Err(PluginError::UnknownDecision(decision)),
         }
     }
@@ -257,7 +319,7 @@ impl Registry {
     /// Re-runs a recorded decision: the same version's bytes, the input rebuilt from the store as known at the
     /// recorded instant, the recorded parameters; and compares.
     pub async fn replay(&self, store: &dyn EventStore, decision: u64) -> Result<ReplayReport, PluginError> {
-        let recorded = self.decision(decision).await?;
+        let recorded = self.decision(store, decision).await?;
         let version = self.get(&recorded.policy, &recorded.version).await?;
         if version.deployed.content_hash != recorded.policy_hash {
             return Err(PluginError::Store(journey_core::Error::Decode(format!(

@@ -238,7 +238,7 @@ async fn a_1_0_decision_is_recorded_and_replayed_beside_the_2_0_version_in_force
             outcome.version
         );
         assert!(replay.differences.is_empty());
-        let recorded = registry.decision(n).await.unwrap();
+        let recorded = registry.decision(&store, n).await.unwrap();
         let reencoded = serde_json::to_vec(&recorded.decisions).unwrap();
         assert_eq!(
             journey_plugins::Digest::of(&reencoded),

@@ -126,7 +126,7 @@ async fn memory_registry() -> Registry {
 
 /// Records `events` for `child`, each at 20:00 UTC on the day it occurred.
 async fn record(
-    store: &InMemoryStore,
+    store: &dyn EventStore,
     clock: &journey_core::ManualClock,
     child: &str,
     events: Vec<NewEvent>,
@@ -300,6 +300,84 @@ async fn bad_deployments_name_the_field() {
     let err = registry.deploy(bad, &author()).await.unwrap_err();
     assert!(matches!(err, PluginError::WrongInterface { .. }), "{err}");
     assert!(registry.list().await.unwrap().is_empty(), "nothing was recorded");
+}
+
+/// On a store that seals each child's content (issue #19), a recorded decision's output, which quotes the
+/// child's dates, is sealed under the child's key in the journal: it reads and replays as before, nothing of
+/// it is in the journal's files in the clear, and once the child's key is destroyed it is gone too.
+#[tokio::test]
+async fn a_decision_on_a_sealed_store_is_sealed_in_the_journal_and_erased_with_the_child() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = testkit::clock();
+    let journal: Arc<dyn Journal> =
+        Arc::new(FileJournal::open(tmp.path().join("journal"), clock.clone()).unwrap());
+    let registry = registry(journal.clone(), Arc::new(MemoryBlobStore::default())).await;
+    deploy_and_activate_easter(&registry).await;
+    let options = journey_embedded::EmbeddedOptions {
+        kek: Some(Arc::new(journey_core::content_keys::LocalKek::from_bytes(
+            [6; 32],
+        ))),
+        ..Default::default()
+    };
+    let store =
+        journey_embedded::EmbeddedStore::open_with(tmp.path().join("data"), clock.clone(), options).unwrap();
+    record(&store, &clock, "C-1", easter_journey()).await;
+    let evaluate = EvaluateRequest {
+        policy: POLICY.into(),
+        child_id: testkit::child("C-1"),
+        as_of: AsOf {
+            on: date("2024-04-30"),
+            known_at: ts("2024-04-30T12:00:00Z"),
+        },
+        version: VersionSelector::InForce,
+        record: true,
+    };
+    let outcome = registry
+        .evaluate(&store, &evaluate, &testkit::principal())
+        .await
+        .unwrap();
+    let n = outcome.decision.unwrap();
+    let stored = journal
+        .read_stream(&"decisions".parse().unwrap(), n, 1)
+        .await
+        .unwrap();
+    let body = &stored[0].body;
+    assert!(
+        body.get("decisions").is_none() && body.get("sealed_decisions").is_some(),
+        "{body}"
+    );
+    // Read back and replayed as on a store in the clear.
+    let recorded = registry.decision(&store, n).await.unwrap();
+    assert_eq!(recorded.decisions, outcome.evaluation.decisions);
+    assert!(registry.replay(&store, n).await.unwrap().identical);
+    // No message of the output is in the journal's files.
+    let message = &outcome.evaluation.decisions.deadlines[0].reasons[0].text;
+    let journal_bytes: Vec<u8> = std::fs::read_dir(tmp.path().join("journal"))
+        .unwrap()
+        .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(message.len() > 10);
+    assert!(
+        !journal_bytes
+            .windows(message.len())
+            .any(|w| w == message.as_bytes()),
+        "{message:?} is in the journal"
+    );
+    // Erased with the child.
+    store
+        .destroy_content(vec![testkit::child("C-1")], testkit::epoch())
+        .await
+        .unwrap();
+    let gone = registry.decision(&store, n).await.unwrap_err();
+    assert!(
+        matches!(
+            gone,
+            PluginError::Store(journey_core::Error::Key(
+                journey_core::content_keys::KeyError::Destroyed { .. }
+            ))
+        ),
+        "{gone}"
+    );
 }
 
 #[tokio::test]
