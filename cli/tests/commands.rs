@@ -684,6 +684,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "statutory-timescales",
         "step-up-down",
         "care-leaver-entitlements",
+        "retention",
     ] {
         assert!(
             list.lines().any(|l| l.starts_with(name) && l.contains("active")),
