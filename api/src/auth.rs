@@ -45,17 +45,23 @@ pub enum Role {
     Integrator,
     /// Works with policies only; no access to children's records.
     PolicyAuthor,
-    /// Reads children's records (timelines, summaries, exports) with a stated purpose; writes nothing.
+    /// Reads children's records (timelines, summaries, exports) with a stated purpose; places and lifts
+    /// holds on destruction.
     Investigator,
+    /// Keeps records for as long as the law says: lists the records due for destruction (naming each child
+    /// by id with the rule, never the record's content) and places and lifts holds. Reads no child's
+    /// record.
+    RecordsOfficer,
     /// Everything, including keys and the access log.
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Integrator,
         Role::PolicyAuthor,
         Role::Investigator,
+        Role::RecordsOfficer,
         Role::Admin,
     ];
 
@@ -64,6 +70,7 @@ impl Role {
             Role::Integrator => "integrator",
             Role::PolicyAuthor => "policy-author",
             Role::Investigator => "investigator",
+            Role::RecordsOfficer => "records-officer",
             Role::Admin => "admin",
         }
     }
@@ -79,10 +86,8 @@ impl FromStr for Role {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Role, FieldError> {
         Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            FieldError::new(
-                "role",
-                format!("must be one of integrator, policy-author, investigator, admin (got {s:?})"),
-            )
+            let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            FieldError::new("role", format!("must be one of {} (got {s:?})", roles.join(", ")))
         })
     }
 }
@@ -113,6 +118,11 @@ pub enum Action {
     ReadMeasures,
     /// Have a checkpoint of the log signed now (`POST /v1/checkpoints`).
     SignCheckpoint,
+    /// Place, lift and list holds on the destruction of a child's record (no content of the record).
+    ManageHolds,
+    /// List the records due for destruction under the retention policy in force: each child's id, the
+    /// rule and its dates, never the record's content.
+    ReviewRetention,
 }
 
 impl Role {
@@ -122,7 +132,13 @@ impl Role {
             Role::Admin => true,
             Role::Integrator => matches!(action, AppendEvents),
             Role::PolicyAuthor => matches!(action, ManagePolicies),
-            Role::Investigator => matches!(action, ReadChild | Verify | EvaluatePolicy | ReadMeasures),
+            Role::Investigator => {
+                matches!(
+                    action,
+                    ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds
+                )
+            }
+            Role::RecordsOfficer => matches!(action, ManageHolds | ReviewRetention),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod access;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod holds;
 pub mod measures_report;
 pub mod metrics;
 mod middleware;

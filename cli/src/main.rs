@@ -25,6 +25,7 @@ mod policy;
 mod policy_registry;
 mod records;
 mod recover;
+mod retention;
 mod returns;
 mod serve;
 mod target;
@@ -142,6 +143,12 @@ enum Command {
         #[command(subcommand)]
         command: records::LogCommand,
     },
+    /// Records management: holds on destruction, and the records due for destruction under the retention
+    /// policy in force.
+    Records {
+        #[command(subcommand)]
+        command: retention::RecordsCommand,
+    },
     /// Timeliness measures (statutory deadlines per month and team, re-referrals, recording lag, the adoption
     /// scorecard) as a table, JSON, CSV or an HTML report.
     Measures(measures::MeasuresArgs),
@@ -245,6 +252,7 @@ fn main() -> anyhow::Result<()> {
         Command::Log { command } => records::log(command),
         Command::Returns { command } => returns::run(command),
         Command::Measures(args) => measures::run(args),
+        Command::Records { command } => retention::run(command),
         Command::Witness { command } => witness::run(command),
         Command::RotateKek { data, new_kek_file } => kek::rotate(&data, &new_kek_file),
         Command::Rebuild { data } => {

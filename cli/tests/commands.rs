@@ -684,6 +684,7 @@ fn policies_are_listed_evaluated_recorded_replayed_and_retired_on_a_data_directo
         "statutory-timescales",
         "step-up-down",
         "care-leaver-entitlements",
+        "retention",
     ] {
         assert!(
             list.lines().any(|l| l.starts_with(name) && l.contains("active")),
@@ -1088,5 +1089,90 @@ fn a_first_serve_seals_content_under_a_key_it_makes_and_a_sealed_logs_export_is_
     assert!(
         !tmp.path().join("copy").exists(),
         "a refused import left a data directory behind"
+    );
+}
+
+/// `journey records hold|holds|lift|due` on a data directory: a hold placed, listed as held in the records
+/// due (never destroyable), lifted; a bad hold refused naming the field; the review in the access log.
+#[test]
+fn records_holds_and_the_records_due_on_a_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    authority(&data);
+    let d = path(&data);
+    // Far enough ahead that every synthetic child's record is due (the latest, a 100-year adoption record,
+    // runs from an order in the generated years).
+    let due = |on: &str| -> Value {
+        serde_json::from_str(&ok(&[
+            "records", "due", "--data", d, "--on", on, "--format", "json",
+        ]))
+        .unwrap()
+    };
+    let all = due("2200-12-31");
+    assert_eq!(all["policy"], "retention");
+    assert!(all["evaluated"].as_u64().unwrap() > 0, "{all:#}");
+    let child = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "destroyable")
+        .map(|r| r["child_id"].as_str().unwrap().to_owned())
+        .expect("a record is due by 2200");
+    let status_of = |listing: &Value| -> Option<String> {
+        listing["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["child_id"] == child.as_str())
+            .map(|r| r["status"].as_str().unwrap().to_owned())
+    };
+    let before = status_of(&all);
+    let placed: Value = serde_json::from_str(&ok(&[
+        "records",
+        "hold",
+        "--data",
+        d,
+        &child,
+        "--reason",
+        "Inquiry moratorium",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let hold_id = placed["hold_id"].as_str().unwrap().to_owned();
+    assert_eq!(before.as_deref(), Some("destroyable"));
+    assert_eq!(status_of(&due("2200-12-31")).as_deref(), Some("held"));
+    let listed = ok(&["records", "holds", "--data", d, &child]);
+    assert!(
+        listed.contains(&hold_id) && listed.contains("until lifted"),
+        "{listed}"
+    );
+    let lifted = ok(&[
+        "records", "lift", "--data", d, &child, &hold_id, "--reason", "Lifted",
+    ]);
+    assert!(lifted.contains("lifted by cli"), "{lifted}");
+    assert_eq!(status_of(&due("2200-12-31")), before);
+    // A hold ending before today is refused naming the field.
+    let out = journey(&[
+        "records",
+        "hold",
+        "--data",
+        d,
+        &child,
+        "--reason",
+        "x",
+        "--until",
+        "2001-01-01",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("until") && stderr.contains("must not be before today"),
+        "{stderr}"
+    );
+    let table = ok(&["records", "due", "--data", d, "--on", "2200-12-31"]);
+    assert!(
+        table.starts_with("records due on 2200-12-31 under retention 1.0.0"),
+        "{table}"
     );
 }

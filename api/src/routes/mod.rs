@@ -15,6 +15,7 @@ pub mod measures;
 pub mod ops;
 pub mod policies;
 pub mod proof;
+pub mod records;
 pub mod returns;
 pub mod timeline;
 
@@ -55,6 +56,7 @@ pub mod timeline;
         (name = "log", description = "The whole log: pages, the live feed, verification"),
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
+        (name = "records", description = "Records management: holds on destruction, and the records due for destruction under the retention policy in force"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
         (name = "proof", description = "Proof an outsider can check: signed checkpoints, witnesses' cosignatures, tiles of the Merkle tree, inclusion and consistency proofs (C2SP formats)"),
@@ -115,6 +117,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))
         .routes(routes!(admin::access_log))
+        .routes(routes!(records::place_hold, records::list_holds))
+        .routes(routes!(records::lift_hold))
+        .routes(routes!(records::due))
         .routes(routes!(proof::latest))
         .routes(routes!(proof::vkey))
         .routes(routes!(proof::at_size))

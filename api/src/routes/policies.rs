@@ -35,7 +35,7 @@ use crate::responses::{
 use crate::routes::children::{as_of, require_child};
 
 /// The registry, or 503 when this server runs without a policy host.
-fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
+pub(crate) fn registry(state: &AppState) -> ApiResult<&Arc<Registry>> {
     state
         .registry
         .as_ref()
@@ -586,7 +586,7 @@ pub async fn dry_run(
 }
 
 /// The first `limit` children registered, in log order.
-async fn first_children(store: &dyn EventStore, limit: usize) -> ApiResult<Vec<ChildId>> {
+pub(crate) async fn first_children(store: &dyn EventStore, limit: usize) -> ApiResult<Vec<ChildId>> {
     let mut children = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut from = journey_core::Position(1);

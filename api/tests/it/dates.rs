@@ -28,6 +28,8 @@ fn date(s: &str) -> Date {
 fn base_body(op: &Operation) -> Value {
     if op.path.ends_with("/dry-run") {
         json!({ "limit": 1 })
+    } else if op.path.ends_with("/holds") {
+        json!({ "reason": "date bounds test" })
     } else if op.path == "/v1/policies" {
         deploy_body("policies/statutory-timescales", false)
     } else {

@@ -16,6 +16,7 @@ mod problems;
 mod proof;
 mod readiness;
 mod reads;
+mod records;
 mod returns;
 mod roles;
 mod routes;

@@ -84,6 +84,7 @@ async fn a_version_is_tested_listed_and_evaluated_with_its_evidence() {
             "care-leaver-entitlements 2.0.0",
             "levels-of-need 1.0.1",
             "levels-of-need 1.1.0",
+            "retention 1.0.0",
             "statutory-timescales 1.0.1",
             "statutory-timescales 2.0.0",
             "step-up-down 1.0.1",

@@ -54,6 +54,7 @@ fn path_value(h: &Harness, name: &str, child: &str) -> String {
         "number" => "1".into(),
         "section" => "timeliness".into(),
         "key_id" => h.spare_key_id.clone(),
+        "hold_id" => "hold-1".into(),
         "size" => "2".into(),
         "path" => "0/000.p/1".into(),
         other => panic!("no test value for the path parameter {{{other}}}: add one to routes::path_value"),
@@ -67,6 +68,7 @@ pub fn default_query_value(name: &str) -> &'static str {
         "from" | "start" => "2024-04-01",
         "to" | "end" => "2025-03-31",
         "la_code" => "878",
+        "on" => "2025-01-01",
         "old" | "position" => "1",
         "new" => "2",
         other => panic!(

@@ -38,12 +38,14 @@ use crate::{Calendar, Digest, PluginError};
 mod decisions;
 mod examples;
 mod measures;
+mod retention;
 
 pub use decisions::{
     DecisionRecorded, DryRunReport, EvaluateRequest, EvaluationOutcome, Field, ReplayReport, VersionSelector,
 };
 pub use examples::{ExampleCase, ExampleFailure, ExampleOutcome, run_example};
 pub use measures::{TIMESCALES_POLICY, TimescalesRun};
+pub use retention::{RETENTION_POLICY, RetentionRun};
 
 /// The journal stream of deployments, activations and retirements.
 pub const POLICIES_STREAM: &str = "policies";

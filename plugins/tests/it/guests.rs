@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use journey_plugins::guests::{
     CARE_LEAVER_ENTITLEMENTS, CONTACT_THRESHOLD_1, CONTACT_THRESHOLD_2, GARBAGE_OUTPUT, INFINITE_LOOP,
-    LEVELS_OF_NEED, PANIC, RETENTION_PROBE, SANDBOX_PROBE, STATUTORY_TIMESCALES, STEP_UP_DOWN, TRAP,
-    UNBOUNDED_ALLOCATION, WRONG_CONTRACT, WRONG_INTERFACE,
+    LEVELS_OF_NEED, PANIC, RETENTION, RETENTION_PROBE, SANDBOX_PROBE, STATUTORY_TIMESCALES, STEP_UP_DOWN,
+    TRAP, UNBOUNDED_ALLOCATION, WRONG_CONTRACT, WRONG_INTERFACE,
 };
 use journey_plugins::{
     DeadlineStatus, Host, HostConfig, Limits, PluginError, PolicyEventStatus, PolicyKind, Refusal,
@@ -124,6 +124,11 @@ fn care_leaver_entitlements() {
         PolicyKind::CareLeaverEntitlements,
         "2.0.0",
     );
+}
+
+#[test]
+fn retention() {
+    reference_policy(RETENTION, "retention", PolicyKind::Retention, "1.0.0");
 }
 
 #[test]

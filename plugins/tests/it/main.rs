@@ -7,6 +7,7 @@ mod input;
 mod reference_care_leaver_entitlements;
 mod reference_examples;
 mod reference_levels_of_need;
+mod reference_retention;
 mod reference_statutory_timescales;
 mod reference_step_up_down;
 mod registry;

@@ -96,6 +96,7 @@ fn every_reference_policy_ships_parameters_and_three_to_six_examples() {
         [
             "policies/care-leaver-entitlements",
             "policies/levels-of-need",
+            "policies/retention",
             "policies/statutory-timescales",
             "policies/step-up-down",
             "reference/care-leaver-entitlements-1.0.1",

@@ -788,6 +788,7 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
         [
             PolicyKind::CareLeaverEntitlements,
             PolicyKind::LevelOfNeed,
+            PolicyKind::Retention,
             PolicyKind::StatutoryTimescales,
             PolicyKind::StepUpStepDown
         ]
@@ -809,6 +810,7 @@ async fn the_reference_policies_deploy_and_pass_their_examples_and_redeploying_i
             row("care-leaver-entitlements", "2.0.0", "2.0.0"),
             row("levels-of-need", "1.0.1", "1.0.0"),
             row("levels-of-need", "1.1.0", "2.0.0"),
+            row("retention", "1.0.0", "2.0.0"),
             row("statutory-timescales", "1.0.1", "1.0.0"),
             row("statutory-timescales", "2.0.0", "2.0.0"),
             row("step-up-down", "1.0.1", "1.0.0"),

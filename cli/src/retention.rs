@@ -1,0 +1,223 @@
+//! `journey records`: records management through the REST API (a server's, or this process's over a data
+//! directory): holds on the destruction of a child's record, and the records due for destruction under the
+//! retention policy in force. None of them shows a record's content.
+
+use anyhow::Context;
+use axum::http::Method;
+use clap::{Args, Subcommand, ValueEnum};
+use journey_core::{ChildId, Date};
+use serde_json::{Value, json};
+
+use crate::api_client::{ApiClient, Policies};
+use crate::target::{TargetArgs, encode};
+
+#[derive(Debug, Subcommand)]
+pub enum RecordsCommand {
+    /// Place a hold on a child's record: it is not destroyed while the hold is in force (an inquiry, a
+    /// safeguarding practice review, litigation, a complaint).
+    Hold(HoldArgs),
+    /// Lift a hold on a child's record, with the reason.
+    Lift(LiftArgs),
+    /// List every hold placed on a child's record, lifted or not.
+    Holds(HoldsArgs),
+    /// List the records that may be destroyed on a date under the retention policy in force (evaluated for
+    /// every child as known now), with the rule, its source and whether a hold is in force.
+    Due(DueArgs),
+}
+
+/// table (for a person) or json (everything the API answered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The child's id.
+    child: ChildId,
+    /// Why destruction is suspended: name the inquiry, review or case, not the people (1 to 1000 characters).
+    #[arg(long)]
+    reason: String,
+    /// The last day the hold holds, if known (otherwise until lifted).
+    #[arg(long)]
+    until: Option<Date>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct LiftArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The child's id.
+    child: ChildId,
+    /// The hold's id, as `journey records holds` lists it (`hold-3`).
+    hold: String,
+    /// Why the hold is lifted (1 to 1000 characters).
+    #[arg(long)]
+    reason: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct HoldsArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The child's id.
+    child: ChildId,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DueArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// List the records that may be destroyed on this date, e.g. 2026-04-01.
+    #[arg(long)]
+    on: Date,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+pub fn run(command: RecordsCommand) -> anyhow::Result<()> {
+    match command {
+        RecordsCommand::Hold(args) => {
+            let mut body = json!({ "reason": args.reason });
+            if let Some(until) = args.until {
+                body["until"] = json!(until);
+            }
+            let path = format!("/v1/children/{}/holds", encode(args.child.as_str()));
+            let hold = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &path,
+                Some(&body),
+            )?;
+            print(args.format, &hold, || hold_line(&hold))
+        }
+        RecordsCommand::Lift(args) => {
+            let path = format!(
+                "/v1/children/{}/holds/{}/lift",
+                encode(args.child.as_str()),
+                encode(&args.hold)
+            );
+            let body = json!({ "reason": args.reason });
+            let hold = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &path,
+                Some(&body),
+            )?;
+            print(args.format, &hold, || hold_line(&hold))
+        }
+        RecordsCommand::Holds(args) => {
+            let path = format!("/v1/children/{}/holds", encode(args.child.as_str()));
+            let list = call(&args.target, Policies::NotNeeded, Method::GET, &path, None)?;
+            print(args.format, &list, || {
+                let holds = list["holds"].as_array().cloned().unwrap_or_default();
+                if holds.is_empty() {
+                    return format!("no hold was ever placed on {}'s record", args.child);
+                }
+                holds.iter().map(hold_line).collect::<Vec<_>>().join("\n")
+            })
+        }
+        RecordsCommand::Due(args) => {
+            let path = format!("/v1/records/due?on={}", args.on);
+            let due = call(&args.target, Policies::Needed, Method::GET, &path, None)?;
+            print(args.format, &due, || due_table(&due))
+        }
+    }
+}
+
+fn call(
+    target: &TargetArgs,
+    policies: Policies,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<Value> {
+    let client = ApiClient::open_with(target, policies)?;
+    let answer = client.call(method, path, body);
+    client.close()?;
+    answer
+}
+
+fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyhow::Result<()> {
+    let text = match format {
+        Output::Json => serde_json::to_string_pretty(value).context("writing JSON")?,
+        Output::Table => table(),
+    };
+    println!("{text}");
+    Ok(())
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// `hold-3  child-1  in force until 2027-03-31  placed by x at ...: reason`.
+fn hold_line(h: &Value) -> String {
+    let state = match (&h["lifted"], h["until"].as_str()) {
+        (Value::Object(l), _) => format!(
+            "lifted by {} at {}: {}",
+            text(&l["by"]),
+            text(&l["at"]),
+            text(&l["reason"])
+        ),
+        (_, Some(until)) => format!("until {until}"),
+        _ => "until lifted".to_owned(),
+    };
+    format!(
+        "{}  {}  placed by {} at {}: {}  [{state}]",
+        text(&h["hold_id"]),
+        text(&h["child_id"]),
+        text(&h["placed_by"]),
+        text(&h["placed_at"]),
+        text(&h["reason"]),
+    )
+}
+
+fn due_table(due: &Value) -> String {
+    let mut lines = vec![format!(
+        "records due on {} under {} {}: {} due ({} held), {} undetermined, of {} evaluated ({} children{})",
+        text(&due["on"]),
+        text(&due["policy"]),
+        text(&due["version"]),
+        due["due"],
+        due["held"],
+        due["undetermined"],
+        due["evaluated"],
+        due["children"],
+        match due["failures"].as_object() {
+            Some(f) if !f.is_empty() => format!("; not judged: {}", Value::Object(f.clone())),
+            _ => String::new(),
+        }
+    )];
+    for r in due["records"].as_array().into_iter().flatten() {
+        let holds = r["holds"]
+            .as_array()
+            .map(|h| h.iter().map(text).collect::<Vec<_>>().join(","))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{:<24} {:<11} {}  {} ({}){}",
+            text(&r["child_id"]),
+            text(&r["status"]),
+            text(&r["destroy_from"]),
+            text(&r["rule"]),
+            text(&r["source"]),
+            if holds.is_empty() {
+                String::new()
+            } else {
+                format!("  holds: {holds}")
+            }
+        ));
+    }
+    lines.join("\n")
+}
