@@ -123,6 +123,9 @@ pub enum Action {
     /// List the records due for destruction under the retention policy in force: each child's id, the
     /// rule and its dates, never the record's content.
     ReviewRetention,
+    /// Authorise the destruction of records due under the retention policy in force, and list the
+    /// destruction certificates (never the records' content).
+    AuthoriseDestruction,
 }
 
 impl Role {
@@ -138,7 +141,7 @@ impl Role {
                     ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds
                 )
             }
-            Role::RecordsOfficer => matches!(action, ManageHolds | ReviewRetention),
+            Role::RecordsOfficer => matches!(action, ManageHolds | ReviewRetention | AuthoriseDestruction),
         }
     }
 }

@@ -33,6 +33,12 @@ pub struct Forbidden(Problem);
 #[allow(dead_code)]
 pub struct NotFound(Problem);
 
+/// The request conflicts with the state of things: a store that keeps content in the clear asked to erase.
+#[derive(Debug, ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[allow(dead_code)]
+pub struct Conflict(Problem);
+
 /// The body is larger than the configured limit.
 #[derive(Debug, ToResponse)]
 #[response(content_type = "application/problem+json")]

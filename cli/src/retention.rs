@@ -23,6 +23,34 @@ pub enum RecordsCommand {
     /// List the records that may be destroyed on a date under the retention policy in force (evaluated for
     /// every child as known now), with the rule, its source and whether a hold is in force.
     Due(DueArgs),
+    /// Authorise the destruction of children's records (records officers and admins): each must be due under
+    /// the retention policy in force and held by no hold, or nothing is destroyed. Their content keys are
+    /// destroyed and a destruction certificate is recorded and printed.
+    Destroy(DestroyArgs),
+    /// List the destruction certificates (and any authorisation not yet certified).
+    Destructions(DestructionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The children whose records are to be destroyed, as `journey records due` lists them.
+    #[arg(required = true)]
+    children: Vec<ChildId>,
+    /// The retention review or schedule run this belongs to (1 to 1000 characters; no personal data).
+    #[arg(long)]
+    reason: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct DestructionsArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
 }
 
 /// table (for a person) or json (everything the API answered).
@@ -128,6 +156,33 @@ pub fn run(command: RecordsCommand) -> anyhow::Result<()> {
                 holds.iter().map(hold_line).collect::<Vec<_>>().join("\n")
             })
         }
+        RecordsCommand::Destroy(args) => {
+            let body = json!({ "children": args.children, "reason": args.reason });
+            let certificate = call(
+                &args.target,
+                Policies::Needed,
+                Method::POST,
+                "/v1/records/destructions",
+                Some(&body),
+            )?;
+            print(args.format, &certificate, || certificate_text(&certificate))
+        }
+        RecordsCommand::Destructions(args) => {
+            let list = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::GET,
+                "/v1/records/destructions",
+                None,
+            )?;
+            print(args.format, &list, || {
+                let all = list.as_array().cloned().unwrap_or_default();
+                if all.is_empty() {
+                    return "no record has been destroyed".to_owned();
+                }
+                all.iter().map(certificate_text).collect::<Vec<_>>().join("\n\n")
+            })
+        }
         RecordsCommand::Due(args) => {
             let path = format!("/v1/records/due?on={}", args.on);
             let due = call(&args.target, Policies::Needed, Method::GET, &path, None)?;
@@ -217,6 +272,37 @@ fn due_table(due: &Value) -> String {
             } else {
                 format!("  holds: {holds}")
             }
+        ));
+    }
+    lines.join("\n")
+}
+
+/// A destruction certificate for a person: who, when, why, under what, and each record.
+fn certificate_text(c: &Value) -> String {
+    let mut lines = vec![format!(
+        "{}: authorised by {} at {}, {} ({} {}): {}",
+        text(&c["destruction_id"]),
+        text(&c["authorised_by"]),
+        text(&c["authorised_at"]),
+        match c["destroyed_at"].as_str() {
+            Some(at) => format!("keys destroyed at {at}"),
+            None =>
+                "NOT YET DESTROYED (authorised; run the same destruction again to complete it)".to_owned(),
+        },
+        text(&c["policy"]),
+        text(&c["version"]),
+        text(&c["reason"]),
+    )];
+    for r in c["children"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "  {:<24} due from {}  {} records (positions {}-{}, stream head {})  {}",
+            text(&r["child_id"]),
+            r["destroy_from_year"],
+            r["records"],
+            r["first_position"],
+            r["last_position"],
+            text(&r["stream_head"]),
+            text(&r["rule"]),
         ));
     }
     lines.join("\n")

@@ -9,6 +9,7 @@ use crate::AppState;
 
 pub mod admin;
 pub mod children;
+pub mod destructions;
 pub mod log;
 pub mod login;
 pub mod measures;
@@ -42,6 +43,7 @@ pub mod timeline;
             crate::responses::Unauthorized,
             crate::responses::Forbidden,
             crate::responses::NotFound,
+            crate::responses::Conflict,
             crate::responses::PayloadTooLarge,
             crate::responses::UnsupportedMediaType,
             crate::responses::Unprocessable,
@@ -120,6 +122,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(records::place_hold, records::list_holds))
         .routes(routes!(records::lift_hold))
         .routes(routes!(records::due))
+        .routes(routes!(destructions::authorise, destructions::list))
         .routes(routes!(proof::latest))
         .routes(routes!(proof::vkey))
         .routes(routes!(proof::at_size))

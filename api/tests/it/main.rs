@@ -6,6 +6,7 @@ mod common;
 mod access_log;
 mod append;
 mod dates;
+mod destructions;
 mod feed;
 mod keys;
 mod login;

@@ -244,6 +244,22 @@ fn routes() -> Vec<Row> {
             [403, 403, 403, 200, 200],
             401,
         ),
+        // Destruction (records officers and admins): this store keeps content in the clear, so erasure is a
+        // conflict for those who may ask (the sealed case is `destructions.rs`).
+        row(
+            Method::POST,
+            "/v1/records/destructions",
+            |n| Some(json!({ "children": ["child-1"], "reason": format!("role table test {n}") })),
+            [403, 403, 403, 409, 409],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/records/destructions",
+            none,
+            [403, 403, 403, 200, 200],
+            401,
+        ),
         // Proof an outsider can check: `proof_rows` (the checkpoints are signed by the test first).
         row(Method::GET, "/login", none, [200; 5], 200),
         row(Method::POST, "/logout", none, [303; 5], 303),
