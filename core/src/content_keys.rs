@@ -14,8 +14,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -96,13 +95,13 @@ fn random_nonce() -> Result<[u8; NONCE_BYTES], KeyError> {
 }
 
 /// A child's content key, with its cipher ready (the AES key schedule is made once per key, not per record:
-/// it was a third of a sealed read's extra cost). Both are zeroed when dropped; never printed.
+/// it was a third of a sealed read's extra cost). The raw key is zeroed when dropped; never printed.
 #[derive(Clone)]
 pub struct ContentKey(Arc<KeyMaterial>);
 
 struct KeyMaterial {
     bytes: Zeroizing<[u8; KEY_BYTES]>,
-    cipher: Aes256Gcm,
+    cipher: LessSafeKey,
 }
 
 impl fmt::Debug for ContentKey {
@@ -129,7 +128,8 @@ impl ContentKey {
 
     pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> ContentKey {
         let bytes = Zeroizing::new(bytes);
-        let cipher = Aes256Gcm::new((&*bytes).into());
+        let cipher =
+            LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes[..]).expect("a 32-byte AES-256 key"));
         ContentKey(Arc::new(KeyMaterial { bytes, cipher }))
     }
 
@@ -138,20 +138,26 @@ impl ContentKey {
         &self.0.bytes
     }
 
-    fn cipher(&self) -> &Aes256Gcm {
+    fn cipher(&self) -> &LessSafeKey {
         &self.0.cipher
     }
 
     /// Seals `plaintext`, bound to `aad`: `nonce ‖ ciphertext ‖ tag`, appended to `out`.
     pub fn seal_into(&self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), KeyError> {
         let nonce = random_nonce()?;
-        let sealed = self
-            .cipher()
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
-            .map_err(|_| KeyError::Malformed("AES-GCM refused to seal".into()))?;
-        out.reserve(NONCE_BYTES + sealed.len());
+        out.reserve(NONCE_BYTES + plaintext.len() + TAG_BYTES);
         out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .cipher()
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut out[start..],
+            )
+            .map_err(|_| KeyError::Malformed("AES-GCM refused to seal".into()))?;
+        out.extend_from_slice(tag.as_ref());
         Ok(())
     }
 
@@ -170,9 +176,51 @@ impl ContentKey {
             )));
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
-        self.cipher()
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
-            .map_err(|_| KeyError::Unauthentic { what: what() })
+        let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
+        let mut plaintext = ciphertext.to_vec();
+        let opened = self
+            .cipher()
+            .open_in_place(nonce, Aad::from(aad), &mut plaintext)
+            .map_err(|_| KeyError::Unauthentic { what: what() })?
+            .len();
+        plaintext.truncate(opened);
+        Ok(plaintext)
+    }
+}
+
+impl ContentKey {
+    /// As [`ContentKey::open`], handing the plaintext to `f` in a per-thread buffer instead of a new one:
+    /// a read opens thousands of records and decodes each at once (the allocation was a tenth of a sealed
+    /// record's extra cost).
+    pub fn open_with<R>(
+        &self,
+        aad: &[u8],
+        sealed: &[u8],
+        what: impl FnOnce() -> String,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, KeyError> {
+        use std::cell::RefCell;
+        thread_local! {
+            static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        if sealed.len() < NONCE_BYTES + TAG_BYTES {
+            return Err(KeyError::Malformed(format!(
+                "{} is shorter than a nonce and a tag",
+                what()
+            )));
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
+        SCRATCH.with(|scratch| {
+            let mut buffer = scratch.borrow_mut();
+            buffer.clear();
+            buffer.extend_from_slice(ciphertext);
+            let plaintext = self
+                .cipher()
+                .open_in_place(nonce, Aad::from(aad), &mut buffer[..])
+                .map_err(|_| KeyError::Unauthentic { what: what() })?;
+            Ok(f(plaintext))
+        })
     }
 }
 
