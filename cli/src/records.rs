@@ -102,6 +102,13 @@ pub enum LogCommand {
         /// The JSON-lines export.
         #[arg(long)]
         file: PathBuf,
+        /// Seal each child's content under a key of its own in the new data directory (ADR 11): the way a
+        /// log in the clear is migrated. The export's hash links are checked against its content first; the
+        /// sealed log has new hashes (they cover ciphertext), so it is checked record by record for the same
+        /// content instead. The key-encryption key comes from JOURNEY_KEK, or is made beside the new data
+        /// directory.
+        #[arg(long)]
+        seal: bool,
     },
 }
 
@@ -354,7 +361,7 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 pub fn log(command: LogCommand) -> anyhow::Result<()> {
     match command {
         LogCommand::Export { target, out, from } => export_log(target, &out, from),
-        LogCommand::Import { data, file } => import_log(&data, &file),
+        LogCommand::Import { data, file, seal } => import_log(&data, &file, seal),
     }
 }
 
@@ -396,7 +403,7 @@ fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn import_log(data: &Path, file: &Path) -> anyhow::Result<()> {
+fn import_log(data: &Path, file: &Path, seal: bool) -> anyhow::Result<()> {
     if data.exists()
         && std::fs::read_dir(data)
             .with_context(|| format!("reading {}", data.display()))?
@@ -410,15 +417,34 @@ fn import_log(data: &Path, file: &Path) -> anyhow::Result<()> {
     }
     // All or nothing: the log is built beside the target and renamed into place only once every record is
     // restored and checked. Until then nothing at the target opens, whatever happens to this process.
+    let kek = if seal {
+        Some(
+            crate::kek::resolve(data, None, crate::kek::IfMissing::Make)?
+                .context("no key-encryption key to seal with")?,
+        )
+    } else {
+        None
+    };
     let staging = Staging::begin(data)?;
-    let restored = restore(&staging.dir, file)?;
+    let restored = restore(&staging.dir, file, kek)?;
     staging.commit()?;
-    println!(
-        "restored {} records into {}; every hash link matches the export and the log verifies; head {}",
-        restored.records,
-        data.display(),
-        hex::encode(restored.head)
-    );
+    if seal {
+        println!(
+            "restored {} records into {}, each child's content sealed under a key of its own; the export's hash \
+             links match its content, every restored record has the exported content, and the log verifies; \
+             its hashes are new (they cover ciphertext): head {}",
+            restored.records,
+            data.display(),
+            hex::encode(restored.head)
+        );
+    } else {
+        println!(
+            "restored {} records into {}; every hash link matches the export and the log verifies; head {}",
+            restored.records,
+            data.display(),
+            hex::encode(restored.head)
+        );
+    }
     println!(
         "this is a new log, not the original: its log id is {id}, so its checkpoints' origin is \
          <checkpoint.origin_base>/{id} ({}/{id} by default). A log export carries no checkpoints: nothing was \
@@ -441,13 +467,22 @@ struct Restored {
 
 /// Restores the export `file` into the store an import is building in `dir`, record by record, checking
 /// each rebuilt hash link against the exported one, and verifies the whole log.
-fn restore(dir: &Path, file: &Path) -> anyhow::Result<Restored> {
+fn restore(
+    dir: &Path,
+    file: &Path,
+    kek: Option<Arc<dyn journey_core::content_keys::KeyEncryptionKey>>,
+) -> anyhow::Result<Restored> {
     let input = BufReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?);
     // The store stamps `recorded_at` from its clock: following each record's own time reproduces it.
     let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-    let store = EmbeddedStore::open_importing(dir, clock.clone())
+    let sealing = kek.is_some();
+    let options = journey_embedded::EmbeddedOptions {
+        kek,
+        ..journey_embedded::EmbeddedOptions::default()
+    };
+    let store = EmbeddedStore::open_importing_with(dir, clock.clone(), options)
         .with_context(|| format!("creating a store in {}", dir.display()))?;
-    let restored = restore_records(&store, &clock, &mut input.lines(), file);
+    let restored = restore_records(&store, &clock, &mut input.lines(), file, sealing);
     let verified = restored.and_then(|records| Ok((records, block_on(store.verify())?)));
     let log_id = store.log_id().clone();
     let closed = store.close();
@@ -471,7 +506,9 @@ fn restore_records(
     clock: &ManualClock,
     lines: &mut dyn Iterator<Item = std::io::Result<String>>,
     file: &Path,
+    sealing: bool,
 ) -> anyhow::Result<u64> {
+    let mut chains = ExportChains::default();
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} restoring {pos} records ({per_sec})")
             .expect("valid template"),
@@ -505,6 +542,15 @@ fn restore_records(
                 envelope.position.0
             );
         }
+        if sealing {
+            chains.check(&record).with_context(|| {
+                format!(
+                    "{} line {}: the export's hash links do not match its content: it was altered",
+                    file.display(),
+                    n + 1
+                )
+            })?;
+        }
         clock.set(envelope.recorded_at);
         let outcome = block_on(store.append(AppendRequest {
             child_id: envelope.child_id.clone(),
@@ -517,9 +563,18 @@ fn restore_records(
         }))
         .with_context(|| format!("{} line {}: the store refused the record", file.display(), n + 1))?;
         let stored = block_on(store.read_stream(envelope.child_id.clone(), envelope.version, 1))?;
-        let same = stored
-            .first()
-            .is_some_and(|s| s.chain == record.chain && s.envelope == record.envelope);
+        let same = if sealing {
+            // The sealed record's hashes cover ciphertext and are new; its content must be the export's.
+            stored.first().is_some_and(|s| {
+                let mut as_exported = s.envelope.clone();
+                as_exported.schema_version = record.envelope.schema_version;
+                as_exported == record.envelope && s.payload == record.payload
+            })
+        } else {
+            stored
+                .first()
+                .is_some_and(|s| s.chain == record.chain && s.envelope == record.envelope)
+        };
         if !same || outcome.events.len() != 1 {
             bail!(
                 "{} line {}: the restored record's hash links differ from the exported ones (child {}, version \
@@ -688,4 +743,37 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
         }
     }
     sync_dir(dir)
+}
+
+/// The export's own hash chains, recomputed from each record's content (a record in the clear is stored as
+/// `encoding::encode_body` of its fields and event, deterministically): what proves, when sealing gives the
+/// restored log new hashes, that the export is the log that was exported.
+#[derive(Default)]
+struct ExportChains {
+    streams: std::collections::HashMap<ChildId, [u8; 32]>,
+    log: [u8; 32],
+}
+
+impl ExportChains {
+    fn check(&mut self, record: &RecordedEvent) -> anyhow::Result<()> {
+        use journey_core::{chain, encoding};
+        let e = &record.envelope;
+        let fields = encoding::StoreFields {
+            child_id: e.child_id.clone(),
+            version: e.version,
+            position: e.position,
+            recorded_at: e.recorded_at,
+            recorded_by: e.recorded_by.clone(),
+        };
+        let body = encoding::encode_body(&fields, &encoding::encode_new_event(&record.as_new_event()));
+        let previous = self.streams.get(&e.child_id).copied().unwrap_or(chain::GENESIS);
+        let stream_hash = chain::stream_hash(&previous, &body);
+        let log_hash = chain::log_hash(&self.log, &stream_hash);
+        if stream_hash != record.chain.stream_hash || log_hash != record.chain.log_hash {
+            bail!("child {} version {}", e.child_id, e.version);
+        }
+        self.streams.insert(e.child_id.clone(), stream_hash);
+        self.log = log_hash;
+        Ok(())
+    }
 }

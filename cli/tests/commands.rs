@@ -1176,3 +1176,94 @@ fn records_holds_and_the_records_due_on_a_data_directory() {
         "{table}"
     );
 }
+
+/// A log in the clear migrated to a sealed one: `journey log import --seal` checks the export's own hash
+/// links against its content, seals every child's content under its own key, and checks each restored
+/// record has the exported content; an export altered anywhere is refused, and nothing is left behind.
+#[test]
+fn a_log_in_the_clear_is_migrated_to_a_sealed_one_and_an_altered_export_is_refused() {
+    let (tmp, original, export) = exported_authority();
+    let sealed = tmp.path().join("sealed");
+    let out = ok(&[
+        "log",
+        "import",
+        "--seal",
+        "--data",
+        path(&sealed),
+        "--file",
+        path(&export),
+    ]);
+    assert!(
+        out.contains("each child's content sealed under a key of its own"),
+        "{out}"
+    );
+    assert!(tmp.path().join("sealed.kek").is_file());
+    assert!(sealed.join("keys").join("content-keys").is_file());
+    // The same records, read back through the sealed store: the same content, in the same places.
+    let again = tmp.path().join("again.jsonl");
+    ok(&["log", "export", "--data", path(&sealed), "--out", path(&again)]);
+    let read = |p: &Path| -> Vec<Value> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (before, after) = (read(&export), read(&again));
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!((&b["type"], &b["data"]), (&a["type"], &a["data"]));
+        assert_eq!(b["recorded_at"], a["recorded_at"]);
+        assert_eq!(a["schema_version"], 2);
+    }
+    assert_ne!(
+        head_hash(&original),
+        head_hash(&sealed),
+        "a sealed log's hashes cover ciphertext"
+    );
+    // A name from the original's content is on its disk in the clear, and nowhere on the sealed one's.
+    let name = before
+        .iter()
+        .find_map(|r| r["data"]["family_name"].as_str().map(str::to_owned))
+        .expect("a registration names the child");
+    {
+        let bytes = |dir: &Path| -> Vec<u8> {
+            let mut all = Vec::new();
+            for entry in std::fs::read_dir(dir.join("log")).unwrap() {
+                all.extend(std::fs::read(entry.unwrap().path()).unwrap_or_default());
+            }
+            all
+        };
+        let has = |b: &[u8]| b.windows(name.len()).any(|w| w == name.as_bytes());
+        assert!(has(&bytes(&original)), "{name} is not in the clear log");
+        assert!(!has(&bytes(&sealed)), "{name} is readable in the sealed log");
+    }
+    // One record's content altered, its hashes left: refused, nothing at the target.
+    let altered = tmp.path().join("altered.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut record: Value = serde_json::from_str(&lines[10]).unwrap();
+    record["occurred_at"] = json!("2001-01-01");
+    lines[10] = record.to_string();
+    std::fs::write(&altered, lines.join("\n")).unwrap();
+    let target = tmp.path().join("refused");
+    let out = journey(&[
+        "log",
+        "import",
+        "--seal",
+        "--data",
+        path(&target),
+        "--file",
+        path(&altered),
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("line 11: the export's hash links do not match its content"),
+        "{said}"
+    );
+    assert!(!target.exists());
+}

@@ -39,6 +39,15 @@ impl EmbeddedStore {
     /// log is never served or verified as a log (the import removes the marker, then renames the directory
     /// into place, only once every record is restored and checked).
     pub fn open_importing(dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<EmbeddedStore> {
+        EmbeddedStore::open_importing_with(dir, clock, EmbeddedOptions::default())
+    }
+
+    /// As [`EmbeddedStore::open_importing`], with options: a key-encryption key seals what is imported.
+    pub fn open_importing_with(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+        options: EmbeddedOptions,
+    ) -> Result<EmbeddedStore> {
         let dir = dir.as_ref();
         if !dir.join(IMPORT_MARKER).is_file() {
             return Err(Error::Closed(format!(
@@ -46,7 +55,7 @@ impl EmbeddedStore {
                 dir.display()
             )));
         }
-        EmbeddedStore::open_as(dir, clock, EmbeddedOptions::default(), OpenMode::Importing)
+        EmbeddedStore::open_as(dir, clock, options, OpenMode::Importing)
     }
 
     fn open_as(
