@@ -188,6 +188,18 @@ async fn destruction_is_refused_when_not_due_or_held_and_certified_when_due() {
         "destruction wrote nothing to the log"
     );
 
+    // Returns, measures and the records due pass over the destroyed children.
+    let admin = h.token(Role::Admin);
+    for uri in [
+        "/v1/returns/ssda903/2023-24",
+        "/v1/measures?from=2023-04-01&to=2024-03-31",
+        "/v1/records/due?on=2024-01-03",
+    ] {
+        let reply = h.call(Method::GET, uri, Some(admin), None).await;
+        assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
+        assert!(!reply.text.contains("due-1"), "{uri} names a destroyed child: {}", reply.text);
+    }
+
     // The journal has the two refusals and the certificate; the certificates are listed.
     let records = h
         .state
