@@ -6,8 +6,6 @@
 //! start, as it does the bootstrap admin token: `<data>.checkpoint.key`, beside the data directory, and
 //! says where it is and that production names its own.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,18 +132,7 @@ fn make_key(path: &Path, origin: &Origin) -> anyhow::Result<NoteSigner> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("the system's random source: {e}"))?;
     let signer = NoteSigner::from_seed(origin.key_name(), &seed);
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        writeln!(file, "{}", signer.private_text().as_str())?;
-        file.sync_all()?;
-        std::fs::hard_link(&tmp, path)
-    })();
-    let _ = std::fs::remove_file(&tmp);
+    let written = crate::kek::write_new_secret(path, signer.private_text().as_str());
     match written {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

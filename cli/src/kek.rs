@@ -116,10 +116,10 @@ pub fn rotate(data: &Path, new_file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Makes a key-encryption key in a new file only the server's user can read: written whole to a temporary
-/// file, synced, then linked into place, so that two processes starting together use one key.
-fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
-    let kek = LocalKek::generate().context("making a key-encryption key")?;
+/// Writes `text` and a newline as a new file only this user can read: whole to a temporary file, synced, then
+/// linked into place (and the directory synced), so that a process starting at the same moment reads the
+/// whole secret or none. `AlreadyExists` when another process made it first.
+pub(crate) fn write_new_secret(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let written = (|| -> std::io::Result<()> {
         let mut file = std::fs::OpenOptions::new()
@@ -127,7 +127,7 @@ fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        writeln!(file, "{}", kek.to_text().as_str())?;
+        writeln!(file, "{text}")?;
         file.sync_all()?;
         std::fs::hard_link(&tmp, path)?;
         if let Some(parent) = path.parent() {
@@ -136,7 +136,14 @@ fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
         Ok(())
     })();
     let _ = std::fs::remove_file(&tmp);
-    match written {
+    written
+}
+
+/// Makes a key-encryption key in a new file only the server's user can read: written whole to a temporary
+/// file, synced, then linked into place, so that two processes starting together use one key.
+fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
+    let kek = LocalKek::generate().context("making a key-encryption key")?;
+    match write_new_secret(path, kek.to_text().as_str()) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);

@@ -197,7 +197,11 @@ async fn destruction_is_refused_when_not_due_or_held_and_certified_when_due() {
     ] {
         let reply = h.call(Method::GET, uri, Some(admin), None).await;
         assert_eq!(reply.status, 200, "{uri}: {}", reply.text);
-        assert!(!reply.text.contains("due-1"), "{uri} names a destroyed child: {}", reply.text);
+        assert!(
+            !reply.text.contains("due-1"),
+            "{uri} names a destroyed child: {}",
+            reply.text
+        );
     }
 
     // The journal has the two refusals and the certificate; the certificates are listed.
