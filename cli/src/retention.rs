@@ -2,6 +2,8 @@
 //! directory): holds on the destruction of a child's record, and the records due for destruction under the
 //! retention policy in force. None of them shows a record's content.
 
+use std::io::Write as _;
+
 use anyhow::Context;
 use axum::http::Method;
 use clap::{Args, Subcommand, ValueEnum};
@@ -209,8 +211,12 @@ fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyho
         Output::Json => serde_json::to_string_pretty(value).context("writing JSON")?,
         Output::Table => table(),
     };
-    println!("{text}");
-    Ok(())
+    // A reader that stops early (`| head`) is not an error.
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
 }
 
 fn text(v: &Value) -> &str {

@@ -144,6 +144,13 @@ fn refusal(child: &ChildRetention, today: Date) -> Option<String> {
         }
         RetentionStatus::Held => format!("held under {}", r.rule),
     };
+    // Both reasons when both hold: the officer sees what stands in the way on either count.
+    if child.is_held() && !why.starts_with("a hold") {
+        return Some(format!(
+            "{why}; and a hold is in force ({})",
+            child.holds.join(", ")
+        ));
+    }
     Some(why)
 }
 
