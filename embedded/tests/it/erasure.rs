@@ -228,6 +228,15 @@ fn a_destroyed_childs_content_is_gone_everywhere_and_every_proof_still_holds() {
         // The chains verify, the tree's root is the one signed before, other children's exports verify.
         let report = block_on(store.verify()).unwrap();
         assert!(report.first_broken.is_none(), "{report:?}");
+        // A reopened store loads its tree on a thread of its own: wait until it holds the log.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while {
+            let status = block_on(store.tree_status()).unwrap();
+            status.size < size || status.rebuilding.is_some()
+        } {
+            assert!(std::time::Instant::now() < deadline, "the tree never caught up");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert_eq!(block_on(proofs(store).root(size)).unwrap(), root_before);
         for (child, before) in kept.iter().zip(&kept_exports) {
             let now = block_on(store.export_stream(child.clone())).unwrap();
