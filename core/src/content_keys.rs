@@ -579,3 +579,45 @@ mod tests {
         assert_eq!(reloaded.counts(), (1, 1));
     }
 }
+
+#[cfg(test)]
+mod suite_costs {
+    /// AES-256-GCM against ChaCha20-Poly1305 (both ring) on a record-sized message (run by hand:
+    /// `cargo test -p journey-core --release --lib suite_costs -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn open_costs() {
+        use ring::aead::{AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+        for (name, alg) in [
+            ("aes-256-gcm", &AES_256_GCM),
+            ("chacha20-poly1305", &CHACHA20_POLY1305),
+        ] {
+            let key = LessSafeKey::new(UnboundKey::new(alg, &[7u8; 32]).unwrap());
+            let mut sealed = vec![5u8; 188];
+            let tag = key
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key([1; 12]),
+                    Aad::from(b"aad"),
+                    &mut sealed,
+                )
+                .unwrap();
+            sealed.extend_from_slice(tag.as_ref());
+            let mut buffer = Vec::new();
+            let n = 500_000;
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                buffer.clear();
+                buffer.extend_from_slice(&sealed);
+                let opened = key
+                    .open_in_place(
+                        Nonce::assume_unique_for_key([1; 12]),
+                        Aad::from(b"aad"),
+                        &mut buffer,
+                    )
+                    .unwrap();
+                std::hint::black_box(opened);
+            }
+            println!("{name}: {:.0} ns", t.elapsed().as_nanos() as f64 / n as f64);
+        }
+    }
+}
