@@ -31,7 +31,10 @@ use crate::access::record_bulk_read;
 use crate::auth::{Action, Auth};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::JsonBody;
-use crate::responses::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable};
+use crate::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable, Unprocessable,
+    UnsupportedMediaType,
+};
 use crate::routes::policies::registry;
 use crate::{AppState, holds};
 
@@ -190,7 +193,7 @@ fn check(request: &AuthoriseDestruction) -> Result<(), ApiError> {
     post,
     path = "/v1/records/destructions",
     tag = "records",
-    request_body = AuthoriseDestruction,
+    request_body(content = AuthoriseDestruction, content_type = "application/json"),
     responses(
         (status = 201, body = DestructionCertificate),
         (status = 400, response = BadRequest),
@@ -198,6 +201,8 @@ fn check(request: &AuthoriseDestruction) -> Result<(), ApiError> {
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
         (status = 422, response = Unprocessable),
         (status = 503, response = Unavailable),
     ),
