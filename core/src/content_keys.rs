@@ -169,22 +169,7 @@ impl ContentKey {
         sealed: &[u8],
         what: impl FnOnce() -> String,
     ) -> Result<Vec<u8>, KeyError> {
-        if sealed.len() < NONCE_BYTES + TAG_BYTES {
-            return Err(KeyError::Malformed(format!(
-                "{} is shorter than a nonce and a tag",
-                what()
-            )));
-        }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).expect("12 bytes");
-        let mut plaintext = ciphertext.to_vec();
-        let opened = self
-            .cipher()
-            .open_in_place(nonce, Aad::from(aad), &mut plaintext)
-            .map_err(|_| KeyError::Unauthentic { what: what() })?
-            .len();
-        plaintext.truncate(opened);
-        Ok(plaintext)
+        self.open_with(aad, sealed, what, <[u8]>::to_vec)
     }
 }
 
@@ -219,7 +204,10 @@ impl ContentKey {
                 .cipher()
                 .open_in_place(nonce, Aad::from(aad), &mut buffer[..])
                 .map_err(|_| KeyError::Unauthentic { what: what() })?;
-            Ok(f(plaintext))
+            let answer = f(plaintext);
+            // Nothing opened (a child's content, an unwrapped key) outlives the call in the buffer.
+            zeroize::Zeroize::zeroize(&mut buffer[..]);
+            Ok(answer)
         })
     }
 }
