@@ -508,7 +508,10 @@ fn restore_records(
     file: &Path,
     sealing: bool,
 ) -> anyhow::Result<u64> {
-    let mut chains = ExportChains::default();
+    // The export's own chains, recomputed from each record's content by the log's verifier (a record in the
+    // clear encodes deterministically): what proves, when sealing gives the restored log new hashes, that the
+    // export is the log that was exported.
+    let mut chains = journey_core::store::backend::Verifier::new();
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} restoring {pos} records ({per_sec})")
             .expect("valid template"),
@@ -543,7 +546,7 @@ fn restore_records(
             );
         }
         if sealing {
-            chains.check(&record).with_context(|| {
+            check_exported(&mut chains, &record).with_context(|| {
                 format!(
                     "{} line {}: the export's hash links do not match its content: it was altered",
                     file.display(),
@@ -745,35 +748,26 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
     sync_dir(dir)
 }
 
-/// The export's own hash chains, recomputed from each record's content (a record in the clear is stored as
-/// `encoding::encode_body` of its fields and event, deterministically): what proves, when sealing gives the
-/// restored log new hashes, that the export is the log that was exported.
-#[derive(Default)]
-struct ExportChains {
-    streams: std::collections::HashMap<ChildId, [u8; 32]>,
-    log: [u8; 32],
-}
-
-impl ExportChains {
-    fn check(&mut self, record: &RecordedEvent) -> anyhow::Result<()> {
-        use journey_core::{chain, encoding};
-        let e = &record.envelope;
-        let fields = encoding::StoreFields {
-            child_id: e.child_id.clone(),
-            version: e.version,
-            position: e.position,
-            recorded_at: e.recorded_at,
-            recorded_by: e.recorded_by.clone(),
-        };
-        let body = encoding::encode_body(&fields, &encoding::encode_new_event(&record.as_new_event()));
-        let previous = self.streams.get(&e.child_id).copied().unwrap_or(chain::GENESIS);
-        let stream_hash = chain::stream_hash(&previous, &body);
-        let log_hash = chain::log_hash(&self.log, &stream_hash);
-        if stream_hash != record.chain.stream_hash || log_hash != record.chain.log_hash {
-            bail!("child {} version {}", e.child_id, e.version);
-        }
-        self.streams.insert(e.child_id.clone(), stream_hash);
-        self.log = log_hash;
-        Ok(())
+/// Pushes an exported record in the clear through the log's verifier, as the bytes it was stored as.
+fn check_exported(
+    chains: &mut journey_core::store::backend::Verifier,
+    record: &RecordedEvent,
+) -> anyhow::Result<()> {
+    use journey_core::encoding;
+    let e = &record.envelope;
+    let fields = encoding::StoreFields {
+        child_id: e.child_id.clone(),
+        version: e.version,
+        position: e.position,
+        recorded_at: e.recorded_at,
+        recorded_by: e.recorded_by.clone(),
+    };
+    let body = encoding::encode_body(&fields, &encoding::encode_new_event(&record.as_new_event()));
+    if !chains.push(&body, &record.chain) {
+        let why = chains
+            .first_broken()
+            .map_or_else(String::new, |b| b.reason.clone());
+        bail!("child {} version {}: {why}", e.child_id, e.version);
     }
+    Ok(())
 }

@@ -104,6 +104,11 @@ impl Verifier {
         }
     }
 
+    /// The first broken link found so far.
+    pub fn first_broken(&self) -> Option<&BrokenLink> {
+        self.broken.as_ref()
+    }
+
     /// Records that the log could not be read at the next position (an unreadable frame).
     pub fn fail(&mut self, reason: String) {
         if self.broken.is_none() {
