@@ -32,23 +32,12 @@ impl EmbeddedStore {
             return async { Err(error) }.boxed();
         }
         let (reply, answer) = oneshot::channel();
-        let sent = match self.sender.lock().expect("sender lock").as_ref() {
-            Some(sender) => sender
-                .send(WriterMsg::Destroy(DestroyRequest {
-                    children,
-                    destroyed_at,
-                    reply,
-                }))
-                .map_err(|_| ()),
-            None => Err(()),
+        let request = DestroyRequest {
+            children,
+            destroyed_at,
+            reply,
         };
-        async move {
-            sent.map_err(|()| Error::Closed("the store is closed".into()))?;
-            answer
-                .await
-                .map_err(|_| Error::Closed("the writer stopped before answering".into()))?
-        }
-        .boxed()
+        self.ask_writer(WriterMsg::Destroy(request), answer)
     }
 }
 

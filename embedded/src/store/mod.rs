@@ -406,13 +406,15 @@ fn stale_index(child_id: &ChildId, version: Version) -> Error {
     ))
 }
 
-impl EventStore for EmbeddedStore {
-    fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome>> {
-        let (reply, answer) = oneshot::channel();
+impl EmbeddedStore {
+    /// Hands the writer's first thread a message and waits for its `answer` (an append, a destruction).
+    fn ask_writer<T: Send + 'static>(
+        &self,
+        message: WriterMsg,
+        answer: oneshot::Receiver<Result<T>>,
+    ) -> BoxFuture<'_, Result<T>> {
         let sent = match self.sender.lock().expect("sender lock").as_ref() {
-            Some(sender) => sender
-                .send(WriterMsg::Append(WriteRequest { request, reply }))
-                .map_err(|_| ()),
+            Some(sender) => sender.send(message).map_err(|_| ()),
             None => Err(()),
         };
         async move {
@@ -422,6 +424,13 @@ impl EventStore for EmbeddedStore {
                 .map_err(|_| Error::Closed("the writer stopped".into()))?
         }
         .boxed()
+    }
+}
+
+impl EventStore for EmbeddedStore {
+    fn append(&self, request: AppendRequest) -> BoxFuture<'_, Result<AppendOutcome>> {
+        let (reply, answer) = oneshot::channel();
+        self.ask_writer(WriterMsg::Append(WriteRequest { request, reply }), answer)
     }
 
     fn read_stream(

@@ -633,18 +633,16 @@ fn open_keys(
             body.starts_with(&journey_core::envelope::SEALED_SCHEMA_VERSION.to_le_bytes())
         })
     };
-    let first_is_sealed = || -> Result<bool> { Ok(sealed_at(1) || sealed_at(index.len())) };
     let (file, keys) = match (crate::keys::exists(dir), kek) {
         (true, Some(kek)) => KeyFile::open(dir, kek)?,
         (true, None) => {
             return Err(Error::Key(KeyError::Malformed(format!(
                 "{} seals each child's content: it opens only with its key-encryption key (JOURNEY_KEK, \
-                 or store.kek_file in the server's config)",
+                 or kek_file in the server's config)",
                 dir.display()
             ))));
         }
-        (false, kek) if first_is_sealed()? => {
-            let _ = kek;
+        (false, _) if sealed_at(1) || sealed_at(index.len()) => {
             return Err(Error::Key(KeyError::Malformed(format!(
                 "{} holds sealed records but its key store ({}/{}) is missing: restore it from the backup \
                  taken with this data directory; without it no child's content can be read",
@@ -659,7 +657,7 @@ fn open_keys(
                 data = %dir.display(),
                 "this data directory was made before content was sealed: its records stay in the clear and \
                  cannot be erased by destroying keys; migrate it with `journey log export` and `journey log \
-                 import` into a new data directory (docs/deployment.md)"
+                 import --seal` into a new data directory (docs/deployment.md)"
             );
             return Ok((None, None));
         }
