@@ -50,15 +50,6 @@ pub fn resolve(
         let kek = LocalKek::parse(&text).with_context(|| format!("in the environment variable {KEK_ENV}"))?;
         return Ok(Some(Arc::new(kek)));
     }
-    let read = |path: &Path| -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the key-encryption key {}", path.display()))?,
-        );
-        let kek = LocalKek::parse(&text)
-            .with_context(|| format!("in the key-encryption key {}", path.display()))?;
-        Ok(Arc::new(kek))
-    };
     if let Some(path) = configured {
         return read(path).map(Some).context("the config file's kek_file");
     }
@@ -70,6 +61,17 @@ pub fn resolve(
         IfMissing::Without => Ok(None),
         IfMissing::Make => make(&path).map(Some),
     }
+}
+
+/// A key-encryption key from its file.
+fn read(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading the key-encryption key {}", path.display()))?,
+    );
+    let kek =
+        LocalKek::parse(&text).with_context(|| format!("in the key-encryption key {}", path.display()))?;
+    Ok(Arc::new(kek))
 }
 
 /// The embedded store's options for `data` with its key-encryption key.
@@ -95,14 +97,11 @@ pub fn rotate(data: &Path, new_file: &Path) -> anyhow::Result<()> {
                 .unwrap_or_default()
         )
     })?;
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(new_file).with_context(|| format!("reading {}", new_file.display()))?,
-    );
-    let new = LocalKek::parse(&text).with_context(|| format!("in {}", new_file.display()))?;
+    let new = read(new_file)?;
     if new.fingerprint() == old.fingerprint() {
         bail!("the new key-encryption key is the current one");
     }
-    let (live, destroyed) = journey_embedded::rotate_kek(data, old.clone(), &new)
+    let (live, destroyed) = journey_embedded::rotate_kek(data, old.clone(), new.as_ref())
         .with_context(|| format!("re-wrapping the content keys of {}", data.display()))?;
     println!(
         "re-wrapped {live} content keys ({destroyed} destroyed ones stay destroyed) from key-encryption key {} to {}; \
@@ -145,12 +144,8 @@ fn make(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {
     let kek = LocalKek::generate().context("making a key-encryption key")?;
     match write_new_secret(path, kek.to_text().as_str()) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
-            return Ok(Arc::new(LocalKek::parse(&text).with_context(|| {
-                format!("in the key-encryption key {}", path.display())
-            })?));
-        }
+        // Another process made it first: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read(path),
         Err(e) => {
             return Err(e).with_context(|| format!("writing the key-encryption key {}", path.display()));
         }
