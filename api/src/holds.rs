@@ -257,26 +257,16 @@ pub async fn place(
             until,
         };
         let record = NewRecord::new(HOLD_PLACED, by.clone(), &body);
-        match journal
-            .append(&holds_stream(), holds.expected(), vec![record])
-            .await
-        {
-            Ok(mut stored) => {
-                let stored = stored
-                    .pop()
-                    .ok_or_else(|| ApiError::Internal("the journal stored no hold".into()))?;
-                return Ok(Hold {
-                    hold_id,
-                    child_id: body.child_id,
-                    reason: body.reason,
-                    until,
-                    placed_by: stored.recorded_by,
-                    placed_at: stored.recorded_at,
-                    lifted: None,
-                });
-            }
-            Err(journey_core::Error::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
+        if let Some(stored) = append_if_unchanged(journal, &holds, record).await? {
+            return Ok(Hold {
+                hold_id,
+                child_id: body.child_id,
+                reason: body.reason,
+                until,
+                placed_by: stored.recorded_by,
+                placed_at: stored.recorded_at,
+                lifted: None,
+            });
         }
     }
     Err(ApiError::Unavailable(
@@ -315,30 +305,40 @@ pub async fn lift(
             reason: request.reason.trim().to_owned(),
         };
         let record = NewRecord::new(HOLD_LIFTED, by.clone(), &body);
-        match journal
-            .append(&holds_stream(), holds.expected(), vec![record])
-            .await
-        {
-            Ok(mut stored) => {
-                let stored = stored
-                    .pop()
-                    .ok_or_else(|| ApiError::Internal("the journal stored no lifting".into()))?;
-                return Ok(Hold {
-                    lifted: Some(Lifting {
-                        by: stored.recorded_by,
-                        at: stored.recorded_at,
-                        reason: body.reason,
-                    }),
-                    ..hold
-                });
-            }
-            Err(journey_core::Error::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
+        if let Some(stored) = append_if_unchanged(journal, &holds, record).await? {
+            return Ok(Hold {
+                lifted: Some(Lifting {
+                    by: stored.recorded_by,
+                    at: stored.recorded_at,
+                    reason: body.reason,
+                }),
+                ..hold
+            });
         }
     }
     Err(ApiError::Unavailable(
         "holds are being placed and lifted faster than this one could be lifted: try again".into(),
     ))
+}
+
+/// Appends `record` to the holds stream if it is still as `holds` loaded it: the stored record, or `None`
+/// when another hold was placed or lifted meanwhile (the caller loads again and retries).
+async fn append_if_unchanged(
+    journal: &dyn Journal,
+    holds: &Holds,
+    record: NewRecord,
+) -> Result<Option<JournalRecord>, ApiError> {
+    match journal
+        .append(&holds_stream(), holds.expected(), vec![record])
+        .await
+    {
+        Ok(mut stored) => stored
+            .pop()
+            .map(Some)
+            .ok_or_else(|| ApiError::Internal("the journal stored no hold record".into())),
+        Err(journey_core::Error::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A hold id as a path gives it: `hold-<n>`.

@@ -346,15 +346,14 @@ async fn certify(
     mut certificate: DestructionCertificate,
     destruction: &Destruction,
 ) -> ApiResult<DestructionCertificate> {
-    let destroyed_at = destruction
-        .already_destroyed
-        .iter()
-        .map(|(_, at)| *at)
-        .chain(std::iter::once(destruction.destroyed_at))
-        .min()
-        .unwrap_or(destruction.destroyed_at);
     certificate.destroyed_at = Some(if destruction.destroyed.is_empty() {
-        destroyed_at
+        // Completing an authorisation a crash left uncertified: the keys went when the store says they did.
+        destruction
+            .already_destroyed
+            .iter()
+            .map(|(_, at)| *at)
+            .min()
+            .unwrap_or(destruction.destroyed_at)
     } else {
         destruction.destroyed_at
     });
