@@ -113,7 +113,10 @@ pub struct DestructionRefused {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedChild {
     pub child_id: ChildId,
-    pub why: String,
+    /// Why, without the record's dates or the policy's reasons (the officer was told those): this record
+    /// outlives the child's, and the day a record becomes due would give away a birthday. "not due before
+    /// 2036", "kept indefinitely", "undetermined", "held", or several of them.
+    pub grounds: String,
     /// The holds that caused the refusal, if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<String>,
@@ -155,6 +158,23 @@ fn refusal(child: &ChildRetention, today: Date) -> Option<String> {
         ));
     }
     Some(why)
+}
+
+/// What a refusal records of why: the kind of obstacle and at most a year (see [`RefusedChild::grounds`]).
+fn grounds(child: &ChildRetention, today: Date) -> String {
+    let r = &child.retention;
+    let mut grounds = match (r.status, r.destroy_from) {
+        (RetentionStatus::Until, Some(from)) if from <= today => Vec::new(),
+        (RetentionStatus::Until, Some(from)) => vec![format!("not due before {}", from.year())],
+        (RetentionStatus::Until, None) => vec!["not due".to_owned()],
+        (RetentionStatus::Indefinitely, _) => vec!["kept indefinitely".to_owned()],
+        (RetentionStatus::Undetermined, _) => vec!["undetermined".to_owned()],
+        (RetentionStatus::Held, _) => vec!["held under the policy".to_owned()],
+    };
+    if child.is_held() {
+        grounds.push("held".to_owned());
+    }
+    grounds.join("; ")
 }
 
 /// Checks the request, naming each field at fault.
@@ -250,18 +270,19 @@ pub async fn authorise(
         review.children.iter().map(|c| (&c.child_id, c)).collect();
     let mut refused = Vec::new();
     for (i, child_id) in request.children.iter().enumerate() {
-        let why = match by_child.get(child_id) {
-            Some(child) => refusal(child, today).map(|why| (why, child.holds.clone())),
+        let refused_why = match by_child.get(child_id) {
+            Some(child) => refusal(child, today).map(|why| (why, grounds(child, today), child.holds.clone())),
             None => Some((
                 "the retention policy could not judge this record".to_owned(),
+                "not judged".to_owned(),
                 Vec::new(),
             )),
         };
-        if let Some((why, holds)) = why {
+        if let Some((why, grounds, holds)) = refused_why {
             problems.push(format!("children[{i}]"), format!("{child_id}: {why}"));
             refused.push(RefusedChild {
                 child_id: child_id.clone(),
-                why,
+                grounds,
                 holds,
             });
         }
