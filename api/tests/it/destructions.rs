@@ -211,6 +211,22 @@ async fn destruction_is_refused_when_not_due_or_held_and_certified_when_due() {
         .read_stream(&destructions_stream(), 1, 10)
         .await
         .unwrap();
+    // A refusal keeps its grounds, but not the record's dates (it outlives the record).
+    assert_eq!(
+        records[0].body["refused"][0]["grounds"], "not due before 2036",
+        "{}",
+        records[0].body
+    );
+    assert_eq!(
+        records[1].body["refused"][0]["grounds"], "held",
+        "{}",
+        records[1].body
+    );
+    assert!(
+        !records[0].body.to_string().contains("2036-06-01"),
+        "{}",
+        records[0].body
+    );
     let kinds: Vec<&str> = records.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(
         kinds,
