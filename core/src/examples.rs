@@ -1081,6 +1081,25 @@ fn child_a() -> Vec<NewEvent> {
                 mode: Some(ContactMode::Phone),
             },
         ),
+        // The young person disputes the record of their accommodation: the contact is kept but not used
+        // until the worker has checked it, then used again.
+        ev(
+            "a-095",
+            on("2026-06-02"),
+            RecordRestricted {
+                target_event_id: Some(id("a-094")),
+                grounds: RestrictionGrounds::AccuracyContested,
+                reason: long("The young person says they had not yet moved into supported lodgings in May."),
+            },
+        ),
+        ev(
+            "a-096",
+            on("2026-06-19"),
+            RestrictionLifted {
+                restriction_event_id: id("a-095"),
+                reason: long("Checked against the landlord's tenancy start date: the record is accurate."),
+            },
+        ),
     ]
 }
 

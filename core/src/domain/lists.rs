@@ -307,6 +307,17 @@ code_list! {
 }
 
 code_list! {
+    /// Why the use of a fact is restricted: the four cases of UK GDPR Art. 18(1). While a restriction stands
+    /// the fact is kept and stays readable (marked), but no return, measure, summary or policy uses it.
+    RestrictionGrounds, field = "grounds", {
+        AccuracyContested = "accuracy_contested" => "Its accuracy is contested, for a period enabling the authority to verify it (UK GDPR Art. 18(1)(a))",
+        UnlawfulProcessing = "unlawful_processing" => "The processing is unlawful and the data subject asks for restriction instead of erasure (Art. 18(1)(b))",
+        NeededForLegalClaims = "needed_for_legal_claims" => "No longer needed by the authority, but required by the data subject for legal claims (Art. 18(1)(c))",
+        ObjectionPending = "objection_pending" => "The data subject has objected, pending verification of the authority's grounds (Art. 18(1)(d))",
+    }
+}
+
+code_list! {
     /// A looked-after child's permanence plan (Ofsted Annex A list 8; wording UNCONFIRMED against the
     /// Ofsted guidance, which was not retrieved).
     PermanencePlan, field = "plan", {

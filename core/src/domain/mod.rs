@@ -73,7 +73,7 @@ pub enum Stage {
     LeavingCare,
     /// Worker allocation, statutory visits, transfers between authorities.
     Casework,
-    /// Corrections and retractions of other events.
+    /// Events about other events: corrections, retractions, and restrictions of use and their lifting.
     Correction,
 }
 
@@ -353,6 +353,9 @@ pub enum EventPayload {
     CareInProgressRecorded(CareInProgressRecorded),
     /// An identifier as a source recorded it, failing its check: kept and flagged, never used.
     InvalidIdentifierRecorded(InvalidIdentifierRecorded),
+    /// UK GDPR Art. 18: a disputed fact (or the whole record) kept but no longer used, and its lifting.
+    RecordRestricted(RecordRestricted),
+    RestrictionLifted(RestrictionLifted),
     // ---- Append new variants here. ----
 }
 
@@ -462,6 +465,9 @@ event_payloads! {
     CareInProgressRecorded => LookedAfter,
     /// An identifier failing its check, kept as recorded (imported history).
     InvalidIdentifierRecorded => Identity,
+    /// UK GDPR Art. 18: a disputed fact (or the whole record) kept but no longer used, and its lifting.
+    RecordRestricted => Correction,
+    RestrictionLifted => Correction,
     // ---- Append new variants here. ----
 }
 
@@ -534,9 +540,19 @@ impl EventKind {
             })
     }
 
-    /// Corrections and retractions: events about other events.
+    /// Corrections and retractions: events that change which content of another event is in force.
     pub const fn is_correction(self) -> bool {
         matches!(self, EventKind::EventCorrected | EventKind::EventRetracted)
+    }
+
+    /// Restrictions of use and their lifting (UK GDPR Art. 18): events that say whether other events are used.
+    pub const fn is_restriction(self) -> bool {
+        matches!(self, EventKind::RecordRestricted | EventKind::RestrictionLifted)
+    }
+
+    /// Events about other events rather than about the child: never an original fact of the journey.
+    pub const fn is_about_events(self) -> bool {
+        self.is_correction() || self.is_restriction()
     }
 
     /// Pre-birth work: events that may be dated before the child's birth (and recorded for a child
@@ -548,7 +564,9 @@ impl EventKind {
             | ChildDetailsAmended
             | InvalidIdentifierRecorded
             | EventCorrected
-            | EventRetracted => true,
+            | EventRetracted
+            | RecordRestricted
+            | RestrictionLifted => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted

@@ -33,6 +33,13 @@
 //!   never refused for what it leaves behind: retracting the event that opened an episode removes the
 //!   episode (a new one may be opened), and an orphaned closing event is then ignored by the lanes, so a run
 //!   of retractions can be recorded in any order.
+//! * `RecordRestricted` (UK GDPR Art. 18): with a target, the target exists, is an original event (a
+//!   restriction follows its corrections), is not retracted and is not already restricted; without one (the
+//!   whole record), the record is not already restricted. `RestrictionLifted` names a `RecordRestricted` of
+//!   this stream that has not been lifted. Restrictions and their lifting are never corrected or retracted
+//!   (a restriction recorded in error is lifted, with the reason). Like corrections, they may be recorded
+//!   after the child's death. A restriction changes what the views *use*, not what the rules see: a
+//!   restricted event still takes its place in its lane here.
 //!
 //! # What the state keeps
 //! One small `Entry` per event (kind, date, retracted, which correction is in force) and one `Mark` per
@@ -85,10 +92,12 @@ impl fmt::Debug for Key {
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     kind: EventKind,
+    /// For a restriction: lifted.
     retracted: bool,
     /// An original's `occurred_at` date; for a correction, the corrected date of its target.
     date: Date,
-    /// For corrections and retractions: the seq of their target.
+    /// For corrections, retractions and restrictions: the seq of their target (a restriction of the whole
+    /// record has none). For a lifting: the seq of the restriction it lifts.
     target: Option<u32>,
     /// For originals: the seq of the event whose content is in force (itself or its latest live correction).
     current: u32,
@@ -218,7 +227,9 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | TransferredOut
         | InvalidIdentifierRecorded
         | EventCorrected
-        | EventRetracted => return None,
+        | EventRetracted
+        | RecordRestricted
+        | RestrictionLifted => return None,
     })
 }
 
@@ -325,6 +336,8 @@ impl StreamState {
         match payload {
             EventPayload::EventCorrected(c) => self.check_correction(c, today, &mut p),
             EventPayload::EventRetracted(r) => self.check_retraction(r, &mut p),
+            EventPayload::RecordRestricted(r) => self.check_restriction(r.target_event_id.as_ref(), &mut p),
+            EventPayload::RestrictionLifted(l) => self.check_lifting(&l.restriction_event_id, &mut p),
             payload => {
                 p.extend_under("data", payload.date_problems(date, today));
                 let kind = payload.kind();
@@ -355,7 +368,7 @@ impl StreamState {
             EventPayload::EventCorrected(c) => {
                 let target = self
                     .lookup(&c.target_event_id)
-                    .filter(|&t| !self.entry(t).kind.is_correction());
+                    .filter(|&t| !self.entry(t).kind.is_about_events());
                 let target_date = c
                     .target_occurred_at
                     .map(|o| o.date())
@@ -394,6 +407,31 @@ impl StreamState {
                         let restored = self.latest_live_correction(owner).unwrap_or(owner);
                         self.entries[owner as usize].current = restored;
                     }
+                }
+            }
+            EventPayload::RecordRestricted(r) => {
+                let target = r.target_event_id.as_ref().and_then(|t| self.lookup(t));
+                self.entries.push(Entry {
+                    kind: EventKind::RecordRestricted,
+                    retracted: false,
+                    date,
+                    target,
+                    current: seq,
+                });
+            }
+            EventPayload::RestrictionLifted(l) => {
+                let target = self.lookup(&l.restriction_event_id);
+                self.entries.push(Entry {
+                    kind: EventKind::RestrictionLifted,
+                    retracted: false,
+                    date,
+                    target,
+                    current: seq,
+                });
+                if let Some(t) = target
+                    && self.entry(t).kind == EventKind::RecordRestricted
+                {
+                    self.entries[t as usize].retracted = true;
                 }
             }
             payload => {
@@ -516,6 +554,17 @@ impl StreamState {
             );
             return;
         }
+        if te.kind.is_restriction() {
+            p.push(
+                TARGET,
+                format!(
+                    "is a {}: a restriction is not corrected; lift it with RestrictionLifted (giving the reason) \
+                     and record a new one if needed",
+                    te.kind
+                ),
+            );
+            return;
+        }
         if te.retracted {
             p.push(
                 TARGET,
@@ -577,7 +626,15 @@ impl StreamState {
             return;
         };
         let te = self.entry(t);
-        if te.kind == EventKind::EventRetracted {
+        if te.kind.is_restriction() {
+            p.push(
+                TARGET,
+                format!(
+                    "is a {}: a restriction is not retracted; lift it with RestrictionLifted (giving the reason)",
+                    te.kind
+                ),
+            );
+        } else if te.kind == EventKind::EventRetracted {
             p.push(
                 TARGET,
                 "is a retraction: a retraction cannot be retracted (record the event again instead)",
@@ -585,6 +642,75 @@ impl StreamState {
         } else if te.retracted {
             p.push(TARGET, "has already been retracted");
         }
+    }
+
+    /// `RecordRestricted`: of one original event not already restricted, or of the whole record.
+    fn check_restriction(&self, target: Option<&EventId>, p: &mut Problems) {
+        const TARGET: &str = "data.target_event_id";
+        let Some(id) = target else {
+            if self.restriction_in_force(None) {
+                p.push(
+                    TARGET,
+                    "is absent (the whole record), and the whole record is already restricted: lift that \
+                     restriction first",
+                );
+            }
+            return;
+        };
+        let Some(t) = self.lookup(id) else {
+            p.push(
+                TARGET,
+                format!(
+                    "no event {id} in this child's stream: a restriction names an event of the same stream"
+                ),
+            );
+            return;
+        };
+        let te = self.entry(t);
+        if te.kind.is_about_events() {
+            p.push(
+                TARGET,
+                format!(
+                    "is a {}: a restriction names the original event (it follows the event's corrections)",
+                    te.kind
+                ),
+            );
+        } else if te.retracted {
+            p.push(
+                TARGET,
+                "has been retracted: a retracted event is already not used",
+            );
+        } else if self.restriction_in_force(Some(t)) {
+            p.push(
+                TARGET,
+                "is already restricted: lift the restriction in force first",
+            );
+        }
+    }
+
+    /// `RestrictionLifted`: of a restriction of this stream, once.
+    fn check_lifting(&self, restriction: &EventId, p: &mut Problems) {
+        const TARGET: &str = "data.restriction_event_id";
+        let Some(t) = self.lookup(restriction) else {
+            p.push(
+                TARGET,
+                format!("no event {restriction} in this child's stream: a lifting names a restriction of the same stream"),
+            );
+            return;
+        };
+        let te = self.entry(t);
+        if te.kind != EventKind::RecordRestricted {
+            p.push(TARGET, format!("is a {}, not a RecordRestricted", te.kind));
+        } else if te.retracted {
+            p.push(TARGET, "has already been lifted");
+        }
+    }
+
+    /// Whether a restriction not yet lifted names `target` (`None`: the whole record).
+    fn restriction_in_force(&self, target: Option<u32>) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.kind == EventKind::RecordRestricted && !e.retracted && e.target == target)
     }
 
     /// The rules for an event's content, new or replacing its target.
@@ -1045,7 +1171,7 @@ const PRE_BIRTH_MONTHS: i32 = 10;
 /// records of the child's identity and the corrections, which are about the record rather than the child.
 fn is_pre_birth_work(kind: EventKind) -> bool {
     kind.allowed_before_birth()
-        && !kind.is_correction()
+        && !kind.is_about_events()
         && !matches!(kind, EventKind::ChildRegistered | EventKind::ChildDetailsAmended)
 }
 

@@ -1,6 +1,8 @@
 //! The chronology: the timeline an investigator reads. One entry per event, in the order things happened,
 //! each with both times, the lag between them, who recorded it from which system, a one-line summary, and
-//! its status after corrections and retractions, which stay in view rather than overwrite.
+//! its status after corrections and retractions, which stay in view rather than overwrite, and the
+//! restriction of use (UK GDPR Art. 18) it is under, if any: a restricted event stays in the chronology,
+//! marked.
 
 use std::borrow::Cow;
 
@@ -13,7 +15,7 @@ use crate::time::{OccurredAt, Timestamp};
 
 use super::AsOf;
 use super::describe::describe;
-use super::effective::{Amendment, AmendmentRecord, EffectiveRef, EventStatus, resolve};
+use super::effective::{Amendment, AmendmentRecord, EffectiveRef, EventStatus, Restriction, resolve};
 
 /// What a chronology includes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,10 +91,15 @@ pub struct ChronologyEntry<'a> {
     /// One line: what happened (see [`describe`]).
     pub summary: String,
     pub status: EventStatus,
-    /// The corrections and retractions that touched this event, in the order recorded.
+    /// The restriction of use in force on the event (its own or the whole record's): it is kept and shown,
+    /// but not used by summaries, returns, measures or policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
+    /// The corrections, retractions and restrictions that touched this event, in the order recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amendments: Vec<Amendment>,
-    /// For a correction or retraction entry: the event it names.
+    /// For a correction, retraction or restriction entry: the event it names (none for a restriction of
+    /// the whole record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_event_id: Option<EventId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +212,7 @@ fn event_entry<'a>(e: &EffectiveRef<'a>, options: &ChronologyOptions) -> Chronol
         recorded_late: lag.late,
         summary: describe(e.payload),
         status: e.status.clone(),
+        restriction: e.restriction.clone(),
         amendments: e.amendments.clone(),
         target_event_id: None,
         correlation_id: env.correlation_id.clone(),
@@ -224,7 +232,7 @@ fn amendment_entry<'a>(
     let original = a.original.map(|i| &effective[i]);
     let (target, summary) = match (&r.payload, original) {
         (EventPayload::EventRetracted(x), Some(o)) if x.target_event_id != *o.event_id() => (
-            x.target_event_id.clone(),
+            Some(x.target_event_id.clone()),
             format!(
                 "Withdrawal of correction {} of {} {}: {}",
                 x.target_event_id,
@@ -234,7 +242,7 @@ fn amendment_entry<'a>(
             ),
         ),
         (EventPayload::EventRetracted(x), Some(o)) => (
-            x.target_event_id.clone(),
+            Some(x.target_event_id.clone()),
             format!(
                 "Retraction of {} {}: {}",
                 o.kind(),
@@ -242,9 +250,30 @@ fn amendment_entry<'a>(
                 x.reason.description()
             ),
         ),
-        (EventPayload::EventRetracted(x), None) => (x.target_event_id.clone(), describe(&r.payload)),
-        (EventPayload::EventCorrected(c), _) => (c.target_event_id.clone(), describe(&r.payload)),
-        _ => unreachable!("amendment records are corrections and retractions"),
+        (EventPayload::EventRetracted(x), None) => (Some(x.target_event_id.clone()), describe(&r.payload)),
+        (EventPayload::EventCorrected(c), _) => (Some(c.target_event_id.clone()), describe(&r.payload)),
+        (EventPayload::RecordRestricted(x), Some(o)) => (
+            x.target_event_id.clone(),
+            format!(
+                "Use of {} {} restricted: {} — {}",
+                o.kind(),
+                o.event_id(),
+                x.grounds.description(),
+                x.reason
+            ),
+        ),
+        (EventPayload::RecordRestricted(x), None) => (x.target_event_id.clone(), describe(&r.payload)),
+        (EventPayload::RestrictionLifted(x), Some(o)) => (
+            Some(o.event_id().clone()),
+            format!(
+                "Restriction of {} {} lifted — {}",
+                o.kind(),
+                o.event_id(),
+                x.reason
+            ),
+        ),
+        (EventPayload::RestrictionLifted(_), None) => (None, describe(&r.payload)),
+        _ => unreachable!("amendment records are corrections, retractions and restrictions"),
     };
     let status = match a.withdrawn {
         Some(by) => match &by.payload {
@@ -278,8 +307,9 @@ fn amendment_entry<'a>(
         recorded_late: lag.late,
         summary,
         status,
+        restriction: None,
         amendments: Vec::new(),
-        target_event_id: Some(target),
+        target_event_id: target,
         correlation_id: env.correlation_id.clone(),
         causation_id: env.causation_id.clone(),
         payload: Cow::Borrowed(&r.payload),

@@ -342,6 +342,18 @@ pub fn describe(payload: &EventPayload) -> String {
             }
             line
         }
+        P::RecordRestricted(r) => {
+            let what = match &r.target_event_id {
+                Some(target) => format!("event {target}"),
+                None => "the whole record".to_owned(),
+            };
+            format!(
+                "Use of {what} restricted: {} — {}",
+                r.grounds.description(),
+                r.reason
+            )
+        }
+        P::RestrictionLifted(l) => format!("Restriction {} lifted — {}", l.restriction_event_id, l.reason),
     }
 }
 

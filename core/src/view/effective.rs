@@ -10,6 +10,11 @@
 //!   it withdraws that correction only.
 //! * A correction or retraction naming something that is not a known original or correction (refused by
 //!   the domain rules, or not yet known at the instant) has no effect.
+//! * `RecordRestricted` restricts the use of its target (an original, whatever content is in force), or of
+//!   every original with no target, until a `RestrictionLifted` naming it (UK GDPR Art. 18). A restricted
+//!   event keeps its content and status and is marked with its [`Restriction`]; it is not *in use*
+//!   ([`EffectiveRef::is_in_use`]), so the summary, the returns, the measures and the policies' input leave
+//!   it out, as they leave out a retracted one. Restrictions are not entries of their own either.
 //!
 //! Nothing here depends on the order in which things occurred: only on the order in which they were
 //! recorded (the stream's version order).
@@ -18,7 +23,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EventKind, EventPayload, LongText, lists::RetractionReason};
+use crate::domain::{
+    EventKind, EventPayload, LongText,
+    lists::{RestrictionGrounds, RetractionReason},
+};
 use crate::envelope::{Envelope, RecordedEvent};
 use crate::ids::{ChildId, EventId, PrincipalId, Version};
 use crate::time::{OccurredAt, Timestamp};
@@ -36,10 +44,13 @@ pub struct EffectiveEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_payload: Option<EventPayload>,
     pub status: EventStatus,
-    /// Every correction and retraction of this event known at the instant, in the order recorded
-    /// (including corrections later withdrawn).
+    /// Every correction, retraction and restriction of this event known at the instant, in the order
+    /// recorded (including corrections later withdrawn and restrictions since lifted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amendments: Vec<Amendment>,
+    /// The restriction of use in force at the instant, if any: the event's or the whole record's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restriction: Option<Restriction>,
 }
 
 impl EffectiveEvent {
@@ -60,6 +71,11 @@ impl EffectiveEvent {
         matches!(self.status, EventStatus::Retracted { .. })
     }
 
+    /// Whether the summary, returns, measures and policies use the event: neither retracted nor restricted.
+    pub fn is_in_use(&self) -> bool {
+        !self.is_retracted() && self.restriction.is_none()
+    }
+
     /// True when a correction, in force or since withdrawn, or a retraction touched the event.
     pub fn was_amended(&self) -> bool {
         !self.amendments.is_empty()
@@ -76,6 +92,7 @@ pub struct EffectiveRef<'a> {
     pub original_payload: Option<&'a EventPayload>,
     pub status: EventStatus,
     pub amendments: Vec<Amendment>,
+    pub restriction: Option<Restriction>,
 }
 
 impl EffectiveRef<'_> {
@@ -96,6 +113,11 @@ impl EffectiveRef<'_> {
         matches!(self.status, EventStatus::Retracted { .. })
     }
 
+    /// Whether the summary, returns, measures and policies use the event: neither retracted nor restricted.
+    pub fn is_in_use(&self) -> bool {
+        !self.is_retracted() && self.restriction.is_none()
+    }
+
     /// The owned event, for callers that keep it beyond the stream.
     pub fn to_owned_event(&self) -> EffectiveEvent {
         EffectiveEvent::from(self.clone())
@@ -111,6 +133,37 @@ impl From<EffectiveRef<'_>> for EffectiveEvent {
             original_payload: e.original_payload.cloned(),
             status: e.status,
             amendments: e.amendments,
+            restriction: e.restriction,
+        }
+    }
+}
+
+/// A restriction of use in force on an event (UK GDPR Art. 18): the fact is kept and readable, not used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restriction {
+    /// The `RecordRestricted` record.
+    pub by_event_id: EventId,
+    pub restricted_at: Timestamp,
+    pub restricted_by: PrincipalId,
+    pub grounds: RestrictionGrounds,
+    pub reason: LongText,
+    /// The whole record is restricted, not only this event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_record: bool,
+}
+
+impl Restriction {
+    fn of(record: &RecordedEvent) -> Restriction {
+        match &record.payload {
+            EventPayload::RecordRestricted(r) => Restriction {
+                by_event_id: record.envelope.event_id.clone(),
+                restricted_at: record.envelope.recorded_at,
+                restricted_by: record.envelope.recorded_by.clone(),
+                grounds: r.grounds,
+                reason: r.reason.clone(),
+                whole_record: r.target_event_id.is_none(),
+            },
+            _ => unreachable!("only RecordRestricted restricts"),
         }
     }
 }
@@ -181,6 +234,16 @@ pub enum AmendmentAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<LongText>,
     },
+    /// The event's use was restricted (the restriction of the whole record is not listed on every event).
+    Restricted {
+        grounds: RestrictionGrounds,
+        reason: LongText,
+    },
+    /// The event's restriction was lifted.
+    RestrictionLifted {
+        restriction_event_id: EventId,
+        reason: LongText,
+    },
 }
 
 /// The events of one child's stream as known at `known_at`: the records with `recorded_at <= known_at`,
@@ -238,6 +301,9 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
     let mut correction_at: HashMap<&EventId, (usize, usize)> = HashMap::new();
     // The retraction record of each retracted original.
     let mut retracted_by: HashMap<usize, &RecordedEvent> = HashMap::new();
+    // The restriction in force on each restricted original, and on the whole record.
+    let mut restricted_by: HashMap<usize, &RecordedEvent> = HashMap::new();
+    let mut whole_record_restricted: Option<&RecordedEvent> = None;
 
     for r in known_records(events, known_at) {
         let e = &r.envelope;
@@ -298,6 +364,38 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
                     withdrawn: None,
                 });
             }
+            (EventPayload::RecordRestricted(x), Effect::Changed(i)) => {
+                restricted_by.insert(i, r);
+                amendments[i].push(amendment(AmendmentAction::Restricted {
+                    grounds: x.grounds,
+                    reason: x.reason.clone(),
+                }));
+                records.push(AmendmentRecord {
+                    record: r,
+                    original: Some(i),
+                    withdrawn: None,
+                });
+            }
+            (EventPayload::RestrictionLifted(x), Effect::Changed(i)) => {
+                restricted_by.remove(&i);
+                amendments[i].push(amendment(AmendmentAction::RestrictionLifted {
+                    restriction_event_id: x.restriction_event_id.clone(),
+                    reason: x.reason.clone(),
+                }));
+                records.push(AmendmentRecord {
+                    record: r,
+                    original: Some(i),
+                    withdrawn: None,
+                });
+            }
+            (payload, Effect::ChangedAll) => {
+                whole_record_restricted = matches!(payload, EventPayload::RecordRestricted(_)).then_some(r);
+                records.push(AmendmentRecord {
+                    record: r,
+                    original: None,
+                    withdrawn: None,
+                });
+            }
             (_, _) => records.push(AmendmentRecord {
                 record: r,
                 original: None,
@@ -322,6 +420,10 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
                 }
                 (None, None) => EventStatus::Current,
             };
+            let restriction = restricted_by
+                .get(&i)
+                .or(whole_record_restricted.as_ref())
+                .map(|r| Restriction::of(r));
             EffectiveRef {
                 envelope: &record.envelope,
                 occurred_at,
@@ -329,6 +431,7 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
                 original_payload: slot.in_force_correction().map(|_| &record.payload),
                 status,
                 amendments,
+                restriction,
             }
         })
         .collect();
@@ -379,8 +482,13 @@ pub(crate) struct Resolver<T> {
     originals: HashMap<EventId, usize>,
     /// A correction's id -> (its original's slot, its index among the slot's corrections).
     corrections: HashMap<EventId, (usize, usize)>,
-    /// How many corrections and retractions were applied (their index in `known_at`'s records).
+    /// How many corrections, retractions and restrictions were applied (their index in `known_at`'s
+    /// records).
     amendments: usize,
+    /// Each restriction of one event not yet lifted -> the restricted original's slot.
+    restrictions: HashMap<EventId, usize>,
+    /// The restriction of the whole record in force, if any.
+    record_restricted: Option<EventId>,
 }
 
 impl<T> Default for Resolver<T> {
@@ -390,6 +498,8 @@ impl<T> Default for Resolver<T> {
             originals: HashMap::new(),
             corrections: HashMap::new(),
             amendments: 0,
+            restrictions: HashMap::new(),
+            record_restricted: None,
         }
     }
 }
@@ -404,6 +514,8 @@ pub(crate) struct Slot<T> {
     pub content: T,
     pub corrections: Vec<CorrectionSlot<T>>,
     pub retracted: bool,
+    /// A restriction of this event (not of the whole record) is in force.
+    pub restricted: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -440,8 +552,11 @@ impl<T> Slot<T> {
 pub(crate) enum Effect {
     /// A new original event, in this slot.
     Added(usize),
-    /// The original in this slot was corrected or retracted, or one of its corrections was withdrawn.
+    /// The original in this slot was corrected, retracted, restricted or lifted from restriction, or one of
+    /// its corrections was withdrawn.
     Changed(usize),
+    /// Whether every original is in use changed: the whole record was restricted, or that lifted.
+    ChangedAll,
     /// Nothing (a correction or retraction of something unknown, or a repeated retraction).
     Nothing,
 }
@@ -495,6 +610,38 @@ impl<T> Resolver<T> {
                 }
                 Effect::Nothing
             }
+            EventPayload::RecordRestricted(r) => {
+                self.amendments += 1;
+                match &r.target_event_id {
+                    None if self.record_restricted.is_none() => {
+                        self.record_restricted = Some(event_id.clone());
+                        Effect::ChangedAll
+                    }
+                    None => Effect::Nothing,
+                    Some(target) => match self.originals.get(target) {
+                        Some(&t) if !self.slots[t].restricted => {
+                            self.slots[t].restricted = true;
+                            self.restrictions.insert(event_id.clone(), t);
+                            Effect::Changed(t)
+                        }
+                        _ => Effect::Nothing,
+                    },
+                }
+            }
+            EventPayload::RestrictionLifted(l) => {
+                self.amendments += 1;
+                if self.record_restricted.as_ref() == Some(&l.restriction_event_id) {
+                    self.record_restricted = None;
+                    return Effect::ChangedAll;
+                }
+                match self.restrictions.remove(&l.restriction_event_id) {
+                    Some(t) => {
+                        self.slots[t].restricted = false;
+                        Effect::Changed(t)
+                    }
+                    None => Effect::Nothing,
+                }
+            }
             _ => {
                 let i = self.slots.len();
                 self.slots.push(Slot {
@@ -504,6 +651,7 @@ impl<T> Resolver<T> {
                     content: content(payload),
                     corrections: Vec::new(),
                     retracted: false,
+                    restricted: false,
                 });
                 self.originals.insert(event_id.clone(), i);
                 Effect::Added(i)
@@ -515,6 +663,29 @@ impl<T> Resolver<T> {
         &self.slots[i]
     }
 
+    /// How many originals have been added.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the original in slot `i` is in use: neither retracted nor restricted, alone or with the
+    /// whole record.
+    pub fn in_use(&self, i: usize) -> bool {
+        let slot = &self.slots[i];
+        !slot.retracted && !slot.restricted && self.record_restricted.is_none()
+    }
+
+    /// Whether the whole record is restricted.
+    pub fn record_restricted(&self) -> bool {
+        self.record_restricted.is_some()
+    }
+
+    /// How many originals not retracted are restricted, alone or with the whole record.
+    pub fn restricted_count(&self) -> u32 {
+        let restricted = |s: &&Slot<T>| !s.retracted && (s.restricted || self.record_restricted.is_some());
+        self.slots.iter().filter(restricted).count() as u32
+    }
+
     /// The slot a correction or retraction would change, if any (before applying it).
     pub fn target_of(&self, payload: &EventPayload) -> Option<usize> {
         match payload {
@@ -524,6 +695,11 @@ impl<T> Resolver<T> {
                 .get(&x.target_event_id)
                 .or_else(|| self.corrections.get(&x.target_event_id).map(|(t, _)| t))
                 .copied(),
+            EventPayload::RecordRestricted(r) => r
+                .target_event_id
+                .as_ref()
+                .and_then(|t| self.originals.get(t).copied()),
+            EventPayload::RestrictionLifted(l) => self.restrictions.get(&l.restriction_event_id).copied(),
             _ => None,
         }
     }

@@ -38,7 +38,8 @@ mod summary;
 pub use chronology::{Chronology, ChronologyEntry, ChronologyOptions};
 pub use describe::describe;
 pub use effective::{
-    Amendment, AmendmentAction, EffectiveEvent, EffectiveRef, EventStatus, known_at, known_at_borrowed,
+    Amendment, AmendmentAction, EffectiveEvent, EffectiveRef, EventStatus, Restriction, known_at,
+    known_at_borrowed,
 };
 pub use fold::{
     Allocation, CareLeaverFacts, ChildInNeedEpisode, ChildProtectionPlan, Inconsistency, LegalStatusNow,

@@ -82,8 +82,15 @@ pub struct ChildSummary {
     pub latest_looked_after_review: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_child_protection_conference: Option<Date>,
-    /// Events in force (not retracted) that occurred on or before the date.
+    /// Events in use (neither retracted nor restricted) that occurred on or before the date.
     pub events_in_view: u32,
+    /// Events known, not retracted, whose use is restricted (UK GDPR Art. 18), whatever their date: this
+    /// summary leaves them out, as do the returns, the measures and the policies.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restricted_events: u32,
+    /// The whole record is restricted: nothing in it is used until the restriction is lifted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record_restricted: bool,
     /// Records known at `as_of.known_at`, whatever their date.
     pub records_known: u64,
     /// `EventCorrected` records known.
@@ -121,11 +128,11 @@ impl ChildSummary {
         let registration = effective
             .iter()
             .rev()
-            .find(|e| !e.is_retracted() && matches!(e.payload, EventPayload::ChildRegistered(_)))
+            .find(|e| e.is_in_use() && matches!(e.payload, EventPayload::ChildRegistered(_)))
             .map(|e| (e.occurred_at.date(), identity_of(e)));
         let mut facts: Vec<(OccurredAt, Version, &EffectiveRef<'_>)> = effective
             .iter()
-            .filter(|e| !e.is_retracted() && e.occurred_at.date() <= as_of.on)
+            .filter(|e| e.is_in_use() && e.occurred_at.date() <= as_of.on)
             .map(|e| (e.occurred_at, e.version(), e))
             .collect();
         facts.sort_by_key(|(at, version, _)| (at.date(), *version));
@@ -133,7 +140,35 @@ impl ChildSummary {
         for (at, _, e) in facts {
             fold.apply(at, e.event_id(), &Fact::of(e.payload));
         }
-        summarise(&fold, as_of, registration.as_ref().map(|(d, i)| (*d, i)), &known)
+        let restrictions = Restrictions {
+            events: effective
+                .iter()
+                .filter(|e| !e.is_retracted() && e.restriction.is_some())
+                .count() as u32,
+            whole_record: effective
+                .iter()
+                .any(|e| e.restriction.as_ref().is_some_and(|r| r.whole_record)),
+        };
+        let mut summary = summarise(&fold, as_of, registration.as_ref().map(|(d, i)| (*d, i)), &known);
+        restrictions.mark(&mut summary);
+        summary
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What a summary says of the restrictions in force.
+struct Restrictions {
+    events: u32,
+    whole_record: bool,
+}
+
+impl Restrictions {
+    fn mark(&self, summary: &mut ChildSummary) {
+        summary.restricted_events = self.events;
+        summary.record_restricted = self.whole_record;
     }
 }
 
@@ -264,6 +299,8 @@ fn summarise(
         latest_looked_after_review: fold.latest_looked_after_review,
         latest_child_protection_conference: fold.latest_child_protection_conference,
         events_in_view: fold.events,
+        restricted_events: 0,
+        record_restricted: false,
         records_known: known.records,
         corrections: known.corrections,
         retractions: known.retractions,
@@ -382,6 +419,7 @@ impl SummaryProjection {
                     self.place(i);
                 }
             }
+            Effect::ChangedAll => self.place_all(),
             Effect::Nothing => {}
         }
     }
@@ -413,7 +451,13 @@ impl SummaryProjection {
                 _ => unreachable!("only live registrations are kept in `registrations`"),
             }
         });
-        summarise(&fold, as_of, registration, &self.known)
+        let mut summary = summarise(&fold, as_of, registration, &self.known);
+        Restrictions {
+            events: self.resolver.restricted_count(),
+            whole_record: self.resolver.record_restricted() && self.resolver.len() > 0,
+        }
+        .mark(&mut summary);
+        summary
     }
 
     fn every(&self) -> usize {
@@ -424,11 +468,10 @@ impl SummaryProjection {
         }
     }
 
-    /// What the fold sees of an original event: its time and fact in force, whether it is retracted.
+    /// What the fold sees of an original event: its time and fact in force, whether it is in use.
     fn in_force(&self, i: usize) -> (OccurredAt, Fact, bool) {
-        let slot = self.resolver.slot(i);
-        let (at, fact) = slot.in_force();
-        (at, fact.clone(), slot.retracted)
+        let (at, fact) = self.resolver.slot(i).in_force();
+        (at, fact.clone(), self.resolver.in_use(i))
     }
 
     fn fold_slot(&self, fold: &mut Fold, i: usize) {
@@ -442,7 +485,7 @@ impl SummaryProjection {
         let slot = self.resolver.slot(i);
         let (at, fact) = slot.in_force();
         let version = slot.version;
-        let new_key = (!slot.retracted).then_some((at.date(), version));
+        let new_key = self.resolver.in_use(i).then_some((at.date(), version));
         let registered = new_key.is_some() && matches!(fact, Fact::Registered(_));
         let old_key = self.placed[i];
 
@@ -475,6 +518,27 @@ impl SummaryProjection {
             (Some(a), Some(b)) => self.refold_from(a.min(b)),
             (Some(k), None) | (None, Some(k)) => self.refold_from(k),
         }
+    }
+
+    /// Places every original again and folds everything from the start: the whole record's restriction was
+    /// placed or lifted, which changes whether every event is used (rare; one fold, not one per event).
+    fn place_all(&mut self) {
+        self.facts.clear();
+        self.registrations.clear();
+        for i in 0..self.placed.len() {
+            let slot = self.resolver.slot(i);
+            let (at, fact) = slot.in_force();
+            let key = self.resolver.in_use(i).then_some((at.date(), slot.version));
+            if let Some(k) = key {
+                self.facts.insert(k, i);
+                if matches!(fact, Fact::Registered(_)) {
+                    self.registrations.insert((slot.version, i));
+                }
+            }
+            self.placed[i] = key;
+        }
+        self.checkpoints.clear();
+        self.refold_from((Date::MIN, Version(0)));
     }
 
     /// Drops the checkpoints at or after `from` and folds forward again from the last one before it.

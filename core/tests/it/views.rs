@@ -10,14 +10,16 @@ use journey_core::codes::{
     PrimaryNeed, ReasonEpisodeCeased, ReasonNewEpisode, ReasonPlaceChange, ReferralSource,
     ReviewParticipation, Sex,
 };
-use journey_core::domain::lists::{CpPlanEndReason, RetractionReason, VisitKind, WorkerRole};
+use journey_core::domain::lists::{
+    CpPlanEndReason, RestrictionGrounds, RetractionReason, VisitKind, WorkerRole,
+};
 use journey_core::domain::{
     BecameLookedAfter, CareInProgressRecorded, CeasedToBeLookedAfter, ChildDetailsAmended,
     ChildInNeedEpisodeClosed, ChildProtectionCategoryChanged, ChildProtectionPlanEnded,
     ChildProtectionPlanStarted, ChildRegistered, ChildVisited, EventCorrected, EventKind, EventPayload,
     EventRetracted, LegalStatusChanged, LongText, LookedAfterReviewHeld, MissingEpisodeEnded,
-    MissingEpisodeStarted, Placement, PlacementChanged, Professional, ReferralReceived, ShortText,
-    WorkerAllocated, WorkerAllocationEnded, WorkerId,
+    MissingEpisodeStarted, Placement, PlacementChanged, Professional, RecordRestricted, ReferralReceived,
+    RestrictionLifted, ShortText, WorkerAllocated, WorkerAllocationEnded, WorkerId,
 };
 use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit;
@@ -793,6 +795,14 @@ mod generated {
         Retract {
             target: Index,
         },
+        /// A restriction of use: of an earlier event, or of the whole record.
+        Restrict {
+            target: Option<Index>,
+        },
+        /// The lifting of an earlier restriction.
+        Lift {
+            target: Index,
+        },
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -802,6 +812,9 @@ mod generated {
             2 => (any::<Index>(), any::<u8>(), prop_oneof![Just(0i8), -20..20i8])
                 .prop_map(|(target, variant, shift)| Step::Correct { target, variant, shift }),
             1 => any::<Index>().prop_map(|target| Step::Retract { target }),
+            1 => prop_oneof![3 => any::<Index>().prop_map(Some), 1 => Just(None)]
+                .prop_map(|target| Step::Restrict { target }),
+            1 => any::<Index>().prop_map(|target| Step::Lift { target }),
         ]
     }
 
@@ -1000,7 +1013,7 @@ mod generated {
                 } => {
                     let originals: Vec<_> = accepted
                         .iter()
-                        .filter(|(_, p, _)| !p.kind().is_correction())
+                        .filter(|(_, p, _)| !p.kind().is_about_events())
                         .collect();
                     if originals.is_empty() {
                         continue;
@@ -1027,6 +1040,36 @@ mod generated {
                         retraction(target_id, RetractionReason::EnteredInError).into(),
                         story,
                     )
+                }
+                Step::Restrict { target } => {
+                    let target_event_id = match target {
+                        Some(t) if !accepted.is_empty() => {
+                            Some(testkit::event_id(&accepted[t.index(accepted.len())].0))
+                        }
+                        Some(_) => continue,
+                        None => None,
+                    };
+                    let r = RecordRestricted {
+                        target_event_id,
+                        grounds: RestrictionGrounds::AccuracyContested,
+                        reason: long("Disputed by the young person."),
+                    };
+                    (story, r.into(), story)
+                }
+                Step::Lift { target } => {
+                    let restrictions: Vec<_> = accepted
+                        .iter()
+                        .filter(|(_, p, _)| p.kind() == EventKind::RecordRestricted)
+                        .collect();
+                    if restrictions.is_empty() {
+                        continue;
+                    }
+                    let (restriction_id, _, _) = restrictions[target.index(restrictions.len())];
+                    let l = RestrictionLifted {
+                        restriction_event_id: testkit::event_id(restriction_id),
+                        reason: long("Verified as accurate."),
+                    };
+                    (story, l.into(), story)
                 }
             };
             // Recorded on `recorded_day` at noon, and always after the previous record.
@@ -1073,12 +1116,15 @@ mod generated {
         dates
     }
 
-    /// No retractions, and the dates in force never go back along the stream: then the order the fold uses
-    /// (date, then version) is the stream order the domain rules were checked in.
+    /// No retractions or restrictions, and the dates in force never go back along the stream: then the order
+    /// the fold uses (date, then version) is the stream order the domain rules were checked in.
     fn in_order_without_retractions(events: &[RecordedEvent]) -> bool {
-        let retracted = events
-            .iter()
-            .any(|r| r.payload.kind() == EventKind::EventRetracted);
+        let retracted = events.iter().any(|r| {
+            matches!(
+                r.payload.kind(),
+                EventKind::EventRetracted | EventKind::RecordRestricted
+            )
+        });
         let last = events
             .last()
             .map_or(Timestamp::UNIX_EPOCH, |e| e.envelope.recorded_at);
@@ -1150,7 +1196,10 @@ mod generated {
                     prop_assert!(later.is_some());
                     let later = later.unwrap();
                     prop_assert_eq!((later.version, later.recorded_at), (entry.version, entry.recorded_at));
-                    if entry.target_event_id.is_none() && later.amendments == entry.amendments {
+                    if entry.target_event_id.is_none()
+                        && later.amendments == entry.amendments
+                        && later.restriction == entry.restriction
+                    {
                         prop_assert_eq!(later, entry);
                     }
                 }
@@ -1300,5 +1349,202 @@ fn a_period_found_in_progress_counts_at_least_until_its_start_is_recorded() {
     assert_eq!(
         SummaryProjection::from_events(&after).summary(d("2024-06-11")),
         ChildSummary::replay(&after, as_of("2024-06-11", "2025-02-01T09:00:00Z"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Restriction of use (UK GDPR Art. 18)
+// ---------------------------------------------------------------------------------------------------------
+
+fn restriction(target: Option<&str>) -> RecordRestricted {
+    RecordRestricted {
+        target_event_id: target.map(testkit::event_id),
+        grounds: RestrictionGrounds::AccuracyContested,
+        reason: long("The young person says they were never placed there."),
+    }
+}
+
+fn lifting(restriction: &str) -> RestrictionLifted {
+    RestrictionLifted {
+        restriction_event_id: testkit::event_id(restriction),
+        reason: long("Checked against the placement agreement: accurate."),
+    }
+}
+
+/// Child R: looked after from 1 March 2015. The episode's start is disputed on 1 June, the dispute resolved
+/// on 1 July; the whole record is disputed on 1 August.
+fn restricted_journey() -> Journey {
+    let j = Journey::new("R-1");
+    j.record(
+        "2015-01-05T09:00:00Z",
+        "r-1",
+        "2015-01-05",
+        registration("2010-04-01", Sex::M),
+    );
+    j.record(
+        "2015-03-01T09:00:00Z",
+        "r-2",
+        "2015-03-01",
+        became_looked_after(LegalStatus::C2, PlacementType::U4, Some(PlacementProvider::PR1)),
+    );
+    j.record("2015-04-01T09:00:00Z", "r-3", "2015-04-01", visit(true));
+    j.record(
+        "2015-06-01T09:00:00Z",
+        "r-4",
+        "2015-06-01",
+        restriction(Some("r-2")),
+    );
+    j.record("2015-07-01T09:00:00Z", "r-5", "2015-07-01", lifting("r-4"));
+    j
+}
+
+#[test]
+fn a_restricted_event_is_kept_and_shown_but_not_used_until_lifted() {
+    let j = restricted_journey();
+    let events = j.events();
+    let on = d("2015-06-15");
+
+    // Before the restriction was recorded, the episode was used; so it is in a view as known then.
+    let before = ChildSummary::replay(&events, AsOf::new(on, ts("2015-05-31T00:00:00Z")));
+    assert!(before.open.looked_after.is_some());
+    assert_eq!(before.restricted_events, 0);
+
+    // While it stands: kept, readable, marked, and not used.
+    let during = AsOf::new(on, ts("2015-06-15T00:00:00Z"));
+    let summary = ChildSummary::replay(&events, during);
+    assert!(
+        summary.open.looked_after.is_none(),
+        "a restricted episode is not used"
+    );
+    assert_eq!(summary.looked_after_days, 0);
+    assert_eq!((summary.restricted_events, summary.record_restricted), (1, false));
+    let effective = known_at(&events, during.known_at);
+    let episode = effective.iter().find(|e| e.event_id().as_str() == "r-2").unwrap();
+    assert!(!episode.is_in_use() && !episode.is_retracted());
+    let r = episode.restriction.as_ref().expect("marked restricted");
+    assert_eq!((r.by_event_id.as_str(), r.whole_record), ("r-4", false));
+    assert!(
+        matches!(episode.payload, EventPayload::BecameLookedAfter(_)),
+        "its content stays readable"
+    );
+    let chronology = Chronology::build(&events, during, ChronologyOptions::default());
+    let entry = chronology
+        .entries
+        .iter()
+        .find(|e| e.event_id.as_str() == "r-2")
+        .unwrap();
+    assert!(entry.restriction.is_some());
+    let record = chronology
+        .entries
+        .iter()
+        .find(|e| e.event_id.as_str() == "r-4")
+        .unwrap();
+    assert_eq!(record.target_event_id.as_ref().map(|t| t.as_str()), Some("r-2"));
+    assert!(record.summary.contains("restricted"), "{}", record.summary);
+
+    // Lifted: used again, and the restriction and its lifting stay on the event.
+    let after = AsOf::new(on, ts("2015-07-02T00:00:00Z"));
+    let summary = ChildSummary::replay(&events, after);
+    assert!(summary.open.looked_after.is_some());
+    assert_eq!(summary.restricted_events, 0);
+    let effective = known_at(&events, after.known_at);
+    let episode = effective.iter().find(|e| e.event_id().as_str() == "r-2").unwrap();
+    assert!(episode.is_in_use());
+    assert_eq!(episode.amendments.len(), 2, "{:?}", episode.amendments);
+
+    // The projection agrees at every step.
+    let mut p = SummaryProjection::new();
+    for (i, e) in events.iter().enumerate() {
+        p.apply(e);
+        let replayed = ChildSummary::replay(&events[..=i], AsOf::new(on, e.envelope.recorded_at));
+        assert_eq!(p.summary(on), replayed, "after {} records", i + 1);
+    }
+}
+
+#[test]
+fn a_restriction_of_the_whole_record_leaves_nothing_used_and_is_lifted_whole() {
+    let j = restricted_journey();
+    j.record("2015-08-01T09:00:00Z", "r-6", "2015-08-01", restriction(None));
+    // Recorded while the whole record is restricted: restricted too.
+    j.record("2015-08-05T09:00:00Z", "r-7", "2015-08-05", visit(false));
+    let events = j.events();
+    let during = AsOf::new(d("2015-08-10"), ts("2015-08-05T09:00:00Z"));
+    let summary = ChildSummary::replay(&events, during);
+    assert!(summary.record_restricted);
+    assert_eq!(summary.restricted_events, 4);
+    assert_eq!((summary.date_of_birth, summary.events_in_view), (None, 0));
+    assert!(summary.open.looked_after.is_none() && summary.last_visit.is_none());
+    assert!(known_at(&events, during.known_at).iter().all(|e| !e.is_in_use()));
+    let mut p = SummaryProjection::from_events(&events);
+    assert_eq!(p.summary(during.on), summary);
+
+    j.record("2015-09-01T09:00:00Z", "r-8", "2015-09-01", lifting("r-6"));
+    let events = j.events();
+    let after = AsOf::new(d("2015-09-10"), ts("2015-09-01T09:00:00Z"));
+    let summary = ChildSummary::replay(&events, after);
+    assert!(!summary.record_restricted);
+    assert_eq!(summary.date_of_birth, Some(d("2010-04-01")));
+    assert!(summary.open.looked_after.is_some() && summary.last_visit.is_some());
+    p.apply(events.last().unwrap());
+    assert_eq!(p.summary(after.on), summary);
+}
+
+#[test]
+fn restrictions_keep_their_rules() {
+    let j = restricted_journey();
+    let refused = |id: &str, payload: EventPayload, field: &str, words: &str| {
+        let event = testkit::event(id, "2015-07-10", payload);
+        let error = j.try_record(ts("2015-07-10T09:00:00Z"), event).unwrap_err();
+        let text = format!("{error:?}");
+        assert!(text.contains(field) && text.contains(words), "{id}: {text}");
+    };
+    refused(
+        "x-1",
+        lifting("r-4").into(),
+        "data.restriction_event_id",
+        "already been lifted",
+    );
+    refused(
+        "x-2",
+        lifting("r-3").into(),
+        "data.restriction_event_id",
+        "not a RecordRestricted",
+    );
+    refused(
+        "x-3",
+        restriction(Some("r-4")).into(),
+        "data.target_event_id",
+        "names the original event",
+    );
+    refused(
+        "x-4",
+        restriction(Some("nope")).into(),
+        "data.target_event_id",
+        "no event nope",
+    );
+    refused(
+        "x-5",
+        retraction("r-4", RetractionReason::EnteredInError).into(),
+        "data.target_event_id",
+        "lift it with RestrictionLifted",
+    );
+    j.record(
+        "2015-07-11T09:00:00Z",
+        "r-9",
+        "2015-07-11",
+        restriction(Some("r-3")),
+    );
+    refused(
+        "x-6",
+        restriction(Some("r-3")).into(),
+        "data.target_event_id",
+        "already restricted",
+    );
+    j.record("2015-07-12T09:00:00Z", "r-10", "2015-07-12", restriction(None));
+    refused(
+        "x-7",
+        restriction(None).into(),
+        "data.target_event_id",
+        "already restricted",
     );
 }

@@ -7,7 +7,7 @@ use crate::error::Problems;
 use crate::ids::EventId;
 use crate::time::OccurredAt;
 
-use super::super::lists::RetractionReason;
+use super::super::lists::{RestrictionGrounds, RetractionReason};
 use super::super::subjects::{DataSubject, ThirdPartyData, join, no_third_parties};
 use super::super::values::LongText;
 use super::super::{EventKind, EventPayload, Payload};
@@ -71,3 +71,39 @@ impl Payload for EventRetracted {
         }
     }
 }
+
+/// Restricts the use of a fact while it is disputed (UK GDPR Art. 18): one event of this stream, or, with no
+/// target, the whole record. The fact stays stored and readable, marked restricted, but is left out of the
+/// child's summary, the statutory returns, the measures and every policy's input until a
+/// `RestrictionLifted` names this restriction. A restriction of one event follows the event through its
+/// corrections; a restriction of the whole record covers every event, including those recorded while it
+/// stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRestricted {
+    /// The original event restricted; absent: the whole record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_event_id: Option<EventId>,
+    pub grounds: RestrictionGrounds,
+    /// Who disputes what, and why: what a reviewer must resolve before the restriction is lifted.
+    pub reason: LongText,
+}
+
+no_third_parties!(RecordRestricted);
+
+impl Payload for RecordRestricted {}
+
+/// Ends a restriction: the fact is used again (its accuracy verified, or corrected first with
+/// `EventCorrected`). The restriction and its lifting both stay in the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionLifted {
+    /// The `RecordRestricted` event this lifts.
+    pub restriction_event_id: EventId,
+    /// The outcome: verified as accurate, corrected, the objection decided...
+    pub reason: LongText,
+}
+
+no_third_parties!(RestrictionLifted);
+
+impl Payload for RestrictionLifted {}
