@@ -1081,25 +1081,6 @@ fn child_a() -> Vec<NewEvent> {
                 mode: Some(ContactMode::Phone),
             },
         ),
-        // The young person disputes the record of their accommodation: the contact is kept but not used
-        // until the worker has checked it, then used again.
-        ev(
-            "a-095",
-            on("2026-06-02"),
-            RecordRestricted {
-                target_event_id: Some(id("a-094")),
-                grounds: RestrictionGrounds::AccuracyContested,
-                reason: long("The young person says they had not yet moved into supported lodgings in May."),
-            },
-        ),
-        ev(
-            "a-096",
-            on("2026-06-19"),
-            RestrictionLifted {
-                restriction_event_id: id("a-095"),
-                reason: long("Checked against the landlord's tenancy start date: the record is accurate."),
-            },
-        ),
     ]
 }
 
@@ -1175,6 +1156,27 @@ fn child_b() -> Vec<NewEvent> {
             on("2025-01-15"),
             CeasedToBeLookedAfter {
                 reason: ReasonEpisodeCeased::E3,
+            },
+        ),
+        // The young person disputes the date their asylum claim was decided: the record is kept but not
+        // used until the worker has checked it, then used again.
+        ev(
+            "b-009",
+            on("2025-02-03"),
+            RecordRestricted {
+                target_event_id: Some(id("b-006")),
+                grounds: RestrictionGrounds::AccuracyContested,
+                reason: long(
+                    "The young person says the Home Office decided their claim in January, not December.",
+                ),
+            },
+        ),
+        ev(
+            "b-010",
+            on("2025-02-20"),
+            RestrictionLifted {
+                restriction_event_id: id("b-009"),
+                reason: long("Checked against the Home Office decision letter: the record is accurate."),
             },
         ),
     ]

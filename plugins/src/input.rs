@@ -75,9 +75,11 @@ impl PolicyInput {
             .child_id
             .clone()
             .ok_or_else(|| PluginError::InvalidInput("the child's stream is empty".into()))?;
+        // A restricted event (UK GDPR Art. 18) is not used: no policy sees it until the restriction is
+        // lifted. Retracted ones are given, marked, as recorded decisions have always had them.
         let mut effective: Vec<EffectiveRef<'_>> = resolved
             .into_iter()
-            .filter(|e| e.occurred_at.date() <= as_of.on)
+            .filter(|e| e.occurred_at.date() <= as_of.on && e.restriction.is_none())
             .collect();
         // The order of the valid-time fold: by date, then by the order recorded. A stable sort on the date
         // keeps version order among events of the same date.

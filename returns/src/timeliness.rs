@@ -39,7 +39,7 @@ use journey_core::domain::{EventPayload, Stage};
 use journey_core::envelope::RecordedEvent;
 use journey_core::ids::ChildId;
 use journey_core::time::{Date, Timestamp};
-use journey_core::view::{AsOf, Chronology, ChronologyOptions, EffectiveEvent, EventStatus, known_at};
+use journey_core::view::{AsOf, Chronology, ChronologyOptions, EffectiveEvent, known_at};
 
 /// What the statutory-timescales policy said of one deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -223,7 +223,7 @@ pub const NO_TEAM: &str = "No team recorded";
 fn teams(events: &[EffectiveEvent]) -> Vec<(Date, String)> {
     let mut changes: Vec<(Date, u64, String)> = Vec::new();
     for e in events {
-        if matches!(e.status, EventStatus::Retracted { .. }) {
+        if !e.is_in_use() {
             continue;
         }
         let team = match &e.payload {
@@ -288,11 +288,7 @@ struct Adoption {
 
 /// The durations for a child adopted in `from..=to`, if it was.
 fn adoption(events: &[EffectiveEvent], from: Date, to: Date) -> Option<Adoption> {
-    let live = || {
-        events
-            .iter()
-            .filter(|e| !matches!(e.status, EventStatus::Retracted { .. }))
-    };
+    let live = || events.iter().filter(|e| e.is_in_use());
     let adopted_on = live()
         .filter_map(|e| match &e.payload {
             EventPayload::CeasedToBeLookedAfter(c) if c.reason.is_adoption() => Some(e.occurred_at.date()),
@@ -399,7 +395,7 @@ pub fn measure(
         // Re-referrals: every referral in the period, against the child's previous one.
         let mut referrals: Vec<Date> = effective
             .iter()
-            .filter(|e| !matches!(e.status, EventStatus::Retracted { .. }))
+            .filter(|e| e.is_in_use())
             .filter(|e| matches!(e.payload, EventPayload::ReferralReceived(_)))
             .map(|e| e.occurred_at.date())
             .collect();
@@ -438,8 +434,12 @@ pub fn measure(
                 .source_recorded_at
                 .unwrap_or(entry.recorded_at)
                 .england_date();
-            // Who the child is dates the birth, not the work; a correction is judged by what it corrects.
-            if !in_period(recorded) || matches!(entry.stage, Stage::Identity | Stage::Correction) {
+            // Who the child is dates the birth, not the work; a correction is judged by what it corrects; a
+            // restricted event is not used (UK GDPR Art. 18).
+            if !in_period(recorded)
+                || matches!(entry.stage, Stage::Identity | Stage::Correction)
+                || entry.restriction.is_some()
+            {
                 continue;
             }
             let lag = entry.source_lag_days.unwrap_or(entry.lag_days);

@@ -9,7 +9,7 @@ use journey_synth::{self as synth, AuthorityProfile};
 use proptest::prelude::*;
 use std::sync::Arc;
 
-use crate::support::{child_a, input_as_of, input_on, ts};
+use crate::support::{child_a, example_child, input_as_of, input_on, ts};
 
 #[test]
 fn events_are_those_in_view_on_the_date_in_the_order_they_occurred() {
@@ -197,4 +197,31 @@ proptest! {
             serde_json::to_string(&input).unwrap()
         );
     }
+}
+
+#[test]
+fn a_restricted_event_reaches_no_policy_until_lifted() {
+    let events = example_child("EX-B");
+    let ids = |known_at: &str| -> Vec<String> {
+        input_as_of(&events, "2025-02-25", known_at, "")
+            .events
+            .iter()
+            .map(|e| e.event_id.as_str().to_owned())
+            .collect()
+    };
+    // b-009 restricts b-006, the end of the asylum-seeking status (recorded on 5 March 2025); b-010 lifts it
+    // (recorded on 22 March).
+    let before = ids("2025-03-01T00:00:00Z");
+    let during = ids("2025-03-10T00:00:00Z");
+    let after = ids("2025-03-25T00:00:00Z");
+    assert!(before.contains(&"b-006".to_owned()));
+    assert!(!during.contains(&"b-006".to_owned()), "restricted: not an input");
+    assert!(after.contains(&"b-006".to_owned()), "lifted: an input again");
+    let during = input_as_of(&events, "2025-02-25", "2025-03-10T00:00:00Z", "");
+    let summary: serde_json::Value = serde_json::from_str(&during.child.summary).unwrap();
+    assert_eq!(summary["restricted_events"], 1);
+    assert_eq!(
+        summary["unaccompanied_asylum_seeking_since"], "2024-05-02",
+        "the status is open again while its end is not used"
+    );
 }

@@ -83,10 +83,15 @@ pub fn record_at(child: &str, events: Vec<(Option<Timestamp>, NewEvent)>) -> Vec
 /// after it occurred (some carry dates of their own a few days after the event, such as an assessment's
 /// authorisation, which the rules refuse to record before they happen).
 pub fn child_a() -> Vec<RecordedEvent> {
+    example_child("EX-A")
+}
+
+/// The example stream of `child`, recorded as [`child_a`]'s is.
+pub fn example_child(child: &str) -> Vec<RecordedEvent> {
     let (child, events): (ChildId, Vec<NewEvent>) = journey_core::examples::example_streams()
         .into_iter()
-        .find(|(c, _)| c.as_str() == "EX-A")
-        .expect("Child A is an example");
+        .find(|(c, _)| c.as_str() == child)
+        .expect("an example child");
     record_late(child.as_str(), 30, events)
 }
 

@@ -38,7 +38,7 @@ use futures::stream::{self, StreamExt};
 use roxmltree::{Document, Node};
 use serde::Serialize;
 
-use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history, in_force};
+use super::{CinChild, CinEpisode, ProtectionPlan, Section47, child_history, recorded};
 use crate::report::{ChildOutcome, ChildTally, flagged_identifier};
 use crate::ssda903::import::{ChildAppend, append_child, fact_event_id, imported_event, read_all, sanitise};
 use crate::ssda903::{ImportFile, ImportOptions, ImportProgress, RowProblem};
@@ -794,7 +794,7 @@ async fn import_child(
     let version = existing.last().map(|e| e.envelope.version);
     let events_in_force = existing
         .last()
-        .map_or_else(Vec::new, |last| in_force(&existing, last.envelope.recorded_at));
+        .map_or_else(Vec::new, |last| recorded(&existing, last.envelope.recorded_at));
     let events_in_force_flags: Vec<(IdentifierKind, String)> = events_in_force
         .iter()
         .filter_map(|(_, _, _, p)| match p {

@@ -40,7 +40,7 @@ use journey_core::error::Result;
 use journey_core::ids::{ChildId, EventId};
 use journey_core::store::EventStore;
 use journey_core::time::{Date, Timestamp};
-use journey_core::view::known_at;
+use journey_core::view::{EffectiveEvent, known_at};
 
 mod import;
 #[cfg(test)]
@@ -170,12 +170,27 @@ pub async fn export(store: &dyn EventStore, options: &CinOptions<'_>) -> Result<
     })
 }
 
-/// A child's events in force as known at `at` (corrections applied, retractions left out), as
-/// [`child_history`] takes them: date, version, event id, content.
+/// A child's events in use as known at `at` (corrections applied; retracted and restricted events left
+/// out), as [`child_history`] takes them: date, version, event id, content.
 pub fn in_force(events: &[RecordedEvent], at: Timestamp) -> Vec<(Date, u64, Option<EventId>, EventPayload)> {
+    effective_where(events, at, EffectiveEvent::is_in_use)
+}
+
+/// A child's events as stored and known at `at`, restricted ones included (corrections applied,
+/// retractions left out): what an import reconciles a return against, so that a restricted fact is not
+/// recorded a second time.
+pub fn recorded(events: &[RecordedEvent], at: Timestamp) -> Vec<(Date, u64, Option<EventId>, EventPayload)> {
+    effective_where(events, at, |e| !e.is_retracted())
+}
+
+fn effective_where(
+    events: &[RecordedEvent],
+    at: Timestamp,
+    keep: impl Fn(&EffectiveEvent) -> bool,
+) -> Vec<(Date, u64, Option<EventId>, EventPayload)> {
     known_at(events, at)
         .into_iter()
-        .filter(|e| !e.is_retracted())
+        .filter(|e| keep(e))
         .map(|e| {
             (
                 e.occurred_at.date(),

@@ -233,11 +233,50 @@ fn the_year_decides_who_is_in_it_and_what_is_known_of_it() {
             json!({"target_event_id": "c-2", "reason": "wrong_child"}),
         ),
     ];
+    // A referral whose accuracy is disputed (UK GDPR Art. 18): kept, but not counted while restricted.
+    let referral = |child: &str| {
+        vec![
+            testkit::registered(&format!("{child}-1"), "2015-01-01"),
+            ev(
+                &format!("{child}-2"),
+                "2024-06-01",
+                "ReferralReceived",
+                json!({"source": "1A", "primary_need": "N1"}),
+            ),
+            ev(
+                &format!("{child}-3"),
+                "2024-06-03",
+                "RecordRestricted",
+                json!({"target_event_id": format!("{child}-2"), "grounds": "accuracy_contested",
+                       "reason": "The parent says no referral was made."}),
+            ),
+        ]
+    };
+    let restricted = referral("d");
+    // The same, the restriction lifted: counted again.
+    let mut lifted = referral("e");
+    lifted.push(ev(
+        "e-4",
+        "2024-06-20",
+        "RestrictionLifted",
+        json!({"restriction_event_id": "e-3", "reason": "The school's referral form was found."}),
+    ));
+    // The whole record restricted.
+    let mut whole = referral("f");
+    whole[2] = ev(
+        "f-3",
+        "2024-06-03",
+        "RecordRestricted",
+        json!({"grounds": "objection_pending", "reason": "The young person objects to the record."}),
+    );
     let (census, xml) = census(
         vec![
             ("A-1", closed_before),
             ("B-1", open_at_the_end),
             ("C-1", retracted),
+            ("D-1", restricted),
+            ("E-1", lifted),
+            ("F-1", whole),
         ],
         "2024/25",
     );
@@ -246,7 +285,7 @@ fn the_year_decides_who_is_in_it_and_what_is_known_of_it() {
         .iter()
         .map(|c| c.child_id.as_ref().unwrap().to_string())
         .collect();
-    assert_eq!(ids, vec!["B-1"]);
+    assert_eq!(ids, vec!["B-1", "E-1"]);
     // Its closure in April is not yet known to the year.
     assert!(!xml.contains("CINclosureDate"), "{xml}");
     // The year before: the first child, with its closure, and 2023/24's GenderCurrent.

@@ -116,8 +116,21 @@ impl ChildFacts {
         ChildFacts::from_events(events.first().map(|e| e.envelope.child_id.clone()), effective)
     }
 
-    /// The events in force at `known_at` (not retracted): date, version, content.
+    /// The events in use at `known_at` (neither retracted nor restricted): date, version, content.
     pub(crate) fn effective(
+        events: &[RecordedEvent],
+        known_at_instant: Timestamp,
+    ) -> Vec<(Date, u64, EventPayload)> {
+        known_at(events, known_at_instant)
+            .into_iter()
+            .filter(|e| e.is_in_use())
+            .map(|e| (e.occurred_at.date(), e.envelope.version.0, e.payload))
+            .collect()
+    }
+
+    /// The events stored at `known_at`, restricted ones included (not retracted): what an import
+    /// reconciles a return against, so that a restricted fact is not recorded a second time.
+    pub(crate) fn recorded(
         events: &[RecordedEvent],
         known_at_instant: Timestamp,
     ) -> Vec<(Date, u64, EventPayload)> {

@@ -567,7 +567,7 @@ async fn import_child(
     let version = existing.last().map(|e| e.envelope.version);
     let base = existing
         .last()
-        .map(|last| ChildFacts::effective(&existing, last.envelope.recorded_at))
+        .map(|last| ChildFacts::recorded(&existing, last.envelope.recorded_at))
         .unwrap_or_default();
     let next_version = version.map_or(1, |v| v.0 + 1);
     if let Some(last) = existing.last() {
