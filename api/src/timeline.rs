@@ -181,6 +181,23 @@ fn status_class(status: &EventStatus) -> &'static str {
     }
 }
 
+/// What an investigator reads of a restriction of use in force on an entry (UK GDPR Art. 18): the fact is
+/// shown, and no summary, return, measure or policy uses it.
+fn restriction_note(entry: &ChronologyEntry) -> Option<String> {
+    entry.restriction.as_ref().map(|r| {
+        let what = if r.whole_record {
+            "the whole record is"
+        } else {
+            "this event is"
+        };
+        format!(
+            "{what} restricted by {} ({}): not used by summaries, returns, measures or policies until lifted",
+            r.by_event_id,
+            r.grounds.code()
+        )
+    })
+}
+
 fn deadline_class(status: DeadlineStatus) -> &'static str {
     match status {
         DeadlineStatus::Met => "met",
@@ -322,6 +339,7 @@ fn legend() -> Markup {
             li { svg width="14" height="14" { circle.mark.current cx="7" cy="7" r="5" {} } " recorded event" }
             li { svg width="14" height="14" { circle.mark.corrected cx="7" cy="7" r="5" {} } " corrected" }
             li { svg width="14" height="14" { circle.mark.retracted cx="7" cy="7" r="5" {} } " retracted" }
+            li { svg width="18" height="18" { circle.mark.current cx="9" cy="9" r="4" {} circle.restricted-ring cx="9" cy="9" r="7" {} } " restricted (kept, not used)" }
             li { svg width="14" height="14" { path.late d="M7 1 L13 12 L1 12 Z" {} } " recorded late (dashed to the date recorded)" }
             li { svg width="14" height="14" { rect.deadline.met x="2" y="2" width="10" height="10" {} } " deadline met" }
             li { svg width="14" height="14" { rect.deadline.missed x="2" y="2" width="10" height="10" {} } " missed" }
@@ -386,7 +404,7 @@ fn event_mark(entry: &ChronologyEntry, scale: &Scale, y: f64) -> Markup {
     let recorded_x = scale.x(entry.recorded_at.england_date());
     let status = status_class(&entry.status);
     let title = format!(
-        "{} — {}\noccurred {}, recorded {} by {} ({} days later){}{}",
+        "{} — {}\noccurred {}, recorded {} by {} ({} days later){}{}{}",
         entry.kind,
         entry.summary,
         entry.occurred_at,
@@ -406,9 +424,13 @@ fn event_mark(entry: &ChronologyEntry, scale: &Scale, y: f64) -> Markup {
             .originally_occurred_at
             .map(|o| format!("\noriginally recorded as occurring {o}"))
             .unwrap_or_default(),
+        restriction_note(entry)
+            .map(|note| format!("\n{note}"))
+            .unwrap_or_default(),
     );
     html! {
         g.event data-event-id=(entry.event_id) data-kind=(entry.kind) data-status=(status)
+            data-restricted=(entry.restriction.is_some())
             data-late=(entry.recorded_late) data-occurred=(entry.occurred_at.date())
             data-recorded=(entry.recorded_at) {
             title { (title) }
@@ -417,6 +439,9 @@ fn event_mark(entry: &ChronologyEntry, scale: &Scale, y: f64) -> Markup {
                 path.late d={"M" (x) " " (y - 14.0) " l5 8 l-10 0 Z"} {}
             }
             circle.mark.(status) cx=(x) cy=(y) r="5" {}
+            @if entry.restriction.is_some() {
+                circle.restricted-ring cx=(x) cy=(y) r="8" {}
+            }
             @if status == "retracted" {
                 line.strike x1=(x - 6.0) x2=(x + 6.0) y1=(y - 6.0) y2=(y + 6.0) {}
             }
@@ -527,13 +552,16 @@ fn entry_table(page: &TimelinePage<'_>) -> Markup {
                 }
                 tbody {
                     @for e in &page.chronology.entries {
-                        tr data-event-id=(e.event_id) data-position=(e.position.0) data-status=(status_class(&e.status)) data-late=(e.recorded_late) {
+                        tr data-event-id=(e.event_id) data-position=(e.position.0) data-status=(status_class(&e.status)) data-restricted=(e.restriction.is_some()) data-late=(e.recorded_late) {
                             td { (e.occurred_at) }
                             td { (e.recorded_at) }
                             td.number { (e.lag_days) @if e.recorded_late { " ▲" } }
                             td { (e.kind) }
                             td { (e.summary) }
-                            td { (status_class(&e.status)) }
+                            td {
+                                (status_class(&e.status))
+                                @if let Some(note) = restriction_note(e) { br; strong { "restricted" } " — " (note) }
+                            }
                             td { (e.source.agency) " / " (e.source.system) }
                             @if page.proof.is_some() {
                                 td data-testid="proven-against" {
@@ -567,6 +595,7 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; }
 .mark.corrected { fill: #1d70b8; stroke: #f47738; stroke-width: 3; }
 .mark.retracted { fill: #fff; stroke: #777; stroke-width: 1.5; }
 .strike { stroke: #777; stroke-width: 1.5; }
+.restricted-ring { fill: none; stroke: #6f3d94; stroke-width: 2; stroke-dasharray: 3 2; }
 .late { fill: #d4351c; }
 .late-tail { stroke: #d4351c; stroke-dasharray: 3 3; }
 .deadline.met { fill: #00703c; }
@@ -577,6 +606,7 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; }
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-size: .85rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 tr[data-status="retracted"] td { text-decoration: line-through; color: #777; }
+tr[data-restricted="true"] td { background: #f4eff8; }
 tr[data-late="true"] td.number { color: #d4351c; font-weight: 600; }
 footer { font-size: .8rem; color: #555; }
 "#;

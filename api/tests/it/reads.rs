@@ -136,3 +136,77 @@ async fn health_and_readiness() {
     h.state.begin_shutdown();
     h.call(Method::GET, "/readyz", None, None).await.problem(503);
 }
+
+#[tokio::test]
+async fn a_restricted_event_is_read_marked_and_left_out_of_the_summary() {
+    let h = Harness::new().await;
+    let restrict = serde_json::json!({ "events": [{
+        "event_id": "e-restrict",
+        "occurred_at": "2024-01-02",
+        "source": {"agency": crate::common::AGENCY, "system": "dpo"},
+        "type": "RecordRestricted",
+        "data": {"target_event_id": "e-contact", "grounds": "accuracy_contested",
+                 "reason": "The parent disputes what the contact says."}
+    }]});
+    let appended = h
+        .call(
+            Method::POST,
+            &format!("/v1/children/{CHILD}/events"),
+            Some(h.token(Role::Integrator)),
+            Some(restrict),
+        )
+        .await;
+    assert_eq!(appended.status, 201, "{}", appended.text);
+
+    let token = h.token(Role::Investigator);
+    let get = |uri: String| h.send(request(Method::GET, &uri, Some(token), &[PURPOSE], None));
+    let chronology = get(format!("/v1/children/{CHILD}/chronology")).await;
+    let entries = chronology.body["entries"].as_array().unwrap();
+    let contact = entries.iter().find(|e| e["event_id"] == "e-contact").unwrap();
+    assert_eq!(contact["restriction"]["by_event_id"], "e-restrict", "{contact}");
+    assert_eq!(contact["restriction"]["grounds"], "accuracy_contested");
+    assert!(
+        contact["payload"]["data"].is_object(),
+        "the restricted fact stays readable"
+    );
+    let summary = get(format!("/v1/children/{CHILD}/summary")).await;
+    assert_eq!(summary.body["restricted_events"], 1, "{}", summary.text);
+    let page = get(format!("/v1/children/{CHILD}/timeline")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains(r#"data-event-id="e-contact" data-position"#));
+    assert!(
+        page.text.contains(r#"data-restricted="true""#),
+        "the page marks it"
+    );
+    assert!(
+        page.text
+            .contains("restricted by e-restrict (accuracy_contested)")
+    );
+
+    // A second restriction of the same event is refused, naming the field and the rule.
+    let again = serde_json::json!({ "events": [{
+        "event_id": "e-restrict-2",
+        "occurred_at": "2024-01-02",
+        "source": {"agency": crate::common::AGENCY, "system": "dpo"},
+        "type": "RecordRestricted",
+        "data": {"target_event_id": "e-contact", "grounds": "objection_pending", "reason": "Again."}
+    }]});
+    let refused = h
+        .call(
+            Method::POST,
+            &format!("/v1/children/{CHILD}/events"),
+            Some(h.token(Role::Integrator)),
+            Some(again),
+        )
+        .await;
+    let problem = refused.problem(422);
+    assert!(problem.to_string().contains("already restricted"), "{problem}");
+    assert!(
+        refused
+            .fields()
+            .iter()
+            .any(|f| f.ends_with("data.target_event_id")),
+        "{:?}",
+        refused.fields()
+    );
+}
