@@ -44,23 +44,43 @@ pub struct RecordRead {
     pub view: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The legal basis stated for opening a sealed adoption record ([`crate::sealed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
     /// The parameters of the read (`on`, `known_at`, `from`...).
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub parameters: serde_json::Value,
 }
 
-/// The stated purpose of a read, from the `X-Journey-Purpose` header.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Purpose(pub Option<String>);
+/// The stated purpose of a read, from the `X-Journey-Purpose` header, and the legal basis for opening a
+/// sealed adoption record, from `X-Journey-Legal-Basis` ([`crate::sealed`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Purpose {
+    pub text: Option<String>,
+    pub legal_basis: Option<String>,
+}
+
+impl Purpose {
+    pub fn stated(text: Option<String>) -> Purpose {
+        Purpose {
+            text,
+            legal_basis: None,
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Purpose {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Purpose, ApiError> {
+        let legal_basis = crate::sealed::legal_basis(&parts.headers)?;
         let Some(value) = parts.headers.get(PURPOSE_HEADER) else {
             // A browser session carries the purpose stated when signing in.
             let session = parts.extensions.get::<crate::session::SessionRead>();
-            return Ok(Purpose(session.map(|s| s.purpose.clone())));
+            return Ok(Purpose {
+                text: session.map(|s| s.purpose.clone()),
+                legal_basis,
+            });
         };
         let bad = |rule: &str| ApiError::BadRequest {
             detail: format!("X-Journey-Purpose {rule}"),
@@ -71,23 +91,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
             .map_err(|_| bad("must be visible ASCII text"))?
             .trim();
         if text.is_empty() {
-            return Ok(Purpose(None));
+            return Ok(Purpose {
+                text: None,
+                legal_basis,
+            });
         }
         if text.len() > PURPOSE_MAX {
             return Err(bad("must be at most 500 characters"));
         }
-        Ok(Purpose(Some(text.to_owned())))
+        Ok(Purpose {
+            text: Some(text.to_owned()),
+            legal_basis,
+        })
     }
 }
 
 impl Purpose {
     /// The purpose, which an investigator must state (400 naming the header otherwise).
     pub fn required_for(&self, principal: &Principal) -> Result<Option<String>, ApiError> {
-        match (&self.0, principal.role) {
-            (None, Role::Investigator) => Err(ApiError::BadRequest {
-                detail:
-                    "an investigator must state the purpose of every read in the X-Journey-Purpose header"
-                        .to_owned(),
+        match (&self.text, principal.role) {
+            (None, role @ (Role::Investigator | Role::SealedRecords)) => Err(ApiError::BadRequest {
+                detail: format!(
+                    "a key with role {role} must state the purpose of every read in the X-Journey-Purpose header"
+                ),
                 errors: vec![FieldError::new(
                     "X-Journey-Purpose",
                     "required: the purpose of this read (for example a case reference)",
@@ -106,6 +132,7 @@ pub struct Access<'a> {
     pub children: Vec<ChildId>,
     pub view: &'a str,
     pub purpose: Option<String>,
+    pub legal_basis: Option<String>,
     pub parameters: serde_json::Value,
 }
 
@@ -118,6 +145,7 @@ pub async fn record(journal: &dyn Journal, access: Access<'_>) -> Result<Journal
         children: access.children,
         view: access.view.to_owned(),
         purpose: access.purpose,
+        legal_basis: access.legal_basis,
         parameters: access.parameters,
     };
     let record = NewRecord::new(RECORD_READ, access.principal.name.clone(), &body);
@@ -168,6 +196,10 @@ pub async fn logged_read<T>(
 
 /// Writes one read of a child's record to the access log, durably, with the purpose (required of
 /// investigators), for a caller whose role was already checked (reads made by evaluating a policy, too).
+///
+/// A sealed adoption record ([`crate::sealed`]) is opened only by the `sealed-records` role with a legal
+/// basis (400 naming the header without one), which the access record names. Any other role is answered
+/// as if the child did not exist: the same access record, then the same 404.
 pub async fn record_read(
     state: &AppState,
     principal: &Principal,
@@ -176,7 +208,26 @@ pub async fn record_read(
     view: &str,
     parameters: serde_json::Value,
 ) -> ApiResult<()> {
-    let purpose = purpose.required_for(principal)?;
+    let text = purpose.required_for(principal)?;
+    let sealed = state
+        .sealed
+        .sealed_since(state.store.as_ref(), child_id)
+        .await?
+        .is_some();
+    let opens = sealed && principal.role.may(Action::OpenSealedRecords);
+    if opens && purpose.legal_basis.is_none() {
+        return Err(ApiError::BadRequest {
+            detail: format!(
+                "{child_id}'s record is a sealed adoption record: state the legal basis for opening it in the \
+                 X-Journey-Legal-Basis header"
+            ),
+            errors: vec![FieldError::new(
+                "X-Journey-Legal-Basis",
+                "required to open a sealed adoption record (for example the section of the Adoption and \
+                 Children Act 2002 or the court order that allows it)",
+            )],
+        });
+    }
     record_access(
         state,
         Access {
@@ -184,11 +235,16 @@ pub async fn record_read(
             child_id: Some(child_id),
             children: Vec::new(),
             view,
-            purpose,
+            purpose: text,
+            legal_basis: opens.then(|| purpose.legal_basis.clone()).flatten(),
             parameters,
         },
     )
-    .await
+    .await?;
+    if sealed && !opens {
+        return Err(crate::routes::children::unknown_child(child_id, None));
+    }
+    Ok(())
 }
 
 /// Writes one read of many children's records (a page of the log, a return, a cohort) to the access log,
@@ -209,6 +265,7 @@ pub async fn record_bulk_read(
             children,
             view,
             purpose,
+            legal_basis: None,
             parameters,
         },
     )
@@ -256,6 +313,9 @@ pub struct AccessEntry {
     pub view: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The legal basis stated for opening a sealed adoption record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     #[schema(value_type = Object)]
     pub parameters: serde_json::Value,
@@ -275,6 +335,7 @@ impl AccessEntry {
             children: body.children,
             view: body.view,
             purpose: body.purpose,
+            legal_basis: body.legal_basis,
             parameters: body.parameters,
         })
     }

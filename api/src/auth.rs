@@ -52,17 +52,22 @@ pub enum Role {
     /// by id with the rule, never the record's content) and places and lifts holds. Reads no child's
     /// record.
     RecordsOfficer,
-    /// Everything, including keys and the access log.
+    /// Everything, including keys and the access log, but opening sealed adoption records.
     Admin,
+    /// Opens sealed adoption records, each time with a stated legal basis (`X-Journey-Legal-Basis`) and a
+    /// purpose, both written to the access log; reads other children's records as an investigator does.
+    /// The only role to which a sealed record exists (`crate::sealed`).
+    SealedRecords,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Integrator,
         Role::PolicyAuthor,
         Role::Investigator,
         Role::RecordsOfficer,
         Role::Admin,
+        Role::SealedRecords,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +77,7 @@ impl Role {
             Role::Investigator => "investigator",
             Role::RecordsOfficer => "records-officer",
             Role::Admin => "admin",
+            Role::SealedRecords => "sealed-records",
         }
     }
 }
@@ -126,13 +132,16 @@ pub enum Action {
     /// Authorise the destruction of records due under the retention policy in force, and list the
     /// destruction certificates (never the records' content).
     AuthoriseDestruction,
+    /// Open a sealed adoption record, with a legal basis (`crate::sealed`).
+    OpenSealedRecords,
 }
 
 impl Role {
     pub fn may(self, action: Action) -> bool {
         use Action::*;
         match self {
-            Role::Admin => true,
+            // Sealed adoption records are opened by named officers only, never by an administrator.
+            Role::Admin => !matches!(action, OpenSealedRecords),
             Role::Integrator => matches!(action, AppendEvents),
             Role::PolicyAuthor => matches!(action, ManagePolicies),
             Role::Investigator => {
@@ -142,6 +151,7 @@ impl Role {
                 )
             }
             Role::RecordsOfficer => matches!(action, ManageHolds | ReviewRetention | AuthoriseDestruction),
+            Role::SealedRecords => matches!(action, ReadChild | OpenSealedRecords),
         }
     }
 }
@@ -158,6 +168,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The operator at the machine, holding the data directory and its key-encryption key: the one caller
+    /// to whom the whole log is shown, sealed adoption records included (a log export must be complete).
+    pub fn is_local_operator(&self) -> bool {
+        self.key_id == LOCAL_OPERATOR_KEY_ID
+    }
+
     /// Refuses (403) unless the role allows `action`.
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
         if self.role.may(action) {
@@ -545,6 +561,9 @@ pub struct Auth(pub Principal);
 /// a Rust value into a request's extensions, so nothing that arrives over the network can claim it.
 #[derive(Clone, Debug)]
 pub struct LocalOperator(pub Principal);
+
+/// The key id of the operator at the machine ([`LocalOperator`]): no API key has it (theirs are random hex).
+pub const LOCAL_OPERATOR_KEY_ID: &str = "local";
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;

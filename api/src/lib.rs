@@ -29,6 +29,7 @@ mod middleware;
 pub mod responses;
 pub mod routes;
 pub mod schemas;
+pub mod sealed;
 pub mod server;
 pub mod session;
 pub mod timeline;
@@ -109,6 +110,8 @@ pub struct AppState {
     /// The tree over the log, its checkpoints and proofs (ADR 10); `None` for a server that keeps no tree,
     /// whose proof routes answer 503.
     pub proofs: Option<Arc<journey_core::proof::Proofs>>,
+    /// The sealed adoption records, caught up from the log on each use (`sealed.rs`).
+    pub sealed: Arc<sealed::SealedRecords>,
 }
 
 impl AppState {
@@ -129,6 +132,7 @@ impl AppState {
             registry: None,
             sessions: Arc::new(session::Sessions::default()),
             proofs: None,
+            sealed: Arc::new(sealed::SealedRecords::default()),
         }
     }
 

@@ -169,7 +169,7 @@ impl Local {
         };
         let mut request = request.context("building the request")?;
         request.extensions_mut().insert(LocalOperator(Principal {
-            key_id: "local".into(),
+            key_id: journey_api::auth::LOCAL_OPERATOR_KEY_ID.into(),
             name: operator(),
             role: Role::Admin,
             agency: None,

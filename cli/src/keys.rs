@@ -27,7 +27,7 @@ pub struct KeysArgs {
 enum KeysCommand {
     /// Create a key and print its token, once: only the token's hash is stored.
     Create {
-        /// integrator, policy-author, investigator, records-officer or admin.
+        /// integrator, policy-author, investigator, records-officer, admin or sealed-records.
         #[arg(long)]
         role: Role,
         /// Who or what the key is for; shown as `recorded_by` and in the access log.

@@ -212,7 +212,7 @@ pub async fn read_events(
     let known_at = query
         .known_at
         .map_or_else(|| state.clock.now(), AcceptedInstant::get);
-    require_child(&state, &child_id, known_at).await?;
+    require_child(&state, &principal, &child_id, known_at).await?;
     let mut events = state
         .store
         .read_stream(child_id.clone(), Version(from), limit)
@@ -277,9 +277,24 @@ pub fn unknown_child(child_id: &ChildId, known_at: Option<Timestamp>) -> ApiErro
     }
 }
 
-/// Ok when the child has a record known at `known_at` (`recorded_at <= known_at`); [`unknown_child`]
-/// otherwise. A stream's first record is its earliest recorded, so one record decides.
-pub async fn require_child(state: &AppState, child_id: &ChildId, known_at: Timestamp) -> ApiResult<()> {
+/// Ok when the child has a record known at `known_at` (`recorded_at <= known_at`) that `principal` may
+/// know of; [`unknown_child`] otherwise: a sealed adoption record exists only to the `sealed-records` role
+/// (`crate::sealed`). A stream's first record is its earliest recorded, so one record decides.
+pub async fn require_child(
+    state: &AppState,
+    principal: &Principal,
+    child_id: &ChildId,
+    known_at: Timestamp,
+) -> ApiResult<()> {
+    if !principal.role.may(Action::OpenSealedRecords)
+        && state
+            .sealed
+            .sealed_since(state.store.as_ref(), child_id)
+            .await?
+            .is_some()
+    {
+        return Err(unknown_child(child_id, None));
+    }
     let first = state
         .store
         .read_stream(child_id.clone(), Version::FIRST, 1)

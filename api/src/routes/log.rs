@@ -85,8 +85,14 @@ pub async fn read_log(
         None => state.config.max_page,
     };
     let events = state.store.read_all(Position(from), limit).await?;
-    let children: BTreeSet<ChildId> = events.iter().map(|e| e.envelope.child_id.clone()).collect();
     let next_position = events.last().map_or(from, |e| e.envelope.position.0 + 1);
+    // Sealed adoption records are in no page of the log but the operator's own export (`crate::sealed`).
+    let events = if principal.is_local_operator() {
+        events
+    } else {
+        state.sealed.without_sealed(state.store.as_ref(), events).await?
+    };
+    let children: BTreeSet<ChildId> = events.iter().map(|e| e.envelope.child_id.clone()).collect();
     if !events.is_empty() {
         let parameters = serde_json::json!({ "from": from, "to": next_position - 1 });
         record_bulk_read(
@@ -172,23 +178,40 @@ pub async fn feed(
     let stopped = async move {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
+    // Sealed adoption records are passed over, from the record that seals them on (`crate::sealed`).
+    let hide_sealed = !principal.is_local_operator();
+    let (sealed, store) = (state.sealed.clone(), state.store.clone());
     let stream = journey_core::store::subscribe(state.store.clone(), Position(from))
         .take_until(stopped)
-        // The subscription ends after its first error.
-        .filter_map(|item| async move {
-            match item {
-                Ok(record) => {
-                    let data = serde_json::to_string(&record).expect("a recorded event serialises");
-                    Some(Ok(Event::default()
-                        .event("record")
-                        .id(record.envelope.position.0.to_string())
-                        .data(data)))
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "change feed stopped");
-                    None
-                }
+        .then(move |item| {
+            let (sealed, store) = (sealed.clone(), store.clone());
+            async move {
+                let record = item.map_err(|e| e.to_string())?;
+                let hidden = hide_sealed
+                    && sealed
+                        .sealed_since(store.as_ref(), &record.envelope.child_id)
+                        .await
+                        .map_err(|e| format!("sealed records: {e:?}"))?
+                        .is_some();
+                Ok::<_, String>((!hidden).then_some(record))
             }
+        })
+        // The subscription ends after its first error.
+        .take_while(|item| {
+            if let Err(e) = item {
+                tracing::error!(error = %e, "change feed stopped");
+            }
+            std::future::ready(item.is_ok())
+        })
+        .filter_map(|item| async move {
+            let record = item.ok().flatten()?;
+            let data = serde_json::to_string(&record).expect("a recorded event serialises");
+            Some(Ok::<_, std::convert::Infallible>(
+                Event::default()
+                    .event("record")
+                    .id(record.envelope.position.0.to_string())
+                    .data(data),
+            ))
         });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(state.config.feed_keep_alive)))
 }

@@ -75,7 +75,12 @@ async fn produce(
     let known_at = query
         .known_at
         .map_or_else(|| state.clock.now(), AcceptedInstant::get);
-    let streams = streams_known_at(state.store.as_ref(), known_at).await?;
+    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    let counted = state
+        .sealed
+        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .await?;
+    let streams = streams_known_at(&counted, known_at).await?;
     record_bulk_read(
         state,
         principal,

@@ -445,7 +445,7 @@ pub async fn evaluate(
         serde_json::json!({"on": as_of.on, "known_at": as_of.known_at, "version": query.version, "record": record}),
     )
     .await?;
-    require_child(&state, &child, as_of.known_at).await?;
+    require_child(&state, &principal, &child, as_of.known_at).await?;
     let request = EvaluateRequest {
         policy: name,
         child_id: child,
@@ -564,7 +564,9 @@ pub async fn dry_run(
     }
     let registry = registry(&state)?;
     let as_of = as_of(&state, body.on, body.known_at);
-    let cohort = first_children(state.store.as_ref(), limit).await?;
+    // Sealed adoption records are in no dry run (`crate::sealed`).
+    let sealed = state.sealed.snapshot(state.store.as_ref()).await?;
+    let cohort = first_children(state.store.as_ref(), limit, &sealed).await?;
     // The children are read to evaluate them, though nobody sees their records: the access log says so.
     access::record(
         state.journal.as_ref(),
@@ -574,6 +576,7 @@ pub async fn dry_run(
             children: cohort.clone(),
             view: &format!("policy-dry-run:{name}@{version}"),
             purpose: Some("policy dry run (aggregates only)".into()),
+            legal_basis: None,
             parameters: serde_json::json!({"on": as_of.on, "known_at": as_of.known_at, "limit": limit}),
         },
     )
@@ -585,8 +588,12 @@ pub async fn dry_run(
     Ok(Json(report))
 }
 
-/// The first `limit` children registered, in log order.
-pub(crate) async fn first_children(store: &dyn EventStore, limit: usize) -> ApiResult<Vec<ChildId>> {
+/// The first `limit` children registered, in log order, but those in `skip`.
+pub(crate) async fn first_children<V>(
+    store: &dyn EventStore,
+    limit: usize,
+    skip: &std::collections::HashMap<ChildId, V>,
+) -> ApiResult<Vec<ChildId>> {
     let mut children = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut from = journey_core::Position(1);
@@ -597,7 +604,10 @@ pub(crate) async fn first_children(store: &dyn EventStore, limit: usize) -> ApiR
         };
         from = journey_core::Position(last.envelope.position.0 + 1);
         for event in &page {
-            if event.envelope.version == Version::FIRST && seen.insert(event.envelope.child_id.clone()) {
+            if event.envelope.version == Version::FIRST
+                && !skip.contains_key(&event.envelope.child_id)
+                && seen.insert(event.envelope.child_id.clone())
+            {
                 children.push(event.envelope.child_id.clone());
                 if children.len() == limit {
                     return Ok(children);

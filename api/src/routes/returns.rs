@@ -73,7 +73,12 @@ async fn produce(
     principal.require(Action::ProduceReturns)?;
     let purpose = purpose.required_for(principal)?;
     let known_at = known_at.unwrap_or_else(|| state.clock.now());
-    let tables = ssda903::export(state.store.as_ref(), year, known_at).await?;
+    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    let counted = state
+        .sealed
+        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .await?;
+    let tables = ssda903::export(&counted, year, known_at).await?;
     let children: Vec<ChildId> = tables
         .table(TableKind::Header)
         .iter()
@@ -263,7 +268,12 @@ async fn produce_annex_a(
         start: query.start.get(),
         end: query.end.get(),
     };
-    let lists = annex_a::export(state.store.as_ref(), window, known_at).await?;
+    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    let counted = state
+        .sealed
+        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .await?;
+    let lists = annex_a::export(&counted, window, known_at).await?;
     record_bulk_read(
         state,
         principal,
@@ -447,8 +457,13 @@ pub async fn cin_census(
     }
     let now = state.clock.now();
     let known_at = query.known_at.map_or(now, AcceptedInstant::get);
+    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    let counted = state
+        .sealed
+        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .await?;
     let census = cin::export(
-        state.store.as_ref(),
+        &counted,
         &CinOptions {
             year,
             known_at,

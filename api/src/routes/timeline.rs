@@ -91,14 +91,15 @@ pub async fn timeline(
     };
     let child = child_id(&raw_child)?;
     let as_of = as_of(&state, query.on, query.known_at);
-    let purpose = match header_purpose.0 {
-        Some(p) => Purpose(Some(p)),
-        None => Purpose(
-            query
+    let purpose = match header_purpose.text {
+        Some(_) => header_purpose,
+        None => Purpose {
+            text: query
                 .purpose
                 .map(|p| p.trim().to_owned())
                 .filter(|p| !p.is_empty()),
-        ),
+            ..header_purpose
+        },
     };
     authorize_read(
         &state,
@@ -150,7 +151,7 @@ pub async fn timeline(
         None => None,
         Some(proofs) => Some(proven_records(proofs, &chronology).await?),
     };
-    let purpose_text = purpose.0.unwrap_or_default();
+    let purpose_text = purpose.text.unwrap_or_default();
     let page = TimelinePage {
         chronology: &chronology,
         summary: &summary,

@@ -367,3 +367,43 @@ pub fn event_json(event: &journey_core::NewEvent) -> Value {
 pub fn contact_body(event_id: &str) -> Value {
     serde_json::json!({ "events": [event_json(&testkit::contact(event_id, "2023-12-21"))] })
 }
+
+/// Records `child`, looked after from 2021 and adopted on 6 December 2023: a sealed adoption record.
+pub async fn add_adopted_child(h: &Harness, child: &str) {
+    let event = |id: &str, on: &str, kind: &str, data: Value| -> journey_core::NewEvent {
+        serde_json::from_value(serde_json::json!({
+            "event_id": id,
+            "occurred_at": on,
+            "source": {"agency": AGENCY, "system": "cms"},
+            "type": kind,
+            "data": data,
+        }))
+        .unwrap()
+    };
+    let events = vec![
+        testkit::registered("ad-1", "2019-05-01"),
+        event(
+            "ad-2",
+            "2021-02-01",
+            "BecameLookedAfter",
+            serde_json::json!({"legal_status": "C2", "category_of_need": "N1",
+                   "placement": {"place_type": "U4", "provider": "PR1"}}),
+        ),
+        event(
+            "ad-3",
+            "2023-12-06",
+            "CourtOrderMade",
+            serde_json::json!({"order": "adoption_order"}),
+        ),
+        event(
+            "ad-4",
+            "2023-12-06",
+            "CeasedToBeLookedAfter",
+            serde_json::json!({"reason": "E11"}),
+        ),
+    ];
+    h.store
+        .append(testkit::append(child, ExpectedVersion::NoStream, events))
+        .await
+        .unwrap();
+}

@@ -21,5 +21,6 @@ mod records;
 mod returns;
 mod roles;
 mod routes;
+mod sealed;
 mod server;
 mod unknown_child;

@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 use crate::common::{CHILD, Harness, contact_body, request};
 
 /// The roles in the order of `Row::by_role`.
-const ROLES: [Role; 5] = [
+const ROLES: [Role; 6] = [
     Role::Integrator,
     Role::PolicyAuthor,
     Role::Investigator,
     Role::RecordsOfficer,
     Role::Admin,
+    Role::SealedRecords,
 ];
 
 struct Row {
@@ -24,8 +25,8 @@ struct Row {
     path: &'static str,
     /// A valid body for the `n`th call (bodies must differ where the route refuses repeats).
     body: fn(usize) -> Option<Value>,
-    /// Expected status for integrator, policy-author, investigator, records-officer, admin.
-    by_role: [u16; 5],
+    /// Expected status for integrator, policy-author, investigator, records-officer, admin, sealed-records.
+    by_role: [u16; 6],
     /// Expected status with no key, a malformed key, an unknown key and a revoked key.
     anonymous: u16,
 }
@@ -48,7 +49,7 @@ fn routes() -> Vec<Row> {
             Method::GET,
             path,
             none as fn(usize) -> Option<Value>,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 200],
             401,
         )
     });
@@ -56,133 +57,145 @@ fn routes() -> Vec<Row> {
         Method::POST,
         "/v1/children/child-1/events",
         (|n| Some(contact_body(&format!("table-{n}")))) as fn(usize) -> Option<Value>,
-        [201, 403, 403, 403, 201],
+        [201, 403, 403, 403, 201, 403],
         401,
     )];
     rows.extend(child_reads);
     rows.extend([
-        row(Method::GET, "/v1/log", none, [403, 403, 403, 403, 200], 401),
-        row(Method::GET, "/v1/feed", none, [403, 403, 403, 403, 200], 401),
-        row(Method::GET, "/v1/verify", none, [403, 403, 200, 403, 200], 401),
+        row(Method::GET, "/v1/log", none, [403, 403, 403, 403, 200, 403], 401),
+        row(Method::GET, "/v1/feed", none, [403, 403, 403, 403, 200, 403], 401),
+        row(
+            Method::GET,
+            "/v1/verify",
+            none,
+            [403, 403, 200, 403, 200, 403],
+            401,
+        ),
         row(
             Method::POST,
             "/v1/keys",
             |n| Some(json!({ "name": format!("table-key-{n}"), "role": "investigator" })),
-            [403, 403, 403, 403, 201],
+            [403, 403, 403, 403, 201, 403],
             401,
         ),
-        row(Method::GET, "/v1/keys", none, [403, 403, 403, 403, 200], 401),
+        row(Method::GET, "/v1/keys", none, [403, 403, 403, 403, 200, 403], 401),
         row(
             Method::POST,
             "/v1/keys/{spare}/revoke",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/access-log",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/ssda903/2024-25",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/ssda903/2024-25/tables/episodes.csv",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/cin/2024-25?la_code=878",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/annex-a?start=2024-04-01&end=2025-03-31",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/annex-a/workbook?start=2024-04-01&end=2025-03-31",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/returns/annex-a/lists/8?start=2024-04-01&end=2025-03-31",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/children/child-1/timeline",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 200],
             401,
         ),
-        row(Method::GET, "/v1/policies", none, [403, 200, 200, 403, 200], 401),
+        row(
+            Method::GET,
+            "/v1/policies",
+            none,
+            [403, 200, 200, 403, 200, 403],
+            401,
+        ),
         row(
             Method::POST,
             "/v1/policies",
             |_| Some(crate::common::deploy_body("policies/statutory-timescales", true)),
-            [403, 200, 403, 403, 200],
+            [403, 200, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/policies/statutory-timescales/versions/2.0.0",
             none,
-            [403, 200, 200, 403, 200],
+            [403, 200, 200, 403, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/policies/statutory-timescales/versions/2.0.0/activate",
             none,
-            [403, 200, 403, 403, 200],
+            [403, 200, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/policies/statutory-timescales/versions/2.0.0/test",
             none,
-            [403, 200, 403, 403, 200],
+            [403, 200, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/policies/statutory-timescales/versions/2.0.0/dry-run",
             |_| Some(json!({ "limit": 5 })),
-            [403, 200, 403, 403, 200],
+            [403, 200, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/children/child-1/policies/statutory-timescales/evaluate",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/decisions/1/replay",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
         // Last of the policy rows: it retires the version (again and again: retiring is idempotent).
@@ -190,28 +203,28 @@ fn routes() -> Vec<Row> {
             Method::POST,
             "/v1/policies/levels-of-need/versions/1.1.0/retire",
             |_| Some(json!({ "reason": "role table test" })),
-            [403, 200, 403, 403, 200],
+            [403, 200, 403, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/measures?from=2024-04-01&to=2025-03-31",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/measures/sections/adoption?from=2024-04-01&to=2025-03-31",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/measures/report?from=2024-04-01&to=2025-03-31",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
         // Records management: holds (investigators, records officers and admins) and the records due
@@ -220,28 +233,28 @@ fn routes() -> Vec<Row> {
             Method::POST,
             "/v1/children/child-1/holds",
             |n| Some(json!({ "reason": format!("role table test {n}") })),
-            [403, 403, 201, 201, 201],
+            [403, 403, 201, 201, 201, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/children/child-1/holds",
             none,
-            [403, 403, 200, 200, 200],
+            [403, 403, 200, 200, 200, 403],
             401,
         ),
         row(
             Method::POST,
             "/v1/children/child-1/holds/hold-999999/lift",
             |_| Some(json!({ "reason": "role table test" })),
-            [403, 403, 404, 404, 404],
+            [403, 403, 404, 404, 404, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/records/due?on=2025-01-01",
             none,
-            [403, 403, 403, 200, 200],
+            [403, 403, 403, 200, 200, 403],
             401,
         ),
         // Destruction (records officers and admins): this store keeps content in the clear, so erasure is a
@@ -250,23 +263,53 @@ fn routes() -> Vec<Row> {
             Method::POST,
             "/v1/records/destructions",
             |n| Some(json!({ "children": ["child-1"], "reason": format!("role table test {n}") })),
-            [403, 403, 403, 409, 409],
+            [403, 403, 403, 409, 409, 403],
             401,
         ),
         row(
             Method::GET,
             "/v1/records/destructions",
             none,
-            [403, 403, 403, 200, 200],
+            [403, 403, 403, 200, 200, 403],
+            401,
+        ),
+        // A sealed adoption record (`sealed.rs`): it exists to the sealed-records role alone (which states a
+        // legal basis); every other role is answered as for a child that does not exist.
+        row(
+            Method::GET,
+            "/v1/children/sealed-1/summary",
+            none,
+            [403, 403, 404, 403, 404, 200],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/children/sealed-1/timeline",
+            none,
+            [403, 403, 404, 403, 404, 200],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/children/sealed-1/policies/statutory-timescales/evaluate",
+            none,
+            [403, 403, 404, 403, 404, 403],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/children/sealed-1/holds",
+            |n| Some(json!({ "reason": format!("role table test {n}") })),
+            [403, 403, 404, 404, 404, 403],
             401,
         ),
         // Proof an outsider can check: `proof_rows` (the checkpoints are signed by the test first).
-        row(Method::GET, "/login", none, [200; 5], 200),
-        row(Method::POST, "/logout", none, [303; 5], 303),
-        row(Method::GET, "/healthz", none, [200; 5], 200),
-        row(Method::GET, "/readyz", none, [200; 5], 200),
-        row(Method::GET, "/metrics", none, [200; 5], 200),
-        row(Method::GET, "/openapi.json", none, [200; 5], 200),
+        row(Method::GET, "/login", none, [200; 6], 200),
+        row(Method::POST, "/logout", none, [303; 6], 303),
+        row(Method::GET, "/healthz", none, [200; 6], 200),
+        row(Method::GET, "/readyz", none, [200; 6], 200),
+        row(Method::GET, "/metrics", none, [200; 6], 200),
+        row(Method::GET, "/openapi.json", none, [200; 6], 200),
     ]);
     rows
 }
@@ -288,37 +331,37 @@ fn proof_rows(size: u64) -> Vec<Row> {
         anonymous,
     };
     vec![
-        row(Method::GET, "/checkpoint", none, [200; 5], 200),
-        row(Method::GET, "/checkpoint/vkey", none, [200; 5], 200),
-        row(Method::GET, at, none, [200; 5], 200),
-        row(Method::GET, "/tile/0/000.p/1", none, [200; 5], 200),
+        row(Method::GET, "/checkpoint", none, [200; 6], 200),
+        row(Method::GET, "/checkpoint/vkey", none, [200; 6], 200),
+        row(Method::GET, at, none, [200; 6], 200),
+        row(Method::GET, "/tile/0/000.p/1", none, [200; 6], 200),
         row(
             Method::GET,
             "/tile/entries/000.p/1",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 403],
             401,
         ),
-        row(Method::GET, "/proof/consistency?old=1&new=2", none, [200; 5], 200),
+        row(Method::GET, "/proof/consistency?old=1&new=2", none, [200; 6], 200),
         row(
             Method::GET,
             "/proof/inclusion?position=1",
             none,
-            [403, 403, 200, 403, 200],
+            [403, 403, 200, 403, 200, 200],
             401,
         ),
         row(
             Method::POST,
             "/checkpoint/cosignatures",
             |_| Some(Value::String(COSIGNED.get().expect("cosigned first").clone())),
-            [200; 5],
+            [200; 6],
             200,
         ),
         row(
             Method::POST,
             "/v1/checkpoints",
             none,
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
             401,
         ),
     ]
@@ -337,6 +380,7 @@ async fn every_route_with_every_role_and_every_bad_credential() {
     cosigned.add_signature(line).unwrap();
     COSIGNED.set(cosigned.to_string()).unwrap();
     let size = signed.body["size"].as_u64().unwrap();
+    crate::common::add_adopted_child(&h, "sealed-1").await;
     let counter = AtomicUsize::new(0);
     let unknown = format!("jny_0123456789abcdef_{}", "0".repeat(64));
     let mut failures = Vec::new();
@@ -354,7 +398,10 @@ async fn every_route_with_every_role_and_every_bad_credential() {
         for (who, token, expected) in cells {
             let n = counter.fetch_add(1, Ordering::Relaxed);
             // Everyone states a purpose, so that the role alone decides.
-            let headers = [("x-journey-purpose", "role table test")];
+            let headers = [
+                ("x-journey-purpose", "role table test"),
+                ("x-journey-legal-basis", "role table test"),
+            ];
             let req = request(
                 row.method.clone(),
                 &path,

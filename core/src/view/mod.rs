@@ -33,6 +33,7 @@ mod chronology;
 mod describe;
 mod effective;
 mod fold;
+mod sealed;
 mod summary;
 
 pub use chronology::{Chronology, ChronologyEntry, ChronologyOptions};
@@ -46,6 +47,7 @@ pub use fold::{
     LookedAfterEpisode, MissingNow, OpenEpisodes, OpenSince, OrderInForce, PeriodOfCare, PermanencePlanNow,
     PlacementNow, Visit,
 };
+pub use sealed::{may_change_sealing, sealed_since};
 pub use summary::{ChildSummary, SummaryProjection};
 
 /// A point on both time axes: the state **on** `on` (valid time) as the record stood **at** `known_at`

@@ -24,7 +24,7 @@ use journey_core::domain::{
 use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit;
 use journey_core::view::{
-    AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, known_at,
+    AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, known_at, sealed_since,
 };
 use journey_core::{Date, ManualClock, NewEvent, OccurredAt, RecordedEvent, Timestamp, Version};
 
@@ -1546,5 +1546,63 @@ fn restrictions_keep_their_rules() {
         restriction(None).into(),
         "data.target_event_id",
         "already restricted",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sealed adoption records
+// ---------------------------------------------------------------------------------------------------------
+
+#[test]
+fn an_adoption_order_seals_the_record_from_its_date_and_a_retracted_one_does_not() {
+    let j = Journey::new("S-1");
+    j.record(
+        "2019-01-05T09:00:00Z",
+        "s-1",
+        "2019-01-05",
+        registration("2018-04-01", Sex::F),
+    );
+    j.record(
+        "2019-02-01T09:00:00Z",
+        "s-2",
+        "2019-02-01",
+        became_looked_after(LegalStatus::C2, PlacementType::A4, None),
+    );
+    assert_eq!(sealed_since(&j.events()), None, "looked after, not adopted");
+    let order = journey_core::domain::CourtOrderMade {
+        order: journey_core::domain::lists::CourtOrderKind::AdoptionOrder,
+        expires_on: None,
+        in_favour_of: Vec::new(),
+        court: None,
+        detail: None,
+    };
+    j.record("2020-03-02T09:00:00Z", "s-3", "2020-03-02", order);
+    assert_eq!(sealed_since(&j.events()), Some(d("2020-03-02")));
+    j.record(
+        "2020-03-03T09:00:00Z",
+        "s-4",
+        "2020-03-02",
+        CeasedToBeLookedAfter {
+            reason: ReasonEpisodeCeased::E11,
+        },
+    );
+    // Recorded against the wrong child: the order is retracted, but the episode's end still says adopted.
+    j.record(
+        "2020-04-01T09:00:00Z",
+        "s-5",
+        "2020-04-01",
+        retraction("s-3", RetractionReason::WrongChild),
+    );
+    assert_eq!(sealed_since(&j.events()), Some(d("2020-03-02")));
+    j.record(
+        "2020-04-02T09:00:00Z",
+        "s-6",
+        "2020-04-02",
+        retraction("s-4", RetractionReason::WrongChild),
+    );
+    assert_eq!(
+        sealed_since(&j.events()),
+        None,
+        "nothing says the child was adopted"
     );
 }

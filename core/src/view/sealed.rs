@@ -1,0 +1,42 @@
+//! Sealed adoption records. When an adoption order is recorded, the child's pre-adoption record is sealed:
+//! the adoption agency keeps it confidential and discloses it only as the Adoption and Children Act 2002
+//! ss56-65 and the Disclosure of Adoption Information regulations allow (`rules.md` §8). What seals a
+//! record is decided here, from the record alone; who may open a sealed one is the API's business.
+//!
+//! A record is sealed from the date of the first adoption order it holds, not retracted: a
+//! `CourtOrderMade` of an adoption order, or a looked-after episode that ended because the child was adopted
+//! (SSDA903 reasons E11 and E12, which need the order). A restriction of use does not unseal: sealing errs
+//! on the side of confidentiality. A retracted order (recorded against the wrong child) unseals.
+
+use crate::domain::EventPayload;
+use crate::domain::lists::CourtOrderKind;
+use crate::envelope::RecordedEvent;
+use crate::time::Date;
+
+use super::effective::known_at_borrowed;
+
+/// The date from which the record of `events` (one child's stream, in version order) is sealed, if it is:
+/// the earliest adoption order in force (see the module documentation), as the whole stream knows it.
+pub fn sealed_since(events: &[RecordedEvent]) -> Option<Date> {
+    let last = events.last()?.envelope.recorded_at;
+    known_at_borrowed(events, last)
+        .iter()
+        .filter(|e| !e.is_retracted() && seals(e.payload))
+        .map(|e| e.occurred_at.date())
+        .min()
+}
+
+/// Whether a record of this content may change whether a stream is sealed: an adoption order, an episode
+/// ending in adoption, or a correction or retraction (which may make or unmake one). A cheap test that lets
+/// an index of sealed records look again only at the streams that may have changed.
+pub fn may_change_sealing(payload: &EventPayload) -> bool {
+    seals(payload) || payload.kind().is_correction()
+}
+
+fn seals(payload: &EventPayload) -> bool {
+    match payload {
+        EventPayload::CourtOrderMade(o) => o.order == CourtOrderKind::AdoptionOrder,
+        EventPayload::CeasedToBeLookedAfter(c) => c.reason.is_adoption(),
+        _ => false,
+    }
+}
