@@ -216,17 +216,7 @@ pub async fn record_read(
         .is_some();
     let opens = sealed && principal.role.may(Action::OpenSealedRecords);
     if opens && purpose.legal_basis.is_none() {
-        return Err(ApiError::BadRequest {
-            detail: format!(
-                "{child_id}'s record is a sealed adoption record: state the legal basis for opening it in the \
-                 X-Journey-Legal-Basis header"
-            ),
-            errors: vec![FieldError::new(
-                "X-Journey-Legal-Basis",
-                "required to open a sealed adoption record (for example the section of the Adoption and \
-                 Children Act 2002 or the court order that allows it)",
-            )],
-        });
+        return Err(crate::sealed::legal_basis_required(child_id));
     }
     record_access(
         state,

@@ -24,7 +24,7 @@ use journey_core::ExpectedVersion;
 use journey_core::domain::EventPayload;
 use journey_core::journal::{Journal, NewRecord, SystemStream};
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead, StreamExport, VerifyReport};
-use journey_core::view::{may_change_sealing, sealed_since};
+use journey_core::view::{continued_as, may_change_sealing, sealed_since};
 use journey_core::{ChildId, Date, FieldError, Position, PrincipalId, RecordedEvent, Version};
 use rand::RngCore;
 use ring::hmac;
@@ -72,6 +72,8 @@ struct Index {
     next: Option<Position>,
     /// Each sealed child and the date it was sealed from.
     sealed: HashMap<ChildId, Date>,
+    /// Each child recorded as continuing under new identities after adoption -> those identities.
+    continued_as: HashMap<ChildId, Vec<ChildId>>,
 }
 
 impl SealedRecords {
@@ -87,6 +89,26 @@ impl SealedRecords {
         let mut index = self.index.lock().await;
         index.catch_up(store).await?;
         Ok(index.sealed.get(child_id).copied())
+    }
+
+    /// What links `child_id` to other identities across an adoption: the record it was sealed in and the
+    /// identities it continued under, or the sealed records it continues.
+    pub async fn identities(&self, store: &dyn EventStore, child_id: &ChildId) -> ApiResult<Identities> {
+        let mut index = self.index.lock().await;
+        index.catch_up(store).await?;
+        let mut continued_from: Vec<ChildId> = index
+            .continued_as
+            .iter()
+            .filter(|(_, new)| new.contains(child_id))
+            .map(|(old, _)| old.clone())
+            .collect();
+        continued_from.sort();
+        Ok(Identities {
+            child_id: child_id.clone(),
+            sealed_since: index.sealed.get(child_id).copied(),
+            continued_as: index.continued_as.get(child_id).cloned().unwrap_or_default(),
+            continued_from,
+        })
     }
 
     /// The events of `events` whose children are not sealed (what the log and the feed show).
@@ -140,6 +162,12 @@ impl Index {
             let stream = store
                 .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
                 .await?;
+            let continued = continued_as(&stream);
+            if continued.is_empty() {
+                self.continued_as.remove(&child_id);
+            } else {
+                self.continued_as.insert(child_id.clone(), continued);
+            }
             match sealed_since(&stream) {
                 Some(since) => self.sealed.insert(child_id, since),
                 None => self.sealed.remove(&child_id),
@@ -182,6 +210,21 @@ async fn pseudonym_key(journal: &dyn Journal) -> ApiResult<hmac::Key> {
             Err(journey_core::Error::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// The refusal of an opening without a legal basis: 400 naming the header.
+pub fn legal_basis_required(child_id: &ChildId) -> ApiError {
+    ApiError::BadRequest {
+        detail: format!(
+            "{child_id}: opening a sealed adoption record, or the links between a child's identities, needs the \
+             legal basis in the X-Journey-Legal-Basis header"
+        ),
+        errors: vec![FieldError::new(
+            "X-Journey-Legal-Basis",
+            "required to open a sealed adoption record (for example the section of the Adoption and Children \
+             Act 2002 or the court order that allows it)",
+        )],
     }
 }
 
@@ -330,4 +373,21 @@ impl EventStore for Pseudonymised<'_> {
     fn verify(&self) -> BoxFuture<'_, journey_core::Result<VerifyReport>> {
         self.inner.verify()
     }
+}
+
+/// The links between a child's identities across an adoption: what only the `sealed-records` role sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Identities {
+    #[schema(value_type = String)]
+    pub child_id: ChildId,
+    /// When the child's own record was sealed by an adoption order, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub sealed_since: Option<Date>,
+    /// The identities the child continued under after adoption.
+    #[schema(value_type = Vec<String>)]
+    pub continued_as: Vec<ChildId>,
+    /// The sealed pre-adoption records this child continues.
+    #[schema(value_type = Vec<String>)]
+    pub continued_from: Vec<ChildId>,
 }

@@ -41,13 +41,16 @@ pub fn examples() -> Vec<EventPayload> {
 /// * `EX-B`: Child B, an unaccompanied asylum-seeking young person transferred in and out;
 /// * `EX-C`: Child C, an infant referred from A&E who died;
 /// * `EX-D`: Child D, whose history comes from the authority's earliest SSDA903 return, already looked after
-///   when it begins.
+///   when it begins;
+/// * `EX-E`: Child E, looked after as a baby and adopted: the adoption order seals the record, and the child
+///   continues under a new identity.
 pub fn example_streams() -> Vec<(ChildId, Vec<NewEvent>)> {
     vec![
         (child("EX-A"), child_a()),
         (child("EX-B"), child_b()),
         (child("EX-C"), child_c()),
         (child("EX-D"), child_d()),
+        (child("EX-E"), child_e()),
     ]
 }
 
@@ -1289,6 +1292,82 @@ fn child_d() -> Vec<NewEvent> {
             LookedAfterReviewHeld {
                 participation: ReviewParticipation::PN1,
                 chair: None,
+            },
+        ),
+    ]
+}
+
+fn child_e() -> Vec<NewEvent> {
+    vec![
+        ev(
+            "e-001",
+            on("2021-06-01"),
+            ChildRegistered {
+                given_name: Some(short("Child")),
+                family_name: Some(short("E")),
+                preferred_name: None,
+                date_of_birth: Some(d("2021-03-10")),
+                expected_date_of_birth: None,
+                sex: Sex::F,
+                ethnicity: Some(Ethnicity::WBRI),
+                upn: None,
+                former_upn: None,
+                upn_unknown_reason: Some(UpnUnknownReason::UN1),
+                nhs_number: Some(nhs(5100)),
+                disabilities: vec![],
+                family_id: None,
+            },
+        ),
+        ev(
+            "e-002",
+            on("2021-06-01"),
+            BecameLookedAfter {
+                legal_status: LegalStatus::C2,
+                category_of_need: CategoryOfNeed::N1,
+                placement: placement(PlacementType::U4, Some(PlacementProvider::PR1), "ZZ7 7GH", vec![]),
+                home_postcode: None,
+            },
+        ),
+        ev(
+            "e-003",
+            on("2022-09-01"),
+            LegalStatusChanged {
+                legal_status: LegalStatus::E1,
+            },
+        ),
+        ev(
+            "e-004",
+            on("2022-09-01"),
+            PlacementChanged {
+                placement: placement(PlacementType::A5, Some(PlacementProvider::PR1), "ZZ7 7GH", vec![]),
+                reason: Some(ReasonPlaceChange::CARPL),
+                same_carers: true,
+            },
+        ),
+        ev("e-005", on("2022-09-01"), PlacedForAdoption {}),
+        ev(
+            "e-006",
+            on("2023-05-15"),
+            CourtOrderMade {
+                order: CourtOrderKind::AdoptionOrder,
+                expires_on: None,
+                in_favour_of: vec![],
+                court: Some(short("Family Court at Exampleshire")),
+                detail: None,
+            },
+        ),
+        ev(
+            "e-007",
+            on("2023-05-15"),
+            CeasedToBeLookedAfter {
+                reason: ReasonEpisodeCeased::E11,
+            },
+        ),
+        ev(
+            "e-008",
+            on("2023-05-16"),
+            ContinuedUnderNewIdentity {
+                new_child_id: child("EX-F"),
             },
         ),
     ]

@@ -451,3 +451,62 @@ pub async fn export(
     }
     Ok(Json(export))
 }
+
+/// The links between a child's identities across an adoption (`crate::sealed`): the sealed pre-adoption
+/// record a child continues, or the identities a sealed record's child continued under. Only the
+/// `sealed-records` role may ask, always with a legal basis (`X-Journey-Legal-Basis`) and a purpose, both
+/// written to the access log: the link is what adoption keeps confidential. A child with no such link
+/// answers with empty lists, whether or not it exists.
+#[utoipa::path(
+    get,
+    path = "/v1/children/{child_id}/identities",
+    tag = "children",
+    params(("child_id" = String, Path), PurposeHeader, LegalBasisHeader),
+    responses(
+        (status = 200, body = crate::sealed::Identities),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn identities(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(raw_child): Path<String>,
+    purpose: Purpose,
+) -> ApiResult<Json<crate::sealed::Identities>> {
+    principal.require(Action::OpenSealedRecords)?;
+    let child_id = child_id(&raw_child)?;
+    let text = purpose.required_for(&principal)?;
+    let Some(basis) = purpose.legal_basis.clone() else {
+        return Err(crate::sealed::legal_basis_required(&child_id));
+    };
+    crate::access::record(
+        state.journal.as_ref(),
+        crate::access::Access {
+            principal: &principal,
+            child_id: Some(&child_id),
+            children: Vec::new(),
+            view: "identities",
+            purpose: text,
+            legal_basis: Some(basis),
+            parameters: serde_json::Value::Null,
+        },
+    )
+    .await?;
+    Ok(Json(
+        state.sealed.identities(state.store.as_ref(), &child_id).await?,
+    ))
+}
+
+/// The `X-Journey-Legal-Basis` header, for the OpenAPI document.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct LegalBasisHeader {
+    /// The legal basis for opening a sealed adoption record (a section of the Adoption and Children Act
+    /// 2002, a court order): required of the `sealed-records` role to open one; written to the access log.
+    #[param(rename = "X-Journey-Legal-Basis")]
+    x_journey_legal_basis: Option<String>,
+}

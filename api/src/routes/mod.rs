@@ -93,6 +93,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(children::summary))
         .routes(routes!(children::chronology))
         .routes(routes!(children::export))
+        .routes(routes!(children::identities))
         .routes(routes!(timeline::timeline))
         .routes(routes!(login::login_page, login::login))
         .routes(routes!(login::logout))

@@ -368,7 +368,8 @@ pub fn contact_body(event_id: &str) -> Value {
     serde_json::json!({ "events": [event_json(&testkit::contact(event_id, "2023-12-21"))] })
 }
 
-/// Records `child`, looked after from 2021 and adopted on 6 December 2023: a sealed adoption record.
+/// Records `child`, looked after from 2021 and adopted on 6 December 2023 (a sealed adoption record), who
+/// continues as `<child>-new`.
 pub async fn add_adopted_child(h: &Harness, child: &str) {
     let event = |id: &str, on: &str, kind: &str, data: Value| -> journey_core::NewEvent {
         serde_json::from_value(serde_json::json!({
@@ -400,6 +401,12 @@ pub async fn add_adopted_child(h: &Harness, child: &str) {
             "2023-12-06",
             "CeasedToBeLookedAfter",
             serde_json::json!({"reason": "E11"}),
+        ),
+        event(
+            "ad-5",
+            "2023-12-07",
+            "ContinuedUnderNewIdentity",
+            serde_json::json!({"new_child_id": format!("{child}-new")}),
         ),
     ];
     h.store

@@ -297,6 +297,13 @@ fn routes() -> Vec<Row> {
             401,
         ),
         row(
+            Method::GET,
+            "/v1/children/sealed-1/identities",
+            none,
+            [403, 403, 403, 403, 403, 200],
+            401,
+        ),
+        row(
             Method::POST,
             "/v1/children/sealed-1/holds",
             |n| Some(json!({ "reason": format!("role table test {n}") })),

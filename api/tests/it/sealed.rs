@@ -79,8 +79,8 @@ async fn a_sealed_record_is_answered_as_if_the_child_did_not_exist() {
     assert_eq!(log.status, 200, "{}", log.text);
     assert!(!log.text.contains(ADOPTED), "{}", log.text);
     assert_eq!(
-        log.body["next_position"], 7,
-        "two records of child-1, four of the adopted child"
+        log.body["next_position"], 8,
+        "two records of child-1, five of the adopted child"
     );
 }
 
@@ -93,7 +93,7 @@ async fn the_sealed_records_role_opens_it_with_a_legal_basis_and_the_access_log_
     assert_eq!(without.fields(), ["X-Journey-Legal-Basis"]);
     let opened = get(&h, Role::SealedRecords, &uri, &[PURPOSE, BASIS]).await;
     assert_eq!(opened.status, 200, "{}", opened.text);
-    assert_eq!(opened.body["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(opened.body["entries"].as_array().unwrap().len(), 5);
     // An ordinary child needs no legal basis.
     let ordinary = get(
         &h,
@@ -153,4 +153,64 @@ async fn returns_count_a_sealed_child_under_a_pseudonym() {
         .await
         .unwrap();
     assert_eq!(pseudonym, again);
+}
+
+#[tokio::test]
+async fn the_link_between_identities_is_shown_to_the_sealed_records_role_alone() {
+    let h = with_adopted_child().await;
+    let new = format!("{ADOPTED}-new");
+    for role in [Role::Investigator, Role::Admin, Role::RecordsOfficer] {
+        let refused = get(
+            &h,
+            role,
+            &format!("/v1/children/{new}/identities"),
+            &[PURPOSE, BASIS],
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{role}: {}", refused.text);
+    }
+    let without = get(
+        &h,
+        Role::SealedRecords,
+        &format!("/v1/children/{new}/identities"),
+        &[PURPOSE],
+    )
+    .await;
+    without.problem(400);
+    let from_new = get(
+        &h,
+        Role::SealedRecords,
+        &format!("/v1/children/{new}/identities"),
+        &[PURPOSE, BASIS],
+    )
+    .await;
+    assert_eq!(from_new.status, 200, "{}", from_new.text);
+    assert_eq!(from_new.body["continued_from"], json!([ADOPTED]));
+    let from_old = get(
+        &h,
+        Role::SealedRecords,
+        &format!("/v1/children/{ADOPTED}/identities"),
+        &[PURPOSE, BASIS],
+    )
+    .await;
+    assert_eq!(from_old.body["continued_as"], json!([new]));
+    assert_eq!(from_old.body["sealed_since"], "2023-12-06");
+    let log = get(
+        &h,
+        Role::Admin,
+        "/v1/access-log?principal=the-sealed-records",
+        &[],
+    )
+    .await;
+    let views: Vec<&str> = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["view"].as_str())
+        .collect();
+    assert_eq!(
+        views,
+        ["identities", "identities"],
+        "every successful look is access-logged"
+    );
 }

@@ -356,6 +356,8 @@ pub enum EventPayload {
     /// UK GDPR Art. 18: a disputed fact (or the whole record) kept but no longer used, and its lifting.
     RecordRestricted(RecordRestricted),
     RestrictionLifted(RestrictionLifted),
+    /// After an adoption order: the adoptive record's id, known only to those who may open sealed records.
+    ContinuedUnderNewIdentity(ContinuedUnderNewIdentity),
     // ---- Append new variants here. ----
 }
 
@@ -468,6 +470,8 @@ event_payloads! {
     /// UK GDPR Art. 18: a disputed fact (or the whole record) kept but no longer used, and its lifting.
     RecordRestricted => Correction,
     RestrictionLifted => Correction,
+    /// After an adoption order: the adoptive record's id, known only to those who may open sealed records.
+    ContinuedUnderNewIdentity => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -597,6 +601,7 @@ impl EventKind {
             WorkerAllocated | WorkerAllocationEnded | TransferredIn | TransferredOut => true,
             ChildBecameParent
             | ChildDied
+            | ContinuedUnderNewIdentity
             | ChildVisited
             | CareProceedingsIssued
             | CareProceedingsConcluded

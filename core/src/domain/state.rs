@@ -40,6 +40,7 @@
 //!   (a restriction recorded in error is lifted, with the reason). Like corrections, they may be recorded
 //!   after the child's death. A restriction changes what the views *use*, not what the rules see: a
 //!   restricted event still takes its place in its lane here.
+//! * `ContinuedUnderNewIdentity` needs an adoption order (not retracted) in the stream.
 //!
 //! # What the state keeps
 //! One small `Entry` per event (kind, date, retracted, which correction is in force) and one `Mark` per
@@ -229,7 +230,8 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EventCorrected
         | EventRetracted
         | RecordRestricted
-        | RestrictionLifted => return None,
+        | RestrictionLifted
+        | ContinuedUnderNewIdentity => return None,
     })
 }
 
@@ -354,9 +356,23 @@ impl StreamState {
                     correcting: false,
                 };
                 self.check_content(payload, &c, &EVENT_FIELDS, &mut p);
+                if kind == EventKind::ContinuedUnderNewIdentity && !self.has_adoption_order() {
+                    p.push(
+                        "type",
+                        "ContinuedUnderNewIdentity needs an adoption order in this child's record (CourtOrderMade \
+                         with order adoption_order): only adoption gives a child a new identity",
+                    );
+                }
             }
         }
         p
+    }
+
+    /// Whether an adoption order (not retracted) is recorded.
+    fn has_adoption_order(&self) -> bool {
+        self.effective(Lane::CourtOrder, None)
+            .iter()
+            .any(|m| m.sub == CourtOrderKind::AdoptionOrder as u8)
     }
 
     /// Records an event the rules accepted. Cannot fail: an event that names something missing is recorded

@@ -353,6 +353,7 @@ pub fn describe(payload: &EventPayload) -> String {
                 r.reason
             )
         }
+        P::ContinuedUnderNewIdentity(c) => format!("Continues under a new identity: {}", c.new_child_id),
         P::RestrictionLifted(l) => format!("Restriction {} lifted — {}", l.restriction_event_id, l.reason),
     }
 }

@@ -11,6 +11,7 @@
 use crate::domain::EventPayload;
 use crate::domain::lists::CourtOrderKind;
 use crate::envelope::RecordedEvent;
+use crate::ids::ChildId;
 use crate::time::Date;
 
 use super::effective::known_at_borrowed;
@@ -26,11 +27,30 @@ pub fn sealed_since(events: &[RecordedEvent]) -> Option<Date> {
         .min()
 }
 
-/// Whether a record of this content may change whether a stream is sealed: an adoption order, an episode
-/// ending in adoption, or a correction or retraction (which may make or unmake one). A cheap test that lets
-/// an index of sealed records look again only at the streams that may have changed.
+/// The identities the child of `events` continued under after adoption (`ContinuedUnderNewIdentity`, not
+/// retracted), in the order recorded.
+pub fn continued_as(events: &[RecordedEvent]) -> Vec<ChildId> {
+    let Some(last) = events.last() else {
+        return Vec::new();
+    };
+    known_at_borrowed(events, last.envelope.recorded_at)
+        .iter()
+        .filter(|e| !e.is_retracted())
+        .filter_map(|e| match e.payload {
+            EventPayload::ContinuedUnderNewIdentity(c) => Some(c.new_child_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether a record of this content may change whether a stream is sealed, or the identities it continued
+/// under: an adoption order, an episode ending in adoption, a new identity, or a correction or retraction
+/// (which may make or unmake one). A cheap test that lets an index of sealed records look again only at
+/// the streams that may have changed.
 pub fn may_change_sealing(payload: &EventPayload) -> bool {
-    seals(payload) || payload.kind().is_correction()
+    seals(payload)
+        || matches!(payload, EventPayload::ContinuedUnderNewIdentity(_))
+        || payload.kind().is_correction()
 }
 
 fn seals(payload: &EventPayload) -> bool {

@@ -24,7 +24,8 @@ use journey_core::domain::{
 use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit;
 use journey_core::view::{
-    AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, known_at, sealed_since,
+    AsOf, ChildSummary, Chronology, ChronologyOptions, EventStatus, SummaryProjection, continued_as,
+    known_at, sealed_since,
 };
 use journey_core::{Date, ManualClock, NewEvent, OccurredAt, RecordedEvent, Timestamp, Version};
 
@@ -1566,9 +1567,22 @@ fn an_adoption_order_seals_the_record_from_its_date_and_a_retracted_one_does_not
         "2019-02-01T09:00:00Z",
         "s-2",
         "2019-02-01",
-        became_looked_after(LegalStatus::C2, PlacementType::A4, None),
+        became_looked_after(LegalStatus::C2, PlacementType::U4, Some(PlacementProvider::PR1)),
     );
     assert_eq!(sealed_since(&j.events()), None, "looked after, not adopted");
+    let new_identity = || journey_core::domain::ContinuedUnderNewIdentity {
+        new_child_id: testkit::child("S-2"),
+    };
+    let refused = j
+        .try_record(
+            ts("2019-03-01T09:00:00Z"),
+            testkit::event("s-x", "2019-03-01", new_identity().into()),
+        )
+        .unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("needs an adoption order"),
+        "{refused:?}"
+    );
     let order = journey_core::domain::CourtOrderMade {
         order: journey_core::domain::lists::CourtOrderKind::AdoptionOrder,
         expires_on: None,
@@ -1578,6 +1592,8 @@ fn an_adoption_order_seals_the_record_from_its_date_and_a_retracted_one_does_not
     };
     j.record("2020-03-02T09:00:00Z", "s-3", "2020-03-02", order);
     assert_eq!(sealed_since(&j.events()), Some(d("2020-03-02")));
+    j.record("2020-03-02T10:00:00Z", "s-3b", "2020-03-02", new_identity());
+    assert_eq!(continued_as(&j.events()), vec![testkit::child("S-2")]);
     j.record(
         "2020-03-03T09:00:00Z",
         "s-4",

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{Disability, Ethnicity, Sex, UpnUnknownReason};
 use crate::error::Problems;
+use crate::ids::ChildId;
 use crate::time::Date;
 
 use super::super::lists::{IdentifierKind, Relationship};
@@ -243,3 +244,16 @@ pub struct InvalidIdentifierRecorded {
 
 no_third_parties!(InvalidIdentifierRecorded);
 impl Payload for InvalidIdentifierRecorded {}
+
+/// After an adoption order, the child continues under a new identity: the adoptive record, under
+/// `new_child_id`. Recorded in the pre-adoption record, which the order seals, so that the link between the
+/// birth identity and the adoptive one is known only to those who may open sealed records (`rules.md` §8):
+/// nothing in the new record points back. Needs an adoption order in this stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct ContinuedUnderNewIdentity {
+    pub new_child_id: ChildId,
+}
+
+no_third_parties!(ContinuedUnderNewIdentity);
+impl Payload for ContinuedUnderNewIdentity {}
