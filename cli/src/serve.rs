@@ -573,6 +573,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.bootstrap_admin {
         bootstrap_admin(&state, data).await?;
     }
+    // The index of sealed adoption records reads the whole log once; done now, in the background, rather
+    // than on the first request that reads a child.
+    {
+        let (sealed, store) = (state.sealed.clone(), state.store.clone());
+        tokio::spawn(async move {
+            if let Err(e) = sealed.snapshot(store.as_ref()).await {
+                tracing::warn!(error = ?e, "indexing the sealed adoption records failed; retried on first use");
+            }
+        });
+    }
     // Checkpoints over the store's tree (level files beside the embedded log, tables in PostgreSQL), signed
     // at the interval. On PostgreSQL every server signs: the store refuses, atomically, a checkpoint that
     // contradicts one another server stored, and every server must sign with the same key.
