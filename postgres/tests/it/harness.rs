@@ -98,6 +98,19 @@ impl Pg {
     }
 }
 
+impl Pg {
+    /// Rows of a query in the test's schema, on a connection of its own.
+    pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        let mut config: tokio_postgres::Config = self.options.url.parse().unwrap();
+        config.options(format!("-c search_path={}", self.pg().schema()));
+        self.runtime.block_on(async move {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.query(sql, &[]).await.unwrap()
+        })
+    }
+}
+
 impl Harness for Pg {
     fn store(&self) -> DynStore {
         self.pg()
