@@ -17,12 +17,12 @@
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use deadpool_postgres::GenericClient;
 use journey_core::content_keys::{ContentKey, KeyEncryptionKey, KeyError};
 use journey_core::encoding::KeySource;
 use journey_core::envelope::SEALED_SCHEMA_VERSION;
 use journey_core::store::Destruction;
 use journey_core::{ChildId, Error, Timestamp};
-use deadpool_postgres::GenericClient;
 
 use crate::error::{PgError, PgResult};
 use crate::store::timestamp;
@@ -90,7 +90,7 @@ impl KeyRing {
 
     /// The key a row of `journey_content_keys` names (`wrapped` and `destroyed_at` as read; both `None` when
     /// the child has no row).
-    pub(crate) fn from_row(
+    pub(crate) fn key_of_row(
         &self,
         child_id: &ChildId,
         wrapped: Option<&[u8]>,
@@ -145,7 +145,7 @@ pub(crate) async fn read_key(
         .prepare_cached("SELECT wrapped, destroyed_at FROM journey_content_keys WHERE child_id = $1")
         .await?;
     match client.query_opt(&statement, &[&child_id.as_str()]).await? {
-        Some(row) => ring.from_row(child_id, row.get("wrapped"), row.get("destroyed_at")),
+        Some(row) => ring.key_of_row(child_id, row.get("wrapped"), row.get("destroyed_at")),
         None => Ok(RowKey::Absent),
     }
 }

@@ -38,13 +38,13 @@ use std::sync::{Arc, Mutex};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use futures::StreamExt;
 use futures::future::{BoxFuture, FutureExt};
+use journey_core::content_keys::{ContentKey, KeyError};
 use journey_core::domain::StreamState;
 use journey_core::encoding;
+use journey_core::encoding::KeySource as _;
 use journey_core::envelope::ChainLink;
 use journey_core::store::backend::{AppendPlan, StoredEventRef, Verifier, plan_append, seal_append};
 use journey_core::store::export::EXPORT_FORMAT;
-use journey_core::content_keys::{ContentKey, KeyError};
-use journey_core::encoding::KeySource as _;
 use journey_core::store::{
     AppendOutcome, AppendRequest, Destruction, EventStore, ExportedRecord, LogHead, StreamExport,
     VerifyReport,
@@ -272,11 +272,9 @@ impl EventStore for PostgresStore {
             // The key row is read by a statement sent with the records' (pipelined: one round trip), after
             // this read began: a destruction another server committed before it is seen.
             let (key, rows) = match &inner.keys {
-                Some(ring) => {
-                    futures::try_join!(crate::keys::read_key(&client, ring, &child_id), async {
-                        Ok(records.await?)
-                    })?
-                }
+                Some(ring) => futures::try_join!(crate::keys::read_key(&client, ring, &child_id), async {
+                    Ok(records.await?)
+                })?,
                 None => (RowKey::Absent, records.await?),
             };
             key.refuse_destroyed(&child_id)?;
@@ -412,21 +410,19 @@ impl EventStore for PostgresStore {
             return async { Err(Error::Key(KeyError::NotSealed)) }.boxed();
         };
         async move {
-            let destruction = self
-                .run(move |inner| async move {
-                    let mut client = inner.pool.get().await?;
-                    let destruction = crate::keys::destroy(&mut client, &ring, children, destroyed_at).await?;
-                    if let Ok(d) = &destruction {
-                        // This server's stream states of those children go too (their keys already went).
-                        let mut states = inner.states.lock().expect("state cache lock");
-                        for child in &d.destroyed {
-                            states.pop(child);
-                        }
+            self.run(move |inner| async move {
+                let mut client = inner.pool.get().await?;
+                let destruction = crate::keys::destroy(&mut client, &ring, children, destroyed_at).await?;
+                if let Ok(d) = &destruction {
+                    // This server's stream states of those children go too (their keys already went).
+                    let mut states = inner.states.lock().expect("state cache lock");
+                    for child in &d.destroyed {
+                        states.pop(child);
                     }
-                    Ok(destruction)
-                })
-                .await?;
-            destruction
+                }
+                Ok(destruction)
+            })
+            .await?
         }
         .boxed()
     }
@@ -465,7 +461,7 @@ impl Inner {
             return Ok(RowKey::Absent);
         };
         let child_id = ChildId::parse(row.get::<_, &str>("child_id")).map_err(inconsistent)?;
-        ring.from_row(&child_id, row.get("wrapped"), row.get("destroyed_at"))
+        ring.key_of_row(&child_id, row.get("wrapped"), row.get("destroyed_at"))
     }
 
     /// Appends one batch in one transaction and answers each append. If the transaction fails as a whole
@@ -595,7 +591,10 @@ impl Inner {
         };
         if let Err(e) = key.refuse_destroyed(&request.child_id) {
             states.remove(&request.child_id);
-            self.states.lock().expect("state cache lock").pop(&request.child_id);
+            self.states
+                .lock()
+                .expect("state cache lock")
+                .pop(&request.child_id);
             return Ok(Err(e.into()));
         }
         let ids: Vec<&str> = request.events.iter().map(|e| e.event_id.as_str()).collect();

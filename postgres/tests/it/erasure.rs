@@ -99,7 +99,9 @@ fn table_bytes(pg: &Pg) -> Vec<(String, Vec<u8>)> {
         ));
         for column in columns {
             let column: String = column.get(0);
-            for row in pg.query(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL")) {
+            for row in pg.query(&format!(
+                "SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+            )) {
                 out.push((format!("{table}.{column}"), row.get::<_, Vec<u8>>(0)));
             }
         }
@@ -169,9 +171,7 @@ fn content_is_sealed_in_every_table_and_reads_back_exactly() {
         assert_eq!(&stream(&*other, child).unwrap(), events);
     }
     assert_eq!(
-        block_on(other.read_all(Position(1), usize::MAX))
-            .unwrap()
-            .len(),
+        block_on(other.read_all(Position(1), usize::MAX)).unwrap().len(),
         before.iter().map(Vec::len).sum::<usize>()
     );
     // A child's export carries its key and verifies offline.
@@ -244,10 +244,9 @@ fn a_destroyed_childs_content_is_gone_from_every_table_and_every_proof_still_hol
         )],
     ))
     .unwrap();
-    let wrapped: Vec<u8> = pg
-        .query(&format!(
-            "SELECT wrapped FROM journey_content_keys WHERE child_id = '{erased}'"
-        ))[0]
+    let wrapped: Vec<u8> = pg.query(&format!(
+        "SELECT wrapped FROM journey_content_keys WHERE child_id = '{erased}'"
+    ))[0]
         .get(0);
     assert!(
         found_in(&table_bytes(&pg), &wrapped).is_some(),
@@ -272,9 +271,17 @@ fn a_destroyed_childs_content_is_gone_from_every_table_and_every_proof_still_hol
             other => panic!("an erased child must read as destroyed, got {other:?}"),
         }
         assert!(destroyed(block_on(store.export_stream(erased.clone()))));
-        assert!(destroyed(store.open_for_child(erased, b"decision 1", &sealed_output)));
+        assert!(destroyed(store.open_for_child(
+            erased,
+            b"decision 1",
+            &sealed_output
+        )));
         for (child, events) in kept.iter().zip(&kept_before) {
-            assert_eq!(&stream(&**store, child).unwrap(), events, "another child's record changed");
+            assert_eq!(
+                &stream(&**store, child).unwrap(),
+                events,
+                "another child's record changed"
+            );
         }
         // The feed passes over the erased records and nothing else, and a small page makes progress.
         let expected: Vec<_> = all_before
@@ -282,7 +289,10 @@ fn a_destroyed_childs_content_is_gone_from_every_table_and_every_proof_still_hol
             .filter(|e| &e.envelope.child_id != erased)
             .cloned()
             .collect();
-        assert_eq!(block_on(store.read_all(Position(1), usize::MAX)).unwrap(), expected);
+        assert_eq!(
+            block_on(store.read_all(Position(1), usize::MAX)).unwrap(),
+            expected
+        );
         assert_eq!(block_on(store.read_all(Position(1), 1)).unwrap(), expected[..1]);
         // The chains verify without any key, the tree's root is the one before, other exports verify.
         let report = block_on(store.verify()).unwrap();
@@ -333,16 +343,20 @@ fn a_destruction_on_one_server_stops_every_other_server_at_once() {
     let a = pg.pg();
     let b = pg.open_another(
         clock() as Arc<dyn Clock>,
-        pg.options
-            .clone()
-            .with_poll_interval(Duration::from_secs(3600)),
+        pg.options.clone().with_poll_interval(Duration::from_secs(3600)),
     );
     let children = fill(&*a);
     let child = &children[1];
     // B reads the child (and unwraps its key), seals and opens data of it.
     assert!(!stream(&*b, child).unwrap().is_empty());
-    let sealed = b.seal_for_child(child, b"aad", b"about the child").unwrap().unwrap();
-    assert_eq!(b.open_for_child(child, b"aad", &sealed).unwrap(), b"about the child");
+    let sealed = b
+        .seal_for_child(child, b"aad", b"about the child")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.open_for_child(child, b"aad", &sealed).unwrap(),
+        b"about the child"
+    );
     block_on(b.append(append(
         child.as_str(),
         ExpectedVersion::Any,
@@ -396,17 +410,17 @@ fn a_sealed_log_refuses_another_kek_and_no_kek_by_name() {
     let mut without = pg.options.clone();
     without.kek = None;
     let without = open(without);
-    assert!(without.contains("opens only with its key-encryption key"), "{without}");
+    assert!(
+        without.contains("opens only with its key-encryption key"),
+        "{without}"
+    );
 }
 
 #[test]
 fn a_log_made_in_the_clear_stays_in_the_clear_and_refuses_erasure() {
     let Some(pg) = Pg::new(clock()) else { return };
     let children = fill(&*pg.pg());
-    let sealed = pg.open_another(
-        clock() as Arc<dyn Clock>,
-        pg.options.clone().with_kek(kek(5)),
-    );
+    let sealed = pg.open_another(clock() as Arc<dyn Clock>, pg.options.clone().with_kek(kek(5)));
     assert!(!sealed.content_sealed());
     assert!(
         stream(&*sealed, &children[0])
@@ -441,21 +455,23 @@ fn a_server_that_opened_a_log_in_the_clear_cannot_append_once_another_sealed_it(
     let Some(pg) = Pg::new(clock()) else { return };
     let clear = pg.pg();
     assert!(!clear.content_sealed());
-    let sealing = pg.open_another(
-        clock() as Arc<dyn Clock>,
-        pg.options.clone().with_kek(kek(5)),
+    let sealing = pg.open_another(clock() as Arc<dyn Clock>, pg.options.clone().with_kek(kek(5)));
+    assert!(
+        sealing.content_sealed(),
+        "an empty log opened with a key is sealed"
     );
-    assert!(sealing.content_sealed(), "an empty log opened with a key is sealed");
     let refused = block_on(clear.append(append(
         "c1",
         ExpectedVersion::NoStream,
         vec![testkit::registered("c1-reg", "2015-06-01")],
     )));
-    assert!(
-        matches!(&refused, Err(Error::Key(_))) && refused.unwrap_err().to_string().contains("sealed"),
-    );
+    assert!(matches!(&refused, Err(Error::Key(_))) && refused.unwrap_err().to_string().contains("sealed"),);
     fill(&*sealing);
-    assert_eq!(pg.query("SELECT 1 FROM journey_events WHERE content_digest IS NOT NULL").len(), 0);
+    assert_eq!(
+        pg.query("SELECT 1 FROM journey_events WHERE content_digest IS NOT NULL")
+            .len(),
+        0
+    );
 }
 
 /// A sealed record whose child's key row is gone is never answered with its ciphertext: reads refuse naming
@@ -480,21 +496,29 @@ fn a_missing_or_damaged_key_row_is_refused_loudly() {
         "{damaged:?}"
     );
     // Missing.
-    pg.sql(&format!("DELETE FROM journey_content_keys WHERE child_id = '{last}'"))
-        .unwrap();
+    pg.sql(&format!(
+        "DELETE FROM journey_content_keys WHERE child_id = '{last}'"
+    ))
+    .unwrap();
     let missing = stream(&*store, last);
     assert!(
         matches!(&missing, Err(Error::Key(KeyError::Missing { child_id })) if child_id == last),
         "{missing:?}"
     );
     let feed = block_on(store.read_all(Position(1), usize::MAX));
-    assert!(matches!(feed, Err(Error::Key(KeyError::Missing { .. }))), "{feed:?}");
+    assert!(
+        matches!(feed, Err(Error::Key(KeyError::Missing { .. }))),
+        "{feed:?}"
+    );
     let refused = block_on(store.append(append(
         last.as_str(),
         ExpectedVersion::Any,
         vec![contact("no-key", "2024-01-02")],
     )));
-    assert!(matches!(refused, Err(Error::Key(KeyError::Missing { .. }))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Key(KeyError::Missing { .. }))),
+        "{refused:?}"
+    );
     let report = block_on(store.verify()).unwrap();
     let broken = report.first_broken.expect("verify reports a lost key");
     assert!(broken.reason.contains("journey_content_keys"), "{broken:?}");
@@ -536,8 +560,10 @@ fn a_new_childs_key_commits_with_its_first_records_or_not_at_all() {
     )));
     assert!(failed.is_err());
     let keys = |child: &str| {
-        pg.query(&format!("SELECT 1 FROM journey_content_keys WHERE child_id = '{child}'"))
-            .len()
+        pg.query(&format!(
+            "SELECT 1 FROM journey_content_keys WHERE child_id = '{child}'"
+        ))
+        .len()
     };
     assert_eq!(keys("doomed"), 0, "a key without its records was committed");
     pg.sql("DROP TRIGGER refuse_doomed ON journey_events").unwrap();
