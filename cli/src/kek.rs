@@ -46,12 +46,8 @@ pub fn resolve(
     configured: Option<&Path>,
     if_missing: IfMissing,
 ) -> anyhow::Result<Option<Arc<dyn KeyEncryptionKey>>> {
-    if let Ok(text) = std::env::var(KEK_ENV) {
-        let kek = LocalKek::parse(&text).with_context(|| format!("in the environment variable {KEK_ENV}"))?;
-        return Ok(Some(Arc::new(kek)));
-    }
-    if let Some(path) = configured {
-        return read(path).map(Some).context("the config file's kek_file");
+    if let Some(kek) = resolve_named(configured)? {
+        return Ok(Some(kek));
     }
     let path = default_kek_path(data)?;
     if path.exists() {
@@ -62,6 +58,25 @@ pub fn resolve(
         IfMissing::Make => make(&path).map(Some),
     }
 }
+
+/// The key-encryption key named by `JOURNEY_KEK` or the config file's `kek_file`, if either names one. A
+/// PostgreSQL log has no data directory to keep one beside, so this is the only place its key comes from.
+pub fn resolve_named(configured: Option<&Path>) -> anyhow::Result<Option<Arc<dyn KeyEncryptionKey>>> {
+    if let Ok(text) = std::env::var(KEK_ENV) {
+        let kek = LocalKek::parse(&text).with_context(|| format!("in the environment variable {KEK_ENV}"))?;
+        return Ok(Some(Arc::new(kek)));
+    }
+    match configured {
+        Some(path) => read(path).map(Some).context("the config file's kek_file"),
+        None => Ok(None),
+    }
+}
+
+/// Why a new PostgreSQL log is refused without a key-encryption key.
+pub const POSTGRES_NEEDS_KEK: &str = "a new PostgreSQL log seals each child's content under a key-encryption \
+     key, and none is configured: set JOURNEY_KEK (base64 of 32 bytes: `openssl rand -base64 32`) or kek_file \
+     in the config file, keep a copy apart from the database (losing it loses every record), and start again \
+     (docs/deployment.md, \"Sealing content at rest\")";
 
 /// A key-encryption key from its file.
 fn read(path: &Path) -> anyhow::Result<Arc<dyn KeyEncryptionKey>> {

@@ -88,25 +88,33 @@ pub enum LogCommand {
         #[arg(long, default_value_t = 1)]
         from: u64,
     },
-    /// Restore an exported log into an empty data directory: every record is appended again with its own
-    /// recording time and recorder, and each rebuilt hash link is checked against the exported one, so the
-    /// copy is proven identical (or the import stops at the first difference). All or nothing: the log is
-    /// built in `<data>.importing` and moved to `<data>` only once every record is restored and checked; a
-    /// failed or interrupted import leaves nothing at `<data>` that opens. The restored log is a new log, with
-    /// a new log id (a new origin for its checkpoints): nothing is re-signed, and the original's checkpoints
-    /// and proof bundles do not verify as its.
+    /// Restore an exported log into an empty data directory, or an empty PostgreSQL log (`--store`): every
+    /// record is appended again with its own recording time and recorder, and each rebuilt hash link is
+    /// checked against the exported one, so the copy is proven identical (or the import stops at the first
+    /// difference). Into a data directory it is all or nothing: the log is built in `<data>.importing` and
+    /// moved to `<data>` only once every record is restored and checked; a failed or interrupted import leaves
+    /// nothing at `<data>` that opens. Into PostgreSQL, import into a new database or schema and drop it if the
+    /// import fails. The restored log is a new log, with a new log id (a new origin for its checkpoints):
+    /// nothing is re-signed, and the original's checkpoints and proof bundles do not verify as its.
     Import {
         /// The new data directory (must be empty or absent).
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        data: Option<PathBuf>,
+        /// A PostgreSQL log to restore into instead (`postgres://user@host:port/database`, the connection's
+        /// schema): it must hold no record.
+        #[arg(long, value_name = "URL", value_parser = parse_postgres_url)]
+        store: Option<String>,
+        /// The key-encryption key's file to seal with (else JOURNEY_KEK; for a data directory, else
+        /// `<data>.kek`, made if missing). A PostgreSQL log takes its key only from here or JOURNEY_KEK.
         #[arg(long)]
-        data: PathBuf,
+        kek_file: Option<PathBuf>,
         /// The JSON-lines export.
         #[arg(long)]
         file: PathBuf,
         /// Seal each child's content under a key of its own in the new data directory (ADR 11): the way a
         /// log in the clear is migrated. The export's hash links are checked against its content first; the
         /// sealed log has new hashes (they cover ciphertext), so it is checked record by record for the same
-        /// content instead. The key-encryption key comes from JOURNEY_KEK, or is made beside the new data
-        /// directory.
+        /// content instead.
         #[arg(long)]
         seal: bool,
     },
@@ -361,7 +369,17 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
 pub fn log(command: LogCommand) -> anyhow::Result<()> {
     match command {
         LogCommand::Export { target, out, from } => export_log(target, &out, from),
-        LogCommand::Import { data, file, seal } => import_log(&data, &file, seal),
+        LogCommand::Import {
+            data,
+            store,
+            kek_file,
+            file,
+            seal,
+        } => match (data, store) {
+            (Some(data), _) => import_log(&data, &file, seal, kek_file.as_deref()),
+            (None, Some(url)) => import_log_postgres(&url, &file, seal, kek_file.as_deref()),
+            (None, None) => bail!("log import needs --data or --store"),
+        },
     }
 }
 
@@ -403,7 +421,15 @@ fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn import_log(data: &Path, file: &Path, seal: bool) -> anyhow::Result<()> {
+fn parse_postgres_url(s: &str) -> Result<String, String> {
+    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        Ok(s.to_owned())
+    } else {
+        Err("must be a URL starting postgres:// or postgresql://".into())
+    }
+}
+
+fn import_log(data: &Path, file: &Path, seal: bool, kek_file: Option<&Path>) -> anyhow::Result<()> {
     if data.exists()
         && std::fs::read_dir(data)
             .with_context(|| format!("reading {}", data.display()))?
@@ -419,7 +445,7 @@ fn import_log(data: &Path, file: &Path, seal: bool) -> anyhow::Result<()> {
     // restored and checked. Until then nothing at the target opens, whatever happens to this process.
     let kek = if seal {
         Some(
-            crate::kek::resolve(data, None, crate::kek::IfMissing::Make)?
+            crate::kek::resolve(data, kek_file, crate::kek::IfMissing::Make)?
                 .context("no key-encryption key to seal with")?,
         )
     } else {
@@ -428,20 +454,86 @@ fn import_log(data: &Path, file: &Path, seal: bool) -> anyhow::Result<()> {
     let staging = Staging::begin(data)?;
     let restored = restore(&staging.dir, file, kek)?;
     staging.commit()?;
+    report_import(&restored, &data.display().to_string(), seal);
+    Ok(())
+}
+
+/// `journey log import --store postgres://...`: into a PostgreSQL log that holds no record. A PostgreSQL log
+/// cannot be built aside and renamed into place as a data directory is: if the import fails, the log holds
+/// part of the export, and is dropped (it is a new database or schema), never served.
+fn import_log_postgres(url: &str, file: &Path, seal: bool, kek_file: Option<&Path>) -> anyhow::Result<()> {
+    let mut options = journey_postgres::PostgresOptions::new(url);
+    if seal {
+        let kek = crate::kek::resolve_named(kek_file)?.context(crate::kek::POSTGRES_NEEDS_KEK)?;
+        options = options.with_kek(kek);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the PostgreSQL client's runtime")?;
+    // The store stamps `recorded_at` from its clock: following each record's own time reproduces it.
+    let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
+    let store = runtime
+        .block_on(journey_postgres::PostgresStore::open(options, clock.clone()))
+        .context("opening the PostgreSQL log to import into (check --store)")?;
+    if block_on(store.head())?.position.is_some() {
+        bail!(
+            "the PostgreSQL log in schema {} already holds records: a log is restored into a new database or \
+             schema",
+            store.schema()
+        );
+    }
+    if seal && !store.content_sealed() {
+        bail!(
+            "the PostgreSQL log in schema {} does not seal content",
+            store.schema()
+        );
+    }
+    let input = BufReader::new(File::open(file).with_context(|| format!("opening {}", file.display()))?);
+    let restored = restore_records(&store, &clock, &mut input.lines(), file, seal)
+        .and_then(|records| Ok((records, block_on(store.verify())?)));
+    let (records, verified) = restored.with_context(|| {
+        format!(
+            "the import stopped: the PostgreSQL log in schema {} holds part of the export; drop it (never serve \
+             it) and import into a new database or schema again",
+            store.schema()
+        )
+    })?;
+    if !verified.is_intact() {
+        bail!(
+            "the restored log failed verification: {:?}",
+            verified.first_broken
+        );
+    }
+    let where_ = format!("the PostgreSQL log in schema {}", store.schema());
+    let restored = Restored {
+        records,
+        head: verified.head.log_hash,
+        log_id: store.log_id().clone(),
+    };
+    drop(store);
+    report_import(&restored, &where_, seal);
+    Ok(())
+}
+
+/// What an import says once every record is restored and checked.
+fn report_import(restored: &Restored, into: &str, seal: bool) {
+    let data = into;
     if seal {
         println!(
             "restored {} records into {}, each child's content sealed under a key of its own; the export's hash \
              links match its content, every restored record has the exported content, and the log verifies; \
              its hashes are new (they cover ciphertext): head {}",
             restored.records,
-            data.display(),
+            data,
             hex::encode(restored.head)
         );
     } else {
         println!(
             "restored {} records into {}; every hash link matches the export and the log verifies; head {}",
             restored.records,
-            data.display(),
+            data,
             hex::encode(restored.head)
         );
     }
@@ -455,7 +547,6 @@ fn import_log(data: &Path, file: &Path, seal: bool) -> anyhow::Result<()> {
         crate::checkpoint::DEFAULT_ORIGIN_BASE,
         id = restored.log_id,
     );
-    Ok(())
 }
 
 /// What [`restore`] built.
@@ -502,7 +593,7 @@ fn restore(
 }
 
 fn restore_records(
-    store: &EmbeddedStore,
+    store: &dyn EventStore,
     clock: &ManualClock,
     lines: &mut dyn Iterator<Item = std::io::Result<String>>,
     file: &Path,

@@ -511,8 +511,13 @@ fn open_data_dir_with(data: &Path, options: journey_embedded::EmbeddedOptions) -
 }
 
 async fn open_postgres(settings: &Settings, url: &str) -> anyhow::Result<Backend> {
-    let options = PostgresOptions::new(url);
+    let options = postgres_options(url, settings.kek_file.as_deref())?;
     let where_ = "opening the PostgreSQL store (check --store)";
+    let clock = Arc::new(SystemClock);
+    let store = PostgresStore::open(options.clone(), clock.clone())
+        .await
+        .context(where_)?;
+    check_postgres_sealing(&store).await?;
     if let Some(children) = settings.synthetic {
         let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
         let seeding = Arc::new(
@@ -523,10 +528,6 @@ async fn open_postgres(settings: &Settings, url: &str) -> anyhow::Result<Backend
         let store = seeding.clone();
         tokio::task::spawn_blocking(move || record_synthetic_if_empty(&*store, &clock, children)).await??;
     }
-    let clock = Arc::new(SystemClock);
-    let store = PostgresStore::open(options.clone(), clock.clone())
-        .await
-        .context(where_)?;
     let journal = PostgresJournal::open(options.clone(), clock)
         .await
         .context(where_)?;
@@ -540,6 +541,34 @@ async fn open_postgres(settings: &Settings, url: &str) -> anyhow::Result<Backend
         tree: store,
         embedded: None,
     })
+}
+
+/// The PostgreSQL store's options for `url`, with the key-encryption key `JOURNEY_KEK` or `kek_file` names.
+pub(crate) fn postgres_options(url: &str, kek_file: Option<&Path>) -> anyhow::Result<PostgresOptions> {
+    let options = PostgresOptions::new(url);
+    Ok(match crate::kek::resolve_named(kek_file)? {
+        Some(kek) => options.with_kek(kek),
+        None => options,
+    })
+}
+
+/// A PostgreSQL log opened without a key-encryption key may only be one that already keeps its records in
+/// the clear (it stays so, with a warning): there is no data directory to make a key beside, so a new log
+/// without one is refused, naming where to configure it, rather than started in the clear for good.
+pub(crate) async fn check_postgres_sealing(store: &PostgresStore) -> anyhow::Result<()> {
+    if store.content_sealed() {
+        return Ok(());
+    }
+    if store.head().await?.position.is_none() {
+        bail!(crate::kek::POSTGRES_NEEDS_KEK);
+    }
+    tracing::warn!(
+        schema = store.schema(),
+        "this PostgreSQL log keeps children's content in the clear: no record of it can be erased without \
+         breaking its proofs; migrate it with `journey log export` and `journey log import --seal --store \
+         postgres://...` into a new database or schema (docs/deployment.md, \"Sealing content at rest\")"
+    );
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -110,6 +110,10 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(std::process::id())
 }
 
+/// The key-encryption key the nodes of a test share (base64 of 32 bytes of 7): a new PostgreSQL log is
+/// sealed, and refused without one.
+const TEST_KEK: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 /// One `journey serve` process, stopped with SIGTERM when dropped.
 struct Node {
     process: Child,
@@ -118,6 +122,11 @@ struct Node {
 
 impl Node {
     fn start(url: &str, data: &Path, bootstrap: bool) -> Node {
+        Node::start_with_kek(url, data, bootstrap, Some(TEST_KEK))
+    }
+
+    /// With this key-encryption key in `JOURNEY_KEK`, or none.
+    fn start_with_kek(url: &str, data: &Path, bootstrap: bool, kek: Option<&str>) -> Node {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
@@ -130,6 +139,10 @@ impl Node {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        match kek {
+            Some(kek) => command.env("JOURNEY_KEK", kek),
+            None => command.env_remove("JOURNEY_KEK"),
+        };
         if bootstrap {
             command.arg("--bootstrap-admin");
         }
@@ -582,6 +595,7 @@ fn two_nodes_on_one_postgres_sign_and_prove_one_tree() {
         .arg("--data")
         .arg(other.path())
         .env("RUST_LOG", "warn")
+        .env("JOURNEY_KEK", TEST_KEK)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -602,4 +616,245 @@ fn two_nodes_on_one_postgres_sign_and_prove_one_tree() {
     );
     drop((a, b));
     drop(database);
+}
+
+/// Runs the journey binary to its end with this key-encryption key in `JOURNEY_KEK`, or none.
+fn journey_with_kek(args: &[&str], kek: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_journey"));
+    command
+        .args(args)
+        .env_remove("JOURNEY_DATA")
+        .env_remove("JOURNEY_SERVER")
+        .env("RUST_LOG", "warn");
+    match kek {
+        Some(kek) => command.env("JOURNEY_KEK", kek),
+        None => command.env_remove("JOURNEY_KEK"),
+    };
+    command.output().expect("the journey binary runs")
+}
+
+/// A `journey serve` that must refuse to start: its standard error. One still running after two minutes
+/// started serving: killed, and the test fails.
+fn refused_serve(url: &str, data: &Path, kek: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_journey"));
+    command
+        .args(["serve", "--store", url, "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env_remove("JOURNEY_DATA")
+        .env_remove("JOURNEY_SERVER")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match kek {
+        Some(kek) => command.env("JOURNEY_KEK", kek),
+        None => command.env_remove("JOURNEY_KEK"),
+    };
+    let mut process = command.spawn().expect("start journey serve");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while process.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = process.kill();
+            panic!("journey serve started where it had to refuse");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = process.wait_with_output().unwrap();
+    assert!(!out.status.success(), "journey serve started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Issue #19 on PostgreSQL, as an operator meets it: a new log is not started without a key-encryption key;
+/// a log in the clear still serves (with a warning) and is migrated by `journey log export` from its server
+/// and `journey log import --seal --store postgres://...` into a new database, whose records are then sealed,
+/// read back with the same content, and refused without the key.
+#[test]
+fn a_postgres_log_in_the_clear_is_migrated_to_a_sealed_one() {
+    let Some(admin_url) = postgres_url() else { return };
+    let (clear_db, sealed_db) = (Database::create(&admin_url), Database::create(&admin_url));
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+
+    let said = refused_serve(&sealed_db.url(), &p("refused"), None);
+    assert!(
+        said.contains("kek_file") && said.contains("JOURNEY_KEK"),
+        "{said}"
+    );
+
+    // A log in the clear, as PostgreSQL logs were before sealing: a synthetic authority restored into one.
+    let ok = |out: std::process::Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let demo = p("demo");
+    let demo_export = p("demo.jsonl");
+    ok(journey_with_kek(
+        &[
+            "demo",
+            "--data",
+            demo.to_str().unwrap(),
+            "--children",
+            "12",
+            "--seed",
+            "5",
+        ],
+        None,
+    ));
+    ok(journey_with_kek(
+        &[
+            "log",
+            "export",
+            "--data",
+            demo.to_str().unwrap(),
+            "--out",
+            demo_export.to_str().unwrap(),
+        ],
+        None,
+    ));
+    let imported = ok(journey_with_kek(
+        &[
+            "log",
+            "import",
+            "--store",
+            &clear_db.url(),
+            "--file",
+            demo_export.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(imported.contains("every hash link matches"), "{imported}");
+
+    // It still serves without a key, and its log is exported from the server.
+    let clear_data = p("clear-node");
+    let node = Node::start_with_kek(&clear_db.url(), &clear_data, true, None);
+    let token = std::fs::read_to_string(clear_data.join("bootstrap-admin.token")).unwrap();
+    let export = p("postgres.jsonl");
+    let exported = journey(&[
+        "log",
+        "export",
+        "--server",
+        &node.base,
+        "--key",
+        token.trim(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    drop(node);
+    let records = |path: &Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let clear_records = records(&export);
+    assert_eq!(
+        clear_records,
+        records(&demo_export),
+        "the PostgreSQL log is the demo's"
+    );
+
+    // Migrated: sealed into a new database, the export's links and every record's content checked.
+    let kek_file = p("kek");
+    std::fs::write(&kek_file, format!("{TEST_KEK}\n")).unwrap();
+    let migrated = ok(journey_with_kek(
+        &[
+            "log",
+            "import",
+            "--seal",
+            "--store",
+            &sealed_db.url(),
+            "--kek-file",
+            kek_file.to_str().unwrap(),
+            "--file",
+            export.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(migrated.contains("sealed under a key of its own"), "{migrated}");
+    // Importing again into a log that holds records is refused.
+    let again = journey_with_kek(
+        &[
+            "log",
+            "import",
+            "--seal",
+            "--store",
+            &sealed_db.url(),
+            "--file",
+            export.to_str().unwrap(),
+        ],
+        Some(TEST_KEK),
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds records"));
+
+    // The tables hold ciphertext only: every record sealed, no plaintext digest, a key row per child.
+    let rows = sealed_db.runtime.block_on({
+        let url = sealed_db.url();
+        async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client
+                .query_one(
+                    "SELECT count(*) FILTER (WHERE substring(body FROM 1 FOR 2) = '\\x0200'::bytea), \
+                     count(*) FILTER (WHERE content_digest IS NOT NULL), count(DISTINCT child_id), \
+                     (SELECT count(*) FROM journey_content_keys WHERE wrapped IS NOT NULL) FROM journey_events",
+                    &[],
+                )
+                .await
+                .unwrap()
+        }
+    });
+    let (sealed, digests, children, keys): (i64, i64, i64, i64) =
+        (rows.get(0), rows.get(1), rows.get(2), rows.get(3));
+    assert_eq!(
+        (sealed as usize, digests, keys),
+        (clear_records.len(), 0, children)
+    );
+
+    // Served with its key, every record reads back with the content it had in the clear.
+    let refused = refused_serve(&sealed_db.url(), &p("no-key"), None);
+    assert!(
+        refused.contains("opens only with its key-encryption key"),
+        "{refused}"
+    );
+    let sealed_data = p("sealed-node");
+    let node = Node::start(&sealed_db.url(), &sealed_data, true);
+    let token = std::fs::read_to_string(sealed_data.join("bootstrap-admin.token")).unwrap();
+    let sealed_export = p("sealed.jsonl");
+    let exported = journey(&[
+        "log",
+        "export",
+        "--server",
+        &node.base,
+        "--key",
+        token.trim(),
+        "--out",
+        sealed_export.to_str().unwrap(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let content = |mut record: Value| {
+        let map = record.as_object_mut().unwrap();
+        for field in ["schema_version", "chain"] {
+            map.remove(field);
+        }
+        record
+    };
+    let sealed_records = records(&sealed_export);
+    assert_eq!(sealed_records.len(), clear_records.len());
+    for (sealed, clear) in sealed_records.into_iter().zip(clear_records) {
+        assert_ne!(
+            sealed["chain"], clear["chain"],
+            "a sealed record's hashes are new"
+        );
+        assert_eq!(content(sealed), content(clear));
+    }
 }

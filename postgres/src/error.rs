@@ -23,6 +23,10 @@ pub enum PgError {
     /// refused, never appended over.
     #[error("{0}")]
     Lost(String),
+    /// A content key could not be used: destroyed (the child's content is erased), missing, or wrapped by
+    /// another key-encryption key (ADR 11).
+    #[error(transparent)]
+    Key(#[from] journey_core::content_keys::KeyError),
 }
 
 impl PgError {
@@ -48,6 +52,7 @@ impl From<PgError> for journey_core::Error {
                 },
                 detail,
             },
+            PgError::Key(e) => journey_core::Error::Key(e),
             other => journey_core::Error::Io(std::io::Error::other(other)),
         }
     }

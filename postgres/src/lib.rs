@@ -13,6 +13,7 @@
 mod checkpoints;
 mod error;
 mod journal;
+mod keys;
 mod schema;
 mod store;
 mod tree;

@@ -2,8 +2,10 @@
 //! (`postgres/migrations/V<n>__<name>.sql`, applied by refinery, recorded in `refinery_schema_history`) every
 //! time a store opens; a database with a migration this build does not know, or a changed one, is refused.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use journey_core::content_keys::KeyEncryptionKey;
 use refinery::{Migration, Runner};
 use tokio_postgres::NoTls;
 
@@ -28,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "V4__journey_checkpoints",
         include_str!("../migrations/V4__journey_checkpoints.sql"),
     ),
+    (
+        "V5__journey_content_keys",
+        include_str!("../migrations/V5__journey_content_keys.sql"),
+    ),
 ];
 
 /// Where and how to connect.
@@ -45,6 +51,10 @@ pub struct PostgresOptions {
     /// How often the head is read when no notification arrives: the fallback if LISTEN/NOTIFY is lost (a
     /// dropped connection, a proxy that does not pass notifications).
     pub poll_interval: Duration,
+    /// The key-encryption key that wraps each child's content key (ADR 11). A new log opened with one seals
+    /// every child's content from its first record, and then opens only with it; a log made in the clear
+    /// stays in the clear (a warning says so). `None`: a sealed log is refused at open.
+    pub kek: Option<Arc<dyn KeyEncryptionKey>>,
 }
 
 impl PostgresOptions {
@@ -55,7 +65,13 @@ impl PostgresOptions {
             pool_size: 16,
             max_batch: 256,
             poll_interval: Duration::from_secs(1),
+            kek: None,
         }
+    }
+
+    pub fn with_kek(mut self, kek: Arc<dyn KeyEncryptionKey>) -> PostgresOptions {
+        self.kek = Some(kek);
+        self
     }
 
     pub fn with_schema(mut self, schema: impl Into<String>) -> PostgresOptions {

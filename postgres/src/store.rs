@@ -38,19 +38,23 @@ use std::sync::{Arc, Mutex};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use futures::StreamExt;
 use futures::future::{BoxFuture, FutureExt};
+use journey_core::content_keys::{ContentKey, KeyError};
 use journey_core::domain::StreamState;
 use journey_core::encoding;
+use journey_core::encoding::KeySource as _;
 use journey_core::envelope::ChainLink;
 use journey_core::store::backend::{AppendPlan, StoredEventRef, Verifier, plan_append, seal_append};
 use journey_core::store::export::EXPORT_FORMAT;
 use journey_core::store::{
-    AppendOutcome, AppendRequest, EventStore, ExportedRecord, LogHead, StreamExport, VerifyReport,
+    AppendOutcome, AppendRequest, Destruction, EventStore, ExportedRecord, LogHead, StreamExport,
+    VerifyReport,
 };
 use journey_core::{ChildId, Clock, Error, EventId, Position, RecordedEvent, Result, Timestamp, Version};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::{AsyncMessage, IsolationLevel, NoTls, Row};
 
 use crate::error::{PgError, PgResult};
+use crate::keys::{KeyRing, RowKey};
 use crate::schema::{self, PostgresOptions};
 use crate::tree::TreeKeeper;
 use journey_core::store::LogId;
@@ -81,6 +85,9 @@ struct Inner {
     head_tx: watch::Sender<u64>,
     states: Mutex<lru::LruCache<ChildId, (Version, StreamState)>>,
     schema: String,
+    /// The key-encryption key and unwrapped keys of a log that seals content (`crate::keys`); `None` for a
+    /// log in the clear.
+    keys: Option<Arc<KeyRing>>,
 }
 
 struct Pending {
@@ -124,6 +131,7 @@ impl PostgresStore {
             .build()
             .map_err(|e| PgError::Config(format!("connection pool: {e}")))?;
         let head = check_log_end(&**pool.get().await?).await?;
+        let keys = crate::keys::open_sealing(&mut pool.get().await?, options.kek.clone(), &schema).await?;
         let log_id = crate::checkpoints::log_id(&pool.get().await?).await?;
         let tree = Arc::new(TreeKeeper::new(pool.clone()));
         let (head_tx, _) = watch::channel(head.position.map_or(0, |p| p.0));
@@ -135,6 +143,7 @@ impl PostgresStore {
                 NonZeroUsize::new(STATE_CACHE).expect("non-zero"),
             )),
             schema,
+            keys,
         });
         let channel = notify_channel(&inner.schema);
         let (appends, queue) = mpsc::channel(options.max_batch * 4);
@@ -164,6 +173,34 @@ impl PostgresStore {
     /// The schema holding this store's tables.
     pub fn schema(&self) -> &str {
         &self.inner.schema
+    }
+
+    /// The child's content key as its row says now (never only as this server remembers it: another server
+    /// may have destroyed it). For the trait's synchronous methods, so it blocks its caller for one query:
+    /// on a multi-threaded runtime's worker it tells the runtime first (`block_in_place`); a caller on a
+    /// single-threaded runtime cannot wait for the store's own, and is refused.
+    fn current_key(&self, child_id: &ChildId) -> Result<ContentKey> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let child = child_id.clone();
+        let read = self.run(move |inner| async move {
+            let ring = inner.keys.as_ref().ok_or(PgError::Key(KeyError::NotSealed))?;
+            let client = inner.pool.get().await?;
+            crate::keys::read_key(&client, ring, &child).await
+        });
+        let key = match Handle::try_current() {
+            Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| futures::executor::block_on(read))
+            }
+            Ok(_) if self.runtime.runtime_flavor() != RuntimeFlavor::MultiThread => {
+                return Err(Error::Closed(
+                    "the PostgreSQL store cannot read a content key synchronously from a single-threaded \
+                     runtime that may be its own: open it on a multi-threaded runtime"
+                        .into(),
+                ));
+            }
+            _ => futures::executor::block_on(read),
+        }?;
+        Ok(key.content_key(child_id)?)
     }
 
     /// Runs `op` on the store's runtime and hands its result to whichever executor awaits it.
@@ -228,13 +265,20 @@ impl EventStore for PostgresStore {
                      WHERE child_id = $1 AND version >= $2 ORDER BY version LIMIT $3",
                 )
                 .await?;
-            let rows = client
-                .query(
-                    &statement,
-                    &[&child_id.as_str(), &to_i64(from.0), &to_i64(limit as u64)],
-                )
-                .await?;
-            rows.iter().map(decode_row).collect()
+            let (from, limit) = (to_i64(from.0), to_i64(limit as u64));
+            let child = child_id.as_str();
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&child, &from, &limit];
+            let records = client.query(&statement, &params);
+            // The key row is read by a statement sent with the records' (pipelined: one round trip), after
+            // this read began: a destruction another server committed before it is seen.
+            let (key, rows) = match &inner.keys {
+                Some(ring) => futures::try_join!(crate::keys::read_key(&client, ring, &child_id), async {
+                    Ok(records.await?)
+                })?,
+                None => (RowKey::Absent, records.await?),
+            };
+            key.refuse_destroyed(&child_id)?;
+            rows.iter().map(|row| decode_row(row, &key)).collect()
         })
     }
 
@@ -253,16 +297,25 @@ impl EventStore for PostgresStore {
         self.run(move |inner| async move {
             let client = inner.pool.get().await?;
             // One statement, one snapshot: a gap-free prefix of the log (see the module's documentation).
+            // Each record with its child's key row as of the same snapshot; a destroyed child's records are
+            // passed over (`EventStore::read_all`), and the limit counts those returned.
             let statement = client
                 .prepare_cached(
-                    "SELECT position, child_id, version, body, stream_hash, log_hash FROM journey_events \
-                     WHERE position >= $1 ORDER BY position LIMIT $2",
+                    "SELECT e.position, e.child_id, e.version, e.body, e.stream_hash, e.log_hash, k.wrapped, \
+                     k.destroyed_at FROM journey_events e \
+                     LEFT JOIN journey_content_keys k ON k.child_id = e.child_id \
+                     WHERE e.position >= $1 AND k.destroyed_at IS NULL ORDER BY e.position LIMIT $2",
                 )
                 .await?;
             let rows = client
                 .query(&statement, &[&to_i64(from.0), &to_i64(limit as u64)])
                 .await?;
-            rows.iter().map(decode_row).collect()
+            rows.iter()
+                .map(|row| {
+                    let key = inner.row_key(row)?;
+                    decode_row(row, &key)
+                })
+                .collect()
         })
     }
 
@@ -284,6 +337,11 @@ impl EventStore for PostgresStore {
                 .read_only(true)
                 .start()
                 .await?;
+            let key = match &inner.keys {
+                Some(ring) => crate::keys::read_key(&tx, ring, &child_id).await?,
+                None => RowKey::Absent,
+            };
+            key.refuse_destroyed(&child_id)?;
             let rows = tx
                 .query(
                     "SELECT e.position, e.child_id, e.version, e.body, e.stream_hash, e.log_hash, \
@@ -295,7 +353,7 @@ impl EventStore for PostgresStore {
                 .await?;
             let mut records = Vec::with_capacity(rows.len());
             for row in &rows {
-                let event = decode_row(row)?;
+                let event = decode_row(row, &key)?;
                 let previous_log_hash = match row.get::<_, Option<&[u8]>>("previous_log_hash") {
                     Some(hash) => hash32(hash, "previous log_hash")?,
                     None if event.envelope.position == Position::FIRST => journey_core::chain::GENESIS,
@@ -318,19 +376,73 @@ impl EventStore for PostgresStore {
             }
             let log_head = read_head(&*tx).await?;
             tx.commit().await?;
+            // The child's own key goes with its export when its records are sealed, as from the embedded
+            // store: the holder can check the readable copies against the hashed bytes.
+            let content_key = match key {
+                RowKey::Live(key) if !records.is_empty() => Some(key),
+                _ => None,
+            };
             Ok(StreamExport {
                 format: EXPORT_FORMAT.to_owned(),
                 child_id,
                 records,
                 log_head,
                 tlog: None,
-                content_key: None,
+                content_key,
             })
         })
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport>> {
         self.run(|inner| async move { inner.verify().await })
+    }
+
+    fn content_sealed(&self) -> bool {
+        self.inner.keys.is_some()
+    }
+
+    fn destroy_content(
+        &self,
+        children: Vec<ChildId>,
+        destroyed_at: Timestamp,
+    ) -> BoxFuture<'_, Result<Destruction>> {
+        let Some(ring) = self.inner.keys.clone() else {
+            return async { Err(Error::Key(KeyError::NotSealed)) }.boxed();
+        };
+        async move {
+            self.run(move |inner| async move {
+                let mut client = inner.pool.get().await?;
+                let destruction = crate::keys::destroy(&mut client, &ring, children, destroyed_at).await?;
+                if let Ok(d) = &destruction {
+                    // This server's stream states of those children go too (their keys already went).
+                    let mut states = inner.states.lock().expect("state cache lock");
+                    for child in &d.destroyed {
+                        states.pop(child);
+                    }
+                }
+                Ok(destruction)
+            })
+            .await?
+        }
+        .boxed()
+    }
+
+    fn seal_for_child(&self, child_id: &ChildId, aad: &[u8], plaintext: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.inner.keys.is_none() {
+            return Ok(None);
+        }
+        let key = self.current_key(child_id)?;
+        let mut sealed = Vec::with_capacity(plaintext.len() + 28);
+        key.seal_into(aad, plaintext, &mut sealed)?;
+        Ok(Some(sealed))
+    }
+
+    fn open_for_child(&self, child_id: &ChildId, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        if self.inner.keys.is_none() {
+            return Err(Error::Key(KeyError::NotSealed));
+        }
+        let key = self.current_key(child_id)?;
+        Ok(key.open(aad, sealed, || format!("sealed data of child {child_id}"))?)
     }
 
     /// The appender ends only with the store or its runtime; a failed transaction is answered and the next
@@ -343,6 +455,15 @@ impl EventStore for PostgresStore {
 }
 
 impl Inner {
+    /// The key of a row read with its child's `wrapped` and `destroyed_at` columns.
+    fn row_key(&self, row: &Row) -> PgResult<RowKey> {
+        let Some(ring) = &self.keys else {
+            return Ok(RowKey::Absent);
+        };
+        let child_id = ChildId::parse(row.get::<_, &str>("child_id")).map_err(inconsistent)?;
+        ring.key_of_row(&child_id, row.get("wrapped"), row.get("destroyed_at"))
+    }
+
     /// Appends one batch in one transaction and answers each append. If the transaction fails as a whole
     /// (a database error, a constraint that fired, a failed commit), every append is tried again on its own,
     /// so that one append's failure is not the others'; a retry of an append whose commit did in fact land
@@ -393,10 +514,13 @@ impl Inner {
         let tx = client.transaction().await?;
         let lock = tx
             .prepare_cached(
-                "SELECT position, log_hash, recorded_at FROM journey_log_head WHERE id = 1 FOR UPDATE",
+                "SELECT position, log_hash, recorded_at, kek_fingerprint FROM journey_log_head WHERE id = 1 \
+                 FOR UPDATE",
             )
             .await?;
         let row = tx.query_one(&lock, &[]).await?;
+        // Sealed or in the clear as every other server appends, whatever this one decided at open.
+        crate::keys::check_sealed_by(row.get("kek_fingerprint"), self.keys.as_deref())?;
         let mut head = head_from_row(&row)?;
         let start = head;
         let mut last_recorded_at: Option<Timestamp> = row
@@ -459,16 +583,42 @@ impl Inner {
         head: &mut LogHead,
         states: &mut HashMap<ChildId, (Version, StreamState)>,
     ) -> PgResult<Result<AppendOutcome>> {
+        // The child's key as its row says under the head lock: a child another server destroyed is refused
+        // here, retries included, as on the embedded store.
+        let key = match &self.keys {
+            Some(ring) => crate::keys::read_key(tx, ring, &request.child_id).await?,
+            None => RowKey::Absent,
+        };
+        if let Err(e) = key.refuse_destroyed(&request.child_id) {
+            states.remove(&request.child_id);
+            self.states
+                .lock()
+                .expect("state cache lock")
+                .pop(&request.child_id);
+            return Ok(Err(e.into()));
+        }
         let ids: Vec<&str> = request.events.iter().map(|e| e.event_id.as_str()).collect();
         let find_ids = tx
             .prepare_cached(
-                "SELECT event_id, child_id, version, position, recorded_at, content_digest \
+                "SELECT event_id, child_id, version, position, recorded_at, content_digest, \
+                 CASE WHEN content_digest IS NULL AND child_id = $2 THEN body END AS body \
                  FROM journey_events WHERE event_id = ANY($1)",
             )
             .await?;
         let mut stored: HashMap<EventId, StoredEventRef> = HashMap::new();
-        for row in tx.query(&find_ids, &[&ids]).await? {
+        for row in tx.query(&find_ids, &[&ids, &request.child_id.as_str()]).await? {
             let event_id = EventId::parse(row.get::<_, &str>("event_id")).map_err(inconsistent)?;
+            let content_digest = match (row.get::<_, Option<&[u8]>>("content_digest"), row.get("body")) {
+                (Some(digest), _) => hash32(digest, "content_digest")?,
+                // A sealed record keeps no digest of its plaintext (V5): opened with the child's key.
+                (None, Some(body)) => match encoding::decode_index_fields(body, &key) {
+                    Ok(fields) => fields.content_digest,
+                    Err(e) => return Ok(Err(e)),
+                },
+                // Another child's sealed record: `plan_append` compares digests only within one child, so
+                // the reused id is a conflict whatever this says.
+                (None, None) => [0; 32],
+            };
             stored.insert(
                 event_id,
                 StoredEventRef {
@@ -476,7 +626,7 @@ impl Inner {
                     version: Version(to_u64(row.get("version"))?),
                     position: Position(to_u64(row.get("position"))?),
                     recorded_at: timestamp(row.get("recorded_at"))?,
-                    content_digest: hash32(row.get("content_digest"), "content_digest")?,
+                    content_digest,
                 },
             );
         }
@@ -498,7 +648,8 @@ impl Inner {
         // plan_append settles idempotency before it looks at the state: when any event id is already stored
         // the append is a retry or a conflict, and the stream's history is not needed.
         let mut state = if stored.is_empty() {
-            self.stream_state(tx, &request.child_id, actual, states).await?
+            self.stream_state(tx, &request.child_id, actual, states, &key)
+                .await?
         } else {
             StreamState::default()
         };
@@ -517,8 +668,38 @@ impl Inner {
             }
             Ok(AppendPlan::AlreadyRecorded(outcome)) => return Ok(Ok(outcome)),
             Ok(AppendPlan::Write) => {
-                // PostgreSQL keeps content in the clear for now (no key: schema version 1).
-                let sealed = match seal_append(request, recorded_at, (actual, stream_hash), *head, None) {
+                // A sealed log seals under the child's key (schema version 2); a new child's key is made
+                // and inserted now, in this transaction, so it commits with the child's first records or not
+                // at all.
+                let content_key = match (&self.keys, key) {
+                    (None, _) => None,
+                    (Some(_), RowKey::Live(key)) => Some(key),
+                    (Some(ring), RowKey::Absent) if actual.is_none() => {
+                        let (key, wrapped) = ring.create(&request.child_id)?;
+                        let insert_key = tx
+                            .prepare_cached(
+                                "INSERT INTO journey_content_keys (child_id, wrapped) VALUES ($1, $2)",
+                            )
+                            .await?;
+                        tx.execute(&insert_key, &[&request.child_id.as_str(), &wrapped])
+                            .await?;
+                        Some(key)
+                    }
+                    (Some(_), other) => {
+                        return Ok(Err(Error::Key(
+                            other
+                                .content_key(&request.child_id)
+                                .expect_err("neither live nor made now"),
+                        )));
+                    }
+                };
+                let sealed = match seal_append(
+                    request,
+                    recorded_at,
+                    (actual, stream_hash),
+                    *head,
+                    content_key.as_ref(),
+                ) {
                     Ok(sealed) => sealed,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -532,7 +713,8 @@ impl Inner {
                     positions.push(to_i64(e.position.0));
                     versions.push(to_i64(e.version.0));
                     event_ids.push(e.event_id.as_str());
-                    digests.push(record.content_digest.as_slice());
+                    // A sealed record keeps no digest of its plaintext (V5).
+                    digests.push(content_key.is_none().then_some(record.content_digest.as_slice()));
                     stream_hashes.push(record.event.chain.stream_hash.as_slice());
                     log_hashes.push(record.event.chain.log_hash.as_slice());
                     bodies.push(record.body.as_slice());
@@ -584,6 +766,7 @@ impl Inner {
         child_id: &ChildId,
         actual: Option<Version>,
         states: &mut HashMap<ChildId, (Version, StreamState)>,
+        key: &RowKey,
     ) -> PgResult<StreamState> {
         let Some(actual) = actual else {
             return Ok(StreamState::default());
@@ -604,7 +787,7 @@ impl Inner {
                 )
                 .await?;
             for row in tx.query(&rest, &[&child_id.as_str(), &to_i64(version.0)]).await? {
-                let (envelope, payload) = decode_checked(&row)?;
+                let (envelope, payload) = decode_checked(&row, key)?;
                 if envelope.version != version.next() {
                     return Err(PgError::Inconsistent(format!(
                         "child {child_id} has version {} after {version}",
@@ -642,8 +825,10 @@ impl Inner {
         'pages: loop {
             let rows = tx
                 .query(
-                    "SELECT position, child_id, version, event_id, recorded_at, body, stream_hash, log_hash \
-                     FROM journey_events WHERE position > $1 ORDER BY position LIMIT $2",
+                    "SELECT e.position, e.child_id, e.version, e.event_id, e.recorded_at, e.body, \
+                     e.stream_hash, e.log_hash, k.child_id IS NOT NULL AS keyed FROM journey_events e \
+                     LEFT JOIN journey_content_keys k ON k.child_id = e.child_id \
+                     WHERE e.position > $1 ORDER BY e.position LIMIT $2",
                     &[&after, &VERIFY_PAGE],
                 )
                 .await?;
@@ -666,6 +851,19 @@ impl Inner {
                 };
                 if let Err(reason) = columns_match_body(row, body) {
                     verifier.fail(reason);
+                    break 'pages;
+                }
+                // A sealed record whose child has no key row (live or destroyed) can never be read: its key
+                // was lost, and the chains alone would not say so.
+                if body.starts_with(&journey_core::envelope::SEALED_SCHEMA_VERSION.to_le_bytes())
+                    && !row.get::<_, bool>("keyed")
+                {
+                    verifier.fail(format!(
+                        "the record at position {} is sealed but journey_content_keys has no row for child {}: \
+                         its content key is lost; restore the table from the backup taken with the log",
+                        row.get::<_, i64>("position"),
+                        row.get::<_, &str>("child_id")
+                    ));
                     break 'pages;
                 }
                 if !verifier.push(body, &chain) {
@@ -708,10 +906,17 @@ fn columns_match_body(row: &Row, body: &[u8]) -> std::result::Result<(), String>
 }
 
 /// Decodes a row's body and checks it is the record the row's columns say it is.
-fn decode_checked(row: &Row) -> PgResult<(journey_core::Envelope, journey_core::domain::EventPayload)> {
+/// A sealed body is opened with `key`, the child's key row as read with the record; a destroyed, missing or
+/// wrong key is refused as such, never answered with the ciphertext.
+fn decode_checked(
+    row: &Row,
+    key: &RowKey,
+) -> PgResult<(journey_core::Envelope, journey_core::domain::EventPayload)> {
     let position = to_u64(row.get("position"))?;
-    let (envelope, payload) = encoding::decode_body(row.get("body"), &encoding::NoKeys)
-        .map_err(|e| PgError::Inconsistent(format!("position {position}: {e}")))?;
+    let (envelope, payload) = encoding::decode_body(row.get("body"), key).map_err(|e| match e {
+        Error::Key(e) => PgError::Key(e),
+        e => PgError::Inconsistent(format!("position {position}: {e}")),
+    })?;
     if envelope.position.0 != position
         || envelope.child_id.as_str() != row.get::<_, &str>("child_id")
         || to_i64(envelope.version.0) != row.get::<_, i64>("version")
@@ -724,8 +929,8 @@ fn decode_checked(row: &Row) -> PgResult<(journey_core::Envelope, journey_core::
     Ok((envelope, payload))
 }
 
-fn decode_row(row: &Row) -> PgResult<RecordedEvent> {
-    let (envelope, payload) = decode_checked(row)?;
+fn decode_row(row: &Row, key: &RowKey) -> PgResult<RecordedEvent> {
+    let (envelope, payload) = decode_checked(row, key)?;
     Ok(RecordedEvent {
         envelope,
         payload,

@@ -6,3 +6,6 @@ use journey_core::contract_suite;
 use crate::harness::Pg;
 
 contract_suite!(postgres, Pg::new);
+
+// The same cases with each child's content sealed under its own key (issue #19), as `embedded_sealed`.
+contract_suite!(postgres_sealed, Pg::sealed);

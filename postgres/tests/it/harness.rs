@@ -2,10 +2,16 @@
 
 use std::sync::Arc;
 
+use journey_core::content_keys::{KeyEncryptionKey, LocalKek};
 use journey_core::store::DynStore;
 use journey_core::testkit::store_contract::Harness;
 use journey_core::{Clock, ManualClock};
 use journey_postgres::{PostgresOptions, PostgresStore};
+
+/// A key-encryption key made from one repeated byte: tests tell keys apart by the byte.
+pub fn kek(byte: u8) -> Arc<dyn KeyEncryptionKey> {
+    Arc::new(LocalKek::from_bytes([byte; 32]))
+}
 
 /// The test server's URL; `None` (after saying so on stderr) when none is configured, unless CI requires one.
 pub fn test_url() -> Option<String> {
@@ -37,6 +43,11 @@ pub struct Pg {
 impl Pg {
     pub fn new(clock: Arc<ManualClock>) -> Option<Pg> {
         Pg::with(clock, |o| o)
+    }
+
+    /// A store that seals each child's content under its own key (ADR 11), wrapped by `kek(5)`.
+    pub fn sealed(clock: Arc<ManualClock>) -> Option<Pg> {
+        Pg::with(clock, |o| o.with_kek(kek(5)))
     }
 
     /// With options adjusted (batch size, poll interval...).
@@ -83,6 +94,19 @@ impl Pg {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
             tokio::spawn(connection);
             client.execute(sql, &[]).await
+        })
+    }
+}
+
+impl Pg {
+    /// Rows of a query in the test's schema, on a connection of its own.
+    pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        let mut config: tokio_postgres::Config = self.options.url.parse().unwrap();
+        config.options(format!("-c search_path={}", self.pg().schema()));
+        self.runtime.block_on(async move {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client.query(sql, &[]).await.unwrap()
         })
     }
 }

@@ -3,6 +3,7 @@
 //! test here says SKIPPED on stderr and passes; with `JOURNEY_REQUIRE_POSTGRES=1` (CI) it fails instead.
 
 mod contract;
+mod erasure;
 mod harness;
 mod journal;
 mod store;

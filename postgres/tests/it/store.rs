@@ -337,7 +337,7 @@ fn reopening_keeps_the_log_and_migrates_nothing() {
     )))
     .unwrap();
     // One row per migration, each applied once however many processes opened the store.
-    assert_eq!(pg.sql("SELECT 1 FROM refinery_schema_history").unwrap(), 4);
+    assert_eq!(pg.sql("SELECT 1 FROM refinery_schema_history").unwrap(), 5);
     let report = block_on(pg.pg().verify()).unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.records, 3);

@@ -16,6 +16,11 @@ impl PgTree {
     pub fn new() -> Option<PgTree> {
         Pg::new(journey_core::testkit::clock()).map(PgTree)
     }
+
+    /// On a log that seals each child's content: the tree covers the stored ciphertext and needs no key.
+    pub fn sealed() -> Option<PgTree> {
+        Pg::sealed(journey_core::testkit::clock()).map(PgTree)
+    }
 }
 
 impl TreeHarness for PgTree {
@@ -50,3 +55,5 @@ impl TreeHarness for PgTree {
 }
 
 tree_contract_suite!(postgres, PgTree::new);
+
+tree_contract_suite!(postgres_sealed, PgTree::sealed);
