@@ -130,6 +130,42 @@ pub fn rotate(data: &Path, new_file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `journey rotate-kek --store postgres://...`: every live content key of the PostgreSQL log re-wrapped under
+/// the key in `new_file`, in one transaction; the log is not touched.
+pub fn rotate_postgres(url: &str, kek_file: Option<&Path>, new_file: &Path) -> anyhow::Result<()> {
+    let old = resolve_named(kek_file)?.with_context(|| {
+        format!("no current key-encryption key for the PostgreSQL log: set {KEK_ENV} or give --kek-file")
+    })?;
+    let new = read(new_file)?;
+    if new.fingerprint() == old.fingerprint() {
+        bail!("the new key-encryption key is the current one");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the PostgreSQL client's runtime")?;
+    let (live, destroyed) = runtime.block_on(async {
+        let options = journey_postgres::PostgresOptions::new(url).with_kek(old.clone());
+        let clock: Arc<dyn journey_core::Clock> = Arc::new(journey_core::SystemClock);
+        let store = journey_postgres::PostgresStore::open(options, clock)
+            .await
+            .context("opening the PostgreSQL log with its current key-encryption key (check --store)")?;
+        store
+            .rotate_kek(new.clone())
+            .await
+            .context("re-wrapping the content keys")
+    })?;
+    println!(
+        "re-wrapped {live} content keys ({destroyed} destroyed ones stay destroyed) from key-encryption key {} to {}; \
+         the log was not touched. Only the new key opens this PostgreSQL log now: give it to every server \
+         ({KEK_ENV} or kek_file) and restart them, and destroy the old one once backups taken under it have expired.",
+        old.fingerprint(),
+        new.fingerprint()
+    );
+    Ok(())
+}
+
 /// Writes `text` and a newline as a new file only this user can read: whole to a temporary file, synced, then
 /// linked into place (and the directory synced), so that a process starting at the same moment reads the
 /// whole secret or none. `AlreadyExists` when another process made it first.

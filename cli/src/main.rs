@@ -123,6 +123,14 @@ enum Command {
     RotateKek {
         #[arg(long, env = "JOURNEY_DATA", default_value = "./data")]
         data: PathBuf,
+        /// A PostgreSQL log instead of a data directory (`postgres://user@host:port/database`): its current
+        /// key-encryption key comes from JOURNEY_KEK or --kek-file. Stop every server on the database
+        /// first: each is refused until restarted with the new key.
+        #[arg(long, value_name = "URL", value_parser = records::parse_postgres_url)]
+        store: Option<String>,
+        /// The current key-encryption key's file, for --store (else JOURNEY_KEK).
+        #[arg(long, requires = "store")]
+        kek_file: Option<PathBuf>,
         /// The new key-encryption key's file (base64 of 32 bytes; `openssl rand -base64 32` makes one).
         #[arg(long)]
         new_kek_file: PathBuf,
@@ -254,7 +262,18 @@ fn main() -> anyhow::Result<()> {
         Command::Measures(args) => measures::run(args),
         Command::Records { command } => retention::run(command),
         Command::Witness { command } => witness::run(command),
-        Command::RotateKek { data, new_kek_file } => kek::rotate(&data, &new_kek_file),
+        Command::RotateKek {
+            data,
+            store: None,
+            new_kek_file,
+            ..
+        } => kek::rotate(&data, &new_kek_file),
+        Command::RotateKek {
+            store: Some(url),
+            kek_file,
+            new_kek_file,
+            ..
+        } => kek::rotate_postgres(&url, kek_file.as_deref(), &new_kek_file),
         Command::Rebuild { data } => {
             let report = EmbeddedStore::rebuild_index(&data, EmbeddedOptions::default())
                 .with_context(|| format!("rebuilding the index in {}", data.display()))?;

@@ -421,7 +421,7 @@ fn export_log(target: TargetArgs, out: &Path, from: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_postgres_url(s: &str) -> Result<String, String> {
+pub(crate) fn parse_postgres_url(s: &str) -> Result<String, String> {
     if s.starts_with("postgres://") || s.starts_with("postgresql://") {
         Ok(s.to_owned())
     } else {

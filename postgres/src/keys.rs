@@ -351,3 +351,55 @@ pub(crate) fn check_sealed_by(sealed_by: Option<String>, ring: Option<&KeyRing>)
         ))),
     }
 }
+
+/// Re-wraps every live content key under `new`, in one transaction under the head lock, and names `new` on
+/// the head row: the log and the destroyed rows are not touched. Returns (keys re-wrapped, destroyed rows).
+/// Every other server still holding the old key-encryption key is refused from then on (its appends by the
+/// head row's fingerprint, its reads because the old key cannot unwrap the new rows) until it restarts with
+/// the new one.
+pub(crate) async fn rotate(
+    client: &mut deadpool_postgres::Object,
+    ring: &KeyRing,
+    new: &dyn KeyEncryptionKey,
+) -> PgResult<(usize, usize)> {
+    let tx = client.transaction().await?;
+    let head = tx
+        .query_one(
+            "SELECT kek_fingerprint FROM journey_log_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
+    check_sealed_by(head.get("kek_fingerprint"), Some(ring))?;
+    let rows = tx
+        .query(
+            "SELECT child_id, wrapped FROM journey_content_keys ORDER BY child_id FOR UPDATE",
+            &[],
+        )
+        .await?;
+    let mut live = 0;
+    let mut destroyed = 0;
+    for row in &rows {
+        let Some(wrapped) = row.get::<_, Option<&[u8]>>("wrapped") else {
+            destroyed += 1;
+            continue;
+        };
+        let child_id = ChildId::parse(row.get::<_, &str>("child_id"))
+            .map_err(|e| PgError::Inconsistent(format!("journey_content_keys: {e}")))?;
+        let key = ring.kek.unwrap(&child_id, wrapped)?;
+        let rewrapped = new.wrap(&child_id, &key)?;
+        tx.execute(
+            "UPDATE journey_content_keys SET wrapped = $2 WHERE child_id = $1",
+            &[&child_id.as_str(), &rewrapped],
+        )
+        .await?;
+        live += 1;
+    }
+    tx.execute(
+        "UPDATE journey_log_head SET kek_fingerprint = $1 WHERE id = 1",
+        &[&new.fingerprint()],
+    )
+    .await?;
+    tx.commit().await?;
+    ring.unwrapped.lock().expect("key cache lock").clear();
+    Ok((live, destroyed))
+}

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use futures::StreamExt;
 use futures::future::{BoxFuture, FutureExt};
-use journey_core::content_keys::{ContentKey, KeyError};
+use journey_core::content_keys::{ContentKey, KeyEncryptionKey, KeyError};
 use journey_core::domain::StreamState;
 use journey_core::encoding;
 use journey_core::encoding::KeySource as _;
@@ -171,6 +171,21 @@ impl PostgresStore {
     }
 
     /// The schema holding this store's tables.
+    /// `journey rotate-kek` on PostgreSQL: every live content key re-wrapped under `new` in one transaction,
+    /// and `new` named on the head row; the log is not touched. Stop every other server first: each is
+    /// refused from then on until restarted with the new key-encryption key. Returns (keys re-wrapped,
+    /// destroyed rows).
+    pub async fn rotate_kek(&self, new: Arc<dyn KeyEncryptionKey>) -> Result<(usize, usize)> {
+        let Some(ring) = self.inner.keys.clone() else {
+            return Err(Error::Key(KeyError::NotSealed));
+        };
+        self.run(move |inner| async move {
+            let mut client = inner.pool.get().await?;
+            crate::keys::rotate(&mut client, &ring, new.as_ref()).await
+        })
+        .await
+    }
+
     pub fn schema(&self) -> &str {
         &self.inner.schema
     }

@@ -576,3 +576,58 @@ fn a_new_childs_key_commits_with_its_first_records_or_not_at_all() {
     assert_eq!(keys("doomed"), 1);
     assert_eq!(stream(&*store, &testkit::child("doomed")).unwrap().len(), 1);
 }
+
+#[test]
+fn rotating_the_kek_rewraps_every_key_without_touching_the_log() {
+    let Some(pg) = Pg::sealed(clock()) else { return };
+    let store = pg.pg();
+    let children = fill(&*store);
+    let (kept, gone) = (&children[0], &children[1]);
+    let before = stream(&*store, kept).unwrap();
+    pg.runtime
+        .block_on(store.destroy_content(vec![gone.clone()], clock().now()))
+        .unwrap();
+    let log_before = table_bytes(&pg)
+        .into_iter()
+        .find(|(name, _)| name == "journey_events")
+        .expect("the events table");
+    // Another server still holding the old key-encryption key.
+    let other = pg.open_another(clock(), pg.options.clone());
+
+    let (live, destroyed_rows) = pg.runtime.block_on(store.rotate_kek(kek(7))).unwrap();
+    assert_eq!((live, destroyed_rows), (children.len() - 1, 1));
+    let log_after = table_bytes(&pg)
+        .into_iter()
+        .find(|(name, _)| name == "journey_events")
+        .unwrap();
+    assert_eq!(log_before, log_after, "the log is not touched");
+
+    // Only the new key opens the log now; the old one is refused by name.
+    let open = |kek| {
+        pg.runtime.block_on(PostgresStore::open(
+            pg.options.clone().with_kek(kek),
+            clock() as Arc<dyn Clock>,
+        ))
+    };
+    let old = open(kek(5)).map(|_| ()).unwrap_err().to_string();
+    assert!(old.contains(&kek(7).fingerprint()), "{old}");
+    let rotated = open(kek(7)).unwrap();
+    assert_eq!(
+        stream(&rotated, kept).unwrap(),
+        before,
+        "the same content, under the new key"
+    );
+    assert!(
+        destroyed(stream(&rotated, gone)),
+        "a destroyed child stays destroyed"
+    );
+    assert!(pg.runtime.block_on(rotated.verify()).unwrap().is_intact());
+    // The server still on the old key can neither append nor read.
+    let append = block_on(other.append(append(
+        kept.as_str(),
+        ExpectedVersion::Any,
+        vec![contact("late", "2026-12-01")],
+    )));
+    assert!(append.is_err(), "{append:?}");
+    assert!(stream(&*other, kept).is_err());
+}
