@@ -263,13 +263,7 @@ pub(crate) async fn destroy(
     children.sort();
     children.dedup();
     let tx = client.transaction().await?;
-    let head = tx
-        .query_one(
-            "SELECT kek_fingerprint FROM journey_log_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await?;
-    check_sealed_by(head.get("kek_fingerprint"), Some(ring))?;
+    lock_head_sealed_by(&tx, ring).await?;
     let ids: Vec<&str> = children.iter().map(ChildId::as_str).collect();
     let rows = tx
         .query(
@@ -327,6 +321,18 @@ pub(crate) async fn destroy(
     }))
 }
 
+/// Locks the head row (ordering the caller with every server's appends) and checks it names `ring`'s
+/// key-encryption key.
+async fn lock_head_sealed_by(tx: &deadpool_postgres::Transaction<'_>, ring: &KeyRing) -> PgResult<()> {
+    let head = tx
+        .query_one(
+            "SELECT kek_fingerprint FROM journey_log_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
+    check_sealed_by(head.get("kek_fingerprint"), Some(ring))
+}
+
 /// Checks the head row's sealing decision (read under its lock) against this store's: a server that opened
 /// a log in the clear must not append to it once another server sealed it, nor the reverse, nor under another
 /// key-encryption key.
@@ -363,13 +369,7 @@ pub(crate) async fn rotate(
     new: &dyn KeyEncryptionKey,
 ) -> PgResult<(usize, usize)> {
     let tx = client.transaction().await?;
-    let head = tx
-        .query_one(
-            "SELECT kek_fingerprint FROM journey_log_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await?;
-    check_sealed_by(head.get("kek_fingerprint"), Some(ring))?;
+    lock_head_sealed_by(&tx, ring).await?;
     let rows = tx
         .query(
             "SELECT child_id, wrapped FROM journey_content_keys ORDER BY child_id FOR UPDATE",
