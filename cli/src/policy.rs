@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use journey_plugins::registry::{ExampleCase, run_example};
 use journey_plugins::{Calendar, Host, HostConfig};
 
+mod sdk;
+
 const TEMPLATE_CARGO: &str = include_str!("../templates/policy/Cargo.toml.tmpl");
 const TEMPLATE_LIB: &str = include_str!("../templates/policy/src/lib.rs.tmpl");
 const TEMPLATE_PARAMETERS: &str = include_str!("../templates/policy/parameters.json");
@@ -24,11 +26,6 @@ const TEMPLATE_EXAMPLES: [(&str, &str); 2] = [
         include_str!("../templates/policy/examples/02-years-apart.json"),
     ),
 ];
-
-/// The SDK in the repository this binary was built from.
-fn default_sdk() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk")
-}
 
 /// A policy name: what `about()` says and the crate is called.
 fn check_name(name: &str) -> anyhow::Result<()> {
@@ -47,7 +44,8 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 }
 
 /// `journey policy new <dir>`: a working policy crate (an alert for re-referrals) with parameters and
-/// example cases, ready to build and test.
+/// example cases, ready to build and test, and the SDK this binary carries in `<dir>/sdk/` (or, with
+/// `--sdk`, a dependency on another copy of the SDK: Journey's own developers point at `plugins/sdk`).
 pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Result<()> {
     let name = match name {
         Some(name) => name,
@@ -61,17 +59,23 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
     if dir.exists() && dir.read_dir()?.next().is_some() {
         bail!("{} exists and is not empty: choose a new folder", dir.display());
     }
-    let sdk = sdk.unwrap_or_else(default_sdk);
-    let sdk = sdk.canonicalize().with_context(|| {
-        format!(
-            "the policy SDK at {} (pass --sdk <path to plugins/sdk>)",
-            sdk.display()
-        )
-    })?;
-    let fill = |text: &str| {
-        text.replace("{{name}}", &name)
-            .replace("{{sdk}}", &sdk.display().to_string())
+    let vendored = sdk.is_none();
+    let sdk = match sdk {
+        Some(sdk) => {
+            let sdk = sdk
+                .canonicalize()
+                .with_context(|| format!("--sdk: no policy SDK at {}", sdk.display()))?;
+            if !sdk.join("Cargo.toml").is_file() {
+                bail!(
+                    "--sdk: {} has no Cargo.toml (give the SDK crate's folder)",
+                    sdk.display()
+                );
+            }
+            sdk.display().to_string()
+        }
+        None => sdk::write(dir)?,
     };
+    let fill = |text: &str| text.replace("{{name}}", &name).replace("{{sdk}}", &sdk);
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::create_dir_all(dir.join("examples"))?;
     std::fs::write(dir.join("Cargo.toml"), fill(TEMPLATE_CARGO))?;
@@ -81,6 +85,14 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
         std::fs::write(dir.join("examples").join(file), text)?;
     }
     println!("Created policy {name} in {}", dir.display());
+    if vendored {
+        println!(
+            "with journey-policy-sdk {} (contract journey:policy@{}) in {}",
+            sdk::sdk_version()?,
+            sdk::contract_version()?,
+            dir.join(sdk::SDK_DIR).display()
+        );
+    }
     println!(
         "Next: journey policy build {0} && journey policy test {0}",
         dir.display()
