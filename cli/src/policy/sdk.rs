@@ -425,7 +425,6 @@ mod tests {
         let text = manifest().unwrap();
         let manifest: toml::Table = toml::from_str(&text).unwrap();
         assert!(!text.contains("workspace"), "{text}");
-        assert!(!text.contains("path"), "{text}");
         let package = manifest["package"].as_table().unwrap();
         assert_eq!(package["name"].as_str(), Some("journey-policy-sdk"));
         assert_eq!(package["version"].as_str(), Some(sdk_version().unwrap().as_str()));
@@ -444,6 +443,10 @@ mod tests {
             ["serde", "serde_json", "wit-bindgen"]
         );
         for (name, spec) in deps {
+            assert!(
+                spec.get("path").is_none() && spec.get("git").is_none(),
+                "{name}: {spec}"
+            );
             let version = spec["version"].as_str().unwrap();
             assert_eq!(numbers(version).map(|n| n.len()), Some(3), "{name} {version}");
             let in_guests = guests["package"]
