@@ -253,6 +253,21 @@ fn a_new_policy_builds_and_passes_its_examples_with_only_the_binary() {
     assert!(tested.contains("re-referral-alert 0.1.0"), "{tested}");
     assert!(tested.contains("2 of 2 example cases passed"), "{tested}");
 
+    // The component is a function of the folder's contents, not of where the folder is: the SDK is a member
+    // of the policy's own workspace, so no absolute path is hashed into its symbols.
+    let moved = author.cwd.join("moved/another-name");
+    for file in files(&policy) {
+        let to = moved.join(file.strip_prefix(&policy).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap();
+    }
+    let rebuilt = succeeded(&author.run(&["policy", "build", "moved/another-name"]));
+    let rebuilt = std::fs::read(rebuilt.trim().lines().last().unwrap()).unwrap();
+    assert!(
+        rebuilt == component,
+        "the same policy built in another folder gave other bytes"
+    );
+
     // The rules' unit tests, natively (the SDK's testing helpers read the calendar written beside it).
     let unit = author.run_in(Path::new("cargo"), &["test"], &policy);
     let stdout = String::from_utf8_lossy(&unit.stdout);
