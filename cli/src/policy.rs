@@ -40,6 +40,10 @@ fn check_name(name: &str) -> anyhow::Result<()> {
             "name: must be 1 to 64 lower-case letters, digits and '-', starting with a letter (got {name:?})"
         );
     }
+    // The policy's crate and the SDK's share a workspace, where two packages cannot have one name.
+    if name == "journey-policy-sdk" {
+        bail!("name: journey-policy-sdk is the SDK's own crate; choose another name");
+    }
     Ok(())
 }
 
@@ -220,4 +224,21 @@ pub fn test(path: &Path, parameters: Option<&Path>, examples: Option<&Path>) -> 
         bail!("{failed} example case(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn a_policy_name_is_lower_case_with_hyphens_and_not_the_sdk() {
+        assert!(check_name("re-referrals").is_ok());
+        assert!(check_name("Re-referrals").is_err());
+        assert!(check_name("re-referrals-").is_err());
+        let sdk = check_name("journey-policy-sdk").unwrap_err().to_string();
+        assert!(
+            sdk.contains("name: journey-policy-sdk is the SDK's own crate"),
+            "{sdk}"
+        );
+    }
 }
