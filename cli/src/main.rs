@@ -175,15 +175,16 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
-    /// Create a policy crate (a working re-referral alert, its parameters and example cases) in a new folder.
+    /// Create a policy crate (a working re-referral alert, its parameters and example cases, and the Rust SDK
+    /// it builds with) in a new folder.
     New {
         /// The folder to create.
         dir: PathBuf,
         /// The policy's name (default: the folder's name).
         #[arg(long)]
         name: Option<String>,
-        /// The journey-policy-sdk to build against (default: the one in the repository this binary was
-        /// built from).
+        /// Build against this journey-policy-sdk crate folder (for Journey's own developers: `plugins/sdk`
+        /// of a checkout) instead of the SDK this binary carries, which is written into `<DIR>/sdk/`.
         #[arg(long)]
         sdk: Option<PathBuf>,
     },

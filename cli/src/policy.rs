@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use journey_plugins::registry::{ExampleCase, run_example};
 use journey_plugins::{Calendar, Host, HostConfig};
 
+mod sdk;
+
 const TEMPLATE_CARGO: &str = include_str!("../templates/policy/Cargo.toml.tmpl");
 const TEMPLATE_LIB: &str = include_str!("../templates/policy/src/lib.rs.tmpl");
 const TEMPLATE_PARAMETERS: &str = include_str!("../templates/policy/parameters.json");
@@ -25,11 +27,6 @@ const TEMPLATE_EXAMPLES: [(&str, &str); 2] = [
     ),
 ];
 
-/// The SDK in the repository this binary was built from.
-fn default_sdk() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk")
-}
-
 /// A policy name: what `about()` says and the crate is called.
 fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -43,11 +40,16 @@ fn check_name(name: &str) -> anyhow::Result<()> {
             "name: must be 1 to 64 lower-case letters, digits and '-', starting with a letter (got {name:?})"
         );
     }
+    // The policy's crate and the SDK's share a workspace, where two packages cannot have one name.
+    if name == "journey-policy-sdk" {
+        bail!("name: journey-policy-sdk is the SDK's own crate; choose another name");
+    }
     Ok(())
 }
 
 /// `journey policy new <dir>`: a working policy crate (an alert for re-referrals) with parameters and
-/// example cases, ready to build and test.
+/// example cases, ready to build and test, and the SDK this binary carries in `<dir>/sdk/` (or, with
+/// `--sdk`, a dependency on another copy of the SDK: Journey's own developers point at `plugins/sdk`).
 pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Result<()> {
     let name = match name {
         Some(name) => name,
@@ -61,17 +63,23 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
     if dir.exists() && dir.read_dir()?.next().is_some() {
         bail!("{} exists and is not empty: choose a new folder", dir.display());
     }
-    let sdk = sdk.unwrap_or_else(default_sdk);
-    let sdk = sdk.canonicalize().with_context(|| {
-        format!(
-            "the policy SDK at {} (pass --sdk <path to plugins/sdk>)",
-            sdk.display()
-        )
-    })?;
-    let fill = |text: &str| {
-        text.replace("{{name}}", &name)
-            .replace("{{sdk}}", &sdk.display().to_string())
+    let vendored = sdk.is_none();
+    let sdk = match sdk {
+        Some(sdk) => {
+            let sdk = sdk
+                .canonicalize()
+                .with_context(|| format!("--sdk: no policy SDK at {}", sdk.display()))?;
+            if !sdk.join("Cargo.toml").is_file() {
+                bail!(
+                    "--sdk: {} has no Cargo.toml (give the SDK crate's folder)",
+                    sdk.display()
+                );
+            }
+            sdk.display().to_string()
+        }
+        None => sdk::write(dir)?,
     };
+    let fill = |text: &str| text.replace("{{name}}", &name).replace("{{sdk}}", &sdk);
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::create_dir_all(dir.join("examples"))?;
     std::fs::write(dir.join("Cargo.toml"), fill(TEMPLATE_CARGO))?;
@@ -81,6 +89,14 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
         std::fs::write(dir.join("examples").join(file), text)?;
     }
     println!("Created policy {name} in {}", dir.display());
+    if vendored {
+        println!(
+            "with journey-policy-sdk {} (contract journey:policy@{}) in {}",
+            sdk::sdk_version()?,
+            sdk::contract_version()?,
+            dir.join(sdk::SDK_DIR).display()
+        );
+    }
     println!(
         "Next: journey policy build {0} && journey policy test {0}",
         dir.display()
@@ -208,4 +224,21 @@ pub fn test(path: &Path, parameters: Option<&Path>, examples: Option<&Path>) -> 
         bail!("{failed} example case(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_name;
+
+    #[test]
+    fn a_policy_name_is_lower_case_with_hyphens_and_not_the_sdk() {
+        assert!(check_name("re-referrals").is_ok());
+        assert!(check_name("Re-referrals").is_err());
+        assert!(check_name("re-referrals-").is_err());
+        let sdk = check_name("journey-policy-sdk").unwrap_err().to_string();
+        assert!(
+            sdk.contains("name: journey-policy-sdk is the SDK's own crate"),
+            "{sdk}"
+        );
+    }
 }
