@@ -37,7 +37,12 @@ impl Author {
             .unwrap()
             .canonicalize()
             .unwrap();
-        let hidden = vec![checkout(), built];
+        // The built binary's folder, unless it is inside the checkout (the usual `target/`): hiding the
+        // checkout hides it, and a mount point inside a hidden folder no longer exists.
+        let mut hidden = vec![checkout()];
+        if !built.starts_with(&hidden[0]) {
+            hidden.push(built);
+        }
         let root = root.canonicalize().unwrap();
         for dir in &hidden {
             assert!(

@@ -54,7 +54,8 @@ fn record(store: &InMemoryStore, clock: &ManualClock, appends: Vec<synth::Genera
 }
 
 /// A deep-end child whose record shows everything the page must: late records, a correction or retraction,
-/// and enough history to step through.
+/// and enough history to step through; not adopted, since an adoption order seals the record from an
+/// investigator (the sealed case is the API's `sealed.rs`).
 fn pick_child(profile: &AuthorityProfile) -> (usize, Vec<synth::GeneratedAppend>) {
     (0..profile.children)
         .map(|i| (i, synth::generate_child(7, i, profile)))
@@ -63,7 +64,10 @@ fn pick_child(profile: &AuthorityProfile) -> (usize, Vec<synth::GeneratedAppend>
             let amended = events
                 .iter()
                 .any(|e| matches!(e.payload.kind().as_str(), "EventCorrected" | "EventRetracted"));
-            amended && events.len() >= 25 && appends.len() >= 10
+            let adopted = events.iter().any(|e| {
+                journey_core::view::may_change_sealing(&e.payload) && !e.payload.kind().is_correction()
+            });
+            amended && !adopted && events.len() >= 25 && appends.len() >= 10
         })
         .expect("the deep-end profile has a child with corrections")
 }
