@@ -24,7 +24,7 @@ use journey_core::ExpectedVersion;
 use journey_core::domain::EventPayload;
 use journey_core::journal::{Journal, NewRecord, SystemStream};
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead, StreamExport, VerifyReport};
-use journey_core::view::{continued_as, may_change_sealing, sealed_since};
+use journey_core::view::{may_change_sealing, sealing};
 use journey_core::{ChildId, Date, FieldError, Position, PrincipalId, RecordedEvent, Version};
 use rand::RngCore;
 use ring::hmac;
@@ -162,13 +162,13 @@ impl Index {
             let stream = store
                 .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
                 .await?;
-            let continued = continued_as(&stream);
-            if continued.is_empty() {
+            let sealing = sealing(&stream);
+            if sealing.continued_as.is_empty() {
                 self.continued_as.remove(&child_id);
             } else {
-                self.continued_as.insert(child_id.clone(), continued);
+                self.continued_as.insert(child_id.clone(), sealing.continued_as);
             }
-            match sealed_since(&stream) {
+            match sealing.since {
                 Some(since) => self.sealed.insert(child_id, since),
                 None => self.sealed.remove(&child_id),
             };

@@ -47,7 +47,7 @@ pub use fold::{
     LookedAfterEpisode, MissingNow, OpenEpisodes, OpenSince, OrderInForce, PeriodOfCare, PermanencePlanNow,
     PlacementNow, Visit,
 };
-pub use sealed::{continued_as, may_change_sealing, sealed_since};
+pub use sealed::{Sealing, continued_as, may_change_sealing, sealed_since, sealing};
 pub use summary::{ChildSummary, SummaryProjection};
 
 /// A point on both time axes: the state **on** `on` (valid time) as the record stood **at** `known_at`

@@ -16,31 +16,46 @@ use crate::time::Date;
 
 use super::effective::known_at_borrowed;
 
-/// The date from which the record of `events` (one child's stream, in version order) is sealed, if it is:
-/// the earliest adoption order in force (see the module documentation), as the whole stream knows it.
-pub fn sealed_since(events: &[RecordedEvent]) -> Option<Date> {
-    let last = events.last()?.envelope.recorded_at;
-    known_at_borrowed(events, last)
-        .iter()
-        .filter(|e| !e.is_retracted() && seals(e.payload))
-        .map(|e| e.occurred_at.date())
-        .min()
+/// What sealing says of one child's stream, as the whole stream knows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sealing {
+    /// The date from which the record is sealed, if it is: the earliest adoption order in force (see the
+    /// module documentation).
+    pub since: Option<Date>,
+    /// The identities the child continued under after adoption (`ContinuedUnderNewIdentity`, not retracted),
+    /// in the order recorded.
+    pub continued_as: Vec<ChildId>,
 }
 
-/// The identities the child of `events` continued under after adoption (`ContinuedUnderNewIdentity`, not
-/// retracted), in the order recorded.
-pub fn continued_as(events: &[RecordedEvent]) -> Vec<ChildId> {
+/// [`Sealing`] of `events` (one child's stream, in version order), from one resolution of the stream.
+pub fn sealing(events: &[RecordedEvent]) -> Sealing {
     let Some(last) = events.last() else {
-        return Vec::new();
+        return Sealing::default();
     };
-    known_at_borrowed(events, last.envelope.recorded_at)
+    let mut out = Sealing::default();
+    for e in known_at_borrowed(events, last.envelope.recorded_at)
         .iter()
         .filter(|e| !e.is_retracted())
-        .filter_map(|e| match e.payload {
-            EventPayload::ContinuedUnderNewIdentity(c) => Some(c.new_child_id.clone()),
-            _ => None,
-        })
-        .collect()
+    {
+        if seals(e.payload) {
+            let on = e.occurred_at.date();
+            out.since = Some(out.since.map_or(on, |since| since.min(on)));
+        }
+        if let EventPayload::ContinuedUnderNewIdentity(c) = e.payload {
+            out.continued_as.push(c.new_child_id.clone());
+        }
+    }
+    out
+}
+
+/// The date from which the record of `events` is sealed, if it is ([`Sealing::since`]).
+pub fn sealed_since(events: &[RecordedEvent]) -> Option<Date> {
+    sealing(events).since
+}
+
+/// The identities the child of `events` continued under after adoption ([`Sealing::continued_as`]).
+pub fn continued_as(events: &[RecordedEvent]) -> Vec<ChildId> {
+    sealing(events).continued_as
 }
 
 /// Whether a record of this content may change whether a stream is sealed, or the identities it continued
