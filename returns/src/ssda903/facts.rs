@@ -20,7 +20,7 @@ use journey_core::domain::{
 use journey_core::envelope::RecordedEvent;
 use journey_core::ids::ChildId;
 use journey_core::time::{Date, Timestamp};
-use journey_core::view::known_at;
+use journey_core::view::{EffectiveEvent, known_at};
 
 /// One SSDA903 episode.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,11 +121,7 @@ impl ChildFacts {
         events: &[RecordedEvent],
         known_at_instant: Timestamp,
     ) -> Vec<(Date, u64, EventPayload)> {
-        known_at(events, known_at_instant)
-            .into_iter()
-            .filter(|e| e.is_in_use())
-            .map(|e| (e.occurred_at.date(), e.envelope.version.0, e.payload))
-            .collect()
+        Self::effective_where(events, known_at_instant, EffectiveEvent::is_in_use)
     }
 
     /// The events stored at `known_at`, restricted ones included (not retracted): what an import
@@ -134,9 +130,17 @@ impl ChildFacts {
         events: &[RecordedEvent],
         known_at_instant: Timestamp,
     ) -> Vec<(Date, u64, EventPayload)> {
+        Self::effective_where(events, known_at_instant, |e| !e.is_retracted())
+    }
+
+    fn effective_where(
+        events: &[RecordedEvent],
+        known_at_instant: Timestamp,
+        keep: impl Fn(&EffectiveEvent) -> bool,
+    ) -> Vec<(Date, u64, EventPayload)> {
         known_at(events, known_at_instant)
             .into_iter()
-            .filter(|e| !e.is_retracted())
+            .filter(|e| keep(e))
             .map(|e| (e.occurred_at.date(), e.envelope.version.0, e.payload))
             .collect()
     }
