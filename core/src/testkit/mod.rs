@@ -88,3 +88,33 @@ pub fn append(child_id: &str, expected: ExpectedVersion, events: Vec<NewEvent>) 
         events,
     }
 }
+
+/// Every string in a child's events that would betray its content (names, addresses, free text, codes'
+/// descriptions...): the JSON strings of at least 8 characters of each event's payload, except the
+/// identifiers kept in the clear by design (ADR 11: child and event ids, the recording principal). What an
+/// erasure test searches a store's raw bytes for.
+pub fn plaintexts(events: &[crate::envelope::RecordedEvent]) -> std::collections::BTreeSet<String> {
+    fn walk(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::String(s) if s.len() >= 8 => {
+                out.insert(s.clone());
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for event in events {
+        walk(
+            &serde_json::to_value(&event.payload).expect("a payload serialises"),
+            &mut out,
+        );
+    }
+    for event in events {
+        out.remove(event.envelope.child_id.as_str());
+        out.remove(event.envelope.event_id.as_str());
+        out.remove(event.envelope.recorded_by.as_str());
+    }
+    out
+}

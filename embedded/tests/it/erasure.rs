@@ -61,35 +61,6 @@ fn stream(store: &EmbeddedStore, child: &ChildId) -> journey_core::Result<Vec<Re
     block_on(store.read_stream(child.clone(), Version::FIRST, usize::MAX))
 }
 
-/// Every string in a child's events that would betray its content (names, addresses, free text, codes'
-/// descriptions...): the JSON strings of each event's sender part, except the identifiers kept in the clear.
-fn plaintexts(events: &[RecordedEvent]) -> BTreeSet<String> {
-    fn walk(value: &serde_json::Value, out: &mut BTreeSet<String>) {
-        match value {
-            serde_json::Value::String(s) if s.len() >= 8 => {
-                out.insert(s.clone());
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    for event in events {
-        walk(&serde_json::to_value(&event.payload).unwrap(), &mut out);
-    }
-    // Identifiers stay in the clear by design (ADR 11): child and event ids, the recording principal.
-    for event in events {
-        out.remove(event.envelope.child_id.as_str());
-        out.remove(event.envelope.event_id.as_str());
-        out.remove(event.envelope.recorded_by.as_str());
-        for id in events.iter().map(|e| e.envelope.event_id.as_str()) {
-            out.remove(id);
-        }
-    }
-    out
-}
-
 /// Every file under `dir`, read raw.
 fn all_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -137,7 +108,7 @@ fn content_is_sealed_on_disk_and_reads_back_exactly() {
     // Nothing of any child's content is on disk in the clear: the test can fail (a store in the clear has it).
     let files = all_bytes(dir.path());
     for events in &before {
-        for text in plaintexts(events) {
+        for text in testkit::plaintexts(events) {
             assert_eq!(found_in(&files, &text), None, "{text:?} is readable on disk");
         }
     }
@@ -147,7 +118,7 @@ fn content_is_sealed_on_disk_and_reads_back_exactly() {
     drop(store);
     let clear_files = all_bytes(clear.path());
     assert!(
-        plaintexts(&before[0])
+        testkit::plaintexts(&before[0])
             .iter()
             .any(|t| found_in(&clear_files, t).is_some()),
         "the check must see plaintext in a store that keeps it in the clear"
@@ -260,7 +231,7 @@ fn a_destroyed_childs_content_is_gone_everywhere_and_every_proof_still_holds() {
     store.close().unwrap();
     // Raw bytes: nothing of the erased child's content, and not its wrapped key, anywhere in the directory.
     let files = all_bytes(dir.path());
-    for text in plaintexts(&erased_events) {
+    for text in testkit::plaintexts(&erased_events) {
         assert_eq!(found_in(&files, &text), None, "{text:?} is readable on disk");
     }
     let report = verify_data_dir(dir.path(), |_| Ok(Default::default())).unwrap();

@@ -2,7 +2,6 @@
 //! content is ciphertext in the tables, a destroyed child's content is unreadable in every Journey table and
 //! on every server sharing the database, and every hash, proof and other child's record is untouched.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,33 +49,6 @@ fn fill(store: &dyn EventStore) -> Vec<ChildId> {
 
 fn stream(store: &dyn EventStore, child: &ChildId) -> journey_core::Result<Vec<RecordedEvent>> {
     block_on(store.read_stream(child.clone(), Version::FIRST, usize::MAX))
-}
-
-/// Every string in a child's events that would betray its content (names, addresses, free text...): the
-/// JSON strings of each event's sender part, except the identifiers kept in the clear by design.
-fn plaintexts(events: &[RecordedEvent]) -> BTreeSet<String> {
-    fn walk(value: &serde_json::Value, out: &mut BTreeSet<String>) {
-        match value {
-            serde_json::Value::String(s) if s.len() >= 8 => {
-                out.insert(s.clone());
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            _ => {}
-        }
-    }
-    let mut out = BTreeSet::new();
-    for event in events {
-        walk(&serde_json::to_value(&event.payload).unwrap(), &mut out);
-    }
-    for event in events {
-        out.remove(event.envelope.child_id.as_str());
-        out.remove(event.envelope.recorded_by.as_str());
-        for id in events.iter().map(|e| e.envelope.event_id.as_str()) {
-            out.remove(id);
-        }
-    }
-    out
 }
 
 /// Every Journey table in the test's schema, read raw: each row as text (`t::text`, which shows bytea as
@@ -141,7 +113,7 @@ fn content_is_sealed_in_every_table_and_reads_back_exactly() {
     );
     let tables = table_bytes(&pg);
     for events in &before {
-        for text in plaintexts(events) {
+        for text in testkit::plaintexts(events) {
             assert_eq!(
                 found_in(&tables, text.as_bytes()),
                 None,
@@ -160,7 +132,7 @@ fn content_is_sealed_in_every_table_and_reads_back_exactly() {
     fill(&*clear.pg());
     let clear_tables = table_bytes(&clear);
     assert!(
-        plaintexts(&before[0])
+        testkit::plaintexts(&before[0])
             .iter()
             .any(|t| found_in(&clear_tables, t.as_bytes()).is_some()),
         "the search must see plaintext in a log that keeps it in the clear"
@@ -320,7 +292,7 @@ fn a_destroyed_childs_content_is_gone_from_every_table_and_every_proof_still_hol
 
     // Raw bytes: nothing of the erased child's content, and not its wrapped key, in any Journey table.
     let tables = table_bytes(&pg);
-    for text in plaintexts(&erased_events) {
+    for text in testkit::plaintexts(&erased_events) {
         assert_eq!(
             found_in(&tables, text.as_bytes()),
             None,
