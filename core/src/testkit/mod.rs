@@ -6,6 +6,7 @@
 //! [`tree_contract`] (with [`tree_contract_suite!`](crate::tree_contract_suite)) and [`journal_contract`].
 
 pub mod bench;
+mod family;
 #[cfg(feature = "contract-tests")]
 pub mod journal_contract;
 #[cfg(feature = "contract-tests")]
@@ -14,6 +15,8 @@ pub mod store_contract;
 pub mod tree_contract;
 
 use std::sync::Arc;
+
+pub use family::{NamedFamily, named_family};
 
 use crate::domain::EventPayload;
 use crate::envelope::NewEvent;

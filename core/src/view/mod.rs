@@ -34,6 +34,7 @@ mod describe;
 mod effective;
 mod fold;
 mod sealed;
+pub mod subject_access;
 mod summary;
 
 pub use chronology::{Chronology, ChronologyEntry, ChronologyOptions};

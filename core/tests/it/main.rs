@@ -2,4 +2,5 @@
 
 mod contract;
 mod golden;
+mod subject_access;
 mod views;
