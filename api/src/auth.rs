@@ -49,8 +49,9 @@ pub enum Role {
     /// holds on destruction.
     Investigator,
     /// Keeps records for as long as the law says: lists the records due for destruction (naming each child
-    /// by id with the rule, never the record's content) and places and lifts holds. Reads no child's
-    /// record.
+    /// by id with the rule, never the record's content) and places and lifts holds. Answers subject access
+    /// requests: the only role that reads a child's record for a redacted bundle, each read access-logged
+    /// with the request as its purpose; reads no record otherwise.
     RecordsOfficer,
     /// Everything, including keys and the access log, but opening sealed adoption records.
     Admin,
@@ -134,14 +135,19 @@ pub enum Action {
     AuthoriseDestruction,
     /// Open a sealed adoption record, with a legal basis (`crate::sealed`).
     OpenSealedRecords,
+    /// Record subject access requests and their decisions, make the redacted bundle and release it
+    /// (`crate::subject_access`): every child's record it covers is read, access-logged with the request as
+    /// the purpose.
+    HandleSubjectAccess,
 }
 
 impl Role {
     pub fn may(self, action: Action) -> bool {
         use Action::*;
         match self {
-            // Sealed adoption records are opened by named officers only, never by an administrator.
-            Role::Admin => !matches!(action, OpenSealedRecords),
+            // Sealed adoption records are opened by named officers only, never by an administrator; subject
+            // access bundles are prepared and released by records officers alone.
+            Role::Admin => !matches!(action, OpenSealedRecords | HandleSubjectAccess),
             Role::Integrator => matches!(action, AppendEvents),
             Role::PolicyAuthor => matches!(action, ManagePolicies),
             Role::Investigator => {
@@ -150,7 +156,10 @@ impl Role {
                     ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds
                 )
             }
-            Role::RecordsOfficer => matches!(action, ManageHolds | ReviewRetention | AuthoriseDestruction),
+            Role::RecordsOfficer => matches!(
+                action,
+                ManageHolds | ReviewRetention | AuthoriseDestruction | HandleSubjectAccess
+            ),
             Role::SealedRecords => matches!(action, ReadChild | OpenSealedRecords),
         }
     }

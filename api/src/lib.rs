@@ -32,6 +32,8 @@ pub mod schemas;
 pub mod sealed;
 pub mod server;
 pub mod session;
+pub mod subject_access;
+pub mod subject_access_page;
 pub mod timeline;
 
 pub use auth::{Action, KeyRing, LocalOperator, NewKey, Principal, Role};

@@ -18,6 +18,7 @@ pub mod policies;
 pub mod proof;
 pub mod records;
 pub mod returns;
+pub mod subject_access;
 pub mod timeline;
 
 #[derive(OpenApi)]
@@ -59,6 +60,7 @@ pub mod timeline;
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
         (name = "records", description = "Records management: holds on destruction, and the records due for destruction under the retention policy in force"),
+        (name = "subject access", description = "Subject access requests (UK GDPR Art. 15): the request, its deadline, reviewers' decisions, the redacted bundle and its release; records officers only"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
         (name = "proof", description = "Proof an outsider can check: signed checkpoints, witnesses' cosignatures, tiles of the Merkle tree, inclusion and consistency proofs (C2SP formats)"),
@@ -124,6 +126,15 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(records::lift_hold))
         .routes(routes!(records::due))
         .routes(routes!(destructions::authorise, destructions::list))
+        .routes(routes!(subject_access::create, subject_access::list))
+        .routes(routes!(subject_access::get))
+        .routes(routes!(subject_access::extend))
+        .routes(routes!(subject_access::disclosure))
+        .routes(routes!(subject_access::withhold))
+        .routes(routes!(subject_access::reinstate))
+        .routes(routes!(subject_access::read_bundle))
+        .routes(routes!(subject_access::schedule))
+        .routes(routes!(subject_access::release))
         .routes(routes!(proof::latest))
         .routes(routes!(proof::vkey))
         .routes(routes!(proof::at_size))

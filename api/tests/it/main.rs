@@ -23,4 +23,5 @@ mod roles;
 mod routes;
 mod sealed;
 mod server;
+mod subject_access;
 mod unknown_child;

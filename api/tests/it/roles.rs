@@ -273,6 +273,49 @@ fn routes() -> Vec<Row> {
             [403, 403, 403, 200, 200, 403],
             401,
         ),
+        // Subject access (records officers alone, an admin included out): the request the first row records
+        // is the one the later rows read.
+        row(
+            Method::POST,
+            "/v1/subject-access",
+            |n| {
+                Some(json!({ "child_id": "child-1", "requester": "subject",
+                    "authority": format!("role table test {n}"), "received_on": "2024-01-01" }))
+            },
+            [403, 403, 403, 201, 403, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/subject-access",
+            none,
+            [403, 403, 403, 200, 403, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/subject-access/sar-1/bundle",
+            none,
+            [403, 403, 403, 200, 403, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/subject-access/sar-1/schedule",
+            none,
+            [403, 403, 403, 200, 403, 403],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/subject-access",
+            |n| {
+                Some(json!({ "child_id": "sealed-1", "requester": "subject",
+                    "authority": format!("role table test {n}"), "received_on": "2024-01-01" }))
+            },
+            [403, 403, 403, 404, 403, 403],
+            401,
+        ),
         // A sealed adoption record (`sealed.rs`): it exists to the sealed-records role alone (which states a
         // legal basis); every other role is answered as for a child that does not exist.
         row(
