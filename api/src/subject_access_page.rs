@@ -65,7 +65,7 @@ pub fn render(document: &SubjectAccessBundle) -> String {
                         dt { "Answer due by" } dd { (document.due_on) }
                         dt { "Made from the record as it stood at" } dd { (made.known_at) }
                         dt { "Log checkpoint" } dd {
-                            "record " (made.log_size) ", head hash " code { (made.log_hash) }
+                            "the log's first " (made.log_size) " records, head hash " code { (made.log_hash) }
                             @if let Some(size) = made.checkpoint_size {
                                 "; proven by the signed checkpoint of size " (size)
                             }

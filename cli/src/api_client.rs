@@ -39,6 +39,9 @@ pub struct Local {
     router: axum::Router,
     backend: Backend,
     purpose: Option<String>,
+    /// The role the operator at the machine acts in: an admin, but a records officer for subject access,
+    /// which no admin handles.
+    role: Role,
 }
 
 /// Whether a command over a data directory needs the policy registry (policies, measures) or not (records,
@@ -57,6 +60,11 @@ impl ApiClient {
     }
 
     pub fn open_with(args: &TargetArgs, policies: Policies) -> anyhow::Result<ApiClient> {
+        ApiClient::open_as(args, policies, Role::Admin)
+    }
+
+    /// The API over a data directory acting in `role` (a server's key has its own).
+    pub fn open_as(args: &TargetArgs, policies: Policies, role: Role) -> anyhow::Result<ApiClient> {
         if let Some(remote) = args.remote()? {
             return Ok(ApiClient::Remote(remote));
         }
@@ -92,6 +100,7 @@ impl ApiClient {
             runtime,
             backend,
             purpose: args.purpose.clone(),
+            role,
         }))
     }
 
@@ -171,7 +180,7 @@ impl Local {
         request.extensions_mut().insert(LocalOperator(Principal {
             key_id: journey_api::auth::LOCAL_OPERATOR_KEY_ID.into(),
             name: operator(),
-            role: Role::Admin,
+            role: self.role,
             agency: None,
         }));
         let router = self.router.clone();

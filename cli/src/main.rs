@@ -28,6 +28,7 @@ mod recover;
 mod retention;
 mod returns;
 mod serve;
+mod subject_access;
 mod target;
 mod verify_export;
 mod witness;
@@ -157,6 +158,12 @@ enum Command {
         #[command(subcommand)]
         command: retention::RecordsCommand,
     },
+    /// Subject access requests (records officers): record one, see what is open and due, record consents
+    /// and serious-harm decisions, write the redacted bundle (JSON, HTML, PDF) and release it.
+    Sar {
+        #[command(subcommand)]
+        command: subject_access::SarCommand,
+    },
     /// Timeliness measures (statutory deadlines per month and team, re-referrals, recording lag, the adoption
     /// scorecard) as a table, JSON, CSV or an HTML report.
     Measures(measures::MeasuresArgs),
@@ -262,6 +269,7 @@ fn main() -> anyhow::Result<()> {
         Command::Returns { command } => returns::run(command),
         Command::Measures(args) => measures::run(args),
         Command::Records { command } => retention::run(command),
+        Command::Sar { command } => subject_access::run(command),
         Command::Witness { command } => witness::run(command),
         Command::RotateKek {
             data,

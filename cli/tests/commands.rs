@@ -1267,3 +1267,90 @@ fn a_log_in_the_clear_is_migrated_to_a_sealed_one_and_an_altered_export_is_refus
     );
     assert!(!target.exists());
 }
+
+/// `journey sar` on a data directory, acting as a records officer: a request recorded and listed as open
+/// with its deadline, the bundle written as HTML and JSON, released, and the released bundle written again
+/// byte for byte the same, with the SHA-256 the release recorded; a bad request refused naming the field.
+#[test]
+fn subject_access_requests_on_a_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let child = authority(&data);
+    let d = path(&data);
+    let created: Value = serde_json::from_str(&ok(&[
+        "sar",
+        "new",
+        "--data",
+        d,
+        "--child",
+        &child,
+        "--requester",
+        "subject",
+        "--authority",
+        "Photo ID seen; case file SAR-7",
+        "--received-on",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(created["request_id"], "sar-1");
+    // 31 January + one month is 29 February 2024, a Thursday.
+    assert_eq!(created["due_on"], "2024-02-29");
+    let listed = ok(&["sar", "list", "--data", d]);
+    assert!(listed.contains("sar-1") && listed.contains("(LATE)"), "{listed}");
+    let html = tmp.path().join("bundle.html");
+    ok(&[
+        "sar",
+        "bundle",
+        "--data",
+        d,
+        "sar-1",
+        "--format",
+        "html",
+        "--out",
+        path(&html),
+    ]);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Draft for review") && page.contains(&child),
+        "{page}"
+    );
+    let released: Value =
+        serde_json::from_str(&ok(&["sar", "release", "--data", d, "sar-1", "--format", "json"])).unwrap();
+    let sha256 = released["released"]["sha256"].as_str().unwrap().to_owned();
+    for name in ["first.json", "second.json"] {
+        let out = tmp.path().join(name);
+        ok(&[
+            "sar",
+            "bundle",
+            "--data",
+            d,
+            "sar-1",
+            "--format",
+            "json",
+            "--out",
+            path(&out),
+        ]);
+        let bytes = std::fs::read(&out).unwrap();
+        use sha2::Digest as _;
+        assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), sha256);
+    }
+    let out = journey(&[
+        "sar",
+        "new",
+        "--data",
+        d,
+        "--child",
+        &child,
+        "--requester",
+        "subject",
+        "--authority",
+        " ",
+        "--received-on",
+        "2024-01-31",
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("authority"), "{said}");
+}

@@ -276,3 +276,121 @@ fn distinct_instants(events: &[RecordedEvent]) -> usize {
     instants.dedup();
     instants.len().min(500)
 }
+
+/// The subject access bundle (issue #20) in a real browser: the print-ready document for an invented family
+/// whose record names people who must be withheld, read as a person sees it (none of them anywhere in the
+/// page's text), every entry there, and printed to PDF by the browser. `JOURNEY_BLESS=1` also writes the
+/// screenshot committed at `docs/subject-access.png`.
+#[test]
+fn the_subject_access_bundle_reads_and_prints_in_a_real_browser() {
+    if let Some(why) = missing_browser() {
+        assert!(
+            std::env::var_os("JOURNEY_REQUIRE_BROWSER").is_none(),
+            "the browser test cannot run: {why}"
+        );
+        eprintln!("\n*** SKIPPED the browser test: {why} (run scripts/browser-setup) ***\n");
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use tower::ServiceExt as _;
+
+        let family = journey_core::testkit::named_family();
+        let clock = Arc::new(ManualClock::new("2030-01-01T09:00:00Z".parse().unwrap()));
+        let store = Arc::new(InMemoryStore::new(clock.clone()));
+        for event in family.events.clone() {
+            store
+                .append(journey_core::testkit::append(
+                    family.child_id.as_str(),
+                    journey_core::ExpectedVersion::Any,
+                    vec![event],
+                ))
+                .await
+                .unwrap();
+            clock.advance_micros(60_000_000);
+        }
+        let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(clock.clone()));
+        let state = AppState::new(store.clone(), journal.clone(), clock.clone(), Config::default());
+        let officer = state
+            .keys
+            .create(
+                journal.as_ref(),
+                PrincipalId::parse("test-admin").unwrap(),
+                NewKey {
+                    name: PrincipalId::parse("records-officer").unwrap(),
+                    role: Role::RecordsOfficer,
+                    agency: None,
+                },
+            )
+            .await
+            .unwrap();
+        let app = journey_api::router(state.clone());
+        let body = serde_json::json!({
+            "child_id": family.child_id, "requester": "subject",
+            "authority": "Photo ID seen; case file SAR-2029-117", "received_on": "2029-12-14",
+        });
+        let created = app
+            .clone()
+            .oneshot(
+                axum::http::Request::post("/v1/subject-access")
+                    .header("authorization", format!("Bearer {}", officer.token))
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let url = format!("http://{address}/v1/subject-access/sar-1/bundle?format=html");
+        let screenshot =
+            std::env::var_os("JOURNEY_BLESS").map(|_| repository().join("docs/subject-access.png"));
+        let output = tokio::task::spawn_blocking(move || {
+            let mut command = Command::new("node");
+            command
+                .arg(repository().join("tests/browser/bundle.mjs"))
+                .env("JOURNEY_URL", &url)
+                .env("JOURNEY_KEY", &officer.token);
+            if let Some(path) = &screenshot {
+                command.env("JOURNEY_SCREENSHOT", path);
+            }
+            command.output().expect("node runs")
+        })
+        .await
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "the browser script failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        assert_eq!(seen["status"], 200);
+        assert_eq!(seen["lang"], "en-GB");
+        assert!(seen["heading"].as_str().unwrap().contains("sar-1"));
+        let originals = family
+            .events
+            .iter()
+            .filter(|e| !e.payload.kind().is_about_events())
+            .count();
+        assert_eq!(seen["entries"].as_u64().unwrap() as usize, originals);
+        assert!(seen["withheld_marks"].as_u64().unwrap() > 0);
+        assert!(seen["redaction_rows"].as_u64().unwrap() > 0);
+        let text = seen["text"].as_str().unwrap();
+        for value in &family.withheld {
+            assert!(!text.contains(value), "{value:?} is shown on the page");
+        }
+        for value in &family.entitled {
+            assert!(text.contains(value), "{value:?} is not shown on the page");
+        }
+        assert_eq!(seen["pdf_starts"], "%PDF-");
+        assert!(seen["pdf_bytes"].as_u64().unwrap() > 10_000);
+    });
+}

@@ -1,0 +1,57 @@
+// Opens a subject access bundle (the print-ready HTML) in headless Chromium with a records officer's key,
+// reads what a person would see, prints it to PDF as the browser does, and prints the findings as JSON for
+// tests/tests/browser.rs to check. By hand:
+//
+//   JOURNEY_URL='http://127.0.0.1:8080/v1/subject-access/sar-1/bundle?format=html' JOURNEY_KEY=jny_... \
+//   node tests/browser/bundle.mjs
+//
+// JOURNEY_SCREENSHOT=<path> also saves a screenshot of the first screen. CHROMIUM overrides /usr/bin/chromium.
+import { chromium } from 'playwright-core';
+
+const url = process.env.JOURNEY_URL;
+const key = process.env.JOURNEY_KEY;
+if (!url || !key) {
+  console.error('JOURNEY_URL and JOURNEY_KEY are required');
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  const context = await browser.newContext({
+    viewport: { width: 1000, height: 1000 },
+    extraHTTPHeaders: { Authorization: `Bearer ${key}` },
+  });
+  const page = await context.newPage();
+  const response = await page.goto(url, { waitUntil: 'load' });
+  const seen = await page.evaluate(() => {
+    const all = (selector) => Array.from(document.querySelectorAll(selector));
+    return {
+      title: document.title,
+      lang: document.documentElement.lang,
+      heading: document.querySelector('h1')?.textContent ?? null,
+      headings: all('h1, h2').map((h) => h.tagName + ' ' + h.textContent),
+      entries: all('main article').length,
+      withheld_marks: all('main article').filter((a) => a.textContent.includes('[withheld]')).length,
+      redaction_rows: all('main table:last-of-type tbody tr').length,
+      text: document.body.innerText,
+    };
+  });
+  const pdf = await page.pdf({ format: 'A4', printBackground: false });
+  if (process.env.JOURNEY_SCREENSHOT) {
+    await page.screenshot({ path: process.env.JOURNEY_SCREENSHOT, fullPage: false });
+  }
+  console.log(
+    JSON.stringify({
+      status: response.status(),
+      content_type: response.headers()['content-type'],
+      ...seen,
+      pdf_bytes: pdf.length,
+      pdf_starts: pdf.subarray(0, 5).toString('latin1'),
+    }),
+  );
+} finally {
+  await browser.close();
+}
