@@ -139,6 +139,8 @@ pub enum Action {
     /// (`crate::subject_access`): every child's record it covers is read, access-logged with the request as
     /// the purpose.
     HandleSubjectAccess,
+    /// List candidate duplicate records (children's ids and why they may be one child): admins, who merge.
+    FindDuplicates,
 }
 
 impl Role {

@@ -158,6 +158,11 @@ enum Command {
         #[command(subcommand)]
         command: retention::RecordsCommand,
     },
+    /// The children's records as a whole: candidate duplicate records, for a person to decide.
+    Children {
+        #[command(subcommand)]
+        command: retention::ChildrenCommand,
+    },
     /// Subject access requests (records officers): record one, see what is open and due, record consents
     /// and serious-harm decisions, write the redacted bundle (JSON, HTML, PDF) and release it.
     Sar {
@@ -270,6 +275,7 @@ fn main() -> anyhow::Result<()> {
         Command::Measures(args) => measures::run(args),
         Command::Records { command } => retention::run(command),
         Command::Sar { command } => subject_access::run(command),
+        Command::Children { command } => retention::run_children(command),
         Command::Witness { command } => witness::run(command),
         Command::RotateKek {
             data,

@@ -33,6 +33,29 @@ pub enum RecordsCommand {
     Destructions(DestructionsArgs),
 }
 
+/// `journey children ...`: questions about the children's records as a whole.
+#[derive(Debug, Subcommand)]
+pub enum ChildrenCommand {
+    /// List pairs of records that may be one child (an NHS number or UPN in common, or one birthday and
+    /// names alike), for a person to decide; nothing is merged. Names children by id and reason only.
+    Duplicates(DestructionsArgs),
+}
+
+pub fn run_children(command: ChildrenCommand) -> anyhow::Result<()> {
+    match command {
+        ChildrenCommand::Duplicates(args) => {
+            let found = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::GET,
+                "/v1/records/duplicates",
+                None,
+            )?;
+            print(args.format, &found, || duplicates_text(&found))
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
@@ -309,6 +332,39 @@ fn certificate_text(c: &Value) -> String {
             r["last_position"],
             text(&r["stream_head"]),
             text(&r["rule"]),
+        ));
+    }
+    lines.join("\n")
+}
+
+/// `fd-1  lac-9  possible: same date of birth, names 91% alike`.
+fn duplicates_text(found: &Value) -> String {
+    let pairs = found["candidates"].as_array().cloned().unwrap_or_default();
+    let mut lines = vec![format!(
+        "{} candidate pairs among {} records (for a person to decide; nothing is merged):",
+        pairs.len(),
+        found["compared"]
+    )];
+    for pair in &pairs {
+        let reasons: Vec<String> = pair["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| match text(&r["reason"]) {
+                "same_nhs_number" => "same NHS number".to_owned(),
+                "same_upn" => "same UPN".to_owned(),
+                _ => format!(
+                    "same date of birth, names {}% alike",
+                    r["name_similarity_percent"]
+                ),
+            })
+            .collect();
+        lines.push(format!(
+            "{:<24} {:<24} {}: {}",
+            text(&pair["first"]),
+            text(&pair["second"]),
+            text(&pair["strength"]),
+            reasons.join("; ")
         ));
     }
     lines.join("\n")

@@ -1353,4 +1353,7 @@ fn subject_access_requests_on_a_data_directory() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("authority"), "{said}");
+    // The candidate duplicates among the same records, by id and reason only.
+    let duplicates = ok(&["children", "duplicates", "--data", d]);
+    assert!(duplicates.contains("candidate pairs among"), "{duplicates}");
 }

@@ -10,6 +10,7 @@ use crate::AppState;
 pub mod admin;
 pub mod children;
 pub mod destructions;
+pub mod duplicates;
 pub mod log;
 pub mod login;
 pub mod measures;
@@ -125,6 +126,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(records::place_hold, records::list_holds))
         .routes(routes!(records::lift_hold))
         .routes(routes!(records::due))
+        .routes(routes!(duplicates::duplicates))
         .routes(routes!(destructions::authorise, destructions::list))
         .routes(routes!(subject_access::create, subject_access::list))
         .routes(routes!(subject_access::get))

@@ -250,3 +250,103 @@ async fn records_due_are_listed_with_the_rule_held_ones_as_held_and_the_review_i
     reply.problem(400);
     assert_eq!(reply.fields(), ["on"]);
 }
+
+/// Candidate duplicates (issue #20): two records of one child, found by an NHS number in common and by one
+/// birthday with names alike, for an admin; every child compared in the access log; the values compared never
+/// in the answer.
+#[tokio::test]
+async fn duplicate_records_are_proposed_to_admins_without_the_values_compared() {
+    let h = Harness::new().await;
+    let event = |id: &str, data: serde_json::Value| -> journey_core::NewEvent {
+        serde_json::from_value(serde_json::json!({
+            "event_id": id, "occurred_at": "2015-03-10",
+            "source": {"agency": crate::common::AGENCY, "system": "cms"},
+            "type": "ChildRegistered", "data": data,
+        }))
+        .unwrap()
+    };
+    for (child, data) in [
+        (
+            "fd-1",
+            serde_json::json!({"given_name": "Aiden", "family_name": "Marsh", "date_of_birth": "2015-03-10", "sex": "M"}),
+        ),
+        (
+            "lac-9",
+            serde_json::json!({"given_name": "Aidan", "family_name": "Marsh", "date_of_birth": "2015-03-10", "sex": "M", "nhs_number": "9434765919"}),
+        ),
+        (
+            "health-4",
+            serde_json::json!({"given_name": "A", "family_name": "Marsh", "date_of_birth": "2015-04-10", "sex": "M", "nhs_number": "9434765919"}),
+        ),
+        (
+            "other-2",
+            serde_json::json!({"given_name": "Zara", "family_name": "Quint", "date_of_birth": "2015-03-10", "sex": "F"}),
+        ),
+    ] {
+        h.store
+            .append(journey_core::testkit::append(
+                child,
+                journey_core::ExpectedVersion::NoStream,
+                vec![event(&format!("{child}-r"), data)],
+            ))
+            .await
+            .unwrap();
+    }
+    let found = h
+        .call(
+            Method::GET,
+            "/v1/records/duplicates",
+            Some(h.token(Role::Admin)),
+            None,
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    // The four here and the harness's own child.
+    assert_eq!(found.body["compared"], 5);
+    let pairs: Vec<(String, String, String)> = found.body["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["first"].as_str().unwrap().into(),
+                c["second"].as_str().unwrap().into(),
+                c["strength"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("health-4".into(), "lac-9".into(), "strong".into()),
+            ("fd-1".into(), "lac-9".into(), "possible".into()),
+        ]
+    );
+    for value in ["9434765919", "Aiden", "Marsh", "2015-03-10"] {
+        assert!(!found.text.contains(value), "{value} is in the answer");
+    }
+    let log = h
+        .call(
+            Method::GET,
+            "/v1/access-log?principal=the-admin",
+            Some(h.token(Role::Admin)),
+            None,
+        )
+        .await;
+    let read = log.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["view"] == "duplicates")
+        .expect("the comparison is access-logged");
+    assert_eq!(read["children"].as_array().unwrap().len(), 5);
+    let refused = h
+        .call(
+            Method::GET,
+            "/v1/records/duplicates",
+            Some(h.token(Role::RecordsOfficer)),
+            None,
+        )
+        .await;
+    refused.problem(403);
+}

@@ -257,6 +257,13 @@ fn routes() -> Vec<Row> {
             [403, 403, 403, 200, 200, 403],
             401,
         ),
+        row(
+            Method::GET,
+            "/v1/records/duplicates",
+            none,
+            [403, 403, 403, 403, 200, 403],
+            401,
+        ),
         // Destruction (records officers and admins): this store keeps content in the clear, so erasure is a
         // conflict for those who may ask (the sealed case is `destructions.rs`).
         row(

@@ -31,6 +31,7 @@ use crate::time::{Clock, Date, Timestamp};
 
 mod chronology;
 mod describe;
+pub mod duplicates;
 mod effective;
 mod fold;
 mod sealed;

@@ -1,6 +1,7 @@
 //! Integration tests of `journey-core`, in one binary to keep link times down.
 
 mod contract;
+mod duplicates;
 mod golden;
 mod subject_access;
 mod views;
