@@ -341,9 +341,9 @@ fn legend() -> Markup {
             li { svg width="14" height="14" { circle.mark.retracted cx="7" cy="7" r="5" {} } " retracted" }
             li { svg width="18" height="18" { circle.mark.current cx="9" cy="9" r="4" {} circle.restricted-ring cx="9" cy="9" r="7" {} } " restricted (kept, not used)" }
             li { svg width="14" height="14" { path.late d="M7 1 L13 12 L1 12 Z" {} } " recorded late (dashed to the date recorded)" }
-            li { svg width="14" height="14" { rect.deadline.met x="2" y="2" width="10" height="10" {} } " deadline met" }
-            li { svg width="14" height="14" { rect.deadline.missed x="2" y="2" width="10" height="10" {} } " missed" }
-            li { svg width="14" height="14" { rect.deadline.open x="2" y="2" width="10" height="10" {} } " open" }
+            li { svg width="16" height="16" { (deadline_symbol("met", 8.0, 8.0)) } " deadline met (tick)" }
+            li { svg width="16" height="16" { (deadline_symbol("missed", 8.0, 8.0)) } " missed (cross)" }
+            li { svg width="16" height="16" { (deadline_symbol("open", 8.0, 8.0)) } " open (hollow)" }
         }
     }
 }
@@ -477,7 +477,20 @@ fn deadline_mark(deadline: &Deadline, scale: &Scale, y: f64, judged: Date) -> Ma
             @if deadline.status == DeadlineStatus::Missed {
                 line.overdue x1=(x) x2=(scale.x(until)) y1=(y) y2=(y) {}
             }
-            rect.deadline.(status) x=(x - 5.0) y=(y - 5.0) width="10" height="10" transform={"rotate(45 " (x) " " (y) ")"} {}
+            (deadline_symbol(status, x, y))
+        }
+    }
+}
+
+/// A deadline's mark: a diamond whose shape inside says the status as well as its colour does (WCAG 1.4.1):
+/// a tick for met, a cross for missed, hollow for open.
+fn deadline_symbol(status: &str, x: f64, y: f64) -> Markup {
+    html! {
+        rect.deadline.(status) x=(x - 5.0) y=(y - 5.0) width="10" height="10" transform={"rotate(45 " (x) " " (y) ")"} {}
+        @match status {
+            "met" => path.glyph d=(format!("M{} {} l2.5 2.5 l4 -5", x - 3.5, y)) {},
+            "missed" => path.glyph d=(format!("M{} {} l6 6 M{} {} l6 -6", x - 3.0, y - 3.0, x - 3.0, y + 3.0)) {},
+            _ => {}
         }
     }
 }
@@ -600,13 +613,14 @@ h1 { font-size: 1.4rem; margin-bottom: .2rem; }
 .late-tail { stroke: #d4351c; stroke-dasharray: 3 3; }
 .deadline.met { fill: #00703c; }
 .deadline.missed { fill: #d4351c; }
-.deadline.open { fill: #ffdd00; stroke: #594d00; }
+.deadline.open { fill: #fff; stroke: #594d00; stroke-width: 1.5; }
+.glyph { fill: none; stroke: #fff; stroke-width: 1.6; stroke-linecap: round; }
 .deadline.not-applicable { fill: #bbb; }
 .overdue { stroke: #d4351c; stroke-width: 3; opacity: .5; }
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; font-size: .85rem; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-tr[data-status="retracted"] td { text-decoration: line-through; color: #777; }
+tr[data-status="retracted"] td { text-decoration: line-through; color: #595959; }
 tr[data-restricted="true"] td { background: #f4eff8; }
-tr[data-late="true"] td.number { color: #d4351c; font-weight: 600; }
+tr[data-late="true"] td.number { color: #a4271b; font-weight: 600; }
 footer { font-size: .8rem; color: #555; }
 "#;

@@ -7,6 +7,7 @@
 //
 // JOURNEY_SCREENSHOT=<path> also saves a screenshot of the first screen. CHROMIUM overrides /usr/bin/chromium.
 import { chromium } from 'playwright-core';
+import { audit } from './axe.mjs';
 
 const url = process.env.JOURNEY_URL;
 const key = process.env.JOURNEY_KEY;
@@ -39,6 +40,7 @@ try {
       text: document.body.innerText,
     };
   });
+  const accessibility = await audit(page);
   const pdf = await page.pdf({ format: 'A4', printBackground: false });
   if (process.env.JOURNEY_SCREENSHOT) {
     await page.screenshot({ path: process.env.JOURNEY_SCREENSHOT, fullPage: false });
@@ -48,6 +50,7 @@ try {
       status: response.status(),
       content_type: response.headers()['content-type'],
       ...seen,
+      accessibility,
       pdf_bytes: pdf.length,
       pdf_starts: pdf.subarray(0, 5).toString('latin1'),
     }),

@@ -7,6 +7,7 @@
 //
 // JOURNEY_SCREENSHOT=<path> also saves a screenshot of the first screen. CHROMIUM overrides /usr/bin/chromium.
 import { chromium } from 'playwright-core';
+import { audit } from './axe.mjs';
 
 const url = process.env.JOURNEY_URL;
 const key = process.env.JOURNEY_KEY;
@@ -65,6 +66,7 @@ try {
   // back to the page signed in.
   await page.goto(url, { waitUntil: 'load' });
   const login_url = page.url();
+  const accessibility = { login: await audit(page) };
   await page.fill('#key', key);
   await page.fill('#purpose', purpose);
   const [response] = await Promise.all([
@@ -78,6 +80,16 @@ try {
     after_login_url: page.url(),
   };
   result.now = await observe(page);
+  accessibility.timeline = await audit(page);
+  // The measures report, with the same session, when the test gives its address.
+  if (process.env.JOURNEY_MEASURES_URL) {
+    const measures = await context.newPage();
+    const answer = await measures.goto(process.env.JOURNEY_MEASURES_URL, { waitUntil: 'load' });
+    result.measures_status = answer.status();
+    accessibility.measures = await audit(measures);
+    await measures.close();
+  }
+  result.accessibility = accessibility;
   if (process.env.JOURNEY_SCREENSHOT) {
     await page.setViewportSize({ width: 1280, height: 1000 });
     await page.screenshot({ path: process.env.JOURNEY_SCREENSHOT, fullPage: false });

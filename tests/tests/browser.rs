@@ -1,6 +1,11 @@
 //! The investigator's timeline page in a real browser: Debian's headless Chromium, driven by
 //! `tests/browser/timeline.mjs` (playwright-core), against the whole API served on a loopback port, with a
-//! synthetic child whose record has late entries, corrections and deadlines.
+//! synthetic child whose record has late entries, corrections and deadlines; and the subject access bundle.
+//!
+//! Every page opened (sign-in, the timeline, the measures report, the bundle) is checked against WCAG 2.2 AA
+//! by axe-core (`tests/browser/axe.mjs`): UK public-sector bodies must meet it (the Public Sector Bodies
+//! Accessibility Regulations 2018), and the people reading these pages include screen-reader and keyboard
+//! users. A violation fails the test, naming the rule and the elements.
 //!
 //! Needs `/usr/bin/chromium` (apt `chromium`) and `tests/browser/node_modules` (`npm ci` there):
 //! `scripts/browser-setup` installs both, and `.ci/run` runs it and sets `JOURNEY_REQUIRE_BROWSER=1`. Where
@@ -140,6 +145,11 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let url = format!("http://{address}/v1/children/{child}/timeline");
+        let today = clock_now(&clock).england_date();
+        let measures_url = format!(
+            "http://{address}/v1/measures/report?from={}&to={today}",
+            today.add_days(-365)
+        );
         let screenshot = std::env::var_os("JOURNEY_BLESS").map(|_| repository().join("docs/timeline.png"));
         let output = tokio::task::spawn_blocking({
             let token = investigator.token.clone();
@@ -150,7 +160,8 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
                     .arg(repository().join("tests/browser/timeline.mjs"))
                     .env("JOURNEY_URL", &url)
                     .env("JOURNEY_KEY", &token)
-                    .env("JOURNEY_PURPOSE", "serious case review SCR-2026-014");
+                    .env("JOURNEY_PURPOSE", "serious case review SCR-2026-014")
+                    .env("JOURNEY_MEASURES_URL", &measures_url);
                 if let Some(path) = &screenshot {
                     command.env("JOURNEY_SCREENSHOT", path);
                 }
@@ -166,6 +177,16 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
             String::from_utf8_lossy(&output.stderr)
         );
         let seen: Value = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        // WCAG 2.2 AA by axe-core on the sign-in form, the timeline page and the measures report.
+        assert_eq!(seen["measures_status"], 200, "{seen:#}");
+        for page in ["login", "timeline", "measures"] {
+            let violations = &seen["accessibility"][page];
+            assert_eq!(
+                violations.as_array().map(Vec::len),
+                Some(0),
+                "axe-core finds the {page} page fails WCAG 2.2 AA:\n{violations:#}"
+            );
+        }
         let now = &seen["now"];
 
         // What the page must show, from the views themselves.
@@ -390,6 +411,12 @@ fn the_subject_access_bundle_reads_and_prints_in_a_real_browser() {
         for value in &family.entitled {
             assert!(text.contains(value), "{value:?} is not shown on the page");
         }
+        assert_eq!(
+            seen["accessibility"].as_array().map(Vec::len),
+            Some(0),
+            "axe-core finds the bundle fails WCAG 2.2 AA:\n{:#}",
+            seen["accessibility"]
+        );
         assert_eq!(seen["pdf_starts"], "%PDF-");
         assert!(seen["pdf_bytes"].as_u64().unwrap() > 10_000);
     });
