@@ -8,6 +8,19 @@
 // JOURNEY_SCREENSHOT=<path> also saves a screenshot of the first screen. CHROMIUM overrides /usr/bin/chromium.
 import { chromium } from 'playwright-core';
 import { audit } from './axe.mjs';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+
+// The text a PDF reader shows, page by page (pdf.js, as Firefox reads PDFs): what a search of the PDF's
+// bytes cannot see, since Chromium compresses the text and encodes it by glyph.
+async function pdfText(bytes) {
+  const pdf = await getDocument({ data: new Uint8Array(bytes), useSystemFonts: false }).promise;
+  const pages = [];
+  for (let n = 1; n <= pdf.numPages; n++) {
+    const content = await (await pdf.getPage(n)).getTextContent();
+    pages.push(content.items.map((item) => item.str).join(' '));
+  }
+  return { pages: pdf.numPages, text: pages.join('\n') };
+}
 
 const url = process.env.JOURNEY_URL;
 const key = process.env.JOURNEY_KEY;
@@ -52,6 +65,7 @@ try {
       ...seen,
       accessibility,
       pdf_bytes: pdf.length,
+      pdf: await pdfText(pdf),
       pdf_starts: pdf.subarray(0, 5).toString('latin1'),
     }),
   );

@@ -419,5 +419,14 @@ fn the_subject_access_bundle_reads_and_prints_in_a_real_browser() {
         );
         assert_eq!(seen["pdf_starts"], "%PDF-");
         assert!(seen["pdf_bytes"].as_u64().unwrap() > 10_000);
+        // The PDF as a reader shows it: the same test of what is withheld and what is there.
+        assert!(seen["pdf"]["pages"].as_u64().unwrap() > 1);
+        let printed = seen["pdf"]["text"].as_str().unwrap();
+        for value in &family.withheld {
+            assert!(!printed.contains(value), "{value:?} is in the PDF");
+        }
+        for value in &family.entitled {
+            assert!(printed.contains(value), "{value:?} is not in the PDF");
+        }
     });
 }
