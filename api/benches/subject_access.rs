@@ -57,23 +57,16 @@ fn main() {
         let family = named_family();
         let clock = Arc::new(ManualClock::new("2030-01-01T09:00:00Z".parse().unwrap()));
         let store = Arc::new(InMemoryStore::new(clock.clone()));
-        let mut events = family.events.clone();
-        let mut n = 0;
-        while events.len() < EVENTS {
-            events.push(contact(n));
-            n += 1;
-        }
-        for event in events {
-            store
-                .append(testkit::append(
-                    family.child_id.as_str(),
-                    ExpectedVersion::Any,
-                    vec![event],
-                ))
-                .await
-                .unwrap();
-            clock.advance_micros(1_000_000);
-        }
+        family.record(store.as_ref(), &clock).await;
+        let contacts = (0..EVENTS - family.events.len()).map(contact).collect();
+        store
+            .append(testkit::append(
+                family.child_id.as_str(),
+                ExpectedVersion::Any,
+                contacts,
+            ))
+            .await
+            .unwrap();
         let journal = Arc::new(MemoryJournal::new(clock.clone()));
         let state = AppState::new(store.clone(), journal.clone(), clock.clone(), Config::default());
         let key = |name: &str, role| {

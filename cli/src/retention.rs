@@ -229,7 +229,7 @@ fn call(
     answer
 }
 
-fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(crate) fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyhow::Result<()> {
     let text = match format {
         Output::Json => serde_json::to_string_pretty(value).context("writing JSON")?,
         Output::Table => table(),
@@ -242,7 +242,7 @@ fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyho
     }
 }
 
-fn text(v: &Value) -> &str {
+pub(crate) fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 

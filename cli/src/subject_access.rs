@@ -14,6 +14,7 @@ use journey_core::{ChildId, Date};
 use serde_json::{Value, json};
 
 use crate::api_client::{ApiClient, Policies};
+use crate::retention::{Output, print, text};
 use crate::target::{TargetArgs, encode};
 
 #[derive(Debug, Subcommand)]
@@ -175,13 +176,6 @@ pub struct BundleArgs {
     /// The file to write.
     #[arg(long)]
     out: PathBuf,
-}
-
-/// table (for a person) or json (everything the API answered).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Table,
-    Json,
 }
 
 /// The API as a records officer. Over a data directory, the policy registry is opened only for what makes a
@@ -380,22 +374,6 @@ fn print_to_pdf(html: &[u8], out: &Path) -> anyhow::Result<()> {
         bail!("{} did not print the bundle to PDF ({status})", browser.display());
     }
     write_new(out, &printed)
-}
-
-fn print(format: Output, value: &Value, table: impl FnOnce() -> String) -> anyhow::Result<()> {
-    let text = match format {
-        Output::Json => serde_json::to_string_pretty(value).context("writing JSON")?,
-        Output::Table => table(),
-    };
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}") {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to standard output"),
-    }
-}
-
-fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
 }
 
 fn subject_text(subject: &Value) -> String {

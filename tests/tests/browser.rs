@@ -79,21 +79,9 @@ fn pick_child(profile: &AuthorityProfile) -> (usize, Vec<synth::GeneratedAppend>
 
 #[test]
 fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
-    if let Some(why) = missing_browser() {
-        // CI installs the browser (scripts/browser-setup) and sets JOURNEY_REQUIRE_BROWSER=1: there, a missing
-        // browser is a failure, never a silent pass.
-        assert!(
-            std::env::var_os("JOURNEY_REQUIRE_BROWSER").is_none(),
-            "the browser test cannot run: {why}"
-        );
-        eprintln!("\n*** SKIPPED the browser test: {why} (run scripts/browser-setup) ***\n");
+    let Some(runtime) = browser_runtime() else {
         return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     runtime.block_on(async {
         let profile = AuthorityProfile::deep_end();
         let (index, appends) = pick_child(&profile);
@@ -287,6 +275,27 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
     });
 }
 
+/// The runtime a browser test runs on, or `None` (said loudly) where the browser is missing outside CI. CI
+/// installs the browser (scripts/browser-setup) and sets JOURNEY_REQUIRE_BROWSER=1: there, a missing browser
+/// is a failure, never a silent pass.
+fn browser_runtime() -> Option<tokio::runtime::Runtime> {
+    if let Some(why) = missing_browser() {
+        assert!(
+            std::env::var_os("JOURNEY_REQUIRE_BROWSER").is_none(),
+            "the browser test cannot run: {why}"
+        );
+        eprintln!("\n*** SKIPPED the browser test: {why} (run scripts/browser-setup) ***\n");
+        return None;
+    }
+    Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    )
+}
+
 fn clock_now(clock: &ManualClock) -> Timestamp {
     use journey_core::Clock;
     clock.now()
@@ -304,36 +313,16 @@ fn distinct_instants(events: &[RecordedEvent]) -> usize {
 /// screenshot committed at `docs/subject-access.png`.
 #[test]
 fn the_subject_access_bundle_reads_and_prints_in_a_real_browser() {
-    if let Some(why) = missing_browser() {
-        assert!(
-            std::env::var_os("JOURNEY_REQUIRE_BROWSER").is_none(),
-            "the browser test cannot run: {why}"
-        );
-        eprintln!("\n*** SKIPPED the browser test: {why} (run scripts/browser-setup) ***\n");
+    let Some(runtime) = browser_runtime() else {
         return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     runtime.block_on(async {
         use tower::ServiceExt as _;
 
         let family = journey_core::testkit::named_family();
         let clock = Arc::new(ManualClock::new("2030-01-01T09:00:00Z".parse().unwrap()));
         let store = Arc::new(InMemoryStore::new(clock.clone()));
-        for event in family.events.clone() {
-            store
-                .append(journey_core::testkit::append(
-                    family.child_id.as_str(),
-                    journey_core::ExpectedVersion::Any,
-                    vec![event],
-                ))
-                .await
-                .unwrap();
-            clock.advance_micros(60_000_000);
-        }
+        family.record(store.as_ref(), &clock).await;
         let journal: Arc<dyn Journal> = Arc::new(MemoryJournal::new(clock.clone()));
         let state = AppState::new(store.clone(), journal.clone(), clock.clone(), Config::default());
         let officer = state

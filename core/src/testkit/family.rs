@@ -3,7 +3,9 @@
 //! names the people it must not disclose. Every name is invented; none is a real person's.
 
 use crate::envelope::NewEvent;
-use crate::ids::ChildId;
+use crate::ids::{ChildId, ExpectedVersion};
+use crate::store::EventStore;
+use crate::time::ManualClock;
 
 /// The family's child, the people in their record and what a bundle must and must not show.
 #[derive(Debug)]
@@ -18,6 +20,23 @@ pub struct NamedFamily {
     pub entitled: Vec<&'static str>,
     /// The person id of the child's mother, for a request about her.
     pub mother: &'static str,
+}
+
+impl NamedFamily {
+    /// Records the family's events in `store`, one append each, the clock moved on a minute after each.
+    pub async fn record(&self, store: &dyn EventStore, clock: &ManualClock) {
+        for event in self.events.clone() {
+            store
+                .append(super::append(
+                    self.child_id.as_str(),
+                    ExpectedVersion::Any,
+                    vec![event],
+                ))
+                .await
+                .expect("the family's events are valid");
+            clock.advance_micros(60_000_000);
+        }
+    }
 }
 
 /// Placeholder in the domain example → the invented name used here.

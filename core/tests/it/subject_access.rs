@@ -5,28 +5,19 @@
 use std::collections::BTreeSet;
 
 use futures::executor::block_on;
-use journey_core::store::{AppendRequest, EventStore, InMemoryStore};
+use journey_core::store::{EventStore, InMemoryStore};
 use journey_core::testkit::{self, NamedFamily, named_family};
 use journey_core::view::AsOf;
 use journey_core::view::subject_access::{
     AccessSubject, Bundle, ChildRecords, Disclosure, RedactionRule, WITHHELD, Withholding, bundle,
 };
-use journey_core::{Date, ExpectedVersion, RecordedEvent, Timestamp, Version};
+use journey_core::{Date, RecordedEvent, Timestamp, Version};
 
 fn recorded(family: &NamedFamily) -> Vec<RecordedEvent> {
     let clock = testkit::clock();
     let store = InMemoryStore::new(clock.clone());
     clock.set("2030-01-01T09:00:00Z".parse::<Timestamp>().unwrap());
-    for event in family.events.clone() {
-        let request = AppendRequest {
-            child_id: family.child_id.clone(),
-            expected: ExpectedVersion::Any,
-            recorded_by: testkit::principal(),
-            events: vec![event],
-        };
-        block_on(store.append(request)).unwrap();
-        clock.advance_micros(60_000_000);
-    }
+    block_on(family.record(&store, &clock));
     block_on(store.read_stream(family.child_id.clone(), Version::FIRST, usize::MAX)).unwrap()
 }
 
