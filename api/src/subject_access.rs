@@ -120,6 +120,9 @@ pub struct MadeFrom {
     pub checkpoint_size: Option<u64>,
     /// The policy versions in force on the day it was made (`name version`).
     pub policy_versions: Vec<String>,
+    /// The Journey release that made it. Made again by the same release, a released bundle is byte for byte
+    /// what was released; a later release may word an entry differently (a code list's description, say).
+    pub made_by: String,
 }
 
 /// The body of a `BundleReleased` record: what the released bundle was made from, and its digest.

@@ -74,6 +74,7 @@ pub fn render(document: &SubjectAccessBundle) -> String {
                             @if made.policy_versions.is_empty() { "none" }
                             @else { (made.policy_versions.join(", ")) }
                         }
+                        dt { "Made by" } dd { (made.made_by) }
                         dt { "Entries" } dd { (document.bundle.entries.len()) }
                         dt { "Redactions" } dd { (document.bundle.redactions.len()) }
                     }

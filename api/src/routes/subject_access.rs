@@ -400,6 +400,7 @@ async fn make(state: &AppState, principal: &Principal, request: &SubjectAccessRe
             log_hash,
             checkpoint_size,
             policy_versions: policy_versions(state, known_at.england_date()).await?,
+            made_by: format!("journey {}", env!("CARGO_PKG_VERSION")),
         },
     })
 }

@@ -475,7 +475,7 @@ impl<'r> Judge<'r> {
             let (value, changed) = if value == WITHHELD {
                 (value, false)
             } else {
-                self.scrub(&value)
+                self.scrub(&code_in_words(&path, &value).unwrap_or(value))
             };
             if changed {
                 redact(words_of_path(&path), RedactionRule::NameInFreeText, None);
@@ -496,6 +496,37 @@ impl<'r> Judge<'r> {
             }
             _ => (text.to_owned(), false),
         }
+    }
+}
+
+/// A DfE code with its meaning (`U4 (Foster placement with other foster carer(s): long-term fostering)`), for
+/// the fields whose name says which list they hold; `None` for any other field, or a value not on its list.
+fn code_in_words(path: &str, value: &str) -> Option<String> {
+    use crate::codes::*;
+    fn words<C: CodeList>(value: &str) -> Option<String> {
+        C::parse(value)
+            .ok()
+            .map(|c| format!("{} ({})", c.code(), c.description()))
+    }
+    // The last field of the path, without a list index: `placement.place_type`, `factors[2]`.
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let field = field.split('[').next().unwrap_or(field);
+    match field {
+        "sex" => words::<Sex>(value),
+        "ethnicity" => words::<Ethnicity>(value),
+        "legal_status" => words::<LegalStatus>(value),
+        "place_type" => words::<PlacementType>(value),
+        "provider" => words::<PlacementProvider>(value),
+        "reason_new_episode" => words::<ReasonNewEpisode>(value),
+        "category_of_need" => words::<CategoryOfNeed>(value),
+        "primary_need" => words::<PrimaryNeed>(value),
+        "source" => words::<ReferralSource>(value),
+        "concerns" | "factors" => words::<AssessmentFactor>(value),
+        "category" => words::<AbuseCategory>(value),
+        "upn_unknown_reason" => words::<UpnUnknownReason>(value),
+        "disabilities" => words::<Disability>(value),
+        "participation" => words::<ReviewParticipation>(value),
+        _ => None,
     }
 }
 

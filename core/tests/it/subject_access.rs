@@ -91,6 +91,17 @@ fn a_childs_bundle_discloses_nothing_withheld_and_misses_nothing_of_theirs() {
     // The family name the child shares with the parents stays wherever it is the child's.
     let registration = &bundle.entries[0];
     assert!(registration.details.iter().any(|d| d.value == "Quennell"));
+    // DfE codes in the details say what they mean, as the entry's heading does.
+    let contact = bundle
+        .entries
+        .iter()
+        .find(|e| e.event_id.as_str() == "a-002")
+        .unwrap();
+    let concern = contact.details.iter().find(|d| d.field == "concerns 1").unwrap();
+    assert!(
+        concern.value.starts_with("4B (") && concern.value.len() > 8,
+        "{concern:?}"
+    );
 }
 
 #[test]
