@@ -236,6 +236,7 @@ async fn run(settings: Settings) {
                         name: PrincipalId::parse(name).unwrap(),
                         role,
                         agency,
+                        reviews_only: false,
                     },
                 )
                 .await

@@ -83,6 +83,7 @@ fn main() {
                             name,
                             role,
                             agency: None,
+                            reviews_only: false,
                         },
                     )
                     .await

@@ -107,18 +107,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
 }
 
 impl Purpose {
-    /// The purpose, which an investigator must state (400 naming the header otherwise).
+    /// The purpose, which an investigator must state (400 naming the header otherwise), unless its key is
+    /// scoped to reviews: its reads are made within a review, which is their purpose.
     pub fn required_for(&self, principal: &Principal) -> Result<Option<String>, ApiError> {
         match (&self.text, principal.role) {
-            (None, role @ (Role::Investigator | Role::SealedRecords)) => Err(ApiError::BadRequest {
-                detail: format!(
-                    "a key with role {role} must state the purpose of every read in the X-Journey-Purpose header"
-                ),
-                errors: vec![FieldError::new(
-                    "X-Journey-Purpose",
-                    "required: the purpose of this read (for example a case reference)",
-                )],
-            }),
+            // A key scoped to reviews reads within a review, which is the purpose (`record_read`).
+            (None, role @ (Role::Investigator | Role::SealedRecords)) if !principal.reviews_only => {
+                Err(ApiError::BadRequest {
+                    detail: format!(
+                        "a key with role {role} must state the purpose of every read in the X-Journey-Purpose header"
+                    ),
+                    errors: vec![FieldError::new(
+                        "X-Journey-Purpose",
+                        "required: the purpose of this read (for example a case reference)",
+                    )],
+                })
+            }
             (purpose, _) => Ok(purpose.clone()),
         }
     }
@@ -208,7 +212,22 @@ pub async fn record_read(
     view: &str,
     parameters: serde_json::Value,
 ) -> ApiResult<()> {
-    let text = purpose.required_for(principal)?;
+    let mut text = purpose.required_for(principal)?;
+    // A key scoped to reviews reads only its reviews' children, each read made within a review and logged
+    // with it as its purpose.
+    if principal.reviews_only {
+        let reviews = crate::reviews::Reviews::load(state.journal.as_ref()).await?;
+        let Some(review) = reviews.covering(principal, child_id) else {
+            return Err(ApiError::forbidden(format!(
+                "a key scoped to reviews reads only the children of the reviews that name it, and {child_id} is not one"
+            )));
+        };
+        let within = review.purpose();
+        text = Some(match text {
+            Some(stated) if stated != within => format!("{within} ({stated})"),
+            _ => within,
+        });
+    }
     let sealed = state
         .sealed
         .sealed_since(state.store.as_ref(), child_id)

@@ -135,6 +135,10 @@ pub enum Action {
     AuthoriseDestruction,
     /// Open a sealed adoption record, with a legal basis (`crate::sealed`).
     OpenSealedRecords,
+    /// Create child safeguarding practice reviews (`crate::reviews`): admins.
+    ManageReviews,
+    /// Read the reviews that name one's key, and their family chronology: investigators (and admins, all).
+    ReadReviews,
     /// Record subject access requests and their decisions, make the redacted bundle and release it
     /// (`crate::subject_access`): every child's record it covers is read, access-logged with the request as
     /// the purpose.
@@ -155,7 +159,7 @@ impl Role {
             Role::Investigator => {
                 matches!(
                     action,
-                    ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds
+                    ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds | ReadReviews
                 )
             }
             Role::RecordsOfficer => matches!(
@@ -176,6 +180,9 @@ pub struct Principal {
     pub role: Role,
     /// The agency an integrator's key writes for.
     pub agency: Option<AgencyId>,
+    /// An investigator's key scoped to reviews: it reads only the children of the reviews that name it
+    /// (`crate::reviews`) and is refused everywhere else.
+    pub reviews_only: bool,
 }
 
 impl Principal {
@@ -187,6 +194,11 @@ impl Principal {
 
     /// Refuses (403) unless the role allows `action`.
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if self.reviews_only && !matches!(action, Action::ReadChild | Action::ReadReviews) {
+            return Err(ApiError::forbidden(
+                "a key scoped to reviews reads the children of its reviews and nothing else",
+            ));
+        }
         if self.role.may(action) {
             Ok(())
         } else {
@@ -209,6 +221,8 @@ pub struct KeyCreated {
     pub agency: Option<AgencyId>,
     /// SHA-256 of the secret, hex.
     pub secret_sha256: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reviews_only: bool,
 }
 
 /// The body of an `ApiKeyRevoked` record.
@@ -240,11 +254,24 @@ pub struct KeyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub revoked_by: Option<PrincipalId>,
+    /// Scoped to reviews: reads only the children of the reviews that name it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reviews_only: bool,
 }
 
 impl KeyInfo {
     pub fn is_active(&self) -> bool {
         self.revoked_at.is_none()
+    }
+
+    fn principal(&self) -> Principal {
+        Principal {
+            key_id: self.key_id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            agency: self.agency.clone(),
+            reviews_only: self.reviews_only,
+        }
     }
 }
 
@@ -268,6 +295,10 @@ pub struct NewKey {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "la.coventry")]
     pub agency: Option<AgencyId>,
+    /// For an investigator's key only: scope it to reviews, so that it reads only the children of the reviews
+    /// that name it and is refused everywhere else.
+    #[serde(default)]
+    pub reviews_only: bool,
 }
 
 #[derive(Debug)]
@@ -379,12 +410,7 @@ impl KeyRing {
                 if !entry.info.is_active() {
                     return Err(ApiError::Unauthenticated("this API key has been revoked"));
                 }
-                Ok(Principal {
-                    key_id: entry.info.key_id.clone(),
-                    name: entry.info.name.clone(),
-                    role: entry.info.role,
-                    agency: entry.info.agency.clone(),
-                })
+                Ok(entry.info.principal())
             }
             _ => Err(ApiError::Unauthenticated(UNKNOWN_KEY)),
         }
@@ -400,12 +426,7 @@ impl KeyRing {
     /// The principal of a live key, by id (for a browser session, which holds the key's id, not its secret).
     pub fn principal(&self, key_id: &str) -> Result<Principal, ApiError> {
         match self.read().keys.get(key_id) {
-            Some(entry) if entry.info.is_active() => Ok(Principal {
-                key_id: entry.info.key_id.clone(),
-                name: entry.info.name.clone(),
-                role: entry.info.role,
-                agency: entry.info.agency.clone(),
-            }),
+            Some(entry) if entry.info.is_active() => Ok(entry.info.principal()),
             Some(_) => Err(ApiError::Unauthenticated(
                 "the API key this session signed in with has been revoked",
             )),
@@ -430,6 +451,9 @@ impl KeyRing {
             (Role::Integrator, None) => problems.push("agency", "an integrator's key must name its agency"),
             (Role::Integrator, Some(_)) | (_, None) => {}
             (_, Some(_)) => problems.push("agency", "only an integrator's key names an agency"),
+        }
+        if request.reviews_only && request.role != Role::Investigator {
+            problems.push("reviews_only", "only an investigator's key is scoped to reviews");
         }
         problems.into_result()?;
         self.refresh(journal).await?;
@@ -462,6 +486,7 @@ impl KeyRing {
             role: request.role,
             agency: request.agency,
             secret_sha256: hex::encode(secret_hash(&secret)),
+            reviews_only: request.reviews_only,
         };
         let expected = if version == 0 {
             ExpectedVersion::NoStream
@@ -543,6 +568,7 @@ fn apply(state: &mut RingState, record: &JournalRecord) -> Result<(), ApiError> 
                         created_by: record.recorded_by.clone(),
                         revoked_at: None,
                         revoked_by: None,
+                        reviews_only: body.reviews_only,
                     },
                     hash,
                 },

@@ -27,6 +27,7 @@ pub mod measures_report;
 pub mod metrics;
 mod middleware;
 pub mod responses;
+pub mod reviews;
 pub mod routes;
 pub mod schemas;
 pub mod sealed;

@@ -182,6 +182,7 @@ impl Local {
             name: operator(),
             role: self.role,
             agency: None,
+            reviews_only: false,
         }));
         let router = self.router.clone();
         let (status, bytes) = self.runtime.block_on(async move {

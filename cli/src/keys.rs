@@ -36,6 +36,9 @@ enum KeysCommand {
         /// The agency an integrator's key writes for (integrators only).
         #[arg(long)]
         agency: Option<AgencyId>,
+        /// Scope an investigator's key to reviews: it reads only the children of the reviews that name it.
+        #[arg(long)]
+        reviews_only: bool,
         /// Print the key as JSON (with the token) instead of text.
         #[arg(long)]
         json: bool,
@@ -84,10 +87,20 @@ pub fn run(args: KeysArgs) -> anyhow::Result<()> {
                 role,
                 name,
                 agency,
+                reviews_only,
                 json,
             } => {
                 let created = ring
-                    .create(&journal, operator(), NewKey { name, role, agency })
+                    .create(
+                        &journal,
+                        operator(),
+                        NewKey {
+                            name,
+                            role,
+                            agency,
+                            reviews_only,
+                        },
+                    )
                     .await
                     .map_err(|e| anyhow!("{}", e.to_problem().detail.unwrap_or_else(|| e.to_string())))?;
                 if json {

@@ -370,6 +370,7 @@ async fn bootstrap_admin(state: &AppState, data: &Path) -> anyhow::Result<()> {
                 name: PrincipalId::parse("bootstrap-admin").expect("a valid id"),
                 role: journey_api::Role::Admin,
                 agency: None,
+                reviews_only: false,
             },
         )
         .await

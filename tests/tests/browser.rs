@@ -123,6 +123,7 @@ fn the_timeline_page_shows_the_record_on_both_axes_in_a_real_browser() {
                     name: PrincipalId::parse("serious-case-review").unwrap(),
                     role: Role::Investigator,
                     agency: None,
+                    reviews_only: false,
                 },
             )
             .await
@@ -334,6 +335,7 @@ fn the_subject_access_bundle_reads_and_prints_in_a_real_browser() {
                     name: PrincipalId::parse("records-officer").unwrap(),
                     role: Role::RecordsOfficer,
                     agency: None,
+                    reviews_only: false,
                 },
             )
             .await

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use journey_core::view::duplicates::{Candidate, bears_on_identity, candidates, identity};
-use journey_core::{ChildId, Position, RecordedEvent};
+use journey_core::view::duplicates::{Candidate, Identity, bears_on_identity, candidates, identity};
+use journey_core::{ChildId, Position, RecordedEvent, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -50,7 +50,28 @@ pub struct Duplicates {
 pub async fn duplicates(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Json<Duplicates>> {
     principal.require(Action::FindDuplicates)?;
     let known_at = state.clock.now();
-    // One pass over the log, keeping of each child only what bears on its identity.
+    let (compared, identities): (Vec<ChildId>, Vec<Identity>) =
+        identities(&state, known_at).await?.into_iter().unzip();
+    let count = compared.len();
+    record_bulk_read(
+        &state,
+        &principal,
+        Some(DUPLICATE_SEARCH.to_owned()),
+        "duplicates",
+        compared,
+        serde_json::json!({"known_at": known_at}),
+    )
+    .await?;
+    Ok(Json(Duplicates {
+        compared: count,
+        candidates: candidates(&identities),
+    }))
+}
+
+/// Every child's identity as known at `known_at` (sealed adoption records passed over), in the order the
+/// children were first recorded: one pass over the log, keeping of each child only what bears on its
+/// identity.
+pub(crate) async fn identities(state: &AppState, known_at: Timestamp) -> ApiResult<Vec<(ChildId, Identity)>> {
     let mut kept: HashMap<ChildId, Vec<RecordedEvent>> = HashMap::new();
     let mut order: Vec<ChildId> = Vec::new();
     let mut from = Position(1);
@@ -74,8 +95,7 @@ pub async fn duplicates(State(state): State<AppState>, Auth(principal): Auth) ->
             }
         }
     }
-    let mut compared = Vec::with_capacity(order.len());
-    let mut identities = Vec::with_capacity(order.len());
+    let mut out = Vec::with_capacity(order.len());
     for child in order {
         if state
             .sealed
@@ -85,21 +105,8 @@ pub async fn duplicates(State(state): State<AppState>, Auth(principal): Auth) ->
         {
             continue;
         }
-        identities.push(identity(&kept[&child], known_at));
-        compared.push(child);
+        let identity = identity(&kept[&child], known_at);
+        out.push((child, identity));
     }
-    let count = compared.len();
-    record_bulk_read(
-        &state,
-        &principal,
-        Some(DUPLICATE_SEARCH.to_owned()),
-        "duplicates",
-        compared,
-        serde_json::json!({"known_at": known_at}),
-    )
-    .await?;
-    Ok(Json(Duplicates {
-        compared: count,
-        candidates: candidates(&identities),
-    }))
+    Ok(out)
 }

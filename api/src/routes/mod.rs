@@ -19,6 +19,7 @@ pub mod policies;
 pub mod proof;
 pub mod records;
 pub mod returns;
+pub mod reviews;
 pub mod subject_access;
 pub mod timeline;
 
@@ -61,6 +62,7 @@ pub mod timeline;
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
         (name = "records", description = "Records management: holds on destruction, and the records due for destruction under the retention policy in force"),
+        (name = "reviews", description = "Child safeguarding practice reviews: the subject children, the investigators, and the family chronology"),
         (name = "subject access", description = "Subject access requests (UK GDPR Art. 15): the request, its deadline, reviewers' decisions, the redacted bundle and its release; records officers only"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
@@ -128,6 +130,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(records::due))
         .routes(routes!(duplicates::duplicates))
         .routes(routes!(destructions::authorise, destructions::list))
+        .routes(routes!(reviews::create, reviews::list))
+        .routes(routes!(reviews::get))
+        .routes(routes!(reviews::chronology))
         .routes(routes!(subject_access::create, subject_access::list))
         .routes(routes!(subject_access::get))
         .routes(routes!(subject_access::extend))

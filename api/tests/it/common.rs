@@ -144,6 +144,7 @@ impl Harness {
                         name: PrincipalId::parse(format!("the-{role}")).unwrap(),
                         role,
                         agency,
+                        reviews_only: false,
                     },
                 )
                 .await
@@ -165,6 +166,7 @@ impl Harness {
                             name: PrincipalId::parse(name).unwrap(),
                             role: Role::Admin,
                             agency: None,
+                            reviews_only: false,
                         },
                     )
                     .await

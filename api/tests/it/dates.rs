@@ -30,6 +30,8 @@ fn base_body(op: &Operation) -> Value {
         json!({ "limit": 1 })
     } else if op.path.ends_with("/holds") {
         json!({ "reason": "date bounds test" })
+    } else if op.path == "/v1/reviews" {
+        json!({ "name": "date bounds test", "children": [CHILD] })
     } else if op.path == "/v1/subject-access" {
         json!({ "child_id": CHILD, "requester": "subject", "authority": "date bounds test" })
     } else if op.path == "/v1/policies" {

@@ -24,6 +24,7 @@ async fn keys_survive_a_restart_and_only_their_hashes_are_stored() {
                     name: PrincipalId::parse("first-admin").unwrap(),
                     role: Role::Admin,
                     agency: None,
+                    reviews_only: false,
                 },
             )
             .await

@@ -280,6 +280,34 @@ fn routes() -> Vec<Row> {
             [403, 403, 403, 200, 200, 403],
             401,
         ),
+        // Reviews: admins create them; investigators (and admins) list them and read the ones naming them (an
+        // investigator this review does not name is told it does not exist).
+        row(
+            Method::POST,
+            "/v1/reviews",
+            |n| {
+                Some(
+                    json!({ "name": format!("role table review {n}"), "children": ["child-1"],
+                    "from": "2023-01-01", "to": "2023-12-31" }),
+                )
+            },
+            [403, 403, 403, 403, 201, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/reviews",
+            none,
+            [403, 403, 200, 403, 200, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/reviews/review-1/chronology",
+            none,
+            [403, 403, 404, 403, 200, 403],
+            401,
+        ),
         // Subject access (records officers alone, an admin included out): the request the first row records
         // is the one the later rows read.
         row(

@@ -38,6 +38,8 @@ pub struct Identity {
     /// The current and former UPNs.
     pub upns: BTreeSet<String>,
     pub nhs_number: Option<String>,
+    /// The family (Annex A list 10's family identifier), for finding a child's siblings.
+    pub family_id: Option<String>,
 }
 
 /// The payload kinds an identity is made from (and the events about events that may touch them): what a
@@ -73,6 +75,7 @@ pub fn identity(events: &[RecordedEvent], known_at: Timestamp) -> Identity {
                 id.upns
                     .extend(r.upn.iter().chain(&r.former_upn).map(|u| u.as_str().to_owned()));
                 id.nhs_number = r.nhs_number.as_ref().map(|n| n.as_str().to_owned());
+                id.family_id = r.family_id.as_ref().map(|f| f.as_str().to_owned());
             }
             EventPayload::ChildDetailsAmended(a) => {
                 let set = |slot: &mut Option<String>, value: &Option<crate::domain::ShortText>| {
@@ -89,6 +92,9 @@ pub fn identity(events: &[RecordedEvent], known_at: Timestamp) -> Identity {
                     .extend(a.upn.iter().chain(&a.former_upn).map(|u| u.as_str().to_owned()));
                 if let Some(n) = &a.nhs_number {
                     id.nhs_number = Some(n.as_str().to_owned());
+                }
+                if let Some(f) = &a.family_id {
+                    id.family_id = Some(f.as_str().to_owned());
                 }
             }
             _ => {}
@@ -255,6 +261,7 @@ mod tests {
             expected_date_of_birth: None,
             upns: upn.iter().map(|u| u.to_string()).collect(),
             nhs_number: nhs.map(str::to_owned),
+            family_id: None,
         }
     }
 

@@ -33,6 +33,7 @@ mod chronology;
 mod describe;
 pub mod duplicates;
 mod effective;
+pub mod family;
 mod fold;
 mod sealed;
 pub mod subject_access;
