@@ -243,12 +243,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy { command } => match command {
-            PolicyCommand::New {
-                dir,
-                name,
-                sdk,
-                lang,
-            } => policy::new(&dir, name, sdk, lang),
+            PolicyCommand::New { dir, name, sdk, lang } => policy::new(&dir, name, sdk, lang),
             PolicyCommand::Build { dir } => policy::build(&dir).map(|_| ()),
             PolicyCommand::Test {
                 path,

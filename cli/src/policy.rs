@@ -73,7 +73,9 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>, lang: Lang) -
     }
     if lang == Lang::Python {
         if sdk.is_some() {
-            bail!("--sdk: only for a Rust policy (a Python policy names its SDK in pyproject.toml's [tool.journey] sdk)");
+            bail!(
+                "--sdk: only for a Rust policy (a Python policy names its SDK in pyproject.toml's [tool.journey] sdk)"
+            );
         }
         python::new(dir, &name, TEMPLATE_PARAMETERS, &TEMPLATE_EXAMPLES)?;
         println!("Created policy {name} (Python) in {}", dir.display());

@@ -244,10 +244,7 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let config = config(dir)?.with_context(|| format!("{} is not a Python policy", dir.display()))?;
     let module_file = dir.join(format!("{}.py", config.module));
     if !module_file.is_file() {
-        bail!(
-            "[tool.journey] module: {} does not exist",
-            module_file.display()
-        );
+        bail!("[tool.journey] module: {} does not exist", module_file.display());
     }
     let sdk_package = config.sdk.join("journey_policy");
     if !sdk_package.join("__init__.py").is_file() {
