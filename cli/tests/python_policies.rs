@@ -356,3 +356,21 @@ fn python_policies_that_loop_allocate_without_bound_or_raise_are_contained() {
     let policy = host.load(&guests::bytes(guests::LEVELS_OF_NEED)).unwrap();
     assert!(host.evaluate(&policy, &input).is_ok());
 }
+
+/// The SDK's own tests (dates, working days, decoding, journeys: the Rust SDK's cases), natively.
+#[test]
+fn the_python_sdk_passes_its_own_tests() {
+    if !python_available("the_python_sdk_passes_its_own_tests") {
+        return;
+    }
+    let python = std::env::var("JOURNEY_PYTHON").unwrap_or_else(|_| "python3".into());
+    let output = Command::new(python)
+        .args(["-m", "unittest", "discover", "-s", "tests"])
+        .current_dir(checkout().join("plugins/sdk-python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("OK"), "{stderr}");
+}

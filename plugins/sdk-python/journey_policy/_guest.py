@@ -81,6 +81,8 @@ def lower(value: Any, wit: Any) -> Any:
     """An SDK value as the generated bindings' (classes matched by name, fields by name)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, Date):
+        return wit.Date(value.year, value.month, value.day)
     if isinstance(value, list):
         return [lower(v, wit) for v in value]
     if isinstance(value, Enum):
