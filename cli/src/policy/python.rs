@@ -173,7 +173,7 @@ fn config(dir: &Path) -> anyhow::Result<Option<Config>> {
 
 /// Where Journey keeps the tools it installs for building Python policies.
 fn cache_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("JOURNEY_CACHE_DIR") {
+    if let Some(dir) = std::env::var_os("JOURNEY_CACHE_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
