@@ -406,7 +406,11 @@ fn a_new_python_policy_builds_and_passes_its_examples_with_only_the_binary() {
     if has_pytest {
         let unit = author.run_in(pytest, &["-m", "pytest", "-q", "-p", "no:cacheprovider"], &policy);
         let stdout = String::from_utf8_lossy(&unit.stdout);
-        assert!(unit.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&unit.stderr));
+        assert!(
+            unit.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&unit.stderr)
+        );
         assert!(stdout.contains("5 passed"), "{stdout}");
     } else {
         eprintln!("pytest is not installed for python3: the native tests were not run");

@@ -18,7 +18,8 @@
 //!    threads (default 2): both policies on every child as a dry run does, the evaluation time of each, and
 //!    the time extrapolated to 70,000 children.
 //!
-//! `JOURNEY_BENCH_RUNS` (default 200) sets the runs of part 1. Results: `docs/performance.md`.
+//! `JOURNEY_BENCH_RUNS` (default 200) sets the runs of part 1; `JOURNEY_BENCH_KEEP_RESIDENT_MIB` the pool's
+//! `memory_keep_resident` (default `HostConfig`'s). Results: `docs/performance.md`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,7 +115,10 @@ fn least_memory(bytes: &[u8], input: &PolicyInput) -> usize {
         }
     };
     let (mut low, mut high) = (1, Limits::default().memory_bytes >> 20);
-    assert!(answers(high), "the twin does not answer within the default memory limit");
+    assert!(
+        answers(high),
+        "the twin does not answer within the default memory limit"
+    );
     while high - low > 1 {
         let mid = (low + high) / 2;
         if answers(mid) { high = mid } else { low = mid }
@@ -126,7 +130,23 @@ fn main() {
     let runs = env_number("JOURNEY_BENCH_RUNS", 200) as usize;
     let children = env_number("JOURNEY_BENCH_CHILDREN", 2_000) as usize;
     let threads = env_number("JOURNEY_BENCH_THREADS", 2) as usize;
-    let host = Arc::new(Host::new(HostConfig::default()).expect("a host"));
+    // `JOURNEY_BENCH_KEEP_RESIDENT_MIB`: how much of each memory a pool slot keeps resident (and zeroes)
+    // between instances; the default is `HostConfig`'s.
+    let keep_resident = std::env::var("JOURNEY_BENCH_KEEP_RESIDENT_MIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(HostConfig::default().memory_keep_resident, |mib| mib << 20);
+    println!(
+        "host: the default configuration, memory_keep_resident = {} MiB",
+        keep_resident >> 20
+    );
+    let host = Arc::new(
+        Host::new(HostConfig {
+            memory_keep_resident: keep_resident,
+            ..HostConfig::default()
+        })
+        .expect("a host"),
+    );
     let calendar = Calendar::england_and_wales().clone();
     let twin_bytes = component("JOURNEY_PYTHON_TWIN");
     let started = Instant::now();
@@ -136,14 +156,20 @@ fn main() {
         twin_bytes.len(),
         started.elapsed().as_secs_f64()
     );
-    let empty = host.load(&component("JOURNEY_PYTHON_EMPTY")).expect("the probe loads");
+    let empty = host
+        .load(&component("JOURNEY_PYTHON_EMPTY"))
+        .expect("the probe loads");
     let rust = host
         .load(&guests::bytes(guests::LEVELS_OF_NEED))
         .expect("the Rust policy loads");
     let parameters = REFERENCE_POLICIES
         .iter()
         .find(|p| p.dir == "policies/levels-of-need")
-        .map(|p| serde_json::from_str::<serde_json::Value>(p.parameters).unwrap().to_string())
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p.parameters)
+                .unwrap()
+                .to_string()
+        })
         .expect("levels-of-need is a reference policy");
 
     // ---- 1. One child of about 200 events ----
@@ -208,8 +234,12 @@ fn main() {
     let wall = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|t| {
-            let (host, policies, profile, calendar) =
-                (Arc::clone(&host), Arc::clone(&policies), profile.clone(), calendar.clone());
+            let (host, policies, profile, calendar) = (
+                Arc::clone(&host),
+                Arc::clone(&policies),
+                profile.clone(),
+                calendar.clone(),
+            );
             std::thread::spawn(move || {
                 let mut spent = [Duration::ZERO; 2];
                 let (mut evaluated, mut skipped) = (0, 0);
