@@ -187,8 +187,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum PolicyCommand {
-    /// Create a policy crate (a working re-referral alert, its parameters and example cases, and the Rust SDK
-    /// it builds with) in a new folder.
+    /// Create a policy (a working re-referral alert, its parameters and example cases, and the SDK it builds
+    /// with, in Rust or Python) in a new folder.
     New {
         /// The folder to create.
         dir: PathBuf,
@@ -199,8 +199,14 @@ enum PolicyCommand {
         /// of a checkout) instead of the SDK this binary carries, which is written into `<DIR>/sdk/`.
         #[arg(long)]
         sdk: Option<PathBuf>,
+        /// The language to write the policy in: a Rust crate, or a Python module with the `journey_policy`
+        /// SDK written into `<DIR>/sdk/python/`.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: policy::Lang,
     },
-    /// Build a policy crate into a WebAssembly component (`cargo build --release --target wasm32-wasip2`).
+    /// Build a policy into a WebAssembly component: `cargo build --release --target wasm32-wasip2` for a Rust
+    /// crate; for a Python policy (`pyproject.toml` with `[tool.journey]`), componentize-py at the version
+    /// Journey pins, installed from PyPI into Journey's cache folder on first use.
     Build { dir: PathBuf },
     /// Load a component in the sandbox and run its example cases; fails if any fails.
     Test {
@@ -249,7 +255,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy { command } => match command {
-            PolicyCommand::New { dir, name, sdk } => policy::new(&dir, name, sdk),
+            PolicyCommand::New { dir, name, sdk, lang } => policy::new(&dir, name, sdk, lang),
             PolicyCommand::Build { dir } => policy::build(&dir).map(|_| ()),
             PolicyCommand::Test {
                 path,

@@ -11,7 +11,15 @@ use anyhow::{Context, bail};
 use journey_plugins::registry::{ExampleCase, run_example};
 use journey_plugins::{Calendar, Host, HostConfig};
 
+mod python;
 mod sdk;
+
+/// The language a new policy is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Python,
+}
 
 const TEMPLATE_CARGO: &str = include_str!("../templates/policy/Cargo.toml.tmpl");
 const TEMPLATE_LIB: &str = include_str!("../templates/policy/src/lib.rs.tmpl");
@@ -50,7 +58,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 /// `journey policy new <dir>`: a working policy crate (an alert for re-referrals) with parameters and
 /// example cases, ready to build and test, and the SDK this binary carries in `<dir>/sdk/` (or, with
 /// `--sdk`, a dependency on another copy of the SDK: Journey's own developers point at `plugins/sdk`).
-pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>, lang: Lang) -> anyhow::Result<()> {
     let name = match name {
         Some(name) => name,
         None => dir
@@ -62,6 +70,26 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
     check_name(&name)?;
     if dir.exists() && dir.read_dir()?.next().is_some() {
         bail!("{} exists and is not empty: choose a new folder", dir.display());
+    }
+    if lang == Lang::Python {
+        if sdk.is_some() {
+            bail!(
+                "--sdk: only for a Rust policy (a Python policy names its SDK in pyproject.toml's [tool.journey] sdk)"
+            );
+        }
+        python::new(dir, &name, TEMPLATE_PARAMETERS, &TEMPLATE_EXAMPLES)?;
+        println!("Created policy {name} (Python) in {}", dir.display());
+        println!(
+            "with journey_policy {} (contract journey:policy@{}) in {}",
+            env!("CARGO_PKG_VERSION"),
+            python::contract_version()?,
+            dir.join(python::PACKAGE_DIR).display()
+        );
+        println!(
+            "Next: journey policy build {0} && journey policy test {0} (and `python -m pytest` in {0})",
+            dir.display()
+        );
+        return Ok(());
     }
     let vendored = sdk.is_none();
     let sdk = match sdk {
@@ -104,8 +132,12 @@ pub fn new(dir: &Path, name: Option<String>, sdk: Option<PathBuf>) -> anyhow::Re
     Ok(())
 }
 
-/// `journey policy build <dir>`: `cargo build --release --target wasm32-wasip2`, returning the component.
+/// `journey policy build <dir>`: `cargo build --release --target wasm32-wasip2` for a Rust policy, or
+/// componentize-py for a Python one (a `pyproject.toml` with `[tool.journey]`), returning the component.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
+    if python::is_python_policy(dir) {
+        return python::build(dir);
+    }
     let manifest = dir.join("Cargo.toml");
     let text =
         std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;

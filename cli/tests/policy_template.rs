@@ -330,3 +330,93 @@ fn sdk_points_a_new_policy_at_another_copy_of_the_sdk() {
         String::from_utf8_lossy(&missing.stderr)
     );
 }
+
+/// The same for a Python policy: `policy new --lang python` writes the rules, a pytest test and the
+/// `journey_policy` SDK from the binary; `policy build` installs the pinned componentize-py (from PyPI, once,
+/// into Journey's cache folder) and builds the component; `policy test` runs the examples in the sandbox.
+#[test]
+fn a_new_python_policy_builds_and_passes_its_examples_with_only_the_binary() {
+    let python = Command::new("python3")
+        .args(["-c", "import sys, venv; sys.exit(sys.version_info < (3, 11))"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !python {
+        assert!(
+            std::env::var("JOURNEY_REQUIRE_PYTHON_POLICIES").as_deref() != Ok("1"),
+            "python3 3.11 or later with venv is required (JOURNEY_REQUIRE_PYTHON_POLICIES=1)"
+        );
+        eprintln!("SKIPPED: no python3 3.11 or later with venv to build a Python policy");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let author = Author::new(dir.path());
+    let policy = author.cwd.join("re-referral-alert");
+
+    let created = succeeded(&author.run(&["policy", "new", "--lang", "python", "re-referral-alert"]));
+    assert!(created.contains("contract journey:policy@2.0.0"), "{created}");
+    for file in [
+        "policy.py",
+        "pyproject.toml",
+        "parameters.json",
+        "examples/01-re-referral.json",
+        "tests/test_policy.py",
+        "sdk/README.md",
+        "sdk/python/journey_policy/__init__.py",
+        "sdk/python/journey_policy/testing.py",
+        "sdk/wit/policy-2.0.0.wit",
+        "sdk/data/bank-holidays-england-and-wales.json",
+    ] {
+        assert!(policy.join(file).is_file(), "{file} was not created");
+    }
+    let checkout_path = checkout().to_str().unwrap().to_owned();
+    for file in files(&policy) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains(&checkout_path),
+            "{} refers to the checkout {checkout_path}",
+            file.display()
+        );
+    }
+
+    let built = succeeded(&author.run(&["policy", "build", "re-referral-alert"]));
+    let wasm = PathBuf::from(built.trim().lines().last().unwrap());
+    assert!(wasm.starts_with(&policy), "{}", wasm.display());
+    let component = std::fs::read(&wasm).unwrap();
+    let text = String::from_utf8_lossy(&component);
+    assert!(!text.contains(&checkout_path), "the component names the checkout");
+    assert!(
+        !text.contains(policy.canonicalize().unwrap().to_str().unwrap()),
+        "the component names the policy's folder"
+    );
+    assert!(
+        !policy.join(".journey/stage").exists(),
+        "the staging folder is left behind"
+    );
+
+    let tested = succeeded(&author.run(&["policy", "test", "re-referral-alert"]));
+    assert!(tested.contains("re-referral-alert 0.1.0"), "{tested}");
+    assert!(tested.contains("2 of 2 example cases passed"), "{tested}");
+
+    // The rules' tests and the example cases, natively, where pytest is installed.
+    let pytest = Path::new("python3");
+    let has_pytest = author
+        .run_in(pytest, &["-m", "pytest", "--version"], &policy)
+        .status
+        .success();
+    if has_pytest {
+        let unit = author.run_in(pytest, &["-m", "pytest", "-q", "-p", "no:cacheprovider"], &policy);
+        let stdout = String::from_utf8_lossy(&unit.stdout);
+        assert!(
+            unit.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&unit.stderr)
+        );
+        assert!(stdout.contains("5 passed"), "{stdout}");
+    } else {
+        eprintln!("pytest is not installed for python3: the native tests were not run");
+    }
+    eprintln!(
+        "checkout hidden by a mount namespace: {}",
+        if author.namespace { "yes" } else { "no" }
+    );
+}
