@@ -34,9 +34,20 @@ impl TreeHarness for PgTree {
     }
 
     fn lose_tree(&self) {
-        self.0
-            .sql("DROP TABLE journey_tree_tiles, journey_tree_state")
-            .unwrap();
+        // The store's own tree extender may hold these tables' locks while the DROP waits for them, and
+        // PostgreSQL then breaks the deadlock by failing one side: when it fails the DROP, drop again.
+        for attempt in 1.. {
+            match self.0.sql("DROP TABLE journey_tree_tiles, journey_tree_state") {
+                Ok(_) => return,
+                Err(e)
+                    if attempt < 10
+                        && e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("dropping the tree's tables: {e}"),
+            }
+        }
     }
 
     fn tamper_with_leaf(&self, index: u64) {
