@@ -115,6 +115,24 @@ impl Hold {
     }
 }
 
+/// Reads a journal stream whole, a page at a time, handing each record to `apply` in order: how the streams
+/// typed in this crate (holds, subject access requests, reviews) are loaded.
+pub(crate) async fn each_record(
+    journal: &dyn Journal,
+    stream: &SystemStream,
+    mut apply: impl FnMut(&JournalRecord) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut next = 1;
+    loop {
+        let page = journal.read_stream(stream, next, 1024).await?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        next = last.version + 1;
+        page.iter().try_for_each(&mut apply)?;
+    }
+}
+
 /// Every hold, as the journal's `holds` stream says, in the order placed.
 #[derive(Clone, Debug, Default)]
 pub struct Holds {
@@ -126,17 +144,9 @@ pub struct Holds {
 impl Holds {
     /// Reads the whole `holds` stream.
     pub async fn load(journal: &dyn Journal) -> Result<Holds, ApiError> {
-        let stream = holds_stream();
         let mut holds = Holds::default();
-        loop {
-            let page = journal.read_stream(&stream, holds.version + 1, 1024).await?;
-            if page.is_empty() {
-                return Ok(holds);
-            }
-            for record in &page {
-                holds.apply(record)?;
-            }
-        }
+        each_record(journal, &holds_stream(), |record| holds.apply(record)).await?;
+        Ok(holds)
     }
 
     fn apply(&mut self, record: &JournalRecord) -> Result<(), ApiError> {

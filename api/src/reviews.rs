@@ -108,17 +108,9 @@ pub struct Reviews {
 
 impl Reviews {
     pub async fn load(journal: &dyn Journal) -> Result<Reviews, ApiError> {
-        let stream = reviews_stream();
         let mut reviews = Reviews::default();
-        loop {
-            let page = journal.read_stream(&stream, reviews.version + 1, 1024).await?;
-            if page.is_empty() {
-                return Ok(reviews);
-            }
-            for record in &page {
-                reviews.apply(record)?;
-            }
-        }
+        crate::holds::each_record(journal, &reviews_stream(), |record| reviews.apply(record)).await?;
+        Ok(reviews)
     }
 
     fn apply(&mut self, record: &JournalRecord) -> Result<(), ApiError> {

@@ -249,17 +249,11 @@ impl Requests {
         today: Date,
         bank_holidays: &[Date],
     ) -> Result<Requests, ApiError> {
-        let stream = subject_access_stream();
         let mut requests = Requests::default();
-        loop {
-            let page = journal.read_stream(&stream, requests.version + 1, 1024).await?;
-            if page.is_empty() {
-                break;
-            }
-            for record in &page {
-                requests.apply(record, bank_holidays)?;
-            }
-        }
+        crate::holds::each_record(journal, &subject_access_stream(), |record| {
+            requests.apply(record, bank_holidays)
+        })
+        .await?;
         for request in &mut requests.requests {
             request.judge_lateness(today);
         }
