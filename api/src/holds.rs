@@ -206,14 +206,6 @@ impl Holds {
     pub fn is_held(&self, child_id: &ChildId, on: Date) -> bool {
         self.in_force(child_id, on).next().is_some()
     }
-
-    fn expected(&self) -> ExpectedVersion {
-        if self.version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(journey_core::Version(self.version))
-        }
-    }
 }
 
 fn check_reason(reason: &str, problems: &mut Problems) {
@@ -267,7 +259,7 @@ pub async fn place(
             until,
         };
         let record = NewRecord::new(HOLD_PLACED, by.clone(), &body);
-        if let Some(stored) = append_if_unchanged(journal, &holds, record).await? {
+        if let Some(stored) = append_if_unchanged(journal, &holds_stream(), holds.version, record).await? {
             return Ok(Hold {
                 hold_id,
                 child_id: body.child_id,
@@ -315,7 +307,7 @@ pub async fn lift(
             reason: request.reason.trim().to_owned(),
         };
         let record = NewRecord::new(HOLD_LIFTED, by.clone(), &body);
-        if let Some(stored) = append_if_unchanged(journal, &holds, record).await? {
+        if let Some(stored) = append_if_unchanged(journal, &holds_stream(), holds.version, record).await? {
             return Ok(Hold {
                 lifted: Some(Lifting {
                     by: stored.recorded_by,
@@ -331,21 +323,25 @@ pub async fn lift(
     ))
 }
 
-/// Appends `record` to the holds stream if it is still as `holds` loaded it: the stored record, or `None`
-/// when another hold was placed or lifted meanwhile (the caller loads again and retries).
-async fn append_if_unchanged(
+/// Appends `record` to `stream` if the stream is still at `version` (as its caller loaded it): the stored
+/// record, or `None` when another record was appended meanwhile (the caller loads again and retries). Holds,
+/// subject access requests and reviews are each recorded this way.
+pub(crate) async fn append_if_unchanged(
     journal: &dyn Journal,
-    holds: &Holds,
+    stream: &SystemStream,
+    version: u64,
     record: NewRecord,
 ) -> Result<Option<JournalRecord>, ApiError> {
-    match journal
-        .append(&holds_stream(), holds.expected(), vec![record])
-        .await
-    {
+    let expected = if version == 0 {
+        ExpectedVersion::NoStream
+    } else {
+        ExpectedVersion::Exact(journey_core::Version(version))
+    };
+    match journal.append(stream, expected, vec![record]).await {
         Ok(mut stored) => stored
             .pop()
             .map(Some)
-            .ok_or_else(|| ApiError::Internal("the journal stored no hold record".into())),
+            .ok_or_else(|| ApiError::Internal(format!("the journal stored no record in {stream}"))),
         Err(journey_core::Error::Conflict(_)) => Ok(None),
         Err(e) => Err(e.into()),
     }

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
-use journey_core::{ChildId, Date, ExpectedVersion, PrincipalId, Problems, Timestamp};
+use journey_core::{ChildId, Date, PrincipalId, Problems, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -212,31 +212,21 @@ pub async fn create(
             to,
             investigators: request.investigators.clone(),
         };
-        let expected = if reviews.version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(journey_core::Version(reviews.version))
-        };
         let record = NewRecord::new(REVIEW_CREATED, by.clone(), &body);
-        match journal.append(&reviews_stream(), expected, vec![record]).await {
-            Ok(mut stored) => {
-                let stored = stored
-                    .pop()
-                    .ok_or_else(|| ApiError::Internal("the journal stored no review record".into()))?;
-                return Ok(Review {
-                    review_id: body.review_id,
-                    name: body.name,
-                    children: body.children,
-                    family_id: body.family_id,
-                    from,
-                    to,
-                    investigators: body.investigators,
-                    created_by: stored.recorded_by,
-                    created_at: stored.recorded_at,
-                });
-            }
-            Err(journey_core::Error::Conflict(_)) => continue,
-            Err(e) => return Err(e.into()),
+        let stored =
+            crate::holds::append_if_unchanged(journal, &reviews_stream(), reviews.version, record).await?;
+        if let Some(stored) = stored {
+            return Ok(Review {
+                review_id: body.review_id,
+                name: body.name,
+                children: body.children,
+                family_id: body.family_id,
+                from,
+                to,
+                investigators: body.investigators,
+                created_by: stored.recorded_by,
+                created_at: stored.recorded_at,
+            });
         }
     }
     Err(ApiError::Unavailable(

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 use journey_core::domain::PersonId;
 use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
 use journey_core::view::subject_access::{AccessSubject, Disclosure, Withholding};
-use journey_core::{ChildId, Date, EventId, ExpectedVersion, PrincipalId, Problems, Timestamp};
+use journey_core::{ChildId, Date, EventId, PrincipalId, Problems, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -363,14 +363,6 @@ impl Requests {
         self.version = record.version;
         Ok(())
     }
-
-    fn expected(&self) -> ExpectedVersion {
-        if self.version == 0 {
-            ExpectedVersion::NoStream
-        } else {
-            ExpectedVersion::Exact(journey_core::Version(self.version))
-        }
-    }
 }
 
 /// A request to record (the API's body).
@@ -683,14 +675,12 @@ impl Recorder<'_> {
         for _ in 0..ATTEMPTS {
             let requests = self.load().await?;
             let (record, request_id) = build(&requests)?;
-            match self
-                .journal
-                .append(&subject_access_stream(), requests.expected(), vec![record])
-                .await
+            let stream = subject_access_stream();
+            if crate::holds::append_if_unchanged(self.journal, &stream, requests.version, record)
+                .await?
+                .is_some()
             {
-                Ok(_) => return self.load().await?.get(&request_id).cloned(),
-                Err(journey_core::Error::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                return self.load().await?.get(&request_id).cloned();
             }
         }
         Err(ApiError::Unavailable(
