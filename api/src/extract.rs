@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
 use journey_core::error::FieldError;
-use journey_core::{ChildId, Date, Timestamp};
+use journey_core::{ChildId, Date, Problems, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -257,4 +257,30 @@ fn instant_rule(text: &str) -> String {
         Timestamp::EARLIEST_ACCEPTED,
         Timestamp::LATEST_ACCEPTED
     )
+}
+
+/// Checks a free-text field of a request body: required, at most `max` characters, and no control characters
+/// but new lines; each problem names the field. `purpose`, when given, says in the "required" message what the
+/// field is for ("say why (the inquiry, ...)").
+pub(crate) fn check_text(
+    field: &str,
+    text: &str,
+    max: usize,
+    purpose: Option<&str>,
+    problems: &mut Problems,
+) {
+    let chars = text.chars().count();
+    if text.trim().is_empty() {
+        problems.push(
+            field,
+            match purpose {
+                Some(purpose) => format!("is required: {purpose}, in 1 to {max} characters"),
+                None => format!("is required: 1 to {max} characters"),
+            },
+        );
+    } else if chars > max {
+        problems.push(field, format!("must be at most {max} characters (got {chars})"));
+    } else if text.chars().any(|c| c.is_control() && c != '\n') {
+        problems.push(field, "must not contain control characters other than new lines");
+    }
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::extract::AcceptedDate;
+use crate::extract::{AcceptedDate, check_text};
 
 /// The journal stream of holds.
 pub const HOLDS_STREAM: &str = "holds";
@@ -209,23 +209,13 @@ impl Holds {
 }
 
 fn check_reason(reason: &str, problems: &mut Problems) {
-    let chars = reason.chars().count();
-    if reason.trim().is_empty() {
-        problems.push(
-            "reason",
-            "is required: say why (the inquiry, review, litigation or complaint), in 1 to 1000 characters",
-        );
-    } else if chars > REASON_MAX_CHARS {
-        problems.push(
-            "reason",
-            format!("must be at most {REASON_MAX_CHARS} characters (got {chars})"),
-        );
-    } else if reason.chars().any(|c| c.is_control() && c != '\n') {
-        problems.push(
-            "reason",
-            "must not contain control characters other than new lines",
-        );
-    }
+    check_text(
+        "reason",
+        reason,
+        REASON_MAX_CHARS,
+        Some("say why (the inquiry, review, litigation or complaint)"),
+        problems,
+    );
 }
 
 /// Places a hold on the child's record, `by` whom, on `today` (the server's date): the hold as recorded.

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::AcceptedDate;
+use crate::extract::{AcceptedDate, check_text};
 
 pub const REVIEWS_STREAM: &str = "reviews";
 const REVIEW_CREATED: &str = "ReviewCreated";
@@ -172,7 +172,7 @@ pub async fn create(
     is_investigator: impl Fn(&str) -> bool,
 ) -> Result<Review, ApiError> {
     let mut problems = Problems::new();
-    crate::subject_access::check_text("name", &request.name, 200, &mut problems);
+    check_text("name", &request.name, 200, None, &mut problems);
     let (from, to) = (request.from.get(), request.to.get());
     if to < from {
         problems.push(

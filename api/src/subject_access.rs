@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::extract::AcceptedDate;
+use crate::extract::{AcceptedDate, check_text};
 
 pub const SUBJECT_ACCESS_STREAM: &str = "subject-access";
 const REQUESTED: &str = "SubjectAccessRequested";
@@ -434,17 +434,6 @@ pub struct DisclosureBody {
     pub reason: String,
 }
 
-pub(crate) fn check_text(field: &str, text: &str, max: usize, problems: &mut Problems) {
-    let chars = text.chars().count();
-    if text.trim().is_empty() {
-        problems.push(field, format!("is required: 1 to {max} characters"));
-    } else if chars > max {
-        problems.push(field, format!("must be at most {max} characters (got {chars})"));
-    } else if text.chars().any(|c| c.is_control() && c != '\n') {
-        problems.push(field, "must not contain control characters other than new lines");
-    }
-}
-
 /// Each person a disclosure names must be a valid person id.
 fn check_persons(disclosure: &Disclosure, problems: &mut Problems) {
     for (i, id) in disclosure.persons.iter().enumerate() {
@@ -494,9 +483,9 @@ impl NewRequest {
         if distinct.len() != self.children.len() {
             problems.push("children", "must not name a child twice");
         }
-        check_text("authority", &self.authority, TEXT_MAX_CHARS, &mut problems);
+        check_text("authority", &self.authority, TEXT_MAX_CHARS, None, &mut problems);
         if let Some(reference) = &self.reference {
-            check_text("reference", reference, 200, &mut problems);
+            check_text("reference", reference, 200, None, &mut problems);
         }
         let received_on = self.received_on.get();
         if received_on > today {
@@ -554,7 +543,7 @@ impl Recorder<'_> {
     /// Extends a request's deadline to three months. 409 when already extended or released.
     pub async fn extend(&self, request_id: &str, reason: &str) -> Result<SubjectAccessRequest, ApiError> {
         let mut problems = Problems::new();
-        check_text("reason", reason, TEXT_MAX_CHARS, &mut problems);
+        check_text("reason", reason, TEXT_MAX_CHARS, None, &mut problems);
         problems.into_result()?;
         self.append_then(|requests| {
             let request = open(requests, request_id)?;
@@ -580,7 +569,7 @@ impl Recorder<'_> {
         body: &DisclosureBody,
     ) -> Result<SubjectAccessRequest, ApiError> {
         let mut problems = Problems::new();
-        check_text("reason", &body.reason, TEXT_MAX_CHARS, &mut problems);
+        check_text("reason", &body.reason, TEXT_MAX_CHARS, None, &mut problems);
         check_persons(&body.disclosure, &mut problems);
         problems.into_result()?;
         self.append_then(|requests| {
@@ -608,7 +597,7 @@ impl Recorder<'_> {
         entry_exists: bool,
     ) -> Result<SubjectAccessRequest, ApiError> {
         let mut problems = Problems::new();
-        check_text("reason", &body.reason, TEXT_MAX_CHARS, &mut problems);
+        check_text("reason", &body.reason, TEXT_MAX_CHARS, None, &mut problems);
         if !entry_exists {
             problems.push(
                 "event_id",
