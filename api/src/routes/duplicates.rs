@@ -7,11 +7,12 @@
 //! records are not compared.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use axum::Json;
 use axum::extract::State;
 use journey_core::view::duplicates::{Candidate, Identity, bears_on_identity, candidates, identity};
-use journey_core::{ChildId, Position, RecordedEvent, Timestamp};
+use journey_core::{ChildId, RecordedEvent, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -74,27 +75,23 @@ pub async fn duplicates(State(state): State<AppState>, Auth(principal): Auth) ->
 pub(crate) async fn identities(state: &AppState, known_at: Timestamp) -> ApiResult<Vec<(ChildId, Identity)>> {
     let mut kept: HashMap<ChildId, Vec<RecordedEvent>> = HashMap::new();
     let mut order: Vec<ChildId> = Vec::new();
-    let mut from = Position(1);
-    'scan: loop {
-        let page = state.store.read_all(from, 4096).await?;
-        let Some(end) = page.last() else { break };
-        from = Position(end.envelope.position.0 + 1);
-        for event in page {
-            // Recorded time never decreases along the log: the rest came later.
-            if event.envelope.recorded_at > known_at {
-                break 'scan;
-            }
-            if bears_on_identity(&event.payload) {
-                let child = event.envelope.child_id.clone();
-                kept.entry(child.clone())
-                    .or_insert_with(|| {
-                        order.push(child);
-                        Vec::new()
-                    })
-                    .push(event);
-            }
+    crate::routes::each_logged(state.store.as_ref(), |event| {
+        // Recorded time never decreases along the log: the rest came later.
+        if event.envelope.recorded_at > known_at {
+            return ControlFlow::Break(());
         }
-    }
+        if bears_on_identity(&event.payload) {
+            let child = event.envelope.child_id.clone();
+            kept.entry(child.clone())
+                .or_insert_with(|| {
+                    order.push(child);
+                    Vec::new()
+                })
+                .push(event);
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
     let mut out = Vec::with_capacity(order.len());
     for child in order {
         if state

@@ -23,6 +23,28 @@ pub mod reviews;
 pub mod subject_access;
 pub mod timeline;
 
+/// Walks the whole log in position order, a page at a time, handing each record to `visit` until it breaks:
+/// what every route that looks through all the children's records (a dry run's children, the duplicate
+/// search, a subject access request about a person) reads it with.
+pub(crate) async fn each_logged(
+    store: &dyn journey_core::store::EventStore,
+    mut visit: impl FnMut(journey_core::RecordedEvent) -> std::ops::ControlFlow<()>,
+) -> crate::error::ApiResult<()> {
+    let mut from = journey_core::Position(1);
+    loop {
+        let page = store.read_all(from, 4096).await?;
+        let Some(end) = page.last() else {
+            return Ok(());
+        };
+        from = journey_core::Position(end.envelope.position.0 + 1);
+        for event in page {
+            if visit(event).is_break() {
+                return Ok(());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(

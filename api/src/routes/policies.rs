@@ -596,23 +596,18 @@ pub(crate) async fn first_children<V>(
 ) -> ApiResult<Vec<ChildId>> {
     let mut children = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut from = journey_core::Position(1);
-    loop {
-        let page = store.read_all(from, 4096).await?;
-        let Some(last) = page.last() else {
-            return Ok(children);
-        };
-        from = journey_core::Position(last.envelope.position.0 + 1);
-        for event in &page {
-            if event.envelope.version == Version::FIRST
-                && !skip.contains_key(&event.envelope.child_id)
-                && seen.insert(event.envelope.child_id.clone())
-            {
-                children.push(event.envelope.child_id.clone());
-                if children.len() == limit {
-                    return Ok(children);
-                }
+    crate::routes::each_logged(store, |event| {
+        if event.envelope.version == Version::FIRST
+            && !skip.contains_key(&event.envelope.child_id)
+            && seen.insert(event.envelope.child_id.clone())
+        {
+            children.push(event.envelope.child_id);
+            if children.len() == limit {
+                return std::ops::ControlFlow::Break(());
             }
         }
-    }
+        std::ops::ControlFlow::Continue(())
+    })
+    .await?;
+    Ok(children)
 }

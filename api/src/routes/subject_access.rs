@@ -7,13 +7,15 @@
 //! adoption record is answered as if it did not exist, as on every other route: an adopted adult's access
 //! goes through the adoption disclosure procedure and the `sealed-records` role.
 
+use std::ops::ControlFlow;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use journey_core::view::AsOf;
 use journey_core::view::subject_access::{AccessSubject, Bundle, ChildRecords, bundle};
-use journey_core::{ChildId, Date, Position, RecordedEvent};
+use journey_core::{ChildId, Date, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -32,9 +34,6 @@ use crate::subject_access::{
     DisclosureBody, EntryDecisionBody, MadeFrom, NewRequest, Reason, Recorder, Released, Requests,
     SubjectAccessRequest, open, request_id,
 };
-
-/// Records read per page when looking through the whole log for a person's data.
-const SCAN_PAGE: usize = 4096;
 
 fn bank_holidays() -> &'static [Date] {
     &journey_plugins::Calendar::england_and_wales().bank_holidays
@@ -409,26 +408,22 @@ async fn make(state: &AppState, principal: &Principal, request: &SubjectAccessRe
 /// through once. Sealed adoption records are passed over.
 async fn children_carrying(state: &AppState, person_id: &str, last: u64) -> ApiResult<Vec<ChildId>> {
     let mut found: Vec<ChildId> = Vec::new();
-    let mut from = Position(1);
-    loop {
-        let page = state.store.read_all(from, SCAN_PAGE).await?;
-        let Some(end) = page.last() else { break };
-        from = Position(end.envelope.position.0 + 1);
-        for event in &page {
-            if event.envelope.position.0 > last {
-                return finish(state, found).await;
-            }
-            if !found.contains(&event.envelope.child_id)
-                && event
-                    .payload
-                    .data_subjects()
-                    .iter()
-                    .any(|p| p.person_id.as_deref() == Some(person_id))
-            {
-                found.push(event.envelope.child_id.clone());
-            }
+    crate::routes::each_logged(state.store.as_ref(), |event| {
+        if event.envelope.position.0 > last {
+            return ControlFlow::Break(());
         }
-    }
+        if !found.contains(&event.envelope.child_id)
+            && event
+                .payload
+                .data_subjects()
+                .iter()
+                .any(|p| p.person_id.as_deref() == Some(person_id))
+        {
+            found.push(event.envelope.child_id);
+        }
+        ControlFlow::Continue(())
+    })
+    .await?;
     finish(state, found).await
 }
 
