@@ -43,7 +43,10 @@ pub fn examples() -> Vec<EventPayload> {
 /// * `EX-D`: Child D, whose history comes from the authority's earliest SSDA903 return, already looked after
 ///   when it begins;
 /// * `EX-E`: Child E, looked after as a baby and adopted: the adoption order seals the record, and the child
-///   continues under a new identity.
+///   continues under a new identity;
+/// * `EX-G`, `EX-H`, `EX-J`: a baby registered twice, by the front door (`EX-G`) and by the health visiting
+///   team (`EX-H`), whose records are merged into `EX-G`; and another baby (`EX-J`) merged into `EX-G` by
+///   mistake, the merge then undone.
 pub fn example_streams() -> Vec<(ChildId, Vec<NewEvent>)> {
     vec![
         (child("EX-A"), child_a()),
@@ -51,6 +54,9 @@ pub fn example_streams() -> Vec<(ChildId, Vec<NewEvent>)> {
         (child("EX-C"), child_c()),
         (child("EX-D"), child_d()),
         (child("EX-E"), child_e()),
+        (child("EX-G"), child_g()),
+        (child("EX-H"), child_h()),
+        (child("EX-J"), child_j()),
     ]
 }
 
@@ -1368,6 +1374,112 @@ fn child_e() -> Vec<NewEvent> {
             on("2023-05-16"),
             ContinuedUnderNewIdentity {
                 new_child_id: child("EX-F"),
+            },
+        ),
+    ]
+}
+
+/// A baby's registration, as a team registered it.
+fn baby(event_id: &str, given_name: &str, family_name: &str, dob: &str, nhs_start: u32) -> NewEvent {
+    ev(
+        event_id,
+        on(dob),
+        ChildRegistered {
+            given_name: Some(short(given_name)),
+            family_name: Some(short(family_name)),
+            preferred_name: None,
+            date_of_birth: Some(d(dob)),
+            expected_date_of_birth: None,
+            sex: Sex::F,
+            ethnicity: Some(Ethnicity::WBRI),
+            upn: None,
+            former_upn: None,
+            upn_unknown_reason: Some(UpnUnknownReason::UN1),
+            nhs_number: Some(nhs(nhs_start)),
+            disabilities: vec![],
+            family_id: None,
+        },
+    )
+}
+
+fn child_g() -> Vec<NewEvent> {
+    vec![
+        baby("g-001", "Child", "G", "2024-06-03", 910),
+        ev(
+            "g-002",
+            at("2024-07-10T11:00"),
+            ContactReceived {
+                source: ReferralSource::R3B,
+                agency: Some(short("Exampletown Health Visiting")),
+                concerns: vec![],
+                summary: Some(long("Health visitor worried about feeding and weight.")),
+                referrer: None,
+            },
+        ),
+        ev(
+            "g-003",
+            on("2024-08-02"),
+            RecordMergedFrom {
+                merged_child_id: child("EX-H"),
+                merge_event_id: id("h-002"),
+                reason: long(
+                    "Same NHS number and date of birth: registered twice, by the front door and by health visiting.",
+                ),
+            },
+        ),
+        ev(
+            "g-004",
+            on("2024-08-05"),
+            RecordMergedFrom {
+                merged_child_id: child("EX-J"),
+                merge_event_id: id("j-002"),
+                reason: long("Believed to be the same baby (same surname and date of birth)."),
+            },
+        ),
+        ev(
+            "g-005",
+            on("2024-08-06"),
+            MergeUndone {
+                merge_event_id: id("g-004"),
+                reason: long("A different baby: twins' records were confused; the NHS numbers differ."),
+            },
+        ),
+    ]
+}
+
+fn child_h() -> Vec<NewEvent> {
+    vec![
+        baby("h-001", "Child", "Gee", "2024-06-03", 910),
+        ev(
+            "h-002",
+            on("2024-08-02"),
+            RecordMergedInto {
+                surviving_child_id: child("EX-G"),
+                reason: long(
+                    "Same NHS number and date of birth: registered twice, by the front door and by health visiting.",
+                ),
+            },
+        ),
+    ]
+}
+
+fn child_j() -> Vec<NewEvent> {
+    vec![
+        baby("j-001", "Child", "G", "2024-06-03", 920),
+        ev(
+            "j-002",
+            on("2024-08-05"),
+            RecordMergedInto {
+                surviving_child_id: child("EX-G"),
+                reason: long("Believed to be the same baby (same surname and date of birth)."),
+            },
+        ),
+        ev(
+            "j-003",
+            on("2024-08-06"),
+            MergeUndone {
+                merge_event_id: id("j-002"),
+                reason: long("A different baby: twins' records were confused; the NHS numbers differ."),
             },
         ),
     ]

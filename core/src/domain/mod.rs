@@ -31,7 +31,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, Problems};
-use crate::ids::EventId;
+use crate::ids::{ChildId, EventId};
 use crate::time::Date;
 
 mod de;
@@ -46,6 +46,7 @@ mod tests;
 
 pub use events::*;
 pub use state::StreamState;
+pub(crate) use state::closes;
 pub use subjects::{DataSubject, ThirdPartyData};
 pub use values::{
     AgencyAttendance, Entitlement, FamilyId, LaCode, LongText, NhsNumber, PartialDate, PersonAttendance,
@@ -358,6 +359,10 @@ pub enum EventPayload {
     RestrictionLifted(RestrictionLifted),
     /// After an adoption order: the adoptive record's id, known only to those who may open sealed records.
     ContinuedUnderNewIdentity(ContinuedUnderNewIdentity),
+    /// Two records found to be one child, and the merge undone (issue #20).
+    RecordMergedInto(RecordMergedInto),
+    RecordMergedFrom(RecordMergedFrom),
+    MergeUndone(MergeUndone),
     // ---- Append new variants here. ----
 }
 
@@ -472,6 +477,10 @@ event_payloads! {
     RestrictionLifted => Correction,
     /// After an adoption order: the adoptive record's id, known only to those who may open sealed records.
     ContinuedUnderNewIdentity => Identity,
+    /// Two records found to be one child, and the merge undone (issue #20).
+    RecordMergedInto => Identity,
+    RecordMergedFrom => Identity,
+    MergeUndone => Identity,
     // ---- Append new variants here. ----
 }
 
@@ -490,6 +499,15 @@ impl EventPayload {
         let mut out = Vec::new();
         self.as_dyn().third_parties("", &mut out);
         subjects::merge(out)
+    }
+
+    /// For `RecordMergedInto` and `RecordMergedFrom`: the field naming the other record, and that record.
+    pub fn merge_partner(&self) -> Option<(&'static str, &ChildId)> {
+        match self {
+            EventPayload::RecordMergedInto(m) => Some(("data.surviving_child_id", &m.surviving_child_id)),
+            EventPayload::RecordMergedFrom(m) => Some(("data.merged_child_id", &m.merged_child_id)),
+            _ => None,
+        }
     }
 
     /// The payload's own dates checked against the event's date (`occurred`) and `today`: nothing in the
@@ -554,6 +572,15 @@ impl EventKind {
         matches!(self, EventKind::RecordRestricted | EventKind::RestrictionLifted)
     }
 
+    /// Merges of two records into one and their undoing: events about the record itself, which the views
+    /// never show as facts of the journey (they read the merged record instead).
+    pub const fn is_merge(self) -> bool {
+        matches!(
+            self,
+            EventKind::RecordMergedInto | EventKind::RecordMergedFrom | EventKind::MergeUndone
+        )
+    }
+
     /// Events about other events rather than about the child: never an original fact of the journey.
     pub const fn is_about_events(self) -> bool {
         self.is_correction() || self.is_restriction()
@@ -570,7 +597,10 @@ impl EventKind {
             | EventCorrected
             | EventRetracted
             | RecordRestricted
-            | RestrictionLifted => true,
+            | RestrictionLifted
+            | RecordMergedInto
+            | RecordMergedFrom
+            | MergeUndone => true,
             ContactReceived
             | ContactDecided
             | EarlyHelpStarted

@@ -41,6 +41,13 @@
 //!   after the child's death. A restriction changes what the views *use*, not what the rules see: a
 //!   restricted event still takes its place in its lane here.
 //! * `ContinuedUnderNewIdentity` needs an adoption order (not retracted) in the stream.
+//! * Merges (issue #20). After `RecordMergedInto` (this record merged into another), every event is refused,
+//!   naming the surviving record, except the `MergeUndone` that names it. A record is merged into one other
+//!   at a time, never into itself (checked where the stream's child is known: `store::backend`), and not while it has absorbed others (merge those into the survivor
+//!   directly). `RecordMergedFrom` names a child not already merged into this record. `MergeUndone` names a
+//!   merge event of this stream not already undone. Merge events are never corrected or retracted (a merge
+//!   recorded in error is undone, with the reason), and may be recorded before birth or after death: they
+//!   are about the record, not the child.
 //!
 //! # What the state keeps
 //! One small `Entry` per event (kind, date, retracted, which correction is in force) and one `Mark` per
@@ -61,7 +68,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::error::Problems;
-use crate::ids::EventId;
+use crate::ids::{ChildId, EventId};
 use crate::time::{Date, OccurredAt};
 
 use super::lists::{CourtOrderKind, WorkerRole};
@@ -231,12 +238,15 @@ fn lane_op(kind: EventKind) -> Option<(Lane, Op)> {
         | EventRetracted
         | RecordRestricted
         | RestrictionLifted
-        | ContinuedUnderNewIdentity => return None,
+        | ContinuedUnderNewIdentity
+        | RecordMergedInto
+        | RecordMergedFrom
+        | MergeUndone => return None,
     })
 }
 
 /// Whether the kind closes something (and so may be recorded after the child's death).
-fn closes(kind: EventKind) -> bool {
+pub(crate) fn closes(kind: EventKind) -> bool {
     matches!(lane_op(kind), Some((_, Op::Close)))
 }
 
@@ -313,12 +323,18 @@ enum Birth {
     Born { dob: Date },
 }
 
+const MERGES_STAND: &str =
+    "a merge is not corrected or retracted; undo it with MergeUndone (giving the reason)";
+
 /// The rules' view of one child's stream. Compact and cheap to clone: see the module documentation.
 #[derive(Clone, Debug, Default)]
 pub struct StreamState {
     index: HashMap<Key, u32>,
     entries: Vec<Entry>,
     lanes: [Vec<Mark>; LANES],
+    /// Each `RecordMergedInto` and `RecordMergedFrom`: its entry and the other record. Empty but for
+    /// records that were merged.
+    merges: Vec<(u32, ChildId)>,
 }
 
 impl StreamState {
@@ -335,7 +351,22 @@ impl StreamState {
             p.push(e.field, e.message);
         }
         not_future(&mut p, "occurred_at", date, today);
+        if let Some(survivor) = self.merged_into()
+            && !matches!(payload, EventPayload::MergeUndone(_))
+        {
+            p.push(
+                "child_id",
+                format!(
+                    "this child's record was merged into {survivor} (RecordMergedInto): record events for the \
+                     child under {survivor}, or undo the merge first"
+                ),
+            );
+            return p;
+        }
         match payload {
+            EventPayload::RecordMergedInto(m) => self.check_merge_into(&m.surviving_child_id, &mut p),
+            EventPayload::RecordMergedFrom(m) => self.check_merge_from(&m.merged_child_id, &mut p),
+            EventPayload::MergeUndone(u) => self.check_merge_undone(&u.merge_event_id, &mut p),
             EventPayload::EventCorrected(c) => self.check_correction(c, today, &mut p),
             EventPayload::EventRetracted(r) => self.check_retraction(r, &mut p),
             EventPayload::RecordRestricted(r) => self.check_restriction(r.target_event_id.as_ref(), &mut p),
@@ -435,6 +466,23 @@ impl StreamState {
                     current: seq,
                 });
             }
+            EventPayload::RecordMergedInto(m) => {
+                self.push_about_record(EventKind::RecordMergedInto, date, None, seq);
+                self.merges.push((seq, m.surviving_child_id.clone()));
+            }
+            EventPayload::RecordMergedFrom(m) => {
+                self.push_about_record(EventKind::RecordMergedFrom, date, None, seq);
+                self.merges.push((seq, m.merged_child_id.clone()));
+            }
+            EventPayload::MergeUndone(u) => {
+                let target = self.lookup(&u.merge_event_id);
+                self.push_about_record(EventKind::MergeUndone, date, target, seq);
+                if let Some(t) = target
+                    && self.entry(t).kind.is_merge()
+                {
+                    self.entries[t as usize].retracted = true;
+                }
+            }
             EventPayload::RestrictionLifted(l) => {
                 let target = self.lookup(&l.restriction_event_id);
                 self.entries.push(Entry {
@@ -465,6 +513,34 @@ impl StreamState {
             }
         }
         self.index.insert(Key::of(event_id), seq);
+    }
+
+    fn push_about_record(&mut self, kind: EventKind, date: Date, target: Option<u32>, seq: u32) {
+        self.entries.push(Entry {
+            kind,
+            retracted: false,
+            date,
+            target,
+            current: seq,
+        });
+    }
+
+    /// The record this one is merged into, while the merge stands.
+    pub fn merged_into(&self) -> Option<&ChildId> {
+        self.open_merges(EventKind::RecordMergedInto).next()
+    }
+
+    /// The records merged into this one, while each merge stands.
+    pub fn absorbed(&self) -> impl Iterator<Item = &ChildId> {
+        self.open_merges(EventKind::RecordMergedFrom)
+    }
+
+    /// The other records of the merges of `kind` not undone ("retracted" is how an entry is marked undone).
+    fn open_merges(&self, kind: EventKind) -> impl Iterator<Item = &ChildId> {
+        self.merges.iter().filter_map(move |(seq, other)| {
+            let e = self.entry(*seq);
+            (e.kind == kind && !e.retracted).then_some(other)
+        })
     }
 
     /// The number of events applied.
@@ -581,6 +657,10 @@ impl StreamState {
             );
             return;
         }
+        if te.kind.is_merge() {
+            p.push(TARGET, format!("is a {}: {MERGES_STAND}", te.kind));
+            return;
+        }
         if te.retracted {
             p.push(
                 TARGET,
@@ -650,6 +730,8 @@ impl StreamState {
                     te.kind
                 ),
             );
+        } else if te.kind.is_merge() {
+            p.push(TARGET, format!("is a {}: {MERGES_STAND}", te.kind));
         } else if te.kind == EventKind::EventRetracted {
             p.push(
                 TARGET,
@@ -719,6 +801,57 @@ impl StreamState {
             p.push(TARGET, format!("is a {}, not a RecordRestricted", te.kind));
         } else if te.retracted {
             p.push(TARGET, "has already been lifted");
+        }
+    }
+
+    /// `RecordMergedInto`: into another record, while this one has absorbed none.
+    fn check_merge_into(&self, survivor: &ChildId, p: &mut Problems) {
+        const FIELD: &str = "data.surviving_child_id";
+        if !self.check_registration(EventKind::RecordMergedInto, p) {
+            return;
+        }
+        if let Some(absorbed) = self.absorbed().next() {
+            p.push(
+                FIELD,
+                format!(
+                    "cannot be merged into while this record has absorbed {absorbed}: a merged record is not \
+                     merged again; undo that merge and merge both records into {survivor} directly"
+                ),
+            );
+        }
+    }
+
+    /// `RecordMergedFrom`: a child not already merged into this record.
+    fn check_merge_from(&self, merged: &ChildId, p: &mut Problems) {
+        const FIELD: &str = "data.merged_child_id";
+        if !self.check_registration(EventKind::RecordMergedFrom, p) {
+            return;
+        }
+        if self.absorbed().any(|a| a == merged) {
+            p.push(FIELD, format!("{merged} is already merged into this record"));
+        }
+    }
+
+    /// `MergeUndone`: of a merge event of this stream, once.
+    fn check_merge_undone(&self, merge: &EventId, p: &mut Problems) {
+        const TARGET: &str = "data.merge_event_id";
+        let Some(t) = self.lookup(merge) else {
+            p.push(
+                TARGET,
+                format!(
+                    "no event {merge} in this child's stream: an undoing names a merge of the same stream"
+                ),
+            );
+            return;
+        };
+        let te = self.entry(t);
+        if !matches!(te.kind, EventKind::RecordMergedInto | EventKind::RecordMergedFrom) {
+            p.push(
+                TARGET,
+                format!("is a {}, not a RecordMergedInto or RecordMergedFrom", te.kind),
+            );
+        } else if te.retracted {
+            p.push(TARGET, "has already been undone");
         }
     }
 

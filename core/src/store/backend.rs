@@ -127,7 +127,7 @@ pub fn plan_append(
 
     if let [event] = request.events.as_slice() {
         // The common case, one event: check against the state as it is, and advance it in place.
-        let problems = check_event(state, event, recorded_at);
+        let problems = check_event(state, &request.child_id, event, recorded_at);
         if !problems.is_empty() {
             return Err(Problems(problems.0.into_iter().map(|f| f.under("events[0]")).collect()).into());
         }
@@ -139,7 +139,7 @@ pub fn plan_append(
     let mut next_state = state.clone();
     let mut problems = Problems::new();
     for (i, e) in request.events.iter().enumerate() {
-        let p = check_event(&next_state, e, recorded_at);
+        let p = check_event(&next_state, &request.child_id, e, recorded_at);
         if p.is_empty() {
             next_state.apply(&e.event_id, e.occurred_at, &e.payload);
         } else {
@@ -153,12 +153,25 @@ pub fn plan_append(
 
 /// Stateless rules first (reported under `data`, as the sender wrote it), then the rules that need history.
 /// `recorded_at` is the instant the append is recorded; its date in England is "today".
-fn check_event(state: &StreamState, event: &NewEvent, recorded_at: Timestamp) -> Problems {
+fn check_event(
+    state: &StreamState,
+    child_id: &ChildId,
+    event: &NewEvent,
+    recorded_at: Timestamp,
+) -> Problems {
     let p = event.payload.validate();
     if !p.is_empty() {
         return Problems(p.0.into_iter().map(|f| f.under("data")).collect());
     }
     let mut p = state.check(event.occurred_at, &event.payload, recorded_at.england_date());
+    if let Some((field, other)) = event.payload.merge_partner()
+        && other == child_id
+    {
+        p.push(
+            field,
+            "is this child: a merge joins two different children's records",
+        );
+    }
     if let Some(claimed) = event.source_recorded_at {
         source_recorded_at_problems(claimed, recorded_at, &mut p);
     }

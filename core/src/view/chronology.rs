@@ -5,6 +5,7 @@
 //! marked.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ use crate::time::{OccurredAt, Timestamp};
 use super::AsOf;
 use super::describe::describe;
 use super::effective::{Amendment, AmendmentRecord, EffectiveRef, EventStatus, Restriction, resolve};
+use super::merge::RecordedUnder;
 
 /// What a chronology includes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +113,10 @@ pub struct ChronologyEntry<'a> {
     /// The content as first recorded, when a correction is in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_payload: Option<Cow<'a, EventPayload>>,
+    /// In a merged record (issue #20): the record and version the event was recorded under, when not this
+    /// child's own (`version` is then its place in the merged record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_under: Option<RecordedUnder>,
 }
 
 impl<'a> Chronology<'a> {
@@ -157,6 +163,17 @@ impl<'a> Chronology<'a> {
             as_of,
             options,
             entries,
+        }
+    }
+
+    /// Marks the entries of a merged record's timeline with the record each was recorded under
+    /// ([`super::merge::MergedStream::recorded_under`]).
+    pub fn mark_recorded_under(&mut self, recorded_under: &HashMap<Position, RecordedUnder>) {
+        if recorded_under.is_empty() {
+            return;
+        }
+        for entry in &mut self.entries {
+            entry.recorded_under = recorded_under.get(&entry.position).cloned();
         }
     }
 
@@ -219,6 +236,7 @@ fn event_entry<'a>(e: &EffectiveRef<'a>, options: &ChronologyOptions) -> Chronol
         causation_id: env.causation_id.clone(),
         payload: Cow::Borrowed(e.payload),
         original_payload: e.original_payload.map(Cow::Borrowed),
+        recorded_under: None,
     }
 }
 
@@ -314,6 +332,7 @@ fn amendment_entry<'a>(
         causation_id: env.causation_id.clone(),
         payload: Cow::Borrowed(&r.payload),
         original_payload: None,
+        recorded_under: None,
     }
 }
 

@@ -355,6 +355,15 @@ pub fn describe(payload: &EventPayload) -> String {
         }
         P::ContinuedUnderNewIdentity(c) => format!("Continues under a new identity: {}", c.new_child_id),
         P::RestrictionLifted(l) => format!("Restriction {} lifted — {}", l.restriction_event_id, l.reason),
+        P::RecordMergedInto(m) => format!(
+            "Record merged into {}: the same child — {}",
+            m.surviving_child_id, m.reason
+        ),
+        P::RecordMergedFrom(m) => format!(
+            "Record {} merged into this one: the same child — {}",
+            m.merged_child_id, m.reason
+        ),
+        P::MergeUndone(u) => format!("Merge {} undone — {}", u.merge_event_id, u.reason),
     }
 }
 

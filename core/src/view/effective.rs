@@ -16,6 +16,9 @@
 //!   ([`EffectiveRef::is_in_use`]), so the summary, the returns, the measures and the policies' input leave
 //!   it out, as they leave out a retracted one. Restrictions are not entries of their own either.
 //!
+//! * Merge events (`RecordMergedInto`, `RecordMergedFrom`, `MergeUndone`) are about the record, not the
+//!   child, and have no place here: a merged child is read as the union of its records (issue #20).
+//!
 //! Nothing here depends on the order in which things occurred: only on the order in which they were
 //! recorded (the stream's version order).
 
@@ -306,6 +309,10 @@ pub(crate) fn resolve(events: &[RecordedEvent], known_at: Timestamp) -> Resoluti
     let mut whole_record_restricted: Option<&RecordedEvent> = None;
 
     for r in known_records(events, known_at) {
+        if r.payload.kind().is_merge() {
+            // About the record, not the child: the merged record is read instead (issue #20).
+            continue;
+        }
         let e = &r.envelope;
         let effect = resolver.apply(&e.event_id, e.version, e.occurred_at, &r.payload, |p| p);
         let amendment = |action| Amendment {
@@ -573,6 +580,9 @@ impl<T> Resolver<T> {
         content: impl FnOnce(&'p EventPayload) -> T,
     ) -> Effect {
         match payload {
+            EventPayload::RecordMergedInto(_)
+            | EventPayload::RecordMergedFrom(_)
+            | EventPayload::MergeUndone(_) => Effect::Nothing,
             EventPayload::EventCorrected(c) => {
                 let index = self.amendments;
                 self.amendments += 1;

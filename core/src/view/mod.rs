@@ -35,6 +35,7 @@ pub mod duplicates;
 mod effective;
 pub mod family;
 mod fold;
+pub mod merge;
 mod sealed;
 pub mod subject_access;
 mod summary;

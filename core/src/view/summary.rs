@@ -125,11 +125,21 @@ impl ChildSummary {
         for r in known_records(events, as_of.known_at) {
             known.add(r);
         }
-        let registration = effective
+        // One registration is in use in a child's own stream. A merged record (issue #20) holds one per record
+        // merged: the earliest recorded stands, and any other that says something else is an inconsistency
+        // for a person to resolve (with `ChildDetailsAmended`), never an error.
+        let mut registrations = effective
             .iter()
-            .rev()
-            .find(|e| e.is_in_use() && matches!(e.payload, EventPayload::ChildRegistered(_)))
+            .filter(|e| e.is_in_use() && matches!(e.payload, EventPayload::ChildRegistered(_)));
+        let registration = registrations
+            .next()
             .map(|e| (e.occurred_at.date(), identity_of(e)));
+        let disagreements: Vec<Inconsistency> = match &registration {
+            Some((_, standing)) => registrations
+                .filter_map(|e| registration_disagrees(standing, e))
+                .collect(),
+            None => Vec::new(),
+        };
         let mut facts: Vec<(OccurredAt, Version, &EffectiveRef<'_>)> = effective
             .iter()
             .filter(|e| e.is_in_use() && e.occurred_at.date() <= as_of.on)
@@ -151,6 +161,7 @@ impl ChildSummary {
         };
         let mut summary = summarise(&fold, as_of, registration.as_ref().map(|(d, i)| (*d, i)), &known);
         restrictions.mark(&mut summary);
+        summary.inconsistencies.splice(0..0, disagreements);
         summary
     }
 }
@@ -170,6 +181,52 @@ impl Restrictions {
         summary.restricted_events = self.events;
         summary.record_restricted = self.whole_record;
     }
+}
+
+/// A second registration's disagreement with the one that stands, naming each field that differs.
+fn registration_disagrees(standing: &Identity, other: &EffectiveRef<'_>) -> Option<Inconsistency> {
+    let theirs = identity_of(other);
+    let mut differences = Vec::new();
+    let show = |d: Option<Date>| d.map_or_else(|| "none".to_owned(), |d| d.to_string());
+    if theirs.date_of_birth != standing.date_of_birth {
+        differences.push(format!(
+            "date of birth {} (the record's is {})",
+            show(theirs.date_of_birth),
+            show(standing.date_of_birth)
+        ));
+    }
+    if theirs.expected_date_of_birth != standing.expected_date_of_birth {
+        differences.push(format!(
+            "expected date of birth {} (the record's is {})",
+            show(theirs.expected_date_of_birth),
+            show(standing.expected_date_of_birth)
+        ));
+    }
+    if theirs.sex != standing.sex {
+        let code = |s: Option<Sex>| s.map_or("none", |s| s.code());
+        differences.push(format!(
+            "sex {} (the record's is {})",
+            code(theirs.sex),
+            code(standing.sex)
+        ));
+    }
+    if theirs.ethnicity != standing.ethnicity {
+        let code = |e: Option<Ethnicity>| e.map_or("none", |e| e.code());
+        differences.push(format!(
+            "ethnicity {} (the record's is {})",
+            code(theirs.ethnicity),
+            code(standing.ethnicity)
+        ));
+    }
+    (!differences.is_empty()).then(|| Inconsistency {
+        event_id: other.event_id().clone(),
+        kind: EventKind::ChildRegistered,
+        on: other.occurred_at.date(),
+        problem: format!(
+            "a second registration, from a merged record, gives {}",
+            differences.join(", ")
+        ),
+    })
 }
 
 fn identity_of(e: &EffectiveRef<'_>) -> Identity {

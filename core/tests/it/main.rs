@@ -3,5 +3,6 @@
 mod contract;
 mod duplicates;
 mod golden;
+mod merges;
 mod subject_access;
 mod views;

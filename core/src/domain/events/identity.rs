@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{Disability, Ethnicity, Sex, UpnUnknownReason};
 use crate::error::Problems;
-use crate::ids::ChildId;
+use crate::ids::{ChildId, EventId};
 use crate::time::Date;
 
 use super::super::lists::{IdentifierKind, Relationship};
@@ -257,3 +257,46 @@ pub struct ContinuedUnderNewIdentity {
 
 no_third_parties!(ContinuedUnderNewIdentity);
 impl Payload for ContinuedUnderNewIdentity {}
+
+/// Two records found to be one child (issue #20), recorded in the record merged away (`A`): from now on the
+/// child is read under `surviving_child_id` (`B`), whose reads are the union of both records, and this
+/// record takes no more events (they are refused naming `B`) until the merge is undone with
+/// `MergeUndone`. Nothing is rewritten: both records keep every event and hash. Recorded first, before
+/// `RecordMergedFrom` in `B`, so that nothing can be appended here once the merge has begun.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMergedInto {
+    pub surviving_child_id: ChildId,
+    /// Why the two records are one child: what a person checked.
+    pub reason: LongText,
+}
+
+no_third_parties!(RecordMergedInto);
+impl Payload for RecordMergedInto {}
+
+/// The other half of a merge, recorded in the surviving record (`B`) once `RecordMergedInto` is in `A`:
+/// the instant the merge takes effect for every read. `merge_event_id` is `A`'s `RecordMergedInto`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMergedFrom {
+    pub merged_child_id: ChildId,
+    pub merge_event_id: EventId,
+    pub reason: LongText,
+}
+
+no_third_parties!(RecordMergedFrom);
+impl Payload for RecordMergedFrom {}
+
+/// Undoes a merge, in both records: in `B` first (naming its `RecordMergedFrom`: from then on reads of `B`
+/// are `B`'s own records again), then in `A` (naming its `RecordMergedInto`: `A` takes events again).
+/// Both records are as they were, with whatever was recorded under `B` meanwhile staying in `B`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, bincode::Encode, bincode::Decode)]
+#[serde(deny_unknown_fields)]
+pub struct MergeUndone {
+    /// This record's `RecordMergedInto` or `RecordMergedFrom`.
+    pub merge_event_id: EventId,
+    pub reason: LongText,
+}
+
+no_third_parties!(MergeUndone);
+impl Payload for MergeUndone {}
