@@ -145,6 +145,8 @@ pub enum Action {
     HandleSubjectAccess,
     /// List candidate duplicate records (children's ids and why they may be one child): admins, who merge.
     FindDuplicates,
+    /// Merge two records found to be one child, undo a merge, list merges (`crate::merges`): admins.
+    MergeRecords,
 }
 
 impl Role {

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use journey_core::ChildId;
 use journey_core::content_keys::KeyError;
 use journey_core::error::{Conflict, Error as CoreError, FieldError, Problems};
 use serde::{Deserialize, Serialize};
@@ -69,6 +70,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize, setting: &'static str },
     #[error("not found: {0}")]
     NotFound(String),
+    /// The child's record was merged into another (issue #20): read it there (307, with `Location` the same
+    /// URL naming the surviving record; `crate::merges`).
+    #[error("the record of child {child_id} was merged into {into}'s: read {into} (the merge may be undone)")]
+    MergedInto { child_id: ChildId, into: ChildId },
     /// The child's record was destroyed under its retention rule: its content key no longer exists (410).
     #[error("{0}")]
     Gone(String),
@@ -142,6 +147,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MergedInto { .. } => StatusCode::TEMPORARY_REDIRECT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Conflict(_) | ApiError::ConflictDetail(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -160,6 +166,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MergedInto { .. } => ("record-merged", "The child's record was merged into another"),
             ApiError::Gone(_) => ("record-destroyed", "The record was destroyed"),
             ApiError::Conflict(Conflict::WrongExpectedVersion { .. }) => (
                 "wrong-expected-version",
@@ -219,10 +226,24 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            ApiError::MergedInto { child_id, into } => {
+                // The route's URL is known only outside the handler: `middleware::merged_location` writes
+                // the `Location` from it.
+                response
+                    .extensions_mut()
+                    .insert(MergedRedirect { child_id, into });
+            }
             _ => {}
         }
         response
     }
+}
+
+/// What a redirect to a surviving record replaces in the request's URL (`middleware::merged_location`).
+#[derive(Clone, Debug)]
+pub struct MergedRedirect {
+    pub child_id: ChildId,
+    pub into: ChildId,
 }
 
 /// A problem as a response, with its status and media type.

@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod holds;
 pub mod measures_report;
+pub mod merges;
 pub mod metrics;
 mod middleware;
 pub mod responses;
@@ -115,6 +116,8 @@ pub struct AppState {
     pub proofs: Option<Arc<journey_core::proof::Proofs>>,
     /// The sealed adoption records, caught up from the log on each use (`sealed.rs`).
     pub sealed: Arc<sealed::SealedRecords>,
+    /// The merges of records found to be one child, caught up from the log on each use (`merges.rs`).
+    pub merges: Arc<merges::Merges>,
 }
 
 impl AppState {
@@ -136,6 +139,7 @@ impl AppState {
             sessions: Arc::new(session::Sessions::default()),
             proofs: None,
             sealed: Arc::new(sealed::SealedRecords::default()),
+            merges: Arc::new(merges::Merges::default()),
         }
     }
 
@@ -202,6 +206,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(routes::ops::not_found)
+        .layer(axum::middleware::from_fn(middleware::merged_location))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::timeout,

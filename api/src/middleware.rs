@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use crate::AppState;
-use crate::error::{ApiError, PROBLEM_JSON, problem_for_status, problem_response};
+use crate::error::{ApiError, MergedRedirect, PROBLEM_JSON, problem_for_status, problem_response};
 
 /// Logs each request and counts it by route template (never by the raw path, which carries child ids).
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -122,5 +122,35 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A read of a record merged into another answers 307 with `Location` the same URL, its path segment naming
+/// the merged child replaced by the surviving one (`crate::merges`), query kept.
+pub async fn merged_location(req: Request, next: Next) -> Response {
+    let uri = req.uri().clone();
+    let mut response = next.run(req).await;
+    let Some(redirect) = response.extensions_mut().remove::<MergedRedirect>() else {
+        return response;
+    };
+    let path: Vec<&str> = uri
+        .path()
+        .split('/')
+        .map(|segment| {
+            if segment == redirect.child_id.as_str() {
+                redirect.into.as_str()
+            } else {
+                segment
+            }
+        })
+        .collect();
+    let mut location = path.join("/");
+    if let Some(query) = uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
     response
 }

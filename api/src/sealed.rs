@@ -251,15 +251,17 @@ pub fn legal_basis(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>>
 }
 
 impl SealedRecords {
-    /// `store` as returns and measures read it: a sealed child counted under its pseudonym
-    /// ([`Pseudonymised`]).
+    /// `store` (the log as stored, or a view of it: `crate::merges`) as returns and measures read it: a
+    /// sealed child counted under its pseudonym ([`Pseudonymised`]). Which children are sealed is read from
+    /// `log`, the log as stored.
     pub async fn for_counting<'a>(
         &self,
+        log: &dyn EventStore,
         store: &'a dyn EventStore,
         journal: &dyn Journal,
     ) -> ApiResult<Pseudonymised<'a>> {
         let mut names = HashMap::new();
-        for child_id in self.snapshot(store).await?.into_keys() {
+        for child_id in self.snapshot(log).await?.into_keys() {
             let pseudonym = self.pseudonym(journal, &child_id).await?;
             names.insert(child_id, pseudonym);
         }

@@ -39,10 +39,73 @@ pub enum ChildrenCommand {
     /// List pairs of records that may be one child (an NHS number or UPN in common, or one birthday and
     /// names alike), for a person to decide; nothing is merged. Names children by id and reason only.
     Duplicates(DestructionsArgs),
+    /// Merge a child's record into another's, found to be the same child (admins, with the reason). Both
+    /// records keep every event; from then on the child is read under the surviving record, as the union of
+    /// both, and the merged record refuses appends. Repeating a merge finishes one a crash interrupted.
+    Merge(MergeArgs),
+    /// Undo a record's merge into another (admins, with the reason): both records are as they were, and
+    /// what was recorded under the surviving record meanwhile stays there.
+    Unmerge(UnmergeArgs),
+    /// List every merge, and where each stands.
+    Merges(DestructionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The record merged away.
+    child: ChildId,
+    /// The surviving record.
+    #[arg(long)]
+    into: ChildId,
+    /// What a person checked to decide the two records are one child (1 to 4000 characters).
+    #[arg(long)]
+    reason: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
+}
+
+#[derive(Debug, Args)]
+pub struct UnmergeArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The record that was merged away.
+    child: ChildId,
+    /// Why the merge is undone (1 to 4000 characters).
+    #[arg(long)]
+    reason: String,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Output,
 }
 
 pub fn run_children(command: ChildrenCommand) -> anyhow::Result<()> {
     match command {
+        ChildrenCommand::Merge(args) => {
+            let merge = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &format!("/v1/children/{}/merge", encode(args.child.as_str())),
+                Some(&json!({"into": args.into, "reason": args.reason})),
+            )?;
+            print(args.format, &merge, || merges_text(std::slice::from_ref(&merge)))
+        }
+        ChildrenCommand::Unmerge(args) => {
+            let merge = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &format!("/v1/children/{}/unmerge", encode(args.child.as_str())),
+                Some(&json!({"reason": args.reason})),
+            )?;
+            print(args.format, &merge, || merges_text(std::slice::from_ref(&merge)))
+        }
+        ChildrenCommand::Merges(args) => {
+            let merges = call(&args.target, Policies::NotNeeded, Method::GET, "/v1/merges", None)?;
+            let list = merges.as_array().cloned().unwrap_or_default();
+            print(args.format, &merges, || merges_text(&list))
+        }
         ChildrenCommand::Duplicates(args) => {
             let found = call(
                 &args.target,
@@ -335,6 +398,33 @@ fn certificate_text(c: &Value) -> String {
         ));
     }
     lines.join("\n")
+}
+
+/// `lac-9  into fd-1  in_force  since 2026-12-07T10:00:00Z  (merge:lac-9:v12)`.
+fn merges_text(merges: &[Value]) -> String {
+    if merges.is_empty() {
+        return "no merges".to_owned();
+    }
+    merges
+        .iter()
+        .map(|m| {
+            let since = match text(&m["state"]) {
+                "in_force" => format!("since {}", text(&m["merged_at"])),
+                "undone" => format!("undone {}", text(&m["undone_at"])),
+                "incomplete" => "begun, not finished: repeat the merge".to_owned(),
+                _ => "undoing begun, not finished: repeat the unmerge".to_owned(),
+            };
+            format!(
+                "{:<24} into {:<24} {:<16} {}  ({})",
+                text(&m["merged"]),
+                text(&m["into"]),
+                text(&m["state"]),
+                since,
+                text(&m["merge_event_id"])
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `fd-1  lac-9  possible: same date of birth, names 91% alike`.

@@ -9,6 +9,7 @@ use journey_core::ExpectedVersion;
 use journey_core::envelope::NewEvent;
 use journey_core::error::FieldError;
 use journey_core::store::{AppendOutcome, AppendRequest, StreamExport};
+use journey_core::view::merge::MergedStream;
 use journey_core::view::{AsOf, ChildSummary, Chronology, ChronologyOptions};
 use journey_core::{ChildId, RecordedEvent, Timestamp, Version};
 use serde::{Deserialize, Serialize};
@@ -213,10 +214,23 @@ pub async fn read_events(
         .known_at
         .map_or_else(|| state.clock.now(), AcceptedInstant::get);
     require_child(&state, &principal, &child_id, known_at).await?;
-    let mut events = state
-        .store
-        .read_stream(child_id.clone(), Version(from), limit)
-        .await?;
+    let view = state.merges.view(state.store.as_ref(), known_at).await?;
+    let mut events = if view.merged_into(&child_id).is_empty() {
+        state
+            .store
+            .read_stream(child_id.clone(), Version(from), limit)
+            .await?
+    } else {
+        // A merged record: every record of the union as stored (each with its own record's id, version and
+        // hashes), in log order; `from` and `next_version` count places in the union.
+        let skip = usize::try_from(from - 1).unwrap_or(usize::MAX);
+        view.stored_records(&child_id)
+            .await?
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .collect()
+    };
     let full = events.len() == limit;
     let mut truncated = false;
     if let Some(AcceptedInstant(known_at)) = query.known_at {
@@ -225,7 +239,7 @@ pub async fn read_events(
         truncated = events.len() < before;
     }
     let next_version = (full && !truncated)
-        .then(|| events.last().map(|e| e.envelope.version.0 + 1))
+        .then(|| (!events.is_empty()).then_some(from + events.len() as u64))
         .flatten();
     Ok(Json(EventsPage {
         child_id,
@@ -279,7 +293,8 @@ pub fn unknown_child(child_id: &ChildId, known_at: Option<Timestamp>) -> ApiErro
 
 /// Ok when the child has a record known at `known_at` (`recorded_at <= known_at`) that `principal` may
 /// know of; [`unknown_child`] otherwise: a sealed adoption record exists only to the `sealed-records` role
-/// (`crate::sealed`). A stream's first record is its earliest recorded, so one record decides.
+/// (`crate::sealed`). A stream's first record is its earliest recorded, so one record decides. A record
+/// merged into another by then answers [`ApiError::MergedInto`], a redirect to the surviving record.
 pub async fn require_child(
     state: &AppState,
     principal: &Principal,
@@ -294,6 +309,13 @@ pub async fn require_child(
             .is_some()
     {
         return Err(unknown_child(child_id, None));
+    }
+    let view = state.merges.view(state.store.as_ref(), known_at).await?;
+    if let Some(into) = view.survivor_of(child_id) {
+        return Err(ApiError::MergedInto {
+            child_id: child_id.clone(),
+            into: into.clone(),
+        });
     }
     let first = state
         .store
@@ -310,18 +332,34 @@ fn known(child_id: &ChildId, first: Option<&RecordedEvent>, known_at: Timestamp)
     }
 }
 
-/// The whole stream, or 404 when nothing is recorded for the child as known at `known_at`.
+/// The whole stream as readers see it as known at `known_at` (see [`whole_record`]), or 404 when nothing is
+/// recorded for the child then.
 pub async fn whole_stream(
     state: &AppState,
     child_id: &ChildId,
     known_at: Timestamp,
 ) -> ApiResult<Vec<RecordedEvent>> {
-    let events = state
-        .store
-        .read_stream(child_id.clone(), Version::FIRST, usize::MAX)
-        .await?;
-    known(child_id, events.first(), known_at)?;
-    Ok(events)
+    Ok(whole_record(state, child_id, known_at).await?.events)
+}
+
+/// The child's whole record as known at `known_at`: its stream, or, when other records were merged into it
+/// by then, the union of them as one stream with where each event was recorded (`crate::merges`). A record
+/// merged into another by then answers a redirect to it; 404 when nothing is recorded for the child then.
+pub async fn whole_record(
+    state: &AppState,
+    child_id: &ChildId,
+    known_at: Timestamp,
+) -> ApiResult<MergedStream> {
+    let view = state.merges.view(state.store.as_ref(), known_at).await?;
+    if let Some(into) = view.survivor_of(child_id) {
+        return Err(ApiError::MergedInto {
+            child_id: child_id.clone(),
+            into: into.clone(),
+        });
+    }
+    let record = view.record(child_id).await?;
+    known(child_id, record.events.first(), known_at)?;
+    Ok(record)
 }
 
 /// The child's state on a date as known at an instant.
@@ -388,8 +426,9 @@ pub async fn chronology(
     let parameters = serde_json::to_value(as_of).expect("as_of serialises");
     // Built and serialised while the access is logged.
     let read = async {
-        let events = whole_stream(&state, &child_id, as_of.known_at).await?;
-        let chronology = Chronology::build(&events, as_of, ChronologyOptions::default());
+        let record = whole_record(&state, &child_id, as_of.known_at).await?;
+        let mut chronology = Chronology::build(&record.events, as_of, ChronologyOptions::default());
+        chronology.mark_recorded_under(&record.recorded_under);
         serde_json::to_vec(&chronology)
             .map_err(|e| ApiError::Internal(format!("serialising a chronology: {e}")))
     };

@@ -75,7 +75,9 @@ pub async fn duplicates(State(state): State<AppState>, Auth(principal): Auth) ->
 pub(crate) async fn identities(state: &AppState, known_at: Timestamp) -> ApiResult<Vec<(ChildId, Identity)>> {
     let mut kept: HashMap<ChildId, Vec<RecordedEvent>> = HashMap::new();
     let mut order: Vec<ChildId> = Vec::new();
-    crate::routes::each_logged(state.store.as_ref(), |event| {
+    // Records already merged are one child, under the surviving record (`crate::merges`).
+    let merged = state.merges.view(state.store.as_ref(), known_at).await?;
+    crate::routes::each_logged(&merged, |event| {
         // Recorded time never decreases along the log: the rest came later.
         if event.envelope.recorded_at > known_at {
             return ControlFlow::Break(());

@@ -75,10 +75,12 @@ async fn produce(
     let known_at = query
         .known_at
         .map_or_else(|| state.clock.now(), AcceptedInstant::get);
-    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    // A merged child is counted once, under the surviving record, as the merges stood at `known_at`
+    // (`crate::merges`); a sealed adoption record under its pseudonym (`crate::sealed`).
+    let merged = state.merges.view(state.store.as_ref(), known_at).await?;
     let counted = state
         .sealed
-        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .for_counting(state.store.as_ref(), &merged, state.journal.as_ref())
         .await?;
     let streams = streams_known_at(&counted, known_at).await?;
     record_bulk_read(

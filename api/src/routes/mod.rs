@@ -14,6 +14,7 @@ pub mod duplicates;
 pub mod log;
 pub mod login;
 pub mod measures;
+pub mod merges;
 pub mod ops;
 pub mod policies;
 pub mod proof;
@@ -151,6 +152,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(records::lift_hold))
         .routes(routes!(records::due))
         .routes(routes!(duplicates::duplicates))
+        .routes(routes!(merges::merge))
+        .routes(routes!(merges::unmerge))
+        .routes(routes!(merges::list))
         .routes(routes!(destructions::authorise, destructions::list))
         .routes(routes!(reviews::create, reviews::list))
         .routes(routes!(reviews::get))

@@ -455,8 +455,10 @@ pub async fn evaluate(
             .map_or(VersionSelector::InForce, VersionSelector::Pinned),
         record,
     };
+    // A merged child's input is the union of its records (`crate::merges`).
+    let view = state.merges.view(state.store.as_ref(), as_of.known_at).await?;
     let outcome = registry
-        .evaluate(state.store.as_ref(), &request, &principal.name)
+        .evaluate(&view, &request, &principal.name)
         .await
         .map_err(plugin_error)?;
     state
@@ -505,10 +507,9 @@ pub async fn replay(
         serde_json::json!({"decision": decision}),
     )
     .await?;
-    let report = registry
-        .replay(state.store.as_ref(), decision)
-        .await
-        .map_err(plugin_error)?;
+    // The record as readers saw it when the decision was made: the merges in force then.
+    let view = state.merges.view(state.store.as_ref(), recorded.known_at).await?;
+    let report = registry.replay(&view, decision).await.map_err(plugin_error)?;
     Ok(Json(report))
 }
 
@@ -566,7 +567,9 @@ pub async fn dry_run(
     let as_of = as_of(&state, body.on, body.known_at);
     // Sealed adoption records are in no dry run (`crate::sealed`).
     let sealed = state.sealed.snapshot(state.store.as_ref()).await?;
-    let cohort = first_children(state.store.as_ref(), limit, &sealed).await?;
+    // A merged child is one child, under the surviving record (`crate::merges`).
+    let view = state.merges.view(state.store.as_ref(), as_of.known_at).await?;
+    let cohort = first_children(&view, limit, &sealed).await?;
     // The children are read to evaluate them, though nobody sees their records: the access log says so.
     access::record(
         state.journal.as_ref(),
@@ -582,7 +585,7 @@ pub async fn dry_run(
     )
     .await?;
     let report = registry
-        .dry_run(state.store.as_ref(), &name, &version, &cohort, as_of)
+        .dry_run(&view, &name, &version, &cohort, as_of)
         .await
         .map_err(plugin_error)?;
     Ok(Json(report))

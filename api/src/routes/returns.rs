@@ -73,10 +73,12 @@ async fn produce(
     principal.require(Action::ProduceReturns)?;
     let purpose = purpose.required_for(principal)?;
     let known_at = known_at.unwrap_or_else(|| state.clock.now());
-    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    // A merged child is counted once, under the surviving record, as the merges stood at `known_at`
+    // (`crate::merges`); a sealed adoption record under its pseudonym (`crate::sealed`).
+    let merged = state.merges.view(state.store.as_ref(), known_at).await?;
     let counted = state
         .sealed
-        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .for_counting(state.store.as_ref(), &merged, state.journal.as_ref())
         .await?;
     let tables = ssda903::export(&counted, year, known_at).await?;
     let children: Vec<ChildId> = tables
@@ -268,10 +270,12 @@ async fn produce_annex_a(
         start: query.start.get(),
         end: query.end.get(),
     };
-    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    // A merged child is counted once, under the surviving record, as the merges stood at `known_at`
+    // (`crate::merges`); a sealed adoption record under its pseudonym (`crate::sealed`).
+    let merged = state.merges.view(state.store.as_ref(), known_at).await?;
     let counted = state
         .sealed
-        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .for_counting(state.store.as_ref(), &merged, state.journal.as_ref())
         .await?;
     let lists = annex_a::export(&counted, window, known_at).await?;
     record_bulk_read(
@@ -457,10 +461,12 @@ pub async fn cin_census(
     }
     let now = state.clock.now();
     let known_at = query.known_at.map_or(now, AcceptedInstant::get);
-    // A sealed adoption record is counted under its pseudonym (`crate::sealed`).
+    // A merged child is counted once, under the surviving record, as the merges stood at `known_at`
+    // (`crate::merges`); a sealed adoption record under its pseudonym (`crate::sealed`).
+    let merged = state.merges.view(state.store.as_ref(), known_at).await?;
     let counted = state
         .sealed
-        .for_counting(state.store.as_ref(), state.journal.as_ref())
+        .for_counting(state.store.as_ref(), &merged, state.journal.as_ref())
         .await?;
     let census = cin::export(
         &counted,

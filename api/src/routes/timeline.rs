@@ -123,10 +123,8 @@ pub async fn timeline(
                 version: VersionSelector::InForce,
                 record: false,
             };
-            match registry
-                .evaluate(state.store.as_ref(), &request, &principal.name)
-                .await
-            {
+            let view = state.merges.view(state.store.as_ref(), as_of.known_at).await?;
+            match registry.evaluate(&view, &request, &principal.name).await {
                 Ok(outcome) => {
                     state.metrics.record_policy_evaluation(
                         &outcome.policy,

@@ -51,6 +51,8 @@ pub struct Harness {
     pub state: AppState,
     pub app: Router,
     pub store: Arc<InMemoryStore>,
+    /// The clock the state reads, to move on.
+    pub clock: Arc<ManualClock>,
     pub tokens: HashMap<Role, String>,
     pub revoked: String,
     /// A key id for the revoke route to revoke (again and again: revoking is idempotent).
@@ -205,6 +207,7 @@ impl Harness {
             state,
             app,
             store,
+            clock,
             tokens,
             revoked,
             spare_key_id,

@@ -11,6 +11,7 @@ mod feed;
 mod keys;
 mod login;
 mod measures;
+mod merges;
 mod openapi;
 mod policies;
 mod problems;

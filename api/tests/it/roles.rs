@@ -264,6 +264,29 @@ fn routes() -> Vec<Row> {
             [403, 403, 403, 403, 200, 403],
             401,
         ),
+        // Merges (admins only). The table merges into a child that does not exist (404), and undoes a merge
+        // that was never made (404): it asks who may, without changing the record the other rows read.
+        row(
+            Method::POST,
+            "/v1/children/child-1/merge",
+            |_| Some(json!({ "into": "no-such-child", "reason": "role table" })),
+            [403, 403, 403, 403, 404, 403],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/children/child-1/unmerge",
+            |_| Some(json!({ "reason": "role table" })),
+            [403, 403, 403, 403, 404, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/merges",
+            none,
+            [403, 403, 403, 403, 200, 403],
+            401,
+        ),
         // Destruction (records officers and admins): this store keeps content in the clear, so erasure is a
         // conflict for those who may ask (the sealed case is `destructions.rs`).
         row(
