@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use journey_core::content_keys::KeyError;
 use journey_core::domain::{EventPayload, LongText, MergeUndone, RecordMergedFrom, RecordMergedInto};
 use journey_core::store::{AppendOutcome, AppendRequest, EventStore, LogHead, StreamExport, VerifyReport};
 use journey_core::view::merge::{MergedStream, merge_problems, merged_stream, merged_version};
@@ -470,11 +471,7 @@ impl<'a> MergedView<'a> {
                 .await?,
         ];
         for m in members {
-            records.push(
-                self.inner
-                    .read_stream(m.clone(), Version::FIRST, usize::MAX)
-                    .await?,
-            );
+            records.push(self.member(m).await?);
         }
         Ok(merged_stream(child, records))
     }
@@ -486,14 +483,23 @@ impl<'a> MergedView<'a> {
             .read_stream(child.clone(), Version::FIRST, usize::MAX)
             .await?;
         for m in self.merged_into(child) {
-            events.extend(
-                self.inner
-                    .read_stream(m.clone(), Version::FIRST, usize::MAX)
-                    .await?,
-            );
+            events.extend(self.member(m).await?);
         }
         events.sort_by_key(|e| e.envelope.position);
         Ok(events)
+    }
+
+    /// A record merged into another, for the union: nothing of one whose content was destroyed (erased under
+    /// its retention rule, issue #19), so that the survivor still reads as what remains.
+    async fn member(&self, child: &ChildId) -> journey_core::Result<Vec<RecordedEvent>> {
+        match self
+            .inner
+            .read_stream(child.clone(), Version::FIRST, usize::MAX)
+            .await
+        {
+            Err(journey_core::Error::Key(KeyError::Destroyed { .. })) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     /// The sorted log positions of `survivor`'s union.
@@ -502,12 +508,13 @@ impl<'a> MergedView<'a> {
             return Ok(p.clone());
         }
         let mut positions = Vec::new();
-        for child in std::iter::once(survivor).chain(self.merged_into(survivor)) {
-            let events = self
-                .inner
-                .read_stream(child.clone(), Version::FIRST, usize::MAX)
-                .await?;
-            positions.extend(events.iter().map(|e| e.envelope.position));
+        let own = self
+            .inner
+            .read_stream(survivor.clone(), Version::FIRST, usize::MAX)
+            .await?;
+        positions.extend(own.iter().map(|e| e.envelope.position));
+        for child in self.merged_into(survivor) {
+            positions.extend(self.member(child).await?.iter().map(|e| e.envelope.position));
         }
         positions.sort();
         let positions = Arc::new(positions);
