@@ -19,6 +19,7 @@ mod readiness;
 mod reads;
 mod records;
 mod returns;
+mod review_decisions;
 mod reviews;
 mod roles;
 mod routes;
