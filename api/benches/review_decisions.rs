@@ -9,8 +9,8 @@
 //! ```
 //!
 //! Each child: its registration, then 499 events appended one at a time, the five children's interleaved
-//! (an hour of the clock between appends): contacts on consecutive days, every seventh recorded a month
-//! late (so the gaps have work), and four decisions on contacts per child (the 20 decision points). The
+//! (one round a day, 4.8 hours of the clock between appends): contacts on consecutive days, every seventh
+//! dated a month before it was recorded (so the gaps have work), and four decisions on contacts per child (the 20 decision points). The
 //! reference policies are deployed and active: at each decision point all four (retention aside) run on
 //! the record as known then and as known now, 160 evaluations per review. The store and the journal are in
 //! memory: the review's own work is what is measured. Nothing is asserted: the numbers are printed next to
@@ -57,7 +57,11 @@ fn nth(c: usize, n: usize) -> NewEvent {
             serde_json::json!({"contact_event_id": format!("c{c}-{}", n - 1), "outcome": "no_further_action"}),
         );
     }
-    let day = if n % 7 == 0 { n as i32 - 30 } else { n as i32 };
+    let day = if n.is_multiple_of(7) {
+        n as i32 - 30
+    } else {
+        n as i32
+    };
     event(
         format!("c{c}-{n}"),
         start.add_days(day.max(0)),
@@ -74,7 +78,8 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let clock = Arc::new(ManualClock::new("2019-12-01T09:00:00Z".parse().unwrap()));
+        let start: journey_core::Timestamp = "2020-01-01T00:30:00Z".parse().unwrap();
+        let clock = Arc::new(ManualClock::new(start));
         let store = Arc::new(InMemoryStore::new(clock.clone()));
         for c in 0..CHILDREN {
             let registered = serde_json::from_value(serde_json::json!({
@@ -89,9 +94,10 @@ fn main() {
                 .await
                 .unwrap();
         }
+        // Round n is recorded on day n, the children's appends 4.8 hours apart.
         for n in 1..EVENTS {
             for c in 0..CHILDREN {
-                clock.advance_micros(3_600_000_000);
+                clock.set(start.plus_micros((n as i64 * 86_400 + c as i64 * 17_280) * 1_000_000));
                 store
                     .append(testkit::append(&format!("child-{c}"), ExpectedVersion::Any, vec![nth(c, n)]))
                     .await

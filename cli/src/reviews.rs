@@ -147,7 +147,13 @@ fn call(
 pub fn run(command: ReviewCommand) -> anyhow::Result<()> {
     match command {
         ReviewCommand::List(args) => {
-            let reviews = call(&args.target, Policies::NotNeeded, Method::GET, "/v1/reviews", None)?;
+            let reviews = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::GET,
+                "/v1/reviews",
+                None,
+            )?;
             print(format(args.json), &reviews, || {
                 let reviews = reviews.as_array().cloned().unwrap_or_default();
                 let mut lines = vec![format!("{} reviews", reviews.len())];
@@ -219,7 +225,13 @@ pub fn run(command: ReviewCommand) -> anyhow::Result<()> {
                 }
             }
             let path = format!("/v1/reviews/{}/decisions", encode(&args.review_id));
-            let added = call(&args.target, Policies::NotNeeded, Method::POST, &path, Some(&body))?;
+            let added = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &path,
+                Some(&body),
+            )?;
             print(format(args.json), &added, || {
                 format!("added {}", point_line(&added))
             })
@@ -231,8 +243,14 @@ pub fn run(command: ReviewCommand) -> anyhow::Result<()> {
                 encode(&args.point)
             );
             let body = json!({"reason": args.reason});
-            let removed = call(&args.target, Policies::NotNeeded, Method::POST, &path, Some(&body))
-                .context("removing the decision point")?;
+            let removed = call(
+                &args.target,
+                Policies::NotNeeded,
+                Method::POST,
+                &path,
+                Some(&body),
+            )
+            .context("removing the decision point")?;
             print(format(args.json), &removed, || {
                 format!(
                     "removed {} — by {} at {}: {}",
@@ -248,12 +266,7 @@ pub fn run(command: ReviewCommand) -> anyhow::Result<()> {
 
 /// `review-1  CSPR-2026-04  2024-01-01 to 2024-12-31  children sib-1, sib-2`.
 fn review_line(r: &Value) -> String {
-    let children: Vec<&str> = r["children"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect();
+    let children: Vec<&str> = r["children"].as_array().into_iter().flatten().map(text).collect();
     format!(
         "{:<10} {}  {} to {}  children {}",
         text(&r["review_id"]),

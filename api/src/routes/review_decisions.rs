@@ -403,21 +403,22 @@ pub async fn remove(
         serde_json::json!({"review_id": review.review_id, "known_at": now, "point_id": point}),
     )
     .await?;
-    let (removed, change) = crate::reviews::record_change(state.journal.as_ref(), &principal.name, |reviews| {
-        let (points, _) = assemble(&review, reviews, &streams, now);
-        let Some(found) = points.into_iter().find(|p| p.point.point_id == point) else {
-            return Err(ApiError::NotFound(format!(
-                "{point} is not a decision point of {review_id}"
-            )));
-        };
-        let body = DecisionPointRemoved {
-            review_id: review.review_id.clone(),
-            point_id: point.clone(),
-            reason: body.reason.trim().to_owned(),
-        };
-        Ok((Change::Removed(body), found.point))
-    })
-    .await?;
+    let (removed, change) =
+        crate::reviews::record_change(state.journal.as_ref(), &principal.name, |reviews| {
+            let (points, _) = assemble(&review, reviews, &streams, now);
+            let Some(found) = points.into_iter().find(|p| p.point.point_id == point) else {
+                return Err(ApiError::NotFound(format!(
+                    "{point} is not a decision point of {review_id}"
+                )));
+            };
+            let body = DecisionPointRemoved {
+                review_id: review.review_id.clone(),
+                point_id: point.clone(),
+                reason: body.reason.trim().to_owned(),
+            };
+            Ok((Change::Removed(body), found.point))
+        })
+        .await?;
     let Change::Removed(body) = change.change else {
         unreachable!("a removal was recorded")
     };
@@ -509,7 +510,15 @@ fn assemble(
             }
         }
     }
-    let order = |p: &DecisionPoint| (p.on(), p.occurred_at, p.decided_at, p.child_id.clone(), p.point_id.clone());
+    let order = |p: &DecisionPoint| {
+        (
+            p.on(),
+            p.occurred_at,
+            p.decided_at,
+            p.child_id.clone(),
+            p.point_id.clone(),
+        )
+    };
     let mut points: Vec<ReviewPoint> = points.into_values().collect();
     points.sort_by_key(|p| order(&p.point));
     let mut removed: Vec<RemovedPoint> = removed.into_values().collect();

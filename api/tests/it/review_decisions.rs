@@ -76,7 +76,13 @@ async fn family(with_policies: bool) -> Family {
     f.append(
         "2024-03-01T09:00:00Z",
         "sib-1",
-        vec![event("s1-ref", "2024-03-01", LA, "ReferralReceived", referral.clone())],
+        vec![event(
+            "s1-ref",
+            "2024-03-01",
+            LA,
+            "ReferralReceived",
+            referral.clone(),
+        )],
     )
     .await;
     let strategy = json!({"outcome": "section_47_enquiry",
@@ -84,19 +90,37 @@ async fn family(with_policies: bool) -> Family {
     f.append(
         "2024-03-11T09:00:00Z",
         "sib-1",
-        vec![event("s1-sd", "2024-03-10", LA, "StrategyDiscussionHeld", strategy)],
+        vec![event(
+            "s1-sd",
+            "2024-03-10",
+            LA,
+            "StrategyDiscussionHeld",
+            strategy,
+        )],
     )
     .await;
     f.append(
         "2024-03-13T09:00:00Z",
         "sib-2",
-        vec![event("s2-c", "2024-03-08", SCHOOL, "ContactReceived", json!({"source": "2A"}))],
+        vec![event(
+            "s2-c",
+            "2024-03-08",
+            SCHOOL,
+            "ContactReceived",
+            json!({"source": "2A"}),
+        )],
     )
     .await;
     f.append(
         "2024-03-14T09:00:00Z",
         "sib-1",
-        vec![event("s1-police", "2024-03-05", POLICE, "ContactReceived", json!({"source": "5A"}))],
+        vec![event(
+            "s1-police",
+            "2024-03-05",
+            POLICE,
+            "ContactReceived",
+            json!({"source": "5A"}),
+        )],
     )
     .await;
     let correction = json!({"target_event_id": "s1-ref", "reason": "the referral was received a month earlier",
@@ -135,8 +159,10 @@ async fn review(h: &Harness, name: &str, investigators: &[&str]) -> String {
             Method::POST,
             "/v1/reviews",
             Some(h.token(Role::Admin)),
-            Some(json!({"name": name, "family_id": "FAM-77", "from": "2024-01-01", "to": "2024-12-31",
-                        "investigators": investigators})),
+            Some(
+                json!({"name": name, "family_id": "FAM-77", "from": "2024-01-01", "to": "2024-12-31",
+                        "investigators": investigators}),
+            ),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -176,7 +202,12 @@ async fn what_was_known_at_each_decision_of_a_worked_family() {
     let (scoped_id, scoped) = key(h, "cspr-reviewer").await;
     let id = review(h, "CSPR-2024-01", &[&scoped_id]).await;
     let reply = h
-        .call(Method::GET, &format!("/v1/reviews/{id}/decisions"), Some(&scoped), None)
+        .call(
+            Method::GET,
+            &format!("/v1/reviews/{id}/decisions"),
+            Some(&scoped),
+            None,
+        )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = &reply.body;
@@ -263,7 +294,12 @@ async fn what_was_known_at_each_decision_of_a_worked_family() {
     policies.sort();
     assert_eq!(
         policies,
-        ["care-leaver-entitlements", "levels-of-need", "statutory-timescales", "step-up-down"]
+        [
+            "care-leaver-entitlements",
+            "levels-of-need",
+            "statutory-timescales",
+            "step-up-down"
+        ]
     );
 
     // One point by its id: the same, with the family chronology as known then, up to the decision's date.
@@ -310,11 +346,12 @@ async fn what_was_known_at_each_decision_of_a_worked_family() {
         .collect();
     // The list, the one point, and the point that does not exist (which only reading could tell).
     assert_eq!(decisions_reads.len(), 3, "{:#}", log.body);
-    assert!(
-        decisions_reads
-            .iter()
-            .all(|e| e["purpose"].as_str().unwrap().starts_with(&format!("review {id}: CSPR-2024-01")))
-    );
+    assert!(decisions_reads.iter().all(|e| {
+        e["purpose"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("review {id}: CSPR-2024-01"))
+    }));
 }
 
 #[tokio::test]
@@ -334,7 +371,12 @@ async fn reviewers_add_and_remove_decision_points_and_a_server_without_policies_
         before.body["policies_unavailable"],
         "this server runs without a policy host, so no policy was evaluated"
     );
-    assert!(before.body["points"][0]["policies"].as_array().unwrap().is_empty());
+    assert!(
+        before.body["points"][0]["policies"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // Add the police contact (an event), and a decision the record has no event for.
     let uri = format!("/v1/reviews/{id}/decisions");
@@ -373,22 +415,36 @@ async fn reviewers_add_and_remove_decision_points_and_a_server_without_policies_
 
     // Bad bodies name each field at fault.
     for (body, fields) in [
-        (json!({"child_id": "other-9", "event_id": "s1-police"}), vec!["child_id"]),
-        (json!({"child_id": "sib-1"}), vec!["occurred_on", "decided_at", "label"]),
+        (
+            json!({"child_id": "other-9", "event_id": "s1-police"}),
+            vec!["child_id"],
+        ),
+        (
+            json!({"child_id": "sib-1"}),
+            vec!["occurred_on", "decided_at", "label"],
+        ),
         (
             json!({"child_id": "sib-1", "event_id": "s1-sd", "label": "x"}),
             vec!["event_id"],
         ),
-        (json!({"child_id": "sib-1", "event_id": "no-such-event"}), vec!["event_id"]),
+        (
+            json!({"child_id": "sib-1", "event_id": "no-such-event"}),
+            vec!["event_id"],
+        ),
     ] {
-        let bad = h.call(Method::POST, &uri, Some(&scoped), Some(body.clone())).await;
+        let bad = h
+            .call(Method::POST, &uri, Some(&scoped), Some(body.clone()))
+            .await;
         bad.problem(422);
         assert_eq!(bad.fields(), fields, "{body}");
     }
 
     // Remove the proposed referral, with a reason.
     let after = list(scoped.clone()).await;
-    let referral = point(&after.body, "s1-ref")["point_id"].as_str().unwrap().to_owned();
+    let referral = point(&after.body, "s1-ref")["point_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let removal = format!("/v1/reviews/{id}/decisions/{referral}/removal");
     let removed = h
         .call(

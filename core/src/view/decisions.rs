@@ -110,7 +110,7 @@ pub fn propose(events: &[RecordedEvent], from: Date, to: Date, known_at: Timesta
         .filter(|e| (from..=to).contains(&e.occurred_at.date()))
         .map(|e| point_of(e.envelope.child_id.clone(), e))
         .collect();
-    points.sort_by(|a, b| (a.on(), a.occurred_at, a.decided_at).cmp(&(b.on(), b.occurred_at, b.decided_at)));
+    points.sort_by_key(|p| (p.on(), p.occurred_at, p.decided_at));
     points
 }
 
@@ -408,7 +408,14 @@ mod tests {
         );
         at(&store, &clock, "a", vec![strategy], 2).await;
         // 2023-03-13 09:00
-        at(&store, &clock, "b", vec![testkit::contact("b-c", "2023-03-08")], 1).await;
+        at(
+            &store,
+            &clock,
+            "b",
+            vec![testkit::contact("b-c", "2023-03-08")],
+            1,
+        )
+        .await;
         // 2023-03-14 09:00
         let police = event(
             "a-police",
@@ -417,11 +424,23 @@ mod tests {
             "ContactReceived",
             serde_json::json!({"source": "3A"}),
         );
-        at(&store, &clock, "a", vec![police, testkit::contact("a-later", "2023-03-12")], 1).await;
+        at(
+            &store,
+            &clock,
+            "a",
+            vec![police, testkit::contact("a-later", "2023-03-12")],
+            1,
+        )
+        .await;
         let read = |c: &str| {
             let store = store.clone();
             let c = crate::ChildId::parse(c).unwrap();
-            async move { store.read_stream(c, crate::Version::FIRST, usize::MAX).await.unwrap() }
+            async move {
+                store
+                    .read_stream(c, crate::Version::FIRST, usize::MAX)
+                    .await
+                    .unwrap()
+            }
         };
         let (a, b) = (read("a").await, read("b").await);
         (store, a, b)
@@ -455,8 +474,14 @@ mod tests {
         assert_eq!(points.len(), 1, "{points:?}");
         let point = &points[0];
         assert_eq!(point.event_id.as_ref().unwrap().as_str(), "a-sd");
-        assert_eq!(point.decided_at, "2023-03-11T09:00:00Z".parse::<Timestamp>().unwrap());
-        assert_eq!(point.point_id, point_id(&point.child_id, point.event_id.as_ref().unwrap()));
+        assert_eq!(
+            point.decided_at,
+            "2023-03-11T09:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            point.point_id,
+            point_id(&point.child_id, point.event_id.as_ref().unwrap())
+        );
         assert_eq!(propose(&a, from, to, now()), points, "stable across calls");
         assert!(propose(&a, to, to, now()).is_empty(), "outside the period");
         // A contact is not a decision; its decision is.

@@ -119,7 +119,12 @@ impl Registry {
                             let Some(first) = chosen.first() else {
                                 return Vec::new();
                             };
-                            match PolicyInput::from_stream(&events, as_of, &calendar, first.parameters.clone()) {
+                            match PolicyInput::from_stream(
+                                &events,
+                                as_of,
+                                &calendar,
+                                first.parameters.clone(),
+                            ) {
                                 Err(e) => chosen.iter().map(|_| Err(e.to_string())).collect(),
                                 Ok(mut input) => chosen
                                     .iter()
