@@ -139,6 +139,9 @@ pub enum Action {
     ManageReviews,
     /// Read the reviews that name one's key, and their family chronology: investigators (and admins, all).
     ReadReviews,
+    /// Add and remove the decision points of the reviews that name one's key: investigators (and admins, of
+    /// every review).
+    WorkOnReviews,
     /// Record subject access requests and their decisions, make the redacted bundle and release it
     /// (`crate::subject_access`): every child's record it covers is read, access-logged with the request as
     /// the purpose.
@@ -161,7 +164,13 @@ impl Role {
             Role::Investigator => {
                 matches!(
                     action,
-                    ReadChild | Verify | EvaluatePolicy | ReadMeasures | ManageHolds | ReadReviews
+                    ReadChild
+                        | Verify
+                        | EvaluatePolicy
+                        | ReadMeasures
+                        | ManageHolds
+                        | ReadReviews
+                        | WorkOnReviews
                 )
             }
             Role::RecordsOfficer => matches!(
@@ -196,9 +205,14 @@ impl Principal {
 
     /// Refuses (403) unless the role allows `action`.
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
-        if self.reviews_only && !matches!(action, Action::ReadChild | Action::ReadReviews) {
+        if self.reviews_only
+            && !matches!(
+                action,
+                Action::ReadChild | Action::ReadReviews | Action::WorkOnReviews
+            )
+        {
             return Err(ApiError::forbidden(
-                "a key scoped to reviews reads the children of its reviews and nothing else",
+                "a key scoped to reviews reads the children of its reviews, works on its reviews, and nothing else",
             ));
         }
         if self.role.may(action) {

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use journey_core::journal::{Journal, JournalRecord, NewRecord, SystemStream};
-use journey_core::{ChildId, Date, PrincipalId, Problems, Timestamp};
+use journey_core::{ChildId, Date, EventId, OccurredAt, PrincipalId, Problems, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -19,6 +19,8 @@ use crate::extract::{AcceptedDate, check_text};
 
 pub const REVIEWS_STREAM: &str = "reviews";
 const REVIEW_CREATED: &str = "ReviewCreated";
+const DECISION_POINT_ADDED: &str = "DecisionPointAdded";
+const DECISION_POINT_REMOVED: &str = "DecisionPointRemoved";
 /// The most children a review covers.
 pub const MAX_CHILDREN: usize = 50;
 
@@ -99,11 +101,71 @@ pub struct NewReview {
     pub investigators: Vec<String>,
 }
 
-/// Every review, in the order created.
+/// The body of a `DecisionPointAdded` record: a reviewer's decision point, either an event of the child's
+/// record (`event_id`) or a moment the record has no event for (`occurred_at`, `decided_at`, `label`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionPointAdded {
+    pub review_id: String,
+    pub point_id: String,
+    pub child_id: ChildId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<OccurredAt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The body of a `DecisionPointRemoved` record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionPointRemoved {
+    pub review_id: String,
+    pub point_id: String,
+    pub reason: String,
+}
+
+/// A reviewer's change to a review's decision points, as the journal records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointChange {
+    pub change: Change,
+    pub by: PrincipalId,
+    pub at: Timestamp,
+    /// The `reviews` stream's version of the record.
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Added(DecisionPointAdded),
+    Removed(DecisionPointRemoved),
+}
+
+impl PointChange {
+    pub fn review_id(&self) -> &str {
+        match &self.change {
+            Change::Added(a) => &a.review_id,
+            Change::Removed(r) => &r.review_id,
+        }
+    }
+
+    pub fn point_id(&self) -> &str {
+        match &self.change {
+            Change::Added(a) => &a.point_id,
+            Change::Removed(r) => &r.point_id,
+        }
+    }
+}
+
+/// Every review, in the order created, and the reviewers' changes to their decision points.
 #[derive(Clone, Debug, Default)]
 pub struct Reviews {
     version: u64,
     reviews: Vec<Review>,
+    changes: Vec<PointChange>,
 }
 
 impl Reviews {
@@ -129,6 +191,19 @@ impl Reviews {
                     created_at: record.recorded_at,
                 });
             }
+            DECISION_POINT_ADDED | DECISION_POINT_REMOVED => {
+                let change = if record.kind.as_str() == DECISION_POINT_ADDED {
+                    Change::Added(record.body_as()?)
+                } else {
+                    Change::Removed(record.body_as()?)
+                };
+                self.changes.push(PointChange {
+                    change,
+                    by: record.recorded_by.clone(),
+                    at: record.recorded_at,
+                    version: record.version,
+                });
+            }
             other => {
                 return Err(ApiError::Internal(format!(
                     "reviews stream v{}: unknown record kind {other}",
@@ -142,6 +217,11 @@ impl Reviews {
 
     pub fn all(&self) -> &[Review] {
         &self.reviews
+    }
+
+    /// The reviewers' changes to `review_id`'s decision points, in the order recorded.
+    pub fn changes<'a>(&'a self, review_id: &'a str) -> impl Iterator<Item = &'a PointChange> + 'a {
+        self.changes.iter().filter(move |c| c.review_id() == review_id)
     }
 
     /// The review, to a principal that may work on it; 404 otherwise (a review's existence is not told to
@@ -232,4 +312,43 @@ pub async fn create(
     Err(ApiError::Unavailable(
         "reviews are being created faster than this one could be: try again".into(),
     ))
+}
+
+/// Records a reviewer's change to a review's decision points, if the `reviews` stream is still at the
+/// version `decide` was given (retried on a conflict, `decide` called again with the reviews as they are).
+/// `decide` answers the record to append, or a refusal.
+pub async fn record_change<T>(
+    journal: &dyn Journal,
+    by: &PrincipalId,
+    mut decide: impl FnMut(&Reviews) -> Result<(Change, T), ApiError>,
+) -> Result<(T, PointChange), ApiError> {
+    for _ in 0..8 {
+        let reviews = Reviews::load(journal).await?;
+        let (change, answer) = decide(&reviews)?;
+        let record = match &change {
+            Change::Added(body) => NewRecord::new(DECISION_POINT_ADDED, by.clone(), body),
+            Change::Removed(body) => NewRecord::new(DECISION_POINT_REMOVED, by.clone(), body),
+        };
+        let stored =
+            crate::holds::append_if_unchanged(journal, &reviews_stream(), reviews.version, record).await?;
+        if let Some(stored) = stored {
+            let change = PointChange {
+                change,
+                by: stored.recorded_by,
+                at: stored.recorded_at,
+                version: stored.version,
+            };
+            return Ok((answer, change));
+        }
+    }
+    Err(ApiError::Unavailable(
+        "the review is being changed faster than this change could be recorded: try again".into(),
+    ))
+}
+
+impl Reviews {
+    /// The version the next record of the `reviews` stream will have.
+    pub fn next_version(&self) -> u64 {
+        self.version + 1
+    }
 }

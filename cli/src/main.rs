@@ -27,6 +27,7 @@ mod records;
 mod recover;
 mod retention;
 mod returns;
+mod reviews;
 mod serve;
 mod subject_access;
 mod target;
@@ -163,6 +164,12 @@ enum Command {
         #[command(subcommand)]
         command: retention::ChildrenCommand,
     },
+    /// Child safeguarding practice reviews: list and show them, the family chronology, and what was known at
+    /// each decision (decision points added and removed by the review's investigators).
+    Review {
+        #[command(subcommand)]
+        command: reviews::ReviewCommand,
+    },
     /// Subject access requests (records officers): record one, see what is open and due, record consents
     /// and serious-harm decisions, write the redacted bundle (JSON, HTML, PDF) and release it.
     Sar {
@@ -281,6 +288,7 @@ fn main() -> anyhow::Result<()> {
         Command::Measures(args) => measures::run(args),
         Command::Records { command } => retention::run(command),
         Command::Sar { command } => subject_access::run(command),
+        Command::Review { command } => reviews::run(command),
         Command::Children { command } => retention::run_children(command),
         Command::Witness { command } => witness::run(command),
         Command::RotateKek {

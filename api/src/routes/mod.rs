@@ -20,6 +20,7 @@ pub mod policies;
 pub mod proof;
 pub mod records;
 pub mod returns;
+pub mod review_decisions;
 pub mod reviews;
 pub mod subject_access;
 pub mod timeline;
@@ -85,7 +86,7 @@ pub(crate) async fn each_logged(
         (name = "policies", description = "Policy versions: deploy, activate, retire, test, dry-run, evaluate and replay"),
         (name = "admin", description = "API keys and the access log"),
         (name = "records", description = "Records management: holds on destruction, and the records due for destruction under the retention policy in force"),
-        (name = "reviews", description = "Child safeguarding practice reviews: the subject children, the investigators, and the family chronology"),
+        (name = "reviews", description = "Child safeguarding practice reviews: the subject children, the investigators, the family chronology, and what was known at each decision"),
         (name = "subject access", description = "Subject access requests (UK GDPR Art. 15): the request, its deadline, reviewers' decisions, the redacted bundle and its release; records officers only"),
         (name = "returns", description = "Statutory returns and timeliness measures, from the record as it stood at an instant"),
         (name = "browser", description = "Signing in and out with a browser, for the timeline page"),
@@ -159,6 +160,9 @@ pub fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(reviews::create, reviews::list))
         .routes(routes!(reviews::get))
         .routes(routes!(reviews::chronology))
+        .routes(routes!(review_decisions::list, review_decisions::add))
+        .routes(routes!(review_decisions::get))
+        .routes(routes!(review_decisions::remove))
         .routes(routes!(subject_access::create, subject_access::list))
         .routes(routes!(subject_access::get))
         .routes(routes!(subject_access::extend))

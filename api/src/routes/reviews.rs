@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use journey_core::domain::Stage;
 use journey_core::view::family::{FamilyEntry, FamilyFilter, family_chronology};
 use journey_core::view::{Chronology, ChronologyOptions};
-use journey_core::{AgencyId, ChildId, FieldError};
+use journey_core::{AgencyId, ChildId, FieldError, RecordedEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::access::{Purpose, record_read};
-use crate::auth::{Action, Auth, Role};
+use crate::auth::{Action, Auth, Principal, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, QueryParams};
 use crate::responses::{
@@ -175,20 +175,15 @@ pub async fn chronology(
     let review = reviews.get(&review_id, &principal)?.clone();
     let filter = filter(&query, &review)?;
     let as_of = as_of(&state, None, None);
-    let purpose = Purpose::stated(Some(review.purpose()));
-    let mut streams = Vec::with_capacity(review.children.len());
-    for child in &review.children {
-        record_read(
-            &state,
-            &principal,
-            &purpose,
-            child,
-            "review-chronology",
-            serde_json::json!({"review_id": review.review_id, "known_at": as_of.known_at}),
-        )
-        .await?;
-        streams.push((child.clone(), whole_stream(&state, child, as_of.known_at).await?));
-    }
+    let streams = review_streams(
+        &state,
+        &principal,
+        &review,
+        "review-chronology",
+        as_of.known_at,
+        serde_json::json!({"review_id": review.review_id, "known_at": as_of.known_at}),
+    )
+    .await?;
     let options = ChronologyOptions {
         include_after_on: true,
         ..ChronologyOptions::default()
@@ -205,6 +200,25 @@ pub async fn chronology(
         })
         .collect();
     Ok(Json(FamilyChronology { review, entries }))
+}
+
+/// Every child of `review`, each read access-logged first (as `view`, with `parameters`) with the review as
+/// its purpose, then read whole (404 for a child with nothing known at `known_at`). Each stream is read once.
+pub(crate) async fn review_streams(
+    state: &AppState,
+    principal: &Principal,
+    review: &Review,
+    view: &str,
+    known_at: Timestamp,
+    parameters: serde_json::Value,
+) -> ApiResult<Vec<(ChildId, Vec<RecordedEvent>)>> {
+    let purpose = Purpose::stated(Some(review.purpose()));
+    let mut streams = Vec::with_capacity(review.children.len());
+    for child in &review.children {
+        record_read(state, principal, &purpose, child, view, parameters.clone()).await?;
+        streams.push((child.clone(), whole_stream(state, child, known_at).await?));
+    }
+    Ok(streams)
 }
 
 /// The query's filters, each checked (400 naming the parameter).

@@ -30,6 +30,9 @@ fn base_body(op: &Operation) -> Value {
         json!({ "limit": 1 })
     } else if op.path.ends_with("/holds") {
         json!({ "reason": "date bounds test" })
+    } else if op.path == "/v1/reviews/{review_id}/decisions" {
+        json!({ "child_id": CHILD, "occurred_on": "2024-01-01", "decided_at": "2024-01-01T10:00:00Z",
+                "label": "date bounds test" })
     } else if op.path == "/v1/reviews" {
         json!({ "name": "date bounds test", "children": [CHILD] })
     } else if op.path == "/v1/subject-access" {

@@ -20,6 +20,7 @@ mod readiness;
 mod reads;
 mod records;
 mod returns;
+mod review_decisions;
 mod reviews;
 mod roles;
 mod routes;

@@ -331,6 +331,39 @@ fn routes() -> Vec<Row> {
             [403, 403, 404, 403, 200, 403],
             401,
         ),
+        // What was known at each decision: read like the chronology; points added and removed by admins and
+        // the review's investigators (a point that does not exist is 404 to an admin too).
+        row(
+            Method::GET,
+            "/v1/reviews/review-1/decisions",
+            none,
+            [403, 403, 404, 403, 200, 403],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/reviews/review-1/decisions",
+            |n| {
+                Some(json!({ "child_id": "child-1", "occurred_on": "2023-12-20",
+                    "decided_at": "2023-12-21T10:00:00Z", "label": format!("role table point {n}") }))
+            },
+            [403, 403, 404, 403, 201, 403],
+            401,
+        ),
+        row(
+            Method::GET,
+            "/v1/reviews/review-1/decisions/dp-none",
+            none,
+            [403, 403, 404, 403, 404, 403],
+            401,
+        ),
+        row(
+            Method::POST,
+            "/v1/reviews/review-1/decisions/dp-none/removal",
+            |_| Some(json!({ "reason": "role table test" })),
+            [403, 403, 404, 403, 404, 403],
+            401,
+        ),
         // Subject access (records officers alone, an admin included out): the request the first row records
         // is the one the later rows read.
         row(

@@ -55,6 +55,8 @@ fn path_value(h: &Harness, name: &str, child: &str) -> String {
         "section" => "timeliness".into(),
         "key_id" => h.spare_key_id.clone(),
         "hold_id" => "hold-1".into(),
+        "review_id" => "review-1".into(),
+        "point_id" => "dp-none".into(),
         "size" => "2".into(),
         "path" => "0/000.p/1".into(),
         other => panic!("no test value for the path parameter {{{other}}}: add one to routes::path_value"),

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::{Clock, Date, Timestamp};
 
 mod chronology;
+pub mod decisions;
 mod describe;
 pub mod duplicates;
 mod effective;

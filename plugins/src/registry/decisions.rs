@@ -513,7 +513,7 @@ fn tally(report: &mut DryRunReport, decisions: &Decisions) {
 /// A child's answers as a dry run compares them between two versions: without reasons, and with the
 /// deadlines, entitlements and alerts in a canonical order, so that a version that only words its reasons
 /// differently or lists its answers in another order does not count as changing them.
-fn answers(decisions: &Decisions) -> serde_json::Value {
+pub(super) fn answers(decisions: &Decisions) -> serde_json::Value {
     let mut value = without_reasons(decisions);
     value["deadlines"] = decisions.deadlines.iter().map(deadline_answer).collect();
     for list in ["deadlines", "entitlements", "alerts"] {

@@ -39,6 +39,7 @@ mod decisions;
 mod examples;
 mod measures;
 mod retention;
+mod then_now;
 
 pub use decisions::{
     DecisionRecorded, DryRunReport, EvaluateRequest, EvaluationOutcome, Field, ReplayReport, VersionSelector,
@@ -46,6 +47,7 @@ pub use decisions::{
 pub use examples::{ExampleCase, ExampleFailure, ExampleOutcome, run_example};
 pub use measures::{TIMESCALES_POLICY, TimescalesRun};
 pub use retention::{RETENTION_POLICY, RetentionRun};
+pub use then_now::{Answered, AtDecision, PolicyThenNow};
 
 /// The journal stream of deployments, activations and retirements.
 pub const POLICIES_STREAM: &str = "policies";
