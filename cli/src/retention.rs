@@ -279,7 +279,8 @@ pub fn run(command: RecordsCommand) -> anyhow::Result<()> {
     }
 }
 
-fn call(
+/// One call to the API (a server's, or this process's over a data directory), the client closed after.
+pub(crate) fn call(
     target: &TargetArgs,
     policies: Policies,
     method: Method,

@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use journey_core::ChildId;
 use serde_json::{Value, json};
 
-use crate::api_client::{ApiClient, Policies};
-use crate::retention::{Output, print, text};
+use crate::api_client::Policies;
+use crate::retention::{Output, call, print, text};
 use crate::target::{TargetArgs, encode};
 
 #[derive(Debug, Subcommand)]
@@ -129,19 +129,6 @@ pub struct RemoveDecisionArgs {
 
 fn format(json: bool) -> Output {
     if json { Output::Json } else { Output::Table }
-}
-
-fn call(
-    target: &TargetArgs,
-    policies: Policies,
-    method: Method,
-    path: &str,
-    body: Option<&Value>,
-) -> anyhow::Result<Value> {
-    let client = ApiClient::open_with(target, policies)?;
-    let answer = client.call(method, path, body);
-    client.close()?;
-    answer
 }
 
 pub fn run(command: ReviewCommand) -> anyhow::Result<()> {
