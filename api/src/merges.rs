@@ -21,6 +21,7 @@
 //! one. Exports and proofs stay per record: each record's hashes are untouched.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -38,10 +39,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 
-/// How many records of the log the index reads at a time.
-const PAGE: usize = 4096;
-
-/// One merge of a record into another, as the log records it.
+/// One merge of a record into another, as the log records it. The reason stays in the records (sealed with
+/// their content, and erased with it): this index, held in memory and listed, keeps only ids and instants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Merge {
     /// The `RecordMergedInto` event in the merged record: the merge's identity.
@@ -53,7 +52,6 @@ pub struct Merge {
     /// The record that survives, read as the union of both.
     #[schema(value_type = String)]
     pub into: ChildId,
-    pub reason: String,
     #[schema(value_type = String)]
     pub recorded_by: PrincipalId,
     /// When `RecordMergedInto` was recorded: from then on the merged record takes no appends.
@@ -136,20 +134,15 @@ struct Index {
 
 impl Index {
     async fn catch_up(&mut self, store: &dyn EventStore) -> ApiResult<()> {
-        let mut from = self.next.unwrap_or(Position::FIRST);
-        loop {
-            let page = store.read_all(from, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            from = last.envelope.position.next();
-            let full = page.len() == PAGE;
-            for e in page.iter().filter(|e| e.payload.kind().is_merge()) {
-                self.observe(e);
+        let from = self.next.unwrap_or(Position::FIRST);
+        let next = crate::routes::each_logged_from(store, from, |e| {
+            if e.payload.kind().is_merge() {
+                self.observe(&e);
             }
-            if !full {
-                break;
-            }
-        }
-        self.next = Some(from);
+            ControlFlow::Continue(())
+        })
+        .await?;
+        self.next = Some(next);
         Ok(())
     }
 
@@ -162,7 +155,6 @@ impl Index {
                     merge_event_id: env.event_id.clone(),
                     merged: env.child_id.clone(),
                     into: m.surviving_child_id.clone(),
-                    reason: m.reason.to_string(),
                     recorded_by: env.recorded_by.clone(),
                     begun_at: env.recorded_at,
                     merged_at: None,
@@ -379,9 +371,7 @@ async fn whole(store: &dyn EventStore, child: &ChildId) -> ApiResult<Vec<Recorde
         .read_stream(child.clone(), Version::FIRST, usize::MAX)
         .await?;
     if events.is_empty() {
-        return Err(ApiError::NotFound(format!(
-            "no child {child} is recorded (child ids are case-sensitive)"
-        )));
+        return Err(crate::routes::children::unknown_child(child, None));
     }
     Ok(events)
 }

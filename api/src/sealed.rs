@@ -39,8 +39,6 @@ const LEGAL_BASIS_MAX: usize = 500;
 /// The journal stream holding this deployment's pseudonym key.
 pub const SEALING_STREAM: &str = "sealing";
 pub const PSEUDONYM_KEY_CREATED: &str = "PseudonymKeyCreated";
-/// How many records of the log the index reads at a time.
-const PAGE: usize = 4096;
 
 pub fn sealing_stream() -> SystemStream {
     SystemStream::parse(SEALING_STREAM).expect("valid stream name")
@@ -141,23 +139,16 @@ impl SealedRecords {
 
 impl Index {
     async fn catch_up(&mut self, store: &dyn EventStore) -> ApiResult<()> {
-        let mut from = self.next.unwrap_or(Position::FIRST);
+        let from = self.next.unwrap_or(Position::FIRST);
         let mut changed: HashSet<ChildId> = HashSet::new();
-        loop {
-            let page = store.read_all(from, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            from = last.envelope.position.next();
-            let full = page.len() == PAGE;
-            changed.extend(
-                page.into_iter()
-                    .filter(|e| may_change_sealing(&e.payload))
-                    .map(|e| e.envelope.child_id),
-            );
-            if !full {
-                break;
+        let next = crate::routes::each_logged_from(store, from, |e| {
+            if may_change_sealing(&e.payload) {
+                changed.insert(e.envelope.child_id);
             }
-        }
-        self.next = Some(from);
+            std::ops::ControlFlow::Continue(())
+        })
+        .await?;
+        self.next = Some(next);
         for child_id in changed {
             let stream = store
                 .read_stream(child_id.clone(), Version::FIRST, usize::MAX)

@@ -132,7 +132,7 @@ pub async fn unmerge(
     Ok(Json(merge))
 }
 
-/// Every merge, in the order begun, with where it stands (`incomplete` and `undo_incomplete`: a crash came
+/// Every merge, in the order begun (ids and instants; the reason is in the records), with where it stands (`incomplete` and `undo_incomplete`: a crash came
 /// between the two halves; repeat the command to finish).
 #[utoipa::path(
     get,
@@ -147,7 +147,11 @@ pub async fn unmerge(
 )]
 pub async fn list(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<Json<Vec<Merge>>> {
     principal.require(Action::MergeRecords)?;
-    Ok(Json(state.merges.list(state.store.as_ref()).await?))
+    // A record sealed by an adoption order since its merge does not exist to an administrator.
+    let sealed = state.sealed.snapshot(state.store.as_ref()).await?;
+    let mut merges = state.merges.list(state.store.as_ref()).await?;
+    merges.retain(|m| !sealed.contains_key(&m.merged) && !sealed.contains_key(&m.into));
+    Ok(Json(merges))
 }
 
 fn reason(text: &str) -> ApiResult<LongText> {

@@ -30,19 +30,33 @@ pub mod timeline;
 /// search, a subject access request about a person) reads it with.
 pub(crate) async fn each_logged(
     store: &dyn journey_core::store::EventStore,
-    mut visit: impl FnMut(journey_core::RecordedEvent) -> std::ops::ControlFlow<()>,
+    visit: impl FnMut(journey_core::RecordedEvent) -> std::ops::ControlFlow<()>,
 ) -> crate::error::ApiResult<()> {
-    let mut from = journey_core::Position(1);
+    each_logged_from(store, journey_core::Position::FIRST, visit).await?;
+    Ok(())
+}
+
+/// [`each_logged`] from position `from` on; the position after the last record handed to `visit`
+/// (`from` when there was none). What the indexes caught up from the log (sealed records, merges) read
+/// each new part of it with.
+pub(crate) async fn each_logged_from(
+    store: &dyn journey_core::store::EventStore,
+    mut from: journey_core::Position,
+    mut visit: impl FnMut(journey_core::RecordedEvent) -> std::ops::ControlFlow<()>,
+) -> crate::error::ApiResult<journey_core::Position> {
+    const PAGE: usize = 4096;
     loop {
-        let page = store.read_all(from, 4096).await?;
-        let Some(end) = page.last() else {
-            return Ok(());
-        };
-        from = journey_core::Position(end.envelope.position.0 + 1);
+        let page = store.read_all(from, PAGE).await?;
+        // A short page is the end of the log (`read_all` counts only the records it returns).
+        let last_page = page.len() < PAGE;
         for event in page {
+            from = event.envelope.position.next();
             if visit(event).is_break() {
-                return Ok(());
+                return Ok(from);
             }
+        }
+        if last_page {
+            return Ok(from);
         }
     }
 }
